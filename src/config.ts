@@ -1,0 +1,280 @@
+/**
+ * Every environment setting the bot reads, in one table: name, default, parser and the
+ * sentence the README's configuration table shows. Values are read and validated once;
+ * a bad value names the variable, what was expected and what was given (secrets are
+ * never echoed back).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<T> {
+  env: string;
+  /** Default as the README shows it; `undefined` means unset. */
+  default?: string;
+  parse: Parser<T>;
+  doc: string;
+  secret?: boolean;
+  /** The group the README table puts it under. */
+  group: string;
+}
+
+function bad(name: string, expected: string, given: string, secret = false): never {
+  const shown = secret ? `a value of ${given.length} characters` : JSON.stringify(given);
+  throw new ConfigError(`${name} must be ${expected}; got ${shown}`);
+}
+
+export const str: Parser<string> = (raw) => raw;
+
+export function int(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> {
+  return (raw, name) => {
+    const t = raw.trim();
+    if (!/^-?\d+$/.test(t)) bad(name, `an integer between ${min} and ${max}`, raw);
+    const n = Number(t);
+    if (n < min || n > max) bad(name, `an integer between ${min} and ${max}`, raw);
+    return n;
+  };
+}
+
+export function num(min: number, max = Number.POSITIVE_INFINITY): Parser<number> {
+  return (raw, name) => {
+    const n = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      bad(name, `a number between ${min} and ${max}`, raw);
+    }
+    return n;
+  };
+}
+
+export function oneOf<const T extends string>(...values: T[]): Parser<T> {
+  return (raw, name) => {
+    const v = raw.trim().toLowerCase();
+    if (!(values as string[]).includes(v)) bad(name, `one of ${values.join(', ')}`, raw);
+    return v as T;
+  };
+}
+
+export const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return bad(name, 'true or false', raw);
+};
+
+export const url: Parser<string> = (raw, name) => {
+  try {
+    const u = new URL(raw.trim());
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    return raw.trim();
+  } catch {
+    return bad(name, 'an http(s) URL', raw);
+  }
+};
+
+export const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function tokenParser(prefix: string): Parser<string> {
+  return (raw, name) => {
+    const v = raw.trim();
+    if (!v.startsWith(prefix)) bad(name, `a token starting with "${prefix}"`, v, true);
+    return v;
+  };
+}
+
+const secretStr: Parser<string> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '') bad(name, 'a non-empty value', raw, true);
+  return v;
+};
+
+/**
+ * The table. Modules add their settings here, in their own group, so the README table
+ * and the validation stay one list.
+ */
+export const SETTINGS = {
+  // --- general ---
+  dataDir: { env: 'DATA_DIR', default: './data', parse: str, group: 'general', doc: 'Where everything the bot writes locally lives.' },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    parse: oneOf('debug', 'info', 'warn', 'error'),
+    group: 'general',
+    doc: 'Log level of the JSON logs on stderr.',
+  },
+  port: {
+    env: 'PORT',
+    default: '3000',
+    parse: int(1, 65535),
+    group: 'general',
+    doc: 'HTTP port: Slack events (HTTP mode), the sandbox page, /healthz, /readyz, /metrics.',
+  },
+
+  // --- slack ---
+  slackBotToken: {
+    env: 'SLACK_BOT_TOKEN',
+    parse: tokenParser('xoxb-'),
+    secret: true,
+    group: 'slack',
+    doc: 'Bot token (xoxb-…). Unset with no other Slack token: the local sandbox starts.',
+  },
+  slackAppToken: {
+    env: 'SLACK_APP_TOKEN',
+    parse: tokenParser('xapp-'),
+    secret: true,
+    group: 'slack',
+    doc: 'App-level token (xapp-…) for Socket Mode.',
+  },
+  slackSigningSecret: {
+    env: 'SLACK_SIGNING_SECRET',
+    parse: secretStr,
+    secret: true,
+    group: 'slack',
+    doc: 'Signing secret for HTTP mode (requests failing the signature check are refused).',
+  },
+  slackApiUrl: {
+    env: 'SLACK_API_URL',
+    parse: url,
+    group: 'slack',
+    doc: "Web API base including /api/ (GovSlack, the sandbox, tests). Default: Slack's.",
+  },
+  sandboxHost: { env: 'SANDBOX_HOST', default: '127.0.0.1', parse: str, group: 'slack', doc: 'Address the local sandbox page binds to.' },
+
+  // --- clip ---
+  clipModelDir: {
+    env: 'CLIP_MODEL_DIR',
+    default: 'models/clip-vit-base-patch32',
+    parse: str,
+    group: 'clip',
+    doc: 'CLIP model directory (Hugging Face layout: config.json, preprocessor_config.json, tokenizer.json, onnx/).',
+  },
+  clipDevice: {
+    env: 'CLIP_DEVICE',
+    default: 'auto',
+    parse: oneOf('auto', 'cpu', 'cuda', 'webgpu'),
+    group: 'clip',
+    doc: 'Execution provider: auto tries CUDA then falls back to CPU.',
+  },
+  clipPrecision: {
+    env: 'CLIP_PRECISION',
+    default: 'fp32',
+    parse: oneOf('fp32', 'int8'),
+    group: 'clip',
+    doc: 'Which ONNX files to load: fp32 (model.onnx) or int8 (*_quantized.onnx).',
+  },
+  clipThreads: {
+    env: 'CLIP_THREADS',
+    default: '0',
+    parse: int(0, 256),
+    group: 'clip',
+    doc: 'ONNX Runtime intra-op threads; 0 means one per core.',
+  },
+  clipBatchMax: {
+    env: 'CLIP_BATCH_MAX',
+    default: '8',
+    parse: int(1, 256),
+    group: 'clip',
+    doc: 'Dynamic batcher: most inputs in one inference run.',
+  },
+  clipBatchWaitMs: {
+    env: 'CLIP_BATCH_WAIT_MS',
+    default: '4',
+    parse: int(0, 1000),
+    group: 'clip',
+    doc: 'Dynamic batcher: longest wait for more inputs before a run.',
+  },
+  clipEndpoint: {
+    env: 'CLIP_ENDPOINT',
+    parse: url,
+    group: 'clip',
+    doc: 'Remote CLIP server (KServe v2 protocol). Set: the bot loads no ONNX itself.',
+  },
+  imageMaxPixels: {
+    env: 'IMAGE_MAX_PIXELS',
+    default: '40000000',
+    parse: int(1),
+    group: 'clip',
+    doc: 'Largest image (width × height) accepted; bigger ones are refused as decompression bombs.',
+  },
+  imageMaxBytes: {
+    env: 'IMAGE_MAX_BYTES',
+    default: '26214400',
+    parse: int(1),
+    group: 'clip',
+    doc: 'Largest image file accepted, in bytes.',
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Specs = typeof SETTINGS;
+type ValueOf<S> = S extends { parse: Parser<infer T>; default: string } ? T : S extends { parse: Parser<infer T> } ? T | undefined : never;
+export type Config = { -readonly [K in keyof Specs]: ValueOf<Specs[K]> };
+
+/** Reads `.env` (KEY=VALUE lines) without overriding variables already set. */
+export function readDotEnv(path: string, env: NodeJS.ProcessEnv): void {
+  if (!existsSync(path)) return;
+  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith('#')) continue;
+    let value = m[2];
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    if (env[m[1]] === undefined) env[m[1]] = value;
+  }
+}
+
+/** Parses every setting; collects all problems so one run shows them all. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[spec.env];
+    const value = raw === undefined || (raw === '' && spec.default === undefined) ? spec.default : raw;
+    if (value === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    try {
+      out[key] = spec.parse(value, spec.env);
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (problems.length === 1) throw new ConfigError(problems[0]);
+  if (problems.length > 1) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
+  return out as Config;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read (with `.env`) on first use. */
+export function config(): Config {
+  if (!cached) {
+    readDotEnv(resolve('.env'), process.env);
+    cached = loadConfig(process.env);
+  }
+  return cached;
+}
+
+/** Derived paths, so every module agrees where things live. */
+export function dataPath(cfg: Pick<Config, 'dataDir'>, ...parts: string[]): string {
+  const base = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(cfg.dataDir);
+  return join(base, ...parts);
+}
+
+/** The README's configuration table, generated from SETTINGS so they cannot drift. */
+export function settingsMarkdown(): string {
+  const rows = ['| Variable | Default | What it does |', '|---|---|---|'];
+  for (const spec of Object.values(SETTINGS) as Setting<unknown>[]) {
+    rows.push(`| \`${spec.env}\` | ${spec.default === undefined ? '—' : `\`${spec.default}\``} | ${spec.doc} |`);
+  }
+  return rows.join('\n');
+}
+
+/** Names of settings whose values must never be logged. */
+export const SECRET_ENV_NAMES: readonly string[] = (Object.values(SETTINGS) as Setting<unknown>[])
+  .filter((s) => s.secret)
+  .map((s) => s.env);

@@ -1,0 +1,63 @@
+/**
+ * Structured JSON logs on stderr. Every line passes through `redact`, so a token that
+ * slips into a message or an error never reaches the log.
+ */
+import { SECRET_ENV_NAMES } from './config.ts';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+// Slack tokens, OpenAI keys and bearer headers, wherever they appear.
+const TOKEN_PATTERNS = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /sk-[A-Za-z0-9_-]{8,}/g, /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi];
+
+function secretValues(): string[] {
+  const out: string[] = [];
+  for (const name of [...SECRET_ENV_NAMES, 'OPENAI_API_KEY', 'DATABASE_URL']) {
+    const v = process.env[name];
+    if (v && v.length >= 6) out.push(v);
+  }
+  return out;
+}
+
+export function redact(text: string): string {
+  let s = text;
+  for (const v of secretValues()) s = s.split(v).join('[redacted]');
+  for (const re of TOKEN_PATTERNS) s = s.replace(re, (_m, p1) => (typeof p1 === 'string' ? `${p1}[redacted]` : '[redacted]'));
+  // Passwords inside connection strings (postgres://user:pass@host).
+  return s.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1[redacted]@');
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+function serialise(v: unknown): unknown {
+  if (v instanceof Error) return { name: v.name, message: v.message, ...('code' in v ? { code: (v as { code: unknown }).code } : {}) };
+  return v;
+}
+
+export function createLogger(opts: { level?: Level; base?: Record<string, unknown>; write?: (line: string) => void } = {}): Logger {
+  const min = ORDER[opts.level ?? ((process.env.LOG_LEVEL as Level) || 'info')] ?? ORDER.info;
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const base = opts.base ?? {};
+  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[level] < min) return;
+    const rec: Record<string, unknown> = { t: new Date().toISOString(), level, msg, ...base };
+    for (const [k, v] of Object.entries(fields ?? {})) rec[k] = serialise(v);
+    write(redact(JSON.stringify(rec)));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (fields) => createLogger({ level: opts.level, base: { ...base, ...fields }, write }),
+  };
+}
+
+/** A logger that drops everything, for tests and quiet CLI commands. */
+export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -1,0 +1,91 @@
+/**
+ * The generation contract: a brief (plus inspiration, feedback and the current leader)
+ * in, N ranked variants rendered in every requested format out.
+ */
+import type { ChannelName, FormatName } from '../library/types.ts';
+
+export type { ChannelName, FormatName };
+
+export interface Inspiration {
+  id: string;
+  headline: string;
+  body: string;
+  cta: string;
+  /** Image bytes (full image or thumbnail) the studio may reuse. */
+  image?: Uint8Array;
+  ctr: number; // smoothed
+  similarity: number;
+}
+
+export interface Copy {
+  headline: string;
+  body: string;
+  cta: string;
+}
+
+export interface GenerateProgress {
+  stage: 'writing' | 'drawing' | 'composing' | 'ranking';
+  done: number;
+  total: number;
+}
+
+export interface GenerateRequest {
+  brief: string;
+  brand?: string;
+  channel: ChannelName;
+  formats: FormatName[];
+  count: number;
+  inspiration: Inspiration[];
+  feedback: string[];
+  leader?: Copy & { image?: Uint8Array };
+  referenceImage?: Uint8Array;
+  signal?: AbortSignal;
+  onProgress?: (p: GenerateProgress) => void;
+}
+
+export interface VariantScores {
+  relevance: number;
+  novelty: number;
+  diversity: number;
+  /** null until a preference model is trained (or below its vote threshold). */
+  preference: number | null;
+  total: number;
+}
+
+export interface GeneratedVariant extends Copy {
+  id: string;
+  label: string; // "A", "B", …
+  concept: string;
+  /** PNG bytes per requested format. */
+  images: Partial<Record<FormatName, Uint8Array>>;
+  /** The square (or first) format, for previews. */
+  preview: Uint8Array;
+  /** The raw visual before composition (kept so copy edits re-render without a new image). */
+  visual: Uint8Array;
+  imageEmbedding: Float32Array;
+  scores: VariantScores;
+  reason: string;
+  /** Made without OpenAI (offline studio / recombined copy). */
+  offline: boolean;
+  /** Things a person should know: "headline trimmed to 27 chars", … */
+  flags: string[];
+}
+
+export interface GenerationFailure {
+  label?: string;
+  stage: 'copy' | 'image' | 'compose' | 'rank';
+  message: string;
+}
+
+export interface GenerateResult {
+  variants: GeneratedVariant[];
+  failures: GenerationFailure[];
+  cost: { textCalls: number; imageCalls: number; usd: number };
+  offline: boolean;
+}
+
+export interface Generator {
+  generate(req: GenerateRequest): Promise<GenerateResult>;
+  /** Re-renders a variant's formats with new copy and the same visual. */
+  rerender(variant: GeneratedVariant, copy: Copy, opts: { brand?: string; formats: FormatName[] }): Promise<GeneratedVariant>;
+}

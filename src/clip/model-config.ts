@@ -17,7 +17,8 @@ export interface ModelConfig {
   vocabSize: number;
 }
 
-export const MODEL_FETCH_HINT = 'fetch the model with `npm run -s adcreative -- models fetch`, or point CLIP_MODEL_DIR at a model directory';
+export const MODEL_FETCH_HINT =
+  'fetch the model with `npm run -s adcreative -- models fetch`, or point CLIP_MODEL_DIR at a model directory';
 
 function readJson(file: string): Record<string, unknown> {
   let text: string;
@@ -34,7 +35,10 @@ function readJson(file: string): Record<string, unknown> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ModelError('MODEL_CONFIG_INVALID', `${file} is not valid JSON (${(e as Error).message})`, { cause: e, hint: MODEL_FETCH_HINT });
+    throw new ModelError('MODEL_CONFIG_INVALID', `${file} is not valid JSON (${(e as Error).message})`, {
+      cause: e,
+      hint: MODEL_FETCH_HINT,
+    });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ModelError('MODEL_CONFIG_INVALID', `${file}: expected a JSON object`, { hint: MODEL_FETCH_HINT });
@@ -45,7 +49,9 @@ function readJson(file: string): Record<string, unknown> {
 function intField(file: string, name: string, v: unknown, fallback: number): number {
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ModelError('MODEL_CONFIG_INVALID', `${file}: ${name} must be a positive integer; got ${JSON.stringify(v)}`, { hint: MODEL_FETCH_HINT });
+    throw new ModelError('MODEL_CONFIG_INVALID', `${file}: ${name} must be a positive integer; got ${JSON.stringify(v)}`, {
+      hint: MODEL_FETCH_HINT,
+    });
   }
   return v;
 }

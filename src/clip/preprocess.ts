@@ -71,7 +71,8 @@ export function parsePreprocessConfig(json: unknown, file: string): PreprocessCo
   else if (typeof size === 'object' && size !== null) {
     const s = size as Record<string, unknown>;
     shortestEdge = positiveInt(s.shortest_edge);
-    if (shortestEdge === undefined && s.height !== undefined) bad('size {height, width} (resize without keeping the aspect) is not CLIP preprocessing; expected size.shortest_edge');
+    if (shortestEdge === undefined && s.height !== undefined)
+      bad('size {height, width} (resize without keeping the aspect) is not CLIP preprocessing; expected size.shortest_edge');
   }
   if (j.do_resize === false) bad('do_resize is false; CLIP preprocessing resizes the shortest side');
   if (shortestEdge === undefined) bad(`size must be an integer or {"shortest_edge": n}; got ${JSON.stringify(size)}`);
@@ -86,7 +87,8 @@ export function parsePreprocessConfig(json: unknown, file: string): PreprocessCo
     cropWidth = positiveInt(c.width ?? c.shortest_edge);
   }
   if (j.do_center_crop === false) bad('do_center_crop is false; the model needs a fixed input size');
-  if (cropHeight === undefined || cropWidth === undefined) bad(`crop_size must be an integer or {"height", "width"}; got ${JSON.stringify(crop)}`);
+  if (cropHeight === undefined || cropWidth === undefined)
+    bad(`crop_size must be an integer or {"height", "width"}; got ${JSON.stringify(crop)}`);
 
   let mean: [number, number, number] = [0, 0, 0];
   let std: [number, number, number] = [1, 1, 1];
@@ -98,7 +100,8 @@ export function parsePreprocessConfig(json: unknown, file: string): PreprocessCo
   let rescaleFactor = 1 / 255;
   if (j.do_rescale === false) rescaleFactor = 1;
   else if (j.rescale_factor !== undefined) {
-    if (typeof j.rescale_factor !== 'number' || !(j.rescale_factor > 0)) bad(`rescale_factor must be a positive number; got ${JSON.stringify(j.rescale_factor)}`);
+    if (typeof j.rescale_factor !== 'number' || !(j.rescale_factor > 0))
+      bad(`rescale_factor must be a positive number; got ${JSON.stringify(j.rescale_factor)}`);
     rescaleFactor = j.rescale_factor as number;
   }
   const code = j.resample ?? 3;

@@ -89,7 +89,8 @@ function label(source?: string): string {
 }
 
 function checkBytes(bytes: Uint8Array, limits: ImageLimits, source?: string): ImageFormat {
-  if (bytes.length === 0) throw new ImageError('IMAGE_EMPTY', `${label(source)}the image is empty (0 bytes); expected a ${SUPPORTED_LIST} file`);
+  if (bytes.length === 0)
+    throw new ImageError('IMAGE_EMPTY', `${label(source)}the image is empty (0 bytes); expected a ${SUPPORTED_LIST} file`);
   if (bytes.length > limits.maxBytes) {
     throw new ImageError(
       'IMAGE_TOO_LARGE',
@@ -111,7 +112,9 @@ function checkBytes(bytes: Uint8Array, limits: ImageLimits, source?: string): Im
 function corrupt(e: unknown, format: string, source?: string): ImageError {
   const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
   if (/exceeds pixel limit/i.test(msg)) {
-    return new ImageError('IMAGE_TOO_LARGE', `${label(source)}the image has more pixels than the limit (IMAGE_MAX_PIXELS): ${msg}`, { cause: e });
+    return new ImageError('IMAGE_TOO_LARGE', `${label(source)}the image has more pixels than the limit (IMAGE_MAX_PIXELS): ${msg}`, {
+      cause: e,
+    });
   }
   return new ImageError('IMAGE_CORRUPT', `${label(source)}the ${format.toUpperCase()} data is corrupt or truncated (${msg})`, { cause: e });
 }
@@ -131,7 +134,10 @@ export async function probe(bytes: Uint8Array, limits: ImageLimits, source?: str
   const w = meta.width ?? 0;
   const h = meta.pageHeight ?? meta.height ?? 0;
   if (w <= 0 || h <= 0) {
-    throw new ImageError('IMAGE_EMPTY', `${label(source)}the ${format.toUpperCase()} header says ${w}×${h} pixels; expected a non-empty image`);
+    throw new ImageError(
+      'IMAGE_EMPTY',
+      `${label(source)}the ${format.toUpperCase()} header says ${w}×${h} pixels; expected a non-empty image`,
+    );
   }
   if (w * h > limits.maxPixels) {
     throw new ImageError(

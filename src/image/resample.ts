@@ -90,7 +90,6 @@ function clip8(ss: number): number {
   return ss >> PRECISION_BITS;
 }
 
-
 /**
  * Resizes interleaved 3-channel `src` (srcW × srcH) to outW × outH as Pillow would and
  * returns only `win` of the result (interleaved RGB, win.width × win.height). The window

@@ -148,7 +148,9 @@ function lut(cfg: PreprocessConfig): Float32Array {
   if (!t) {
     t = new Float32Array(3 * 256);
     for (let c = 0; c < 3; c++) {
-      for (let v = 0; v < 256; v++) t[c * 256 + v] = (v * cfg.rescaleFactor - cfg.mean[c]) / cfg.std[c];
+      // float32 at every step, as torchvision/numpy compute it: bit-identical to the reference.
+      const f = Math.fround;
+      for (let v = 0; v < 256; v++) t[c * 256 + v] = f(f(f(v * cfg.rescaleFactor) - f(cfg.mean[c])) / f(cfg.std[c]));
     }
     lutCache.set(cfg, t);
   }

@@ -52,7 +52,7 @@ export interface Coefficients {
 export function coefficients(inSize: number, outSize: number, first: number, count: number, filter: ResampleFilter): Coefficients {
   const f = FILTERS[filter];
   const scale = inSize / outSize;
-  const filterscale = scale < 1 ? 1 : scale;
+  const filterscale = Math.max(scale, 1);
   const support = f.support * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
   const bounds = new Int32Array(count * 2);

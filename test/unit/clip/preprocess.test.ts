@@ -87,8 +87,8 @@ describe('preprocessing against the PIL reference tensors', () => {
           worstUp = Math.max(worstUp, s.mean);
         }
         if (exact && im.mode !== 'LA') {
-          // Same decoder, same arithmetic as Pillow: identical bytes, so identical floats.
-          expect(s.max, im.image).toBeLessThan(1e-5);
+          // Same decoder, same arithmetic as Pillow and numpy: bit-identical floats.
+          expect(s.max, im.image).toBe(0);
         }
       }
       rows.push(

@@ -20,6 +20,8 @@ export interface DemoArtSpec {
   /** Small corner label, e.g. "DEMO". */
   label?: string;
   font?: string;
+  /** Output encoding; JPEG by default. */
+  encoding?: 'jpeg' | 'png' | 'webp';
 }
 
 export function escapeXml(s: string): string {
@@ -172,10 +174,10 @@ ${spec.label ? `<text x="${w * 0.92}" y="${h * 0.07}" text-anchor="end" font-fam
 </svg>`;
 }
 
-/** The demo creative as JPEG bytes. */
+/** The demo creative as encoded bytes (JPEG unless `spec.encoding` says otherwise). */
 export async function drawDemoCreative(spec: DemoArtSpec): Promise<Uint8Array> {
-  const buf = await sharp(Buffer.from(demoSvg(spec)))
-    .jpeg({ quality: 82 })
-    .toBuffer();
+  const img = sharp(Buffer.from(demoSvg(spec)));
+  const enc = spec.encoding === 'png' ? img.png() : spec.encoding === 'webp' ? img.webp({ quality: 80 }) : img.jpeg({ quality: 82 });
+  const buf = await enc.toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

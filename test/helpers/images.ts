@@ -1,7 +1,11 @@
 /** Small real images for tests, drawn through src/image (tests do not import sharp themselves). */
 import { drawDemoCreative } from '../../src/image/demo-art.ts';
 
-export function testImage(seed: number, size: [number, number] = [96, 96]): Promise<Uint8Array> {
+export function testImage(
+  seed: number,
+  size: [number, number] = [96, 96],
+  encoding: 'jpeg' | 'png' | 'webp' = 'jpeg',
+): Promise<Uint8Array> {
   return drawDemoCreative({
     width: size[0],
     height: size[1],
@@ -11,5 +15,6 @@ export function testImage(seed: number, size: [number, number] = [96, 96]): Prom
     cta: 'Go',
     motif: seed % 5,
     seed,
+    encoding,
   });
 }

@@ -63,7 +63,7 @@ describe('creative library on LanceDB', () => {
     const enc = fakeEncoder({ dims: DIMS });
     const lib = await LanceLibrary.open({ uri: dir, encoder: enc, settings: settings() });
     const imgs = await Promise.all([11, 12, 13, 14, 15].map((s) => testImage(s)));
-    const specs = [
+    const specs: { brand: string; channel: string; v: Record<number, number>; date: string; imp: number }[] = [
       { brand: 'acme', channel: 'meta', v: { 0: 1, 1: 0.1 }, date: '2025-03-01', imp: 5000 },
       { brand: 'northwind', channel: 'meta', v: { 0: 1, 2: 0.3 }, date: '2025-03-01', imp: 5000 },
       { brand: 'acme', channel: 'google', v: { 0: 1, 1: 1 }, date: '2025-06-01', imp: 50 },

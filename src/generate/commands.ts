@@ -34,7 +34,9 @@ function parseFormats(raw: string | undefined): FormatName[] {
     .filter(Boolean);
   const bad = list.filter((f) => !(FORMATS as string[]).includes(f));
   if (bad.length || list.length === 0) {
-    throw new UsageError(`--formats: unknown format ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none given)'}; expected a comma-separated list of: ${FORMATS.join(', ')}`);
+    throw new UsageError(
+      `--formats: unknown format ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none given)'}; expected a comma-separated list of: ${FORMATS.join(', ')}`,
+    );
   }
   return [...new Set(list)] as FormatName[];
 }
@@ -78,7 +80,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
       const channelRaw = (args.values.channel as string | undefined) ?? kit?.defaultChannel ?? 'meta';
-      if (!isChannel(channelRaw)) throw new UsageError(`--channel: unknown channel ${JSON.stringify(channelRaw)}; expected one of: ${CHANNELS.join(', ')}`);
+      if (!isChannel(channelRaw))
+        throw new UsageError(`--channel: unknown channel ${JSON.stringify(channelRaw)}; expected one of: ${CHANNELS.join(', ')}`);
       const channel: ChannelName = channelRaw;
       const out = resolve((args.values.out as string | undefined) ?? 'out');
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
@@ -136,7 +139,16 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           if (p.done > 0) bar.tick(1);
           if (p.done === p.total) bar.done();
         };
-        const result: GenerateResult = await generator.generate({ brief, brand: kit?.name, channel, formats, count, inspiration, feedback, onProgress });
+        const result: GenerateResult = await generator.generate({
+          brief,
+          brand: kit?.name,
+          channel,
+          formats,
+          count,
+          inspiration,
+          feedback,
+          onProgress,
+        });
         await library?.close();
         return await writeResult(result, { out, formats, brief, io });
       } finally {
@@ -147,7 +159,10 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
   return cmd;
 }
 
-async function writeResult(result: GenerateResult, o: { out: string; formats: FormatName[]; brief: string; io: CommandIO }): Promise<number> {
+async function writeResult(
+  result: GenerateResult,
+  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO },
+): Promise<number> {
   const say = (s: string) => o.io.stderr.write(`${s}\n`);
   for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
   if (result.variants.length === 0) {
@@ -169,7 +184,19 @@ async function writeResult(result: GenerateResult, o: { out: string; formats: Fo
         writeFileSync(join(o.out, name), bytes);
         files[f] = name;
       }
-      return { id: v.id, label: v.label, headline: v.headline, body: v.body, cta: v.cta, concept: v.concept, scores: v.scores, reason: v.reason, offline: v.offline, flags: v.flags, files };
+      return {
+        id: v.id,
+        label: v.label,
+        headline: v.headline,
+        body: v.body,
+        cta: v.cta,
+        concept: v.concept,
+        scores: v.scores,
+        reason: v.reason,
+        offline: v.offline,
+        flags: v.flags,
+        files,
+      };
     }),
   };
   writeFileSync(join(o.out, 'variants.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -189,7 +216,10 @@ async function writeResult(result: GenerateResult, o: { out: string; formats: Fo
   );
   writeFileSync(join(o.out, 'contact-sheet.png'), sheet);
 
-  const lines = result.variants.map((v) => `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`);
+  const lines = result.variants.map(
+    (v) =>
+      `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+  );
   o.io.stdout.write(
     [
       `${result.variants.length} variant${result.variants.length === 1 ? '' : 's'} written to ${o.out}${result.offline ? ' (offline drafts)' : ''}:`,

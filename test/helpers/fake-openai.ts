@@ -41,7 +41,9 @@ export function chatReply(content: string | null, opts: { refusal?: string } = {
       object: 'chat.completion',
       created: 1_700_000_000,
       model: 'gpt-4o-mini',
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal: opts.refusal ?? null }, finish_reason: 'stop', logprobs: null }],
+      choices: [
+        { index: 0, message: { role: 'assistant', content, refusal: opts.refusal ?? null }, finish_reason: 'stop', logprobs: null },
+      ],
       usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
     },
   };
@@ -100,13 +102,23 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       const raw = await readBody(req);
       const path = (req.url ?? '').split('?')[0];
       const endpoint: Endpoint | undefined =
-        path === '/v1/chat/completions' ? 'chat' : path === '/v1/images/generations' ? 'generations' : path === '/v1/images/edits' ? 'edits' : undefined;
+        path === '/v1/chat/completions'
+          ? 'chat'
+          : path === '/v1/images/generations'
+            ? 'generations'
+            : path === '/v1/images/edits'
+              ? 'edits'
+              : undefined;
       if (!endpoint || req.method !== 'POST') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'not_found', code: null } }));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: `no route ${req.method} ${path}`, type: 'not_found', code: null } }));
         return;
       }
       const ct = String(req.headers['content-type'] ?? '');
-      const body = ct.startsWith('multipart/') ? parseMultipart(raw, ct) : (JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>);
+      const body = ct.startsWith('multipart/')
+        ? parseMultipart(raw, ct)
+        : (JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>);
       const fr: FakeRequest = { endpoint, headers: req.headers, body, raw };
       requests.push(fr);
       const key = `${endpoint}:${String(body.prompt ?? JSON.stringify(body.messages ?? ''))}`;
@@ -117,7 +129,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers }).end(text);
     } catch (e) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(e), type: 'server_error', code: null } }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: String(e), type: 'server_error', code: null } }));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

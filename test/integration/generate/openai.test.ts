@@ -9,7 +9,15 @@ import { createGenerator } from '../../../src/generate/open.ts';
 import type { GenerateRequest } from '../../../src/generate/types.ts';
 import { renderStudioArt } from '../../../src/image/studio-art.ts';
 import { createLogger } from '../../../src/log.ts';
-import { chatReply, errorReply, type FakeOpenAI, imageReply, startFakeOpenAI, type TestVariant, variantsReply } from '../../helpers/fake-openai.ts';
+import {
+  chatReply,
+  errorReply,
+  type FakeOpenAI,
+  imageReply,
+  startFakeOpenAI,
+  type TestVariant,
+  variantsReply,
+} from '../../helpers/fake-openai.ts';
 import { fakeEncoder } from '../../helpers/generate-fakes.ts';
 
 const KEY = 'sk-test-abcdefghijklmnop1234';
@@ -126,7 +134,9 @@ describe('generation against an OpenAI-compatible server', () => {
 
   it('reports a candidate whose image keeps failing with 500 and keeps the others', async () => {
     answerChat([...variants(2), { ...variants(3)[2], visual_concept: 'FAILME a tent at night' }]);
-    fake.on('generations', async (q) => (String(q.body.prompt).includes('FAILME') ? errorReply(500, 'upstream exploded', null, 'server_error') : imageReply(await png())));
+    fake.on('generations', async (q) =>
+      String(q.body.prompt).includes('FAILME') ? errorReply(500, 'upstream exploded', null, 'server_error') : imageReply(await png()),
+    );
     const r = await generator().generate(req());
     expect(r.variants).toHaveLength(2);
     expect(r.failures).toHaveLength(1);
@@ -225,7 +235,9 @@ describe('generation against an OpenAI-compatible server', () => {
     answerImages();
     fake.on('edits', async () => imageReply(await png()));
     const leaderImage = await png();
-    const r = await generator().generate(req({ feedback: ['warmer colours'], leader: { headline: 'Old', body: 'Old body', cta: 'Go', image: leaderImage } }));
+    const r = await generator().generate(
+      req({ feedback: ['warmer colours'], leader: { headline: 'Old', body: 'Old body', cta: 'Go', image: leaderImage } }),
+    );
     expect(r.variants).toHaveLength(2);
     const edits = fake.requests.filter((q) => q.endpoint === 'edits');
     expect(edits.length).toBe(2); // candidates 1 and 3 of 3

@@ -24,7 +24,7 @@ export interface GenerateCommandDeps {
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
-const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR] [--model DIR] [--feedback TEXT]…`;
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
 
 function parseFormats(raw: string | undefined): FormatName[] {
   if (raw === undefined) return ['square', 'story'];
@@ -83,7 +83,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       if (!isChannel(channelRaw))
         throw new UsageError(`--channel: unknown channel ${JSON.stringify(channelRaw)}; expected one of: ${CHANNELS.join(', ')}`);
       const channel: ChannelName = channelRaw;
-      const out = resolve((args.values.out as string | undefined) ?? 'out');
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
       const logger = createLogger({ level: cfg.logLevel });
       const say = (s: string) => io.stderr.write(`${s}\n`);

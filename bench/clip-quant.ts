@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { config, dataPath } from '../src/config.ts';
 import { quantizeModelDir } from '../src/clip/quantize.ts';
 import { synthesizeModel } from '../src/clip/synth/index.ts';
 import { int8Check } from '../src/clip/synth/int8-check.ts';
+import { config, dataPath } from '../src/config.ts';
 
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({

@@ -64,13 +64,7 @@ interface QuantizedWeight {
   scale: string;
 }
 
-function quantizeWeight(
-  w: Float32Array,
-  k: number,
-  n: number,
-  perChannel: boolean,
-  qmax: number,
-): { q: Int8Array; scale: Float32Array } {
+function quantizeWeight(w: Float32Array, k: number, n: number, perChannel: boolean, qmax: number): { q: Int8Array; scale: Float32Array } {
   const maxAbs = new Float32Array(perChannel ? n : 1);
   for (let r = 0; r < k; r++) {
     const row = r * n;
@@ -87,7 +81,7 @@ function quantizeWeight(
     const row = r * n;
     for (let c = 0; c < n; c++) {
       const v = Math.round(w[row + c] * inv[perChannel ? c : 0]);
-      q[row + c] = v > qmax ? qmax : v < -qmax ? -qmax : v;
+      q[row + c] = Math.min(qmax, Math.max(-qmax, v));
     }
   }
   return { q, scale };
@@ -96,7 +90,10 @@ function quantizeWeight(
 const bytesOf = (a: Float32Array | Int8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Quantizes one ONNX model held in memory; returns the new model's bytes. */
-export function quantizeOnnx(bytes: Uint8Array, opts: QuantizeOptions & { what?: string } = {}): { bytes: Uint8Array; stats: QuantizeStats } {
+export function quantizeOnnx(
+  bytes: Uint8Array,
+  opts: QuantizeOptions & { what?: string } = {},
+): { bytes: Uint8Array; stats: QuantizeStats } {
   const what = opts.what ?? 'model';
   const perChannel = opts.perChannel ?? true;
   const qmax = opts.reduceRange ? 63 : 127;

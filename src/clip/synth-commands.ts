@@ -7,8 +7,8 @@ import { type Command, intArg } from '../cli/command.ts';
 import { config, dataPath } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { quantizeModelDir } from './quantize.ts';
-import { ARCH_NAMES, DEFAULT_SEED, synthesizeModel } from './synth/index.ts';
 import { isArchName } from './synth/arch.ts';
+import { ARCH_NAMES, DEFAULT_SEED, synthesizeModel } from './synth/index.ts';
 
 const synth: Command = {
   name: 'models synth',
@@ -54,7 +54,9 @@ const quantize: Command = {
   positionals: true,
   async run(args, io) {
     if (args.positionals.length !== 1) {
-      throw new UsageError(`expected one model directory; got ${args.positionals.length}\nusage: adcreative ${quantize.name} ${quantize.usage}`);
+      throw new UsageError(
+        `expected one model directory; got ${args.positionals.length}\nusage: adcreative ${quantize.name} ${quantize.usage}`,
+      );
     }
     const dir = resolve(args.positionals[0]);
     const files = await quantizeModelDir(dir, {

@@ -8,13 +8,7 @@ import { type AttributeProto, DataType, encodeModel, type NodeProto, onnx, type 
 export type Dim = number | string;
 export type TypedData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
-export type Attr =
-  | { i: number }
-  | { f: number }
-  | { ints: number[] }
-  | { floats: number[] }
-  | { s: string }
-  | { t: TensorProto };
+export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string } | { t: TensorProto };
 
 function dataTypeOf(data: TypedData): number {
   if (data instanceof Float32Array) return DataType.FLOAT;
@@ -105,7 +99,12 @@ export class GraphBuilder {
 
   /** A small int64 constant (shapes, axes, indices); shared when asked for again. */
   ints(name: string, values: number[], dims: number[] = [values.length]): string {
-    return this.constant(`ints:${name}:${values.join(',')}:${dims.join(',')}`, name, () => BigInt64Array.from(values, (v) => BigInt(v)), dims);
+    return this.constant(
+      `ints:${name}:${values.join(',')}:${dims.join(',')}`,
+      name,
+      () => BigInt64Array.from(values, (v) => BigInt(v)),
+      dims,
+    );
   }
 
   /** A float scalar constant; shared when asked for again. */

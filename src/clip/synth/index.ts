@@ -3,7 +3,7 @@
  * ONNX export of openai/clip-vit-base-patch32 (DESIGN.md §3/§4), with seeded weights, so
  * tests and benchmarks run the real inference path without downloading anything.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,19 @@ function inside(child: string, parent: string): boolean {
   return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r));
 }
 
-/** Resolves symlinks in the part of `p` that exists, so a link cannot smuggle a path in. */
-function realish(p: string): string {
+/** Resolves symlinks in the part of `p` that exists (dangling links too), so a link cannot smuggle a path in. */
+function realish(p: string, depth = 0): string {
   let head = resolve(p);
   const tail: string[] = [];
-  while (!existsSync(head)) {
+  const present = (q: string) => {
+    try {
+      lstatSync(q);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (!present(head)) {
     const up = dirname(head);
     if (up === head) break;
     tail.unshift(basename(head));
@@ -49,7 +57,8 @@ function realish(p: string): string {
   try {
     head = realpathSync(head);
   } catch {
-    // keep the lexical path
+    if (depth < 16 && lstatSync(head).isSymbolicLink())
+      return realish(join(resolve(dirname(head), readlinkSync(head)), ...tail), depth + 1);
   }
   return join(head, ...tail);
 }

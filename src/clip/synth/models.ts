@@ -41,11 +41,9 @@ export function buildTextModel(arch: ArchSpec, seed: number): BuiltGraph {
   // Sequence length as a 1-D tensor [S], for slicing position embeddings and the causal mask.
   const seqLen = g.op('Slice', [g.op('Shape', [ids]), g.ints('one', [1]), g.ints('two', [2])], { name: 'embeddings/seq_len' });
   const zero = g.ints('zero', [0]);
-  const pos = g.op(
-    'Slice',
-    [p.normal('text_model.embeddings.position_embedding.weight', [t.context, t.width], 0.01), zero, seqLen, zero],
-    { name: 'embeddings/position' },
-  );
+  const pos = g.op('Slice', [p.normal('text_model.embeddings.position_embedding.weight', [t.context, t.width], 0.01), zero, seqLen, zero], {
+    name: 'embeddings/position',
+  });
   let x = g.op('Add', [tok, pos], { name: 'embeddings/add' });
 
   // Causal mask (0 on and below the diagonal) cut to [S, S], plus the padding mask as an
@@ -58,9 +56,13 @@ export function buildTextModel(arch: ArchSpec, seed: number): BuiltGraph {
   });
   const maskF = g.op('Cast', [mask], { name: 'mask/cast', attrs: { to: { i: DataType.FLOAT } } });
   const inverted = g.op('Sub', [g.scalar('one_f', 1), maskF], { name: 'mask/invert' });
-  const padBias = g.op('Unsqueeze', [g.op('Mul', [inverted, g.scalar('masked', MASKED)], { name: 'mask/scale' }), g.ints('axes12', [1, 2])], {
-    name: 'mask/unsqueeze',
-  });
+  const padBias = g.op(
+    'Unsqueeze',
+    [g.op('Mul', [inverted, g.scalar('masked', MASKED)], { name: 'mask/scale' }), g.ints('axes12', [1, 2])],
+    {
+      name: 'mask/unsqueeze',
+    },
+  );
   const bias = g.op('Add', [padBias, causal], { name: 'mask/combine' });
 
   for (let l = 0; l < t.layers; l++) x = block(g, p, x, `text_model.encoder.layers.${l}`, t, arch.layerNormEps, bias);
@@ -96,11 +98,10 @@ export function buildVisionModel(arch: ArchSpec, seed: number): BuiltGraph {
     name: 'embeddings/patch',
     attrs: { kernel_shape: { ints: [v.patch, v.patch] }, strides: { ints: [v.patch, v.patch] } },
   });
-  const flat = g.op(
-    'Transpose',
-    [g.op('Reshape', [conv, g.ints('patch_shape', [0, v.width, patches])], { name: 'embeddings/flatten' })],
-    { name: 'embeddings/transpose', attrs: { perm: { ints: [0, 2, 1] } } },
-  ); // [B, patches, W]
+  const flat = g.op('Transpose', [g.op('Reshape', [conv, g.ints('patch_shape', [0, v.width, patches])], { name: 'embeddings/flatten' })], {
+    name: 'embeddings/transpose',
+    attrs: { perm: { ints: [0, 2, 1] } },
+  }); // [B, patches, W]
   const batch = g.op('Slice', [g.op('Shape', [pixels]), g.ints('zero', [0]), g.ints('one', [1])], { name: 'embeddings/batch' });
   const clsShape = g.op('Concat', [batch, g.ints('cls_dims', [1, v.width])], { name: 'embeddings/cls_shape', attrs: { axis: { i: 0 } } });
   const cls = g.op('Expand', [p.normal('vision_model.embeddings.class_embedding', [1, 1, v.width], scale), clsShape], {

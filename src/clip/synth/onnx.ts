@@ -2,8 +2,9 @@
  * The one import of onnx-proto (a protobufjs build of onnx.proto), with the few helpers
  * the synthetic-model writer and the quantizer share.
  */
-import onnxProto from 'onnx-proto';
+
 import type { onnx as P } from 'onnx-proto';
+import onnxProto from 'onnx-proto';
 import { ModelError } from '../../errors.ts';
 
 export const onnx = onnxProto.onnx;

@@ -58,6 +58,12 @@ export interface OnnxEncoder extends Encoder {
   onRun(listener: (e: RunEvent) => void): () => void;
   /** Loads the sessions now rather than on first use. */
   warmup(kinds?: ModelKind[]): Promise<void>;
+  /**
+   * Embeds images that are already preprocessed (CHW float32 tensors as `preprocessImage`
+   * makes them): the model-only path, for benchmarks and callers that preprocess themselves.
+   * The tensors' buffers are transferred to the worker and are unusable afterwards.
+   */
+  embedPreprocessed(pixels: Float32Array[]): Promise<Float32Array[]>;
   /** What the model directory holds. */
   readonly model: ModelDir;
 }
@@ -349,6 +355,10 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     },
     embedTexts,
     embedImages,
+    async embedPreprocessed(pixels) {
+      checkOpen();
+      return pixels.length ? imageBatcher.submit(pixels) : [];
+    },
     stats: () => structuredClone(stats),
     onRun(listener) {
       listeners.add(listener);

@@ -103,7 +103,7 @@ function checkBytes(bytes: Uint8Array, limits: ImageLimits, source?: string): Im
     // render cost and size) rather than a photo, and the reference preprocessing (PIL) cannot read it.
     throw new ImageError(
       'IMAGE_NOT_AN_IMAGE',
-      `${label(source)}not a supported image: the data looks like ${format === 'text' || format === 'unknown data' ? format : `${format}`}; supported formats are ${SUPPORTED_LIST}`,
+      `${label(source)}not a supported image: the data looks like ${format}${format === 'SVG' ? ' (vector drawings are not accepted; export a PNG)' : ''}; supported formats are ${SUPPORTED_LIST}`,
     );
   }
   return format as ImageFormat;

@@ -7,7 +7,7 @@
  * 8-bit pixels (no tensor) — the ~7 ms figure the issue quotes.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLIP_PREPROCESS, preprocessImage, resizedSize } from '../src/clip/preprocess.ts';
@@ -103,7 +103,13 @@ export async function main(args: string[]): Promise<void> {
   const result = {
     name: 'preprocess',
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memory_gib: +(totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      load_average_1m: +loadavg()[0].toFixed(1),
+    },
     settings: { image: '1024×768 JPEG (seeded photo-like, q88)', images: nImages, runs, threads: 1, preprocess: CLIP_PREPROCESS },
     preprocess_default: preprocess,
     preprocess_exact: exact,

@@ -80,6 +80,7 @@ function variantFromRow(r: Row): VariantRecord {
 }
 
 const ROUND_COLUMNS: Record<keyof RoundPatch, [string, (v: never) => unknown]> = {
+  threadTs: ['thread_ts', (v: string) => v],
   status: ['status', (v: string) => v],
   closesAt: ['closes_at', (v: Date | null) => iso(v)],
   reminded: ['reminded', (v: boolean) => (v ? 1 : 0)],
@@ -163,7 +164,7 @@ export class SqliteRoundStore implements RoundStore {
   async insertRound(r: NewRound, caps: CapCheck): Promise<Round> {
     return this.db.transaction(() => {
       const mine = this.db
-        .prepare('SELECT COUNT(*) AS n FROM rounds WHERE author = ? AND number = 1 AND created_at >= ?')
+        .prepare("SELECT COUNT(*) AS n FROM rounds WHERE author = ? AND number = 1 AND created_at >= ? AND status <> 'failed'")
         .get(r.author, caps.perUserSince.toISOString()) as Row;
       if (r.number === 1 && Number(mine.n) >= caps.perUserLimit) {
         throw new RoundError('RATE_LIMITED', `rate limit: ${caps.perUserLimit} briefs per hour per person`);

@@ -141,6 +141,7 @@ export interface CapCheck {
 export type RoundPatch = Partial<
   Pick<
     Round,
+    | 'threadTs'
     | 'status'
     | 'closesAt'
     | 'reminded'

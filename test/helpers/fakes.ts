@@ -39,7 +39,16 @@ export function fakeGenerator(): FakeGenerator {
         throw e;
       }
       for (const stage of ['writing', 'drawing', 'composing', 'ranking'] as const) req.onProgress?.({ stage, done: 1, total: req.count });
-      if (g.gate) await g.gate;
+      if (g.gate) {
+        const signal = req.signal;
+        await Promise.race([
+          g.gate,
+          new Promise<never>((_, reject) => {
+            if (signal?.aborted) reject(signal.reason);
+            signal?.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')));
+          }),
+        ]);
+      }
       const variants: GeneratedVariant[] = [];
       const failures: GenerateResult['failures'] = [];
       for (let i = 0; i < req.count; i++) {

@@ -113,7 +113,7 @@ describe('Block Kit builders stay inside Slack limits with extreme input', () =>
 
   it('button values fit and the vote button carries the variant id', () => {
     const m = variantMessage({ round: 1, variant: variant('A'), fileId: null, voteReaction: 'heart' });
-    const actions = m.blocks.find((b) => b.type === 'actions') as {
+    const actions = m.blocks.find((b) => b.type === 'actions') as unknown as {
       elements: { action_id: string; value?: string; options?: { value: string }[] }[];
     };
     expect(actions.elements[0]).toMatchObject({ action_id: 'vote', value: variant('A').id });

@@ -247,7 +247,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   });
 
   let server: Server | undefined;
-  const host = deps.host ?? (deps.mode === 'http' ? '0.0.0.0' : '127.0.0.1');
+  const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
     flow,

@@ -6,6 +6,7 @@ import type { Copy, GeneratedVariant, GenerateRequest, GenerateResult, Generator
 import type { AddResult, Creative, Library, NewCreative, SearchHit, SearchQuery } from '../../src/library/types.ts';
 
 type RoundLibrary = Pick<Library, 'count' | 'search' | 'add' | 'get' | 'maxSimilarity' | 'close'>;
+
 import { tinyPng } from './png.ts';
 
 const COLOURS: [number, number, number][] = [

@@ -141,12 +141,14 @@ function messageHtml(m, inThread) {
     : '';
   const tools = m.ephemeral
     ? ''
-    : `<div class="msg-tools"><button type="button" data-tool="react" title="Add reaction" aria-label="Add reaction">☺︎+</button>${
-        inThread ? '' : `<button type="button" data-tool="thread" title="Reply in thread" aria-label="Reply in thread">💬</button>`
+    : `<div class="msg-tools"><button type="button" class="tool" data-tool="react" title="Add reaction" aria-label="Add reaction">☺︎+</button>${
+        inThread
+          ? ''
+          : `<button type="button" class="tool" data-tool="thread" title="Reply in thread" aria-label="Reply in thread">💬</button>`
       }${(ui.state.shortcuts || [])
         .map(
           (s) =>
-            `<button type="button" data-tool="shortcut" data-callback-id="${esc(s.callbackId)}" title="${esc(s.name)}" aria-label="${esc(s.name)}">⚡</button>`,
+            `<button type="button" class="tool" data-tool="shortcut" data-callback-id="${esc(s.callbackId)}" title="${esc(s.name)}" aria-label="${esc(s.name)}">⚡</button>`,
         )
         .join('')}</div>`;
   const meta = `<div class="msg-meta"><span class="name">${esc(m.name)}</span>${m.bot ? '<span class="app-tag">APP</span>' : ''}<time datetime="${esc(m.ts)}">${fmtTime(m.ts)}</time>${m.edited ? '<span class="edited">(edited)</span>' : ''}${m.ephemeral ? '<span class="only-you">Only visible to you</span>' : ''}</div>`;
@@ -188,14 +190,22 @@ function render() {
   $('#channel-topic').textContent = ch?.topic || '';
   $('#composer-input').placeholder = `Message #${ch ? ch.name : ''} — try /adcreative summer sunscreen for runners`;
   $('#channel-list').innerHTML = s.channels
-    .map((c) => `<li class="${c.id === s.channel ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`)
+    .map(
+      (c) =>
+        `<li class="${c.id === s.channel ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`,
+    )
     .join('');
   $('#people-list').innerHTML = s.users
     .map((u) => `<li class="${u.id === s.me ? 'me' : ''}">${esc(u.name)}${u.admin ? ' · admin' : ''}</li>`)
     .join('');
 
   const top = s.messages.filter((m) => !m.threadTs || m.threadTs === m.ts);
-  fill($('#messages'), top.length ? top.map((m) => messageHtml(m, false)).join('') : '<div class="empty">No messages yet. Type <code>/adcreative</code> and a brief below to start a round.</div>');
+  fill(
+    $('#messages'),
+    top.length
+      ? top.map((m) => messageHtml(m, false)).join('')
+      : '<div class="empty">No messages yet. Type <code>/adcreative</code> and a brief below to start a round.</div>',
+  );
 
   const pane = $('#thread-pane');
   if (ui.thread) {
@@ -324,7 +334,7 @@ document.addEventListener('change', async (e) => {
   const kind = t.dataset.kind;
   if ((kind === 'overflow' || kind === 'static_select') && !t.closest('.bk-input-block')) {
     const opt = t.selectedOptions[0];
-    if (!opt || !opt.value) return;
+    if (!opt?.value) return;
     const selected = { text: { type: 'plain_text', text: opt.textContent }, value: opt.value };
     if (kind === 'overflow') t.value = '';
     t.blur();
@@ -351,7 +361,9 @@ $('#thread-close').addEventListener('click', () => {
 
 function openPicker(anchor, ctx) {
   const picker = $('#reaction-picker');
-  picker.innerHTML = REACTIONS.map(([name, emoji]) => `<button type="button" data-pick="${name}" title=":${name}:" aria-label="${name}">${emoji}</button>`).join('');
+  picker.innerHTML = REACTIONS.map(
+    ([name, emoji]) => `<button type="button" class="pick" data-pick="${name}" title=":${name}:" aria-label="${name}">${emoji}</button>`,
+  ).join('');
   const r = anchor.getBoundingClientRect();
   picker.style.top = `${Math.max(8, r.top - 48)}px`;
   picker.style.left = `${Math.max(8, r.right - 260)}px`;
@@ -413,16 +425,23 @@ async function collectValues(form) {
     } else if (kind === 'multi_static_select') {
       put(blockId, actionId, { type: kind, selected_options: [...el.selectedOptions].map(optionOf) });
     } else if (kind === 'checkboxes') {
-      const sel = [...el.querySelectorAll('input:checked')].map((i) => ({ text: { type: 'plain_text', text: i.parentElement.textContent.trim() }, value: i.value }));
+      const sel = [...el.querySelectorAll('input:checked')].map((i) => ({
+        text: { type: 'plain_text', text: i.parentElement.textContent.trim() },
+        value: i.value,
+      }));
       put(blockId, actionId, { type: kind, selected_options: sel });
     } else if (kind === 'radio_buttons') {
       const i = el.querySelector('input:checked');
-      put(blockId, actionId, { type: kind, selected_option: i ? { text: { type: 'plain_text', text: i.parentElement.textContent.trim() }, value: i.value } : null });
+      put(blockId, actionId, {
+        type: kind,
+        selected_option: i ? { text: { type: 'plain_text', text: i.parentElement.textContent.trim() }, value: i.value } : null,
+      });
     } else if (kind === 'datepicker') {
       put(blockId, actionId, { type: kind, selected_date: el.value || null });
     } else if (kind === 'file_input') {
       const files = [];
-      for (const f of el.files || []) files.push({ name: f.name, mimetype: f.type || 'application/octet-stream', data: await readFileB64(f) });
+      for (const f of el.files || [])
+        files.push({ name: f.name, mimetype: f.type || 'application/octet-stream', data: await readFileB64(f) });
       put(blockId, actionId, { type: kind, upload: files });
     }
   }

@@ -20,6 +20,9 @@ const ui = {
   channel: params.get('channel') || '',
   thread: '',
   state: null,
+  /** Ephemeral messages already seen, so a new one can be announced once. */
+  seenEphemeral: null,
+  seenFor: '',
   viewKey: '',
   pickerFor: null,
   fetching: null,
@@ -218,6 +221,23 @@ function render() {
   }
 
   renderModal(s.view);
+  announceEphemerals(s);
+}
+
+/** An answer only you can see may land in a thread you have not opened: say it once. */
+function announceEphemerals(s) {
+  const eph = s.messages.filter((m) => m.ephemeral);
+  // After a switch of person, what they already had is not news.
+  const first = ui.seenEphemeral === null || ui.seenFor !== s.me;
+  ui.seenEphemeral ??= new Set();
+  ui.seenFor = s.me;
+  for (const m of eph) {
+    const key = `${s.me}:${m.ts}`;
+    if (ui.seenEphemeral.has(key)) continue;
+    ui.seenEphemeral.add(key);
+    const visible = !m.threadTs || m.threadTs === ui.thread;
+    if (!first && !visible) toast(`Only visible to you: ${m.text}`);
+  }
 }
 
 function renderModal(view) {

@@ -166,13 +166,20 @@ function renderControl(inner: string, ctx: RenderContext): string {
   }
   if (target.startsWith('!')) {
     const cmd = target.slice(1);
-    if (cmd.startsWith('date^')) return escapeHtml(shown ?? cmd);
+    if (cmd.startsWith('date^')) return escapeHtml(slackDate(cmd) ?? shown ?? cmd);
     if (cmd.startsWith('subteam^')) return `<span class="bk-mention">@${escapeHtml(shown ?? cmd.slice(8))}</span>`;
     return `<span class="bk-mention">@${escapeHtml(shown ?? cmd)}</span>`;
   }
   const href = safeHref(unslack(target));
   const text = escapeHtml(shown ?? unslack(target));
   return href ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
+}
+
+/** `<!date^1700000000^{date_short_pretty} at {time}|fallback>` → "2023-11-14 22:13 UTC". */
+function slackDate(cmd: string): string | undefined {
+  const epoch = Number(cmd.split('^')[1]);
+  if (!Number.isFinite(epoch) || epoch <= 0) return undefined;
+  return `${new Date(epoch * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 function splitOnce(s: string, sep: string): [string, string | undefined] {

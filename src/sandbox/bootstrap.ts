@@ -90,8 +90,8 @@ export async function chooseModel(cfg: Config, synthesize: SynthesizeModel, logg
   };
 }
 
-export type BuildDemoLibrary = (
-  library: Library,
+export type BuildDemoLibrary<L = Library> = (
+  library: L,
   opts: { count?: number; onProgress?: (done: number, total: number) => void },
 ) => Promise<AddResult>;
 
@@ -115,10 +115,10 @@ function readMarker(cfg: Pick<Config, 'dataDir'>): Marker {
  * Fills an empty library with the demo creatives (once). The banner stays while the library
  * holds only what the sandbox put there.
  */
-export async function ensureLibrary(
+export async function ensureLibrary<L extends Pick<Library, 'count'>>(
   cfg: Pick<Config, 'dataDir'>,
-  library: Library,
-  build: BuildDemoLibrary,
+  library: L,
+  build: BuildDemoLibrary<L>,
   opts: { count?: number; logger?: Logger } = {},
 ): Promise<{ banner?: Banner; built: boolean; count: number }> {
   const logger = opts.logger ?? silentLogger;

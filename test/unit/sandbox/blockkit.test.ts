@@ -24,6 +24,13 @@ describe('mrkdwn', () => {
     expect(html).toContain('@here');
   });
 
+  it('shows Slack dates as UTC times', () => {
+    expect(renderMrkdwn('closes <!date^1700000000^{date_short_pretty} at {time}|2023-11-14T22:13:20Z>')).toBe(
+      'closes 2023-11-14 22:13 UTC',
+    );
+    expect(renderMrkdwn('<!date^nope^{date}|fallback>')).toBe('fallback');
+  });
+
   it('shows an unknown user by id and a bare link by its url', () => {
     expect(renderMrkdwn('<@U9>', ctx)).toContain('@U9');
     expect(renderMrkdwn('<https://x.test/>')).toContain('>https://x.test/</a>');

@@ -42,7 +42,9 @@ function countingSynth(): SynthesizeModel & { calls: string[] } {
 }
 
 /** A library that holds rows in memory: enough for count and add. */
-function memoryLibrary(): Library & { rows: NewCreative[] } {
+type MemoryLibrary = Pick<Library, 'count' | 'add'> & { rows: NewCreative[] };
+
+function memoryLibrary(): MemoryLibrary {
   const rows: NewCreative[] = [];
   return {
     rows,
@@ -51,14 +53,10 @@ function memoryLibrary(): Library & { rows: NewCreative[] } {
       rows.push(...items);
       return { ingested: items.length, updated: 0, ids: items.map((_, i) => String(rows.length - items.length + i)), failed: [] };
     },
-    search: async () => [],
-    get: async () => undefined,
-    maxSimilarity: async (e) => e.map(() => 0),
-    close: async () => {},
   };
 }
 
-const demo: BuildDemoLibrary = async (library, opts) => {
+const demo: BuildDemoLibrary<MemoryLibrary> = async (library, opts) => {
   const n = opts.count ?? 240;
   const items = Array.from({ length: n }, () => ({ image: new Uint8Array([1]), demo: true }));
   const r = await library.add(items);

@@ -35,6 +35,8 @@ export interface Delivery {
   json?: unknown;
   /** Milliseconds from sending to the full response (the ack). */
   ms: number;
+  /** What was sent, so a test can resend it byte for byte (a Slack retry). */
+  sent: { body: string; contentType: string };
 }
 
 export interface SendOptions {
@@ -102,7 +104,12 @@ export class Deliverer {
         json = undefined;
       }
     }
-    return { status: res.status, body: text, json, ms };
+    return { status: res.status, body: text, json, ms, sent: { body, contentType } };
+  }
+
+  /** Sends an earlier delivery again, freshly signed, as Slack's retries do. */
+  resend(d: Delivery, opts: SendOptions = { retryNum: 1, retryReason: 'http_timeout' }): Promise<Delivery> {
+    return this.send(d.sent.body, d.sent.contentType, opts);
   }
 
   /** A form post of `payload=<json>`, as Slack sends interactivity. */

@@ -97,7 +97,10 @@ describe('fake Slack Web API', () => {
     ).rejects.toMatchObject({
       data: { error: 'expired_trigger_id' },
     });
-    await client.views.update({ view_id: v.view?.id as string, view: { type: 'modal', title: { type: 'plain_text', text: 'U' }, blocks: [] } });
+    await client.views.update({
+      view_id: v.view?.id as string,
+      view: { type: 'modal', title: { type: 'plain_text', text: 'U' }, blocks: [] },
+    });
     await client.views.publish({ user_id: 'U0BOB', view: { type: 'home', blocks: [] } });
     expect(slack.homes.get('U0BOB')).toBeTruthy();
     const info = await client.users.info({ user: 'U0ADMIN' });

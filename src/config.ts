@@ -271,27 +271,6 @@ export const SETTINGS = {
     doc: 'Ad channel whose copy limits apply when --channel is not given.',
   },
   defaultBrand: { env: 'DEFAULT_BRAND', parse: str, group: 'rounds', doc: 'Brand kit used when --brand is not given (unset: none).' },
-  brandsDir: {
-    env: 'BRANDS_DIR',
-    default: 'brands',
-    parse: str,
-    group: 'rounds',
-    doc: 'Folder of brand kits (<name>.json); their names are the valid --brand values.',
-  },
-  costImageUsd: {
-    env: 'COST_IMAGE_USD',
-    default: '0.04',
-    parse: num(0),
-    group: 'rounds',
-    doc: 'Price of one generated image for the cost estimate (used when the generator reports no cost of its own).',
-  },
-  costTextUsd: {
-    env: 'COST_TEXT_USD',
-    default: '0.002',
-    parse: num(0),
-    group: 'rounds',
-    doc: 'Price of one copywriting call for the cost estimate.',
-  },
 
   // --- clip ---
   clipModelDir: {

@@ -16,7 +16,6 @@ import {
 import { WebClient } from '@slack/web-api';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
-import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
@@ -31,7 +30,7 @@ import { makeAdcreativeCommand } from './commands/adcreative.ts';
 import { makeAppHomeEvent } from './events/app-home.ts';
 import { makeMessageEvent } from './events/message.ts';
 import { makeReactionEvents } from './events/reaction.ts';
-import { type FlowSettings, RoundFlow } from './flow.ts';
+import { type FlowSettings, RoundFlow, type RoundLibrary } from './flow.ts';
 import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
 import { makeBriefModalSubmission } from './views/brief-modal.ts';
 import { makeEditCopySubmission } from './views/edit-copy.ts';
@@ -57,7 +56,7 @@ export interface SlackAppDeps {
   retries?: number;
   rounds: RoundService;
   generator: Generator;
-  library: () => Promise<Library>;
+  library: () => Promise<RoundLibrary>;
   assets: AssetStore;
   flow: FlowSettings;
   defaults: () => BriefDefaults;
@@ -248,7 +247,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   });
 
   let server: Server | undefined;
-  const host = deps.host ?? (deps.mode === 'http' ? '0.0.0.0' : '127.0.0.1');
+  const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
     flow,

@@ -16,6 +16,9 @@ import { checkMessage, esc, type Message, truncate } from './blocks/kit.ts';
 import { costLine, inspirationMessage, notesMessage, parentMessage, tallyMessage, variantAlt, variantMessage } from './blocks/round.ts';
 import { homeView } from './blocks/views.ts';
 
+/** What rounds need of the creative library. */
+export type RoundLibrary = Pick<Library, 'count' | 'search' | 'add'>;
+
 export interface FlowSettings {
   voteReaction: string;
   tallyUpdateMs: number;
@@ -32,7 +35,7 @@ export interface FlowDeps {
   rounds: RoundService;
   generator: Generator;
   /** Resolves the library lazily; a rejection means "unavailable" and rounds go on without it. */
-  library: () => Promise<Library>;
+  library: () => Promise<RoundLibrary>;
   assets: AssetStore;
   settings: FlowSettings;
   botUserId: string;

@@ -4,6 +4,9 @@
  */
 import type { Copy, GeneratedVariant, GenerateRequest, GenerateResult, Generator } from '../../src/generate/types.ts';
 import type { AddResult, Creative, Library, NewCreative, SearchHit, SearchQuery } from '../../src/library/types.ts';
+
+type RoundLibrary = Pick<Library, 'count' | 'search' | 'add' | 'get' | 'maxSimilarity' | 'close'>;
+
 import { tinyPng } from './png.ts';
 
 const COLOURS: [number, number, number][] = [
@@ -92,7 +95,7 @@ export function fakeGenerator(): FakeGenerator {
   return g;
 }
 
-export interface FakeLibrary extends Library {
+export interface FakeLibrary extends RoundLibrary {
   items: (NewCreative & { id: string })[];
 }
 
@@ -118,9 +121,13 @@ export function fakeLibrary(seed: { headline: string; brand?: string }[] = []): 
     clicks: 20,
     conversions: 1,
     ctr: { raw: 0.02, smoothed: 0.019 },
-    scores: { image: 0.3, caption: 0.3, fused: 0.3 - i * 0.01 },
+    scores: { image: 0.3, caption: 0.3, performance: 0, fused: 0.3 - i * 0.01 },
     demo: !!c.demo,
     createdAt: new Date(0),
+    sha256: c.id,
+    tags: c.tags ?? [],
+    source: c.source ?? 'demo',
+    duplicates: [],
   });
   return {
     items,

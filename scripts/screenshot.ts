@@ -29,12 +29,14 @@ const sandbox = await startSandbox(
   loadConfig({ DATA_DIR: dataDir, CLIP_MODEL_DIR: join(dataDir, 'no-real-model'), IMAGE_PROVIDER: 'studio' }),
   { logger, port: 0, demoCount: 24 },
 );
-const browser = await chromium.launch({
+const browser = await chromium.launchPersistentContext(join(dataDir, 'chromium'), {
   executablePath: values.chromium,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${join(dataDir, 'chromium')}`],
+  viewport: { width: 1440, height: 900 },
+  deviceScaleFactor: 1,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const page = browser.pages()[0] ?? (await browser.newPage());
   page.setDefaultTimeout(60_000);
   await page.goto(`${sandbox.url}/?as=U0ALICE`);
   await page.locator('#composer-input').fill(`/adcreative ${values.brief}`);

@@ -48,6 +48,7 @@ export const EMOJI: Record<string, string> = {
   white_check_mark: '✅',
   heavy_check_mark: '✔️',
   ballot_box_with_check: '☑️',
+  ballot_box_with_ballot: '🗳️',
   hourglass: '⌛',
   hourglass_flowing_sand: '⏳',
   lock: '🔒',

@@ -11,11 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
-import { type Logger, silentLogger } from '../log.ts';
+import { createLogger, type Logger, silentLogger } from '../log.ts';
 import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, renderMrkdwn } from './blockkit.ts';
-import type { Deliverer, Delivery } from './deliver.ts';
-import type { FakeEphemeral, FakeFile, FakeMessage, FakeSlack, FakeView } from './web-api.ts';
+import { chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
+import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
+import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
 
 export interface Banner {
   level: 'info' | 'warn';
@@ -606,5 +608,99 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     return v as Record<string, unknown>;
   } catch (e) {
     throw new HttpError(400, `body is not a JSON object (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+export interface SandboxOptions {
+  logger?: Logger;
+  /** The page's port; default PORT (0 picks a free one). */
+  port?: number;
+  /** The page's address; default SANDBOX_HOST. */
+  host?: string;
+  /** How many demo creatives to draw into an empty library (default: the library's own, 240). */
+  demoCount?: number;
+}
+
+export interface Sandbox {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The message shortcut the app's manifest declares. */
+const SHORTCUTS: Shortcut[] = [{ callbackId: 'add_to_library', name: 'Add to creative library' }];
+
+/**
+ * `npm start` without Slack tokens: stand-ins for what is missing (model, library, OpenAI),
+ * the bot's services on them, the fake Slack Web API, the very same Bolt app in HTTP mode on
+ * an internal loopback port, and the page on PORT.
+ */
+export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Promise<Sandbox> {
+  const logger = opts.logger ?? createLogger({ level: cfg.logLevel });
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const f of cleanup.reverse()) await f().catch((e: unknown) => logger.warn('sandbox: close failed', { error: describeError(e) }));
+    cleanup.length = 0;
+  };
+  try {
+    const { synthesizeModel } = await import('../clip/synth/index.ts');
+    const model = await chooseModel(
+      cfg,
+      async ({ arch, dir }) => {
+        await synthesizeModel({ arch, outDir: dir, onProgress: (msg) => logger.info(`sandbox: synthetic model: ${msg}`) });
+      },
+      logger,
+    );
+    const banners: Banner[] = [sandboxBanner()];
+    if (model.banner) banners.push(model.banner);
+
+    const { createServices } = await import('../services.ts');
+    const services = await createServices(model.cfg, { logger });
+    cleanup.push(() => services.close());
+
+    try {
+      const library = await services.library();
+      const { buildDemoLibrary } = await import('../library/demo.ts');
+      const lib = await ensureLibrary(model.cfg, library, buildDemoLibrary, { count: opts.demoCount, logger });
+      if (lib.banner) banners.push(lib.banner);
+    } catch (e) {
+      logger.warn('sandbox: the creative library is unavailable', { error: describeError(e) });
+      banners.push({ level: 'warn', text: `Library: unavailable (${describeError(e)}); rounds run without inspiration` });
+    }
+    const gen = generationBanner(model.cfg);
+    if (gen) banners.push(gen);
+
+    const botToken = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
+    const signingSecret = randomBytes(24).toString('hex');
+    const slack = await startFakeSlack({ tokens: [botToken] });
+    cleanup.push(() => slack.close());
+    const bot = await services.createBot({
+      mode: 'http',
+      botToken,
+      signingSecret,
+      slackApiUrl: slack.url,
+      botUserId: slack.botUserId,
+      botId: slack.botId,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    await bot.start();
+    cleanup.push(() => bot.stop(cfg.shutdownGraceSeconds * 1000));
+    const deliver = createDeliverer({ url: bot.eventsUrl, signingSecret, slack });
+
+    const page = await startPageServer({
+      slack,
+      deliver,
+      banners,
+      shortcuts: SHORTCUTS,
+      logger,
+      host: opts.host ?? cfg.sandboxHost,
+      port: opts.port ?? cfg.port,
+    });
+    cleanup.push(() => page.close());
+    logger.info('sandbox: ready', { url: page.url, bot: bot.eventsUrl, banners: banners.map((b) => b.text) });
+    return { url: page.url, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
   }
 }

@@ -173,6 +173,8 @@ function fill(el, html) {
 function render() {
   const s = ui.state;
   localStorage.setItem('adcreative-sandbox-user', s.me);
+  // Tests and scripts wait on this to know whose view is on screen.
+  document.body.dataset.me = s.me;
 
   const sw = $('#user-switcher');
   const opts = s.users

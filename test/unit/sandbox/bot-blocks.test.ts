@@ -2,8 +2,9 @@
  * Every message and view the bot's own Block Kit builders produce renders on the sandbox
  * page without a placeholder, with its interactive parts carrying what the page needs.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderBlocks, renderModal } from '../../../src/sandbox/blockkit.ts';
+import { EMOJI, renderBlocks, renderModal } from '../../../src/sandbox/blockkit.ts';
 import { errorMessage, helpMessage, notInChannelMessage, statsMessage } from '../../../src/slack/blocks/ephemeral.ts';
 import type { Message, View } from '../../../src/slack/blocks/kit.ts';
 import {
@@ -144,6 +145,17 @@ describe("the bot's Block Kit on the sandbox page", () => {
     const html = renderModal(v, ctx);
     expect(html).not.toContain('bk-unknown');
     expect(html).toContain('data-kind="view-submit"');
+  });
+
+  it('knows every emoji shortcode the bot writes', () => {
+    const src = ['flow.ts', 'blocks/round.ts', 'blocks/ephemeral.ts', 'blocks/views.ts']
+      .map((f) => readFileSync(new URL(`../../../src/slack/${f}`, import.meta.url), 'utf8'))
+      .join('\n');
+    const names = [...new Set([...src.matchAll(/:([a-z0-9_+-]+):/g)].map((m) => m[1]))].filter(
+      (n) => !/^(https?|mrkdwn|plain_text)$/.test(n),
+    );
+    expect(names.length).toBeGreaterThan(3);
+    expect(names.filter((n) => !(n in EMOJI))).toEqual([]);
   });
 
   it('renders the App Home without a placeholder', () => {

@@ -704,3 +704,29 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
     throw e;
   }
 }
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => resolve(sig);
+    process.once('SIGTERM', on('SIGTERM'));
+    process.once('SIGINT', on('SIGINT'));
+  });
+}
+
+/**
+ * Runs the sandbox until SIGINT/SIGTERM, then closes it (the bot finishes in-flight writes
+ * first). For `npm start` without Slack tokens and `adcreative sandbox`; returns the exit code.
+ */
+export async function runSandbox(
+  cfg: Config,
+  opts: SandboxOptions & { out?: NodeJS.WritableStream; until?: Promise<unknown> } = {},
+): Promise<number> {
+  const out = opts.out ?? process.stderr;
+  const sandbox = await startSandbox(cfg, opts);
+  out.write(`adcreative: the local sandbox is on ${sandbox.url} (no Slack tokens set; Ctrl-C stops it)\n`);
+  await (opts.until ?? stopSignal());
+  out.write('adcreative: stopping the sandbox\n');
+  await sandbox.close();
+  return 0;
+}

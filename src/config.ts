@@ -541,6 +541,63 @@ export const SETTINGS = {
     group: 'generation',
     doc: 'Overrides of the channel copy limits, e.g. meta.headline=40,google.body=80 (defaults: meta 27/125, google 30/90, linkedin 70/150, tiktok 100).',
   },
+
+  // --- deploy (serve-clip, remote encoder, PostgreSQL, replicas) ---
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    parse: secretStr,
+    secret: true,
+    group: 'deploy',
+    doc: 'PostgreSQL connection string (postgres://user:password@host:5432/db). Set: rounds state lives in PostgreSQL instead of SQLite, and replicas share it.',
+  },
+  replicaId: {
+    env: 'REPLICA_ID',
+    parse: str,
+    group: 'deploy',
+    doc: "This replica's name in round leases and logs (unset: hostname-pid).",
+  },
+  roundLeaseSeconds: {
+    env: 'ROUND_LEASE_SECONDS',
+    default: '30',
+    parse: int(3, 3600),
+    group: 'deploy',
+    doc: 'PostgreSQL round leases: a replica that stops renewing for this long loses its rounds to another replica.',
+  },
+  serveClipPort: {
+    env: 'SERVE_CLIP_PORT',
+    default: '8000',
+    parse: int(0, 65535),
+    group: 'deploy',
+    doc: 'Port of `adcreative serve-clip` (KServe v2 / Open Inference Protocol over HTTP).',
+  },
+  clipRemoteTimeoutMs: {
+    env: 'CLIP_REMOTE_TIMEOUT_MS',
+    default: '15000',
+    parse: int(100, 600_000),
+    group: 'deploy',
+    doc: 'Remote encoder: timeout of one inference request to CLIP_ENDPOINT.',
+  },
+  clipRemoteRetries: {
+    env: 'CLIP_REMOTE_RETRIES',
+    default: '2',
+    parse: int(0, 10),
+    group: 'deploy',
+    doc: 'Remote encoder: retries of a failed request (exponential backoff with jitter).',
+  },
+  clipBreakerFailures: {
+    env: 'CLIP_BREAKER_FAILURES',
+    default: '5',
+    parse: int(1, 1000),
+    group: 'deploy',
+    doc: 'Remote encoder: consecutive failed requests that open the circuit breaker (calls then fail at once).',
+  },
+  clipBreakerCooldownMs: {
+    env: 'CLIP_BREAKER_COOLDOWN_MS',
+    default: '20000',
+    parse: int(100, 3_600_000),
+    group: 'deploy',
+    doc: 'Remote encoder: how long the open breaker waits before one probe request tries the server again.',
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Specs = typeof SETTINGS;

@@ -29,7 +29,7 @@ type Row = Record<string, unknown>;
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const date = (v: unknown): Date | null => (typeof v === 'string' && v ? new Date(v) : null);
 
-function roundFromRow(r: Row): Round {
+export function roundFromRow(r: Row): Round {
   return {
     id: String(r.id),
     channel: String(r.channel),
@@ -59,7 +59,7 @@ function roundFromRow(r: Row): Round {
   };
 }
 
-function variantFromRow(r: Row): VariantRecord {
+export function variantFromRow(r: Row): VariantRecord {
   return {
     id: String(r.id),
     roundId: String(r.round_id),
@@ -99,7 +99,7 @@ const ROUND_COLUMNS: Record<keyof RoundPatch, [string, (v: never) => unknown]> =
   error: ['error', (v: string | null) => v],
 };
 
-function patchSql(patch: RoundPatch): { sets: string[]; values: unknown[] } {
+export function patchSql(patch: RoundPatch): { sets: string[]; values: unknown[] } {
   const sets: string[] = [];
   const values: unknown[] = [];
   for (const [k, v] of Object.entries(patch)) {
@@ -433,7 +433,7 @@ export class SqliteRoundStore implements RoundStore {
   }
 }
 
-function voteFromRow(r: Row): Vote {
+export function voteFromRow(r: Row): Vote {
   return {
     roundId: String(r.round_id),
     user: String(r.user_id),
@@ -443,7 +443,7 @@ function voteFromRow(r: Row): Vote {
   };
 }
 
-function voteEventFromRow(r: Row): VoteEvent {
+export function voteEventFromRow(r: Row): VoteEvent {
   return {
     roundId: String(r.round_id),
     user: String(r.user_id),

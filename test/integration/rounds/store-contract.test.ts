@@ -1,0 +1,249 @@
+/**
+ * The RoundStore contract, run against every implementation: SQLite in a temp dir and a
+ * real PostgreSQL cluster started for this file (skipped without PostgreSQL).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/postgres.ts';
+import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
+import type { CapCheck, NewRound, RoundStore, VariantRecord } from '../../../src/rounds/types.ts';
+import { type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
+
+const pgOk = postgresAvailable();
+let cluster: PgCluster | undefined;
+let dbSeq = 0;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'store-contract-'));
+  if (pgOk) cluster = await startPostgres();
+}, 90_000);
+
+afterAll(() => {
+  cluster?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const CAPS = (now = new Date()): CapCheck => ({
+  perUserLimit: 3,
+  perUserSince: new Date(now.getTime() - 3_600_000),
+  dailyImageCap: 10,
+  daySince: new Date(now.getTime() - 86_400_000),
+  monthlyUsdCap: 0,
+  monthSince: new Date(now.getTime() - 30 * 86_400_000),
+});
+
+let n = 0;
+function newRound(p: Partial<NewRound> = {}): NewRound {
+  n++;
+  return {
+    id: `r${n}`,
+    channel: 'C1',
+    threadTs: `100.${n}`,
+    number: 1,
+    brief: 'oat milk for runners',
+    author: 'U1',
+    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false },
+    createdAt: new Date(),
+    imagesPlanned: 2,
+    ...p,
+  };
+}
+
+function variant(roundId: string, label: string, position: number): VariantRecord {
+  return {
+    id: `${roundId}-${label}`,
+    roundId,
+    label,
+    position,
+    headline: `Headline ${label}`,
+    body: 'Body',
+    cta: 'Shop now',
+    concept: 'a runner at dawn',
+    reason: 'because',
+    scores: { relevance: 0.3, novelty: 0.5, diversity: 0.4, preference: null, total: 0.4 },
+    offline: true,
+    flags: [],
+    formats: ['square'],
+    messageTs: `200.${position}.${roundId}`,
+    fileId: null,
+  };
+}
+
+type Factory = () => Promise<RoundStore>;
+const impls: [string, Factory | undefined][] = [
+  ['sqlite', () => openSqliteStore(join(tmp, `s${++dbSeq}.sqlite`))],
+  ['postgres', pgOk ? () => openPostgresStore((cluster as PgCluster).createDatabase(`contract${++dbSeq}`)) : undefined],
+];
+
+describe.each(impls)('RoundStore contract: %s', (name, factory) => {
+  let store: RoundStore;
+  beforeEach(async (ctx) => {
+    if (!factory) return ctx.skip();
+    store = await factory();
+  });
+  afterEach(async () => {
+    await store?.close();
+  });
+
+  it('migrates idempotently', async () => {
+    await store.migrate();
+    await store.migrate();
+    expect(await store.roundsWithStatus(['open'])).toEqual([]);
+  });
+
+  it('inserts rounds, enforces the rate limit and the daily image cap atomically', async () => {
+    const caps = CAPS();
+    const made = await Promise.allSettled(Array.from({ length: 6 }, () => store.insertRound(newRound({ author: 'Urate' }), caps)));
+    const ok = made.filter((m) => m.status === 'fulfilled');
+    expect(ok).toHaveLength(3);
+    const errs = made.filter((m): m is PromiseRejectedResult => m.status === 'rejected').map((m) => (m.reason as { code: string }).code);
+    expect(new Set(errs)).toEqual(new Set(['RATE_LIMITED']));
+    // 3 rounds × 2 images planned = 6 of 10; two more 2-image rounds fit, the third does not.
+    await store.insertRound(newRound({ author: 'Ucap1' }), caps);
+    await store.insertRound(newRound({ author: 'Ucap2' }), caps);
+    await expect(store.insertRound(newRound({ author: 'Ucap3' }), caps)).rejects.toMatchObject({ code: 'DAILY_IMAGE_CAP' });
+  });
+
+  it('reads rounds back exactly and transitions status only from the expected state', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    expect(r.status).toBe('generating');
+    expect(r.options.formats).toEqual(['square']);
+    const got = await store.getRound(r.id);
+    expect(got).toEqual(r);
+    const closesAt = new Date(Date.now() + 60_000);
+    expect(await store.transitionRound(r.id, ['generating'], 'open', { closesAt, offline: true, costUsd: 0.25 })).toBe(true);
+    expect(await store.transitionRound(r.id, ['generating'], 'failed')).toBe(false);
+    const open = await store.getRound(r.id);
+    expect(open?.status).toBe('open');
+    expect(open?.closesAt?.toISOString()).toBe(closesAt.toISOString());
+    expect(open?.offline).toBe(true);
+    expect(open?.costUsd).toBeCloseTo(0.25);
+    // Two closers race: exactly one wins.
+    const both = await Promise.all([
+      store.transitionRound(r.id, ['open'], 'closed', { closedBy: 'U1' }),
+      store.transitionRound(r.id, ['open'], 'closed', { closedBy: 'U2' }),
+    ]);
+    expect(both.filter(Boolean)).toHaveLength(1);
+    expect((await store.roundsWithStatus(['closed'])).map((x) => x.id)).toContain(r.id);
+    expect(await store.getRound('nope')).toBeUndefined();
+  });
+
+  it('stores variants, finds them by message, and counts concurrent votes exactly', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await store.insertVariants([variant(r.id, 'A', 0), variant(r.id, 'B', 1)]);
+    await store.transitionRound(r.id, ['generating'], 'open');
+    await store.updateVariant(`${r.id}-A`, { headline: 'Edited', flags: ['edited'] });
+    const vs = await store.listVariants(r.id);
+    expect(vs.map((v) => [v.label, v.headline, v.flags])).toEqual([
+      ['A', 'Edited', ['edited']],
+      ['B', 'Headline B', []],
+    ]);
+    const found = await store.variantByMessage('C1', vs[1].messageTs as string);
+    expect(found?.variant.id).toBe(vs[1].id);
+    expect(found?.round.id).toBe(r.id);
+
+    // 40 people vote at once, half for A, half for B; then the same 40 race to move their vote.
+    const users = Array.from({ length: 40 }, (_, i) => `V${i}`);
+    const at = new Date();
+    const first = await Promise.all(
+      users.map((u, i) => store.swapVote({ roundId: r.id, user: u, expected: null, next: vs[i % 2].id, source: 'button', at })),
+    );
+    expect(first.every(Boolean)).toBe(true);
+    // A duplicate first vote loses the compare-and-set.
+    expect(await store.swapVote({ roundId: r.id, user: 'V0', expected: null, next: vs[1].id, source: 'button', at })).toBe(false);
+    const moves = await Promise.all(
+      users.flatMap((u, i) => [
+        store.swapVote({ roundId: r.id, user: u, expected: vs[i % 2].id, next: vs[(i + 1) % 2].id, source: 'reaction', at }),
+        store.swapVote({ roundId: r.id, user: u, expected: vs[i % 2].id, next: null, source: 'button', at }),
+      ]),
+    );
+    // Exactly one of each person's two racing changes applied.
+    expect(moves.filter(Boolean)).toHaveLength(40);
+    const votes = await store.listVotes(r.id);
+    const events = await store.voteEvents(r.id);
+    expect(events.length).toBe(80);
+    for (const u of users) {
+      const mine = events.filter((e) => e.user === u);
+      expect(mine).toHaveLength(2);
+      const cur = await store.currentVote(r.id, u);
+      const last = await store.lastVoteEvent(r.id, u);
+      expect(cur?.variantId ?? null).toBe(last?.variantId ?? null);
+    }
+    expect(votes.length).toBe(moves.filter((m, i) => m && i % 2 === 0).length);
+
+    // A closed round takes no votes.
+    await store.transitionRound(r.id, ['open'], 'closed');
+    expect(await store.swapVote({ roundId: r.id, user: 'Vlate', expected: null, next: vs[0].id, source: 'button', at })).toBe(false);
+  });
+
+  it('dedupes processed keys and feedback, marks feedback used once, reports usage and winners', async () => {
+    const t = new Date();
+    expect(await store.markProcessed(`ev-${name}`, t)).toBe(true);
+    expect(await store.markProcessed(`ev-${name}`, t)).toBe(false);
+    expect(await store.pruneProcessed(new Date(t.getTime() + 1000))).toBeGreaterThanOrEqual(1);
+    expect(await store.markProcessed(`ev-${name}`, t)).toBe(true);
+
+    const f = { channel: 'C1', threadTs: '1.1', messageTs: '1.2', user: 'U2', text: 'warmer colours', createdAt: t };
+    expect(await store.addFeedback(f)).toBe(true);
+    expect(await store.addFeedback(f)).toBe(false);
+    await store.markFeedbackUsed(['C1:1.2'], 'rX');
+    await store.markFeedbackUsed(['C1:1.2'], 'rY');
+    expect((await store.feedbackInThread('C1', '1.1')).map((x) => [x.text, x.usedBy])).toEqual([['warmer colours', 'rX']]);
+
+    const a = await store.insertRound(newRound({ author: 'Uw1' }), CAPS());
+    const b = await store.insertRound(newRound({ author: 'Uw2' }), CAPS());
+    await store.updateRound(a.id, { costUsd: 0.5, imageCalls: 2, winnerVariantId: 'x', closedAt: new Date(t.getTime() - 1000) });
+    await store.updateRound(b.id, { costUsd: 0.25, imageCalls: 1, winnerVariantId: 'y', closedAt: t });
+    const usage = await store.usageSince(new Date(t.getTime() - 60_000));
+    expect(usage.rounds).toBeGreaterThanOrEqual(2);
+    expect(usage.images).toBeGreaterThanOrEqual(3);
+    expect(usage.usd).toBeCloseTo(0.75);
+    expect((await store.recentWinners(2)).map((r) => r.id)).toEqual([b.id, a.id]);
+    expect((await store.roundsByAuthor('Uw1', ['generating'], 5)).map((r) => r.id)).toEqual([a.id]);
+  });
+});
+
+describe('PostgreSQL round leases', () => {
+  let store: PostgresRoundStore;
+  beforeEach(async (ctx) => {
+    if (!pgOk) return ctx.skip();
+    store = await openPostgresStore((cluster as PgCluster).createDatabase(`leases${++dbSeq}`));
+  });
+  afterEach(async () => {
+    await store?.close();
+  });
+
+  it('gives a round to one replica, renews it, and lets another take it only after it expired', async () => {
+    const a = store.leases('replica-a', 400);
+    const b = store.leases('replica-b', 400);
+    const claims = await Promise.all([a.claim('R1'), b.claim('R1')]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const [owner, other] = claims[0] ? [a, b] : [b, a];
+    expect(await owner.claim('R1')).toBe(true);
+    expect(await other.claim('R1')).toBe(false);
+    expect(await other.unowned(['R1', 'R2'])).toEqual(['R2']);
+    // Renewed past the original expiry, the lease holds.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await owner.renewAll()).toBe(1);
+    }
+    expect(await other.claim('R1')).toBe(false);
+    // The owner "dies": no renewals; after the lease time the other replica takes over.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await other.unowned(['R1'])).toEqual(['R1']);
+    expect(await other.claim('R1')).toBe(true);
+    expect(await owner.claim('R1')).toBe(false);
+    await other.release('R1');
+    expect(await owner.claim('R1')).toBe(true);
+  });
+
+  it('says clearly when PostgreSQL is unreachable, without the password', async () => {
+    const err = await openPostgresStore('postgres://bob:hunter2-secret@127.0.0.1:1/nodb').catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/PostgreSQL at .*127\.0\.0\.1:1.* is not reachable/);
+    expect((err as Error).message).not.toContain('hunter2-secret');
+  });
+});

@@ -3,6 +3,7 @@
  * store → Slack app. `npm start` uses it for every mode (the sandbox too); tests pass
  * overrides for the parts they replace.
  */
+import { hostname } from 'node:os';
 import type { Encoder } from './clip/types.ts';
 import { type Config, dataPath, libraryUri } from './config.ts';
 import { describeError } from './errors.ts';
@@ -10,8 +11,11 @@ import { listBrands } from './generate/brands.ts';
 import type { Generator } from './generate/types.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createReadiness, type Readiness } from './ops/http.ts';
+import { createMetrics, instrumentEncoder, instrumentGenerator, instrumentStore, type MetricsRegistry } from './ops/metrics.ts';
 import { type AssetStore, createFileAssetStore } from './rounds/assets.ts';
 import type { BriefDefaults } from './rounds/brief.ts';
+import { type RoundLeases, startLeaseRenewal } from './rounds/leases.ts';
 import { RoundService, type RoundSettings } from './rounds/service.ts';
 import { openSqliteStore } from './rounds/sqlite.ts';
 import type { RoundStore } from './rounds/types.ts';
@@ -36,6 +40,10 @@ export interface Services {
   roundSettings: RoundSettings;
   /** Builds the Bolt app on these services. */
   createBot(opts: BotOptions): Promise<SlackBot>;
+  /** Prometheus registry behind /metrics. */
+  metrics: MetricsRegistry;
+  /** Background probe of store, library and encoder behind /readyz. */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -59,6 +67,22 @@ export interface ServiceOverrides {
   library?: Library;
   generator?: Generator;
   store?: RoundStore;
+  metrics?: MetricsRegistry;
+}
+
+/** This replica's name in leases and logs. */
+export function replicaId(cfg: Pick<Config, 'replicaId'>): string {
+  return cfg.replicaId || `${hostname()}-${process.pid}`;
+}
+
+async function openSharedStore(cfg: Config, logger: Logger): Promise<{ store: RoundStore; leases: RoundLeases; stop(): void }> {
+  const { openPostgresStore } = await import('./rounds/postgres.ts');
+  const store = await openPostgresStore(cfg.databaseUrl as string);
+  const ttl = cfg.roundLeaseSeconds * 1000;
+  const leases = store.leases(replicaId(cfg), ttl);
+  const renewal = startLeaseRenewal(leases, ttl, logger);
+  logger.info('rounds state in PostgreSQL', { replica: leases.owner, leaseSeconds: cfg.roundLeaseSeconds });
+  return { store, leases, stop: () => renewal.stop() };
 }
 
 export function roundSettings(cfg: Config): RoundSettings {
@@ -89,7 +113,12 @@ export function flowSettings(cfg: Config): FlowSettings {
 
 export async function createServices(cfg: Config, o: ServiceOverrides = {}): Promise<Services> {
   const logger = o.logger ?? createLogger({ level: cfg.logLevel });
-  const encoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
+  const metrics = o.metrics ?? createMetrics({ labels: { replica: replicaId(cfg) } });
+  const rawEncoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
+  // In-process encoder: its runs report batch sizes. Every encoder: call latency and failures.
+  const onRun = (rawEncoder as { onRun?: (l: (e: { kind: 'text' | 'vision'; size: number }) => void) => unknown }).onRun;
+  onRun?.call(rawEncoder, (e) => metrics.encoderBatch(e.kind, e.size));
+  const encoder = instrumentEncoder(rawEncoder, metrics);
   const synthetic = encoder.info().synthetic;
   if (synthetic)
     logger.warn('SYNTHETIC CLIP MODEL LOADED: similarity scores are meaningless; install the real model for real rankings', {
@@ -113,22 +142,38 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   // Opened now so a broken library shows in the start-up log, not in the first round.
   await library().catch(() => undefined);
 
-  const generator =
+  const generator = instrumentGenerator(
     o.generator ??
-    (await import('./generate/open.ts')).createGenerator({
-      cfg,
-      encoder,
-      logger,
-      // Without a library every variant counts as new.
-      maxSimilarity: async (e) =>
-        library()
-          .then((l) => l.maxSimilarity(e))
-          .catch(() => e.map(() => Number.NaN)),
-    });
+      (await import('./generate/open.ts')).createGenerator({
+        cfg,
+        encoder,
+        logger,
+        // Without a library every variant counts as new.
+        maxSimilarity: async (e) =>
+          library()
+            .then((l) => l.maxSimilarity(e))
+            .catch(() => e.map(() => Number.NaN)),
+      }),
+    metrics,
+  );
 
-  const store = o.store ?? (await openSqliteStore(dataPath(cfg, 'state.sqlite')));
+  // DATABASE_URL: PostgreSQL shared by replicas, with round leases; otherwise SQLite under DATA_DIR.
+  const shared = !o.store && cfg.databaseUrl ? await openSharedStore(cfg, logger) : undefined;
+  const store = instrumentStore(o.store ?? shared?.store ?? (await openSqliteStore(dataPath(cfg, 'state.sqlite'))), metrics);
+  const readiness = createReadiness({
+    logger,
+    checks: {
+      store: () => store.getRound('readyz-probe'),
+      library: () => library().then((l) => l.count()),
+      // A remote encoder must answer its health endpoint; the in-process one is ready when built.
+      encoder: async () => {
+        const remote = encoder as { ready?: () => Promise<boolean> };
+        if (remote.ready && !(await remote.ready())) throw new Error(`CLIP server ${encoder.info().device} is not ready`);
+      },
+    },
+  });
   const rs = roundSettings(cfg);
-  const rounds = new RoundService({ store, settings: rs });
+  const rounds = new RoundService({ store, settings: rs, leases: shared?.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
   const assets = createFileAssetStore(dataPath(cfg, 'variants'));
   const brands = () => listBrands(cfg.brandsDir);
   const defaults = (): BriefDefaults => ({
@@ -169,10 +214,16 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         defaults,
         synthetic,
         logger,
+        ready: () => readiness.ok(),
+        metrics: () => metrics.text(),
       };
       return createSlackApp(deps);
     },
+    metrics,
+    readiness,
     async close() {
+      readiness.stop();
+      shared?.stop();
       await store.close().catch(() => {});
       if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close().catch(() => {});
       await encoder.close().catch(() => {});

@@ -66,6 +66,18 @@ export interface OnnxEncoder extends Encoder {
   embedPreprocessed(pixels: Float32Array[]): Promise<Float32Array[]>;
   /** What the model directory holds. */
   readonly model: ModelDir;
+  /**
+   * Embeds texts that are already tokenized (one row of ids and its attention mask each, any
+   * length ≤ 77, no padding needed): the raw-tensor path `serve-clip` uses. Rows from
+   * concurrent callers share runs through the same dynamic batching as `embedTexts`.
+   */
+  embedTokenized(rows: TokenRow[]): Promise<Float32Array[]>;
+}
+
+/** One tokenized text: ids and attention mask of equal length (trailing padding allowed). */
+export interface TokenRow {
+  ids: BigInt64Array;
+  mask: BigInt64Array;
 }
 
 type WorkerRequestBody = WorkerRequest extends infer T ? (T extends WorkerRequest ? Omit<T, 'id'> : never) : never;
@@ -296,6 +308,38 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     },
   });
 
+  // --- raw token rows (serve-clip): padded here to the longest row of each batch ---
+  const tokenBatcher = createBatcher<TokenRow, Float32Array>({
+    batchMax: opts.batchMax,
+    waitMs: opts.batchWaitMs,
+    run: async (rowsIn) => {
+      const padId = BigInt((await tokenizer()).padId);
+      // A row's length is up to its last attended token; whatever padding it came with is dropped.
+      const lens = rowsIn.map((r) => {
+        let n = r.mask.length;
+        while (n > 0 && r.mask[n - 1] === 0n) n--;
+        return n;
+      });
+      const seqLen = Math.max(1, ...lens);
+      const ids = new BigInt64Array(rowsIn.length * seqLen).fill(padId);
+      const mask = new BigInt64Array(rowsIn.length * seqLen);
+      rowsIn.forEach((r, i) => {
+        ids.set(r.ids.subarray(0, lens[i]), i * seqLen);
+        mask.set(r.mask.subarray(0, lens[i]), i * seqLen);
+      });
+      const dims = [rowsIn.length, seqLen];
+      return runModel(
+        'text',
+        [
+          { name: 'input_ids', type: 'int64', dims, parts: [ids.buffer] },
+          { name: 'attention_mask', type: 'int64', dims, parts: [mask.buffer] },
+        ],
+        rowsIn.length,
+        seqLen,
+      );
+    },
+  });
+
   // Decoded-but-not-yet-embedded images, across all callers: enough to fill the next batch
   // while one runs, without holding a whole large call's tensors in memory.
   const window = createSemaphore(Math.max(2 * opts.batchMax, 8));
@@ -359,6 +403,10 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       checkOpen();
       return pixels.length ? imageBatcher.submit(pixels) : [];
     },
+    async embedTokenized(rowsIn) {
+      checkOpen();
+      return rowsIn.length ? tokenBatcher.submit(rowsIn) : [];
+    },
     stats: () => structuredClone(stats),
     onRun(listener) {
       listeners.add(listener);
@@ -375,6 +423,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       closed = true;
       const err = new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
       textBatcher.close(err);
+      tokenBatcher.close(err);
       imageBatcher.close(err);
       await worker.close();
     },

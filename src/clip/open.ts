@@ -1,10 +1,9 @@
 /**
- * The one place the bot gets its encoder from the configuration. Today that is the
- * in-process ONNX encoder; when CLIP_ENDPOINT is set a remote (KServe v2) encoder will be
- * returned from here instead, behind the same `Encoder` interface, so callers never change.
+ * The one place the bot gets its encoder from the configuration: the in-process ONNX
+ * encoder, or — when CLIP_ENDPOINT is set — the remote (KServe v2) encoder of remote.ts,
+ * behind the same `Encoder` interface, so callers never change.
  */
 import type { Config } from '../config.ts';
-import { InferenceError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { createOnnxEncoder } from './encoder.ts';
 import type { Encoder } from './types.ts';
@@ -12,14 +11,17 @@ import type { Encoder } from './types.ts';
 export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): Promise<Encoder> {
   const logger = opts.logger ?? silentLogger;
   if (cfg.clipEndpoint) {
-    // Seam for the remote encoder (a later issue): `return createRemoteEncoder({ endpoint: cfg.clipEndpoint, logger })`.
-    throw new InferenceError(
-      'REMOTE_ENCODER_UNAVAILABLE',
-      `CLIP_ENDPOINT=${cfg.clipEndpoint} is set, but this build has no remote encoder yet`,
-      {
-        hint: 'unset CLIP_ENDPOINT to run CLIP in-process',
-      },
-    );
+    const { createRemoteEncoder } = await import('./remote.ts');
+    return createRemoteEncoder({
+      endpoint: cfg.clipEndpoint,
+      modelDir: cfg.clipModelDir,
+      timeoutMs: cfg.clipRemoteTimeoutMs,
+      retries: cfg.clipRemoteRetries,
+      breakerFailures: cfg.clipBreakerFailures,
+      breakerCooldownMs: cfg.clipBreakerCooldownMs,
+      limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
+      logger,
+    });
   }
   return createOnnxEncoder({
     modelDir: cfg.clipModelDir,

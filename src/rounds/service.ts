@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RoundError } from '../errors.ts';
+import type { RoundLeases } from './leases.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
 import type { Feedback, Round, RoundOptions, RoundStore, Usage, VariantRecord, Vote, VoteSource } from './types.ts';
 
@@ -51,11 +52,43 @@ export class RoundService {
   readonly store: RoundStore;
   readonly settings: RoundSettings;
   private readonly now: () => Date;
+  /** Replicas (PostgreSQL): who owns which round. Unset: this process owns every round. */
+  readonly leases?: RoundLeases;
+  private readonly leaseMs: number;
 
-  constructor(deps: { store: RoundStore; settings: RoundSettings; clock?: () => Date }) {
+  constructor(deps: { store: RoundStore; settings: RoundSettings; clock?: () => Date; leases?: RoundLeases; leaseMs?: number }) {
     this.store = deps.store;
     this.settings = deps.settings;
     this.now = deps.clock ?? (() => new Date());
+    this.leases = deps.leases;
+    this.leaseMs = deps.leaseMs ?? 30_000;
+  }
+
+  // ---- replica ownership (see leases.ts); without leases every call below says "yours" ----
+
+  /** Takes (or keeps) ownership of a round: false when a live replica owns it. */
+  async claim(roundId: string): Promise<boolean> {
+    return this.leases ? this.leases.claim(roundId) : true;
+  }
+
+  /**
+   * Rounds cut off mid-generation by a replica that died: still generating, older than one
+   * lease time, and nobody holds a live lease on them. Always empty without leases (a single
+   * process handles its own restart in `RoundFlow.resume`).
+   */
+  async orphans(): Promise<Round[]> {
+    if (!this.leases) return [];
+    const cutoff = this.now().getTime() - this.leaseMs;
+    const old = (await this.store.roundsWithStatus(['generating'])).filter((r) => r.createdAt.getTime() < cutoff);
+    const free = new Set(await this.leases.unowned(old.map((r) => r.id)));
+    return old.filter((r) => free.has(r.id));
+  }
+
+  private async owned(rounds: Round[]): Promise<Round[]> {
+    if (!this.leases) return rounds;
+    const out: Round[] = [];
+    for (const r of rounds) if (await this.leases.claim(r.id)) out.push(r);
+    return out;
   }
 
   /** The cost estimate shown before anything is made: one copy call plus one image per variant. */
@@ -75,7 +108,7 @@ export class RoundService {
     options: RoundOptions;
   }): Promise<Round> {
     const now = this.now();
-    return this.store.insertRound(
+    const round = await this.store.insertRound(
       { id: randomUUID(), ...p, createdAt: now, imagesPlanned: p.options.variants },
       {
         perUserLimit: this.settings.ratePerHour,
@@ -86,6 +119,9 @@ export class RoundService {
         monthSince: startOfUtcMonth(now),
       },
     );
+    // The replica making the round owns it while it lives (no-op without leases).
+    await this.leases?.claim(round.id);
+    return round;
   }
 
   /** Generation finished: voting opens and the auto-close clock starts. */
@@ -243,7 +279,8 @@ export class RoundService {
         r.closesAt.getTime() - this.settings.reminderMinutes * 60_000 <= now &&
         this.settings.reminderMinutes > 0,
     );
-    return { remind, close };
+    // With replicas, each due round is handled by the one replica that owns it.
+    return { remind: await this.owned(remind), close: await this.owned(close) };
   }
 
   async markReminded(roundId: string): Promise<void> {

@@ -17,12 +17,21 @@ export function createRoundTimer(deps: {
   rounds: RoundService;
   onRemind: (round: Round) => Promise<void>;
   onClose: (round: Round) => Promise<void>;
+  /** Replicas: rounds whose owner died mid-generation were found (they are resumed like after a restart). */
+  onOrphans?: (rounds: Round[]) => Promise<void>;
   intervalMs?: number;
   logger?: Logger;
 }): RoundTimer {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const pass = async () => {
+    if (deps.onOrphans) {
+      const orphans = await deps.rounds.orphans();
+      if (orphans.length) {
+        deps.logger?.warn('taking over rounds whose replica died', { rounds: orphans.map((r) => r.id) });
+        await deps.onOrphans(orphans).catch((e: unknown) => deps.logger?.error('orphan takeover failed', { error: e }));
+      }
+    }
     const { remind, close } = await deps.rounds.due();
     for (const r of close) {
       try {

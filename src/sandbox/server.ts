@@ -45,6 +45,8 @@ export interface PageServerOptions {
   commands?: string[];
   /** For /readyz: true once the bot is up. */
   ready?: () => boolean;
+  /** Deploy hook: Prometheus text for /metrics (src/ops/metrics.ts). */
+  metrics?: { text(): Promise<string>; contentType: string };
   logger?: Logger;
   host?: string;
   /** 0 picks a free port. */
@@ -537,6 +539,11 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
         const ok = opts.ready ? opts.ready() : true;
         return json(ok ? 200 : 503, { ok, ready: ok });
       }
+      if (url.pathname === '/metrics' && opts.metrics) {
+        const text = await opts.metrics.text();
+        res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text);
+        return;
+      }
       if (url.pathname === '/api/state') return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel')));
       if (url.pathname === '/api/events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -693,6 +700,7 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
       banners,
       shortcuts: SHORTCUTS,
       logger,
+      metrics: services.metrics,
       host: opts.host ?? cfg.sandboxHost,
       port: opts.port ?? cfg.port,
     });

@@ -242,6 +242,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     rounds: deps.rounds,
     onRemind: (r) => flow.remind(r),
     onClose: (r) => flow.autoClose(r),
+    // Replicas (leases): rounds whose owner died mid-generation are failed with a message, as after a restart.
+    onOrphans: deps.rounds.leases ? () => flow.resume() : undefined,
     intervalMs: deps.timerIntervalMs,
     logger: log,
   });

@@ -109,6 +109,8 @@ export class RoundFlow {
   /** After a restart: rounds cut off mid-generation are marked failed; open rounds' tallies are recomputed. */
   async resume(): Promise<void> {
     for (const r of await this.d.rounds.store.roundsWithStatus(['generating'])) {
+      // Replicas: a round another live replica is generating is not ours to fail.
+      if (!(await this.d.rounds.claim(r.id))) continue;
       await this.d.rounds.fail(r.id, 'the bot restarted while this round was being generated');
       if (r.threadTs.startsWith('pending:')) continue;
       await this.post(

@@ -1,0 +1,271 @@
+/**
+ * `serve-clip`: the CLIP models behind the KServe v2 / Open Inference Protocol over HTTP,
+ * for a GPU host that several bot replicas share. Requests go through the in-process
+ * encoder's dynamic batcher and inference worker, so concurrent requests from many
+ * replicas share runs (`clip-text` rows are re-padded per run; `clip-vision` takes
+ * preprocessed pixel tensors). The endpoints are Triton's, so the bot's remote encoder
+ * works against either this server or Triton Inference Server with the repository that
+ * `models triton` writes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError, isAdError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type Metrics, noopMetrics } from '../ops/metrics.ts';
+import type { OnnxEncoder, RunEvent, TokenRow } from './encoder.ts';
+import {
+  clipModels,
+  decodeInferRequest,
+  encodeInferResponse,
+  HEADER_LENGTH,
+  type InferRequest,
+  KServeError,
+  type ModelMetadata,
+  type Tensor,
+} from './kserve.ts';
+
+export type ClipModelName = 'clip-text' | 'clip-vision';
+
+export interface ClipServerOptions {
+  encoder: OnnxEncoder;
+  host?: string;
+  port: number;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Largest request body accepted (default 256 MiB: 1,000 images of 224×224 FP32 is ~600 MB; clients send batches). */
+  maxBodyBytes?: number;
+  /** Largest batch in one request. */
+  maxBatch?: number;
+  version?: string;
+  /** Extra routes tried first (serve-clip's /healthz, /readyz, /metrics); true when handled. */
+  extraRoute?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+export interface ClipServer {
+  server: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const CONTEXT_LENGTH = 77;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new KServeError(413, `request body of ${declared} bytes exceeds the ${limit}-byte limit`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new KServeError(413, `request body exceeds the ${limit}-byte limit`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function input(req: InferRequest, name: string, model: string, datatype: Tensor['datatype']): Tensor {
+  const t = req.inputs.find((i) => i.name === name);
+  if (!t)
+    throw new KServeError(400, `${model}: missing input "${name}" (inputs given: ${req.inputs.map((i) => i.name).join(', ') || 'none'})`);
+  if (t.datatype !== datatype) throw new KServeError(400, `${model}: input "${name}" must be ${datatype}; got ${t.datatype}`);
+  return t;
+}
+
+export async function startClipServer(opts: ClipServerOptions): Promise<ClipServer> {
+  const { encoder } = opts;
+  const metrics = opts.metrics ?? noopMetrics;
+  const log = opts.logger.child({ component: 'serve-clip' });
+  const dims = encoder.dims;
+  const models: Record<string, ModelMetadata> = clipModels(dims);
+  const maxBody = opts.maxBodyBytes ?? 256 * 1024 * 1024;
+  const maxBatch = opts.maxBatch ?? 1024;
+  const version = opts.version ?? '1';
+  const ready: Record<ClipModelName, boolean> = { 'clip-text': false, 'clip-vision': false };
+  let reqSeq = 0;
+
+  // The last run per model half: a request's queue wait is its time minus the run it rode in.
+  const lastRun: Partial<Record<'text' | 'vision', RunEvent>> = {};
+  const unsubscribe = encoder.onRun((e) => {
+    lastRun[e.kind] = e;
+    metrics.encoderBatch(e.kind, e.size);
+  });
+
+  const warm = encoder
+    .warmup()
+    .then(() => {
+      ready['clip-text'] = true;
+      ready['clip-vision'] = true;
+      log.info('models ready', { models: Object.keys(models), dims, device: encoder.info().device, synthetic: encoder.info().synthetic });
+    })
+    .catch((e: unknown) => log.error('model load failed', { error: describeError(e) }));
+
+  const inferText = async (req: InferRequest): Promise<Tensor> => {
+    const ids = input(req, 'input_ids', 'clip-text', 'INT64');
+    const mask = input(req, 'attention_mask', 'clip-text', 'INT64');
+    if (ids.shape.length !== 2)
+      throw new KServeError(400, `clip-text: input_ids must be 2-D [batch, sequence]; got shape ${JSON.stringify(ids.shape)}`);
+    if (JSON.stringify(ids.shape) !== JSON.stringify(mask.shape))
+      throw new KServeError(
+        400,
+        `clip-text: attention_mask shape ${JSON.stringify(mask.shape)} differs from input_ids shape ${JSON.stringify(ids.shape)}`,
+      );
+    const [batch, seq] = ids.shape;
+    if (seq < 1 || seq > CONTEXT_LENGTH)
+      throw new KServeError(400, `clip-text: sequence length must be 1 to ${CONTEXT_LENGTH}; got ${seq}`);
+    if (batch > maxBatch) throw new KServeError(400, `clip-text: batch of ${batch} exceeds the limit of ${maxBatch}`);
+    const idData = ids.data as BigInt64Array;
+    const maskData = mask.data as BigInt64Array;
+    const rows: TokenRow[] = [];
+    for (let b = 0; b < batch; b++) {
+      const r = { ids: idData.subarray(b * seq, (b + 1) * seq), mask: maskData.subarray(b * seq, (b + 1) * seq) };
+      for (let i = 0; i < seq; i++) {
+        if (r.mask[i] !== 0n && r.mask[i] !== 1n)
+          throw new KServeError(400, `clip-text: attention_mask must hold 0 or 1; row ${b} has ${r.mask[i]}`);
+        if (r.ids[i] < 0n || r.ids[i] > 0xffffffn)
+          throw new KServeError(400, `clip-text: input_ids row ${b} holds ${r.ids[i]}, not a token id`);
+      }
+      if (r.mask[0] !== 1n) throw new KServeError(400, `clip-text: row ${b} attends to no tokens (attention_mask starts with 0)`);
+      rows.push(r);
+    }
+    const out = await encoder.embedTokenized(rows);
+    return { name: 'text_embeds', datatype: 'FP32', shape: [batch, dims], data: join(out, dims) };
+  };
+
+  const inferVision = async (req: InferRequest): Promise<Tensor> => {
+    const px = input(req, 'pixel_values', 'clip-vision', 'FP32');
+    const want = models['clip-vision'].inputs[0].shape;
+    if (px.shape.length !== 4 || px.shape[1] !== want[1] || px.shape[2] !== want[2] || px.shape[3] !== want[3])
+      throw new KServeError(
+        400,
+        `clip-vision: pixel_values must have shape [batch, 3, ${want[2]}, ${want[3]}] (CLIP-preprocessed CHW); got ${JSON.stringify(px.shape)}`,
+      );
+    const batch = px.shape[0];
+    if (batch > maxBatch) throw new KServeError(400, `clip-vision: batch of ${batch} exceeds the limit of ${maxBatch}`);
+    const per = 3 * want[2] * want[3];
+    const data = px.data as Float32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
+    }
+    // One owned buffer per image: the batcher transfers them to the worker.
+    const images = Array.from({ length: batch }, (_, b) => data.slice(b * per, (b + 1) * per));
+    const out = await encoder.embedPreprocessed(images);
+    return { name: 'image_embeds', datatype: 'FP32', shape: [batch, dims], data: join(out, dims) };
+  };
+
+  const infer = async (model: ClipModelName, req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, maxBody);
+    const headerLen = req.headers[HEADER_LENGTH];
+    const parsed = decodeInferRequest(body, Array.isArray(headerLen) ? headerLen[0] : headerLen);
+    const kind = model === 'clip-text' ? 'text' : 'vision';
+    const t0 = performance.now();
+    const tensor = model === 'clip-text' ? await inferText(parsed) : await inferVision(parsed);
+    const elapsed = performance.now() - t0;
+    const run = lastRun[kind];
+    metrics.encoderQueueWait(kind, Math.max(0, elapsed - (run?.roundTripMs ?? 0)) / 1000);
+    const expected = models[model].outputs[0].name;
+    const unknown = parsed.outputs.find((o) => o.name !== expected);
+    if (unknown) throw new KServeError(400, `${model}: unknown output "${unknown.name}" (this model has ${expected})`);
+    const binary = parsed.binaryOutput || parsed.outputs.some((o) => o.binary);
+    const enc = encodeInferResponse({ model, version, id: parsed.id, outputs: [{ tensor, binary }] });
+    res.writeHead(200, { ...enc.headers, 'content-length': enc.body.length }).end(enc.body);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    if (opts.extraRoute && (await opts.extraRoute(req, res))) return 'ops';
+    const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    if (req.method === 'GET' && path === '/v2/health/live') {
+      sendJson(res, 200, { live: true });
+      return 'live';
+    }
+    if (req.method === 'GET' && path === '/v2/health/ready') {
+      const ok = ready['clip-text'] && ready['clip-vision'];
+      sendJson(res, ok ? 200 : 503, { ready: ok });
+      return 'ready';
+    }
+    if (req.method === 'GET' && path === '/v2') {
+      sendJson(res, 200, { name: 'adcreative-serve-clip', version, extensions: ['binary_tensor_data'] });
+      return 'server';
+    }
+    const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
+    if (!m) throw new KServeError(404, `no route ${req.method} ${path}; see /v2/models/clip-text and /v2/models/clip-vision`);
+    const name = decodeURIComponent(m[1]);
+    const meta = models[name];
+    if (!meta) throw new KServeError(404, `unknown model "${name}"; this server has ${Object.keys(models).join(' and ')}`);
+    if (m[2] !== undefined && m[2] !== version) throw new KServeError(404, `model "${name}" has no version ${m[2]} (it has ${version})`);
+    if (m[3] === '/ready' && req.method === 'GET') {
+      const ok = ready[name as ClipModelName];
+      sendJson(res, ok ? 200 : 503, { name, ready: ok });
+      return 'model-ready';
+    }
+    if (m[3] === '/infer') {
+      if (req.method !== 'POST') throw new KServeError(405, 'infer takes POST');
+      await infer(name as ClipModelName, req, res);
+      return `infer:${name}`;
+    }
+    if (m[3] === undefined && req.method === 'GET') {
+      sendJson(res, 200, meta);
+      return 'metadata';
+    }
+    throw new KServeError(405, `${req.method} is not allowed on ${path}`);
+  };
+
+  const server = createServer((req, res) => {
+    const t0 = performance.now();
+    const id = String(req.headers['x-request-id'] ?? `clip-${++reqSeq}`);
+    route(req, res)
+      .then((r) => metrics.httpRequest(r, res.statusCode, (performance.now() - t0) / 1000))
+      .catch((e: unknown) => {
+        let status = 500;
+        let message = describeError(e);
+        if (e instanceof KServeError) {
+          status = e.status;
+          message = e.message;
+        } else if (isAdError(e) && (e.code === 'INPUT_INVALID' || e.name === 'InputError')) {
+          status = 400;
+        } else if (isAdError(e) && e.code === 'ENCODER_CLOSED') {
+          status = 503;
+        }
+        if (status >= 500) log.error('request failed', { requestId: id, url: req.url, error: message });
+        else log.info('request refused', { requestId: id, url: req.url, status, error: message });
+        metrics.httpRequest('error', status, (performance.now() - t0) / 1000);
+        if (!res.headersSent) sendJson(res, status, { error: message });
+        else res.destroy();
+      });
+  });
+  // Many replicas keep connections open to one server.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  log.info('serve-clip listening', { port, host: opts.host ?? '0.0.0.0' });
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}`,
+    async close() {
+      unsubscribe();
+      await warm;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function join(rows: Float32Array[], dims: number): Float32Array {
+  const out = new Float32Array(rows.length * dims);
+  rows.forEach((r, i) => {
+    out.set(r, i * dims);
+  });
+  return out;
+}

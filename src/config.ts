@@ -563,6 +563,13 @@ export const SETTINGS = {
     group: 'deploy',
     doc: 'PostgreSQL round leases: a replica that stops renewing for this long loses its rounds to another replica.',
   },
+  roundTimerSeconds: {
+    env: 'ROUND_TIMER_SECONDS',
+    default: '30',
+    parse: int(1, 3600),
+    group: 'deploy',
+    doc: 'How often each replica closes due rounds, sends reminders and takes over rounds whose replica died.',
+  },
   serveClipPort: {
     env: 'SERVE_CLIP_PORT',
     default: '8000',

@@ -214,6 +214,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         defaults,
         synthetic,
         logger,
+        timerIntervalMs: b.timerIntervalMs ?? cfg.roundTimerSeconds * 1000,
         ready: () => readiness.ok(),
         metrics: () => metrics.text(),
       };

@@ -2,7 +2,26 @@
  * Structured JSON logs on stderr. Every line passes through `redact`, so a token that
  * slips into a message or an error never reaches the log.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { SECRET_ENV_NAMES } from './config.ts';
+
+// The request being handled, so every line logged while handling it (in listeners and the
+// work they start) carries its id without passing it down by hand.
+const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+/** Runs `fn` (and everything it starts) with log lines tagged `requestId`. */
+export function withRequestId<T>(requestId: string, fn: () => T): T {
+  return requestContext.run({ requestId }, fn);
+}
+
+/** Tags the rest of the current async context (a request handler) with `requestId`. */
+export function enterRequestContext(requestId: string): void {
+  requestContext.enterWith({ requestId });
+}
+
+export function currentRequestId(): string | undefined {
+  return requestContext.getStore()?.requestId;
+}
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -47,6 +66,8 @@ export function createLogger(opts: { level?: Level; base?: Record<string, unknow
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const rec: Record<string, unknown> = { t: new Date().toISOString(), level, msg, ...base };
+    const requestId = requestContext.getStore()?.requestId;
+    if (requestId) rec.requestId = requestId;
     for (const [k, v] of Object.entries(fields ?? {})) rec[k] = serialise(v);
     write(redact(JSON.stringify(rec)));
   };

@@ -5,6 +5,7 @@
 import type { Command } from './cli/command.ts';
 import { type Config, config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
+import { redact } from './log.ts';
 import type { Services } from './services.ts';
 
 export type Mode = 'socket' | 'http' | 'sandbox';
@@ -83,7 +84,8 @@ export const commands: Command[] = [
       try {
         return await runBot(config());
       } catch (e) {
-        io.stderr.write(`adcreative: ${describeError(e)}\n`);
+        // Redacted: a start-up error may quote a connection string or a token.
+        io.stderr.write(`adcreative: ${redact(describeError(e))}\n`);
         return 1;
       }
     },

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { describeError, isAdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { tagRequest } from '../ops/http.ts';
 import { type Metrics, noopMetrics } from '../ops/metrics.ts';
 import type { OnnxEncoder, RunEvent, TokenRow } from './encoder.ts';
 import {
@@ -87,7 +88,6 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   const maxBatch = opts.maxBatch ?? 1024;
   const version = opts.version ?? '1';
   const ready: Record<ClipModelName, boolean> = { 'clip-text': false, 'clip-vision': false };
-  let reqSeq = 0;
 
   // The last run per model half: a request's queue wait is its time minus the run it rode in.
   const lastRun: Partial<Record<'text' | 'vision', RunEvent>> = {};
@@ -217,7 +217,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
 
   const server = createServer((req, res) => {
     const t0 = performance.now();
-    const id = String(req.headers['x-request-id'] ?? `clip-${++reqSeq}`);
+    const id = tagRequest(req);
     route(req, res)
       .then((r) => metrics.httpRequest(r, res.statusCode, (performance.now() - t0) / 1000))
       .catch((e: unknown) => {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { enterRequestContext, type Logger } from '../log.ts';
 
 export type Check = () => Promise<unknown>;
 
@@ -79,6 +79,18 @@ export function requestId(req: IncomingMessage): string {
   const h = req.headers['x-request-id'];
   const v = Array.isArray(h) ? h[0] : h;
   return v && /^[\w.:-]{1,128}$/.test(v) ? v : randomUUID();
+}
+
+/**
+ * Tags the request being handled (call first thing in a server's request handler): every
+ * line logged from here on in this request's async context — listeners and the work they
+ * start — carries its id. Each request calls it again, so a kept-alive connection's next
+ * request gets its own id.
+ */
+export function tagRequest(req: IncomingMessage): string {
+  const id = requestId(req);
+  enterRequestContext(id);
+  return id;
 }
 
 /** Handles /healthz, /readyz and /metrics; false for any other path. */

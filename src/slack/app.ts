@@ -17,6 +17,7 @@ import { WebClient } from '@slack/web-api';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
+import { tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
 import type { RoundService } from '../rounds/service.ts';
@@ -260,6 +261,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     eventsUrl: '',
     async start() {
       server = createServer((req, res) => {
+        // Deploy: every log line of this request, and of the round work it starts, carries its id.
+        tagRequest(req);
         healthRoute(req, res)
           .then((handled) => {
             if (handled) return;

@@ -354,8 +354,8 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
 
     // The survivor's metrics saw the votes; no secret reached any log.
     const metrics = await (await fetch(`http://127.0.0.1:${survivor.port}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`adcreative_votes_total\\{kind="voted",replica="${survivor.name}"\\} [1-9]`));
-    expect(metrics).toMatch(new RegExp(`adcreative_rounds_total\\{event="closed",replica="${survivor.name}"\\} 1`));
+    expect(metrics).toMatch(new RegExp(`adcreative_votes_total\\{(?=[^}]*kind="voted")(?=[^}]*replica="${survivor.name}")[^}]*\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`adcreative_rounds_total\\{(?=[^}]*event="closed")(?=[^}]*replica="${survivor.name}")[^}]*\\} 1`));
     for (const p of procs) {
       const all = p.log.join('\n');
       expect(all).not.toContain(TOKEN);

@@ -6,7 +6,7 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { ImageError } from '../errors.ts';
-import { contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
+import { blendScrim, contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
 import { escapeXml, type FittedText, fitText, type RenderedText, renderText } from './text.ts';
 
 export interface FormatSpec {
@@ -74,18 +74,23 @@ function colour(hex: string, field: string): RGB {
 
 /** Reads a region of a raw RGB buffer at a stride (enough pixels for a contrast percentile). */
 function sampleRegion(raw: Buffer, width: number, r: Rect, step: number): Uint8Array {
-  const out: number[] = [];
   const x0 = Math.max(0, Math.floor(r.x));
   const y0 = Math.max(0, Math.floor(r.y));
   const x1 = Math.min(width, Math.ceil(r.x + r.width));
   const y1 = Math.min(raw.length / 3 / width, Math.ceil(r.y + r.height));
+  const cols = Math.max(0, Math.ceil((x1 - x0) / step));
+  const rows = Math.max(0, Math.ceil((y1 - y0) / step));
+  const out = new Uint8Array(cols * rows * 3);
+  let o = 0;
   for (let y = y0; y < y1; y += step) {
     for (let x = x0; x < x1; x += step) {
       const i = 3 * (y * width + x);
-      out.push(raw[i], raw[i + 1], raw[i + 2]);
+      out[o++] = raw[i];
+      out[o++] = raw[i + 1];
+      out[o++] = raw[i + 2];
     }
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 async function renderLogo(logo: Uint8Array, maxW: number, maxH: number): Promise<{ png: Buffer; width: number; height: number }> {
@@ -179,7 +184,7 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const headlineBox: Rect = { x: pad, y: ctaBox.y - gap - headline.height, width: headline.width, height: headline.height };
 
   // Contrast is judged where the headline's pixels are, against the cropped picture.
-  const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 20000)));
+  const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 6000)));
   const region = sampleRegion(base, W, headlineBox, step);
   const scrimRgb = contrastRatio(primaryRgb, textRgb) >= WCAG_AA ? primaryRgb : readableOn(textRgb);
   const opacity = scrimOpacity(region, textRgb, scrimRgb);
@@ -194,8 +199,7 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
     const stop = Math.min(1, fade / h);
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${x1}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${toHex(scrimRgb)}" stop-opacity="0"/><stop offset="${stop.toFixed(3)}" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/><stop offset="1" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${x1}" height="${h}" fill="url(#g)"/></svg>`;
     layers.push({ input: Buffer.from(svg), left: 0, top: y0 });
-    const blended = Uint8Array.from(region, (v, i) => opacity * scrimRgb[i % 3] + (1 - opacity) * v);
-    contrast = regionContrast(blended, textRgb);
+    contrast = regionContrast(blendScrim(region, scrimRgb, opacity), textRgb);
   }
   if (logo) layers.push({ input: logo.png, left: pad, top });
   if (tag) {

@@ -104,9 +104,13 @@ describe('adcreative generate', () => {
       clicks: 40,
       conversions: 4,
       ctr: { raw: 0.04, smoothed: 0.038 },
-      scores: { image: 0.3, caption: 0.5, fused: 0.4 },
+      scores: { image: 0.3, caption: 0.5, performance: 0.5, fused: 0.4 },
       demo: true,
       createdAt: new Date(0),
+      sha256: 'c1sha',
+      tags: [],
+      source: 'demo',
+      duplicates: [],
     };
     const searches: unknown[] = [];
     const library = {
@@ -119,7 +123,7 @@ describe('adcreative generate', () => {
       get: async () => undefined,
       maxSimilarity: async (e: Float32Array[]) => e.map(() => 0.6),
       close: async () => {},
-    } satisfies Library;
+    } as Partial<Library> as Library;
     const r = await run(
       ['Plant-based burgers for the grill season', '--brand', 'fernleaf', '--variants', '3', '--formats', 'square', '--out', out],
       library,

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
 import { createProgress, type Progress } from '../cli/progress.ts';
 import type { Encoder } from '../clip/types.ts';
-import { type Config, config, dataPath } from '../config.ts';
+import { type Config, config, dataPath, libraryUri } from '../config.ts';
 import { describeError, UsageError } from '../errors.ts';
 import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
@@ -50,7 +50,7 @@ async function defaultEncoder(cfg: Config, logger: Logger): Promise<Encoder> {
 
 async function defaultLibrary(cfg: Config, encoder: Encoder, logger: Logger): Promise<Library> {
   const { openLibrary } = await import('../library/open.ts');
-  const uri = (cfg as unknown as { lancedbUri?: string }).lancedbUri ?? dataPath(cfg, 'lancedb');
+  const uri = libraryUri(cfg);
   if (!/^[a-z0-9+]+:\/\//i.test(uri) && !existsSync(uri)) throw new Error(`no library at ${uri}`);
   return openLibrary({ uri, encoder, logger });
 }

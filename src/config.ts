@@ -203,6 +203,13 @@ export const SETTINGS = {
     group: 'clip',
     doc: 'Remote CLIP server (KServe v2 protocol). Set: the bot loads no ONNX itself.',
   },
+  clipHubEndpoint: {
+    env: 'HF_ENDPOINT',
+    default: 'https://huggingface.co',
+    parse: url,
+    group: 'clip',
+    doc: 'Hugging Face hub (or mirror) that `models fetch` downloads the real CLIP model from.',
+  },
   imageMaxPixels: {
     env: 'IMAGE_MAX_PIXELS',
     default: '40000000',

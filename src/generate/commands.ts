@@ -86,7 +86,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
-      const logger = createLogger({ level: cfg.logLevel });
+      // Progress lines tell a person what happens; JSON logs only for warnings unless LOG_LEVEL asks.
+      const logger = createLogger({ level: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
       const say = (s: string) => io.stderr.write(`${s}\n`);
 
       const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);

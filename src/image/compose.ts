@@ -240,29 +240,33 @@ export interface SheetTile {
 export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; title?: string } = {}): Promise<Buffer> {
   const size = opts.tile ?? 360;
   const gap = 24;
-  const caption = 150;
-  const head = opts.title ? 64 : 0;
   const cols = Math.max(1, tiles.length);
   const W = gap + cols * (size + gap);
-  const H = head + gap + size + caption + gap;
-  const layers: OverlayOptions[] = [];
-  if (opts.title) {
-    const t = await renderText(opts.title, { family: 'DejaVu Sans', bold: true, size: 28, color: '#222222' }, W - 2 * gap);
-    layers.push({ input: t.png, left: gap, top: Math.round((head + gap - t.height) / 2) });
-  }
-  await Promise.all(
-    tiles.map(async (tile, i) => {
-      const left = gap + i * (size + gap);
-      const [img, title, body] = await Promise.all([
+  const title = opts.title
+    ? await renderText(opts.title, { family: 'DejaVu Sans', bold: true, size: 26, color: '#222222' }, W - 2 * gap)
+    : undefined;
+  const head = title ? title.height + gap : 0;
+  const parts = await Promise.all(
+    tiles.map(async (tile) => {
+      const [img, name, body] = await Promise.all([
         sharp(tile.image).resize(size, size, { fit: 'cover' }).png().toBuffer(),
-        renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 24, color: '#111111' }, size),
+        renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 22, color: '#111111' }, size),
         renderText(tile.lines.join('\n'), { family: 'DejaVu Sans Mono', size: 16, color: '#333333' }, size),
       ]);
-      layers.push({ input: img, left, top: head + gap });
-      layers.push({ input: title.png, left, top: head + gap + size + 10 });
-      layers.push({ input: body.png, left, top: head + gap + size + 14 + title.height });
+      return { img, name, body };
     }),
   );
+  const caption = Math.max(0, ...parts.map((p) => p.name.height + 8 + p.body.height)) + 10;
+  const H = gap + head + size + caption + gap;
+  const layers: OverlayOptions[] = [];
+  if (title) layers.push({ input: title.png, left: gap, top: gap });
+  parts.forEach((p, i) => {
+    const left = gap + i * (size + gap);
+    const top = gap + head;
+    layers.push({ input: p.img, left, top });
+    layers.push({ input: p.name.png, left, top: top + size + 10 });
+    layers.push({ input: p.body.png, left, top: top + size + 18 + p.name.height });
+  });
   return sharp({ create: { width: W, height: H, channels: 3, background: '#f4f4f4' } })
     .composite(layers)
     .png({ compressionLevel: 6 })

@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
 import { type ComposeFormat, type ComposeStyle, composeAd, goldenThumbnail, imageDifference } from '../../../src/image/compose.ts';
 import { contrastRatio, parseHex, regionContrast } from '../../../src/image/contrast.ts';
-import { renderStudioArt } from '../../../src/image/studio-art.ts';
 import { createGlyphChecker, escapeXml } from '../../../src/image/text.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
@@ -44,11 +43,17 @@ async function matchesGolden(name: string, png: Uint8Array): Promise<void> {
 const svg = (fill: string, w = 800, h = 800) =>
   Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}" fill="${fill}"/></svg>`);
 
-let art: Buffer | undefined;
-const visual = async () => {
-  art ??= await renderStudioArt({ palette: ['#1F6F50', '#F2C14E', '#FFFFFF'], concept: 'mountain trail at dawn', seed: 7, size: 512 });
-  return art;
-};
+// A fixed picture (not the studio's, which may change): sky, sun, two ridges.
+const scene = Buffer.from(
+  `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600">
+    <defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#F9E7B0"/><stop offset="1" stop-color="#E9B949"/></linearGradient></defs>
+    <rect width="600" height="600" fill="url(#s)"/>
+    <circle cx="420" cy="170" r="70" fill="#FFF6D8"/>
+    <path d="M0 380 L120 250 L210 330 L330 190 L450 320 L600 240 L600 600 L0 600 Z" fill="#3C8D6A"/>
+    <path d="M0 470 L150 360 L270 440 L400 350 L600 450 L600 600 L0 600 Z" fill="#1F6F50"/>
+  </svg>`,
+);
+const visual = async () => scene;
 
 describe('composition into ad formats', () => {
   const sizes: Record<ComposeFormat, [number, number]> = {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
 import { type ComposeFormat, type ComposeStyle, composeAd, goldenThumbnail, imageDifference } from '../../../src/image/compose.ts';
 import { contrastRatio, parseHex, regionContrast } from '../../../src/image/contrast.ts';
-import { createGlyphChecker, escapeXml } from '../../../src/image/text.ts';
+import { createGlyphChecker, dropEmoji, escapeXml } from '../../../src/image/text.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
 const GOLDEN = 'test/golden';
@@ -168,6 +168,14 @@ describe('composition into ad formats', () => {
     });
     expect(r.headlineSize).toBeLessThanOrEqual(92);
     expect(r.width).toBe(1080);
+    const emoji = await composeAd({
+      visual: await visual(),
+      format: 'landscape',
+      headline: 'Summer 🎉 sale',
+      cta: 'Go ☀️',
+      style: style('acme'),
+    });
+    expect(emoji.width).toBe(1200);
   });
 
   it('renders CJK headlines with a CJK font', async () => {
@@ -190,6 +198,8 @@ describe('composition into ad formats', () => {
     expect(() => check('軽さ')).toThrow(
       /no installed font has glyphs for "軽" \(U\+8EFD, Chinese\/Japanese\/Korean\); install Debian's fonts-noto-cjk/,
     );
+    expect(() => check('Summer 🎉 sale ☀️')).not.toThrow();
+    expect(dropEmoji('Summer 🎉 sale ☀️ now 👩‍👩‍👧', () => false)).toBe('Summer sale now');
     const none = createGlyphChecker(() => false);
     expect(() => none('नमस्ते')).toThrow(/U\+0928.*fonts-noto-core/);
   });

@@ -101,10 +101,10 @@ const EMOJI = /\p{Extended_Pictographic}(?:\uFE0F|\u200D\p{Extended_Pictographic
 let emojiFont: boolean | undefined;
 
 /** Emoji from a copywriter are decoration: without an emoji font they are left out, not drawn as boxes. */
-export function dropEmoji(text: string, query: GlyphQuery = fontconfigGlyphQuery): string {
+export function dropEmoji(text: string, query?: GlyphQuery): string {
   if (!/\p{Extended_Pictographic}/u.test(text)) return text;
-  emojiFont ??= query(0x1f600);
-  return emojiFont
+  const has = query ? query(0x1f600) : (emojiFont ??= fontconfigGlyphQuery(0x1f600));
+  return has
     ? text
     : text
         .replace(EMOJI, '')

@@ -103,7 +103,8 @@ let emojiFont: boolean | undefined;
 /** Emoji from a copywriter are decoration: without an emoji font they are left out, not drawn as boxes. */
 export function dropEmoji(text: string, query?: GlyphQuery): string {
   if (!/\p{Extended_Pictographic}/u.test(text)) return text;
-  const has = query ? query(0x1f600) : (emojiFont ??= fontconfigGlyphQuery(0x1f600));
+  if (!query && emojiFont === undefined) emojiFont = fontconfigGlyphQuery(0x1f600);
+  const has = query ? query(0x1f600) : emojiFont;
   return has
     ? text
     : text

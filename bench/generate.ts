@@ -115,7 +115,6 @@ export async function main(argv: string[]): Promise<void> {
   const args = parse(argv);
   const cfg = loadConfig({ ...process.env, OPENAI_API_KEY: '', IMAGE_PROVIDER: 'studio', LOG_LEVEL: 'error' });
   const { encoder, model } = await openBenchEncoder(cfg, args);
-  const info = encoder.info();
   const stages: Record<TimedStage, number[]> = { copy: [], image: [], clip: [], ranking: [], composition: [] };
   let current: Partial<Record<TimedStage, number>> = {};
   const generator = createGenerator({
@@ -140,6 +139,7 @@ export async function main(argv: string[]): Promise<void> {
 
   // Warm-up (model sessions, JIT, font caches), not timed.
   await generator.generate({ ...request, count: 1, formats: ['square'] });
+  const info = encoder.info(); // the device is settled once a session has loaded
 
   const session = new Session();
   session.connect();

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../errors.ts';
-import { DataType, decodeModel, encodeModel, type NodeProto, type TensorProto, toNumber } from './synth/onnx.ts';
+import { DataType, decodeModel, encodeModel, type NodeProto, onnx, type TensorProto, toNumber } from './synth/onnx.ts';
 
 export interface QuantizeOptions {
   /** One scale per output column (default) or one per matrix. */
@@ -22,6 +22,12 @@ export interface QuantizeOptions {
    * VNNI (AVX2's vpmaddubsw) suffer; unnecessary on AVX-512 VNNI / AMX. Default false.
    */
   reduceRange?: boolean;
+  /**
+   * Also quantize patch-embedding convolutions (kernel = stride, no padding, one group,
+   * constant weight, static input channels and size), rewritten as patches × matrix.
+   * Default true.
+   */
+  patchConv?: boolean;
   /** Smallest matrix (K·N elements) worth quantizing; smaller ones stay fp32. Default 1024. */
   minElements?: number;
   onProgress?: (msg: string) => void;
@@ -32,6 +38,8 @@ export interface QuantizeStats {
   quantized: number;
   /** Of those, how many absorbed their bias Add. */
   fusedBias: number;
+  /** Patch-embedding Convs rewritten as quantized matrix multiplications. */
+  patchConvs: number;
   /** Float weight parameters now stored as int8. */
   parameters: number;
   bytesIn: number;
@@ -87,7 +95,29 @@ function quantizeWeight(w: Float32Array, k: number, n: number, perChannel: boole
   return { q, scale };
 }
 
-const bytesOf = (a: Float32Array | Int8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const bytesOf = (a: Float32Array | Int8Array | BigInt64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function attrInts(node: NodeProto, name: string): number[] | undefined {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  if (!a) return undefined;
+  if (a.ints && a.ints.length) return a.ints.map((v) => toNumber(v));
+  if (a.i !== undefined && a.i !== null) return [toNumber(a.i)];
+  return [];
+}
+
+function attrString(node: NodeProto, name: string): string | undefined {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  return a?.s ? new TextDecoder().decode(a.s) : undefined;
+}
+
+/** Static [C, H, W] of a value from the graph's declared inputs and value_info, if known. */
+function staticChw(graph: NonNullable<ReturnType<typeof decodeModel>['graph']>, name: string): number[] | undefined {
+  const info = [...(graph.input ?? []), ...(graph.valueInfo ?? [])].find((v) => v.name === name);
+  const dims = info?.type?.tensorType?.shape?.dim ?? [];
+  if (dims.length !== 4) return undefined;
+  const chw = dims.slice(1).map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0));
+  return chw.every((v) => v > 0) ? chw : undefined;
+}
 
 /** Quantizes one ONNX model held in memory; returns the new model's bytes. */
 export function quantizeOnnx(
@@ -121,11 +151,101 @@ export function quantizeOnnx(
   const replaced = new Set<string>();
   const absorbed = new Set<NodeProto>();
   const out: NodeProto[] = [];
-  const stats: QuantizeStats = { quantized: 0, fusedBias: 0, parameters: 0, bytesIn: bytes.length, bytesOut: 0 };
+  const stats: QuantizeStats = { quantized: 0, fusedBias: 0, patchConvs: 0, parameters: 0, bytesIn: bytes.length, bytesOut: 0 };
+
+  const shapeConst = (name: string, values: number[]) => {
+    added.push({ name, dims: [values.length], dataType: DataType.INT64, rawData: bytesOf(BigInt64Array.from(values, BigInt)) });
+    return name;
+  };
+
+  /**
+   * A convolution whose kernel equals its stride cuts the image into disjoint patches: it
+   * is exactly Reshape/Transpose into [B, patches, C·kh·kw] times the weight matrix, which
+   * then runs as int8 like any other weight MatMul.
+   */
+  const rewritePatchConv = (node: NodeProto): NodeProto[] | undefined => {
+    const inputs = node.input ?? [];
+    const w = inits.get(inputs[1]);
+    const wDims = (w?.dims ?? []).map((d) => toNumber(d));
+    if (!w || w.dataType !== DataType.FLOAT || wDims.length !== 4 || inits.has(inputs[0])) return undefined;
+    const [cout, cin, kh, kw] = wDims;
+    const strides = attrInts(node, 'strides') ?? [1, 1];
+    const pads = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+    const dil = attrInts(node, 'dilations') ?? [1, 1];
+    const group = attrInts(node, 'group')?.[0] ?? 1;
+    const autoPad = attrString(node, 'auto_pad') ?? 'NOTSET';
+    const chw = staticChw(graph, inputs[0]);
+    const bias = inputs[2] ? inits.get(inputs[2]) : undefined;
+    if (
+      strides[0] !== kh ||
+      strides[1] !== kw ||
+      pads.some((p) => p !== 0) ||
+      dil.some((d) => d !== 1) ||
+      group !== 1 ||
+      autoPad !== 'NOTSET' ||
+      !chw ||
+      chw[0] !== cin ||
+      chw[1] % kh !== 0 ||
+      chw[2] % kw !== 0 ||
+      (inputs[2] && (!bias || bias.dataType !== DataType.FLOAT)) ||
+      cout * cin * kh * kw < minElements
+    ) {
+      return undefined;
+    }
+    const gh = chw[1] / kh;
+    const gw = chw[2] / kw;
+    const k = cin * kh * kw;
+    const f = floatValues(w, what);
+    const mat = new Float32Array(k * cout); // [K, Cout] = W viewed as [Cout, K], transposed
+    for (let o = 0; o < cout; o++) for (let i = 0; i < k; i++) mat[i * cout + o] = f[o * k + i];
+    const { q, scale } = quantizeWeight(mat, k, cout, perChannel, qmax);
+    const base = `${inputs[1]}_patches`;
+    added.push({ name: `${base}_quantized`, dims: [k, cout], dataType: DataType.INT8, rawData: bytesOf(q) });
+    added.push({ name: `${base}_scale`, dims: perChannel ? [cout] : [], dataType: DataType.FLOAT, rawData: bytesOf(scale) });
+    replaced.add(inputs[1]);
+    stats.parameters += k * cout;
+    stats.quantized++;
+    stats.patchConvs++;
+    const n = node.name || base;
+    const v = (suffix: string) => `${base}/${suffix}`;
+    return [
+      { opType: 'Reshape', name: `${n}/split`, input: [inputs[0], shapeConst(v('split_shape'), [-1, cin, gh, kh, gw, kw])], output: [v('split')] },
+      {
+        opType: 'Transpose',
+        name: `${n}/gather`,
+        input: [v('split')],
+        output: [v('gather')],
+        attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 2, 4, 1, 3, 5] }],
+      },
+      { opType: 'Reshape', name: `${n}/rows`, input: [v('gather'), shapeConst(v('rows_shape'), [-1, gh * gw, k])], output: [v('rows')] },
+      {
+        opType: 'DynamicQuantizeMatMul',
+        domain: MS_DOMAIN,
+        name: `${n}_quant`,
+        input: [v('rows'), `${base}_quantized`, `${base}_scale`, ...(inputs[2] ? ['', inputs[2]] : [])],
+        output: [v('product')],
+      },
+      {
+        opType: 'Transpose',
+        name: `${n}/channels`,
+        input: [v('product')],
+        output: [v('channels')],
+        attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 2, 1] }],
+      },
+      { opType: 'Reshape', name: `${n}/grid`, input: [v('channels'), shapeConst(v('grid_shape'), [-1, cout, gh, gw])], output: node.output ?? [] },
+    ];
+  };
 
   for (const node of nodes) {
     if (absorbed.has(node)) continue;
     const inputs = node.input ?? [];
+    if (node.opType === 'Conv' && !node.domain && opts.patchConv !== false) {
+      const rewritten = rewritePatchConv(node);
+      if (rewritten) {
+        out.push(...rewritten);
+        continue;
+      }
+    }
     const w = node.opType === 'MatMul' && !node.domain && inputs.length === 2 ? inits.get(inputs[1]) : undefined;
     const dims = (w?.dims ?? []).map((d) => toNumber(d));
     if (!w || w.dataType !== DataType.FLOAT || dims.length !== 2 || inits.has(inputs[0]) || dims[0] * dims[1] < minElements) {
@@ -223,7 +343,7 @@ export async function quantizeModelDir(dir: string, opts: QuantizeOptions = {}):
     written.push(to);
     const mib = (b: number) => (b / 2 ** 20).toFixed(1);
     say(
-      `${dst}: ${stats.quantized} MatMuls int8 (${stats.fusedBias} with bias), ${(stats.parameters / 1e6).toFixed(1)}M weights, ` +
+      `${dst}: ${stats.quantized} weight products int8 (${stats.fusedBias} with bias folded, ${stats.patchConvs} patch Conv), ${(stats.parameters / 1e6).toFixed(1)}M weights, ` +
         `${mib(stats.bytesIn)} → ${mib(stats.bytesOut)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }

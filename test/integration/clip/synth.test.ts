@@ -9,8 +9,12 @@ import { AutoTokenizer, env as hfEnv } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli.ts';
+import { quantizeOnnx } from '../../../src/clip/quantize.ts';
+import { GraphBuilder } from '../../../src/clip/synth/graph.ts';
 import { REAL_MODEL_DIR, SYNTH_VOCAB_SIZE, synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { sampleImages } from '../../../src/clip/synth/int8-check.ts';
+import { DataType } from '../../../src/clip/synth/onnx.ts';
+import { createRng } from '../../../src/clip/synth/rng.ts';
 import { cosine } from '../../../src/clip/types.ts';
 
 const START = SYNTH_VOCAB_SIZE - 2;
@@ -163,6 +167,37 @@ describe('models synth --arch tiny', () => {
       await qText.release();
       await qVision.release();
     }
+  });
+
+  it('quantizes a patch-embedding Conv into the same patches and channels', async () => {
+    const g = new GraphBuilder('conv');
+    const x = g.input('x', DataType.FLOAT, ['n', 3, 64, 96]);
+    const w = g.init('w', createRng(3).fillNormal(new Float32Array(16 * 3 * 32 * 32), 0.02), [16, 3, 32, 32]);
+    const b = g.init('b', createRng(4).fillNormal(new Float32Array(16), 0.1), [16]);
+    g.node('Conv', [x, w, b], { outputs: ['y'], attrs: { kernel_shape: { ints: [32, 32] }, strides: { ints: [32, 32] } } });
+    g.output('y', DataType.FLOAT, ['n', 16, 2, 3]);
+    const fp = g.encode({ opset: 17, producer: 'test' });
+    const { bytes, stats } = quantizeOnnx(fp);
+    expect(stats.patchConvs).toBe(1);
+    const feeds = { x: new ort.Tensor('float32', createRng(5).fillNormal(new Float32Array(2 * 3 * 64 * 96), 1), [2, 3, 64, 96]) };
+    const [a, q] = await Promise.all(
+      [fp, bytes].map(async (m) => {
+        const s = await ort.InferenceSession.create(m);
+        const r = (await s.run(feeds)).y;
+        await s.release();
+        return r;
+      }),
+    );
+    expect(q.dims).toEqual([2, 16, 2, 3]);
+    const av = a.data as Float32Array;
+    const qv = q.data as Float32Array;
+    let err = 0;
+    let ref = 0;
+    for (let i = 0; i < av.length; i++) {
+      err += (av[i] - qv[i]) ** 2;
+      ref += av[i] ** 2;
+    }
+    expect(Math.sqrt(err / ref)).toBeLessThan(0.02); // every output in its own place, int8-close
   });
 
   it('writes byte-identical files for the same seed and different weights for another', async () => {

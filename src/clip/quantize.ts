@@ -100,8 +100,9 @@ const bytesOf = (a: Float32Array | Int8Array | BigInt64Array) => new Uint8Array(
 function attrInts(node: NodeProto, name: string): number[] | undefined {
   const a = (node.attribute ?? []).find((x) => x.name === name);
   if (!a) return undefined;
-  if (a.ints && a.ints.length) return a.ints.map((v) => toNumber(v));
-  if (a.i !== undefined && a.i !== null) return [toNumber(a.i)];
+  const T = onnx.AttributeProto.AttributeType;
+  if (a.type === T.INTS) return (a.ints ?? []).map((v) => toNumber(v));
+  if (a.type === T.INT) return [toNumber(a.i)];
   return [];
 }
 
@@ -209,7 +210,12 @@ export function quantizeOnnx(
     const n = node.name || base;
     const v = (suffix: string) => `${base}/${suffix}`;
     return [
-      { opType: 'Reshape', name: `${n}/split`, input: [inputs[0], shapeConst(v('split_shape'), [-1, cin, gh, kh, gw, kw])], output: [v('split')] },
+      {
+        opType: 'Reshape',
+        name: `${n}/split`,
+        input: [inputs[0], shapeConst(v('split_shape'), [-1, cin, gh, kh, gw, kw])],
+        output: [v('split')],
+      },
       {
         opType: 'Transpose',
         name: `${n}/gather`,
@@ -232,7 +238,12 @@ export function quantizeOnnx(
         output: [v('channels')],
         attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 2, 1] }],
       },
-      { opType: 'Reshape', name: `${n}/grid`, input: [v('channels'), shapeConst(v('grid_shape'), [-1, cout, gh, gw])], output: node.output ?? [] },
+      {
+        opType: 'Reshape',
+        name: `${n}/grid`,
+        input: [v('channels'), shapeConst(v('grid_shape'), [-1, cout, gh, gw])],
+        output: node.output ?? [],
+      },
     ];
   };
 

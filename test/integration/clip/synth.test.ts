@@ -15,6 +15,7 @@ import { REAL_MODEL_DIR, SYNTH_VOCAB_SIZE, synthesizeModel } from '../../../src/
 import { sampleImages } from '../../../src/clip/synth/int8-check.ts';
 import { DataType } from '../../../src/clip/synth/onnx.ts';
 import { createRng } from '../../../src/clip/synth/rng.ts';
+import { ClipTokenizer } from '../../../src/clip/tokenizer.ts';
 import { cosine } from '../../../src/clip/types.ts';
 
 const START = SYNTH_VOCAB_SIZE - 2;
@@ -234,6 +235,33 @@ describe('models synth --arch tiny', () => {
     };
     const e = rowsOf((await text.run(feeds)).text_embeds.data as Float32Array, 2);
     expect(cosine(e[0], e[1])).toBeLessThan(0.98);
+  });
+
+  it("loads in the project's own tokenizer with the same ids as Hugging Face's, and the model pads invariantly", async () => {
+    const ours = ClipTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
+    expect([ours.startId, ours.endId, ours.padId, ours.vocabSize]).toEqual([START, END, END, SYNTH_VOCAB_SIZE]);
+    hfEnv.allowRemoteModels = false;
+    hfEnv.localModelPath = `${root}/`;
+    const hf = await AutoTokenizer.from_pretrained('clip-tiny');
+    const texts = ['Summer sale: 50% off everything!', 'a photo of a cat', "the kids' shoes, in bright colours", 'Über-cool café'];
+    for (const t of texts) {
+      const theirs = (hf(t).input_ids.tolist() as bigint[][])[0].map(Number);
+      expect(ours.encode(t), t).toEqual(theirs);
+    }
+    const longest = ours.encodeBatch(texts);
+    const full = ours.encodeBatch(texts, { padTo: 'max' });
+    const run = async (b: typeof longest) =>
+      rowsOf(
+        (
+          await text.run({
+            input_ids: new ort.Tensor('int64', b.inputIds, [b.batch, b.seqLen]),
+            attention_mask: new ort.Tensor('int64', b.attentionMask, [b.batch, b.seqLen]),
+          })
+        ).text_embeds.data as Float32Array,
+        b.batch,
+      );
+    const [a, c] = [await run(longest), await run(full)];
+    for (let i = 0; i < texts.length; i++) expect(cosine(a[i], c[i])).toBeGreaterThanOrEqual(0.9999);
   });
 
   it("refuses to write into the real model's folder", async () => {

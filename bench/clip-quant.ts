@@ -42,7 +42,9 @@ export async function main(args: string[]): Promise<void> {
       `vision model, batch ${r.settings.batch}, ${r.settings.threads} threads (spinning ${r.settings.spin ? 'on' : 'off'}), median of ${r.settings.runs} runs each (interleaved):`,
       `  fp32: ${r.fp32.imagesPerSecond.toFixed(1)} img/s (${r.fp32.medianMs.toFixed(0)} ms/batch)`,
       `  int8: ${r.int8.imagesPerSecond.toFixed(1)} img/s (${r.int8.medianMs.toFixed(0)} ms/batch)`,
-      `  int8/fp32: ${r.speedup.toFixed(2)}x   cosine int8 vs fp32: min ${r.cosine.min.toFixed(5)}, mean ${r.cosine.mean.toFixed(5)}`,
+      `  int8/fp32: ${r.speedup.toFixed(2)}x wall clock, ${r.speedupCpu.toFixed(2)}x CPU time (${r.fp32.medianCpuMs.toFixed(0)} vs ${r.int8.medianCpuMs.toFixed(0)} ms/batch)`,
+      `  load average ${r.loadAverage.before.toFixed(1)} → ${r.loadAverage.after.toFixed(1)} on ${r.machine.cores} cores`,
+      `  cosine int8 vs fp32: min ${r.cosine.min.toFixed(5)}, mean ${r.cosine.mean.toFixed(5)}`,
       'written: bench/results/clip-quant.json',
     ].join('\n') + '\n',
   );

@@ -4,7 +4,7 @@
  * slows both alike), median throughput, and the cosine between the two precisions'
  * embeddings of the same images.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CLIP_MEAN, CLIP_STD } from './configs.ts';
@@ -29,9 +29,17 @@ export interface Int8CheckOptions {
 export interface Int8CheckResult {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; onnxruntime: string };
   settings: { dir: string; batch: number; runs: number; threads: number; spin: boolean; fp32File: string; int8File: string };
-  fp32: { medianMs: number; imagesPerSecond: number };
-  int8: { medianMs: number; imagesPerSecond: number };
+  fp32: { medianMs: number; imagesPerSecond: number; medianCpuMs: number };
+  int8: { medianMs: number; imagesPerSecond: number; medianCpuMs: number };
+  /** Wall-clock throughput ratio, int8 over fp32. */
   speedup: number;
+  /**
+   * The same ratio in process CPU time per batch: on a machine shared with other work the
+   * wall clock measures the neighbours too, CPU time (threads do not spin) mostly the work.
+   */
+  speedupCpu: number;
+  /** 1-minute load average before and after, to judge how contended the run was. */
+  loadAverage: { before: number; after: number };
   cosine: { min: number; mean: number };
 }
 
@@ -108,25 +116,30 @@ export async function int8Check(opts: Int8CheckOptions): Promise<Int8CheckResult
   const d = a.length / batch;
   const cosines = Array.from({ length: batch }, (_, i) => cos(a.subarray(i * d, (i + 1) * d), b.subarray(i * d, (i + 1) * d)));
 
+  const loadBefore = loadavg()[0];
   const times: Record<'fp32' | 'int8', number[]> = { fp32: [], int8: [] };
+  const cpu: Record<'fp32' | 'int8', number[]> = { fp32: [], int8: [] };
   for (let r = 0; r < runs; r++) {
     for (const [name, s] of [
       ['fp32', fp32],
       ['int8', int8],
     ] as const) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await s.run(feeds);
       times[name].push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[name].push((c.user + c.system) / 1000);
     }
   }
   await fp32.release();
   await int8.release();
-  const stat = (xs: number[]) => {
+  const stat = (xs: number[], cs: number[]) => {
     const m = median(xs);
-    return { medianMs: m, imagesPerSecond: (batch * 1000) / m };
+    return { medianMs: m, imagesPerSecond: (batch * 1000) / m, medianCpuMs: median(cs) };
   };
-  const f = stat(times.fp32);
-  const q = stat(times.int8);
+  const f = stat(times.fp32, cpu.fp32);
+  const q = stat(times.int8, cpu.int8);
   return {
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
@@ -139,6 +152,8 @@ export async function int8Check(opts: Int8CheckOptions): Promise<Int8CheckResult
     fp32: f,
     int8: q,
     speedup: q.imagesPerSecond / f.imagesPerSecond,
+    speedupCpu: f.medianCpuMs / q.medianCpuMs,
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
     cosine: { min: Math.min(...cosines), mean: cosines.reduce((x, y) => x + y, 0) / batch },
   };
 }

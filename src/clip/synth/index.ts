@@ -8,7 +8,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError, UsageError } from '../../errors.ts';
-import { quantizeModelDir } from '../quantize.ts';
+import { QUANTIZE_TARGETS, quantizeModelDir } from '../quantize.ts';
 import { ARCH_NAMES, ARCHS, type ArchName, isArchName } from './arch.ts';
 import { configJson, preprocessorConfigJson, specialTokensMapJson, tokenizerConfigJson } from './configs.ts';
 import { buildTextModel, buildVisionModel } from './models.ts';
@@ -149,6 +149,9 @@ export async function synthesizeModel(opts: SynthOptions): Promise<{ outDir: str
   if (opts.quantize) {
     say('quantizing to int8…');
     files.push(...(await quantizeModelDir(outDir, { onProgress: say })));
+  } else {
+    // int8 files left from an earlier run would hold other weights than the new fp32 ones.
+    for (const [, q] of QUANTIZE_TARGETS) await rm(join(outDir, q), { force: true });
   }
   return { outDir, files };
 }

@@ -216,6 +216,16 @@ describe('models synth --arch tiny', () => {
     expect(readFileSync(join(other, 'tokenizer.json')).equals(readFileSync(join(dir, 'tokenizer.json')))).toBe(true);
   });
 
+  it('removes int8 files of earlier weights when it rewrites a model without --quantize', async () => {
+    const redo = join(root, 'redo');
+    await synthesizeModel({ arch: 'tiny', outDir: redo, seed: 1, quantize: true });
+    expect(existsSync(join(redo, 'onnx/vision_model_quantized.onnx'))).toBe(true);
+    await synthesizeModel({ arch: 'tiny', outDir: redo, seed: 2 });
+    expect(existsSync(join(redo, 'onnx/vision_model_quantized.onnx'))).toBe(false);
+    expect(existsSync(join(redo, 'onnx/text_model_quantized.onnx'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(redo, 'config.json'), 'utf8')).adcreative_seed).toBe(2);
+  });
+
   it('writes a tokenizer.json that a Hugging Face tokenizer loads and pads with the end token', async () => {
     hfEnv.allowRemoteModels = false;
     hfEnv.localModelPath = `${root}/`;

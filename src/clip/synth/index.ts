@@ -141,7 +141,10 @@ export async function synthesizeModel(opts: SynthOptions): Promise<{ outDir: str
   ] as const) {
     const t0 = performance.now();
     say(`${what} model (${arch.name}): generating weights…`);
-    const m = build(arch, seed);
+    // Big models report every few layers; tiny ones build too fast to need it.
+    const m = build(arch, seed, (done, total) => {
+      if (arch.name !== 'tiny' && (done % 4 === 0 || done === total)) say(`${what} model: ${done}/${total} layers of weights`);
+    });
     await put(`onnx/${what}_model.onnx`, m.bytes);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     say(`${what} model: ${(m.parameters / 1e6).toFixed(1)}M parameters, ${(m.bytes.length / 2 ** 20).toFixed(1)} MiB in ${s} s`);

@@ -141,7 +141,8 @@ export class LanceLibrary implements Library {
     const settings = { ...DEFAULT_LIBRARY_SETTINGS, ...opts.settings };
     let db: lancedb.Connection;
     try {
-      db = await lancedb.connect(opts.uri);
+      // Other processes (an `ingest` beside the running bot) write too: see their rows within seconds.
+      db = await lancedb.connect(opts.uri, { readConsistencyInterval: 5 });
     } catch (e) {
       throw new LibraryError('LIBRARY_UNAVAILABLE', `cannot open the creative library at ${opts.uri}: ${describeError(e)}`, {
         cause: e,

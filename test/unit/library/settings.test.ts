@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, libraryUri } from '../../../src/config.ts';
+import { libraryUri, loadConfig } from '../../../src/config.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { librarySettings } from '../../../src/library/open.ts';
 
@@ -14,9 +14,20 @@ describe('library settings', () => {
 
   it('maps the environment onto the library settings', () => {
     const s = librarySettings(
-      loadConfig({ LIBRARY_WEIGHT_IMAGE: '0.5', LIBRARY_WEIGHT_CAPTION: '0.5', LIBRARY_WEIGHT_CTR: '0', LIBRARY_CTR_PRIOR_STRENGTH: '2500', IMAGE_MAX_BYTES: '1000' }),
+      loadConfig({
+        LIBRARY_WEIGHT_IMAGE: '0.5',
+        LIBRARY_WEIGHT_CAPTION: '0.5',
+        LIBRARY_WEIGHT_CTR: '0',
+        LIBRARY_CTR_PRIOR_STRENGTH: '2500',
+        IMAGE_MAX_BYTES: '1000',
+      }),
     );
-    expect(s).toMatchObject({ weights: { image: 0.5, caption: 0.5, ctr: 0 }, ctrPriorStrength: 2500, indexMinRows: 20000, nearDuplicate: 0.985 });
+    expect(s).toMatchObject({
+      weights: { image: 0.5, caption: 0.5, ctr: 0 },
+      ctrPriorStrength: 2500,
+      indexMinRows: 20000,
+      nearDuplicate: 0.985,
+    });
     expect(s.imageLimits.maxBytes).toBe(1000);
     expect(librarySettings(loadConfig({})).ctrPriorStrength).toBe('auto');
   });

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { parseLimitOverrides } from './generate/limits.ts';
 
 type Parser<T> = (raw: string, name: string) => T;
 
@@ -92,6 +93,14 @@ const secretStr: Parser<string> = (raw, name) => {
   if (v === '') bad(name, 'a non-empty value', raw, true);
   return v;
 };
+
+const imageSize: Parser<string> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v !== 'auto' && !/^\d{2,5}x\d{2,5}$/.test(v)) bad(name, 'WIDTHxHEIGHT (e.g. 1024x1024) or auto', raw);
+  return v;
+};
+
+const copyLimits: Parser<ReturnType<typeof parseLimitOverrides>> = (raw, name) => parseLimitOverrides(raw, name);
 
 /**
  * The table. Modules add their settings here, in their own group, so the README table
@@ -215,6 +224,205 @@ export const SETTINGS = {
     group: 'clip',
     doc: 'Largest image file accepted, in bytes.',
   },
+
+  // --- library ---
+  lancedbUri: {
+    env: 'LANCEDB_URI',
+    default: '$DATA_DIR/lancedb',
+    parse: str,
+    group: 'library',
+    doc: 'Where the creative library lives: a folder, or any URI LanceDB accepts (s3://…, db:// for LanceDB Cloud).',
+  },
+  libraryIndexMinRows: {
+    env: 'LIBRARY_INDEX_MIN_ROWS',
+    default: '20000',
+    parse: int(256),
+    group: 'library',
+    doc: 'Row count past which the library builds its ANN (IVF_PQ) and filter-column indexes by itself; below it, search is exact (flat).',
+  },
+  libraryWeightImage: {
+    env: 'LIBRARY_WEIGHT_IMAGE',
+    default: '0.6',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of the query-to-image similarity (cross-modal for a text brief).',
+  },
+  libraryWeightCaption: {
+    env: 'LIBRARY_WEIGHT_CAPTION',
+    default: '0.4',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of the query-to-caption similarity.',
+  },
+  libraryWeightCtr: {
+    env: 'LIBRARY_WEIGHT_CTR',
+    default: '0.05',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of past performance (smoothed CTR relative to the library average); 0 ranks on similarity alone.',
+  },
+  libraryCtrPriorStrength: {
+    env: 'LIBRARY_CTR_PRIOR_STRENGTH',
+    default: 'auto',
+    parse: (raw: string, name: string): number | 'auto' => (raw.trim().toLowerCase() === 'auto' ? 'auto' : num(1, 1e9)(raw, name)),
+    group: 'library',
+    doc: 'Smoothed CTR: strength (in impressions) of the Beta prior centred on the library CTR; auto estimates it from the library (empirical Bayes).',
+  },
+  libraryNearDuplicate: {
+    env: 'LIBRARY_NEAR_DUPLICATE',
+    default: '0.97',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Image-embedding cosine at or above which two search results count as the same picture and are collapsed into one.',
+  },
+  libraryOptimizeEvery: {
+    env: 'LIBRARY_OPTIMIZE_EVERY',
+    default: '20',
+    parse: int(0),
+    group: 'library',
+    doc: 'Compact the table and update its indexes after this many writes (0: only on `adcreative library index`).',
+  },
+  libraryBatch: {
+    env: 'LIBRARY_BATCH',
+    default: '32',
+    parse: int(1, 1024),
+    group: 'library',
+    doc: 'Ingest: images read, embedded and written per batch.',
+  },
+
+  // --- generation ---
+  openaiApiKey: {
+    env: 'OPENAI_API_KEY',
+    parse: secretStr,
+    secret: true,
+    group: 'generation',
+    doc: 'OpenAI API key. Unset: copy is recombined from the library and the brief, images come from the offline studio (labelled offline drafts).',
+  },
+  openaiBaseUrl: {
+    env: 'OPENAI_BASE_URL',
+    parse: url,
+    group: 'generation',
+    doc: "OpenAI-compatible API base (e.g. a self-hosted server's https://host/v1). Default: OpenAI's.",
+  },
+  openaiTextModel: {
+    env: 'OPENAI_TEXT_MODEL',
+    default: 'gpt-4o-mini',
+    parse: str,
+    group: 'generation',
+    doc: 'Chat model that writes the copy (structured output).',
+  },
+  openaiImageModel: {
+    env: 'OPENAI_IMAGE_MODEL',
+    default: 'gpt-image-1',
+    parse: str,
+    group: 'generation',
+    doc: 'Image model that draws the visuals.',
+  },
+  openaiImageSize: {
+    env: 'OPENAI_IMAGE_SIZE',
+    default: '1024x1024',
+    parse: imageSize,
+    group: 'generation',
+    doc: 'Size asked of the image model (WxH or auto); composition crops it to each format.',
+  },
+  openaiImageQuality: {
+    env: 'OPENAI_IMAGE_QUALITY',
+    default: 'auto',
+    parse: oneOf('auto', 'low', 'medium', 'high', 'standard', 'hd'),
+    group: 'generation',
+    doc: 'Image quality asked of the image model.',
+  },
+  imageProvider: {
+    env: 'IMAGE_PROVIDER',
+    default: 'auto',
+    parse: oneOf('auto', 'openai', 'studio'),
+    group: 'generation',
+    doc: 'Who draws visuals: auto (OpenAI when OPENAI_API_KEY is set, else the offline studio), openai, or studio.',
+  },
+  generateConcurrency: {
+    env: 'GENERATE_CONCURRENCY',
+    default: '4',
+    parse: int(1, 64),
+    group: 'generation',
+    doc: 'Image requests (or studio drafts) in flight at once.',
+  },
+  openaiTimeoutMs: {
+    env: 'OPENAI_TIMEOUT_MS',
+    default: '120000',
+    parse: int(1000, 3_600_000),
+    group: 'generation',
+    doc: 'Timeout of one OpenAI request, in milliseconds.',
+  },
+  openaiMaxRetries: {
+    env: 'OPENAI_MAX_RETRIES',
+    default: '2',
+    parse: int(0, 10),
+    group: 'generation',
+    doc: 'Retries of a failed OpenAI request (429, 5xx, timeouts), with backoff.',
+  },
+  priceImageUsd: {
+    env: 'PRICE_PER_IMAGE_USD',
+    default: '0.042',
+    parse: num(0),
+    group: 'generation',
+    doc: 'Cost of one image request, for the spend reported per round.',
+  },
+  priceTextUsd: {
+    env: 'PRICE_PER_TEXT_CALL_USD',
+    default: '0.002',
+    parse: num(0),
+    group: 'generation',
+    doc: 'Cost of one copywriting request, for the spend reported per round.',
+  },
+  brandsDir: {
+    env: 'BRANDS_DIR',
+    default: 'brands',
+    parse: str,
+    group: 'generation',
+    doc: 'Directory of brand kits (<name>.json with colours, fonts, logo, tone, must-say, never-say).',
+  },
+  candidateFactor: {
+    env: 'GENERATE_CANDIDATE_FACTOR',
+    default: '1.5',
+    parse: num(1, 4),
+    group: 'generation',
+    doc: 'Candidates drawn per shown variant (ceil(factor × N)); MMR picks the N shown. Above 1 costs extra image calls with OpenAI.',
+  },
+  rankWeightRelevance: {
+    env: 'RANK_WEIGHT_RELEVANCE',
+    default: '1',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: "Weight of relevance, cos(brief, image), in a variant's score.",
+  },
+  rankWeightNovelty: {
+    env: 'RANK_WEIGHT_NOVELTY',
+    default: '0.3',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: "Weight of novelty, 1 − max cos(image, library), in a variant's score.",
+  },
+  rankWeightPreference: {
+    env: 'RANK_WEIGHT_PREFERENCE',
+    default: '0',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: 'Weight of the trained preference model (0 until one is trained).',
+  },
+  rankMmrLambda: {
+    env: 'RANK_MMR_LAMBDA',
+    default: '0.7',
+    parse: num(0, 1),
+    group: 'generation',
+    doc: 'Maximal marginal relevance trade-off: 1 ranks by score alone, lower favours variety.',
+  },
+  copyLimits: {
+    env: 'COPY_LIMITS',
+    default: '',
+    parse: copyLimits,
+    group: 'generation',
+    doc: 'Overrides of the channel copy limits, e.g. meta.headline=40,google.body=80 (defaults: meta 27/125, google 30/90, linkedin 70/150, tiktok 100).',
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Specs = typeof SETTINGS;
@@ -270,6 +478,13 @@ export function config(): Config {
 export function dataPath(cfg: Pick<Config, 'dataDir'>, ...parts: string[]): string {
   const base = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(cfg.dataDir);
   return join(base, ...parts);
+}
+
+/** The library's LanceDB URI, with `$DATA_DIR` resolved (remote URIs pass through unchanged). */
+export function libraryUri(cfg: Pick<Config, 'dataDir' | 'lancedbUri'>): string {
+  const u = cfg.lancedbUri;
+  if (u.startsWith('$DATA_DIR')) return dataPath(cfg, u.slice('$DATA_DIR'.length).replace(/^[/\\]+/, ''));
+  return u;
 }
 
 /** The README's configuration table, generated from SETTINGS so they cannot drift. */

@@ -286,11 +286,11 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   const imageBatcher = createBatcher<Float32Array, Float32Array>({
     batchMax: opts.batchMax,
     waitMs: opts.batchWaitMs,
-    run: (pixels) => {
-      const side = Math.round(Math.sqrt(pixels[0].length / 3));
+    run: async (pixels) => {
+      const { cropHeight, cropWidth } = await preprocessConfig();
       return runModel(
         'vision',
-        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, side, side], parts: pixels.map(ownBuffer) }],
+        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, cropHeight, cropWidth], parts: pixels.map(ownBuffer) }],
         pixels.length,
       );
     },
@@ -357,7 +357,16 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     embedImages,
     async embedPreprocessed(pixels) {
       checkOpen();
-      return pixels.length ? imageBatcher.submit(pixels) : [];
+      if (pixels.length === 0) return [];
+      const { cropHeight, cropWidth } = await preprocessConfig();
+      const want = 3 * cropHeight * cropWidth;
+      const wrong = pixels.find((p) => !(p instanceof Float32Array) || p.length !== want);
+      if (wrong)
+        throw new InputError(
+          'INPUT_INVALID',
+          `a preprocessed image has ${wrong.length} values; expected 3×${cropHeight}×${cropWidth} = ${want}`,
+        );
+      return imageBatcher.submit(pixels);
     },
     stats: () => structuredClone(stats),
     onRun(listener) {

@@ -107,6 +107,10 @@ describe('adcreative generate', () => {
       scores: { image: 0.3, caption: 0.5, performance: 0.5, fused: 0.4 },
       demo: true,
       createdAt: new Date(0),
+      sha256: 'c1sha',
+      tags: [],
+      source: 'demo',
+      duplicates: [],
     };
     const searches: unknown[] = [];
     const library = {

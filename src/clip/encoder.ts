@@ -84,6 +84,7 @@ class WorkerClient {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void }>();
+  private closed = false;
 
   constructor(private readonly onExit: () => void) {}
 
@@ -102,10 +103,12 @@ class WorkerClient {
       else p.reject(reviveError(reply.error));
     });
     const fail = (err: AdError) => {
+      // Calls still waiting on this worker get an answer even when it was closed on purpose.
+      for (const p of this.pending.values())
+        p.reject(this.closed ? new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed') : err);
+      this.pending.clear();
       if (this.worker !== w) return;
       this.worker = undefined;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
       this.onExit();
     };
     w.on('error', (e) => fail(new InferenceError('WORKER_FAILED', `the CLIP inference worker failed: ${e.message}`, { cause: e })));
@@ -118,6 +121,7 @@ class WorkerClient {
   }
 
   call<R extends LoadResult | RunResult | null>(req: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<R> {
+    if (this.closed) return Promise.reject(new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed'));
     this.worker ??= this.spawn();
     const w = this.worker;
     const id = this.nextId++;
@@ -130,10 +134,14 @@ class WorkerClient {
 
   async close(): Promise<void> {
     const w = this.worker;
-    if (!w) return;
+    if (!w) {
+      this.closed = true;
+      return;
+    }
+    // Let the session release after the run in progress, but never wait long for it.
     const released = this.call({ type: 'close' }).catch(() => undefined);
+    this.closed = true;
     await Promise.race([released, new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.worker = undefined;
     await w.terminate();
   }
 }

@@ -80,7 +80,8 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   });
 
   it('gathers concurrent calls into one run and keeps every caller in order', async () => {
-    const { enc, runs } = makeEncoder();
+    // Images are decoded one at a time on CPU; the wait covers decoding all four on a loaded machine.
+    const { enc, runs } = makeEncoder({ batchWaitMs: 400 });
     await enc.warmup();
     const texts = ['red shoes', 'a blue car at night', 'coffee', 'the quick brown fox jumps over the lazy dog', 'sale!'];
     const singles: Float32Array[] = [];

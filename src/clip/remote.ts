@@ -23,7 +23,7 @@ import { InferenceError, InputError, isAdError, NetworkError } from '../errors.t
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH, type Tensor } from './kserve.ts';
-import { readModelFacts } from './model-dir.ts';
+import { readModelConfig } from './model-config.ts';
 import { type ImageLimits, type PreprocessConfig, preprocessImage, readPreprocessConfig } from './preprocess.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 import { type Encoder, type EncoderInfo, l2normalize } from './types.ts';
@@ -84,7 +84,8 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
         hint: 'the remote encoder tokenizes and preprocesses on the bot: CLIP_MODEL_DIR must hold tokenizer.json, preprocessor_config.json and config.json (the ONNX files may be left out)',
       });
   }
-  const facts = readModelFacts(opts.modelDir);
+  const mc = readModelConfig(opts.modelDir);
+  const facts = { name: mc.name, dims: mc.projectionDim, synthetic: mc.synthetic };
   if (facts.synthetic)
     log.warn(
       `SYNTHETIC CLIP MODEL configured in ${opts.modelDir}: similarities from ${endpoint} are MEANINGLESS unless it serves the real model`,

@@ -279,9 +279,10 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     const [v] = await enc.embedTexts(['hello']);
     expect(Math.abs(norm(v) - 1)).toBeLessThan(1e-5);
     expect(enc.info()).toMatchObject({ synthetic: true, device: 'cpu', precision: 'fp32', dims: 512 });
-    await expect(openEncoder(loadConfig({ CLIP_MODEL_DIR: modelDir, CLIP_ENDPOINT: 'http://127.0.0.1:8000' }))).rejects.toMatchObject({
-      code: 'REMOTE_ENCODER_UNAVAILABLE',
-    });
+    // CLIP_ENDPOINT selects the remote (KServe v2) encoder instead (tested in remote.test.ts).
+    const remote = await openEncoder(loadConfig({ CLIP_MODEL_DIR: modelDir, CLIP_ENDPOINT: 'http://127.0.0.1:8000' }));
+    expect(remote.info()).toMatchObject({ device: 'remote http://127.0.0.1:8000', dims: 512, synthetic: true });
+    await remote.close();
   });
 
   it('`clip embed` prints dims, norm and the embedding as JSON', async () => {

@@ -1,0 +1,245 @@
+/**
+ * `npm run bench -- serve [--quick] [--model DIR] [--clients N] [--seconds S] [--batch-max N] [--batch-wait-ms N]`
+ *
+ * serve-clip under load, with and without dynamic batching, in one run: the real server
+ * (`adcreative serve-clip` as a child process, as deployed) on the synthetic ViT-B/32 vision
+ * model (real architecture and size), 32 concurrent clients in a closed loop, each sending
+ * one preprocessed image per request (binary tensor extension, as the remote encoder does).
+ * Reports requests/s, p50 and p95 latency per mode and the ratio batched / unbatched.
+ * Target: batching ≥ 1.4× the unbatched throughput at no worse p95.
+ *
+ * The model: $DATA_DIR/models/clip-vit-b-32 (make it with
+ * `npm run -s adcreative -- models synth --arch vit-b-32`), or --model DIR.
+ * Writes bench/results/serve.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH } from '../src/clip/kserve.ts';
+import { preprocessImage, readPreprocessConfig } from '../src/clip/preprocess.ts';
+import { dataPath, loadConfig } from '../src/config.ts';
+import { generateJpegs } from '../src/image/bench-images.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+function percentile(xs: number[], p: number): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function startServer(model: string, batching: { max: number; waitMs: number } | null): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const args = ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve-clip', '--host', '127.0.0.1', '--port', String(port), '--model', model];
+  if (batching) args.push('--batch-max', String(batching.max), '--batch-wait-ms', String(batching.waitMs));
+  else args.push('--no-batching');
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', CLIP_DEVICE: 'cpu' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    err = (err + b.toString()).slice(-4000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 180_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`serve-clip exited (${child.exitCode}): ${err}`);
+    try {
+      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, child };
+    } catch {
+      // Starting.
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`serve-clip did not become ready: ${err}`);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+interface ModeResult {
+  mode: string;
+  batchMax: number;
+  batchWaitMs: number;
+  requests: number;
+  seconds: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p95Ms: number;
+  errors: number;
+}
+
+async function load(
+  url: string,
+  bodies: { body: Buffer; headers: Record<string, string> }[],
+  clients: number,
+  seconds: number,
+  warmup: number,
+) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const run = async (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        let i = c;
+        while (performance.now() < end) {
+          const b = bodies[i++ % bodies.length];
+          const t0 = performance.now();
+          try {
+            const res = await fetch(`${url}/v2/models/clip-vision/infer`, {
+              method: 'POST',
+              headers: b.headers,
+              body: new Uint8Array(b.body),
+            });
+            const buf = Buffer.from(await res.arrayBuffer());
+            if (!res.ok) throw new Error(`HTTP ${res.status}`);
+            decodeInferResponse(buf, res.headers.get(HEADER_LENGTH) ?? undefined);
+            if (record) latencies.push(performance.now() - t0);
+          } catch {
+            if (record) errors++;
+          }
+        }
+      }),
+    );
+  };
+  await run(warmup * 1000, false);
+  const t0 = performance.now();
+  await run(seconds * 1000, true);
+  return { latencies, errors, elapsed: (performance.now() - t0) / 1000 };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      model: { type: 'string' },
+      clients: { type: 'string' },
+      seconds: { type: 'string' },
+      'batch-max': { type: 'string' },
+      'batch-wait-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  const quick = values.quick === true;
+  const cfg = loadConfig({ ...process.env });
+  const model = resolve(typeof values.model === 'string' ? values.model : dataPath(cfg, 'models', 'clip-vit-b-32'));
+  if (!existsSync(join(model, 'onnx', 'vision_model.onnx'))) {
+    log(
+      `bench serve: no model at ${model}. Make the synthetic ViT-B/32 with \`npm run -s adcreative -- models synth --arch vit-b-32\`, or pass --model DIR.`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const clients = Number(values.clients ?? 32);
+  const seconds = Number(values.seconds ?? (quick ? 6 : 30));
+  const warmup = quick ? 2 : 5;
+  const batchMax = Number(values['batch-max'] ?? 16);
+  const batchWaitMs = Number(values['batch-wait-ms'] ?? 4);
+
+  // Distinct preprocessed images, sent as binary tensors exactly as the remote encoder sends them.
+  const pre = readPreprocessConfig(model);
+  const jpegs = await generateJpegs({ count: 8, width: 640, height: 480, seed: 9 });
+  const bodies = await Promise.all(
+    jpegs.map(async (j) => {
+      const px = await preprocessImage(j, pre, { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 });
+      const side = Math.round(Math.sqrt(px.length / 3));
+      return encodeInferRequest({
+        inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [1, 3, side, side], data: px }],
+        outputs: ['image_embeds'],
+        binary: true,
+      });
+    }),
+  );
+
+  const modes: { mode: string; batching: { max: number; waitMs: number } | null }[] = [
+    { mode: 'unbatched', batching: null },
+    { mode: 'batched', batching: { max: batchMax, waitMs: batchWaitMs } },
+  ];
+  const results: ModeResult[] = [];
+  const loadBefore = os.loadavg();
+  for (const m of modes) {
+    log(
+      `bench serve: ${m.mode} (${m.batching ? `batch ≤ ${m.batching.max}, wait ${m.batching.waitMs} ms` : 'batch 1'}), ${clients} clients, ${seconds} s…`,
+    );
+    const { url, child } = await startServer(model, m.batching);
+    try {
+      const r = await load(url, bodies, clients, seconds, warmup);
+      results.push({
+        mode: m.mode,
+        batchMax: m.batching?.max ?? 1,
+        batchWaitMs: m.batching?.waitMs ?? 0,
+        requests: r.latencies.length,
+        seconds: round(r.elapsed),
+        requestsPerSec: round(r.latencies.length / r.elapsed),
+        p50Ms: round(percentile(r.latencies, 50), 1),
+        p95Ms: round(percentile(r.latencies, 95), 1),
+        errors: r.errors,
+      });
+      log(
+        `  ${results.at(-1)?.requestsPerSec} req/s, p50 ${results.at(-1)?.p50Ms} ms, p95 ${results.at(-1)?.p95Ms} ms, errors ${r.errors}`,
+      );
+    } finally {
+      await stopServer(child);
+    }
+  }
+  const [unb, bat] = results;
+  const ratio = round(bat.requestsPerSec / unb.requestsPerSec);
+  const p95Ok = bat.p95Ms <= unb.p95Ms;
+  const out = {
+    benchmark: 'serve',
+    date: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.cpus().length,
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      loadAverageBefore: loadBefore.map((x) => round(x)),
+      loadAverageAfter: os.loadavg().map((x) => round(x)),
+    },
+    settings: {
+      model,
+      clients,
+      seconds,
+      warmupSeconds: warmup,
+      quick,
+      batchMax,
+      batchWaitMs,
+      transport: 'HTTP/1.1 KServe v2, binary tensors, 1 image per request',
+    },
+    results,
+    ratios: { throughputBatchedOverUnbatched: ratio, p95BatchedOverUnbatched: round(bat.p95Ms / unb.p95Ms) },
+    target: { throughputRatio: 1.4, p95NoWorse: true, met: ratio >= 1.4 && p95Ok },
+  };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'serve.json'), `${JSON.stringify(out, null, 2)}\n`);
+  log(
+    `\nserve-clip, ${clients} clients: batched ${bat.requestsPerSec} req/s (p95 ${bat.p95Ms} ms) vs unbatched ${unb.requestsPerSec} req/s (p95 ${unb.p95Ms} ms): ${ratio}× throughput, p95 ${p95Ok ? 'no worse' : 'WORSE'}; target ≥ 1.4× at no worse p95: ${out.target.met ? 'met' : 'NOT met'}\nload average ${loadBefore.map((x) => round(x)).join(' ')} (shared machine: figures are noisy)\nwrote bench/results/serve.json`,
+  );
+}

@@ -354,9 +354,10 @@ function renderField(f: unknown, ctx: RenderContext): string {
 }
 
 /** A form control inside an input block (modals). */
-function renderInputElement(el: unknown, blockId: string, ctx: RenderContext): string {
+function renderInputElement(el: unknown, blockId: string, ctx: RenderContext, required: boolean): string {
   if (!isObj(el)) return placeholder('input element', undefined);
-  const base = `${common(el, blockId)}${attr('data-kind', el.type)}`;
+  // Slack's client refuses to send a form with a required field empty; the browser does the same here.
+  const base = `${common(el, blockId)}${attr('data-kind', el.type)}${required && el.type !== 'checkboxes' && el.type !== 'radio_buttons' ? ' required' : ''}`;
   const ph = attr('placeholder', el.placeholder ? textOf(el.placeholder) : undefined);
   switch (el.type) {
     case 'plain_text_input': {
@@ -497,7 +498,7 @@ function renderBlockUnsafe(block: Json, ctx: RenderContext): string {
       const optional = block.optional ? ' <span class="bk-optional">(optional)</span>' : '';
       const hint = block.hint ? `<div class="bk-hint">${renderText(block.hint, ctx)}</div>` : '';
       const el = isObj(block.element) ? block.element : {};
-      return `<div class="bk-block bk-input-block"${bid}${attr('data-optional', block.optional ? '1' : undefined)}><label class="bk-label">${renderText(block.label, ctx)}${optional}</label>${renderInputElement(el, blockId, ctx)}${hint}<div class="bk-error" hidden></div></div>`;
+      return `<div class="bk-block bk-input-block"${bid}${attr('data-optional', block.optional ? '1' : undefined)}><label class="bk-label">${renderText(block.label, ctx)}${optional}</label>${renderInputElement(el, blockId, ctx, !block.optional)}${hint}<div class="bk-error" hidden></div></div>`;
     }
     case 'rich_text':
       return `<div class="bk-block"${bid}>${renderRichText(block, ctx)}</div>`;

@@ -56,9 +56,17 @@ const tally = () =>
     .filter({ has: page.getByRole('button', { name: /Close round/ }) })
     .last();
 
+/** Hover the message, open its reaction picker, pick. A live update may move the message from under the pointer: hover again. */
 async function react(msg: Locator, name: string): Promise<void> {
-  await msg.hover();
-  await msg.locator('[data-tool="react"]').click();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await msg.hover();
+      await msg.locator('[data-tool="react"]').click({ timeout: 2000 });
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
   await page.locator(`#reaction-picker [data-pick="${name}"]`).click();
 }
 
@@ -189,6 +197,28 @@ describe.skipIf(!run)('sandbox in a browser', () => {
       .toMatch(/voting closed/);
     await screenshot('winner');
   }, 180_000);
+
+  it('starts a round from the brief form, and checks what is missing before sending it', async () => {
+    await actAs(BOB);
+    await page.locator('#composer-input').fill('/adcreative');
+    await page.locator('#composer-input').press('Enter');
+    const modal = page.locator('#modal');
+    await modal.waitFor({ state: 'visible' });
+    expect(await modal.textContent()).toMatch(/New ad brief/);
+    await screenshot('brief-form');
+    // The product is required: the browser keeps an empty form from going out, as Slack's client does.
+    await modal.getByRole('button', { name: 'Make variants' }).click();
+    expect(await modal.isVisible()).toBe(true);
+    await modal.locator('[data-block-id="product"] textarea').fill('Reusable bamboo coffee cups for commuters');
+    await modal.locator('[data-block-id="variants"] select').selectOption('2');
+    await modal.getByRole('button', { name: 'Make variants' }).click();
+    await modal.waitFor({ state: 'hidden' });
+    const parent = page.locator('#messages .msg').filter({ hasText: 'Reusable bamboo coffee cups' }).first();
+    await parent.waitFor();
+    await parent.locator('.replies-link').click();
+    await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(2);
+    await expect.poll(() => parent.textContent(), { timeout: 30_000 }).toMatch(/ready/);
+  }, 120_000);
 });
 
 /** The tally's bar lines ("A ████░░ 1 · 40% chance best") → { A: 1, … }. */

@@ -22,6 +22,7 @@ const { values } = parseArgs({
   },
 });
 const out = resolve(values.out ?? 'docs/sandbox.png');
+process.env.LANCEDB_LOG ??= 'error';
 const dataDir = mkdtempSync(join(tmpdir(), 'adc-screenshot-'));
 const logger = createLogger({ level: 'warn' });
 
@@ -29,12 +30,13 @@ let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
 let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
 try {
   sandbox = await startSandbox(
-    loadConfig({ DATA_DIR: dataDir, CLIP_MODEL_DIR: join(dataDir, 'no-real-model'), IMAGE_PROVIDER: 'studio' }),
+    // CLIP_MODEL_DIR stays the default: the real model where one is installed, else the stand-in.
+    loadConfig({ DATA_DIR: dataDir, IMAGE_PROVIDER: 'studio', LOG_LEVEL: 'warn' }),
     { logger, port: 0, demoCount: 24 },
   );
   browser = await chromium.launchPersistentContext(join(dataDir, 'chromium'), {
     executablePath: values.chromium,
-    viewport: { width: 1440, height: 900 },
+    viewport: { width: 1440, height: 1080 },
     deviceScaleFactor: 1,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
@@ -49,7 +51,7 @@ try {
   const variants = thread.locator('.msg').filter({ has: page.getByRole('button', { name: /^Vote [A-Z]$/ }) });
   await page.waitForFunction(() => document.querySelectorAll('#thread-pane img.bk-image').length >= 3);
   for (const [user, i] of [
-    ['U0BOB', 0],
+    ['U0BOB', 2],
     ['U0ADMIN', 1],
   ] as const) {
     await page.locator('#user-switcher').selectOption(user);
@@ -58,7 +60,7 @@ try {
   }
   await page.locator('#user-switcher').selectOption('U0CAROL');
   await page.locator('body[data-me="U0CAROL"]').waitFor();
-  const b = variants.nth(1);
+  const b = variants.nth(2);
   for (let attempt = 1; ; attempt++) {
     try {
       await b.hover();
@@ -74,6 +76,7 @@ try {
   const tally = thread.locator('.msg').filter({ hasText: /Tally · round 1/ });
   await page.waitForFunction(() => /— 3 votes/.test(document.querySelector('#thread-pane')?.textContent ?? ''));
   await tally.scrollIntoViewIfNeeded();
+  await page.mouse.move(2, 2); // no hover toolbar in the picture
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out });
   process.stdout.write(`wrote ${out}\n`);

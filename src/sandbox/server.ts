@@ -339,6 +339,18 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     }
   }
 
+  /** Files a person attaches to a message: `{ name, data }` with base64 bytes, images only. */
+  function attachments(v: unknown): { name: string; bytes: Uint8Array }[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.length > 10) throw new HttpError(400, 'files must be a list of at most 10 images');
+    return v.map((f: { name?: unknown; data?: unknown }, i) => {
+      const name = typeof f?.name === 'string' && f.name ? f.name.replace(/[\\/]/g, '_').slice(0, 200) : `image-${i + 1}`;
+      const bytes = Buffer.from(typeof f?.data === 'string' ? f.data : '', 'base64');
+      if (!bytes.length) throw new HttpError(400, `${name} is empty`);
+      return { name, bytes };
+    });
+  }
+
   type Body = Record<string, unknown>;
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v === '') throw new HttpError(400, `${name} is required`);
@@ -350,9 +362,10 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       const user = pickUser(b.user);
       const channel = pickChannel(b.channel, user);
       const text = typeof b.text === 'string' ? b.text.trim() : '';
-      if (!text) throw new HttpError(400, 'type a message first');
+      const files = attachments(b.files);
+      if (!text && !files.length) throw new HttpError(400, 'type a message first');
       const threadTs = typeof b.threadTs === 'string' && b.threadTs ? b.threadTs : undefined;
-      const cmd = /^(\/[a-z0-9_-]+)(?:\s+([\s\S]*))?$/i.exec(text);
+      const cmd = files.length ? null : /^(\/[a-z0-9_-]+)(?:\s+([\s\S]*))?$/i.exec(text);
       if (cmd) {
         const command = cmd[1].toLowerCase();
         if (!commands.includes(command))
@@ -363,7 +376,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
         return { ok: true };
       }
       if (threadTs && !slack.message(channel, threadTs)) throw new HttpError(404, 'that thread no longer exists');
-      const m = slack.postAsUser({ user, channel, text: slackText(text), thread_ts: threadTs });
+      const m = slack.postAsUser({ user, channel, text: slackText(text), thread_ts: threadTs, files });
+      if (files.length) m.subtype = 'file_share';
       // Slack tells an app about messages only in channels it is a member of.
       if (botIn(channel)) checkDelivery(await deliver.messageEvent(m), 'message event');
       return { ok: true, ts: m.ts };

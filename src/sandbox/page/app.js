@@ -395,11 +395,27 @@ function openPicker(anchor, ctx) {
 
 async function submitComposer(input, threadTs) {
   const text = input.value.trim();
-  if (!text) return;
+  const picker = threadTs ? null : $('#composer-files');
+  const chosen = picker ? [...picker.files] : [];
+  if (!text && !chosen.length) return;
   input.value = '';
-  const res = await api('/api/message', { text, threadTs });
+  const files = [];
+  for (const f of chosen) files.push({ name: f.name, data: await readFileB64(f) });
+  const res = await api('/api/message', { text, threadTs, ...(files.length ? { files } : {}) });
   if (res.ok === false) input.value = text;
+  else if (picker) {
+    picker.value = '';
+    showAttached();
+  }
 }
+
+function showAttached() {
+  const box = $('#composer-attached');
+  const names = [...$('#composer-files').files].map((f) => f.name);
+  box.hidden = !names.length;
+  box.textContent = names.length ? `Attached: ${names.join(', ')}` : '';
+}
+$('#composer-files').addEventListener('change', showAttached);
 
 $('#composer').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSandbox } from '../../src/sandbox/server.ts';
+import { tinyPng } from '../helpers/png.ts';
 import { chromiumPath, systemAvailable } from '../helpers/system.ts';
 
 const exe = chromiumPath();
@@ -56,17 +57,21 @@ const tally = () =>
     .filter({ has: page.getByRole('button', { name: /Close round/ }) })
     .last();
 
-/** Hover the message, open its reaction picker, pick. A live update may move the message from under the pointer: hover again. */
-async function react(msg: Locator, name: string): Promise<void> {
+/** Hover the message and click one of its tools. A live update may move the message from under the pointer: hover again. */
+async function tool(msg: Locator, which: 'react' | 'shortcut'): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await msg.hover();
-      await msg.locator('[data-tool="react"]').click({ timeout: 2000 });
-      break;
+      await msg.locator(`[data-tool="${which}"]`).click({ timeout: 2000 });
+      return;
     } catch (e) {
       if (attempt >= 5) throw e;
     }
   }
+}
+
+async function react(msg: Locator, name: string): Promise<void> {
+  await tool(msg, 'react');
   await page.locator(`#reaction-picker [data-pick="${name}"]`).click();
 }
 
@@ -219,6 +224,21 @@ describe.skipIf(!run)('sandbox in a browser', () => {
     await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(2);
     await expect.poll(() => parent.textContent(), { timeout: 30_000 }).toMatch(/ready/);
   }, 120_000);
+
+  it('adds an image someone posted to the creative library with the message shortcut', async () => {
+    await actAs(CAROL);
+    await page
+      .locator('#composer-files')
+      .setInputFiles({ name: 'best-summer-ad.png', mimeType: 'image/png', buffer: Buffer.from(tinyPng(96, 96, [240, 120, 30])) });
+    await page.locator('#composer-input').fill('Our best summer ad last year');
+    await page.locator('#composer-input').press('Enter');
+    const mine = page.locator('#messages .msg').filter({ hasText: 'Our best summer ad last year' }).first();
+    await mine.locator('.msg-files img').waitFor();
+    await tool(mine, 'shortcut');
+    const done = page.locator('.msg.ephemeral').filter({ hasText: /Added 1 image to the creative library/ });
+    await done.waitFor({ timeout: 30_000 });
+    await screenshot('added-to-library');
+  }, 60_000);
 });
 
 /** The tally's bar lines ("A ████░░ 1 · 40% chance best") → { A: 1, … }. */

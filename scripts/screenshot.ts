@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startSandbox } from '../src/sandbox/server.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +26,7 @@ process.env.LANCEDB_LOG ??= 'error';
 const dataDir = mkdtempSync(join(tmpdir(), 'adc-screenshot-'));
 const logger = createLogger({ level: 'warn' });
 
-let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
+let sandbox: Sandbox | undefined;
 let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
 try {
   sandbox = await startSandbox(

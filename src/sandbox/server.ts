@@ -648,13 +648,13 @@ const SHORTCUTS: Shortcut[] = [{ callbackId: 'add_to_library', name: 'Add to cre
  * the bot's services on them, the fake Slack Web API, the very same Bolt app in HTTP mode on
  * an internal loopback port, and the page on PORT.
  */
-export async function startSandbox(cfg: Config, opts?: SandboxOptions): Promise<Sandbox>;
 /**
  * The older call from start.ts, with services it built on the configuration as given: they
  * are closed (the sandbox builds its own on its stand-ins) and the sandbox runs until a
  * signal, resolving to the exit code.
  */
 export async function startSandbox(cfg: Config, services: PrebuiltServices): Promise<number>;
+export async function startSandbox(cfg: Config, opts?: SandboxOptions): Promise<Sandbox>;
 export async function startSandbox(cfg: Config, opts: SandboxOptions | PrebuiltServices = {}): Promise<Sandbox | number> {
   if ('createBot' in opts) {
     await opts.close();

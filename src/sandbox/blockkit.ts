@@ -18,6 +18,16 @@ export interface RenderContext {
   channelName?(id: string): string | undefined;
   /** Turns an external image URL into one the page may load (e.g. a proxy); undefined keeps it. */
   imageUrl?(url: string): string | undefined;
+  /** Turns a link into one inside the page (a message permalink → its thread); undefined keeps it external. */
+  linkUrl?(url: string): string | undefined;
+}
+
+/** `href` and `target` of a link: inside the page when the context knows it, else a new tab. */
+function linkAttrs(url: string, ctx: RenderContext): string | undefined {
+  const inside = ctx.linkUrl?.(url);
+  if (inside) return `href="${escapeHtml(inside)}"`;
+  const href = safeHref(url);
+  return href ? `href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer"` : undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -171,9 +181,9 @@ function renderControl(inner: string, ctx: RenderContext): string {
     if (cmd.startsWith('subteam^')) return `<span class="bk-mention">@${escapeHtml(shown ?? cmd.slice(8))}</span>`;
     return `<span class="bk-mention">@${escapeHtml(shown ?? cmd)}</span>`;
   }
-  const href = safeHref(unslack(target));
+  const link = linkAttrs(unslack(target), ctx);
   const text = escapeHtml(shown ?? unslack(target));
-  return href ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
+  return link ? `<a ${link}>${text}</a>` : text;
 }
 
 /** `<!date^1700000000^{date_short_pretty} at {time}|fallback>` → "2023-11-14 22:13 UTC". */
@@ -328,8 +338,9 @@ function renderActionElement(el: unknown, blockId: string, ctx: RenderContext): 
   switch (el.type) {
     case 'button': {
       const style = el.style === 'primary' || el.style === 'danger' ? ` bk-${el.style}` : '';
-      if (typeof el.url === 'string' && safeHref(el.url)) {
-        return `<a class="bk-button${style}" href="${escapeHtml(el.url)}" target="_blank" rel="noopener noreferrer" data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}>${renderText(el.text, ctx)}</a>`;
+      const link = typeof el.url === 'string' ? linkAttrs(el.url, ctx) : undefined;
+      if (link) {
+        return `<a class="bk-button${style}" ${link} data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}>${renderText(el.text, ctx)}</a>`;
       }
       return `<button type="button" class="bk-button${style}" data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}${confirmAttr(el)}>${renderText(el.text, ctx)}</button>`;
     }

@@ -68,6 +68,8 @@ export interface PageState {
   shortcuts: Shortcut[];
   messages: PageMessage[];
   view: { id: string; hash: string; html: string; callbackId?: string } | null;
+  /** The app's Home tab as this person last had it published, if ever. */
+  home: { html: string } | null;
 }
 
 export interface PageMessage {
@@ -157,6 +159,14 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       const f = id ? slack.files.get(id) : undefined;
       return f?.bytes ? fileUrl(f) : undefined;
     },
+    linkUrl: (url) => {
+      // A permalink into this workspace opens its thread on the page.
+      if (!url.startsWith(slack.baseUrl)) return undefined;
+      const m = /\/archives\/([A-Z0-9]+)\/p(\d+)(\d{6})(?:\?thread_ts=(\d+\.\d+))?/.exec(url);
+      if (!m) return undefined;
+      const ts = `${m[2]}.${m[3]}`;
+      return `/?${new URLSearchParams({ channel: m[1], thread: m[4] ?? ts })}`;
+    },
     imageUrl: (url) => {
       // Images the fake workspace holds are served from here; the page cannot reach its port's origin otherwise by name.
       const id = url.startsWith(slack.baseUrl) ? /\/files\/([A-Z0-9]+)/.exec(url)?.[1] : undefined;
@@ -239,6 +249,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       banners: banners(),
       shortcuts,
       messages,
+      home: slack.homes.get(me) ? { html: renderBlocks(slack.homes.get(me)?.view.blocks, ctx) } : null,
       view: top
         ? {
             id: top.id,
@@ -484,6 +495,12 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       } else if (slack.reactAsUser(p) && botIn(channel)) {
         checkDelivery(await deliver.reactionAdded({ user, channel, ts, reaction: name }), 'reaction');
       }
+      return { ok: true };
+    },
+
+    async home(b) {
+      const user = pickUser(b.user);
+      checkDelivery(await deliver.appHomeOpened(user), 'App Home');
       return { ok: true };
     },
 

@@ -203,6 +203,19 @@ describe.skipIf(!run)('sandbox in a browser', () => {
     await screenshot('winner');
   }, 180_000);
 
+  it("shows the author's winner in the app's Home", async () => {
+    await actAs(ALICE);
+    await page.locator('button[data-home]').click();
+    const home = page.locator('#home');
+    await expect
+      .poll(() => home.textContent(), { timeout: 20_000 })
+      .toMatch(/Recent winners[\s\S]*variant B, 1 vote[\s\S]*Trail-running sunscreen/);
+    expect(await page.locator('#composer').isVisible()).toBe(false);
+    await screenshot('app-home');
+    await page.locator('button[data-channel="C0GENERAL"]').click();
+    await page.locator('#composer').waitFor();
+  }, 60_000);
+
   it('starts a round from the brief form, and checks what is missing before sending it', async () => {
     await actAs(BOB);
     await page.locator('#composer-input').fill('/adcreative');

@@ -18,7 +18,9 @@ const params = new URLSearchParams(location.search);
 const ui = {
   me: params.get('as') || localStorage.getItem('adcreative-sandbox-user') || '',
   channel: params.get('channel') || '',
-  thread: '',
+  thread: params.get('thread') || '',
+  /** 'channel' or 'home' (the app's Home tab). */
+  pane: 'channel',
   state: null,
   /** Ephemeral messages already seen, so a new one can be announced once. */
   seenEphemeral: null,
@@ -191,18 +193,25 @@ function render() {
     .join('');
 
   const ch = s.channels.find((c) => c.id === s.channel);
-  $('#channel-name').textContent = `# ${ch ? ch.name : s.channel}`;
+  $('#channel-name').textContent = ui.pane === 'home' ? 'adcreative · Home' : `# ${ch ? ch.name : s.channel}`;
   $('#channel-topic').textContent = ch?.topic || '';
   $('#composer-input').placeholder = `Message #${ch ? ch.name : ''} — try /adcreative summer sunscreen for runners`;
   $('#channel-list').innerHTML = s.channels
     .map(
       (c) =>
-        `<li class="${c.id === s.channel ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`,
+        `<li class="${c.id === s.channel && ui.pane === 'channel' ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`,
     )
     .join('');
   $('#people-list').innerHTML = s.users
     .map((u) => `<li class="${u.id === s.me ? 'me' : ''}">${esc(u.name)}${u.admin ? ' · admin' : ''}</li>`)
     .join('');
+
+  const home = ui.pane === 'home';
+  $('#home-entry').className = home ? 'active' : '';
+  $('#messages').hidden = home;
+  $('#composer').hidden = home;
+  $('#home').hidden = !home;
+  if (home) $('#home').innerHTML = s.home ? s.home.html : '<div class="empty">Opening the app’s Home…</div>';
 
   const top = s.messages.filter((m) => !m.threadTs || m.threadTs === m.ts);
   fill(
@@ -324,8 +333,15 @@ document.addEventListener('click', async (e) => {
     openThread(open.dataset.openThread);
     return;
   }
+  if (t.closest('button[data-home]')) {
+    ui.pane = 'home';
+    render();
+    await api('/api/home', {});
+    return;
+  }
   const chan = t.closest('button[data-channel]');
   if (chan) {
+    ui.pane = 'channel';
     ui.channel = chan.dataset.channel;
     ui.thread = '';
     refresh();

@@ -124,6 +124,27 @@ function tinyApp(signingSecret: string, apiUrl: string): App {
     if (m.bot_id) return;
     await client.chat.postMessage({ channel: CH, thread_ts: m.thread_ts ?? m.ts, text: `heard: ${m.text}` });
   });
+  a.event('app_home_opened', async ({ event, client }) => {
+    const first = slack.channelMessages(CH)[0];
+    const link = (await client.chat.getPermalink({ channel: CH, message_ts: first.ts })).permalink as string;
+    await client.views.publish({
+      user_id: event.user,
+      view: {
+        type: 'home',
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text: `Hi <@${event.user}>` } },
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: 'Your round' },
+            accessory: { type: 'button', action_id: 'open', url: link, text: { type: 'plain_text', text: 'Open thread' } },
+          },
+        ],
+      },
+    });
+  });
+  a.action('open', async ({ ack }) => {
+    await ack();
+  });
   a.shortcut('add_to_library', async ({ ack, shortcut, client }) => {
     await ack();
     const b = shortcut as unknown as { user: { id: string }; channel: { id: string }; message: { files?: { id: string }[] } };
@@ -338,6 +359,17 @@ describe('sandbox page server', () => {
     expect((await post('/api/message', { user: 'U0CAROL', channel: CH, files: [{ name: 'x.png', data: '' }] })).json.error).toMatch(
       /x.png is empty/,
     );
+  });
+
+  it("opens the app's Home for the person who asks, with permalinks into the page", async () => {
+    expect((await state('U0BOB')).home).toBeNull();
+    expect((await post('/api/home', { user: 'U0BOB' })).json).toEqual({ ok: true });
+    const home = await until('the home view', async () => (await state('U0BOB')).home ?? undefined);
+    expect(home.html).toContain('Hi <span class="bk-mention" data-user="U0BOB">@bob</span>');
+    const first = slack.channelMessages(CH)[0];
+    expect(home.html).toContain(`href="/?channel=${CH}&amp;thread=${first.ts}"`);
+    expect(home.html).not.toContain('target="_blank"');
+    expect((await state('U0CAROL')).home).toBeNull();
   });
 
   it('delivers message shortcuts', async () => {

@@ -5,16 +5,35 @@ import { CALLBACK } from '../../../src/slack/blocks/ids.ts';
 const manifest = readFileSync(new URL('../../../manifest.yml', import.meta.url), 'utf8');
 const list = (key: string) => {
   const m = new RegExp(`${key}:\\n((?:\\s+- .+\\n)+)`).exec(manifest);
-  return (m?.[1] ?? '').split('\n').map((l) => l.replace(/^\s*- /, '').trim()).filter(Boolean);
+  return (m?.[1] ?? '')
+    .split('\n')
+    .map((l) => l.replace(/^\s*- /, '').trim())
+    .filter(Boolean);
 };
 
 describe('manifest.yml', () => {
   it('subscribes to every event the app listens to, and only those', () => {
-    expect(list('bot_events').sort()).toEqual(['app_home_opened', 'message.channels', 'message.groups', 'reaction_added', 'reaction_removed']);
+    expect(list('bot_events').sort()).toEqual([
+      'app_home_opened',
+      'message.channels',
+      'message.groups',
+      'reaction_added',
+      'reaction_removed',
+    ]);
   });
 
   it('asks for the least scopes the bot uses', () => {
-    expect(list('bot').sort()).toEqual(['channels:history', 'chat:write', 'commands', 'files:read', 'files:write', 'groups:history', 'reactions:read', 'reactions:write', 'users:read']);
+    expect(list('bot').sort()).toEqual([
+      'channels:history',
+      'chat:write',
+      'commands',
+      'files:read',
+      'files:write',
+      'groups:history',
+      'reactions:read',
+      'reactions:write',
+      'users:read',
+    ]);
   });
 
   it('declares the command with a usage hint, the shortcut and interactivity on one endpoint', () => {

@@ -1099,7 +1099,8 @@ function limitText(e: unknown): string {
       return `You have reached the limit of briefs per hour (${e.message.replace(/^rate limit: /, '')}). Try again later.`;
     if (e.code === 'DAILY_IMAGE_CAP') return `The workspace has reached today's image cap: ${e.message}. It resets at midnight UTC.`;
     if (e.code === 'SPEND_CAP')
-      return `The workspace has reached this month's ${e.message.replace(/ reached.*/, '')}. Ask an admin to raise MONTHLY_SPEND_CAP_USD.`;
+      return `The workspace has reached its spending limit: ${e.message}. It resets on the 1st (UTC); an admin can raise MONTHLY_SPEND_CAP_USD.`;
+    return `The workspace has reached this month's ${e.message.replace(/ reached.*/, '')}. Ask an admin to raise MONTHLY_SPEND_CAP_USD.`;
   }
   return describeError(e);
 }

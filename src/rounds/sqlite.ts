@@ -127,6 +127,9 @@ export class SqliteRoundStore implements RoundStore {
     // WAL lets readers (another process inspecting state) run beside the bot's writes.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
+    // WAL + NORMAL: a commit survives the process dying (what restarts need) without an fsync
+    // on the event loop per vote; only an OS crash or power loss can drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
   }
 

@@ -665,28 +665,7 @@ const SHORTCUTS: Shortcut[] = [{ callbackId: 'add_to_library', name: 'Add to cre
  * the bot's services on them, the fake Slack Web API, the very same Bolt app in HTTP mode on
  * an internal loopback port, and the page on PORT.
  */
-/**
- * The older call from start.ts, with services it built on the configuration as given: they
- * are closed (the sandbox builds its own on its stand-ins) and the sandbox runs until a
- * signal, resolving to the exit code.
- */
-export async function startSandbox(cfg: Config, services: PrebuiltServices): Promise<number>;
-export async function startSandbox(cfg: Config, opts?: SandboxOptions): Promise<Sandbox>;
-export async function startSandbox(cfg: Config, opts: SandboxOptions | PrebuiltServices = {}): Promise<Sandbox | number> {
-  if ('createBot' in opts) {
-    await opts.close();
-    return runSandbox(cfg, { logger: opts.logger });
-  }
-  return start(cfg, opts);
-}
-
-interface PrebuiltServices {
-  createBot: unknown;
-  logger: Logger;
-  close(): Promise<void>;
-}
-
-async function start(cfg: Config, opts: SandboxOptions): Promise<Sandbox> {
+export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Promise<Sandbox> {
   const logger = opts.logger ?? createLogger({ level: cfg.logLevel });
   const cleanup: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
@@ -775,7 +754,7 @@ export async function runSandbox(
   opts: SandboxOptions & { out?: NodeJS.WritableStream; until?: Promise<unknown> } = {},
 ): Promise<number> {
   const out = opts.out ?? process.stderr;
-  const sandbox = await start(cfg, opts);
+  const sandbox = await startSandbox(cfg, opts);
   out.write(`adcreative: the local sandbox is on ${sandbox.url} (no Slack tokens set; Ctrl-C stops it)\n`);
   await (opts.until ?? stopSignal());
   out.write('adcreative: stopping the sandbox\n');

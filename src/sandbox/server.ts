@@ -11,12 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.ts';
+import { type Config, dataPath } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger, silentLogger } from '../log.ts';
 import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, renderMrkdwn } from './blockkit.ts';
 import { chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
 import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
+import { persistWorkspace, restoreWorkspace } from './persist.ts';
 import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
 
 export interface Banner {
@@ -120,7 +121,6 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   const shortcuts = opts.shortcuts ?? [];
   const banners = () => (typeof opts.banners === 'function' ? opts.banners() : (opts.banners ?? []));
   const humans = () => [...slack.users.values()].filter((u) => !u.isBot);
-  const fileSeq = { n: 0 };
 
   const defaultUser = () => opts.defaultUser ?? humans().find((u) => !u.isAdmin)?.id ?? humans()[0]?.id ?? '';
   const defaultChannel = () =>
@@ -318,7 +318,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       for (const [actionId, v] of Object.entries(block)) {
         if (v?.type !== 'file_input' || !Array.isArray(v.upload)) continue;
         const files = (v.upload as { name?: unknown; mimetype?: unknown; data?: unknown }[]).map((u) => {
-          const id = `F0SBX${(++fileSeq.n).toString(36).toUpperCase().padStart(6, '0')}`;
+          // Random, so ids stay unique across restarts of a saved workspace.
+          const id = `F1${randomBytes(5).toString('hex').toUpperCase()}`;
           const name = String(u.name ?? 'upload');
           const bytes = Buffer.from(String(u.data ?? ''), 'base64');
           const f: FakeFile = {
@@ -704,6 +705,11 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
     const signingSecret = randomBytes(24).toString('hex');
     const slack = await startFakeSlack({ tokens: [botToken] });
     cleanup.push(() => slack.close());
+    // The channel survives restarts, so resumed rounds find their messages.
+    const saved = dataPath(model.cfg, 'sandbox');
+    restoreWorkspace(slack, saved, logger);
+    const saver = persistWorkspace(slack, saved, logger);
+    cleanup.push(async () => saver.stop());
     const bot = await services.createBot({
       mode: 'http',
       botToken,

@@ -36,7 +36,7 @@ try {
   );
   browser = await chromium.launchPersistentContext(join(dataDir, 'chromium'), {
     executablePath: values.chromium,
-    viewport: { width: 1440, height: 1080 },
+    viewport: { width: 1440, height: 1200 },
     deviceScaleFactor: 1,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
@@ -75,7 +75,9 @@ try {
   await page.locator('body[data-me="U0ALICE"]').waitFor();
   const tally = thread.locator('.msg').filter({ hasText: /Tally · round 1/ });
   await page.waitForFunction(() => /— 3 votes/.test(document.querySelector('#thread-pane')?.textContent ?? ''));
-  await tally.scrollIntoViewIfNeeded();
+  // The voted-for variant whole, then the notes and the tally under it.
+  await variants.nth(2).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await tally.waitFor();
   await page.mouse.move(2, 2); // no hover toolbar in the picture
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out });

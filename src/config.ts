@@ -353,10 +353,9 @@ export const SETTINGS = {
   // --- library ---
   lancedbUri: {
     env: 'LANCEDB_URI',
-    default: '$DATA_DIR/lancedb',
     parse: str,
     group: 'library',
-    doc: 'Where the creative library lives: a folder, or any URI LanceDB accepts (s3://…, db:// for LanceDB Cloud).',
+    doc: 'Where the creative library lives (unset: `$DATA_DIR/lancedb`): a folder, or any URI LanceDB accepts (s3://…, db:// for LanceDB Cloud).',
   },
   libraryIndexMinRows: {
     env: 'LIBRARY_INDEX_MIN_ROWS',
@@ -395,7 +394,7 @@ export const SETTINGS = {
   },
   libraryNearDuplicate: {
     env: 'LIBRARY_NEAR_DUPLICATE',
-    default: '0.97',
+    default: '0.985',
     parse: num(0, 1),
     group: 'library',
     doc: 'Image-embedding cosine at or above which two search results count as the same picture and are collapsed into one.',
@@ -607,7 +606,7 @@ export function dataPath(cfg: Pick<Config, 'dataDir'>, ...parts: string[]): stri
 
 /** The library's LanceDB URI, with `$DATA_DIR` resolved (remote URIs pass through unchanged). */
 export function libraryUri(cfg: Pick<Config, 'dataDir' | 'lancedbUri'>): string {
-  const u = cfg.lancedbUri;
+  const u = cfg.lancedbUri?.trim() || '$DATA_DIR/lancedb';
   if (u.startsWith('$DATA_DIR')) return dataPath(cfg, u.slice('$DATA_DIR'.length).replace(/^[/\\]+/, ''));
   return u;
 }

@@ -6,13 +6,14 @@
  * batch, so decoding overlaps inference; tensors travel to and from the worker as
  * transferred buffers.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type AdError, ImageError, InferenceError, InputError, isAdError, ModelError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createBatcher } from './batcher.ts';
 import { inspectModelDir, type ModelDir, type ModelKind, type Precision } from './model-dir.ts';
 import { type ImageLimits, preprocessImage, readPreprocessConfig } from './preprocess.ts';
-import type { Device } from './session.ts';
+import { type Device, intraOpThreads } from './session.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 import type { Encoder, EncoderInfo } from './types.ts';
 import type { LoadResult, RunResult, WireError, WireTensor, WorkerReply, WorkerRequest } from './worker.ts';
@@ -29,6 +30,8 @@ export interface OnnxEncoderOptions {
   logger: Logger;
   /** Text padding: to the longest text of each batch (default), or always to 77. */
   textPadding?: 'longest' | 'max';
+  /** Images decoded at once; default: the cores inference leaves free (at least 1) on CPU, all cores on a GPU. */
+  decodeConcurrency?: number;
 }
 
 /** One inference run, for tests and the benchmark. */
@@ -84,6 +87,7 @@ class WorkerClient {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void }>();
+  private closed = false;
 
   constructor(private readonly onExit: () => void) {}
 
@@ -102,10 +106,12 @@ class WorkerClient {
       else p.reject(reviveError(reply.error));
     });
     const fail = (err: AdError) => {
+      // Calls still waiting on this worker get an answer even when it was closed on purpose.
+      for (const p of this.pending.values())
+        p.reject(this.closed ? new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed') : err);
+      this.pending.clear();
       if (this.worker !== w) return;
       this.worker = undefined;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
       this.onExit();
     };
     w.on('error', (e) => fail(new InferenceError('WORKER_FAILED', `the CLIP inference worker failed: ${e.message}`, { cause: e })));
@@ -118,6 +124,7 @@ class WorkerClient {
   }
 
   call<R extends LoadResult | RunResult | null>(req: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<R> {
+    if (this.closed) return Promise.reject(new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed'));
     this.worker ??= this.spawn();
     const w = this.worker;
     const id = this.nextId++;
@@ -130,10 +137,14 @@ class WorkerClient {
 
   async close(): Promise<void> {
     const w = this.worker;
-    if (!w) return;
+    if (!w) {
+      this.closed = true;
+      return;
+    }
+    // Let the session release after the run in progress, but never wait long for it.
     const released = this.call({ type: 'close' }).catch(() => undefined);
+    this.closed = true;
     await Promise.race([released, new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.worker = undefined;
     await w.terminate();
   }
 }
@@ -150,22 +161,34 @@ function rows(r: RunResult): Float32Array[] {
   return out;
 }
 
-/** A FIFO counting semaphore: bounds how many images are decoded but not yet embedded. */
+/** A FIFO counting semaphore whose capacity can change. */
 function createSemaphore(n: number) {
-  let free = n;
+  let capacity = n;
+  let used = 0;
   const waiters: (() => void)[] = [];
+  const wake = () => {
+    while (used < capacity && waiters.length) {
+      used++;
+      waiters.shift()?.();
+    }
+  };
   return {
     acquire(): Promise<void> {
-      if (free > 0) {
-        free--;
+      if (used < capacity && waiters.length === 0) {
+        used++;
         return Promise.resolve();
       }
-      return new Promise((r) => waiters.push(r));
+      return new Promise((r) => {
+        waiters.push(r);
+      });
     },
     release(): void {
-      const next = waiters.shift();
-      if (next) next();
-      else free++;
+      used--;
+      wake();
+    },
+    resize(c: number): void {
+      capacity = Math.max(1, c);
+      wake();
     },
   };
 }
@@ -204,6 +227,8 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     stats.loads[kind]++;
     const p = worker.call<LoadResult>({ type: 'load', kind, path, settings: { device: opts.device, threads: opts.threads } }).then((r) => {
       device = r.provider;
+      if (opts.decodeConcurrency === undefined && kind === 'vision')
+        decodes.resize(r.provider === 'cpu' ? cpuDecodes : availableParallelism());
       if (r.fallbackReason) {
         log.warn(`CLIP_DEVICE=${opts.device}: CUDA is not available, running on CPU`, { kind, reason: r.fallbackReason });
       }
@@ -286,11 +311,11 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   const imageBatcher = createBatcher<Float32Array, Float32Array>({
     batchMax: opts.batchMax,
     waitMs: opts.batchWaitMs,
-    run: (pixels) => {
-      const side = Math.round(Math.sqrt(pixels[0].length / 3));
+    run: async (pixels) => {
+      const { cropHeight, cropWidth } = await preprocessConfig();
       return runModel(
         'vision',
-        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, side, side], parts: pixels.map(ownBuffer) }],
+        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, cropHeight, cropWidth], parts: pixels.map(ownBuffer) }],
         pixels.length,
       );
     },
@@ -299,6 +324,12 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   // Decoded-but-not-yet-embedded images, across all callers: enough to fill the next batch
   // while one runs, without holding a whole large call's tensors in memory.
   const window = createSemaphore(Math.max(2 * opts.batchMax, 8));
+  // Decodes at once. On CPU, inference already has `threads` cores; one decode at a time
+  // (~7 ms for a 1024×768 JPEG, several times the model's rate) keeps up without preempting
+  // ONNX Runtime's threads, whose parallel loops stall while any one of them is descheduled.
+  // A GPU leaves the cores to decoding.
+  const cpuDecodes = Math.max(1, availableParallelism() - intraOpThreads(opts.threads));
+  const decodes = createSemaphore(opts.decodeConcurrency ?? (opts.device === 'cpu' ? cpuDecodes : availableParallelism()));
 
   const checkOpen = () => {
     if (closed) throw new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
@@ -317,6 +348,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       try {
         if (failed) throw new ImageError('IMAGE_SKIPPED', 'skipped after another image of the same call failed');
         let pixels: Float32Array;
+        await decodes.acquire();
         try {
           pixels = await preprocessImage(bytes, cfg, opts.limits);
         } catch (e) {
@@ -325,6 +357,8 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
           const code = isAdError(e) ? e.code : 'IMAGE_CORRUPT';
           const msg = e instanceof Error ? e.message : String(e);
           throw new ImageError(code, `image ${i + 1} of ${images.length}: ${msg}`, { cause: e, hint: isAdError(e) ? e.hint : undefined });
+        } finally {
+          decodes.release();
         }
         return await imageBatcher.submitOne(pixels);
       } finally {
@@ -357,7 +391,16 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     embedImages,
     async embedPreprocessed(pixels) {
       checkOpen();
-      return pixels.length ? imageBatcher.submit(pixels) : [];
+      if (pixels.length === 0) return [];
+      const { cropHeight, cropWidth } = await preprocessConfig();
+      const want = 3 * cropHeight * cropWidth;
+      const wrong = pixels.find((p) => !(p instanceof Float32Array) || p.length !== want);
+      if (wrong)
+        throw new InputError(
+          'INPUT_INVALID',
+          `a preprocessed image has ${wrong.length} values; expected 3×${cropHeight}×${cropWidth} = ${want}`,
+        );
+      return imageBatcher.submit(pixels);
     },
     stats: () => structuredClone(stats),
     onRun(listener) {

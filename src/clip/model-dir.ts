@@ -3,9 +3,10 @@
  * ONNX files a precision selects, and a check that says exactly what is missing and how to
  * get it, before any ONNX Runtime session is created.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelError } from '../errors.ts';
+import { readModelConfig } from './model-config.ts';
 import { MODEL_FIX_HINT } from './session.ts';
 
 export type Precision = 'fp32' | 'int8';
@@ -33,37 +34,6 @@ export interface ModelDir {
   textModel: string;
   visionModel: string;
   tokenizer: string;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Reads the facts the encoder needs from config.json: name, embedding width, synthetic flag. */
-export function readModelFacts(dir: string): { name: string; dims: number; synthetic: boolean } {
-  const path = join(dir, 'config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ModelError('MODEL_CORRUPT', `${path}: not readable JSON (${e instanceof Error ? e.message : String(e)})`, {
-      cause: e,
-      hint: MODEL_FIX_HINT,
-    });
-  }
-  if (!isRecord(json)) throw new ModelError('MODEL_CORRUPT', `${path}: expected a JSON object`, { hint: MODEL_FIX_HINT });
-  const dims = json.projection_dim ?? 512;
-  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1) {
-    throw new ModelError('MODEL_CORRUPT', `${path}: projection_dim must be a positive integer; got ${JSON.stringify(dims)}`, {
-      hint: MODEL_FIX_HINT,
-    });
-  }
-  const synthetic = json.adcreative_synthetic === true;
-  const rawName = typeof json._name_or_path === 'string' && json._name_or_path ? json._name_or_path : undefined;
-  const name =
-    rawName ??
-    (synthetic ? `synthetic/${typeof json.adcreative_arch === 'string' ? json.adcreative_arch : 'clip'}` : 'openai/clip-vit-base-patch32');
-  return { name, dims, synthetic };
 }
 
 /**
@@ -95,10 +65,12 @@ export function inspectModelDir(dirIn: string, precision: Precision): ModelDir {
       },
     );
   }
-  const facts = readModelFacts(dir);
+  const cfg = readModelConfig(dir);
   return {
     dir,
-    ...facts,
+    name: cfg.name,
+    dims: cfg.projectionDim,
+    synthetic: cfg.synthetic,
     precision,
     textModel: join(dir, onnxFile('text', precision)),
     visionModel: join(dir, onnxFile('vision', precision)),

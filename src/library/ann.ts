@@ -69,6 +69,7 @@ export function vectorQuery(
   if (opts.ann) q = q.nprobes(opts.ann.nprobes).refineFactor(opts.ann.refineFactor);
   else q = q.bypassVectorIndex();
   if (opts.where) q = q.where(opts.where);
-  if (opts.select) q = q.select(opts.select);
+  // Naming _distance keeps LanceDB from warning that it will stop adding it by itself.
+  if (opts.select) q = q.select(opts.select.includes('_distance') ? opts.select : [...opts.select, '_distance']);
   return q;
 }

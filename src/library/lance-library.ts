@@ -64,7 +64,7 @@ export const DEFAULT_LIBRARY_SETTINGS: LibrarySettings = {
   indexMinRows: 20000,
   weights: { image: 0.6, caption: 0.4, ctr: 0.05 },
   ctrPriorStrength: 'auto',
-  nearDuplicate: 0.97,
+  nearDuplicate: 0.985,
   optimizeEvery: 20,
   imageLimits: { maxBytes: 26214400, maxPixels: 40000000 },
 };
@@ -91,6 +91,7 @@ const SCALAR_INDEXES: [string, 'bitmap' | 'btree'][] = [
   ['id', 'btree'],
 ];
 const MAX_K = 200;
+const MAX_FETCH = 2000;
 const IN_CHUNK = 500;
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -140,7 +141,8 @@ export class LanceLibrary implements Library {
     const settings = { ...DEFAULT_LIBRARY_SETTINGS, ...opts.settings };
     let db: lancedb.Connection;
     try {
-      db = await lancedb.connect(opts.uri);
+      // Other processes (an `ingest` beside the running bot) write too: see their rows within seconds.
+      db = await lancedb.connect(opts.uri, { readConsistencyInterval: 5 });
     } catch (e) {
       throw new LibraryError('LIBRARY_UNAVAILABLE', `cannot open the creative library at ${opts.uri}: ${describeError(e)}`, {
         cause: e,
@@ -498,24 +500,30 @@ export class LanceLibrary implements Library {
       throw new InputError('QUERY_DIMS', `the query vector has ${vector.length} dimensions; the library's embeddings have ${this.dims}`);
     }
     const where = filtersToSql(q.filters);
+    const prior = await this.ctrPrior();
     // Over-fetch from both embeddings: fusion and near-duplicate collapsing need spare candidates.
-    const fetch = Math.min(1000, Math.max(20, k * 4));
-    const [byImage, byCaption] = await Promise.all(
-      [IMAGE_VECTOR, TEXT_VECTOR].map((col) =>
-        vectorQuery(this.table!, col, vector, { k: fetch, where, ann: this.ann, select: SEARCH_COLUMNS }).toArray(),
-      ),
-    );
-    const seen = new Map<string, StoredCreative>();
-    for (const r of [...byImage, ...byCaption]) {
-      const c = creativeFromRow(r as Row);
-      if (!seen.has(c.id)) seen.set(c.id, c);
+    // If collapsing left fewer than k while more rows exist, fetch wider.
+    let hits: SearchHit[] = [];
+    for (let fetch = Math.min(MAX_FETCH, Math.max(20, k * 4)); ; fetch = Math.min(MAX_FETCH, fetch * 4)) {
+      const [byImage, byCaption] = await Promise.all(
+        [IMAGE_VECTOR, TEXT_VECTOR].map((col) =>
+          vectorQuery(this.table!, col, vector, { k: fetch, where, ann: this.ann, select: SEARCH_COLUMNS }).toArray(),
+        ),
+      );
+      const seen = new Map<string, StoredCreative>();
+      for (const r of [...byImage, ...byCaption]) {
+        const c = creativeFromRow(r as Row);
+        if (!seen.has(c.id)) seen.set(c.id, c);
+      }
+      hits = rankCandidates([...seen.values()], vector, {
+        k,
+        weights: this.settings.weights,
+        prior,
+        nearDuplicate: this.settings.nearDuplicate,
+      });
+      const exhausted = byImage.length < fetch && byCaption.length < fetch;
+      if (hits.length >= k || exhausted || fetch >= MAX_FETCH) return hits;
     }
-    return rankCandidates([...seen.values()], vector, {
-      k,
-      weights: this.settings.weights,
-      prior: await this.ctrPrior(),
-      nearDuplicate: this.settings.nearDuplicate,
-    });
   }
 
   async maxSimilarity(imageEmbeddings: Float32Array[]): Promise<number[]> {

@@ -8,7 +8,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError, UsageError } from '../../errors.ts';
-import { quantizeModelDir } from '../quantize.ts';
+import { QUANTIZE_TARGETS, quantizeModelDir } from '../quantize.ts';
 import { ARCH_NAMES, ARCHS, type ArchName, isArchName } from './arch.ts';
 import { configJson, preprocessorConfigJson, specialTokensMapJson, tokenizerConfigJson } from './configs.ts';
 import { buildTextModel, buildVisionModel } from './models.ts';
@@ -141,7 +141,10 @@ export async function synthesizeModel(opts: SynthOptions): Promise<{ outDir: str
   ] as const) {
     const t0 = performance.now();
     say(`${what} model (${arch.name}): generating weights…`);
-    const m = build(arch, seed);
+    // Big models report every few layers; tiny ones build too fast to need it.
+    const m = build(arch, seed, (done, total) => {
+      if (arch.name !== 'tiny' && (done % 4 === 0 || done === total)) say(`${what} model: ${done}/${total} layers of weights`);
+    });
     await put(`onnx/${what}_model.onnx`, m.bytes);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     say(`${what} model: ${(m.parameters / 1e6).toFixed(1)}M parameters, ${(m.bytes.length / 2 ** 20).toFixed(1)} MiB in ${s} s`);
@@ -149,6 +152,9 @@ export async function synthesizeModel(opts: SynthOptions): Promise<{ outDir: str
   if (opts.quantize) {
     say('quantizing to int8…');
     files.push(...(await quantizeModelDir(outDir, { onProgress: say })));
+  } else {
+    // int8 files left from an earlier run would hold other weights than the new fp32 ones.
+    for (const [, q] of QUANTIZE_TARGETS) await rm(join(outDir, q), { force: true });
   }
   return { outDir, files };
 }

@@ -28,7 +28,10 @@ function finish(g: GraphBuilder, arch: ArchSpec, seed: number, what: string): Bu
   return { bytes, parameters: g.parameterCount() };
 }
 
-export function buildTextModel(arch: ArchSpec, seed: number): BuiltGraph {
+/** `onLayer(done, total)` after each transformer block's weights exist, for progress lines. */
+export type LayerProgress = (done: number, total: number) => void;
+
+export function buildTextModel(arch: ArchSpec, seed: number, onLayer?: LayerProgress): BuiltGraph {
   const t = arch.text;
   const g = new GraphBuilder('clip_text_model');
   const p = new Params(g, seed);
@@ -65,7 +68,10 @@ export function buildTextModel(arch: ArchSpec, seed: number): BuiltGraph {
   );
   const bias = g.op('Add', [padBias, causal], { name: 'mask/combine' });
 
-  for (let l = 0; l < t.layers; l++) x = block(g, p, x, `text_model.encoder.layers.${l}`, t, arch.layerNormEps, bias);
+  for (let l = 0; l < t.layers; l++) {
+    x = block(g, p, x, `text_model.encoder.layers.${l}`, t, arch.layerNormEps, bias);
+    onLayer?.(l + 1, t.layers);
+  }
   const last = layerNorm(g, p, x, 'text_model.final_layer_norm', t.width, arch.layerNormEps);
   g.node('Identity', [last], { outputs: ['last_hidden_state'] });
 
@@ -82,7 +88,7 @@ export function buildTextModel(arch: ArchSpec, seed: number): BuiltGraph {
   return finish(g, arch, seed, 'text');
 }
 
-export function buildVisionModel(arch: ArchSpec, seed: number): BuiltGraph {
+export function buildVisionModel(arch: ArchSpec, seed: number, onLayer?: LayerProgress): BuiltGraph {
   const v = arch.vision;
   const g = new GraphBuilder('clip_vision_model');
   const p = new Params(g, seed);
@@ -112,7 +118,10 @@ export function buildVisionModel(arch: ArchSpec, seed: number): BuiltGraph {
   let x = g.op('Add', [tokens, pos], { name: 'embeddings/position' });
   x = layerNorm(g, p, x, 'vision_model.pre_layrnorm', v.width, arch.layerNormEps);
 
-  for (let l = 0; l < v.layers; l++) x = block(g, p, x, `vision_model.encoder.layers.${l}`, v, arch.layerNormEps, undefined);
+  for (let l = 0; l < v.layers; l++) {
+    x = block(g, p, x, `vision_model.encoder.layers.${l}`, v, arch.layerNormEps, undefined);
+    onLayer?.(l + 1, v.layers);
+  }
   g.node('Identity', [x], { outputs: ['last_hidden_state'] });
 
   const clsOut = g.op('Gather', [x, g.init('cls_index', BigInt64Array.of(0n), [])], { name: 'pool/cls', attrs: { axis: { i: 1 } } });

@@ -8,11 +8,17 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxEncoder, type OnnxEncoder, type OnnxEncoderOptions, type RunEvent } from '../../../src/clip/encoder.ts';
+import { commands } from '../../../src/clip/model-commands.ts';
+import { openEncoder } from '../../../src/clip/open.ts';
+import { quantizeModelDir } from '../../../src/clip/quantize.ts';
 import { synthesizeModel } from '../../../src/clip/synth/index.ts';
+import { ClipTokenizer } from '../../../src/clip/tokenizer.ts';
 import { cosine } from '../../../src/clip/types.ts';
+import { loadConfig } from '../../../src/config.ts';
 import { ImageError, InferenceError, ModelError } from '../../../src/errors.ts';
 import { generateJpegs } from '../../../src/image/bench-images.ts';
 import { createLogger } from '../../../src/log.ts';
+import { runCommand } from '../../helpers/run-command.ts';
 
 let root: string;
 let modelDir: string;
@@ -74,8 +80,8 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   });
 
   it('gathers concurrent calls into one run and keeps every caller in order', async () => {
-    // A long wait window: image decodes finish at uneven times on a loaded machine.
-    const { enc, runs } = makeEncoder({ batchWaitMs: 1000 });
+    // Images are decoded one at a time on CPU; the wait covers decoding all four on a loaded machine.
+    const { enc, runs } = makeEncoder({ batchWaitMs: 1500 });
     await enc.warmup();
     const texts = ['red shoes', 'a blue car at night', 'coffee', 'the quick brown fox jumps over the lazy dog', 'sale!'];
     const singles: Float32Array[] = [];
@@ -108,10 +114,12 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   it('pads text to the longest in the batch, with the same embeddings as padding to 77', async () => {
     const longest = makeEncoder();
     const max = makeEncoder({ textPadding: 'max' });
-    // The synthetic vocabulary has few merges, so these run to a few dozen tokens, still well short of 77.
-    const texts = ['new sneakers', 'summer iced coffee'];
+    const texts = ['new sneakers', 'a short brief for a summer campaign about iced coffee'];
     const [a, b] = await Promise.all([longest.enc.embedTexts(texts), max.enc.embedTexts(texts)]);
-    expect(longest.runs[0].seqLen).toBeLessThan(40);
+    const tok = ClipTokenizer.load(join(modelDir, 'tokenizer.json'));
+    const longestIds = Math.max(...texts.map((t) => tok.encode(t).length));
+    expect(longestIds).toBeLessThan(77);
+    expect(longest.runs[0].seqLen).toBe(longestIds);
     expect(max.runs[0].seqLen).toBe(77);
     for (let i = 0; i < texts.length; i++) expect(cosine(a[i], b[i])).toBeGreaterThanOrEqual(0.9999);
   });
@@ -210,7 +218,25 @@ describe('ONNX encoder on the tiny synthetic model', () => {
   });
 
   it('int8 without quantized files says how to make them', () => {
-    expect(() => makeEncoder({ precision: 'int8' })).toThrow(/incomplete/);
+    expect(() => makeEncoder({ precision: 'int8' })).toThrow(expect.objectContaining({ code: 'MODEL_NO_INT8' }));
+  });
+
+  it('CLIP_PRECISION=int8 loads the quantized files, with embeddings close to fp32', async () => {
+    const q = join(root, 'quantized');
+    cpSync(modelDir, q, { recursive: true });
+    await quantizeModelDir(q);
+    const fp32 = makeEncoder({ modelDir: q });
+    const int8 = makeEncoder({ modelDir: q, precision: 'int8' });
+    const texts = ['summer sale', 'winter coats for kids'];
+    const [a, b] = await Promise.all([fp32.enc.embedTexts(texts), int8.enc.embedTexts(texts)]);
+    const [c, d] = await Promise.all([fp32.enc.embedImages(jpegs.slice(0, 2)), int8.enc.embedImages(jpegs.slice(0, 2))]);
+    expect(int8.enc.info().precision).toBe('int8');
+    expect(int8.lines.some((l) => l.includes('_quantized.onnx'))).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      expect(Math.abs(norm(b[i]) - 1)).toBeLessThan(1e-5);
+      expect(cosine(a[i], b[i])).toBeGreaterThan(0.99);
+      expect(cosine(c[i], d[i])).toBeGreaterThan(0.99);
+    }
   });
 
   it('keeps the event loop responsive while a large image batch is embedded', async () => {
@@ -233,5 +259,50 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     await enc.embedTexts(['x']);
     await enc.close();
     await expect(enc.embedTexts(['y'])).rejects.toMatchObject({ code: 'ENCODER_CLOSED' });
+  });
+
+  it('close() with work in flight settles every call: finished, or ENCODER_CLOSED', async () => {
+    const { enc } = makeEncoder({ batchMax: 2 });
+    await enc.warmup(['vision']);
+    const inFlight = Promise.allSettled([enc.embedImages(jpegs)]);
+    await new Promise((r) => setTimeout(r, 30));
+    await enc.close();
+    const [r] = await inFlight;
+    if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ENCODER_CLOSED' });
+    else expect(r.value).toHaveLength(jpegs.length);
+  });
+
+  it('openEncoder builds the in-process encoder from the configuration', async () => {
+    const cfg = loadConfig({ CLIP_MODEL_DIR: modelDir, CLIP_DEVICE: 'cpu', CLIP_BATCH_MAX: '4' });
+    const enc = await openEncoder(cfg);
+    open.push(enc as OnnxEncoder);
+    const [v] = await enc.embedTexts(['hello']);
+    expect(Math.abs(norm(v) - 1)).toBeLessThan(1e-5);
+    expect(enc.info()).toMatchObject({ synthetic: true, device: 'cpu', precision: 'fp32', dims: 512 });
+    await expect(openEncoder(loadConfig({ CLIP_MODEL_DIR: modelDir, CLIP_ENDPOINT: 'http://127.0.0.1:8000' }))).rejects.toMatchObject({
+      code: 'REMOTE_ENCODER_UNAVAILABLE',
+    });
+  });
+
+  it('`clip embed` prints dims, norm and the embedding as JSON', async () => {
+    const img = join(root, 'photo.jpg');
+    writeFileSync(img, jpegs[0]);
+    for (const args of [
+      ['--text', 'a red bicycle'],
+      ['--image', img],
+    ]) {
+      const r = await runCommand(commands, ['clip', 'embed', ...args, '--model', modelDir, '--device', 'cpu']);
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.dims).toBe(512);
+      expect(Math.abs(out.norm - 1)).toBeLessThan(1e-5);
+      expect(out.embedding).toHaveLength(512);
+    }
+    const bad = await runCommand(commands, ['clip', 'embed', '--text', 'x', '--image', img]);
+    expect(bad.code).toBe(2);
+    const missing = await runCommand(commands, ['clip', 'embed', '--text', 'x', '--model', join(root, 'nowhere')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(join(root, 'nowhere'));
+    expect(missing.stderr).toContain('models fetch');
   });
 });

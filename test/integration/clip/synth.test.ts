@@ -9,8 +9,13 @@ import { AutoTokenizer, env as hfEnv } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli.ts';
+import { quantizeOnnx } from '../../../src/clip/quantize.ts';
+import { GraphBuilder } from '../../../src/clip/synth/graph.ts';
 import { REAL_MODEL_DIR, SYNTH_VOCAB_SIZE, synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { sampleImages } from '../../../src/clip/synth/int8-check.ts';
+import { DataType } from '../../../src/clip/synth/onnx.ts';
+import { createRng } from '../../../src/clip/synth/rng.ts';
+import { ClipTokenizer } from '../../../src/clip/tokenizer.ts';
 import { cosine } from '../../../src/clip/types.ts';
 
 const START = SYNTH_VOCAB_SIZE - 2;
@@ -165,6 +170,37 @@ describe('models synth --arch tiny', () => {
     }
   });
 
+  it('quantizes a patch-embedding Conv into the same patches and channels', async () => {
+    const g = new GraphBuilder('conv');
+    const x = g.input('x', DataType.FLOAT, ['n', 3, 64, 96]);
+    const w = g.init('w', createRng(3).fillNormal(new Float32Array(16 * 3 * 32 * 32), 0.02), [16, 3, 32, 32]);
+    const b = g.init('b', createRng(4).fillNormal(new Float32Array(16), 0.1), [16]);
+    g.node('Conv', [x, w, b], { outputs: ['y'], attrs: { kernel_shape: { ints: [32, 32] }, strides: { ints: [32, 32] } } });
+    g.output('y', DataType.FLOAT, ['n', 16, 2, 3]);
+    const fp = g.encode({ opset: 17, producer: 'test' });
+    const { bytes, stats } = quantizeOnnx(fp);
+    expect(stats.patchConvs).toBe(1);
+    const feeds = { x: new ort.Tensor('float32', createRng(5).fillNormal(new Float32Array(2 * 3 * 64 * 96), 1), [2, 3, 64, 96]) };
+    const [a, q] = await Promise.all(
+      [fp, bytes].map(async (m) => {
+        const s = await ort.InferenceSession.create(m);
+        const r = (await s.run(feeds)).y;
+        await s.release();
+        return r;
+      }),
+    );
+    expect(q.dims).toEqual([2, 16, 2, 3]);
+    const av = a.data as Float32Array;
+    const qv = q.data as Float32Array;
+    let err = 0;
+    let ref = 0;
+    for (let i = 0; i < av.length; i++) {
+      err += (av[i] - qv[i]) ** 2;
+      ref += av[i] ** 2;
+    }
+    expect(Math.sqrt(err / ref)).toBeLessThan(0.02); // every output in its own place, int8-close
+  });
+
   it('writes byte-identical files for the same seed and different weights for another', async () => {
     const again = join(root, 'again');
     const other = join(root, 'other');
@@ -178,6 +214,16 @@ describe('models synth --arch tiny', () => {
       expect(readFileSync(join(other, f)).equals(readFileSync(join(dir, f))), f).toBe(false);
     }
     expect(readFileSync(join(other, 'tokenizer.json')).equals(readFileSync(join(dir, 'tokenizer.json')))).toBe(true);
+  });
+
+  it('removes int8 files of earlier weights when it rewrites a model without --quantize', async () => {
+    const redo = join(root, 'redo');
+    await synthesizeModel({ arch: 'tiny', outDir: redo, seed: 1, quantize: true });
+    expect(existsSync(join(redo, 'onnx/vision_model_quantized.onnx'))).toBe(true);
+    await synthesizeModel({ arch: 'tiny', outDir: redo, seed: 2 });
+    expect(existsSync(join(redo, 'onnx/vision_model_quantized.onnx'))).toBe(false);
+    expect(existsSync(join(redo, 'onnx/text_model_quantized.onnx'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(redo, 'config.json'), 'utf8')).adcreative_seed).toBe(2);
   });
 
   it('writes a tokenizer.json that a Hugging Face tokenizer loads and pads with the end token', async () => {
@@ -199,6 +245,33 @@ describe('models synth --arch tiny', () => {
     };
     const e = rowsOf((await text.run(feeds)).text_embeds.data as Float32Array, 2);
     expect(cosine(e[0], e[1])).toBeLessThan(0.98);
+  });
+
+  it("loads in the project's own tokenizer with the same ids as Hugging Face's, and the model pads invariantly", async () => {
+    const ours = ClipTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
+    expect([ours.startId, ours.endId, ours.padId, ours.vocabSize]).toEqual([START, END, END, SYNTH_VOCAB_SIZE]);
+    hfEnv.allowRemoteModels = false;
+    hfEnv.localModelPath = `${root}/`;
+    const hf = await AutoTokenizer.from_pretrained('clip-tiny');
+    const texts = ['Summer sale: 50% off everything!', 'a photo of a cat', "the kids' shoes, in bright colours", 'Über-cool café'];
+    for (const t of texts) {
+      const theirs = (hf(t).input_ids.tolist() as bigint[][])[0].map(Number);
+      expect(ours.encode(t), t).toEqual(theirs);
+    }
+    const longest = ours.encodeBatch(texts);
+    const full = ours.encodeBatch(texts, { padTo: 'max' });
+    const run = async (b: typeof longest) =>
+      rowsOf(
+        (
+          await text.run({
+            input_ids: new ort.Tensor('int64', b.inputIds, [b.batch, b.seqLen]),
+            attention_mask: new ort.Tensor('int64', b.attentionMask, [b.batch, b.seqLen]),
+          })
+        ).text_embeds.data as Float32Array,
+        b.batch,
+      );
+    const [a, c] = [await run(longest), await run(full)];
+    for (let i = 0; i < texts.length; i++) expect(cosine(a[i], c[i])).toBeGreaterThanOrEqual(0.9999);
   });
 
   it("refuses to write into the real model's folder", async () => {

@@ -180,11 +180,11 @@ describe('library CLI', () => {
 
   it('builds the demo library, marked as demo everywhere it shows', async () => {
     const cmds = commandsFor(join(root, 'demo'));
-    const r = await runCommand(cmds, ['library', 'demo', '--count', '200', '--json']);
+    const r = await runCommand(cmds, ['library', 'demo', '--count', '60', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ingested: 200, rows: 200, demo: true });
+    expect(JSON.parse(r.stdout)).toMatchObject({ ingested: 60, rows: 60, demo: true });
     const stats = JSON.parse((await runCommand(cmds, ['library', 'stats', '--json'])).stdout);
-    expect(stats).toMatchObject({ rows: 200, demoRows: 200 });
+    expect(stats).toMatchObject({ rows: 60, demoRows: 60 });
     expect(Object.keys(stats.brands).sort()).toEqual(['acme', 'fernleaf', 'lumen', 'northwind', 'voltride']);
     expect(Object.keys(stats.channels).sort()).toEqual(['google', 'linkedin', 'meta', 'tiktok']);
     expect(stats.clicks).toBeGreaterThan(0);
@@ -195,8 +195,8 @@ describe('library CLI', () => {
     expect(hits.length).toBe(10);
     expect(hits.every((h: { demo: boolean }) => h.demo)).toBe(true);
     // the same seed again updates the same rows
-    const again = JSON.parse((await runCommand(cmds, ['library', 'demo', '--count', '200', '--json'])).stdout);
-    expect(again).toMatchObject({ ingested: 0, updated: 200, rows: 200 });
+    const again = JSON.parse((await runCommand(cmds, ['library', 'demo', '--count', '60', '--json'])).stdout);
+    expect(again).toMatchObject({ ingested: 0, updated: 60, rows: 60 });
   });
 
   it('tells the user to re-embed after a model change, and re-embeds', async () => {

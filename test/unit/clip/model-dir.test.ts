@@ -78,7 +78,7 @@ describe('model directory', () => {
     writeModel(dir, requiredFiles('fp32'));
     writeFileSync(join(dir, 'config.json'), '{not json');
     const e = caught(() => inspectModelDir(dir, 'fp32'));
-    expect(e.code).toBe('MODEL_CORRUPT');
+    expect(e.code).toBe('MODEL_CONFIG_INVALID');
     expect(e.message).toContain(join(dir, 'config.json'));
   });
 

@@ -83,3 +83,39 @@ describe('quantizeOnnx', () => {
     expect(() => quantizeOnnx(new Uint8Array([1, 2, 3, 4, 5]), { what: 'junk.onnx' })).toThrow(/junk\.onnx/);
   });
 });
+
+describe('quantizeOnnx sibling fusion', () => {
+  /** q, k, v = x·Wq + bq, x·Wk + bk, x·Wv (no bias) */
+  function qkv(): Uint8Array {
+    const g = new GraphBuilder('qkv');
+    const x = g.input('x', DataType.FLOAT, ['n', 32]);
+    for (const [name, n, withBias] of [
+      ['q', 32, true],
+      ['k', 32, true],
+      ['v', 16, false],
+    ] as const) {
+      const w = g.init(
+        `w${name}`,
+        Float32Array.from({ length: 32 * n }, (_, i) => Math.sin(i + n)),
+        [32, n],
+      );
+      const mm = g.op('MatMul', [x, w]);
+      if (withBias) g.node('Add', [mm, g.init(`b${name}`, new Float32Array(n).fill(0.5), [n])], { outputs: [name] });
+      else g.node('Identity', [mm], { outputs: [name] });
+      g.output(name, DataType.FLOAT, ['n', n]);
+    }
+    return g.encode({ opset: 17, producer: 'test' });
+  }
+
+  it('merges products of one input into one int8 product and a Split, when asked', () => {
+    const { bytes, stats } = quantizeOnnx(qkv(), { minElements: 1, fuseSiblings: true });
+    expect(stats).toMatchObject({ quantized: 3, fusedGroups: 1, fusedBias: 2 });
+    const m = decodeModel(bytes, 'qkv');
+    const nodes = m.graph?.node ?? [];
+    expect(nodes.map((n) => n.opType)).toEqual(['DynamicQuantizeMatMul', 'Split', 'Identity']);
+    expect(nodes[1].output).toEqual(['q', 'k', nodes[2].input?.[0]]);
+    const w = m.graph?.initializer?.find((t) => t.name === nodes[0].input?.[1]);
+    expect((w?.dims ?? []).map((d) => toNumber(d))).toEqual([32, 80]);
+    expect(quantizeOnnx(qkv(), { minElements: 1 }).stats.fusedGroups).toBe(0); // off by default
+  });
+});

@@ -189,22 +189,29 @@ export class SqliteRoundStore implements RoundStore {
           );
         }
       }
-      this.db
-        .prepare(
-          `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?)`,
-        )
-        .run(
-          r.id,
-          r.channel,
-          r.threadTs,
-          r.number,
-          r.brief,
-          r.author,
-          JSON.stringify(r.options),
-          r.createdAt.toISOString(),
-          r.imagesPlanned,
-        );
+      try {
+        this.db
+          .prepare(
+            `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?)`,
+          )
+          .run(
+            r.id,
+            r.channel,
+            r.threadTs,
+            r.number,
+            r.brief,
+            r.author,
+            JSON.stringify(r.options),
+            r.createdAt.toISOString(),
+            r.imagesPlanned,
+          );
+      } catch (e) {
+        // Two clicks on "New round" race for the same number: the second is told, not crashed.
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          throw new RoundError('ROUND_EXISTS', `round ${r.number} of this thread already exists`);
+        throw e;
+      }
       return roundFromRow(this.db.prepare('SELECT * FROM rounds WHERE id = ?').get(r.id) as Row);
     })();
   }

@@ -319,6 +319,7 @@ export class RoundFlow {
         options: prev.options,
       });
     } catch (e) {
+      if (isAdError(e) && e.code === 'ROUND_EXISTS') return;
       await this.ephemeral(p.channel, p.user, errorMessage(limitText(e)), p.threadTs);
       return;
     }

@@ -223,6 +223,32 @@ describe('the other surfaces', () => {
     );
   });
 
+  it('two quick clicks on "New round" start one round', async () => {
+    const { parent } = await openRound('Tents --variants 2');
+    const reply = h.slack.postAsUser({ user: 'U0BOB', channel: C, text: 'more orange', thread_ts: parent.ts });
+    await h.d.messageEvent(reply);
+    const tally = await h.slack.waitFor(
+      () => {
+        const t = tallyMessage(h.slack, C, parent.ts);
+        return JSON.stringify(t?.blocks).includes('New round with feedback (1)') ? t : undefined;
+      },
+      5000,
+      'button',
+    );
+    const value = element(tally, 'new_round').value;
+    await Promise.all([
+      h.d.blockAction({ user: 'U0BOB', channel: C, message: tally, action: { action_id: 'new_round', value } }),
+      h.d.blockAction({ user: 'U0CAROL', channel: C, message: tally, action: { action_id: 'new_round', value } }),
+    ]);
+    await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts, 2), 10_000, 'round 2');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await h.store.roundsInThread(C, parent.ts)).map((r) => r.number)).toEqual([1, 2]);
+    expect(h.gen.requests).toHaveLength(2);
+    // The later click is either silent (it lost the race for the number) or told round 2 is being made.
+    for (const e of [...h.slack.ephemeralsFor('U0BOB'), ...h.slack.ephemeralsFor('U0CAROL')])
+      expect(e.text).toContain('Round 2 is still being made');
+  });
+
   it('refuses briefs past the rate limit with a human message', async () => {
     await h.close();
     h = await harness({ settings: { ratePerHour: 1 } });

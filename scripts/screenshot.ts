@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startSandbox } from '../src/sandbox/server.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,20 +22,24 @@ const { values } = parseArgs({
   },
 });
 const out = resolve(values.out ?? 'docs/sandbox.png');
+process.env.LANCEDB_LOG ??= 'error';
 const dataDir = mkdtempSync(join(tmpdir(), 'adc-screenshot-'));
 const logger = createLogger({ level: 'warn' });
 
-const sandbox = await startSandbox(
-  loadConfig({ DATA_DIR: dataDir, CLIP_MODEL_DIR: join(dataDir, 'no-real-model'), IMAGE_PROVIDER: 'studio' }),
-  { logger, port: 0, demoCount: 24 },
-);
-const browser = await chromium.launchPersistentContext(join(dataDir, 'chromium'), {
-  executablePath: values.chromium,
-  viewport: { width: 1440, height: 900 },
-  deviceScaleFactor: 1,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+let sandbox: Sandbox | undefined;
+let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
 try {
+  sandbox = await startSandbox(
+    // CLIP_MODEL_DIR stays the default: the real model where one is installed, else the stand-in.
+    loadConfig({ DATA_DIR: dataDir, IMAGE_PROVIDER: 'studio', LOG_LEVEL: 'warn' }),
+    { logger, port: 0, demoCount: 24 },
+  );
+  browser = await chromium.launchPersistentContext(join(dataDir, 'chromium'), {
+    executablePath: values.chromium,
+    viewport: { width: 1440, height: 1200 },
+    deviceScaleFactor: 1,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
   const page = browser.pages()[0] ?? (await browser.newPage());
   page.setDefaultTimeout(60_000);
   await page.goto(`${sandbox.url}/?as=U0ALICE`);
@@ -44,28 +48,42 @@ try {
   const parent = page.locator('#messages .msg').filter({ hasText: 'Trail-running' }).first();
   await parent.locator('.replies-link').click();
   const thread = page.locator('#thread-pane');
-  const variants = thread.locator('.msg').filter({ has: page.getByRole('button', { name: /^Vote/ }) });
+  const variants = thread.locator('.msg').filter({ has: page.getByRole('button', { name: /^Vote [A-Z]$/ }) });
   await page.waitForFunction(() => document.querySelectorAll('#thread-pane img.bk-image').length >= 3);
   for (const [user, i] of [
-    ['U0BOB', 0],
+    ['U0BOB', 2],
     ['U0ADMIN', 1],
   ] as const) {
     await page.locator('#user-switcher').selectOption(user);
+    await page.locator(`body[data-me="${user}"]`).waitFor();
     await variants.nth(i).getByRole('button', { name: /^Vote/ }).click();
   }
   await page.locator('#user-switcher').selectOption('U0CAROL');
-  const b = variants.nth(1);
-  await b.hover();
-  await b.locator('[data-tool="react"]').click();
+  await page.locator('body[data-me="U0CAROL"]').waitFor();
+  const b = variants.nth(2);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await b.hover();
+      await b.locator('[data-tool="react"]').click({ timeout: 2000 });
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
   await page.locator('#reaction-picker [data-pick="+1"]').click();
   await page.locator('#user-switcher').selectOption('U0ALICE');
-  await page.waitForTimeout(2500); // the tally coalesces updates; let the last one land
-  await variants.nth(0).scrollIntoViewIfNeeded();
+  await page.locator('body[data-me="U0ALICE"]').waitFor();
+  const tally = thread.locator('.msg').filter({ hasText: /Tally · round 1/ });
+  await page.waitForFunction(() => /— 3 votes/.test(document.querySelector('#thread-pane')?.textContent ?? ''));
+  // The voted-for variant whole, then the notes and the tally under it.
+  await variants.nth(2).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await tally.waitFor();
+  await page.mouse.move(2, 2); // no hover toolbar in the picture
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out });
   process.stdout.write(`wrote ${out}\n`);
 } finally {
-  await browser.close();
-  await sandbox.close();
+  await browser?.close();
+  await sandbox?.close();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -236,6 +236,13 @@ export const SETTINGS = {
     group: 'rounds',
     doc: 'A second click on the same Vote button within this time is a double click, not a retraction.',
   },
+  roundConcurrency: {
+    env: 'ROUND_CONCURRENCY',
+    default: '2',
+    parse: int(1, 64),
+    group: 'rounds',
+    doc: 'Rounds generated at once per bot process; more briefs wait in line and say so in their status line.',
+  },
   briefMaxChars: {
     env: 'BRIEF_MAX_CHARS',
     default: '1000',

@@ -108,6 +108,7 @@ export function flowSettings(cfg: Config): FlowSettings {
     priceImageUsd: cfg.priceImageUsd,
     priceTextUsd: cfg.priceTextUsd,
     inspirationCount: 3,
+    maxConcurrentRounds: cfg.roundConcurrency,
   };
 }
 

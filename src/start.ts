@@ -6,7 +6,6 @@ import type { Command } from './cli/command.ts';
 import { type Config, config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { redact } from './log.ts';
-import type { Services } from './services.ts';
 
 export type Mode = 'socket' | 'http' | 'sandbox';
 
@@ -30,25 +29,12 @@ function stopSignal(): Promise<string> {
   });
 }
 
-async function startSandboxMode(cfg: Config, services: Services): Promise<number> {
-  // The sandbox page lives in src/sandbox/server.ts (its own issue); absent from this build, say so.
-  const mod = (await import(`./sandbox/${'server'}.ts`).catch(() => undefined)) as
-    | { startSandbox?: (cfg: Config, s: Services) => Promise<number> }
-    | undefined;
-  if (!mod?.startSandbox) {
-    process.stderr.write(
-      'adcreative: no Slack tokens are set, and the local sandbox is not available in this build.\nSet SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode).\n',
-    );
-    return 1;
-  }
-  return mod.startSandbox(cfg, services);
-}
-
 export async function runBot(cfg: Config): Promise<number> {
   const mode = pickMode(cfg);
+  // No Slack tokens: the sandbox builds its own services around a fake Slack (src/sandbox/server.ts).
+  if (mode === 'sandbox') return (await import('./sandbox/server.ts')).runSandbox(cfg);
   const { createServices } = await import('./services.ts');
   const services = await createServices(cfg);
-  if (mode === 'sandbox') return startSandboxMode(cfg, services);
   const bot = await services
     .createBot({
       mode,

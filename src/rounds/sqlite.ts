@@ -127,6 +127,9 @@ export class SqliteRoundStore implements RoundStore {
     // WAL lets readers (another process inspecting state) run beside the bot's writes.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
+    // WAL + NORMAL: a commit survives the process dying (what restarts need) without an fsync
+    // on the event loop per vote; only an OS crash or power loss can drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
   }
 
@@ -186,22 +189,29 @@ export class SqliteRoundStore implements RoundStore {
           );
         }
       }
-      this.db
-        .prepare(
-          `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?)`,
-        )
-        .run(
-          r.id,
-          r.channel,
-          r.threadTs,
-          r.number,
-          r.brief,
-          r.author,
-          JSON.stringify(r.options),
-          r.createdAt.toISOString(),
-          r.imagesPlanned,
-        );
+      try {
+        this.db
+          .prepare(
+            `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?)`,
+          )
+          .run(
+            r.id,
+            r.channel,
+            r.threadTs,
+            r.number,
+            r.brief,
+            r.author,
+            JSON.stringify(r.options),
+            r.createdAt.toISOString(),
+            r.imagesPlanned,
+          );
+      } catch (e) {
+        // Two clicks on "New round" race for the same number: the second is told, not crashed.
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          throw new RoundError('ROUND_EXISTS', `round ${r.number} of this thread already exists`);
+        throw e;
+      }
       return roundFromRow(this.db.prepare('SELECT * FROM rounds WHERE id = ?').get(r.id) as Row);
     })();
   }

@@ -18,6 +18,16 @@ export interface RenderContext {
   channelName?(id: string): string | undefined;
   /** Turns an external image URL into one the page may load (e.g. a proxy); undefined keeps it. */
   imageUrl?(url: string): string | undefined;
+  /** Turns a link into one inside the page (a message permalink → its thread); undefined keeps it external. */
+  linkUrl?(url: string): string | undefined;
+}
+
+/** `href` and `target` of a link: inside the page when the context knows it, else a new tab. */
+function linkAttrs(url: string, ctx: RenderContext): string | undefined {
+  const inside = ctx.linkUrl?.(url);
+  if (inside) return `href="${escapeHtml(inside)}"`;
+  const href = safeHref(url);
+  return href ? `href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer"` : undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -171,9 +181,9 @@ function renderControl(inner: string, ctx: RenderContext): string {
     if (cmd.startsWith('subteam^')) return `<span class="bk-mention">@${escapeHtml(shown ?? cmd.slice(8))}</span>`;
     return `<span class="bk-mention">@${escapeHtml(shown ?? cmd)}</span>`;
   }
-  const href = safeHref(unslack(target));
+  const link = linkAttrs(unslack(target), ctx);
   const text = escapeHtml(shown ?? unslack(target));
-  return href ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${text}</a>` : text;
+  return link ? `<a ${link}>${text}</a>` : text;
 }
 
 /** `<!date^1700000000^{date_short_pretty} at {time}|fallback>` → "2023-11-14 22:13 UTC". */
@@ -328,8 +338,9 @@ function renderActionElement(el: unknown, blockId: string, ctx: RenderContext): 
   switch (el.type) {
     case 'button': {
       const style = el.style === 'primary' || el.style === 'danger' ? ` bk-${el.style}` : '';
-      if (typeof el.url === 'string' && safeHref(el.url)) {
-        return `<a class="bk-button${style}" href="${escapeHtml(el.url)}" target="_blank" rel="noopener noreferrer" data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}>${renderText(el.text, ctx)}</a>`;
+      const link = typeof el.url === 'string' ? linkAttrs(el.url, ctx) : undefined;
+      if (link) {
+        return `<a class="bk-button${style}" ${link} data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}>${renderText(el.text, ctx)}</a>`;
       }
       return `<button type="button" class="bk-button${style}" data-kind="button"${common(el, blockId)}${attr('data-value', el.value)}${confirmAttr(el)}>${renderText(el.text, ctx)}</button>`;
     }
@@ -354,9 +365,10 @@ function renderField(f: unknown, ctx: RenderContext): string {
 }
 
 /** A form control inside an input block (modals). */
-function renderInputElement(el: unknown, blockId: string, ctx: RenderContext): string {
+function renderInputElement(el: unknown, blockId: string, ctx: RenderContext, required: boolean): string {
   if (!isObj(el)) return placeholder('input element', undefined);
-  const base = `${common(el, blockId)}${attr('data-kind', el.type)}`;
+  // Slack's client refuses to send a form with a required field empty; the browser does the same here.
+  const base = `${common(el, blockId)}${attr('data-kind', el.type)}${required && el.type !== 'checkboxes' && el.type !== 'radio_buttons' ? ' required' : ''}`;
   const ph = attr('placeholder', el.placeholder ? textOf(el.placeholder) : undefined);
   switch (el.type) {
     case 'plain_text_input': {
@@ -497,7 +509,7 @@ function renderBlockUnsafe(block: Json, ctx: RenderContext): string {
       const optional = block.optional ? ' <span class="bk-optional">(optional)</span>' : '';
       const hint = block.hint ? `<div class="bk-hint">${renderText(block.hint, ctx)}</div>` : '';
       const el = isObj(block.element) ? block.element : {};
-      return `<div class="bk-block bk-input-block"${bid}${attr('data-optional', block.optional ? '1' : undefined)}><label class="bk-label">${renderText(block.label, ctx)}${optional}</label>${renderInputElement(el, blockId, ctx)}${hint}<div class="bk-error" hidden></div></div>`;
+      return `<div class="bk-block bk-input-block"${bid}${attr('data-optional', block.optional ? '1' : undefined)}><label class="bk-label">${renderText(block.label, ctx)}${optional}</label>${renderInputElement(el, blockId, ctx, !block.optional)}${hint}<div class="bk-error" hidden></div></div>`;
     }
     case 'rich_text':
       return `<div class="bk-block"${bid}>${renderRichText(block, ctx)}</div>`;

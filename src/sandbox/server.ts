@@ -11,12 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.ts';
+import { type Config, dataPath } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger, silentLogger } from '../log.ts';
 import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, renderMrkdwn } from './blockkit.ts';
 import { chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
 import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
+import { persistWorkspace, restoreWorkspace } from './persist.ts';
 import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
 
 export interface Banner {
@@ -70,6 +71,8 @@ export interface PageState {
   shortcuts: Shortcut[];
   messages: PageMessage[];
   view: { id: string; hash: string; html: string; callbackId?: string } | null;
+  /** The app's Home tab as this person last had it published, if ever. */
+  home: { html: string } | null;
 }
 
 export interface PageMessage {
@@ -120,7 +123,6 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   const shortcuts = opts.shortcuts ?? [];
   const banners = () => (typeof opts.banners === 'function' ? opts.banners() : (opts.banners ?? []));
   const humans = () => [...slack.users.values()].filter((u) => !u.isBot);
-  const fileSeq = { n: 0 };
 
   const defaultUser = () => opts.defaultUser ?? humans().find((u) => !u.isAdmin)?.id ?? humans()[0]?.id ?? '';
   const defaultChannel = () =>
@@ -158,6 +160,14 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       const id = ref.id ?? /\/files\/([A-Z0-9]+)/.exec(ref.url ?? '')?.[1];
       const f = id ? slack.files.get(id) : undefined;
       return f?.bytes ? fileUrl(f) : undefined;
+    },
+    linkUrl: (url) => {
+      // A permalink into this workspace opens its thread on the page.
+      if (!url.startsWith(slack.baseUrl)) return undefined;
+      const m = /\/archives\/([A-Z0-9]+)\/p(\d+)(\d{6})(?:\?thread_ts=(\d+\.\d+))?/.exec(url);
+      if (!m) return undefined;
+      const ts = `${m[2]}.${m[3]}`;
+      return `/?${new URLSearchParams({ channel: m[1], thread: m[4] ?? ts })}`;
     },
     imageUrl: (url) => {
       // Images the fake workspace holds are served from here; the page cannot reach its port's origin otherwise by name.
@@ -241,6 +251,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       banners: banners(),
       shortcuts,
       messages,
+      home: slack.homes.get(me) ? { html: renderBlocks(slack.homes.get(me)?.view.blocks, ctx) } : null,
       view: top
         ? {
             id: top.id,
@@ -309,7 +320,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       for (const [actionId, v] of Object.entries(block)) {
         if (v?.type !== 'file_input' || !Array.isArray(v.upload)) continue;
         const files = (v.upload as { name?: unknown; mimetype?: unknown; data?: unknown }[]).map((u) => {
-          const id = `F0SBX${(++fileSeq.n).toString(36).toUpperCase().padStart(6, '0')}`;
+          // Random, so ids stay unique across restarts of a saved workspace.
+          const id = `F1${randomBytes(5).toString('hex').toUpperCase()}`;
           const name = String(u.name ?? 'upload');
           const bytes = Buffer.from(String(u.data ?? ''), 'base64');
           const f: FakeFile = {
@@ -341,6 +353,18 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     }
   }
 
+  /** Files a person attaches to a message: `{ name, data }` with base64 bytes, images only. */
+  function attachments(v: unknown): { name: string; bytes: Uint8Array }[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.length > 10) throw new HttpError(400, 'files must be a list of at most 10 images');
+    return v.map((f: { name?: unknown; data?: unknown }, i) => {
+      const name = typeof f?.name === 'string' && f.name ? f.name.replace(/[\\/]/g, '_').slice(0, 200) : `image-${i + 1}`;
+      const bytes = Buffer.from(typeof f?.data === 'string' ? f.data : '', 'base64');
+      if (!bytes.length) throw new HttpError(400, `${name} is empty`);
+      return { name, bytes };
+    });
+  }
+
   type Body = Record<string, unknown>;
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v === '') throw new HttpError(400, `${name} is required`);
@@ -352,9 +376,10 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       const user = pickUser(b.user);
       const channel = pickChannel(b.channel, user);
       const text = typeof b.text === 'string' ? b.text.trim() : '';
-      if (!text) throw new HttpError(400, 'type a message first');
+      const files = attachments(b.files);
+      if (!text && !files.length) throw new HttpError(400, 'type a message first');
       const threadTs = typeof b.threadTs === 'string' && b.threadTs ? b.threadTs : undefined;
-      const cmd = /^(\/[a-z0-9_-]+)(?:\s+([\s\S]*))?$/i.exec(text);
+      const cmd = files.length ? null : /^(\/[a-z0-9_-]+)(?:\s+([\s\S]*))?$/i.exec(text);
       if (cmd) {
         const command = cmd[1].toLowerCase();
         if (!commands.includes(command))
@@ -365,7 +390,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
         return { ok: true };
       }
       if (threadTs && !slack.message(channel, threadTs)) throw new HttpError(404, 'that thread no longer exists');
-      const m = slack.postAsUser({ user, channel, text: slackText(text), thread_ts: threadTs });
+      const m = slack.postAsUser({ user, channel, text: slackText(text), thread_ts: threadTs, files });
+      if (files.length) m.subtype = 'file_share';
       // Slack tells an app about messages only in channels it is a member of.
       if (botIn(channel)) checkDelivery(await deliver.messageEvent(m), 'message event');
       return { ok: true, ts: m.ts };
@@ -472,6 +498,12 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       } else if (slack.reactAsUser(p) && botIn(channel)) {
         checkDelivery(await deliver.reactionAdded({ user, channel, ts, reaction: name }), 'reaction');
       }
+      return { ok: true };
+    },
+
+    async home(b) {
+      const user = pickUser(b.user);
+      checkDelivery(await deliver.appHomeOpened(user), 'App Home');
       return { ok: true };
     },
 
@@ -680,6 +712,11 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
     const signingSecret = randomBytes(24).toString('hex');
     const slack = await startFakeSlack({ tokens: [botToken] });
     cleanup.push(() => slack.close());
+    // The channel survives restarts, so resumed rounds find their messages.
+    const saved = dataPath(model.cfg, 'sandbox');
+    restoreWorkspace(slack, saved, logger);
+    const saver = persistWorkspace(slack, saved, logger);
+    cleanup.push(async () => saver.stop());
     const bot = await services.createBot({
       mode: 'http',
       botToken,

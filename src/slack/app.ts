@@ -250,6 +250,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   });
 
   let server: Server | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
@@ -288,12 +289,21 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       if (receiver instanceof SocketModeReceiver) await receiver.start();
       await flow.resume();
       timer.start();
+      // Slack retries within minutes; a day of processed ids is plenty to recognise them.
+      const prune = () =>
+        deps.rounds.store
+          .pruneProcessed(new Date(Date.now() - 86_400_000))
+          .catch((e: unknown) => log.warn('pruning processed events failed', { error: e }));
+      await prune();
+      pruneTimer = setInterval(prune, 3_600_000);
+      pruneTimer.unref();
       log.info('bot started', { mode: deps.mode, port });
     },
     async stop(graceMs = 25_000) {
       if (stopping) return;
       stopping = true;
       timer.stop();
+      if (pruneTimer) clearInterval(pruneTimer);
       if (receiver instanceof SocketModeReceiver) await receiver.stop().catch(() => {});
       // Stop accepting requests first, then let in-flight rounds write what they have.
       const closing = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();

@@ -28,6 +28,8 @@ export interface FlowSettings {
   priceImageUsd: number;
   priceTextUsd: number;
   inspirationCount: number;
+  /** Rounds generated at once; the rest wait in line (generation is CPU- and API-heavy). */
+  maxConcurrentRounds: number;
 }
 
 export interface FlowDeps {
@@ -65,6 +67,8 @@ export class RoundFlow {
   private readonly tallyTimers = new Map<string, { timer?: NodeJS.Timeout; running?: Promise<void>; dirty: boolean; last: number }>();
   private readonly adminCache = new Map<string, { admin: boolean; at: number }>();
   private stopping = false;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(deps: FlowDeps) {
     this.d = deps;
@@ -81,8 +85,10 @@ export class RoundFlow {
   // ------------------------------------------------------------------ lifecycle
 
   /** Runs slow work after ack, tracked so shutdown can wait for it. */
-  track<T>(work: Promise<T>, what: string): void {
-    const p = work.catch((e: unknown) => this.d.logger.error(`${what} failed`, { error: e }));
+  track<T>(work: Promise<T> | (() => Promise<T>), what: string): void {
+    // A function starts on the next turn, so the ack's bytes leave before any slow work begins.
+    const started = typeof work === 'function' ? new Promise<T>((resolve) => setImmediate(() => resolve(work()))) : work;
+    const p = started.catch((e: unknown) => this.d.logger.error(`${what} failed`, { error: e }));
     this.inflight.add(p);
     p.finally(() => this.inflight.delete(p));
   }
@@ -315,6 +321,7 @@ export class RoundFlow {
         options: prev.options,
       });
     } catch (e) {
+      if (isAdError(e) && e.code === 'ROUND_EXISTS') return;
       await this.ephemeral(p.channel, p.user, errorMessage(limitText(e)), p.threadTs);
       return;
     }
@@ -456,6 +463,23 @@ export class RoundFlow {
     return { list, message };
   }
 
+  /** Waits for a generation slot; tells the thread its place in line while it waits. */
+  private async slot(status: { set(s: string): void }): Promise<() => void> {
+    const release = () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    };
+    if (this.running < Math.max(1, this.d.settings.maxConcurrentRounds)) {
+      this.running += 1;
+      return release;
+    }
+    const ahead = this.waiting.length + 1;
+    status.set(`:hourglass_flowing_sand: queued — ${ahead} round${ahead === 1 ? '' : 's'} ahead`);
+    await new Promise<void>((r) => this.waiting.push(r));
+    return release;
+  }
+
   private async runRound(
     round: Round,
     ctx: { feedback: string[]; leader?: Copy & { image?: Uint8Array }; referenceImage?: Uint8Array },
@@ -463,7 +487,9 @@ export class RoundFlow {
     const status = this.statusWriter(round);
     const abort = new AbortController();
     this.aborts.add(abort);
+    const release = await this.slot(status);
     try {
+      if (abort.signal.aborted || this.stopping) throw new Error('the bot is shutting down');
       if (round.number > 1) status.set(':mag: retrieving similar creatives…');
       const insp = await this.inspiration(round);
       await this.post(round.channel, insp.message, round.threadTs).catch((e: unknown) =>
@@ -557,6 +583,7 @@ export class RoundFlow {
       await this.post(round.channel, errorMessage(`Round ${round.number} stopped: ${describeError(e)}`), round.threadTs).catch(() => {});
     } finally {
       this.aborts.delete(abort);
+      release();
     }
   }
 
@@ -1075,7 +1102,8 @@ function limitText(e: unknown): string {
       return `You have reached the limit of briefs per hour (${e.message.replace(/^rate limit: /, '')}). Try again later.`;
     if (e.code === 'DAILY_IMAGE_CAP') return `The workspace has reached today's image cap: ${e.message}. It resets at midnight UTC.`;
     if (e.code === 'SPEND_CAP')
-      return `The workspace has reached this month's ${e.message.replace(/ reached.*/, '')}. Ask an admin to raise MONTHLY_SPEND_CAP_USD.`;
+      return `The workspace has reached its spending limit: ${e.message}. It resets on the 1st (UTC); an admin can raise MONTHLY_SPEND_CAP_USD.`;
+    return `The workspace has reached this month's ${e.message.replace(/ reached.*/, '')}. Ask an admin to raise MONTHLY_SPEND_CAP_USD.`;
   }
   return describeError(e);
 }

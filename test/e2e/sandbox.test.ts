@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSandbox } from '../../src/sandbox/server.ts';
+import { tinyPng } from '../helpers/png.ts';
 import { chromiumPath, systemAvailable } from '../helpers/system.ts';
 
 const exe = chromiumPath();
@@ -49,6 +50,15 @@ const variants = () =>
   thread()
     .locator('.msg')
     .filter({ has: page.getByRole('button', { name: /^Vote [A-Z]$/ }) });
+/** Variant `label` of round `round` in the open thread. */
+const variant = (label: string, round: number) =>
+  thread()
+    .locator('.msg')
+    .filter({ hasText: `Variant ${label} · round ${round}` });
+const vote = (label: string, round: number) =>
+  variant(label, round)
+    .getByRole('button', { name: `Vote ${label}` })
+    .click();
 /** The tally message: the one with the Close round button. */
 const tally = () =>
   thread()
@@ -56,9 +66,21 @@ const tally = () =>
     .filter({ has: page.getByRole('button', { name: /Close round/ }) })
     .last();
 
+/** Hover the message and click one of its tools. A live update may move the message from under the pointer: hover again. */
+async function tool(msg: Locator, which: 'react' | 'shortcut'): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await msg.hover();
+      await msg.locator(`[data-tool="${which}"]`).click({ timeout: 2000 });
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
 async function react(msg: Locator, name: string): Promise<void> {
-  await msg.hover();
-  await msg.locator('[data-tool="react"]').click();
+  await tool(msg, 'react');
   await page.locator(`#reaction-picker [data-pick="${name}"]`).click();
 }
 
@@ -117,23 +139,24 @@ describe.skipIf(!run)('sandbox in a browser', () => {
     // 2. Variants appear in its thread.
     await parent.locator('.replies-link').click();
     await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(3);
+    expect(await variant('C', 1).count()).toBe(1);
     await tally().waitFor();
     await expect.poll(() => thread().locator('img.bk-image').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
     await screenshot('variants');
 
     // 3. Bob votes for A by button; Carol for B by a 👍 reaction; Ada for A by button.
     await actAs(BOB);
-    await variants().nth(0).getByRole('button', { name: /^Vote/ }).click();
+    await vote('A', 1);
     await expect.poll(() => tally().textContent(), { timeout: 20_000 }).toMatch(/— 1 vote(?!s)/);
     await actAs(CAROL);
-    await react(variants().nth(1), '+1');
+    await react(variant('B', 1), '+1');
     await expect.poll(() => tally().textContent(), { timeout: 20_000 }).toMatch(/— 2 votes/);
     await actAs(ADA);
-    await variants().nth(0).getByRole('button', { name: /^Vote/ }).click();
+    await vote('A', 1);
     await expect.poll(() => tally().textContent(), { timeout: 20_000 }).toMatch(/— 3 votes/);
 
     // 4. Ada changes her mind: her vote moves to B.
-    await variants().nth(1).getByRole('button', { name: /^Vote/ }).click();
+    await vote('B', 1);
     await expect.poll(async () => tallyCounts(await tally().textContent()), { timeout: 20_000 }).toEqual({ A: 1, B: 2, C: 0 });
     expect(await tally().textContent()).toMatch(/— 3 votes/);
     await tally().scrollIntoViewIfNeeded();
@@ -144,12 +167,12 @@ describe.skipIf(!run)('sandbox in a browser', () => {
     await page.locator('#thread-input').fill('@adcreative warmer colours and a shorter headline please');
     await page.locator('#thread-input').press('Enter');
     await expect.poll(() => thread().textContent(), { timeout: 60_000 }).toMatch(/Tally · round 2/);
-    await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(6);
+    await expect.poll(() => variants().filter({ hasText: '· round 2' }).count(), { timeout: 60_000 }).toBe(3);
     await screenshot('round-2');
 
     // A vote in round 2, so it has a winner.
     await actAs(CAROL);
-    await variants().nth(4).getByRole('button', { name: /^Vote/ }).click();
+    await vote('B', 2);
     await expect.poll(async () => tallyCounts(await tally().textContent()), { timeout: 20_000 }).toMatchObject({ B: 1 });
 
     // 6. Bob is not the author and not an admin: his close is refused, to him only.
@@ -189,6 +212,56 @@ describe.skipIf(!run)('sandbox in a browser', () => {
       .toMatch(/voting closed/);
     await screenshot('winner');
   }, 180_000);
+
+  it("shows the author's winner in the app's Home", async () => {
+    await actAs(ALICE);
+    await page.locator('button[data-home]').click();
+    const home = page.locator('#home');
+    await expect
+      .poll(() => home.textContent(), { timeout: 20_000 })
+      .toMatch(/Recent winners[\s\S]*variant B, 1 vote[\s\S]*Trail-running sunscreen/);
+    expect(await page.locator('#composer').isVisible()).toBe(false);
+    await screenshot('app-home');
+    await page.locator('button[data-channel="C0GENERAL"]').click();
+    await page.locator('#composer').waitFor();
+  }, 60_000);
+
+  it('starts a round from the brief form, and checks what is missing before sending it', async () => {
+    await actAs(BOB);
+    await page.locator('#composer-input').fill('/adcreative');
+    await page.locator('#composer-input').press('Enter');
+    const modal = page.locator('#modal');
+    await modal.waitFor({ state: 'visible' });
+    expect(await modal.textContent()).toMatch(/New ad brief/);
+    await screenshot('brief-form');
+    // The product is required: the browser keeps an empty form from going out, as Slack's client does.
+    await modal.getByRole('button', { name: 'Make variants' }).click();
+    expect(await modal.isVisible()).toBe(true);
+    await modal.locator('[data-block-id="product"] textarea').fill('Reusable bamboo coffee cups for commuters');
+    await modal.locator('[data-block-id="variants"] select').selectOption('2');
+    await modal.getByRole('button', { name: 'Make variants' }).click();
+    await modal.waitFor({ state: 'hidden' });
+    const parent = page.locator('#messages .msg').filter({ hasText: 'Reusable bamboo coffee cups' }).first();
+    await parent.waitFor();
+    await parent.locator('.replies-link').click();
+    await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(2);
+    await expect.poll(() => parent.textContent(), { timeout: 30_000 }).toMatch(/ready/);
+  }, 120_000);
+
+  it('adds an image someone posted to the creative library with the message shortcut', async () => {
+    await actAs(CAROL);
+    await page
+      .locator('#composer-files')
+      .setInputFiles({ name: 'best-summer-ad.png', mimeType: 'image/png', buffer: Buffer.from(tinyPng(96, 96, [240, 120, 30])) });
+    await page.locator('#composer-input').fill('Our best summer ad last year');
+    await page.locator('#composer-input').press('Enter');
+    const mine = page.locator('#messages .msg').filter({ hasText: 'Our best summer ad last year' }).first();
+    await mine.locator('.msg-files img').waitFor();
+    await tool(mine, 'shortcut');
+    const done = page.locator('.msg.ephemeral').filter({ hasText: /Added 1 image to the creative library/ });
+    await done.waitFor({ timeout: 30_000 });
+    await screenshot('added-to-library');
+  }, 60_000);
 });
 
 /** The tally's bar lines ("A ████░░ 1 · 40% chance best") → { A: 1, … }. */

@@ -18,7 +18,9 @@ const params = new URLSearchParams(location.search);
 const ui = {
   me: params.get('as') || localStorage.getItem('adcreative-sandbox-user') || '',
   channel: params.get('channel') || '',
-  thread: '',
+  thread: params.get('thread') || '',
+  /** 'channel' or 'home' (the app's Home tab). */
+  pane: 'channel',
   state: null,
   /** Ephemeral messages already seen, so a new one can be announced once. */
   seenEphemeral: null,
@@ -191,18 +193,25 @@ function render() {
     .join('');
 
   const ch = s.channels.find((c) => c.id === s.channel);
-  $('#channel-name').textContent = `# ${ch ? ch.name : s.channel}`;
+  $('#channel-name').textContent = ui.pane === 'home' ? 'adcreative · Home' : `# ${ch ? ch.name : s.channel}`;
   $('#channel-topic').textContent = ch?.topic || '';
   $('#composer-input').placeholder = `Message #${ch ? ch.name : ''} — try /adcreative summer sunscreen for runners`;
   $('#channel-list').innerHTML = s.channels
     .map(
       (c) =>
-        `<li class="${c.id === s.channel ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`,
+        `<li class="${c.id === s.channel && ui.pane === 'channel' ? 'active' : ''}"><button type="button" data-channel="${esc(c.id)}"># ${esc(c.name)}</button></li>`,
     )
     .join('');
   $('#people-list').innerHTML = s.users
     .map((u) => `<li class="${u.id === s.me ? 'me' : ''}">${esc(u.name)}${u.admin ? ' · admin' : ''}</li>`)
     .join('');
+
+  const home = ui.pane === 'home';
+  $('#home-entry').className = home ? 'active' : '';
+  $('#messages').hidden = home;
+  $('#composer').hidden = home;
+  $('#home').hidden = !home;
+  if (home) $('#home').innerHTML = s.home ? s.home.html : '<div class="empty">Opening the app’s Home…</div>';
 
   const top = s.messages.filter((m) => !m.threadTs || m.threadTs === m.ts);
   fill(
@@ -324,8 +333,15 @@ document.addEventListener('click', async (e) => {
     openThread(open.dataset.openThread);
     return;
   }
+  if (t.closest('button[data-home]')) {
+    ui.pane = 'home';
+    render();
+    await api('/api/home', {});
+    return;
+  }
   const chan = t.closest('button[data-channel]');
   if (chan) {
+    ui.pane = 'channel';
     ui.channel = chan.dataset.channel;
     ui.thread = '';
     refresh();
@@ -395,11 +411,27 @@ function openPicker(anchor, ctx) {
 
 async function submitComposer(input, threadTs) {
   const text = input.value.trim();
-  if (!text) return;
+  const picker = threadTs ? null : $('#composer-files');
+  const chosen = picker ? [...picker.files] : [];
+  if (!text && !chosen.length) return;
   input.value = '';
-  const res = await api('/api/message', { text, threadTs });
+  const files = [];
+  for (const f of chosen) files.push({ name: f.name, data: await readFileB64(f) });
+  const res = await api('/api/message', { text, threadTs, ...(files.length ? { files } : {}) });
   if (res.ok === false) input.value = text;
+  else if (picker) {
+    picker.value = '';
+    showAttached();
+  }
 }
+
+function showAttached() {
+  const box = $('#composer-attached');
+  const names = [...$('#composer-files').files].map((f) => f.name);
+  box.hidden = !names.length;
+  box.textContent = names.length ? `Attached: ${names.join(', ')}` : '';
+}
+$('#composer-files').addEventListener('change', showAttached);
 
 $('#composer').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -56,16 +56,17 @@ export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => B
       return;
     }
     deps.flow.track(
-      deps.flow.startBrief({
-        user: command.user_id,
-        channel: command.channel_id,
-        channelName: command.channel_name,
-        brief: parsed.brief,
-        options: parsed.options,
-        notify: async (m) => {
-          await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
-        },
-      }),
+      () =>
+        deps.flow.startBrief({
+          user: command.user_id,
+          channel: command.channel_id,
+          channelName: command.channel_name,
+          brief: parsed.brief,
+          options: parsed.options,
+          notify: async (m) => {
+            await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
+          },
+        }),
       'brief',
     );
   };

@@ -20,7 +20,8 @@ function voteValue(m: FakeMessage): string {
 
 async function openRound(text: string) {
   await h.d.slashCommand({ user: 'U0ALICE', channel: C, text });
-  const parent = await h.slack.waitFor(() => h.slack.channelMessages(C).at(-1), 5000, 'parent');
+  const brief = text.split(' --')[0];
+  const parent = await h.slack.waitFor(() => h.slack.channelMessages(C).find((m) => m.text.includes(brief)), 5000, 'parent');
   await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts), 10_000, 'tally');
   return { parent, variants: variantMessages(h.slack, C, parent.ts).map((v) => v.message) };
 }

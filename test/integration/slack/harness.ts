@@ -85,6 +85,7 @@ export async function harness(
         priceImageUsd: 0.04,
         priceTextUsd: 0.002,
         inspirationCount: 3,
+        maxConcurrentRounds: 2,
       },
       defaults: () => defaults,
       synthetic: true,

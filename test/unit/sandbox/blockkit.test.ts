@@ -315,16 +315,23 @@ describe('modals', () => {
     expect(html).not.toContain('bk-unknown');
     expect(html).toContain('<div class="bk-modal-title">New brief</div>');
     expect(html).toMatch(
-      /<textarea class="bk-input" rows="4" data-action-id="v" data-block-id="product" data-kind="plain_text_input">Sunscreen &lt;50&gt;<\/textarea>/,
+      /<textarea class="bk-input" rows="4" data-action-id="v" data-block-id="product" data-kind="plain_text_input" required>Sunscreen &lt;50&gt;<\/textarea>/,
     );
     expect(html).toContain('<option value="meta" selected>Meta</option>');
-    expect(html).toMatch(/<select class="bk-select" multiple data-action-id="v" data-block-id="formats" data-kind="multi_static_select">/);
+    expect(html).toMatch(
+      /<select class="bk-select" multiple data-action-id="v" data-block-id="formats" data-kind="multi_static_select" required>/,
+    );
     expect(html).toContain('<option value="square" selected>Square</option>');
     expect(html).toContain('type="checkbox" name="opts:v" value="anonymous"');
     expect(html).toContain('(optional)');
-    expect(html).toMatch(/type="number" data-action-id="v" data-block-id="count" data-kind="number_input" min="1" max="8" step="1"/);
+    expect(html).toMatch(
+      /type="number" data-action-id="v" data-block-id="count" data-kind="number_input" required min="1" max="8" step="1"/,
+    );
     expect(html).toMatch(/type="file" data-action-id="v" data-block-id="ref" data-kind="file_input" accept=".png,.jpg"/);
     expect(html).toContain('data-kind="view-submit">Generate</button>');
+    // Optional inputs may stay empty; required ones are marked for the browser to enforce.
+    expect(html).toMatch(/data-block-id="ref" data-kind="file_input" accept/);
+    expect(html).not.toMatch(/data-block-id="ref"[^>]*required/);
     expect(html).toContain('data-kind="view-close">Cancel</button>');
   });
 

@@ -124,8 +124,31 @@ function tinyApp(signingSecret: string, apiUrl: string): App {
     if (m.bot_id) return;
     await client.chat.postMessage({ channel: CH, thread_ts: m.thread_ts ?? m.ts, text: `heard: ${m.text}` });
   });
-  a.shortcut('add_to_library', async ({ ack }) => {
+  a.event('app_home_opened', async ({ event, client }) => {
+    const first = slack.channelMessages(CH)[0];
+    const link = (await client.chat.getPermalink({ channel: CH, message_ts: first.ts })).permalink as string;
+    await client.views.publish({
+      user_id: event.user,
+      view: {
+        type: 'home',
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text: `Hi <@${event.user}>` } },
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: 'Your round' },
+            accessory: { type: 'button', action_id: 'open', url: link, text: { type: 'plain_text', text: 'Open thread' } },
+          },
+        ],
+      },
+    });
+  });
+  a.action('open', async ({ ack }) => {
     await ack();
+  });
+  a.shortcut('add_to_library', async ({ ack, shortcut, client }) => {
+    await ack();
+    const b = shortcut as unknown as { user: { id: string }; channel: { id: string }; message: { files?: { id: string }[] } };
+    await client.chat.postEphemeral({ channel: b.channel.id, user: b.user.id, text: `added ${b.message.files?.length ?? 0} image(s)` });
   });
   return a;
 }
@@ -318,6 +341,35 @@ describe('sandbox page server', () => {
     );
     const other = await post('/api/view-submit', { user: 'U0BOB', viewId: s.id, values: {} });
     expect(other.status).toBe(404);
+  });
+
+  it('posts attached images as files the app hears about, and shows them', async () => {
+    const png = Buffer.from(tinyPng(3, 3, [255, 0, 0])).toString('base64');
+    const r = await post('/api/message', { user: 'U0CAROL', channel: CH, text: 'our best ad', files: [{ name: 'best.png', data: png }] });
+    expect(r.json.ok).toBe(true);
+    const m = (await state('U0CAROL')).messages.find((x) => x.ts === r.json.ts)!;
+    expect(m.files).toHaveLength(1);
+    expect(m.files[0]).toMatchObject({ name: 'best.png', mimetype: 'image/png' });
+    expect((await fetch(`${page.url}${m.files[0].url}`)).headers.get('content-type')).toBe('image/png');
+    await until('the message event', async () => (await state()).messages.some((x) => x.text === 'heard: our best ad'));
+    await post('/api/shortcut', { user: 'U0CAROL', channel: CH, ts: m.ts, callbackId: 'add_to_library' });
+    await until('the shortcut answer', async () =>
+      (await state('U0CAROL')).messages.some((x) => x.ephemeral && x.text === 'added 1 image(s)'),
+    );
+    expect((await post('/api/message', { user: 'U0CAROL', channel: CH, files: [{ name: 'x.png', data: '' }] })).json.error).toMatch(
+      /x.png is empty/,
+    );
+  });
+
+  it("opens the app's Home for the person who asks, with permalinks into the page", async () => {
+    expect((await state('U0BOB')).home).toBeNull();
+    expect((await post('/api/home', { user: 'U0BOB' })).json).toEqual({ ok: true });
+    const home = await until('the home view', async () => (await state('U0BOB')).home ?? undefined);
+    expect(home.html).toContain('Hi <span class="bk-mention" data-user="U0BOB">@bob</span>');
+    const first = slack.channelMessages(CH)[0];
+    expect(home.html).toContain(`href="/?channel=${CH}&amp;thread=${first.ts}"`);
+    expect(home.html).not.toContain('target="_blank"');
+    expect((await state('U0CAROL')).home).toBeNull();
   });
 
   it('delivers message shortcuts', async () => {

@@ -219,7 +219,10 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         ready: () => readiness.ok(),
         metrics: () => metrics.text(),
       };
-      return createSlackApp(deps);
+      const bot = await createSlackApp(deps);
+      // Slack's rate limits, counted as API errors (the Web API client emits them).
+      (bot.client as unknown as NodeJS.EventEmitter).on('rate_limited', () => metrics.apiError('slack', 'ratelimited'));
+      return bot;
     },
     metrics,
     readiness,

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger } from '../../../src/log.ts';
+import { createMetrics } from '../../../src/ops/metrics.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
+import { startPageServer } from '../../../src/sandbox/server.ts';
 import { type FakeMessage, type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { createServices, type Services } from '../../../src/services.ts';
 import type { SlackBot } from '../../../src/slack/app.ts';
@@ -102,6 +104,8 @@ describe('health, readiness and metrics', () => {
     expect((await fetch(`${base(bot)}/healthz`)).status).toBe(200);
     await until(async () => (await fetch(`${base(bot)}/readyz`)).status === 200, 20_000, '/readyz 200');
 
+    // Slack rate-limits one call (its failure costs only a permalink): counted as an API error.
+    slack.failNext('chat.getPermalink', 'ratelimited', { times: 1, retryAfter: 0 });
     await d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Granola for hikers' });
     const parent = await slack.waitFor(() => slack.channelMessages(C).find((m) => m.text.includes('Granola for hikers')), 10_000, 'parent');
     await slack.waitFor(() => slack.thread(C, parent.ts).find((m) => m.text.startsWith('Tally for round 1:')), 60_000, 'tally');
@@ -137,6 +141,7 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(/adcreative_encoder_batch_size_count\{[^}]*model="vision"[^}]*\} [1-9]/);
     expect(text).toMatch(/adcreative_encoder_call_seconds_count\{[^}]*model="text"[^}]*\} [1-9]/);
     expect(text).toMatch(/adcreative_process_resident_memory_bytes/);
+    expect(text).toMatch(/adcreative_api_errors_total\{[^}]*kind="slack"[^}]*\} 1/);
 
     // Structured logs: JSON lines; what a request caused carries the request's id.
     const recs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -170,6 +175,28 @@ describe('health, readiness and metrics', () => {
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain(SIGNING);
   }, 60_000);
+});
+
+describe('sandbox mode', () => {
+  it('the sandbox page server serves /metrics beside its /healthz and /readyz', async () => {
+    const metrics = createMetrics({ defaults: false });
+    metrics.vote('voted');
+    const page = await startPageServer({
+      slack,
+      deliver: new Deliverer({ url: 'http://127.0.0.1:9/slack/events', signingSecret: SIGNING, slack }),
+      metrics,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    try {
+      const res = await fetch(`${page.url.replace(/\/$/, '')}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/adcreative_votes_total\{kind="voted"\} 1/);
+      expect((await fetch(`${page.url.replace(/\/$/, '')}/healthz`)).status).toBe(200);
+    } finally {
+      await page.close();
+    }
+  });
 });
 
 describe('a failing start-up', () => {

@@ -117,8 +117,12 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   const metrics = o.metrics ?? createMetrics({ labels: { replica: replicaId(cfg) } });
   const rawEncoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
   // In-process encoder: its runs report batch sizes. Every encoder: call latency and failures.
-  const onRun = (rawEncoder as { onRun?: (l: (e: { kind: 'text' | 'vision'; size: number }) => void) => unknown }).onRun;
-  onRun?.call(rawEncoder, (e) => metrics.encoderBatch(e.kind, e.size));
+  type Run = { kind: 'text' | 'vision'; size: number; queueWaitMs?: number };
+  const onRun = (rawEncoder as { onRun?: (l: (e: Run) => void) => unknown }).onRun;
+  onRun?.call(rawEncoder, (e: Run) => {
+    metrics.encoderBatch(e.kind, e.size);
+    if (e.queueWaitMs !== undefined) metrics.encoderQueueWait(e.kind, e.queueWaitMs / 1000);
+  });
   const encoder = instrumentEncoder(rawEncoder, metrics);
   const synthetic = encoder.info().synthetic;
   if (synthetic)

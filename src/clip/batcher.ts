@@ -12,6 +12,8 @@ export interface BatchRunInfo {
   size: number;
   /** Number of this run, from 1. */
   seq: number;
+  /** Mean time its inputs waited in the queue before this run started (metrics). */
+  waitMs: number;
 }
 
 export interface BatcherOptions<I, O> {
@@ -75,7 +77,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     try {
       const out = await opts.run(
         batch.map((e) => e.item),
-        { size: batch.length, seq: runs },
+        { size: batch.length, seq: runs, waitMs: performance.now() - batch.reduce((t, e) => t + e.at, 0) / batch.length },
       );
       if (out.length !== batch.length) throw new Error(`batch run returned ${out.length} results for ${batch.length} inputs`);
       for (let i = 0; i < batch.length; i++) batch[i].resolve(out[i]);

@@ -45,6 +45,8 @@ export interface RunEvent {
   runMs: number;
   /** From sending the batch to having its embeddings back on this thread. */
   roundTripMs: number;
+  /** Mean time the run's inputs waited for it to start (the batcher's queue). */
+  queueWaitMs?: number;
 }
 
 export interface EncoderStats {
@@ -289,7 +291,13 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     for (const l of listeners) l(e);
   };
 
-  const runModel = async (kind: ModelKind, inputs: WireTensor[], size: number, seqLen?: number): Promise<Float32Array[]> => {
+  const runModel = async (
+    kind: ModelKind,
+    inputs: WireTensor[],
+    size: number,
+    seqLen?: number,
+    queueWaitMs?: number,
+  ): Promise<Float32Array[]> => {
     await ensureSession(kind);
     const t0 = performance.now();
     const r = await worker.call<RunResult>(
@@ -297,14 +305,14 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       inputs.flatMap((t) => t.parts),
     );
     if (r.rows !== size) throw new InferenceError('INFERENCE_FAILED', `the ${kind} model returned ${r.rows} embeddings for ${size} inputs`);
-    emit({ kind, size, seqLen, runMs: r.runMs, roundTripMs: performance.now() - t0 });
+    emit({ kind, size, seqLen, runMs: r.runMs, roundTripMs: performance.now() - t0, queueWaitMs });
     return rows(r);
   };
 
   const textBatcher = createBatcher<string, Float32Array>({
     batchMax: opts.batchMax,
     waitMs: opts.batchWaitMs,
-    run: async (texts) => {
+    run: async (texts, info) => {
       const tok = await tokenizer();
       const enc = tok.encodeBatch(texts, { padTo: opts.textPadding ?? 'longest' });
       const dims = [enc.batch, enc.seqLen];
@@ -316,6 +324,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
         ],
         texts.length,
         enc.seqLen,
+        info.waitMs,
       );
     },
   });
@@ -323,12 +332,14 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   const imageBatcher = createBatcher<Float32Array, Float32Array>({
     batchMax: opts.batchMax,
     waitMs: opts.batchWaitMs,
-    run: async (pixels) => {
+    run: async (pixels, info) => {
       const { cropHeight, cropWidth } = await preprocessConfig();
       return runModel(
         'vision',
         [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, cropHeight, cropWidth], parts: pixels.map(ownBuffer) }],
         pixels.length,
+        undefined,
+        info.waitMs,
       );
     },
   });
@@ -337,7 +348,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   const tokenBatcher = createBatcher<TokenRow, Float32Array>({
     batchMax: opts.batchMax,
     waitMs: opts.batchWaitMs,
-    run: async (rowsIn) => {
+    run: async (rowsIn, info) => {
       const padId = BigInt((await tokenizer()).padId);
       // A row's length is up to its last attended token; whatever padding it came with is dropped.
       const lens = rowsIn.map((r) => {
@@ -361,6 +372,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
         ],
         rowsIn.length,
         seqLen,
+        info.waitMs,
       );
     },
   });

@@ -13,7 +13,7 @@ import { describeError, isAdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { tagRequest } from '../ops/http.ts';
 import { type Metrics, noopMetrics } from '../ops/metrics.ts';
-import type { OnnxEncoder, RunEvent, TokenRow } from './encoder.ts';
+import type { OnnxEncoder, TokenRow } from './encoder.ts';
 import {
   clipModels,
   decodeInferRequest,
@@ -89,11 +89,9 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   const version = opts.version ?? '1';
   const ready: Record<ClipModelName, boolean> = { 'clip-text': false, 'clip-vision': false };
 
-  // The last run per model half: a request's queue wait is its time minus the run it rode in.
-  const lastRun: Partial<Record<'text' | 'vision', RunEvent>> = {};
   const unsubscribe = encoder.onRun((e) => {
-    lastRun[e.kind] = e;
     metrics.encoderBatch(e.kind, e.size);
+    if (e.queueWaitMs !== undefined) metrics.encoderQueueWait(e.kind, e.queueWaitMs / 1000);
   });
 
   const warm = encoder
@@ -162,12 +160,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
     const body = await readBody(req, maxBody);
     const headerLen = req.headers[HEADER_LENGTH];
     const parsed = decodeInferRequest(body, Array.isArray(headerLen) ? headerLen[0] : headerLen);
-    const kind = model === 'clip-text' ? 'text' : 'vision';
-    const t0 = performance.now();
     const tensor = model === 'clip-text' ? await inferText(parsed) : await inferVision(parsed);
-    const elapsed = performance.now() - t0;
-    const run = lastRun[kind];
-    metrics.encoderQueueWait(kind, Math.max(0, elapsed - (run?.roundTripMs ?? 0)) / 1000);
     const expected = models[model].outputs[0].name;
     const unknown = parsed.outputs.find((o) => o.name !== expected);
     if (unknown) throw new KServeError(400, `${model}: unknown output "${unknown.name}" (this model has ${expected})`);

@@ -140,6 +140,7 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(/adcreative_generation_stage_seconds_count\{[^}]*stage="drawing"[^}]*\} 1/);
     expect(text).toMatch(/adcreative_encoder_batch_size_count\{[^}]*model="vision"[^}]*\} [1-9]/);
     expect(text).toMatch(/adcreative_encoder_call_seconds_count\{[^}]*model="text"[^}]*\} [1-9]/);
+    expect(text).toMatch(/adcreative_encoder_queue_wait_seconds_count\{[^}]*model="vision"[^}]*\} [1-9]/);
     expect(text).toMatch(/adcreative_process_resident_memory_bytes/);
     expect(text).toMatch(/adcreative_api_errors_total\{[^}]*kind="slack"[^}]*\} 1/);
 

@@ -445,8 +445,22 @@ export class PostgresRoundStore implements RoundStore {
             [roundId, owner, ttl],
           )
         ).rowCount === 1,
-      renewAll: async () =>
-        (await this.q('UPDATE round_leases SET expires_at = now() + ?::interval WHERE owner = ?', [ttl, owner])).rowCount ?? 0,
+      // Only rounds still in progress keep a lease; leases of finished rounds are dropped here.
+      renewAll: async () => {
+        const n =
+          (
+            await this.q(
+              `UPDATE round_leases l SET expires_at = now() + ?::interval FROM rounds r
+               WHERE l.owner = ? AND r.id = l.round_id AND r.status IN ('generating', 'open')`,
+              [ttl, owner],
+            )
+          ).rowCount ?? 0;
+        await this.q(
+          `DELETE FROM round_leases l USING rounds r WHERE l.owner = ? AND r.id = l.round_id AND r.status NOT IN ('generating', 'open')`,
+          [owner],
+        );
+        return n;
+      },
       release: async (roundId) => {
         await this.q('DELETE FROM round_leases WHERE round_id = ? AND owner = ?', [roundId, owner]);
       },

@@ -219,6 +219,8 @@ describe('PostgreSQL round leases', () => {
   it('gives a round to one replica, renews it, and lets another take it only after it expired', async () => {
     const a = store.leases('replica-a', 400);
     const b = store.leases('replica-b', 400);
+    await store.insertRound(newRound({ id: 'R1' }), CAPS());
+    const done = await store.insertRound(newRound({ id: 'R3' }), CAPS());
     const claims = await Promise.all([a.claim('R1'), b.claim('R1')]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     const [owner, other] = claims[0] ? [a, b] : [b, a];
@@ -238,6 +240,12 @@ describe('PostgreSQL round leases', () => {
     expect(await owner.claim('R1')).toBe(false);
     await other.release('R1');
     expect(await owner.claim('R1')).toBe(true);
+    // A finished round's lease is neither renewed nor kept.
+    expect(await owner.claim(done.id)).toBe(true);
+    await store.transitionRound(done.id, ['generating'], 'failed');
+    expect(await owner.renewAll()).toBe(1);
+    const left = await store.pool.query('SELECT round_id FROM round_leases WHERE owner = $1', [owner.owner]);
+    expect(left.rows.map((r) => r.round_id)).toEqual(['R1']);
   });
 
   it('says clearly when PostgreSQL is unreachable, without the password', async () => {

@@ -137,7 +137,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
     try {
       const res = await fetch(`${endpoint}/v2/models/${model}/infer`, {
         method: 'POST',
-        body: new Uint8Array(body),
+        body: body as Uint8Array<ArrayBuffer>,
         headers,
         signal: ac.signal,
       });

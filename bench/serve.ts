@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--quick] [--model DIR] [--clients N] [--seconds S] [--batch-max N] [--batch-wait-ms N]`
+ * `npm run bench -- serve [--quick] [--model DIR] [--clients N] [--seconds S] [--rounds N] [--batch-max N] [--batch-wait-ms N]`
  *
  * serve-clip under load, with and without dynamic batching, in one run: the real server
  * (`adcreative serve-clip` as a child process, as deployed) on the synthetic ViT-B/32 vision
@@ -27,6 +27,11 @@ import { generateJpegs } from '../src/image/bench-images.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
 
 function percentile(xs: number[], p: number): number {
   if (!xs.length) return Number.NaN;
@@ -92,7 +97,9 @@ interface ModeResult {
   latencies: number;
   /** Mean images per inference run, from serve-clip's own /metrics. */
   meanBatch: number;
+  /** Median over segments. */
   requestsPerSec: number;
+  segmentRates: number[];
   p50Ms: number;
   p95Ms: number;
   errors: number;
@@ -158,6 +165,7 @@ export async function main(argv: string[]): Promise<void> {
       model: { type: 'string' },
       clients: { type: 'string' },
       seconds: { type: 'string' },
+      rounds: { type: 'string' },
       'batch-max': { type: 'string' },
       'batch-wait-ms': { type: 'string' },
     },
@@ -174,9 +182,10 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const clients = Number(values.clients ?? 32);
-  // Latencies reach seconds on a loaded 2-core machine: the window must be much longer than that.
-  const seconds = Number(values.seconds ?? (quick ? 20 : 60));
-  const warmup = quick ? 8 : 15;
+  // Per segment; latencies reach seconds on a loaded 2-core machine, so a segment is much longer.
+  const seconds = Number(values.seconds ?? (quick ? 10 : 20));
+  const warmup = quick ? 4 : 6;
+  const rounds = Number(values.rounds ?? (quick ? 2 : 4));
   const batchMax = Number(values['batch-max'] ?? 16);
   const batchWaitMs = Number(values['batch-wait-ms'] ?? 4);
 
@@ -201,35 +210,48 @@ export async function main(argv: string[]): Promise<void> {
     { mode: 'unbatched', batching: null },
     { mode: 'batched', batching: { max: batchMax, waitMs: batchWaitMs } },
   ];
-  const results: ModeResult[] = [];
+  // Both servers run side by side (an idle one costs no CPU) and the modes take turns in short
+  // segments (A B, B A, A B, …): the shared machine's load drifts by the minute, and interleaving
+  // makes both modes see the same drift. Throughput: median over segments; latency: all of them.
   const loadBefore = os.loadavg();
-  for (const m of modes) {
-    log(
-      `bench serve: ${m.mode} (${m.batching ? `batch ≤ ${m.batching.max}, wait ${m.batching.waitMs} ms` : 'batch 1'}), ${clients} clients, ${seconds} s…`,
-    );
-    const { url, child } = await startServer(model, m.batching);
-    try {
-      const r = await load(url, bodies, clients, seconds, warmup);
+  const servers = await Promise.all(modes.map((m) => startServer(model, m.batching)));
+  const per = modes.map(() => ({ rates: [] as number[], latencies: [] as number[], completed: 0, errors: 0 }));
+  const results: ModeResult[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const x = await load(servers[i].url, bodies, clients, seconds, warmup);
+        per[i].rates.push(x.completed / seconds);
+        per[i].latencies.push(...x.latencies);
+        per[i].completed += x.completed;
+        per[i].errors += x.errors;
+        log(`  round ${r + 1}/${rounds} ${modes[i].mode}: ${round(x.completed / seconds)} req/s`);
+      }
+    }
+    for (let i = 0; i < modes.length; i++) {
+      const m = modes[i];
       const x: ModeResult = {
         mode: m.mode,
         batchMax: m.batching?.max ?? 1,
         batchWaitMs: m.batching?.waitMs ?? 0,
-        requests: r.completed,
-        seconds,
-        latencies: r.latencies.length,
-        meanBatch: await meanBatch(url),
-        requestsPerSec: round(r.completed / seconds),
-        p50Ms: round(percentile(r.latencies, 50), 1),
-        p95Ms: round(percentile(r.latencies, 95), 1),
-        errors: r.errors,
+        requests: per[i].completed,
+        seconds: seconds * rounds,
+        latencies: per[i].latencies.length,
+        meanBatch: await meanBatch(servers[i].url),
+        requestsPerSec: round(median(per[i].rates)),
+        segmentRates: per[i].rates.map((v) => round(v)),
+        p50Ms: round(percentile(per[i].latencies, 50), 1),
+        p95Ms: round(percentile(per[i].latencies, 95), 1),
+        errors: per[i].errors,
       };
       results.push(x);
       log(
-        `  ${x.requestsPerSec} req/s, p50 ${x.p50Ms} ms, p95 ${x.p95Ms} ms (${x.latencies} timed), mean batch ${x.meanBatch}, errors ${x.errors}`,
+        `${x.mode}: ${x.requestsPerSec} req/s (median of ${rounds} segments), p50 ${x.p50Ms} ms, p95 ${x.p95Ms} ms, mean batch ${x.meanBatch}, errors ${x.errors}`,
       );
-    } finally {
-      await stopServer(child);
     }
+  } finally {
+    await Promise.all(servers.map((sv) => stopServer(sv.child)));
   }
   const [unb, bat] = results;
   const ratio = round(bat.requestsPerSec / unb.requestsPerSec);
@@ -248,8 +270,10 @@ export async function main(argv: string[]): Promise<void> {
     settings: {
       model,
       clients,
-      seconds,
-      warmupSeconds: warmup,
+      secondsPerSegment: seconds,
+      warmupSecondsPerSegment: warmup,
+      segmentsPerMode: rounds,
+      interleaved: true,
       quick,
       batchMax,
       batchWaitMs,

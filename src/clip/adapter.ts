@@ -187,7 +187,10 @@ export class Adapter {
       throw new ModelError('ADAPTER_INVALID', `${source} is not an adcreative adapter file (expected "format": "${ADAPTER_FORMAT}")`);
     }
     if (f.version !== ADAPTER_VERSION) {
-      throw new ModelError('ADAPTER_INVALID', `${source} has adapter format version ${f.version}; this build reads version ${ADAPTER_VERSION}`);
+      throw new ModelError(
+        'ADAPTER_INVALID',
+        `${source} has adapter format version ${f.version}; this build reads version ${ADAPTER_VERSION}`,
+      );
     }
     if (typeof f.model !== 'string' || typeof f.dims !== 'number' || typeof f.text !== 'string' || typeof f.image !== 'string') {
       throw new ModelError('ADAPTER_INVALID', `${source} lacks model, dims or weights`);

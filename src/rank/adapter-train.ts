@@ -113,7 +113,7 @@ function gather(X: Float32Array, idx: Uint32Array | number[], from: number, coun
 }
 
 /** Y = normalise(X (I + W)) for `rows` rows. */
-function project(X: Float32Array, W: Float32Array, rows: number, d: number, Y: Float32Array, norms?: Float32Array): void {
+function project(X: Float32Array, W: Float32Array, rows: number, d: number, Y: Float32Array, norms?: Float32Array<ArrayBufferLike>): void {
   gemm(X, W, Y, rows, d, d);
   const len = rows * d;
   for (let i = 0; i < len; i++) Y[i] += X[i];
@@ -140,7 +140,12 @@ function heldOutRecall(data: PairMatrix, idx: Uint32Array, Wt: Float32Array | nu
 }
 
 /** Splits indices into train and held-out, deterministically for a seed. */
-export function splitPairs(n: number, heldOutShare: number, maxHeldOut: number, seed: number): { train: Uint32Array; heldOut: Uint32Array } {
+export function splitPairs(
+  n: number,
+  heldOutShare: number,
+  maxHeldOut: number,
+  seed: number,
+): { train: Uint32Array; heldOut: Uint32Array } {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   shuffle(order, createRng(seed ^ 0x5eed));
@@ -177,7 +182,14 @@ export async function trainAdapter(data: PairMatrix, opts: TrainAdapterOptions =
   const tauState = { m: 0, v: 0, t: 0 };
 
   const before = heldOutRecall(data, heldOut, null, null);
-  let best = { score: meanRecall1(before), epoch: 0, Wt: Float32Array.from(Wt), Wi: Float32Array.from(Wi), scale: Math.exp(tau), after: before };
+  let best = {
+    score: meanRecall1(before),
+    epoch: 0,
+    Wt: Float32Array.from(Wt),
+    Wi: Float32Array.from(Wi),
+    scale: Math.exp(tau),
+    after: before,
+  };
   const history: EpochRecord[] = [];
 
   const Xt = new Float32Array(B * d);
@@ -327,7 +339,11 @@ export function adapterFromResult(r: TrainAdapterResult, info: { model: string; 
  * random rotation of them plus noise, re-normalised. Raw CLIP similarity says nothing here
  * (recall ≈ chance); an adapter that learns the rotation finds every pair.
  */
-export function syntheticPairs(n: number, d: number, opts: { seed?: number; noise?: number } = {}): PairMatrix & { rotation: Float32Array } {
+export function syntheticPairs(
+  n: number,
+  d: number,
+  opts: { seed?: number; noise?: number } = {},
+): PairMatrix & { rotation: Float32Array } {
   const rng = createRng(opts.seed ?? 1);
   const noise = opts.noise ?? 0.3;
   const R = randomRotation(d, rng);

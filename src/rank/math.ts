@@ -183,7 +183,7 @@ function gemmTNSlab(A: Float32Array, B: Float32Array, C: Float32Array, p0: numbe
 }
 
 /** Normalises each of the `rows` rows of X (width d) in place; returns the norms before. */
-export function normalizeRows(X: Float32Array, rows: number, d: number, norms = new Float32Array(rows)): Float32Array {
+export function normalizeRows(X: Float32Array, rows: number, d: number, norms: Float32Array = new Float32Array(rows)): Float32Array {
   for (let i = 0; i < rows; i++) {
     const o = i * d;
     let s = 0;

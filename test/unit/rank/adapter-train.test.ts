@@ -106,11 +106,17 @@ describe('matrix kernels', () => {
       const want = naive([...A], [...B], m, k, n);
       const C = new Float32Array(m * n);
       gemm(A, B, C, m, k, n);
-      C.forEach((v, i) => expect(v).toBeCloseTo(want[i], 2));
+      C.forEach((v, i) => {
+        expect(v).toBeCloseTo(want[i], 2);
+      });
       gemmNT(A, transpose(B, k, n), C, m, k, n);
-      C.forEach((v, i) => expect(v).toBeCloseTo(want[i], 2));
+      C.forEach((v, i) => {
+        expect(v).toBeCloseTo(want[i], 2);
+      });
       gemmTN(transpose(A, m, k), B, C, k, m, n);
-      C.forEach((v, i) => expect(v).toBeCloseTo(want[i], 2));
+      C.forEach((v, i) => {
+        expect(v).toBeCloseTo(want[i], 2);
+      });
     }
   });
 
@@ -120,7 +126,9 @@ describe('matrix kernels', () => {
     const inv = invert(M, d)!;
     const P = new Float32Array(d * d);
     gemm(M, inv, P, d, d, d);
-    P.forEach((v, i) => expect(v).toBeCloseTo(i % (d + 1) === 0 ? 1 : 0, 4));
+    P.forEach((v, i) => {
+      expect(v).toBeCloseTo(i % (d + 1) === 0 ? 1 : 0, 4);
+    });
     expect(invert(new Float32Array(d * d), d)).toBeUndefined();
   });
 });

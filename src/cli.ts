@@ -15,7 +15,13 @@ export function registerCommands(cmds: Command[]): void {
 async function loadCommands(): Promise<void> {
   if (COMMANDS.length) return;
   // Imported lazily so `adcreative --help` does not load ONNX Runtime, LanceDB or Bolt.
-  const lists = await Promise.all([import('./start.ts').then((m) => m.commands), import('./rank/commands.ts').then((m) => m.commands)]);
+  // biome-ignore format: one module per line keeps parallel additions mergeable
+  const lists = await Promise.all([
+    import('./start.ts').then((m) => m.commands),
+    import('./clip/commands.ts').then((m) => m.commands),
+    import('./library/commands.ts').then((m) => m.commands),
+    import('./rank/commands.ts').then((m) => m.commands),
+  ]);
   for (const l of lists) registerCommands(l);
 }
 

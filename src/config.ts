@@ -219,6 +219,71 @@ export const SETTINGS = {
     doc: 'Largest image file accepted, in bytes.',
   },
 
+  // --- library ---
+  lancedbUri: {
+    env: 'LANCEDB_URI',
+    default: '$DATA_DIR/lancedb',
+    parse: str,
+    group: 'library',
+    doc: 'Where the creative library lives: a folder, or any URI LanceDB accepts (s3://…, db:// for LanceDB Cloud).',
+  },
+  libraryIndexMinRows: {
+    env: 'LIBRARY_INDEX_MIN_ROWS',
+    default: '20000',
+    parse: int(256),
+    group: 'library',
+    doc: 'Row count past which the library builds its ANN (IVF_PQ) and filter-column indexes by itself; below it, search is exact (flat).',
+  },
+  libraryWeightImage: {
+    env: 'LIBRARY_WEIGHT_IMAGE',
+    default: '0.6',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of the query-to-image similarity (cross-modal for a text brief).',
+  },
+  libraryWeightCaption: {
+    env: 'LIBRARY_WEIGHT_CAPTION',
+    default: '0.4',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of the query-to-caption similarity.',
+  },
+  libraryWeightCtr: {
+    env: 'LIBRARY_WEIGHT_CTR',
+    default: '0.05',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Search fusion: weight of past performance (smoothed CTR relative to the library average); 0 ranks on similarity alone.',
+  },
+  libraryCtrPriorStrength: {
+    env: 'LIBRARY_CTR_PRIOR_STRENGTH',
+    default: 'auto',
+    parse: (raw: string, name: string): number | 'auto' => (raw.trim().toLowerCase() === 'auto' ? 'auto' : num(1, 1e9)(raw, name)),
+    group: 'library',
+    doc: 'Smoothed CTR: strength (in impressions) of the Beta prior centred on the library CTR; auto estimates it from the library (empirical Bayes).',
+  },
+  libraryNearDuplicate: {
+    env: 'LIBRARY_NEAR_DUPLICATE',
+    default: '0.97',
+    parse: num(0, 1),
+    group: 'library',
+    doc: 'Image-embedding cosine at or above which two search results count as the same picture and are collapsed into one.',
+  },
+  libraryOptimizeEvery: {
+    env: 'LIBRARY_OPTIMIZE_EVERY',
+    default: '20',
+    parse: int(0),
+    group: 'library',
+    doc: 'Compact the table and update its indexes after this many writes (0: only on `adcreative library index`).',
+  },
+  libraryBatch: {
+    env: 'LIBRARY_BATCH',
+    default: '32',
+    parse: int(1, 1024),
+    group: 'library',
+    doc: 'Ingest: images read, embedded and written per batch.',
+  },
+
   // --- learning ---
   clipAdapter: {
     env: 'CLIP_ADAPTER',
@@ -308,6 +373,13 @@ export function config(): Config {
 export function dataPath(cfg: Pick<Config, 'dataDir'>, ...parts: string[]): string {
   const base = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(cfg.dataDir);
   return join(base, ...parts);
+}
+
+/** The library's LanceDB URI, with `$DATA_DIR` resolved (remote URIs pass through unchanged). */
+export function libraryUri(cfg: Pick<Config, 'dataDir' | 'lancedbUri'>): string {
+  const u = cfg.lancedbUri;
+  if (u.startsWith('$DATA_DIR')) return dataPath(cfg, u.slice('$DATA_DIR'.length).replace(/^[/\\]+/, ''));
+  return u;
 }
 
 /** The README's configuration table, generated from SETTINGS so they cannot drift. */

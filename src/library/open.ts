@@ -1,12 +1,34 @@
 /**
- * Opens the creative library at a LanceDB URI.
- * (Contract placeholder: the library work replaces this body.)
+ * Opens the creative library at a LanceDB URI. Settings not given come from the process
+ * configuration (the library group of src/config.ts).
  */
 import type { Encoder } from '../clip/types.ts';
-import { LibraryError } from '../errors.ts';
+import { type Config, config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Library } from './types.ts';
+import { LanceLibrary, type LibrarySettings } from './lance-library.ts';
 
-export async function openLibrary(_opts: { uri: string; encoder: Encoder; logger?: Logger }): Promise<Library> {
-  throw new LibraryError('LIBRARY_UNAVAILABLE', 'the creative library is not wired in this build yet');
+export type { LibrarySettings };
+export { LanceLibrary };
+
+export function librarySettings(cfg: Config): LibrarySettings {
+  return {
+    indexMinRows: cfg.libraryIndexMinRows,
+    weights: { image: cfg.libraryWeightImage, caption: cfg.libraryWeightCaption, ctr: cfg.libraryWeightCtr },
+    ctrPriorStrength: cfg.libraryCtrPriorStrength,
+    nearDuplicate: cfg.libraryNearDuplicate,
+    optimizeEvery: cfg.libraryOptimizeEvery,
+    imageLimits: { maxBytes: cfg.imageMaxBytes, maxPixels: cfg.imageMaxPixels },
+  };
+}
+
+export async function openLibrary(opts: {
+  uri: string;
+  encoder?: Encoder;
+  logger?: Logger;
+  settings?: Partial<LibrarySettings>;
+  /** Open a library embedded with another model anyway (re-embedding does). */
+  allowModelMismatch?: boolean;
+}): Promise<LanceLibrary> {
+  const settings = { ...librarySettings(config()), ...opts.settings };
+  return LanceLibrary.open({ ...opts, settings });
 }

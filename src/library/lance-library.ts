@@ -1,0 +1,687 @@
+/**
+ * The creative library on LanceDB: one connection and one table handle per opened library,
+ * every write through one queue, batched; search fuses cross-modal (brief → image) and caption
+ * similarity with past performance; indexes and compaction are kept up by the library itself.
+ */
+import { createHash } from 'node:crypto';
+import * as lancedb from '@lancedb/lancedb';
+import type { Encoder } from '../clip/types.ts';
+import { l2normalize } from '../clip/types.ts';
+import { describeError, InputError, LibraryError } from '../errors.ts';
+import { type ImageLimits, makeThumbnail } from '../image/thumbnail.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import {
+  ANN_MIN_ROWS,
+  type AnnSettings,
+  annSettingsFor,
+  buildScalarIndex,
+  buildVectorIndex,
+  vectorIndexedColumns,
+  vectorQuery,
+} from './ann.ts';
+import { type CtrPrior, estimatePrior } from './ctr.ts';
+import { filtersToSql } from './filters.ts';
+import { WriteQueue } from './queue.ts';
+import { type FusionWeights, rankCandidates } from './rank.ts';
+import {
+  creativeFromRow,
+  creativesSchema,
+  IMAGE_VECTOR,
+  META_COLUMNS,
+  META_DIMS,
+  META_MODEL,
+  type Row,
+  rowFromCreative,
+  type StoredCreative,
+  sqlString,
+  TABLE,
+  TEXT_VECTOR,
+} from './schema.ts';
+import type {
+  AddResult,
+  Creative,
+  CreativeRef,
+  IndexReport,
+  Library,
+  LibraryStats,
+  MetricsUpdate,
+  NewCreative,
+  ScanOptions,
+  SearchHit,
+  SearchQuery,
+} from './types.ts';
+
+export interface LibrarySettings {
+  indexMinRows: number;
+  weights: FusionWeights;
+  ctrPriorStrength: number | 'auto';
+  nearDuplicate: number;
+  optimizeEvery: number;
+  imageLimits: ImageLimits;
+}
+
+export const DEFAULT_LIBRARY_SETTINGS: LibrarySettings = {
+  indexMinRows: 20000,
+  weights: { image: 0.6, caption: 0.4, ctr: 0.05 },
+  ctrPriorStrength: 'auto',
+  nearDuplicate: 0.97,
+  optimizeEvery: 20,
+  imageLimits: { maxBytes: 26214400, maxPixels: 40000000 },
+};
+
+export interface OpenOptions {
+  uri: string;
+  /** Needed to add and to search by text or image; read-only commands may leave it out. */
+  encoder?: Encoder;
+  logger?: Logger;
+  settings?: Partial<LibrarySettings>;
+  /** Skip the model check (re-embedding reads a library made with another model). */
+  allowModelMismatch?: boolean;
+}
+
+const SEARCH_COLUMNS = [...META_COLUMNS, 'thumbnail', IMAGE_VECTOR, TEXT_VECTOR];
+const SCALAR_INDEXES: [string, 'bitmap' | 'btree'][] = [
+  ['brand', 'bitmap'],
+  ['channel', 'bitmap'],
+  ['format', 'bitmap'],
+  ['demo', 'bitmap'],
+  ['created_at', 'btree'],
+  ['impressions', 'btree'],
+  ['sha256', 'btree'],
+  ['id', 'btree'],
+];
+const MAX_K = 200;
+const IN_CHUNK = 500;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Library ids are the image's sha256 prefix: the same picture is the same creative. */
+export function idForSha(sha: string): string {
+  return sha.slice(0, 16);
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+function norm(v: string | undefined): string | undefined {
+  return v === undefined ? undefined : v.trim().toLowerCase();
+}
+
+function countInto(m: Record<string, number>, k: string): void {
+  m[k || '(none)'] = (m[k || '(none)'] ?? 0) + 1;
+}
+
+export class LanceLibrary implements Library {
+  private readonly queue = new WriteQueue();
+  private prior: CtrPrior | undefined;
+  private annIndexed = false;
+  private ann: AnnSettings | undefined;
+  private writes = 0;
+  private closed = false;
+
+  private constructor(
+    readonly uri: string,
+    private readonly db: lancedb.Connection,
+    private table: lancedb.Table | undefined,
+    private model: string,
+    private dims: number,
+    private readonly encoder: Encoder | undefined,
+    private readonly logger: Logger,
+    private readonly settings: LibrarySettings,
+  ) {}
+
+  static async open(opts: OpenOptions): Promise<LanceLibrary> {
+    const logger = opts.logger ?? silentLogger;
+    const settings = { ...DEFAULT_LIBRARY_SETTINGS, ...opts.settings };
+    let db: lancedb.Connection;
+    try {
+      db = await lancedb.connect(opts.uri);
+    } catch (e) {
+      throw new LibraryError('LIBRARY_UNAVAILABLE', `cannot open the creative library at ${opts.uri}: ${describeError(e)}`, {
+        cause: e,
+        hint: 'check LANCEDB_URI',
+      });
+    }
+    let table: lancedb.Table | undefined;
+    let model = opts.encoder?.info().model ?? '';
+    let dims = opts.encoder?.dims ?? 0;
+    if ((await db.tableNames()).includes(TABLE)) {
+      table = await db.openTable(TABLE);
+      const meta = (await table.schema()).metadata;
+      const storedModel = meta.get(META_MODEL) ?? '(unknown)';
+      const storedDims = Number(meta.get(META_DIMS) ?? 0);
+      if (opts.encoder && !opts.allowModelMismatch) {
+        const info = opts.encoder.info();
+        if (info.model !== storedModel || info.dims !== storedDims) {
+          table.close();
+          db.close();
+          throw new LibraryError(
+            'LIBRARY_MODEL_MISMATCH',
+            `the creative library at ${opts.uri} was embedded with ${storedModel} (${storedDims}-d) but the encoder is ${info.model} (${info.dims}-d)`,
+            { hint: 'run `adcreative library reembed` to re-embed it with the current model, or point CLIP_MODEL_DIR back at the old one' },
+          );
+        }
+      }
+      model = storedModel;
+      dims = storedDims;
+    }
+    const lib = new LanceLibrary(opts.uri, db, table, model, dims, opts.encoder, logger, settings);
+    await lib.refreshIndexState();
+    return lib;
+  }
+
+  info(): { uri: string; model: string; dims: number } {
+    return { uri: this.uri, model: this.model, dims: this.dims };
+  }
+
+  private async refreshIndexState(): Promise<void> {
+    if (!this.table) return;
+    const cols = await vectorIndexedColumns(this.table);
+    this.annIndexed = cols.has(IMAGE_VECTOR) && cols.has(TEXT_VECTOR);
+    this.ann = this.annIndexed ? annSettingsFor(await this.table.countRows(), this.dims) : undefined;
+  }
+
+  private needEncoder(what: string): Encoder {
+    if (!this.encoder)
+      throw new LibraryError('LIBRARY_NO_ENCODER', `${what} needs the CLIP encoder, and this library was opened without one`);
+    return this.encoder;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LibraryError('LIBRARY_CLOSED', 'the creative library was closed');
+  }
+
+  async count(): Promise<number> {
+    this.assertOpen();
+    return this.table ? this.table.countRows() : 0;
+  }
+
+  async get(id: string): Promise<Creative | undefined> {
+    this.assertOpen();
+    if (!this.table) return undefined;
+    const rows = await this.table
+      .query()
+      .where(`id = ${sqlString(id)}`)
+      .limit(1)
+      .toArray();
+    return rows.length ? creativeFromRow(rows[0] as Row) : undefined;
+  }
+
+  private async bySha(shas: string[], columns: string[]): Promise<Map<string, StoredCreative>> {
+    const out = new Map<string, StoredCreative>();
+    if (!this.table || shas.length === 0) return out;
+    for (const part of chunks(shas, IN_CHUNK)) {
+      const rows = await this.table
+        .query()
+        .where(`sha256 IN (${part.map(sqlString).join(', ')})`)
+        .select(columns)
+        .toArray();
+      for (const r of rows) {
+        const c = creativeFromRow(r as Row);
+        out.set(c.sha256, c);
+      }
+    }
+    return out;
+  }
+
+  async add(items: NewCreative[]): Promise<AddResult> {
+    this.assertOpen();
+    const encoder = this.needEncoder('adding creatives');
+    const result: AddResult = { ingested: 0, updated: 0, ids: [], failed: [] };
+    if (items.length === 0) return result;
+
+    // 1. Hash and check every image; the thumbnail step sorts bad files into reasons.
+    interface Prepared {
+      item: NewCreative;
+      name: string;
+      sha: string;
+      thumb: Uint8Array;
+    }
+    const bySha = new Map<string, Prepared>();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const name = item.fileName ?? `item ${i + 1}`;
+      try {
+        if (!(item.image instanceof Uint8Array)) throw new InputError('IMAGE_MISSING', `${name}: no image bytes`);
+        const thumb = await makeThumbnail(item.image, this.settings.imageLimits, name);
+        const sha = sha256Hex(item.image);
+        const prev = bySha.get(sha);
+        // The same picture twice in one batch: one creative, later metadata wins.
+        bySha.set(sha, { item: prev ? { ...prev.item, ...stripUndefined(item) } : item, name, sha, thumb: thumb.webp });
+      } catch (e) {
+        result.failed.push({ path: name, reason: describeError(e) });
+      }
+    }
+    const prepared = [...bySha.values()];
+    if (prepared.length === 0) return result;
+
+    // 2. Merge with what the library already holds for these images.
+    const existing = await this.bySha(
+      prepared.map((p) => p.sha),
+      [...META_COLUMNS, IMAGE_VECTOR, TEXT_VECTOR],
+    );
+    const now = new Date();
+    const drafts = prepared.map((p) => {
+      const old = existing.get(p.sha);
+      const it = p.item;
+      const headline = it.headline ?? old?.headline ?? '';
+      const body = it.body ?? old?.body ?? '';
+      const brand = norm(it.brand) ?? old?.brand ?? '';
+      const channel = norm(it.channel) ?? old?.channel ?? '';
+      const format = norm(it.format) ?? old?.format ?? '';
+      const tags = it.tags ?? old?.tags ?? [];
+      const derived = [headline, body].filter(Boolean).join(' — ');
+      const caption =
+        it.caption ??
+        (it.headline !== undefined || it.body !== undefined ? derived : undefined) ??
+        old?.caption ??
+        (derived || fallbackCaption(p.item.fileName, brand, tags));
+      const c: StoredCreative = {
+        id: old?.id ?? idForSha(p.sha),
+        sha256: p.sha,
+        source: it.source ?? old?.source ?? (it.fileName ? `ingest:${it.fileName}` : 'api'),
+        brand,
+        channel,
+        format,
+        headline,
+        body,
+        cta: it.cta ?? old?.cta ?? '',
+        caption,
+        tags,
+        image: it.image,
+        thumbnail: p.thumb,
+        fileName: it.fileName ?? old?.fileName ?? '',
+        imageEmbedding: old?.imageEmbedding ?? new Float32Array(0),
+        textEmbedding: old?.caption === caption && old ? old.textEmbedding : new Float32Array(0),
+        impressions: it.impressions ?? old?.impressions ?? 0,
+        clicks: it.clicks ?? old?.clicks ?? 0,
+        conversions: it.conversions ?? old?.conversions ?? 0,
+        createdAt: it.createdAt ?? old?.createdAt ?? now,
+        demo: it.demo ?? old?.demo ?? false,
+        provenance: it.provenance ?? old?.provenance,
+      };
+      return { c, name: p.name, isNew: !old };
+    });
+
+    // 3. Embed what is new: images never seen, captions that changed.
+    const failedNames = new Set<string>();
+    const needImage = drafts.filter((d) => d.c.imageEmbedding.length === 0);
+    const imageVecs = await this.embedEach(
+      needImage.map((d) => ({ name: d.name, input: d.c.image })),
+      (xs) => encoder.embedImages(xs),
+      result,
+      failedNames,
+    );
+    needImage.forEach((d, i) => {
+      if (imageVecs[i]) d.c.imageEmbedding = imageVecs[i]!;
+    });
+    const needText = drafts.filter((d) => d.c.textEmbedding.length === 0 && !failedNames.has(d.name));
+    const textVecs = await this.embedEach(
+      needText.map((d) => ({ name: d.name, input: d.c.caption })),
+      (xs) => encoder.embedTexts(xs),
+      result,
+      failedNames,
+    );
+    needText.forEach((d, i) => {
+      if (textVecs[i]) d.c.textEmbedding = textVecs[i]!;
+    });
+    const ready = drafts.filter((d) => !failedNames.has(d.name));
+    if (ready.length === 0) return result;
+    for (const d of ready) {
+      if (d.c.imageEmbedding.length !== this.encoderDims() || d.c.textEmbedding.length !== this.encoderDims()) {
+        throw new LibraryError(
+          'LIBRARY_BAD_EMBEDDING',
+          `${d.name}: the encoder returned a ${d.c.imageEmbedding.length}-d embedding; the library expects ${this.encoderDims()}`,
+        );
+      }
+    }
+
+    // 4. One write for the whole batch.
+    await this.queue.run(async () => {
+      const table = await this.ensureTable();
+      await table
+        .mergeInsert('id')
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute(ready.map((d) => rowFromCreative(d.c)));
+    });
+    this.afterWrite();
+    for (const d of ready) {
+      if (d.isNew) result.ingested++;
+      else result.updated++;
+      result.ids.push(d.c.id);
+    }
+    return result;
+  }
+
+  private encoderDims(): number {
+    return this.dims || this.needEncoder('adding creatives').dims;
+  }
+
+  /** Embeds in one call; when that fails, one by one, so a bad input costs only itself. */
+  private async embedEach<T>(
+    inputs: { name: string; input: T }[],
+    embed: (xs: T[]) => Promise<Float32Array[]>,
+    result: AddResult,
+    failedNames: Set<string>,
+  ): Promise<(Float32Array | undefined)[]> {
+    if (inputs.length === 0) return [];
+    try {
+      const v = await embed(inputs.map((x) => x.input));
+      if (v.length === inputs.length) return v;
+    } catch (e) {
+      this.logger.debug('library: batch embedding failed, retrying one by one', { error: e });
+    }
+    const out: (Float32Array | undefined)[] = [];
+    for (const x of inputs) {
+      try {
+        out.push((await embed([x.input]))[0]);
+      } catch (e) {
+        failedNames.add(x.name);
+        result.failed.push({ path: x.name, reason: describeError(e) });
+        out.push(undefined);
+      }
+    }
+    return out;
+  }
+
+  private async ensureTable(): Promise<lancedb.Table> {
+    if (this.table) return this.table;
+    const enc = this.needEncoder('creating the library');
+    this.model = enc.info().model;
+    this.dims = enc.dims;
+    this.table = await this.db.createEmptyTable(TABLE, creativesSchema(this.model, this.dims), { existOk: true });
+    this.logger.info('library: created table', { uri: this.uri, model: this.model, dims: this.dims });
+    return this.table;
+  }
+
+  /** Upkeep after a write, queued behind it: the first ANN index past the threshold, compaction. */
+  private afterWrite(): void {
+    this.prior = undefined;
+    this.writes++;
+    const every = this.settings.optimizeEvery;
+    void this.queue
+      .run(async () => {
+        if (!this.table || this.closed) return;
+        const rows = await this.table.countRows();
+        if (!this.annIndexed && rows >= Math.max(this.settings.indexMinRows, ANN_MIN_ROWS)) {
+          this.logger.info('library: row count passed LIBRARY_INDEX_MIN_ROWS, building indexes', { rows });
+          await this.buildIndexNow(false);
+        } else if (every > 0 && this.writes % every === 0) {
+          await this.optimizeNow();
+        }
+      })
+      .catch((e) => this.logger.warn('library: upkeep after write failed', { error: e }));
+  }
+
+  async optimize(): Promise<void> {
+    this.assertOpen();
+    await this.queue.run(() => this.optimizeNow());
+  }
+
+  private async optimizeNow(): Promise<void> {
+    if (!this.table) return;
+    // Old versions are kept ten minutes for readers in other processes still on them.
+    await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) });
+  }
+
+  async buildIndex(opts: { force?: boolean } = {}): Promise<IndexReport> {
+    this.assertOpen();
+    return this.queue.run(() => this.buildIndexNow(opts.force ?? false));
+  }
+
+  private async buildIndexNow(force: boolean): Promise<IndexReport> {
+    const t0 = Date.now();
+    if (!this.table) return { rows: 0, vector: { built: false, reason: 'the library is empty' }, scalar: [], seconds: 0 };
+    const rows = await this.table.countRows();
+    const report: IndexReport = { rows, vector: { built: false, reason: '' }, scalar: [], seconds: 0 };
+    if (rows < ANN_MIN_ROWS) {
+      report.vector.reason = `IVF_PQ needs at least ${ANN_MIN_ROWS} rows; search stays exact (flat) at ${rows}`;
+    } else if (this.annIndexed && !force) {
+      report.vector.reason = 'already indexed (use --force to rebuild)';
+    } else {
+      const s = annSettingsFor(rows, this.dims);
+      await buildVectorIndex(this.table, IMAGE_VECTOR, s);
+      await buildVectorIndex(this.table, TEXT_VECTOR, s);
+      report.vector = { built: true, partitions: s.partitions, subVectors: s.subVectors, reason: `IVF_PQ for ${rows} rows` };
+    }
+    for (const [col, kind] of SCALAR_INDEXES) {
+      await buildScalarIndex(this.table, col, kind);
+      report.scalar.push(`${col} (${kind})`);
+    }
+    await this.optimizeNow();
+    await this.refreshIndexState();
+    report.seconds = (Date.now() - t0) / 1000;
+    this.logger.info('library: indexes built', { ...report });
+    return report;
+  }
+
+  private async ctrPrior(): Promise<CtrPrior> {
+    if (this.prior) return this.prior;
+    const rows: { clicks: number; impressions: number }[] = [];
+    if (this.table) {
+      const t = await this.table.query().select(['impressions', 'clicks']).toArrow();
+      const imp = t.getChild('impressions')?.toArray() as ArrayLike<bigint | number> | undefined;
+      const clk = t.getChild('clicks')?.toArray() as ArrayLike<bigint | number> | undefined;
+      for (let i = 0; i < t.numRows; i++) rows.push({ impressions: Number(imp?.[i] ?? 0), clicks: Number(clk?.[i] ?? 0) });
+    }
+    this.prior = estimatePrior(rows, this.settings.ctrPriorStrength);
+    return this.prior;
+  }
+
+  private async queryVector(q: SearchQuery): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    if (q.vector) parts.push(l2normalize(Float32Array.from(q.vector)));
+    if (q.text !== undefined) {
+      if (q.text.trim() === '') throw new InputError('QUERY_EMPTY', 'the search text is empty');
+      parts.push((await this.needEncoder('searching by text').embedTexts([q.text]))[0]);
+    }
+    if (q.image) parts.push((await this.needEncoder('searching by image').embedImages([q.image]))[0]);
+    if (parts.length === 0) throw new InputError('QUERY_EMPTY', 'a search needs text, an image or a vector');
+    if (parts.length === 1) return parts[0];
+    const sum = new Float32Array(parts[0].length);
+    for (const p of parts) for (let i = 0; i < sum.length; i++) sum[i] += p[i];
+    return l2normalize(sum);
+  }
+
+  async search(q: SearchQuery): Promise<SearchHit[]> {
+    this.assertOpen();
+    const k = Math.max(1, Math.min(MAX_K, Math.floor(q.k ?? 10)));
+    const vector = await this.queryVector(q);
+    if (!this.table) return [];
+    if (this.dims && vector.length !== this.dims) {
+      throw new InputError('QUERY_DIMS', `the query vector has ${vector.length} dimensions; the library's embeddings have ${this.dims}`);
+    }
+    const where = filtersToSql(q.filters);
+    // Over-fetch from both embeddings: fusion and near-duplicate collapsing need spare candidates.
+    const fetch = Math.min(1000, Math.max(20, k * 4));
+    const [byImage, byCaption] = await Promise.all(
+      [IMAGE_VECTOR, TEXT_VECTOR].map((col) =>
+        vectorQuery(this.table!, col, vector, { k: fetch, where, ann: this.ann, select: SEARCH_COLUMNS }).toArray(),
+      ),
+    );
+    const seen = new Map<string, StoredCreative>();
+    for (const r of [...byImage, ...byCaption]) {
+      const c = creativeFromRow(r as Row);
+      if (!seen.has(c.id)) seen.set(c.id, c);
+    }
+    return rankCandidates([...seen.values()], vector, {
+      k,
+      weights: this.settings.weights,
+      prior: await this.ctrPrior(),
+      nearDuplicate: this.settings.nearDuplicate,
+    });
+  }
+
+  async maxSimilarity(imageEmbeddings: Float32Array[]): Promise<number[]> {
+    this.assertOpen();
+    const table = this.table;
+    if (!table) return imageEmbeddings.map(() => 0);
+    return Promise.all(
+      imageEmbeddings.map(async (v) => {
+        const rows = await vectorQuery(table, IMAGE_VECTOR, l2normalize(Float32Array.from(v)), {
+          k: 1,
+          ann: this.ann,
+          select: ['id'],
+        }).toArray();
+        return rows.length ? 1 - Number((rows[0] as Row)._distance) : 0;
+      }),
+    );
+  }
+
+  async stats(): Promise<LibraryStats> {
+    this.assertOpen();
+    const s: LibraryStats = {
+      uri: this.uri,
+      model: this.model,
+      dims: this.dims,
+      rows: 0,
+      demoRows: 0,
+      brands: {},
+      channels: {},
+      formats: {},
+      impressions: 0,
+      clicks: 0,
+      conversions: 0,
+      ctrPrior: await this.ctrPrior(),
+      index: { vector: this.annIndexed, scalar: [], unindexedRows: 0 },
+      version: 0,
+    };
+    if (!this.table) return s;
+    const t = await this.table.query().select(['brand', 'channel', 'format', 'demo', 'impressions', 'clicks', 'conversions']).toArrow();
+    const col = (n: string) => t.getChild(n);
+    const [brand, channel, format, demo, imp, clk, conv] = [
+      'brand',
+      'channel',
+      'format',
+      'demo',
+      'impressions',
+      'clicks',
+      'conversions',
+    ].map(col);
+    for (let i = 0; i < t.numRows; i++) {
+      countInto(s.brands, String(brand?.get(i) ?? ''));
+      countInto(s.channels, String(channel?.get(i) ?? ''));
+      countInto(s.formats, String(format?.get(i) ?? ''));
+      if (demo?.get(i) === true) s.demoRows++;
+      s.impressions += Number(imp?.get(i) ?? 0);
+      s.clicks += Number(clk?.get(i) ?? 0);
+      s.conversions += Number(conv?.get(i) ?? 0);
+    }
+    s.rows = t.numRows;
+    s.version = await this.table.version();
+    for (const ix of await this.table.listIndices()) {
+      if (!/ivf|hnsw|pq/i.test(ix.indexType)) s.index.scalar.push(`${ix.columns.join(',')} (${ix.indexType})`);
+      else {
+        const st = await this.table.indexStats(ix.name);
+        s.index.unindexedRows = Math.max(s.index.unindexedRows, st?.numUnindexedRows ?? 0);
+      }
+    }
+    return s;
+  }
+
+  async remove(ids: string[]): Promise<{ removed: string[]; missing: string[] }> {
+    this.assertOpen();
+    const wanted = [...new Set(ids)];
+    if (!this.table || wanted.length === 0) return { removed: [], missing: wanted };
+    const found = new Set<string>();
+    for (const part of chunks(wanted, IN_CHUNK)) {
+      const rows = await this.table
+        .query()
+        .where(`id IN (${part.map(sqlString).join(', ')})`)
+        .select(['id'])
+        .toArray();
+      for (const r of rows) found.add(String((r as Row).id));
+    }
+    const removed = wanted.filter((id) => found.has(id));
+    if (removed.length) {
+      await this.queue.run(async () => {
+        for (const part of chunks(removed, IN_CHUNK)) await this.table!.delete(`id IN (${part.map(sqlString).join(', ')})`);
+      });
+      this.afterWrite();
+    }
+    return { removed, missing: wanted.filter((id) => !found.has(id)) };
+  }
+
+  async *scan(opts: ScanOptions = {}): AsyncIterable<Creative> {
+    this.assertOpen();
+    if (!this.table) return;
+    const where = filtersToSql(opts.filters);
+    const columns = opts.images === false ? SEARCH_COLUMNS : [...SEARCH_COLUMNS, 'image'];
+    let q = this.table.query().select(columns);
+    if (where) q = q.where(where);
+    for await (const batch of q) {
+      for (let i = 0; i < batch.numRows; i++) {
+        const row = batch.get(i);
+        if (row) yield creativeFromRow(row.toJSON() as Row);
+      }
+    }
+  }
+
+  async refs(): Promise<CreativeRef[]> {
+    this.assertOpen();
+    if (!this.table) return [];
+    const rows = await this.table.query().select(['id', 'sha256', 'file_name']).toArray();
+    return rows.map((r) => {
+      const row = r as Row;
+      return { id: String(row.id), sha256: String(row.sha256), fileName: String(row.file_name ?? '') };
+    });
+  }
+
+  async updateMetrics(updates: MetricsUpdate[]): Promise<number> {
+    this.assertOpen();
+    if (!this.table || updates.length === 0) return 0;
+    const byId = new Map<string, MetricsUpdate>();
+    for (const u of updates) byId.set(u.id, { ...byId.get(u.id), ...stripUndefined(u), id: u.id });
+    let changed = 0;
+    for (const part of chunks([...byId.keys()], 200)) {
+      // Whole rows go back in one merge: one version per chunk instead of one per creative.
+      const rows = await this.table
+        .query()
+        .where(`id IN (${part.map(sqlString).join(', ')})`)
+        .toArray();
+      const out = rows.map((r) => {
+        const c = creativeFromRow(r as Row);
+        const u = byId.get(c.id)!;
+        return rowFromCreative({
+          ...c,
+          impressions: u.impressions ?? c.impressions,
+          clicks: u.clicks ?? c.clicks,
+          conversions: u.conversions ?? c.conversions,
+        });
+      });
+      if (out.length === 0) continue;
+      await this.queue.run(() => this.table!.mergeInsert('id').whenMatchedUpdateAll().execute(out));
+      changed += out.length;
+    }
+    if (changed) this.afterWrite();
+    return changed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.drain();
+    this.closed = true;
+    this.table?.close();
+    this.db.close();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Something to embed as the caption of a creative that came without copy. */
+function fallbackCaption(fileName: string | undefined, brand: string, tags: string[]): string {
+  const stem = (fileName ?? '')
+    .replace(/^.*[/\\]/, '')
+    .replace(/\.[a-z0-9]+$/i, '')
+    .replace(/[-_]+/g, ' ')
+    .trim();
+  return [brand, stem, ...tags].filter(Boolean).join(' ') || 'an advertising creative';
+}

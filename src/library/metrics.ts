@@ -1,0 +1,90 @@
+/**
+ * `metrics import FILE.csv`: performance numbers from an ad platform export, matched to
+ * creatives by id, sha256 or file name. Rows that match nothing (or more than one creative)
+ * are reported with their line, never guessed.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { describeError, InputError } from '../errors.ts';
+import { parseMeta } from './ingest.ts';
+import type { CreativeRef, Library, MetricsUpdate } from './types.ts';
+
+export interface MetricsReport {
+  rows: number;
+  updated: number;
+  unmatched: { line: number; key: string; reason: string }[];
+  failed: { line: number; reason: string }[];
+}
+
+function matcher(refs: CreativeRef[]): (rec: Record<string, string>) => { id?: string; key: string; reason?: string } {
+  const ids = new Set(refs.map((r) => r.id));
+  const bySha = new Map(refs.map((r) => [r.sha256, r.id]));
+  const byName = new Map<string, string[]>();
+  for (const r of refs) {
+    if (!r.fileName) continue;
+    for (const k of new Set([r.fileName, basename(r.fileName)])) byName.set(k, [...(byName.get(k) ?? []), r.id]);
+  }
+  return (rec) => {
+    const id = rec.id?.trim();
+    if (id) return ids.has(id) ? { id, key: id } : { key: id, reason: 'no creative has this id' };
+    const sha = rec.sha256?.trim().toLowerCase();
+    if (sha) {
+      const hit = bySha.get(sha);
+      return hit ? { id: hit, key: sha } : { key: sha, reason: 'no creative has this sha256' };
+    }
+    const name = (rec.file ?? rec.file_name ?? rec.filename ?? rec.path ?? '').trim();
+    if (name) {
+      const hits = byName.get(name) ?? byName.get(basename(name)) ?? [];
+      if (hits.length === 1) return { id: hits[0], key: name };
+      return {
+        key: name,
+        reason: hits.length ? `${hits.length} creatives have this file name; use id or sha256` : 'no creative has this file name',
+      };
+    }
+    return { key: '', reason: 'no id, sha256 or file column' };
+  };
+}
+
+export async function importMetrics(library: Library, file: string, opts: { dryRun?: boolean } = {}): Promise<MetricsReport> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new InputError('FILE_UNREADABLE', `${file}: unreadable (${describeError(e)})`);
+  }
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parseCsv(raw, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: true,
+      bom: true,
+      info: true,
+    });
+  } catch (e) {
+    throw new InputError('MANIFEST_INVALID', `${file}: not a readable CSV (${describeError(e)})`);
+  }
+  const report: MetricsReport = { rows: records.length, updated: 0, unmatched: [], failed: [] };
+  const match = matcher(await library.refs());
+  const updates: MetricsUpdate[] = [];
+  for (const { record, info } of records) {
+    const m = match(record);
+    if (!m.id) {
+      report.unmatched.push({ line: info.lines, key: m.key, reason: m.reason ?? 'no match' });
+      continue;
+    }
+    try {
+      const meta = parseMeta({ impressions: record.impressions, clicks: record.clicks, conversions: record.conversions });
+      if (meta.impressions === undefined && meta.clicks === undefined && meta.conversions === undefined) {
+        throw new InputError('MANIFEST_BAD_VALUE', 'no impressions, clicks or conversions given');
+      }
+      updates.push({ id: m.id, impressions: meta.impressions, clicks: meta.clicks, conversions: meta.conversions });
+    } catch (e) {
+      report.failed.push({ line: info.lines, reason: describeError(e) });
+    }
+  }
+  report.updated = opts.dryRun ? new Set(updates.map((u) => u.id)).size : await library.updateMetrics(updates);
+  return report;
+}

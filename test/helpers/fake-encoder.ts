@@ -1,0 +1,66 @@
+/**
+ * A deterministic encoder for tests at the encoder seam: every input maps to a unit vector
+ * seeded by its hash (same input, same vector), unless the test pinned a vector for it.
+ */
+import { createHash } from 'node:crypto';
+import { type Encoder, type EncoderInfo, l2normalize } from '../../src/clip/types.ts';
+
+export interface FakeEncoder extends Encoder {
+  calls: { texts: number; images: number };
+  /** Pins the vector a text maps to. */
+  pinText(text: string, v: number[] | Float32Array): void;
+  /** Pins the vector an image (by its bytes) maps to. */
+  pinImage(image: Uint8Array, v: number[] | Float32Array): void;
+}
+
+export function hashVector(key: string | Uint8Array, dims: number): Float32Array {
+  const seed = createHash('sha256').update(key).digest();
+  let a = seed.readUInt32LE(0);
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const v = new Float32Array(dims);
+  for (let i = 0; i < dims; i++) v[i] = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return l2normalize(v);
+}
+
+/** A unit vector along the given axes (weights), for constructed-embedding tests. */
+export function axis(dims: number, parts: Record<number, number>): Float32Array {
+  const v = new Float32Array(dims);
+  for (const [i, w] of Object.entries(parts)) v[Number(i)] = w;
+  return l2normalize(v);
+}
+
+export function fakeEncoder(opts: { dims?: number; model?: string } = {}): FakeEncoder {
+  const dims = opts.dims ?? 32;
+  const model = opts.model ?? 'test/fake-clip';
+  const texts = new Map<string, Float32Array>();
+  const images = new Map<string, Float32Array>();
+  const key = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const calls = { texts: 0, images: 0 };
+  const info: EncoderInfo = { model, dims, synthetic: true, device: 'cpu', precision: 'fp32' };
+  return {
+    dims,
+    calls,
+    info: () => info,
+    async embedTexts(xs) {
+      calls.texts += xs.length;
+      return xs.map((t) => Float32Array.from(texts.get(t) ?? hashVector(`text:${t}`, dims)));
+    },
+    async embedImages(xs) {
+      calls.images += xs.length;
+      return xs.map((b) => Float32Array.from(images.get(key(b)) ?? hashVector(b, dims)));
+    },
+    async close() {},
+    pinText(t, v) {
+      texts.set(t, l2normalize(Float32Array.from(v)));
+    },
+    pinImage(b, v) {
+      images.set(key(b), l2normalize(Float32Array.from(v)));
+    },
+  };
+}

@@ -1,17 +1,48 @@
 /**
  * Opens the learning loop's sources from the configuration: the creative library (pairs,
- * metrics, re-projection) and the round store (votes, rounds). The one place that knows
- * which concrete stores back the seams in `sources.ts`.
+ * metrics, re-projection) and, once it is in this build, the round store (votes, rounds).
+ * The one place that knows which concrete stores back the seams in `sources.ts`.
  */
-import type { Config } from '../config.ts';
+import { type Config, libraryUri } from '../config.ts';
 import { LibraryError } from '../errors.ts';
+import { openLibrary } from '../library/open.ts';
+import { libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
 import type { Logger } from '../log.ts';
 import type { LearningSources } from './sources.ts';
 
-export async function openLearningSources(_cfg: Config, _opts: { logger?: Logger } = {}): Promise<LearningSources> {
-  // Wired to the library and the round store once they are in this build.
-  throw new LibraryError(
-    'LIBRARY_UNAVAILABLE',
-    'the creative library and the round store are not wired into the learning loop in this build yet',
-  );
+export async function openLearningSources(cfg: Config, opts: { logger?: Logger } = {}): Promise<LearningSources> {
+  const uri = libraryUri(cfg);
+  const library = await openLibrary({ uri, logger: opts.logger });
+  const { model, dims } = library.info();
+  if (!model || !dims) {
+    await library.close();
+    throw new LibraryError('LIBRARY_EMPTY', `the creative library at ${uri} is empty: nothing to learn from`, {
+      hint: 'ingest creatives with `adcreative ingest` first',
+    });
+  }
+  let lib = library;
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await lib.close();
+    }
+  };
+  return {
+    model: { name: model, dims },
+    library: {
+      pairs: () => libraryPairSource(lib).pairs(),
+      count: () => lib.count(),
+      // The rewrite replaces the table under the open handle: close ours, rewrite, reopen.
+      async rewriteEmbeddings(fn) {
+        await lib.close();
+        try {
+          return await rewriteLibraryEmbeddings({ uri, fn, logger: opts.logger });
+        } finally {
+          lib = await openLibrary({ uri, logger: opts.logger });
+        }
+      },
+    },
+    close,
+  };
 }

@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       pairs: { type: 'string', default: '10000' },
       dims: { type: 'string', default: '512' },
-      noise: { type: 'string', default: '1' },
+      noise: { type: 'string', default: '4' },
       epochs: { type: 'string', default: '30' },
       batch: { type: 'string', default: '256' },
       seed: { type: 'string', default: '42' },

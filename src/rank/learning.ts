@@ -99,7 +99,11 @@ export async function retrainAdapter(
 ): Promise<AdapterRun> {
   const { cfg, sources } = ctx;
   const lib = sources.library;
-  if (!lib) throw new InputError('LIBRARY_UNAVAILABLE', 'adapter training needs the creative library, which is not available');
+  if (!lib) {
+    throw new InputError('LIBRARY_EMPTY', 'adapter training needs caption/image pairs, and the creative library has none', {
+      hint: 'ingest creatives with `adcreative ingest` first',
+    });
+  }
   const { name: model, dims } = sources.model;
   const from = currentSpaceAdapter(cfg);
   if (from) from.assertCompatible({ model, dims }, 'the library');

@@ -4,7 +4,6 @@
  * The one place that knows which concrete stores back the seams in `sources.ts`.
  */
 import { type Config, libraryUri } from '../config.ts';
-import { LibraryError } from '../errors.ts';
 import { openLibrary } from '../library/open.ts';
 import { libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
 import type { Logger } from '../log.ts';
@@ -15,10 +14,9 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
   const library = await openLibrary({ uri, logger: opts.logger });
   const { model, dims } = library.info();
   if (!model || !dims) {
+    // Nothing ingested yet: reports still work, training says what is missing.
     await library.close();
-    throw new LibraryError('LIBRARY_EMPTY', `the creative library at ${uri} is empty: nothing to learn from`, {
-      hint: 'ingest creatives with `adcreative ingest` first',
-    });
+    return { model: { name: '(empty library)', dims: 0 }, close: async () => {} };
   }
   let lib = library;
   let closed = false;

@@ -20,6 +20,9 @@ async function loadCommands(): Promise<void> {
     import('./start.ts').then((m) => m.commands),
     import('./clip/commands.ts').then((m) => m.commands),
     import('./library/commands.ts').then((m) => m.commands),
+    import('./generate/commands.ts').then((m) => m.commands),
+    import('./clip/synth-commands.ts').then((m) => m.commands),
+    import('./clip/model-commands.ts').then((m) => m.commands),
     import('./rank/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { parseLimitOverrides } from './generate/limits.ts';
 
 type Parser<T> = (raw: string, name: string) => T;
 
@@ -102,6 +103,14 @@ const secretStr: Parser<string> = (raw, name) => {
   if (v === '') bad(name, 'a non-empty value', raw, true);
   return v;
 };
+
+const imageSize: Parser<string> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v !== 'auto' && !/^\d{2,5}x\d{2,5}$/.test(v)) bad(name, 'WIDTHxHEIGHT (e.g. 1024x1024) or auto', raw);
+  return v;
+};
+
+const copyLimits: Parser<ReturnType<typeof parseLimitOverrides>> = (raw, name) => parseLimitOverrides(raw, name);
 
 /**
  * The table. Modules add their settings here, in their own group, so the README table
@@ -204,6 +213,13 @@ export const SETTINGS = {
     group: 'clip',
     doc: 'Remote CLIP server (KServe v2 protocol). Set: the bot loads no ONNX itself.',
   },
+  clipHubEndpoint: {
+    env: 'HF_ENDPOINT',
+    default: 'https://huggingface.co',
+    parse: url,
+    group: 'clip',
+    doc: 'Hugging Face hub (or mirror) that `models fetch` downloads the real CLIP model from.',
+  },
   imageMaxPixels: {
     env: 'IMAGE_MAX_PIXELS',
     default: '40000000',
@@ -282,6 +298,140 @@ export const SETTINGS = {
     parse: int(1, 1024),
     group: 'library',
     doc: 'Ingest: images read, embedded and written per batch.',
+  },
+
+  // --- generation ---
+  openaiApiKey: {
+    env: 'OPENAI_API_KEY',
+    parse: secretStr,
+    secret: true,
+    group: 'generation',
+    doc: 'OpenAI API key. Unset: copy is recombined from the library and the brief, images come from the offline studio (labelled offline drafts).',
+  },
+  openaiBaseUrl: {
+    env: 'OPENAI_BASE_URL',
+    parse: url,
+    group: 'generation',
+    doc: "OpenAI-compatible API base (e.g. a self-hosted server's https://host/v1). Default: OpenAI's.",
+  },
+  openaiTextModel: {
+    env: 'OPENAI_TEXT_MODEL',
+    default: 'gpt-4o-mini',
+    parse: str,
+    group: 'generation',
+    doc: 'Chat model that writes the copy (structured output).',
+  },
+  openaiImageModel: {
+    env: 'OPENAI_IMAGE_MODEL',
+    default: 'gpt-image-1',
+    parse: str,
+    group: 'generation',
+    doc: 'Image model that draws the visuals.',
+  },
+  openaiImageSize: {
+    env: 'OPENAI_IMAGE_SIZE',
+    default: '1024x1024',
+    parse: imageSize,
+    group: 'generation',
+    doc: 'Size asked of the image model (WxH or auto); composition crops it to each format.',
+  },
+  openaiImageQuality: {
+    env: 'OPENAI_IMAGE_QUALITY',
+    default: 'auto',
+    parse: oneOf('auto', 'low', 'medium', 'high', 'standard', 'hd'),
+    group: 'generation',
+    doc: 'Image quality asked of the image model.',
+  },
+  imageProvider: {
+    env: 'IMAGE_PROVIDER',
+    default: 'auto',
+    parse: oneOf('auto', 'openai', 'studio'),
+    group: 'generation',
+    doc: 'Who draws visuals: auto (OpenAI when OPENAI_API_KEY is set, else the offline studio), openai, or studio.',
+  },
+  generateConcurrency: {
+    env: 'GENERATE_CONCURRENCY',
+    default: '4',
+    parse: int(1, 64),
+    group: 'generation',
+    doc: 'Image requests (or studio drafts) in flight at once.',
+  },
+  openaiTimeoutMs: {
+    env: 'OPENAI_TIMEOUT_MS',
+    default: '120000',
+    parse: int(1000, 3_600_000),
+    group: 'generation',
+    doc: 'Timeout of one OpenAI request, in milliseconds.',
+  },
+  openaiMaxRetries: {
+    env: 'OPENAI_MAX_RETRIES',
+    default: '2',
+    parse: int(0, 10),
+    group: 'generation',
+    doc: 'Retries of a failed OpenAI request (429, 5xx, timeouts), with backoff.',
+  },
+  priceImageUsd: {
+    env: 'PRICE_PER_IMAGE_USD',
+    default: '0.042',
+    parse: num(0),
+    group: 'generation',
+    doc: 'Cost of one image request, for the spend reported per round.',
+  },
+  priceTextUsd: {
+    env: 'PRICE_PER_TEXT_CALL_USD',
+    default: '0.002',
+    parse: num(0),
+    group: 'generation',
+    doc: 'Cost of one copywriting request, for the spend reported per round.',
+  },
+  brandsDir: {
+    env: 'BRANDS_DIR',
+    default: 'brands',
+    parse: str,
+    group: 'generation',
+    doc: 'Directory of brand kits (<name>.json with colours, fonts, logo, tone, must-say, never-say).',
+  },
+  candidateFactor: {
+    env: 'GENERATE_CANDIDATE_FACTOR',
+    default: '1.5',
+    parse: num(1, 4),
+    group: 'generation',
+    doc: 'Candidates drawn per shown variant (ceil(factor × N)); MMR picks the N shown. Above 1 costs extra image calls with OpenAI.',
+  },
+  rankWeightRelevance: {
+    env: 'RANK_WEIGHT_RELEVANCE',
+    default: '1',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: "Weight of relevance, cos(brief, image), in a variant's score.",
+  },
+  rankWeightNovelty: {
+    env: 'RANK_WEIGHT_NOVELTY',
+    default: '0.3',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: "Weight of novelty, 1 − max cos(image, library), in a variant's score.",
+  },
+  rankWeightPreference: {
+    env: 'RANK_WEIGHT_PREFERENCE',
+    default: '0',
+    parse: num(0, 10),
+    group: 'generation',
+    doc: 'Weight of the trained preference model (0 until one is trained).',
+  },
+  rankMmrLambda: {
+    env: 'RANK_MMR_LAMBDA',
+    default: '0.7',
+    parse: num(0, 1),
+    group: 'generation',
+    doc: 'Maximal marginal relevance trade-off: 1 ranks by score alone, lower favours variety.',
+  },
+  copyLimits: {
+    env: 'COPY_LIMITS',
+    default: '',
+    parse: copyLimits,
+    group: 'generation',
+    doc: 'Overrides of the channel copy limits, e.g. meta.headline=40,google.body=80 (defaults: meta 27/125, google 30/90, linkedin 70/150, tiktok 100).',
   },
 
   // --- learning ---

@@ -1,11 +1,18 @@
 /**
- * Builds the generator from the configuration (OpenAI when a key is set, else the studio).
- * (Contract placeholder: the generation work replaces this body.)
+ * Builds the generator from the configuration: OpenAI copy and images when OPENAI_API_KEY is
+ * set (and IMAGE_PROVIDER allows), the offline studio and recombined copy otherwise.
  */
 import type { Encoder } from '../clip/types.ts';
 import type { Config } from '../config.ts';
-import { GenerationError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { ConfigError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { type BrandKit, DEFAULT_BRAND, loadBrand } from './brands.ts';
+import { type Copywriter, createOfflineCopywriter, createOpenAICopywriter } from './copy.ts';
+import { createOpenAIImages, type ImageProvider } from './images.ts';
+import { limitsFor } from './limits.ts';
+import { createOpenAIClient } from './openai.ts';
+import { createPipeline, type PreferenceCandidate, type TimedStage } from './pipeline.ts';
+import { createStudioImages } from './studio.ts';
 import type { Generator } from './types.ts';
 
 export interface GeneratorDeps {
@@ -14,8 +21,81 @@ export interface GeneratorDeps {
   /** Highest similarity of each image embedding to the library (novelty = 1 − it). */
   maxSimilarity: (imageEmbeddings: Float32Array[]) => Promise<number[]>;
   logger?: Logger;
+  /** The trained preference model (issue 7); its weight is RANK_WEIGHT_PREFERENCE. */
+  preference?: (variants: PreferenceCandidate[]) => Promise<(number | null)[]>;
+  /** Wall time per stage, for the benchmark. */
+  onTiming?: (stage: TimedStage, ms: number) => void;
 }
 
-export function createGenerator(_deps: GeneratorDeps): Generator {
-  throw new GenerationError('GENERATOR_UNAVAILABLE', 'generation is not wired in this build yet');
+export interface Providers {
+  copy: 'openai' | 'offline';
+  images: 'openai' | 'studio';
+}
+
+/** Which providers the settings select; IMAGE_PROVIDER=openai without a key is a config error. */
+export function selectProviders(cfg: Pick<Config, 'openaiApiKey' | 'imageProvider'>): Providers {
+  const key = Boolean(cfg.openaiApiKey);
+  if (cfg.imageProvider === 'openai' && !key) {
+    throw new ConfigError('IMAGE_PROVIDER=openai needs OPENAI_API_KEY; set the key or use IMAGE_PROVIDER=studio (or auto)');
+  }
+  return { copy: key ? 'openai' : 'offline', images: key && cfg.imageProvider !== 'studio' ? 'openai' : 'studio' };
+}
+
+export function createGenerator(deps: GeneratorDeps): Generator & { providers: Providers } {
+  const { cfg } = deps;
+  const logger = deps.logger ?? silentLogger;
+  const providers = selectProviders(cfg);
+  const offlineCopy = createOfflineCopywriter();
+  const client = providers.copy === 'openai' || providers.images === 'openai' ? createOpenAIClient(cfg) : undefined;
+  const copywriter: Copywriter = client
+    ? createOpenAICopywriter({ client, model: cfg.openaiTextModel, retries: cfg.openaiMaxRetries, fallback: offlineCopy, logger })
+    : offlineCopy;
+  const images: ImageProvider =
+    client && providers.images === 'openai'
+      ? createOpenAIImages({
+          client,
+          model: cfg.openaiImageModel,
+          size: cfg.openaiImageSize,
+          quality: cfg.openaiImageQuality,
+          retries: cfg.openaiMaxRetries,
+          logger,
+        })
+      : createStudioImages();
+  const kits = new Map<string, BrandKit>();
+  const brand = (name?: string): BrandKit => {
+    if (!name) return DEFAULT_BRAND;
+    let k = kits.get(name);
+    if (!k) {
+      k = loadBrand(cfg.brandsDir, name);
+      kits.set(name, k);
+    }
+    return k;
+  };
+  logger.info('generator ready', {
+    copy: providers.copy,
+    images: providers.images,
+    textModel: cfg.openaiTextModel,
+    imageModel: cfg.openaiImageModel,
+  });
+  const pipeline = createPipeline({
+    copywriter,
+    images,
+    encoder: deps.encoder,
+    maxSimilarity: deps.maxSimilarity,
+    preference: deps.preference,
+    brand,
+    limits: (ch) => limitsFor(ch, cfg.copyLimits),
+    weights: {
+      relevance: cfg.rankWeightRelevance,
+      novelty: cfg.rankWeightNovelty,
+      preference: cfg.rankWeightPreference,
+      lambda: cfg.rankMmrLambda,
+    },
+    candidateFactor: cfg.candidateFactor,
+    concurrency: cfg.generateConcurrency,
+    prices: { image: cfg.priceImageUsd, text: cfg.priceTextUsd },
+    logger,
+    onTiming: deps.onTiming,
+  });
+  return { ...pipeline, providers };
 }

@@ -1,0 +1,125 @@
+/**
+ * Dynamic batching: concurrent requests are gathered into one inference run of up to
+ * `batchMax` inputs, waiting at most `waitMs` for more after the first one arrives.
+ * Calls larger than `batchMax` are split; results come back in each caller's order; a run
+ * that fails rejects only the callers whose inputs were in it.
+ *
+ * One run is in flight at a time (the worker could not run two at once anyway), so while
+ * a run is busy the next batch fills up, and it starts the moment the previous one ends.
+ */
+export interface BatchRunInfo {
+  /** Inputs in this run. */
+  size: number;
+  /** Number of this run, from 1. */
+  seq: number;
+}
+
+export interface BatcherOptions<I, O> {
+  batchMax: number;
+  waitMs: number;
+  /** Runs one batch; must return one output per input, in order. */
+  run(items: I[], info: BatchRunInfo): Promise<O[]>;
+}
+
+export interface Batcher<I, O> {
+  /** Queues inputs; resolves with their outputs in order. */
+  submit(items: readonly I[]): Promise<O[]>;
+  submitOne(item: I): Promise<O>;
+  /** Runs started so far. */
+  readonly runs: number;
+  /** Inputs queued and not yet in a run. */
+  readonly queued: number;
+  /** Rejects everything queued and refuses new work. */
+  close(reason: Error): void;
+}
+
+interface Entry<I, O> {
+  item: I;
+  at: number;
+  resolve(o: O): void;
+  reject(e: unknown): void;
+}
+
+export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
+  if (!Number.isInteger(opts.batchMax) || opts.batchMax < 1)
+    throw new RangeError(`batchMax must be a positive integer; got ${opts.batchMax}`);
+  const queue: Entry<I, O>[] = [];
+  let busy = false;
+  let timer: NodeJS.Timeout | undefined;
+  let runs = 0;
+  let closed: Error | undefined;
+
+  const schedule = () => {
+    if (busy || queue.length === 0) return;
+    if (queue.length >= opts.batchMax) {
+      void flush();
+    } else if (!timer) {
+      // Even with waitMs 0 the run starts on a later turn, so callers of the same tick share it.
+      const waited = performance.now() - queue[0].at;
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          if (!busy && queue.length > 0) void flush();
+        },
+        Math.max(0, opts.waitMs - waited),
+      );
+    }
+  };
+
+  const flush = async () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    busy = true;
+    const batch = queue.splice(0, opts.batchMax);
+    runs++;
+    try {
+      const out = await opts.run(
+        batch.map((e) => e.item),
+        { size: batch.length, seq: runs },
+      );
+      if (out.length !== batch.length) throw new Error(`batch run returned ${out.length} results for ${batch.length} inputs`);
+      for (let i = 0; i < batch.length; i++) batch[i].resolve(out[i]);
+    } catch (err) {
+      for (const e of batch) e.reject(err);
+    } finally {
+      busy = false;
+      schedule();
+    }
+  };
+
+  const enqueue = (item: I): Promise<O> =>
+    new Promise<O>((resolve, reject) => {
+      if (closed) reject(closed);
+      else queue.push({ item, at: performance.now(), resolve, reject });
+    });
+
+  const submitOne = (item: I): Promise<O> => {
+    const p = enqueue(item);
+    schedule();
+    return p;
+  };
+
+  // All of one call's inputs are queued before scheduling, so they share runs.
+  const submit = (items: readonly I[]): Promise<O[]> => {
+    const ps = items.map(enqueue);
+    schedule();
+    return Promise.all(ps);
+  };
+
+  return {
+    submitOne,
+    submit,
+    get runs() {
+      return runs;
+    },
+    get queued() {
+      return queue.length;
+    },
+    close(reason) {
+      closed = reason;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      for (const e of queue.splice(0)) e.reject(reason);
+    },
+  };
+}

@@ -1,0 +1,382 @@
+/**
+ * The in-process CLIP encoder: tokenizer and image preprocessing on the calling thread
+ * (sharp decodes on libuv's pool, so the event loop only sees the short normalisation
+ * step), a dynamic batcher per model half, and one worker thread that owns the ONNX
+ * Runtime sessions and runs them. Images are preprocessed as they arrive and join the next
+ * batch, so decoding overlaps inference; tensors travel to and from the worker as
+ * transferred buffers.
+ */
+import { Worker } from 'node:worker_threads';
+import { type AdError, ImageError, InferenceError, InputError, isAdError, ModelError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createBatcher } from './batcher.ts';
+import { inspectModelDir, type ModelDir, type ModelKind, type Precision } from './model-dir.ts';
+import { type ImageLimits, preprocessImage, readPreprocessConfig } from './preprocess.ts';
+import type { Device } from './session.ts';
+import { ClipTokenizer } from './tokenizer.ts';
+import type { Encoder, EncoderInfo } from './types.ts';
+import type { LoadResult, RunResult, WireError, WireTensor, WorkerReply, WorkerRequest } from './worker.ts';
+
+export interface OnnxEncoderOptions {
+  modelDir: string;
+  device: Device;
+  precision: Precision;
+  /** ONNX Runtime intra-op threads; 0: one per core. */
+  threads: number;
+  batchMax: number;
+  batchWaitMs: number;
+  limits: ImageLimits;
+  logger: Logger;
+  /** Text padding: to the longest text of each batch (default), or always to 77. */
+  textPadding?: 'longest' | 'max';
+}
+
+/** One inference run, for tests and the benchmark. */
+export interface RunEvent {
+  kind: ModelKind;
+  /** Inputs in the run. */
+  size: number;
+  /** Padded sequence length (text runs). */
+  seqLen?: number;
+  /** Time inside session.run in the worker. */
+  runMs: number;
+  /** From sending the batch to having its embeddings back on this thread. */
+  roundTripMs: number;
+}
+
+export interface EncoderStats {
+  /** Sessions created, per model half (1 each after any number of concurrent first calls). */
+  loads: Record<ModelKind, number>;
+  runs: Record<ModelKind, number>;
+  inputs: Record<ModelKind, number>;
+  runMs: Record<ModelKind, number>;
+}
+
+export interface OnnxEncoder extends Encoder {
+  stats(): EncoderStats;
+  /** Calls `listener` after every inference run; returns an unsubscribe function. */
+  onRun(listener: (e: RunEvent) => void): () => void;
+  /** Loads the sessions now rather than on first use. */
+  warmup(kinds?: ModelKind[]): Promise<void>;
+  /**
+   * Embeds images that are already preprocessed (CHW float32 tensors as `preprocessImage`
+   * makes them): the model-only path, for benchmarks and callers that preprocess themselves.
+   * The tensors' buffers are transferred to the worker and are unusable afterwards.
+   */
+  embedPreprocessed(pixels: Float32Array[]): Promise<Float32Array[]>;
+  /** What the model directory holds. */
+  readonly model: ModelDir;
+}
+
+type WorkerRequestBody = WorkerRequest extends infer T ? (T extends WorkerRequest ? Omit<T, 'id'> : never) : never;
+
+const OUTPUT: Record<ModelKind, string> = { text: 'text_embeds', vision: 'image_embeds' };
+
+function reviveError(e: WireError): AdError {
+  const opts = { hint: e.hint };
+  if (e.name === 'ModelError') return new ModelError(e.code ?? 'MODEL_CORRUPT', e.message, opts);
+  if (e.name === 'InferenceError') return new InferenceError(e.code ?? 'INFERENCE_FAILED', e.message, opts);
+  return new InferenceError('INFERENCE_FAILED', `ONNX Runtime failed: ${e.message}`, opts);
+}
+
+/** The RPC side of the inference worker; respawned on next use if it dies. */
+class WorkerClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void }>();
+
+  constructor(private readonly onExit: () => void) {}
+
+  private spawn(): Worker {
+    // The bootstrap registers the TypeScript loader in the new thread, then imports worker.ts.
+    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+      execArgv: [],
+      workerData: { entry: new URL('./worker.ts', import.meta.url).href },
+    });
+    w.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) w.unref();
+      if (reply.ok) p.resolve(reply);
+      else p.reject(reviveError(reply.error));
+    });
+    const fail = (err: AdError) => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      this.onExit();
+    };
+    w.on('error', (e) => fail(new InferenceError('WORKER_FAILED', `the CLIP inference worker failed: ${e.message}`, { cause: e })));
+    w.on('exit', (code) => fail(new InferenceError('WORKER_EXITED', `the CLIP inference worker exited (code ${code})`)));
+    return w;
+  }
+
+  get alive(): boolean {
+    return this.worker !== undefined;
+  }
+
+  call<R extends LoadResult | RunResult | null>(req: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<R> {
+    this.worker ??= this.spawn();
+    const w = this.worker;
+    const id = this.nextId++;
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: (r) => resolve(r.result as R), reject });
+      w.ref();
+      w.postMessage({ ...req, id } as WorkerRequest, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    const released = this.call({ type: 'close' }).catch(() => undefined);
+    await Promise.race([released, new Promise((r) => setTimeout(r, 2000).unref())]);
+    this.worker = undefined;
+    await w.terminate();
+  }
+}
+
+/** A buffer that can be transferred whole (not a view into a larger or pooled one). */
+function ownBuffer(a: Float32Array | BigInt64Array): ArrayBuffer {
+  if (a.byteOffset === 0 && a.buffer.byteLength === a.byteLength && a.buffer instanceof ArrayBuffer) return a.buffer;
+  return a.slice().buffer as ArrayBuffer;
+}
+
+function rows(r: RunResult): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < r.rows; i++) out.push(new Float32Array(r.data, i * r.dims * 4, r.dims));
+  return out;
+}
+
+/** A FIFO counting semaphore: bounds how many images are decoded but not yet embedded. */
+function createSemaphore(n: number) {
+  let free = n;
+  const waiters: (() => void)[] = [];
+  return {
+    acquire(): Promise<void> {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise((r) => waiters.push(r));
+    },
+    release(): void {
+      const next = waiters.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
+  const model = inspectModelDir(opts.modelDir, opts.precision);
+  const log = opts.logger.child({ component: 'clip' });
+  if (model.synthetic) {
+    log.warn(
+      `SYNTHETIC CLIP MODEL LOADED from ${model.dir}: its weights are seeded random numbers, so every similarity, ranking and search result is MEANINGLESS. Fetch the real model with \`npm run -s adcreative -- models fetch\` and point CLIP_MODEL_DIR at it.`,
+      { modelDir: model.dir, model: model.name, synthetic: true },
+    );
+  }
+
+  const stats: EncoderStats = {
+    loads: { text: 0, vision: 0 },
+    runs: { text: 0, vision: 0 },
+    inputs: { text: 0, vision: 0 },
+    runMs: { text: 0, vision: 0 },
+  };
+  const listeners = new Set<(e: RunEvent) => void>();
+  let device: string = opts.device;
+  let closed = false;
+
+  const sessions: Partial<Record<ModelKind, Promise<LoadResult>>> = {};
+  const worker = new WorkerClient(() => {
+    // A dead worker took its sessions with it: the next call loads them again.
+    delete sessions.text;
+    delete sessions.vision;
+  });
+
+  const ensureSession = (kind: ModelKind): Promise<LoadResult> => {
+    const existing = sessions[kind];
+    if (existing) return existing;
+    const path = kind === 'text' ? model.textModel : model.visionModel;
+    stats.loads[kind]++;
+    const p = worker.call<LoadResult>({ type: 'load', kind, path, settings: { device: opts.device, threads: opts.threads } }).then((r) => {
+      device = r.provider;
+      if (r.fallbackReason) {
+        log.warn(`CLIP_DEVICE=${opts.device}: CUDA is not available, running on CPU`, { kind, reason: r.fallbackReason });
+      }
+      log.info('clip session loaded', {
+        kind,
+        path,
+        provider: r.provider,
+        requestedDevice: opts.device,
+        precision: opts.precision,
+        intraOpThreads: r.intraOpThreads,
+        interOpThreads: r.interOpThreads,
+        loadMs: Math.round(r.loadMs),
+      });
+      return r;
+    });
+    sessions[kind] = p;
+    // A failed load is not cached: the files may be fixed and the next call retries.
+    p.catch(() => {
+      if (sessions[kind] === p) delete sessions[kind];
+    });
+    return p;
+  };
+
+  let tokenizerP: Promise<ClipTokenizer> | undefined;
+  const tokenizer = (): Promise<ClipTokenizer> => {
+    tokenizerP ??= Promise.resolve(ClipTokenizer.load(model.tokenizer)).catch((e: unknown) => {
+      tokenizerP = undefined;
+      throw e;
+    });
+    return tokenizerP;
+  };
+  type PreprocessConfig = Awaited<ReturnType<typeof readPreprocessConfig>>;
+  let preP: Promise<PreprocessConfig> | undefined;
+  const preprocessConfig = (): Promise<PreprocessConfig> => {
+    preP ??= Promise.resolve(readPreprocessConfig(model.dir)).catch((e: unknown) => {
+      preP = undefined;
+      throw e;
+    });
+    return preP;
+  };
+
+  const emit = (e: RunEvent) => {
+    stats.runs[e.kind]++;
+    stats.inputs[e.kind] += e.size;
+    stats.runMs[e.kind] += e.runMs;
+    for (const l of listeners) l(e);
+  };
+
+  const runModel = async (kind: ModelKind, inputs: WireTensor[], size: number, seqLen?: number): Promise<Float32Array[]> => {
+    await ensureSession(kind);
+    const t0 = performance.now();
+    const r = await worker.call<RunResult>(
+      { type: 'run', kind, inputs, output: OUTPUT[kind] },
+      inputs.flatMap((t) => t.parts),
+    );
+    if (r.rows !== size) throw new InferenceError('INFERENCE_FAILED', `the ${kind} model returned ${r.rows} embeddings for ${size} inputs`);
+    emit({ kind, size, seqLen, runMs: r.runMs, roundTripMs: performance.now() - t0 });
+    return rows(r);
+  };
+
+  const textBatcher = createBatcher<string, Float32Array>({
+    batchMax: opts.batchMax,
+    waitMs: opts.batchWaitMs,
+    run: async (texts) => {
+      const tok = await tokenizer();
+      const enc = tok.encodeBatch(texts, { padTo: opts.textPadding ?? 'longest' });
+      const dims = [enc.batch, enc.seqLen];
+      return runModel(
+        'text',
+        [
+          { name: 'input_ids', type: 'int64', dims, parts: [ownBuffer(enc.inputIds)] },
+          { name: 'attention_mask', type: 'int64', dims, parts: [ownBuffer(enc.attentionMask)] },
+        ],
+        texts.length,
+        enc.seqLen,
+      );
+    },
+  });
+
+  const imageBatcher = createBatcher<Float32Array, Float32Array>({
+    batchMax: opts.batchMax,
+    waitMs: opts.batchWaitMs,
+    run: (pixels) => {
+      const side = Math.round(Math.sqrt(pixels[0].length / 3));
+      return runModel(
+        'vision',
+        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, side, side], parts: pixels.map(ownBuffer) }],
+        pixels.length,
+      );
+    },
+  });
+
+  // Decoded-but-not-yet-embedded images, across all callers: enough to fill the next batch
+  // while one runs, without holding a whole large call's tensors in memory.
+  const window = createSemaphore(Math.max(2 * opts.batchMax, 8));
+
+  const checkOpen = () => {
+    if (closed) throw new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+  };
+
+  const embedImages = async (images: Uint8Array[]): Promise<Float32Array[]> => {
+    checkOpen();
+    if (!Array.isArray(images) || images.some((b) => !(b instanceof Uint8Array))) {
+      throw new InputError('INPUT_INVALID', 'embedImages expects an array of image file bytes (Uint8Array/Buffer)');
+    }
+    if (images.length === 0) return [];
+    const cfg = await preprocessConfig();
+    let failed = false;
+    const one = async (bytes: Uint8Array, i: number): Promise<Float32Array> => {
+      await window.acquire();
+      try {
+        if (failed) throw new ImageError('IMAGE_SKIPPED', 'skipped after another image of the same call failed');
+        let pixels: Float32Array;
+        try {
+          pixels = await preprocessImage(bytes, cfg, opts.limits);
+        } catch (e) {
+          failed = true;
+          if (images.length === 1) throw e;
+          const code = isAdError(e) ? e.code : 'IMAGE_CORRUPT';
+          const msg = e instanceof Error ? e.message : String(e);
+          throw new ImageError(code, `image ${i + 1} of ${images.length}: ${msg}`, { cause: e, hint: isAdError(e) ? e.hint : undefined });
+        }
+        return await imageBatcher.submitOne(pixels);
+      } finally {
+        window.release();
+      }
+    };
+    const settled = await Promise.allSettled(images.map(one));
+    // Report the first real failure, not the images skipped because of it.
+    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as unknown);
+    if (failures.length) throw failures.find((e) => !(isAdError(e) && e.code === 'IMAGE_SKIPPED')) ?? failures[0];
+    return settled.map((s) => (s as PromiseFulfilledResult<Float32Array>).value);
+  };
+
+  const embedTexts = async (texts: string[]): Promise<Float32Array[]> => {
+    checkOpen();
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
+      throw new InputError('INPUT_INVALID', 'embedTexts expects an array of strings');
+    }
+    if (texts.length === 0) return [];
+    return textBatcher.submit(texts);
+  };
+
+  return {
+    dims: model.dims,
+    model,
+    info(): EncoderInfo {
+      return { model: model.name, dims: model.dims, synthetic: model.synthetic, device, precision: opts.precision };
+    },
+    embedTexts,
+    embedImages,
+    async embedPreprocessed(pixels) {
+      checkOpen();
+      return pixels.length ? imageBatcher.submit(pixels) : [];
+    },
+    stats: () => structuredClone(stats),
+    onRun(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async warmup(kinds = ['text', 'vision']) {
+      checkOpen();
+      await Promise.all(kinds.map(ensureSession));
+      if (kinds.includes('text')) await tokenizer();
+      if (kinds.includes('vision')) await preprocessConfig();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const err = new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+      textBatcher.close(err);
+      imageBatcher.close(err);
+      await worker.close();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * `adcreative generate "brief"`: the whole generation without Slack, for use and review.
+ * Writes DIR/<label>-<format>.png, DIR/variants.json and DIR/contact-sheet.png.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
+import { createProgress, type Progress } from '../cli/progress.ts';
+import type { Encoder } from '../clip/types.ts';
+import { type Config, config, dataPath } from '../config.ts';
+import { describeError, UsageError } from '../errors.ts';
+import { contactSheet } from '../image/compose.ts';
+import type { Library } from '../library/types.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { loadBrand } from './brands.ts';
+import { CHANNELS, isChannel } from './limits.ts';
+import { createGenerator } from './open.ts';
+import { FORMATS, MAX_VARIANTS } from './pipeline.ts';
+import type { ChannelName, FormatName, GenerateProgress, GenerateResult, Inspiration } from './types.ts';
+
+export interface GenerateCommandDeps {
+  cfg?: () => Config;
+  openEncoder?: (cfg: Config, logger: Logger) => Promise<Encoder>;
+  openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
+}
+
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
+
+function parseFormats(raw: string | undefined): FormatName[] {
+  if (raw === undefined) return ['square', 'story'];
+  const list = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = list.filter((f) => !(FORMATS as string[]).includes(f));
+  if (bad.length || list.length === 0) {
+    throw new UsageError(
+      `--formats: unknown format ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none given)'}; expected a comma-separated list of: ${FORMATS.join(', ')}`,
+    );
+  }
+  return [...new Set(list)] as FormatName[];
+}
+
+const fmt = (x: number | null) => (x === null ? '–' : x.toFixed(2));
+
+async function defaultEncoder(cfg: Config, logger: Logger): Promise<Encoder> {
+  const { openEncoder } = await import('../clip/open.ts');
+  return openEncoder(cfg, { logger });
+}
+
+async function defaultLibrary(cfg: Config, encoder: Encoder, logger: Logger): Promise<Library> {
+  const { openLibrary } = await import('../library/open.ts');
+  const uri = (cfg as unknown as { lancedbUri?: string }).lancedbUri ?? dataPath(cfg, 'lancedb');
+  if (!/^[a-z0-9+]+:\/\//i.test(uri) && !existsSync(uri)) throw new Error(`no library at ${uri}`);
+  return openLibrary({ uri, encoder, logger });
+}
+
+export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
+  const cmd: Command = {
+    name: 'generate',
+    summary: 'Generate ranked ad variants for a brief and write every format, variants.json and a contact sheet',
+    usage: USAGE,
+    positionals: true,
+    options: {
+      brand: { type: 'string' },
+      variants: { type: 'string' },
+      formats: { type: 'string' },
+      channel: { type: 'string' },
+      out: { type: 'string' },
+      model: { type: 'string' },
+      feedback: { type: 'string', multiple: true },
+    },
+    async run(args: ParsedArgs, io: CommandIO) {
+      const brief = args.positionals.join(' ').trim();
+      if (!brief) throw new UsageError(`a brief is required\nusage: adcreative generate ${USAGE}`);
+      const baseCfg = (deps.cfg ?? config)();
+      const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
+      const count = intArg(args, 'variants', 4, 1, MAX_VARIANTS);
+      const formats = parseFormats(args.values.formats as string | undefined);
+      const brandName = args.values.brand as string | undefined;
+      const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
+      const channelRaw = (args.values.channel as string | undefined) ?? kit?.defaultChannel ?? 'meta';
+      if (!isChannel(channelRaw))
+        throw new UsageError(`--channel: unknown channel ${JSON.stringify(channelRaw)}; expected one of: ${CHANNELS.join(', ')}`);
+      const channel: ChannelName = channelRaw;
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
+      const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
+      const logger = createLogger({ level: cfg.logLevel });
+      const say = (s: string) => io.stderr.write(`${s}\n`);
+
+      const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);
+      try {
+        if (encoder.info().synthetic) say('warning: the CLIP model is SYNTHETIC: relevance and novelty scores are meaningless');
+        let library: Library | undefined;
+        try {
+          library = await (deps.openLibrary ?? defaultLibrary)(cfg, encoder, logger);
+        } catch (e) {
+          say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
+        }
+        let inspiration: Inspiration[] = [];
+        if (library) {
+          try {
+            const hits = await library.search({ text: brief, k: 5, filters: kit ? { brand: kit.name } : undefined });
+            inspiration = hits.map((h) => ({
+              id: h.id,
+              headline: h.headline,
+              body: h.body,
+              cta: h.cta,
+              image: h.thumbnail,
+              ctr: h.ctr.smoothed,
+              similarity: h.scores.fused,
+            }));
+            say(`inspiration: ${inspiration.length} creative${inspiration.length === 1 ? '' : 's'} from the library`);
+          } catch (e) {
+            say(`library search failed (${describeError(e)}): generating without inspiration`);
+          }
+        }
+        const lib = library;
+        const generator = createGenerator({
+          cfg,
+          encoder,
+          logger,
+          maxSimilarity: lib ? (e) => lib.maxSimilarity(e) : async (e) => e.map(() => Number.NaN),
+        });
+        say(
+          `generating ${count} variant${count === 1 ? '' : 's'} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
+        );
+        const bars = new Map<string, Progress>();
+        const onProgress = (p: GenerateProgress) => {
+          if (p.stage === 'writing' || p.stage === 'ranking') {
+            if (p.done === 0) say(`${p.stage}…`);
+            return;
+          }
+          let bar = bars.get(p.stage);
+          if (!bar) {
+            bar = createProgress(p.stage, p.total, { stream: io.stderr, unit: p.stage === 'drawing' ? 'images' : 'variants' });
+            bars.set(p.stage, bar);
+          }
+          if (p.done > 0) bar.tick(1);
+          if (p.done === p.total) bar.done();
+        };
+        const result: GenerateResult = await generator.generate({
+          brief,
+          brand: kit?.name,
+          channel,
+          formats,
+          count,
+          inspiration,
+          feedback,
+          onProgress,
+        });
+        await library?.close();
+        return await writeResult(result, { out, formats, brief, io });
+      } finally {
+        await encoder.close();
+      }
+    },
+  };
+  return cmd;
+}
+
+async function writeResult(
+  result: GenerateResult,
+  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO },
+): Promise<number> {
+  const say = (s: string) => o.io.stderr.write(`${s}\n`);
+  for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
+  if (result.variants.length === 0) {
+    say('no variant could be made; nothing written');
+    return 1;
+  }
+  mkdirSync(o.out, { recursive: true });
+  const manifest = {
+    brief: o.brief,
+    offline: result.offline,
+    cost: result.cost,
+    failures: result.failures,
+    variants: result.variants.map((v) => {
+      const files: Record<string, string> = {};
+      for (const f of o.formats) {
+        const bytes = v.images[f];
+        if (!bytes) continue;
+        const name = `${v.label}-${f}.png`;
+        writeFileSync(join(o.out, name), bytes);
+        files[f] = name;
+      }
+      return {
+        id: v.id,
+        label: v.label,
+        headline: v.headline,
+        body: v.body,
+        cta: v.cta,
+        concept: v.concept,
+        scores: v.scores,
+        reason: v.reason,
+        offline: v.offline,
+        flags: v.flags,
+        files,
+      };
+    }),
+  };
+  writeFileSync(join(o.out, 'variants.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const sheet = await contactSheet(
+    result.variants.map((v) => ({
+      image: v.preview,
+      title: `${v.label}: ${v.headline}`,
+      lines: [
+        `relevance  ${fmt(v.scores.relevance)}`,
+        `novelty    ${fmt(v.scores.novelty)}`,
+        `diversity  ${fmt(v.scores.diversity)}`,
+        `preference ${fmt(v.scores.preference)}`,
+        `total      ${fmt(v.scores.total)}`,
+      ],
+    })),
+    { title: `${o.brief.slice(0, 90)}${result.offline ? '  (offline drafts)' : ''}` },
+  );
+  writeFileSync(join(o.out, 'contact-sheet.png'), sheet);
+
+  const lines = result.variants.map(
+    (v) =>
+      `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+  );
+  o.io.stdout.write(
+    [
+      `${result.variants.length} variant${result.variants.length === 1 ? '' : 's'} written to ${o.out}${result.offline ? ' (offline drafts)' : ''}:`,
+      ...lines,
+      `  variants.json, contact-sheet.png; cost $${result.cost.usd.toFixed(4)} (${result.cost.textCalls} text, ${result.cost.imageCalls} image calls)`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export const commands: Command[] = [makeGenerateCommand()];

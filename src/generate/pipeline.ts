@@ -1,0 +1,297 @@
+/**
+ * The generation pipeline: copy for more candidates than are shown, a visual for each, CLIP
+ * embeddings, ranking (relevance, novelty, preference, MMR for variety), then composition of
+ * the picked variants into every requested format. Each stage reports progress; a failure
+ * of one candidate is reported and the rest go on.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Encoder } from '../clip/types.ts';
+import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
+import { type ComposeFormat, composeAd, FORMAT_SPECS } from '../image/compose.ts';
+import { hashString } from '../image/studio-art.ts';
+import type { Logger } from '../log.ts';
+import { type RankWeights, rank } from '../rank/score.ts';
+import { type BrandKit, composeStyle } from './brands.ts';
+import type { Copywriter } from './copy.ts';
+import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
+import { CHANNELS, type ChannelLimits, isChannel } from './limits.ts';
+import type { Copy, FormatName, GeneratedVariant, GenerateRequest, GenerateResult, GenerationFailure, Generator } from './types.ts';
+
+export const FORMATS = Object.keys(FORMAT_SPECS) as FormatName[];
+export const MAX_VARIANTS = 10;
+export const MAX_BRIEF_CHARS = 2000;
+
+/** What a preference model sees of a candidate. */
+export interface PreferenceCandidate extends Copy {
+  concept: string;
+  imageEmbedding: Float32Array;
+}
+
+export type TimedStage = 'copy' | 'image' | 'clip' | 'ranking' | 'composition';
+
+export interface PipelineDeps {
+  copywriter: Copywriter;
+  images: ImageProvider;
+  encoder: Encoder;
+  maxSimilarity: (imageEmbeddings: Float32Array[]) => Promise<number[]>;
+  /** The trained preference model, when there is one (issue 7). */
+  preference?: (variants: PreferenceCandidate[]) => Promise<(number | null)[]>;
+  brand: (name?: string) => BrandKit;
+  limits: (channel: GenerateRequest['channel']) => ChannelLimits;
+  weights: RankWeights;
+  candidateFactor: number;
+  concurrency: number;
+  prices: { image: number; text: number };
+  logger: Logger;
+  /** Stable ids (tests); default: random 10-character base36. */
+  newId?: () => string;
+  /** Wall time per stage, for the benchmark. */
+  onTiming?: (stage: TimedStage, ms: number) => void;
+}
+
+export function randomId(): string {
+  const bytes = randomBytes(10);
+  let s = '';
+  for (const b of bytes) s += (b % 36).toString(36);
+  return s;
+}
+
+export function labelFor(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(65 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+}
+
+function validate(req: GenerateRequest): void {
+  const brief = req.brief?.trim() ?? '';
+  if (!brief) throw new InputError('BRIEF_EMPTY', 'the brief is empty; describe the product, audience and offer');
+  if (Array.from(brief).length > MAX_BRIEF_CHARS) {
+    throw new InputError('BRIEF_TOO_LONG', `the brief is ${Array.from(brief).length} characters; keep it under ${MAX_BRIEF_CHARS}`);
+  }
+  if (!Number.isInteger(req.count) || req.count < 1 || req.count > MAX_VARIANTS) {
+    throw new UsageError(`the number of variants must be between 1 and ${MAX_VARIANTS}; got ${req.count}`);
+  }
+  if (!isChannel(req.channel))
+    throw new UsageError(`unknown channel ${JSON.stringify(req.channel)}; expected one of: ${CHANNELS.join(', ')}`);
+  if (!req.formats.length) throw new UsageError(`no formats asked for; expected some of: ${FORMATS.join(', ')}`);
+  for (const f of req.formats)
+    if (!FORMATS.includes(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
+}
+
+export function createPipeline(deps: PipelineDeps): Generator {
+  const newId = deps.newId ?? randomId;
+  const log = deps.logger;
+
+  async function timed<T>(stage: TimedStage, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      deps.onTiming?.(stage, performance.now() - t0);
+    }
+  }
+
+  async function renderFormats(
+    visual: Uint8Array,
+    copy: Copy,
+    kit: BrandKit,
+    formats: FormatName[],
+    offline: boolean,
+  ): Promise<{ images: Partial<Record<FormatName, Uint8Array>>; flags: string[] }> {
+    const style = composeStyle(kit);
+    const images: Partial<Record<FormatName, Uint8Array>> = {};
+    const flags = new Set<string>();
+    for (const f of formats) {
+      const r = await composeAd({ visual, format: f as ComposeFormat, headline: copy.headline, cta: copy.cta, style, offline });
+      images[f] = new Uint8Array(r.png.buffer, r.png.byteOffset, r.png.byteLength);
+      if (r.shortenedHeadline) flags.add(`headline shortened to fit the ${f} layout: "${r.shortenedHeadline}"`);
+    }
+    return { images, flags: [...flags] };
+  }
+
+  return {
+    async generate(req) {
+      validate(req);
+      const kit = deps.brand(req.brand);
+      const brief = req.brief.trim();
+      const progress = req.onProgress ?? (() => {});
+      const failures: GenerationFailure[] = [];
+      const nCand = Math.max(req.count, Math.ceil(req.count * deps.candidateFactor));
+      const signal = req.signal;
+      const checkAbort = () => {
+        if (signal?.aborted) throw new GenerationError('CANCELLED', 'generation was cancelled');
+      };
+
+      // 1. Copy for every candidate.
+      progress({ stage: 'writing', done: 0, total: 1 });
+      const copy = await timed('copy', () =>
+        deps.copywriter.write({
+          brief,
+          brand: kit,
+          channel: req.channel,
+          limits: deps.limits(req.channel),
+          inspiration: req.inspiration,
+          feedback: req.feedback,
+          leader: req.leader,
+          count: nCand,
+          signal,
+        }),
+      );
+      failures.push(...copy.failures);
+      progress({ stage: 'writing', done: 1, total: 1 });
+      checkAbort();
+
+      // 2. A visual per candidate. Feedback rounds edit the leader's image for every other candidate.
+      const imagery = req.inspiration.map((i) => i.image).filter((x): x is Uint8Array => x !== undefined && x.length > 0);
+      if (req.referenceImage) imagery.unshift(req.referenceImage);
+      const baseSeed = hashString(`${brief}|${req.feedback.join('|')}`);
+      const jobs: ImageJob[] = copy.drafts.map((d, i) => ({
+        concept: d.concept,
+        copy: d,
+        brand: kit,
+        feedback: req.feedback,
+        edit: req.leader?.image && req.feedback.length > 0 && i % 2 === 0 ? req.leader.image : undefined,
+        imagery: imagery.length ? [imagery[i % imagery.length]] : [],
+        seed: (baseSeed + i * 7919) >>> 0,
+      }));
+      let drawn = 0;
+      progress({ stage: 'drawing', done: 0, total: jobs.length });
+      const outcomes = await timed('image', () =>
+        drawAll(deps.images, jobs, {
+          concurrency: deps.concurrency,
+          signal,
+          onDone: () => progress({ stage: 'drawing', done: ++drawn, total: jobs.length }),
+        }),
+      );
+      checkAbort();
+      const imageCalls = deps.images.offline ? 0 : jobs.length;
+      const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array }[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image });
+        else failures.push({ stage: 'image', message: `candidate ${i + 1} ("${copy.drafts[i].headline}"): ${o.error}` });
+      });
+      const cost = {
+        textCalls: copy.textCalls,
+        imageCalls,
+        usd: Math.round((copy.textCalls * deps.prices.text + imageCalls * deps.prices.image) * 10000) / 10000,
+      };
+      const offline = deps.images.offline || copy.drafts.some((d) => d.offline);
+      if (cands.length === 0) {
+        log.warn('generate: no candidate got a visual', { failures: failures.length });
+        return { variants: [], failures, cost, offline };
+      }
+
+      // 3. CLIP: the brief and every candidate visual.
+      progress({ stage: 'ranking', done: 0, total: 1 });
+      const [briefEmb, imageEmbs] = await timed('clip', async () => {
+        const [t] = await deps.encoder.embedTexts([brief]);
+        const imgs = await deps.encoder.embedImages(cands.map((c) => c.visual));
+        return [t, imgs] as const;
+      });
+      checkAbort();
+
+      // 4. Ranking.
+      const ranked = await timed('ranking', async () => {
+        let libSim: number[];
+        try {
+          libSim = await deps.maxSimilarity(imageEmbs);
+        } catch (e) {
+          log.warn('generate: library similarity unavailable; novelty counts every variant as new', { error: e });
+          failures.push({
+            stage: 'rank',
+            message: `novelty could not be measured against the library (${e instanceof Error ? e.message : String(e)})`,
+          });
+          libSim = imageEmbs.map(() => Number.NaN);
+        }
+        let pref: (number | null)[] | undefined;
+        if (deps.preference) {
+          try {
+            pref = await deps.preference(cands.map((c, i) => ({ ...c.draft, imageEmbedding: imageEmbs[i] })));
+          } catch (e) {
+            log.warn('generate: preference model failed; ranking without it', { error: e });
+            failures.push({
+              stage: 'rank',
+              message: `the preference model failed (${e instanceof Error ? e.message : String(e)}); ranked without it`,
+            });
+          }
+        }
+        return rank({
+          brief: briefEmb,
+          images: imageEmbs,
+          librarySimilarity: libSim,
+          preference: pref,
+          count: req.count,
+          weights: deps.weights,
+        });
+      });
+      progress({ stage: 'ranking', done: 1, total: 1 });
+
+      // 5. Composition of the picked variants into every format.
+      let composed = 0;
+      progress({ stage: 'composing', done: 0, total: ranked.length });
+      const rendered = await timed('composition', () =>
+        mapLimit(ranked, Math.min(deps.concurrency, 2), async (r) => {
+          const c = cands[r.index];
+          const isOffline = deps.images.offline || c.draft.offline;
+          try {
+            const out = await renderFormats(c.visual, c.draft, kit, req.formats, isOffline);
+            return { r, c, out };
+          } catch (e) {
+            // A missing font fails every variant alike: say it once, clearly.
+            if (e instanceof AdError && e.code === 'FONT_MISSING') throw e;
+            failures.push({ stage: 'compose', message: `"${c.draft.headline}": ${e instanceof Error ? e.message : String(e)}` });
+            return undefined;
+          } finally {
+            progress({ stage: 'composing', done: ++composed, total: ranked.length });
+          }
+        }),
+      );
+
+      const variants: GeneratedVariant[] = [];
+      for (const x of rendered) {
+        if (!x) continue;
+        const { r, c, out } = x;
+        const flags = [...c.draft.flags, ...out.flags];
+        if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
+        variants.push({
+          id: newId(),
+          label: labelFor(variants.length),
+          headline: c.draft.headline,
+          body: c.draft.body,
+          cta: c.draft.cta,
+          concept: c.draft.concept,
+          images: out.images,
+          preview: out.images.square ?? (out.images[req.formats[0]] as Uint8Array),
+          visual: c.visual,
+          imageEmbedding: imageEmbs[r.index],
+          scores: r.scores,
+          reason: r.reason,
+          offline: deps.images.offline || c.draft.offline,
+          flags,
+        });
+      }
+      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: cost.usd });
+      return { variants, failures, cost, offline } satisfies GenerateResult;
+    },
+
+    async rerender(variant, copy, opts) {
+      const kit = deps.brand(opts.brand);
+      for (const f of opts.formats)
+        if (!FORMATS.includes(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
+      const out = await renderFormats(variant.visual, copy, kit, opts.formats, variant.offline);
+      return {
+        ...variant,
+        headline: copy.headline,
+        body: copy.body,
+        cta: copy.cta,
+        images: out.images,
+        preview: out.images.square ?? (out.images[opts.formats[0]] as Uint8Array),
+        flags: [...variant.flags.filter((f) => !f.startsWith('headline shortened')), ...out.flags],
+      };
+    },
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * Composition of a finished ad: the visual smart-cropped to the format, a headline wrapped
+ * and fitted to its box, a CTA button, the brand's logo, a scrim where the text would not
+ * reach WCAG AA contrast against the picture, and an "offline draft" tag for studio work.
+ * Also the contact sheet that shows variants side by side with their scores.
+ */
+import sharp, { type OverlayOptions } from 'sharp';
+import { ImageError } from '../errors.ts';
+import { contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
+import { escapeXml, type FittedText, fitText, type RenderedText, renderText } from './text.ts';
+
+export interface FormatSpec {
+  width: number;
+  height: number;
+  /** Pixels at the top and bottom kept free of text (story UI overlays). */
+  safeTop: number;
+  safeBottom: number;
+}
+
+export const FORMAT_SPECS = {
+  square: { width: 1080, height: 1080, safeTop: 0, safeBottom: 0 },
+  portrait: { width: 1080, height: 1350, safeTop: 0, safeBottom: 0 },
+  story: { width: 1080, height: 1920, safeTop: 250, safeBottom: 340 },
+  landscape: { width: 1200, height: 628, safeTop: 0, safeBottom: 0 },
+} as const satisfies Record<string, FormatSpec>;
+
+export type ComposeFormat = keyof typeof FORMAT_SPECS;
+
+export interface ComposeStyle {
+  colors: { primary: string; accent: string; text: string };
+  fonts: { headline: string; body: string };
+  /** Logo file bytes (SVG or raster). */
+  logo?: Uint8Array;
+}
+
+export interface ComposeInput {
+  visual: Uint8Array;
+  format: ComposeFormat;
+  headline: string;
+  cta: string;
+  style: ComposeStyle;
+  /** Adds the "OFFLINE DRAFT" tag. */
+  offline?: boolean;
+}
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ComposeResult {
+  png: Buffer;
+  width: number;
+  height: number;
+  /** Opacity of the scrim behind the text; 0 when the picture gave enough contrast alone. */
+  scrim: number;
+  /** Contrast of the headline against what is behind it (after the scrim). */
+  contrast: number;
+  headlineSize: number;
+  /** Where the headline and the CTA landed (for checks: story safe zones). */
+  headlineBox: Rect;
+  ctaBox: Rect;
+  /** The headline as drawn when it had to be shortened to fit. */
+  shortenedHeadline?: string;
+}
+
+function colour(hex: string, field: string): RGB {
+  const c = parseHex(hex);
+  if (!c) throw new ImageError('BAD_COLOUR', `${field}: ${JSON.stringify(hex)} is not a #rrggbb colour`);
+  return c;
+}
+
+/** Reads a region of a raw RGB buffer at a stride (enough pixels for a contrast percentile). */
+function sampleRegion(raw: Buffer, width: number, r: Rect, step: number): Uint8Array {
+  const out: number[] = [];
+  const x0 = Math.max(0, Math.floor(r.x));
+  const y0 = Math.max(0, Math.floor(r.y));
+  const x1 = Math.min(width, Math.ceil(r.x + r.width));
+  const y1 = Math.min(raw.length / 3 / width, Math.ceil(r.y + r.height));
+  for (let y = y0; y < y1; y += step) {
+    for (let x = x0; x < x1; x += step) {
+      const i = 3 * (y * width + x);
+      out.push(raw[i], raw[i + 1], raw[i + 2]);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+async function renderLogo(logo: Uint8Array, maxW: number, maxH: number): Promise<{ png: Buffer; width: number; height: number }> {
+  try {
+    const { data, info } = await sharp(logo, { density: 300 })
+      .resize(Math.round(maxW), Math.round(maxH), { fit: 'inside' })
+      .png()
+      .toBuffer({ resolveWithObject: true });
+    return { png: data, width: info.width, height: info.height };
+  } catch (e) {
+    throw new ImageError('LOGO_UNREADABLE', `the brand logo could not be drawn: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
+  }
+}
+
+function pill(width: number, height: number, fill: string, opacity = 1): Buffer {
+  const r = Math.round(height / 2);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" rx="${r}" ry="${r}" fill="${fill}" fill-opacity="${opacity}"/></svg>`,
+  );
+}
+
+/** Decodes and smart-crops the visual to the format: raw RGB plus its size. */
+async function baseImage(visual: Uint8Array, spec: FormatSpec): Promise<Buffer> {
+  try {
+    return await sharp(visual, { failOn: 'error' })
+      .rotate()
+      .resize(spec.width, spec.height, { fit: 'cover', position: sharp.strategy.attention })
+      .flatten({ background: '#ffffff' })
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+  } catch (e) {
+    throw new ImageError('IMAGE_CORRUPT', `the visual could not be decoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
+  const spec: FormatSpec = FORMAT_SPECS[input.format];
+  if (!spec)
+    throw new ImageError(
+      'BAD_FORMAT',
+      `unknown format ${JSON.stringify(input.format)}; expected one of ${Object.keys(FORMAT_SPECS).join(', ')}`,
+    );
+  const { width: W, height: H } = spec;
+  const short = Math.min(W, H);
+  const landscape = W > H * 1.4;
+  const pad = Math.round(0.06 * short);
+  const top = spec.safeTop + pad;
+  const bottom = H - spec.safeBottom - pad;
+
+  const textRgb = colour(input.style.colors.text, 'colors.text');
+  const accentRgb = colour(input.style.colors.accent, 'colors.accent');
+  const primaryRgb = colour(input.style.colors.primary, 'colors.primary');
+
+  const ctaTextRgb = contrastRatio(textRgb, accentRgb) >= WCAG_AA ? textRgb : readableOn(accentRgb);
+  const ctaSize = Math.round((landscape ? 0.045 : 0.036) * short);
+  const logoH = Math.round((landscape ? 0.1 : 0.075) * short);
+  const textWidth = landscape ? Math.round(W * 0.55) - pad : W - 2 * pad;
+
+  const [base, ctaText, logo, tag] = await Promise.all([
+    baseImage(input.visual, spec),
+    renderText(input.cta, { family: input.style.fonts.body, bold: true, size: ctaSize, color: toHex(ctaTextRgb) }, textWidth * 0.8),
+    input.style.logo ? renderLogo(input.style.logo, W * 0.32, logoH) : Promise.resolve(undefined),
+    input.offline
+      ? renderText('OFFLINE DRAFT', { family: 'DejaVu Sans', bold: true, size: Math.round(0.022 * short), color: '#ffffff' }, W / 2)
+      : Promise.resolve(undefined as RenderedText | undefined),
+  ]);
+
+  const ctaPadX = Math.round(ctaSize * 0.9);
+  const ctaPadY = Math.round(ctaSize * 0.55);
+  const ctaBox: Rect = { x: pad, y: 0, width: ctaText.width + 2 * ctaPadX, height: ctaText.height + 2 * ctaPadY };
+  ctaBox.y = bottom - ctaBox.height;
+
+  const gap = Math.round(ctaSize * 0.9);
+  const logoBottom = logo ? top + logo.height + gap : top;
+  const available = ctaBox.y - gap - logoBottom;
+  const headlineMaxH = Math.max(
+    ctaSize * 2,
+    Math.round(landscape ? available : Math.min(available, 0.45 * (H - spec.safeTop - spec.safeBottom))),
+  );
+  const maxSize = Math.round((landscape ? 0.1 : 0.085) * short);
+  const headline: FittedText = await fitText(
+    input.headline,
+    { family: input.style.fonts.headline, bold: true, color: toHex(textRgb), lineSpacing: 0 },
+    { width: textWidth, height: headlineMaxH },
+    maxSize,
+    Math.round(maxSize * 0.45),
+  );
+  const headlineBox: Rect = { x: pad, y: ctaBox.y - gap - headline.height, width: headline.width, height: headline.height };
+
+  // Contrast is judged where the headline's pixels are, against the cropped picture.
+  const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 20000)));
+  const region = sampleRegion(base, W, headlineBox, step);
+  const scrimRgb = contrastRatio(primaryRgb, textRgb) >= WCAG_AA ? primaryRgb : readableOn(textRgb);
+  const opacity = scrimOpacity(region, textRgb, scrimRgb);
+  let contrast = regionContrast(region, textRgb);
+  const layers: OverlayOptions[] = [];
+  if (opacity > 0) {
+    const fade = pad * 2;
+    const y0 = Math.max(landscape ? 0 : spec.safeTop, headlineBox.y - fade);
+    const y1 = H;
+    const x1 = landscape ? Math.min(W, textWidth + 2 * pad) : W;
+    const h = y1 - y0;
+    const stop = Math.min(1, fade / h);
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${x1}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${toHex(scrimRgb)}" stop-opacity="0"/><stop offset="${stop.toFixed(3)}" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/><stop offset="1" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${x1}" height="${h}" fill="url(#g)"/></svg>`;
+    layers.push({ input: Buffer.from(svg), left: 0, top: y0 });
+    const blended = Uint8Array.from(region, (v, i) => opacity * scrimRgb[i % 3] + (1 - opacity) * v);
+    contrast = regionContrast(blended, textRgb);
+  }
+  if (logo) layers.push({ input: logo.png, left: pad, top });
+  if (tag) {
+    const tw = tag.width + Math.round(tag.height * 1.2);
+    const th = Math.round(tag.height * 1.6);
+    const left = W - pad - tw;
+    layers.push({ input: pill(tw, th, '#000000', 0.55), left, top });
+    layers.push({ input: tag.png, left: left + Math.round((tw - tag.width) / 2), top: top + Math.round((th - tag.height) / 2) });
+  }
+  layers.push({ input: headline.png, left: headlineBox.x, top: Math.round(headlineBox.y) });
+  layers.push({ input: pill(ctaBox.width, ctaBox.height, toHex(accentRgb)), left: ctaBox.x, top: ctaBox.y });
+  layers.push({ input: ctaText.png, left: ctaBox.x + ctaPadX, top: ctaBox.y + ctaPadY });
+
+  const png = await sharp(base, { raw: { width: W, height: H, channels: 3 } })
+    .composite(layers)
+    .png({ compressionLevel: 4 })
+    .toBuffer();
+  return {
+    png,
+    width: W,
+    height: H,
+    scrim: opacity,
+    contrast,
+    headlineSize: headline.size,
+    headlineBox,
+    ctaBox,
+    shortenedHeadline: headline.shortened ? headline.text : undefined,
+  };
+}
+
+export interface SheetTile {
+  image: Uint8Array;
+  title: string;
+  lines: string[];
+}
+
+/** All variants side by side (square previews), each with its label and scores under it. */
+export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; title?: string } = {}): Promise<Buffer> {
+  const size = opts.tile ?? 360;
+  const gap = 24;
+  const caption = 150;
+  const head = opts.title ? 64 : 0;
+  const cols = Math.max(1, tiles.length);
+  const W = gap + cols * (size + gap);
+  const H = head + gap + size + caption + gap;
+  const layers: OverlayOptions[] = [];
+  if (opts.title) {
+    const t = await renderText(opts.title, { family: 'DejaVu Sans', bold: true, size: 28, color: '#222222' }, W - 2 * gap);
+    layers.push({ input: t.png, left: gap, top: Math.round((head + gap - t.height) / 2) });
+  }
+  await Promise.all(
+    tiles.map(async (tile, i) => {
+      const left = gap + i * (size + gap);
+      const [img, title, body] = await Promise.all([
+        sharp(tile.image).resize(size, size, { fit: 'cover' }).png().toBuffer(),
+        renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 24, color: '#111111' }, size),
+        renderText(tile.lines.join('\n'), { family: 'DejaVu Sans Mono', size: 16, color: '#333333' }, size),
+      ]);
+      layers.push({ input: img, left, top: head + gap });
+      layers.push({ input: title.png, left, top: head + gap + size + 10 });
+      layers.push({ input: body.png, left, top: head + gap + size + 14 + title.height });
+    }),
+  );
+  return sharp({ create: { width: W, height: H, channels: 3, background: '#f4f4f4' } })
+    .composite(layers)
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+/** Downscaled greyscale pixels of a PNG, for tolerance comparisons (golden tests, checks). */
+export async function thumbnailPixels(png: Uint8Array, width: number): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(png).resize({ width }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+export { escapeXml };
+
+/** A small RGB PNG of an image, as stored for golden tests. */
+export async function goldenThumbnail(png: Uint8Array, width: number): Promise<Buffer> {
+  return sharp(png).resize({ width }).removeAlpha().png({ compressionLevel: 9 }).toBuffer();
+}
+
+/** Mean absolute difference (0–255) and the share of pixels off by more than `threshold`. */
+export async function imageDifference(
+  a: Uint8Array,
+  b: Uint8Array,
+  threshold = 48,
+): Promise<{ mean: number; over: number; sameSize: boolean }> {
+  const [ra, rb] = await Promise.all([a, b].map((x) => sharp(x).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  if (ra.info.width !== rb.info.width || ra.info.height !== rb.info.height) return { mean: 255, over: 1, sameSize: false };
+  let sum = 0;
+  let over = 0;
+  const n = ra.info.width * ra.info.height;
+  for (let p = 0; p < n; p++) {
+    let d = 0;
+    for (let c = 0; c < 3; c++) d = Math.max(d, Math.abs(ra.data[3 * p + c] - rb.data[3 * p + c]));
+    sum += d;
+    if (d > threshold) over++;
+  }
+  return { mean: sum / n, over: over / n, sameSize: true };
+}

@@ -1,0 +1,157 @@
+/**
+ * The offline studio's drafts: an abstract visual made from the brand palette, shapes chosen
+ * from the visual concept's words, and (when given) the retrieved creatives' imagery tinted
+ * into the palette. Deterministic for a seed, so tests and reruns give the same picture.
+ */
+import sharp, { type OverlayOptions } from 'sharp';
+import { parseHex, type RGB, toHex } from './contrast.ts';
+
+export interface StudioArtInput {
+  palette: string[]; // #rrggbb, at least one
+  concept: string;
+  seed: number;
+  /** Images to weave in (inspiration thumbnails, the leader's visual). */
+  imagery?: Uint8Array[];
+  size?: number;
+}
+
+/** mulberry32: small, fast, good enough for layout. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+type Motif = 'peaks' | 'waves' | 'sun' | 'leaves' | 'bands' | 'orbs';
+
+const MOTIF_WORDS: [Motif, RegExp][] = [
+  ['peaks', /mountain|peak|trail|hike|summit|climb|outdoor|adventure|rock|camp/i],
+  ['waves', /wave|ocean|sea|water|flow|river|surf|calm|smooth|hydrat/i],
+  ['sun', /sun|morning|warm|bright|summer|glow|coffee|energy|radiant|golden/i],
+  ['leaves', /leaf|plant|green|garden|fresh|organic|natural|vegan|herb|grow/i],
+  ['bands', /speed|fast|city|urban|ride|move|commute|electric|bold|dynamic/i],
+];
+
+export function motifFor(concept: string, rnd: () => number): Motif {
+  const hit = MOTIF_WORDS.find(([, re]) => re.test(concept));
+  if (hit) return hit[0];
+  const all: Motif[] = ['peaks', 'waves', 'sun', 'leaves', 'bands', 'orbs'];
+  return all[Math.floor(rnd() * all.length)];
+}
+
+function shade([r, g, b]: RGB, f: number): string {
+  return f >= 0 ? toHex([r + (255 - r) * f, g + (255 - g) * f, b + (255 - b) * f]) : toHex([r * (1 + f), g * (1 + f), b * (1 + f)]);
+}
+
+function motifSvg(motif: Motif, S: number, cols: RGB[], rnd: () => number): string {
+  const pick = () => cols[Math.floor(rnd() * cols.length)];
+  const parts: string[] = [];
+  const n = (lo: number, hi: number) => lo + rnd() * (hi - lo);
+  switch (motif) {
+    case 'peaks':
+      for (let layer = 0; layer < 3; layer++) {
+        const base = S * (0.55 + 0.15 * layer);
+        let d = `M0 ${S} L0 ${base}`;
+        for (let x = 0; x <= S; x += S / 4) d += ` L${x + n(0, S / 8)} ${base - n(S * 0.05, S * 0.3)} L${x + S / 8} ${base}`;
+        parts.push(`<path d="${d} L${S} ${S} Z" fill="${shade(pick(), -0.15 * layer)}" fill-opacity="${0.55 + 0.15 * layer}"/>`);
+      }
+      break;
+    case 'waves':
+      for (let k = 0; k < 5; k++) {
+        const y = S * (0.35 + 0.13 * k);
+        const a = n(S * 0.03, S * 0.08);
+        parts.push(
+          `<path d="M0 ${y} C ${S * 0.25} ${y - a}, ${S * 0.5} ${y + a}, ${S} ${y - a / 2} L${S} ${S} L0 ${S} Z" fill="${shade(pick(), 0.1 * k - 0.2)}" fill-opacity="0.45"/>`,
+        );
+      }
+      break;
+    case 'sun': {
+      const cx = n(S * 0.3, S * 0.7);
+      const cy = n(S * 0.2, S * 0.45);
+      for (let k = 5; k >= 1; k--)
+        parts.push(
+          `<circle cx="${cx}" cy="${cy}" r="${S * 0.08 * k}" fill="${shade(pick(), 0.12 * k)}" fill-opacity="${0.18 + 0.1 * (5 - k)}"/>`,
+        );
+      break;
+    }
+    case 'leaves':
+      for (let k = 0; k < 9; k++) {
+        const x = n(0, S);
+        const y = n(0, S);
+        const l = n(S * 0.15, S * 0.35);
+        const rot = n(0, 360);
+        parts.push(
+          `<path transform="translate(${x} ${y}) rotate(${rot})" d="M0 0 C ${l * 0.4} ${-l * 0.35}, ${l * 0.8} ${-l * 0.2}, ${l} 0 C ${l * 0.8} ${l * 0.2}, ${l * 0.4} ${l * 0.35}, 0 0 Z" fill="${toHex(pick())}" fill-opacity="0.6"/>`,
+        );
+      }
+      break;
+    case 'bands':
+      for (let k = 0; k < 6; k++) {
+        const w = n(S * 0.04, S * 0.16);
+        const x = n(-S * 0.3, S);
+        parts.push(
+          `<rect x="${x}" y="${-S}" width="${w}" height="${S * 3}" transform="rotate(${n(20, 40)} ${S / 2} ${S / 2})" fill="${toHex(pick())}" fill-opacity="0.55"/>`,
+        );
+      }
+      break;
+    default:
+      for (let k = 0; k < 7; k++)
+        parts.push(`<circle cx="${n(0, S)}" cy="${n(0, S)}" r="${n(S * 0.05, S * 0.3)}" fill="${toHex(pick())}" fill-opacity="0.5"/>`);
+  }
+  return parts.join('');
+}
+
+/** A square PNG draft (default 1024 px, like the image API's). */
+export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
+  const S = input.size ?? 1024;
+  const rnd = seededRandom(input.seed ^ hashString(input.concept));
+  const cols = input.palette.map((p) => parseHex(p)).filter((c): c is RGB => c !== undefined);
+  if (cols.length === 0) cols.push([80, 80, 80]);
+  const bgA = cols[Math.floor(rnd() * cols.length)];
+  const bgB = cols[(cols.indexOf(bgA) + 1) % cols.length];
+  const angle = Math.floor(rnd() * 360);
+  const motif = motifFor(input.concept, rnd);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><defs><linearGradient id="bg" gradientTransform="rotate(${angle} 0.5 0.5)"><stop offset="0" stop-color="${shade(bgA, -0.1)}"/><stop offset="1" stop-color="${shade(bgB, 0.05)}"/></linearGradient></defs><rect width="${S}" height="${S}" fill="url(#bg)"/>${motifSvg(motif, S, cols, rnd)}</svg>`;
+
+  const layers: OverlayOptions[] = [{ input: Buffer.from(svg), left: 0, top: 0 }];
+  const imagery = (input.imagery ?? []).slice(0, 2);
+  const tinted = await Promise.all(
+    imagery.map(async (img, i) => {
+      try {
+        const tint = cols[(i + 1) % cols.length];
+        const side = Math.round(S * (0.45 + 0.2 * rnd()));
+        const pic = await sharp(img)
+          .rotate()
+          .resize(side, side, { fit: 'cover', position: sharp.strategy.entropy })
+          .greyscale()
+          .tint({ r: tint[0], g: tint[1], b: tint[2] })
+          .ensureAlpha(0.55)
+          .png()
+          .toBuffer();
+        return { input: pic, left: Math.round(rnd() * (S - side)), top: Math.round(rnd() * (S - side)), blend: 'over' as const };
+      } catch {
+        // An unreadable inspiration image only costs the draft one layer.
+        return undefined;
+      }
+    }),
+  );
+  for (const t of tinted) if (t) layers.push(t);
+  return sharp({ create: { width: S, height: S, channels: 3, background: toHex(bgA) } })
+    .composite(layers)
+    .png({ compressionLevel: 3 })
+    .toBuffer();
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BRAND, loadBrand } from '../../../src/generate/brands.ts';
+import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
+import type { ImageProvider } from '../../../src/generate/images.ts';
+import { limitsFor } from '../../../src/generate/limits.ts';
+import { createPipeline, labelFor, type PipelineDeps } from '../../../src/generate/pipeline.ts';
+import { createStudioImages } from '../../../src/generate/studio.ts';
+import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
+import { fakeEncoder } from '../../helpers/generate-fakes.ts';
+
+function pngSize(b: Uint8Array): { width: number; height: number } {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  expect(Array.from(b.slice(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+  return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+const fonts = new Set(['dejavu sans', 'dejavu serif', 'dejavu sans condensed']);
+
+function deps(over: Partial<PipelineDeps> = {}) {
+  const encoder = fakeEncoder();
+  const d: PipelineDeps = {
+    copywriter: createOfflineCopywriter(),
+    images: createStudioImages({ size: 256 }),
+    encoder,
+    maxSimilarity: async (e) => e.map(() => 0.25),
+    brand: (name) => (name ? loadBrand('brands', name, { fonts }) : DEFAULT_BRAND),
+    limits: (ch) => limitsFor(ch),
+    weights: DEFAULT_WEIGHTS,
+    candidateFactor: 1.5,
+    concurrency: 2,
+    prices: { image: 0.04, text: 0.002 },
+    logger: silentLogger,
+    ...over,
+  };
+  return { d, encoder };
+}
+
+const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  brief: 'Single-origin coffee beans roasted this week, delivered in two days',
+  brand: 'northwind',
+  channel: 'meta',
+  formats: ['square', 'landscape'],
+  count: 3,
+  inspiration: [],
+  feedback: [],
+  ...over,
+});
+
+describe('generation pipeline (studio)', () => {
+  it('ranks more candidates than it shows and renders each shown one in every format', async () => {
+    const { d, encoder } = deps();
+    const progress: GenerateProgress[] = [];
+    const r = await createPipeline(d).generate(req({ onProgress: (p) => progress.push(p) }));
+    expect(encoder.calls.images).toBe(5); // ceil(1.5 × 3)
+    expect(encoder.calls.texts).toBe(1);
+    expect(r.variants.map((v) => v.label)).toEqual(['A', 'B', 'C']);
+    expect(r.offline).toBe(true);
+    expect(r.cost).toEqual({ textCalls: 0, imageCalls: 0, usd: 0 });
+    const ids = new Set(r.variants.map((v) => v.id));
+    expect(ids.size).toBe(3);
+    for (const v of r.variants) {
+      expect(v.id).toMatch(/^[0-9a-z]{10}$/);
+      expect(pngSize(v.images.square!)).toEqual({ width: 1080, height: 1080 });
+      expect(pngSize(v.images.landscape!)).toEqual({ width: 1200, height: 628 });
+      expect(v.images.story).toBeUndefined();
+      expect(v.preview).toBe(v.images.square);
+      expect(v.scores.novelty).toBeCloseTo(0.75, 6);
+      expect(v.scores.total).toBeCloseTo(v.scores.relevance + 0.3 * 0.75, 6);
+      expect(v.reason).toMatch(/of 5 candidates|of 5 by score/);
+      expect(v.offline).toBe(true);
+      expect(v.flags.join()).toMatch(/offline draft/);
+      expect(v.imageEmbedding).toHaveLength(64);
+    }
+    // MMR order: each label's total is the best available or it was picked for variety.
+    expect(r.variants[0].reason).toMatch(/highest score/);
+    const stages = progress.map((p) => p.stage);
+    expect(stages.indexOf('writing')).toBeLessThan(stages.indexOf('drawing'));
+    expect(stages.indexOf('drawing')).toBeLessThan(stages.indexOf('ranking'));
+    expect(stages.indexOf('ranking')).toBeLessThan(stages.indexOf('composing'));
+    expect(progress.at(-1)).toEqual({ stage: 'composing', done: 3, total: 3 });
+  });
+
+  it('reports a failed candidate visual and goes on with the rest', async () => {
+    const studio = createStudioImages({ size: 128 });
+    let n = 0;
+    const flaky: ImageProvider = {
+      offline: true,
+      name: 'flaky',
+      draw: async (job, s) => {
+        if (++n === 2) throw new Error('drawing the visual failed: the disk is on fire');
+        return studio.draw(job, s);
+      },
+    };
+    const { d } = deps({ images: flaky });
+    const r = await createPipeline(d).generate(req({ count: 2, formats: ['square'] }));
+    expect(r.variants).toHaveLength(2);
+    expect(r.failures).toEqual([{ stage: 'image', message: expect.stringMatching(/^candidate 2 .*the disk is on fire/) }]);
+  });
+
+  it('returns no variants and every failure when no visual could be drawn', async () => {
+    const broken: ImageProvider = { offline: true, name: 'broken', draw: async () => Promise.reject(new Error('no pixels today')) };
+    const { d } = deps({ images: broken });
+    const r = await createPipeline(d).generate(req({ count: 2 }));
+    expect(r.variants).toEqual([]);
+    expect(r.failures).toHaveLength(3);
+  });
+
+  it('ranks without novelty when the library cannot answer, and says so', async () => {
+    const { d } = deps({ maxSimilarity: async () => Promise.reject(new Error('library offline')) });
+    const r = await createPipeline(d).generate(req({ count: 1, formats: ['square'] }));
+    expect(r.variants[0].scores.novelty).toBe(1);
+    expect(r.failures[0]).toMatchObject({ stage: 'rank', message: expect.stringMatching(/library offline/) });
+  });
+
+  it('passes candidates to the preference seam and shows its score', async () => {
+    const seen: string[] = [];
+    const { d } = deps({
+      preference: async (vs) => {
+        for (const v of vs) seen.push(v.headline);
+        return vs.map((_, i) => (i === 0 ? null : 0.5));
+      },
+    });
+    const r = await createPipeline(d).generate(req({ count: 2, formats: ['square'] }));
+    expect(seen).toHaveLength(3);
+    expect(r.variants.some((v) => v.scores.preference === 0.5 || v.scores.preference === null)).toBe(true);
+  });
+
+  it('refuses bad requests with messages naming what was wrong', async () => {
+    const p = createPipeline(deps().d);
+    await expect(p.generate(req({ brief: '   ' }))).rejects.toThrow(/the brief is empty/);
+    await expect(p.generate(req({ brief: 'x'.repeat(2001) }))).rejects.toThrow(/2001 characters; keep it under 2000/);
+    await expect(p.generate(req({ count: 0 }))).rejects.toThrow(/between 1 and 10; got 0/);
+    await expect(p.generate(req({ formats: ['wide' as 'square'] }))).rejects.toThrow(
+      /unknown format "wide"; expected some of: square, portrait, story, landscape/,
+    );
+    await expect(p.generate(req({ channel: 'myspace' as 'meta' }))).rejects.toThrow(
+      /unknown channel "myspace"; expected one of: meta, google, linkedin, tiktok/,
+    );
+    await expect(p.generate(req({ brand: 'globex' }))).rejects.toThrow(/unknown brand "globex"/);
+  });
+
+  it('re-renders a variant with new copy on the same visual', async () => {
+    const p = createPipeline(deps().d);
+    const r = await p.generate(req({ count: 1, formats: ['square'] }));
+    const v = r.variants[0];
+    const again = await p.rerender(
+      v,
+      { headline: 'Fresh from the roaster', body: 'New body', cta: 'Order now' },
+      { brand: 'northwind', formats: ['square', 'story'] },
+    );
+    expect(again.id).toBe(v.id);
+    expect(again.visual).toBe(v.visual);
+    expect(again.headline).toBe('Fresh from the roaster');
+    expect(pngSize(again.images.story!)).toEqual({ width: 1080, height: 1920 });
+    expect(Buffer.compare(Buffer.from(again.images.square!), Buffer.from(v.images.square!))).not.toBe(0);
+  });
+
+  it('labels past Z continue AA, AB…', () => {
+    expect([0, 1, 25, 26, 27].map(labelFor)).toEqual(['A', 'B', 'Z', 'AA', 'AB']);
+  });
+});

@@ -438,7 +438,7 @@ export function trainPreference(input: TrainPreferenceInput, opts: TrainPreferen
     const valSet = order.slice(cut).flatMap((i) => trainSets[i].diffs.map((diff) => ({ diff, weight: 1 })));
     let bestAcc = -1;
     for (const lam of grid) {
-      const acc = accuracy(fitChoices(fitSet, 2 * d, lam, iterations), valSet) ?? 0;
+      const acc = accuracy(fitChoices(fitSet, 2 * d, lam, Math.ceil(iterations / 2)), valSet) ?? 0;
       if (acc > bestAcc + 1e-9) {
         bestAcc = acc;
         l2 = lam;

@@ -57,9 +57,18 @@ function simulate(opts: { votes: number; perRound?: number; shown?: number; seed
 }
 
 describe('preference model', () => {
+  // One simulated team of 500 votes, trained once, shared by the tests that only read it.
+  let trained: { model: PreferenceModel; utility: (x: Embedded) => number; rng: Rng } | undefined;
+  const fiveHundred = () => {
+    if (!trained) {
+      const { votes, utility, rng } = simulate({ votes: 500, seed: 7 });
+      trained = { model: trainPreference({ votes, model: 'm' }, { seed: 3 }), utility, rng };
+    }
+    return trained;
+  };
+
   it('reaches ≥ 0.8 held-out pairwise accuracy after 500 votes from voters with a hidden linear utility', () => {
-    const { votes } = simulate({ votes: 500, seed: 7 });
-    const model = trainPreference({ votes, model: 'm' }, { seed: 3 });
+    const { model } = fiveHundred();
     expect(model.meta.votes).toBe(500);
     expect(model.meta.heldOut.rounds).toBeGreaterThanOrEqual(20);
     expect(model.meta.heldOut.comparisons).toBeGreaterThan(200);
@@ -67,8 +76,7 @@ describe('preference model', () => {
   });
 
   it('ranks fresh creatives like the hidden utility does', () => {
-    const { votes, utility, rng } = simulate({ votes: 500, seed: 8 });
-    const model = trainPreference({ votes, model: 'm' }, { seed: 1 });
+    const { model, utility, rng } = fiveHundred();
     let agree = 0;
     for (let i = 0; i < 300; i++) {
       const a = { imageEmbedding: unit(rng), textEmbedding: unit(rng) };
@@ -133,8 +141,7 @@ describe('preference model', () => {
   });
 
   it('is calibrated on held-out comparisons: confident predictions come true more often', () => {
-    const { votes } = simulate({ votes: 500, seed: 11 });
-    const model = trainPreference({ votes, model: 'm' });
+    const { model } = fiveHundred();
     const bins = model.meta.calibration;
     expect(bins.length).toBeGreaterThan(3);
     const high = bins.filter((b) => b.predicted > 0.7);

@@ -66,6 +66,12 @@ export function preferencePath(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>)
   return cfg.preferenceModel?.trim() || dataPath(cfg, 'preference.json');
 }
 
+/** The trained preference model, or null when none has been trained yet. */
+export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>): PreferenceModel | null {
+  const p = preferencePath(cfg);
+  return existsSync(p) ? PreferenceModel.load(p) : null;
+}
+
 /** The adapter the library's stored embeddings were made under, or null for raw CLIP. */
 function currentSpaceAdapter(cfg: LearningConfig): Adapter | null {
   const space = readLibrarySpace(cfg);

@@ -12,6 +12,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Encoder } from '../clip/types.ts';
 import { InputError, ModelError } from '../errors.ts';
 import { base64ToFloats, createRng, floatsToBase64, type Rng, shuffle, sigmoid } from './math.ts';
 
@@ -484,4 +485,40 @@ function quantiles(xs: number[], max: number): number[] {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length <= max) return s;
   return Array.from({ length: max }, (_, i) => s[Math.round((i * (s.length - 1)) / (max - 1))]);
+}
+
+/** The copy text a variant's text embedding is made from: the library's caption rule (headline — body). */
+export function copyText(c: { headline: string; body: string }): string {
+  return [c.headline, c.body].filter(Boolean).join(' — ');
+}
+
+/**
+ * The preference term for ranking (the generator's `preference` hook): per candidate, its
+ * percentile among the team's past creatives as a fraction 0–1 (show it ×100), or null
+ * while the model has fewer than `minVotes` votes. Copy is embedded with `encoder`, which
+ * must be the one the training embeddings came from (same model, same adapter).
+ */
+export function makePreferenceScorer(opts: {
+  model: PreferenceModel | null;
+  encoder: Pick<Encoder, 'embedTexts' | 'info'> & { adapter?: { id: string } };
+  minVotes: number;
+}): (variants: { headline: string; body: string; imageEmbedding: Float32Array }[]) => Promise<(number | null)[]> {
+  const { model, encoder, minVotes } = opts;
+  return async (variants) => {
+    if (!model || model.meta.votes < minVotes || !variants.length) return variants.map(() => null);
+    model.assertCompatible(encoder.info());
+    const space = encoder.adapter?.id ?? null;
+    if (space !== model.meta.adapter) {
+      throw new ModelError(
+        'PREFERENCE_SPACE_MISMATCH',
+        `the preference model was trained on ${model.meta.adapter ? `adapter ${model.meta.adapter}` : 'raw CLIP'} embeddings but the encoder gives ${space ? `adapter ${space}` : 'raw CLIP'} ones`,
+        { hint: 'retrain it with `adcreative train preference`' },
+      );
+    }
+    const texts = await encoder.embedTexts(variants.map(copyText));
+    return variants.map((v, i) => {
+      const s = model.score({ imageEmbedding: v.imageEmbedding, textEmbedding: texts[i] }, minVotes);
+      return s === null ? null : s.percentile / 100;
+    });
+  };
 }

@@ -10,7 +10,7 @@
  * with the model and width it was trained for and the library's row count at training.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import { dataPath } from '../config.ts';
@@ -317,21 +317,71 @@ export function loadConfiguredAdapter(cfg: Pick<Config, 'clipAdapter' | 'dataDir
 
 /**
  * The one call `openEncoder` makes on its way out: wraps the encoder in the configured
- * adapter (CLIP_ADAPTER), or returns it unchanged when there is none or it is off.
+ * adapter (CLIP_ADAPTER), or returns it unchanged when it is off.
+ *
+ * The wrapper follows the adapter file: when `train adapter` (or the in-bot schedule)
+ * writes a new one and re-projects the library, the next embedding uses it, so queries and
+ * stored embeddings stay in one space without a restart. A file that cannot be read at
+ * start is an error; one that turns bad later is logged and the previous adapter kept.
  */
 export function applyConfiguredAdapter(
   cfg: Pick<Config, 'clipAdapter' | 'dataDir'>,
   encoder: Encoder,
   opts: { logger?: Logger } = {},
 ): Encoder {
-  const adapter = loadConfiguredAdapter(cfg);
-  if (!adapter) return encoder;
-  const wrapped = withAdapter(encoder, adapter);
-  opts.logger?.info('clip adapter applied', {
-    adapter: adapter.id,
-    model: adapter.model,
-    trainedAt: adapter.meta.trainedAt,
-    recallAfter: adapter.meta.after?.textToImage.r1,
-  });
-  return wrapped;
+  if (cfg.clipAdapter?.trim().toLowerCase() === 'off') return encoder;
+  let current: Adapter | null = null;
+  let stamp: string | undefined;
+  const refresh = (atStart: boolean): Adapter | null => {
+    const path = resolveAdapterPath(cfg);
+    let now = 'none';
+    if (path) {
+      try {
+        const st = statSync(path);
+        now = `${path}:${st.ino}:${st.mtimeMs}:${st.size}`;
+      } catch {
+        now = `${path}:missing`;
+      }
+    }
+    if (now === stamp) return current;
+    stamp = now;
+    try {
+      const next = path ? Adapter.load(path) : null;
+      next?.assertCompatible(encoder.info(), 'the encoder');
+      if (next && next.id !== current?.id) {
+        opts.logger?.info('clip adapter applied', {
+          adapter: next.id,
+          path,
+          model: next.model,
+          trainedAt: next.meta.trainedAt,
+          recallAfter: next.meta.after?.textToImage.r1,
+        });
+      }
+      current = next;
+    } catch (e) {
+      if (atStart) throw e;
+      opts.logger?.warn('clip adapter could not be reloaded; keeping the previous one', { error: e, adapter: current?.id ?? null });
+    }
+    return current;
+  };
+  refresh(true);
+  return {
+    get adapter() {
+      return refresh(false);
+    },
+    base: encoder,
+    dims: encoder.dims,
+    info: () => encoder.info(),
+    async embedTexts(texts) {
+      const a = refresh(false);
+      const out = await encoder.embedTexts(texts);
+      return a ? a.applyTexts(out) : out;
+    },
+    async embedImages(images) {
+      const a = refresh(false);
+      const out = await encoder.embedImages(images);
+      return a ? a.applyImages(out) : out;
+    },
+    close: () => encoder.close(),
+  } as Encoder & { readonly adapter: Adapter | null; readonly base: Encoder };
 }

@@ -7,7 +7,7 @@
  * in `$DATA_DIR/library-space.json`: training un-applies that adapter to get back to raw
  * CLIP, and re-projection moves every row to the new adapter without running CLIP.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Adapter, adapterOutputPath, reproject, resolveAdapterPath } from '../clip/adapter.ts';
 import { type Config, dataPath } from '../config.ts';
@@ -70,6 +70,32 @@ export function preferencePath(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>)
 export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>): PreferenceModel | null {
   const p = preferencePath(cfg);
   return existsSync(p) ? PreferenceModel.load(p) : null;
+}
+
+/**
+ * A getter for the preference model that re-reads the file when it changes (retraining
+ * from the CLI or the schedule takes effect without a restart). A bad file is logged and
+ * the previous model kept.
+ */
+export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>, logger?: Logger): () => PreferenceModel | null {
+  let current: PreferenceModel | null = null;
+  let stamp: string | undefined;
+  return () => {
+    const p = preferencePath(cfg);
+    let now = 'missing';
+    try {
+      const st = statSync(p);
+      now = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {}
+    if (now === stamp) return current;
+    stamp = now;
+    try {
+      current = now === 'missing' ? null : PreferenceModel.load(p);
+    } catch (e) {
+      logger?.warn('preference model could not be reloaded; keeping the previous one', { error: e });
+    }
+    return current;
+  };
 }
 
 /** The adapter the library's stored embeddings were made under, or null for raw CLIP. */
@@ -206,27 +232,34 @@ export async function retrainPreference(
   return { model, path, ctrObservations: ctr.filter((c) => c.impressions > 0).length };
 }
 
-/** Reads the adapter, preference model, library size and rounds for the report and `/adcreative stats`. */
-export async function gatherStats(ctx: LearningContext): Promise<StatsInput> {
-  const { cfg, sources } = ctx;
+/**
+ * The figures for `/adcreative stats` and the report, from what the caller already has
+ * (library size, rounds) plus the adapter and preference files. Pure apart from reading those.
+ */
+export function learningStatsInput(cfg: LearningConfig, have: { libraryRows: number | null; rounds: StatsInput['rounds'] }): StatsInput {
   const off = cfg.clipAdapter?.trim().toLowerCase() === 'off';
   const adapterPath = off ? adapterOutputPath({ ...cfg, clipAdapter: undefined }) : (resolveAdapterPath(cfg) ?? adapterOutputPath(cfg));
   const adapter = existsSync(adapterPath) ? Adapter.load(adapterPath) : null;
-  const prefPath = preferencePath(cfg);
-  const preference = existsSync(prefPath) ? PreferenceModel.load(prefPath) : null;
+  const preference = loadConfiguredPreference(cfg);
+  return {
+    rounds: have.rounds,
+    adapter: adapter ? { id: adapter.id, meta: adapter.meta } : null,
+    adapterEnabled: !off,
+    preference: preference ? { meta: preference.meta } : null,
+    preferenceMinVotes: cfg.preferenceMinVotes,
+    libraryRows: have.libraryRows,
+    retrainShare: cfg.adapterRetrainShare,
+  };
+}
+
+/** Reads the adapter, preference model, library size and rounds for the report and `/adcreative stats`. */
+export async function gatherStats(ctx: LearningContext): Promise<StatsInput> {
+  const { cfg, sources } = ctx;
   let libraryRows: number | null = null;
   try {
     libraryRows = sources.library ? await sources.library.count() : null;
   } catch (e) {
     ctx.logger?.warn('library size unavailable', { error: e });
   }
-  return {
-    rounds: sources.rounds ? await sources.rounds.rounds() : [],
-    adapter: adapter ? { id: adapter.id, meta: adapter.meta } : null,
-    adapterEnabled: !off,
-    preference: preference ? { meta: preference.meta } : null,
-    preferenceMinVotes: cfg.preferenceMinVotes,
-    libraryRows,
-    retrainShare: cfg.adapterRetrainShare,
-  };
+  return learningStatsInput(cfg, { libraryRows, rounds: sources.rounds ? await sources.rounds.rounds() : [] });
 }

@@ -499,12 +499,14 @@ export function copyText(c: { headline: string; body: string }): string {
  * must be the one the training embeddings came from (same model, same adapter).
  */
 export function makePreferenceScorer(opts: {
-  model: PreferenceModel | null;
+  /** The model, or a getter (e.g. `followPreferenceModel(cfg)`) so a retrained one is picked up. */
+  model: PreferenceModel | null | (() => PreferenceModel | null);
   encoder: Pick<Encoder, 'embedTexts' | 'info'> & { adapter?: { id: string } };
   minVotes: number;
 }): (variants: { headline: string; body: string; imageEmbedding: Float32Array }[]) => Promise<(number | null)[]> {
-  const { model, encoder, minVotes } = opts;
+  const { encoder, minVotes } = opts;
   return async (variants) => {
+    const model = typeof opts.model === 'function' ? opts.model() : opts.model;
     if (!model || model.meta.votes < minVotes || !variants.length) return variants.map(() => null);
     model.assertCompatible(encoder.info());
     const space = encoder.adapter?.id ?? null;

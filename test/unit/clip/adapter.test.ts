@@ -14,6 +14,7 @@ import {
 } from '../../../src/clip/adapter.ts';
 import { cosine, type Encoder, type EncoderInfo, l2normalize } from '../../../src/clip/types.ts';
 import { ModelError } from '../../../src/errors.ts';
+import { silentLogger } from '../../../src/log.ts';
 import { createRng } from '../../../src/rank/math.ts';
 
 const D = 8;
@@ -184,7 +185,7 @@ describe('configured adapter (CLIP_ADAPTER)', () => {
   it('uses $DATA_DIR/adapter.json when present, a named path when set, nothing when off', async () => {
     const cfg = { dataDir: dir, clipAdapter: undefined as string | undefined };
     expect(resolveAdapterPath(cfg)).toBeNull();
-    expect(applyConfiguredAdapter(cfg, fakeEncoder())).not.toHaveProperty('adapter');
+    expect(adapterOf(applyConfiguredAdapter(cfg, fakeEncoder()))).toBeNull();
     expect(adapterOutputPath(cfg)).toBe(join(dir, 'adapter.json'));
     new Adapter(meta(), randomDelta(1), randomDelta(2)).save(join(dir, 'adapter.json'));
     expect(resolveAdapterPath(cfg)).toBe(join(dir, 'adapter.json'));
@@ -194,5 +195,26 @@ describe('configured adapter (CLIP_ADAPTER)', () => {
     expect(() => applyConfiguredAdapter({ ...cfg, clipAdapter: join(dir, 'nope.json') }, fakeEncoder())).toThrow(
       /cannot read the adapter file .*nope\.json/,
     );
+    const other = join(dir, 'other.json');
+    new Adapter(meta({ model: 'another/model' }), randomDelta(1), randomDelta(2)).save(other);
+    expect(() => applyConfiguredAdapter({ ...cfg, clipAdapter: other }, fakeEncoder())).toThrow(/trained for another\/model/);
+  });
+
+  it('follows the adapter file: a newly trained adapter is used from the next embedding on, without a restart', async () => {
+    const cfg = { dataDir: dir, clipAdapter: undefined as string | undefined };
+    const base = fakeEncoder();
+    const enc = applyConfiguredAdapter(cfg, base, { logger: silentLogger });
+    const [raw] = await base.embedTexts(['spring launch']);
+    expect([...(await enc.embedTexts(['spring launch']))[0]]).toEqual([...raw]);
+    const first = new Adapter(meta(), randomDelta(21), randomDelta(22));
+    first.save(join(dir, 'adapter.json'));
+    expect([...(await enc.embedTexts(['spring launch']))[0]]).toEqual([...first.applyText(raw)]);
+    expect(adapterOf(enc)?.id).toBe(first.id);
+    const second = new Adapter(meta(), randomDelta(23), randomDelta(24));
+    second.save(join(dir, 'adapter.json'));
+    expect([...(await enc.embedTexts(['spring launch']))[0]]).toEqual([...second.applyText(raw)]);
+    // A broken file later on: the previous adapter stays in use (and it is logged).
+    writeFileSync(join(dir, 'adapter.json'), '{"format":"adcreative-adapter","version":1');
+    expect([...(await enc.embedTexts(['spring launch']))[0]]).toEqual([...second.applyText(raw)]);
   });
 });

@@ -9,7 +9,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { syntheticPairs } from '../../../src/rank/adapter-train.ts';
 import { makeLearningCommands } from '../../../src/rank/commands.ts';
-import { readLibrarySpace } from '../../../src/rank/learning.ts';
+import { followPreferenceModel, readLibrarySpace } from '../../../src/rank/learning.ts';
 import { createRng, normalizeRows } from '../../../src/rank/math.ts';
 import { PreferenceModel, type VoteRecord } from '../../../src/rank/preference.ts';
 import { type LearningSources, memoryPairSource, type PairRow, type RoundSummary } from '../../../src/rank/sources.ts';
@@ -147,8 +147,11 @@ describe('learning commands', () => {
   });
 
   it('train preference: saves the model and says "insufficient data" below PREFERENCE_MIN_VOTES', async () => {
+    const follow = followPreferenceModel({ dataDir: dir, preferenceModel: undefined });
+    expect(follow()).toBeNull();
     const r = await run('train preference', []);
     expect(r.code).toBe(0);
+    expect(follow()?.meta.votes).toBe(60);
     expect(r.out).toMatch(/Trained on 60 votes in 20 rounds/);
     expect(r.out).toMatch(/Insufficient data: the bot shows scores from 100 votes \(PREFERENCE_MIN_VOTES\); it has 60/);
     const m = PreferenceModel.load(join(dir, 'preference.json'));

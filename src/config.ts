@@ -163,6 +163,124 @@ export const SETTINGS = {
     doc: "Web API base including /api/ (GovSlack, the sandbox, tests). Default: Slack's.",
   },
   sandboxHost: { env: 'SANDBOX_HOST', default: '127.0.0.1', parse: str, group: 'slack', doc: 'Address the local sandbox page binds to.' },
+  slackChannelAllowlist: {
+    env: 'SLACK_CHANNEL_ALLOWLIST',
+    default: '',
+    parse: list,
+    group: 'slack',
+    doc: 'Comma-separated channel ids or names where briefs are accepted; empty means every channel the bot is in.',
+  },
+  slackAdminUserIds: {
+    env: 'SLACK_ADMIN_USER_IDS',
+    default: '',
+    parse: list,
+    group: 'slack',
+    doc: "User ids who may close anyone's round (besides Slack workspace admins and owners).",
+  },
+  voteReaction: {
+    env: 'VOTE_REACTION',
+    default: '+1',
+    parse: (raw, name) => {
+      const v = raw.trim().replace(/^:|:$/g, '');
+      if (!/^[a-z0-9_+'-]+$/.test(v)) bad(name, 'an emoji name such as +1 or heart', raw);
+      return v;
+    },
+    group: 'slack',
+    doc: 'Reaction that counts as a vote on a variant message (emoji name without colons).',
+  },
+  tallyUpdateMs: {
+    env: 'TALLY_UPDATE_MS',
+    default: '1200',
+    parse: int(0, 60_000),
+    group: 'slack',
+    doc: "Shortest time between two edits of a tally message; vote bursts are coalesced to respect Slack's chat.update limits.",
+  },
+  shutdownGraceSeconds: {
+    env: 'SHUTDOWN_GRACE_SECONDS',
+    default: '25',
+    parse: int(0, 600),
+    group: 'slack',
+    doc: 'On SIGTERM/SIGINT, how long in-flight rounds may finish their writes before the bot exits.',
+  },
+
+  // --- rounds ---
+  briefRatePerHour: {
+    env: 'BRIEF_RATE_PER_HOUR',
+    default: '10',
+    parse: int(1, 10_000),
+    group: 'rounds',
+    doc: 'Briefs one person may start per hour.',
+  },
+  dailyImageCap: {
+    env: 'DAILY_IMAGE_CAP',
+    default: '200',
+    parse: int(1),
+    group: 'rounds',
+    doc: 'Generated images per UTC day, workspace-wide.',
+  },
+  monthlySpendCapUsd: {
+    env: 'MONTHLY_SPEND_CAP_USD',
+    default: '100',
+    parse: num(0),
+    group: 'rounds',
+    doc: 'Estimated API spend per calendar month (UTC) after which briefs are refused; 0 means no cap.',
+  },
+  roundAutoCloseMinutes: {
+    env: 'ROUND_AUTO_CLOSE_MINUTES',
+    default: '1440',
+    parse: int(0, 525_600),
+    group: 'rounds',
+    doc: 'Voting closes by itself this long after a round opens; 0 means never.',
+  },
+  roundReminderMinutes: {
+    env: 'ROUND_REMINDER_MINUTES',
+    default: '60',
+    parse: int(0, 525_600),
+    group: 'rounds',
+    doc: 'A reminder is posted in the thread this long before the automatic close; 0 means none.',
+  },
+  voteDoubleClickMs: {
+    env: 'VOTE_DOUBLE_CLICK_MS',
+    default: '800',
+    parse: int(0, 10_000),
+    group: 'rounds',
+    doc: 'A second click on the same Vote button within this time is a double click, not a retraction.',
+  },
+  briefMaxChars: {
+    env: 'BRIEF_MAX_CHARS',
+    default: '1000',
+    parse: int(20, 3000),
+    group: 'rounds',
+    doc: 'Longest brief accepted, in characters.',
+  },
+  defaultVariants: {
+    env: 'DEFAULT_VARIANTS',
+    default: '4',
+    parse: int(1, 10),
+    group: 'rounds',
+    doc: 'Variants per round when --variants is not given.',
+  },
+  maxVariants: { env: 'MAX_VARIANTS', default: '6', parse: int(1, 10), group: 'rounds', doc: 'Most variants a round may ask for.' },
+  defaultFormats: {
+    env: 'DEFAULT_FORMATS',
+    default: 'square',
+    parse: (raw, name) => {
+      const v = list(raw, name).map((s) => s.toLowerCase());
+      const ok = ['square', 'portrait', 'story', 'landscape'];
+      if (!v.length || v.some((f) => !ok.includes(f))) bad(name, `a comma-separated list of ${ok.join(', ')}`, raw);
+      return v as ('square' | 'portrait' | 'story' | 'landscape')[];
+    },
+    group: 'rounds',
+    doc: 'Formats rendered when --formats is not given (square, portrait, story, landscape).',
+  },
+  defaultAdChannel: {
+    env: 'DEFAULT_AD_CHANNEL',
+    default: 'meta',
+    parse: oneOf('meta', 'google', 'linkedin', 'tiktok'),
+    group: 'rounds',
+    doc: 'Ad channel whose copy limits apply when --channel is not given.',
+  },
+  defaultBrand: { env: 'DEFAULT_BRAND', parse: str, group: 'rounds', doc: 'Brand kit used when --brand is not given (unset: none).' },
 
   // --- clip ---
   clipModelDir: {

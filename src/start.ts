@@ -1,10 +1,11 @@
 /**
- * `adcreative start` (npm start): picks the mode from the Slack settings (DESIGN.md §6).
- * Until the Slack bot lands it says which mode it would run and exits cleanly.
+ * `adcreative start` (npm start): picks the mode from the Slack settings (DESIGN.md §6) and
+ * runs the bot until SIGTERM/SIGINT, then shuts down gracefully.
  */
 import type { Command } from './cli/command.ts';
-import { config } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { type Config, config } from './config.ts';
+import { ConfigError, describeError } from './errors.ts';
+import type { Services } from './services.ts';
 
 export type Mode = 'socket' | 'http' | 'sandbox';
 
@@ -13,9 +14,63 @@ export function pickMode(cfg: { slackBotToken?: string; slackAppToken?: string; 
   if (!bot && !app && !secret) return 'sandbox';
   if (bot && app) return 'socket';
   if (bot && secret) return 'http';
+  const have = [bot && 'SLACK_BOT_TOKEN', app && 'SLACK_APP_TOKEN', secret && 'SLACK_SIGNING_SECRET'].filter(Boolean).join(' and ');
   throw new ConfigError(
-    'Slack settings are incomplete. Set SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode); set none of them for the local sandbox.',
+    `Slack settings are incomplete (only ${have} is set). Set SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode); set none of them for the local sandbox.`,
   );
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => resolve(sig);
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
+  });
+}
+
+async function startSandboxMode(cfg: Config, services: Services): Promise<number> {
+  // The sandbox page lives in src/sandbox/server.ts (its own issue); absent from this build, say so.
+  const mod = (await import(`./sandbox/${'server'}.ts`).catch(() => undefined)) as
+    | { startSandbox?: (cfg: Config, s: Services) => Promise<number> }
+    | undefined;
+  if (!mod?.startSandbox) {
+    process.stderr.write(
+      'adcreative: no Slack tokens are set, and the local sandbox is not available in this build.\nSet SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP mode).\n',
+    );
+    return 1;
+  }
+  return mod.startSandbox(cfg, services);
+}
+
+export async function runBot(cfg: Config): Promise<number> {
+  const mode = pickMode(cfg);
+  const { createServices } = await import('./services.ts');
+  const services = await createServices(cfg);
+  if (mode === 'sandbox') return startSandboxMode(cfg, services);
+  const bot = await services
+    .createBot({
+      mode,
+      botToken: cfg.slackBotToken as string,
+      signingSecret: mode === 'http' ? cfg.slackSigningSecret : undefined,
+      appToken: mode === 'socket' ? cfg.slackAppToken : undefined,
+      port: cfg.port,
+    })
+    .catch(async (e: unknown) => {
+      await services.close();
+      throw e;
+    });
+  await bot.start();
+  process.stderr.write(
+    mode === 'http'
+      ? `adcreative: HTTP mode on port ${bot.port}; point the Slack app's request URLs at https://<your host>/slack/events\n`
+      : `adcreative: Socket Mode connected; health on port ${bot.port}\n`,
+  );
+  const sig = await stopSignal();
+  services.logger.info('shutting down', { signal: sig, inflight: bot.flow.busy });
+  await bot.stop(cfg.shutdownGraceSeconds * 1000);
+  await services.close();
+  return 0;
 }
 
 export const commands: Command[] = [
@@ -25,9 +80,12 @@ export const commands: Command[] = [
     usage: '',
     options: {},
     async run(_args, io) {
-      const mode = pickMode(config());
-      io.stdout.write(`adcreative: would start in ${mode} mode; the bot itself is not built yet (see README).\n`);
-      return 0;
+      try {
+        return await runBot(config());
+      } catch (e) {
+        io.stderr.write(`adcreative: ${describeError(e)}\n`);
+        return 1;
+      }
     },
   },
 ];

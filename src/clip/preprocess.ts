@@ -28,8 +28,8 @@ export const CLIP_PREPROCESS: PreprocessConfig = Object.freeze({
   shortestEdge: 224,
   cropHeight: 224,
   cropWidth: 224,
-  mean: [0.48145466, 0.4578275, 0.40821073],
-  std: [0.26862954, 0.26130258, 0.27577711],
+  mean: Object.freeze([0.48145466, 0.4578275, 0.40821073]) as [number, number, number],
+  std: Object.freeze([0.26862954, 0.26130258, 0.27577711]) as [number, number, number],
   rescaleFactor: 1 / 255,
   resample: 'bicubic',
 }) as PreprocessConfig;
@@ -141,7 +141,7 @@ export function readPreprocessConfig(modelDir: string): PreprocessConfig {
   return parsePreprocessConfig(json, file);
 }
 
-/** Value → normalised float, per channel: 3 × 256 entries. */
+/** Value → normalised float, per channel: 3 × 256 entries; cached per config object (treat configs as immutable). */
 const lutCache = new WeakMap<PreprocessConfig, Float32Array>();
 function lut(cfg: PreprocessConfig): Float32Array {
   let t = lutCache.get(cfg);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
 import { createProgress, type Progress } from '../cli/progress.ts';
 import type { Encoder } from '../clip/types.ts';
-import { type Config, config, dataPath } from '../config.ts';
+import { type Config, config, dataPath, libraryUri } from '../config.ts';
 import { describeError, UsageError } from '../errors.ts';
 import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
@@ -50,7 +50,7 @@ async function defaultEncoder(cfg: Config, logger: Logger): Promise<Encoder> {
 
 async function defaultLibrary(cfg: Config, encoder: Encoder, logger: Logger): Promise<Library> {
   const { openLibrary } = await import('../library/open.ts');
-  const uri = (cfg as unknown as { lancedbUri?: string }).lancedbUri ?? dataPath(cfg, 'lancedb');
+  const uri = libraryUri(cfg);
   if (!/^[a-z0-9+]+:\/\//i.test(uri) && !existsSync(uri)) throw new Error(`no library at ${uri}`);
   return openLibrary({ uri, encoder, logger });
 }
@@ -86,7 +86,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
-      const logger = createLogger({ level: cfg.logLevel });
+      // Progress lines tell a person what happens; JSON logs only for warnings unless LOG_LEVEL asks.
+      const logger = createLogger({ level: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
       const say = (s: string) => io.stderr.write(`${s}\n`);
 
       const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);

@@ -6,7 +6,7 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { ImageError } from '../errors.ts';
-import { contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
+import { blendScrim, contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
 import { escapeXml, type FittedText, fitText, type RenderedText, renderText } from './text.ts';
 
 export interface FormatSpec {
@@ -74,18 +74,23 @@ function colour(hex: string, field: string): RGB {
 
 /** Reads a region of a raw RGB buffer at a stride (enough pixels for a contrast percentile). */
 function sampleRegion(raw: Buffer, width: number, r: Rect, step: number): Uint8Array {
-  const out: number[] = [];
   const x0 = Math.max(0, Math.floor(r.x));
   const y0 = Math.max(0, Math.floor(r.y));
   const x1 = Math.min(width, Math.ceil(r.x + r.width));
   const y1 = Math.min(raw.length / 3 / width, Math.ceil(r.y + r.height));
+  const cols = Math.max(0, Math.ceil((x1 - x0) / step));
+  const rows = Math.max(0, Math.ceil((y1 - y0) / step));
+  const out = new Uint8Array(cols * rows * 3);
+  let o = 0;
   for (let y = y0; y < y1; y += step) {
     for (let x = x0; x < x1; x += step) {
       const i = 3 * (y * width + x);
-      out.push(raw[i], raw[i + 1], raw[i + 2]);
+      out[o++] = raw[i];
+      out[o++] = raw[i + 1];
+      out[o++] = raw[i + 2];
     }
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 async function renderLogo(logo: Uint8Array, maxW: number, maxH: number): Promise<{ png: Buffer; width: number; height: number }> {
@@ -179,7 +184,7 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const headlineBox: Rect = { x: pad, y: ctaBox.y - gap - headline.height, width: headline.width, height: headline.height };
 
   // Contrast is judged where the headline's pixels are, against the cropped picture.
-  const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 20000)));
+  const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 6000)));
   const region = sampleRegion(base, W, headlineBox, step);
   const scrimRgb = contrastRatio(primaryRgb, textRgb) >= WCAG_AA ? primaryRgb : readableOn(textRgb);
   const opacity = scrimOpacity(region, textRgb, scrimRgb);
@@ -194,8 +199,7 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
     const stop = Math.min(1, fade / h);
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${x1}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${toHex(scrimRgb)}" stop-opacity="0"/><stop offset="${stop.toFixed(3)}" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/><stop offset="1" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${x1}" height="${h}" fill="url(#g)"/></svg>`;
     layers.push({ input: Buffer.from(svg), left: 0, top: y0 });
-    const blended = Uint8Array.from(region, (v, i) => opacity * scrimRgb[i % 3] + (1 - opacity) * v);
-    contrast = regionContrast(blended, textRgb);
+    contrast = regionContrast(blendScrim(region, scrimRgb, opacity), textRgb);
   }
   if (logo) layers.push({ input: logo.png, left: pad, top });
   if (tag) {
@@ -236,29 +240,33 @@ export interface SheetTile {
 export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; title?: string } = {}): Promise<Buffer> {
   const size = opts.tile ?? 360;
   const gap = 24;
-  const caption = 150;
-  const head = opts.title ? 64 : 0;
   const cols = Math.max(1, tiles.length);
   const W = gap + cols * (size + gap);
-  const H = head + gap + size + caption + gap;
-  const layers: OverlayOptions[] = [];
-  if (opts.title) {
-    const t = await renderText(opts.title, { family: 'DejaVu Sans', bold: true, size: 28, color: '#222222' }, W - 2 * gap);
-    layers.push({ input: t.png, left: gap, top: Math.round((head + gap - t.height) / 2) });
-  }
-  await Promise.all(
-    tiles.map(async (tile, i) => {
-      const left = gap + i * (size + gap);
-      const [img, title, body] = await Promise.all([
+  const title = opts.title
+    ? await renderText(opts.title, { family: 'DejaVu Sans', bold: true, size: 26, color: '#222222' }, W - 2 * gap)
+    : undefined;
+  const head = title ? title.height + gap : 0;
+  const parts = await Promise.all(
+    tiles.map(async (tile) => {
+      const [img, name, body] = await Promise.all([
         sharp(tile.image).resize(size, size, { fit: 'cover' }).png().toBuffer(),
-        renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 24, color: '#111111' }, size),
+        renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 22, color: '#111111' }, size),
         renderText(tile.lines.join('\n'), { family: 'DejaVu Sans Mono', size: 16, color: '#333333' }, size),
       ]);
-      layers.push({ input: img, left, top: head + gap });
-      layers.push({ input: title.png, left, top: head + gap + size + 10 });
-      layers.push({ input: body.png, left, top: head + gap + size + 14 + title.height });
+      return { img, name, body };
     }),
   );
+  const caption = Math.max(0, ...parts.map((p) => p.name.height + 8 + p.body.height)) + 10;
+  const H = gap + head + size + caption + gap;
+  const layers: OverlayOptions[] = [];
+  if (title) layers.push({ input: title.png, left: gap, top: gap });
+  parts.forEach((p, i) => {
+    const left = gap + i * (size + gap);
+    const top = gap + head;
+    layers.push({ input: p.img, left, top });
+    layers.push({ input: p.name.png, left, top: top + size + 10 });
+    layers.push({ input: p.body.png, left, top: top + size + 18 + p.name.height });
+  });
   return sharp({ create: { width: W, height: H, channels: 3, background: '#f4f4f4' } })
     .composite(layers)
     .png({ compressionLevel: 6 })

@@ -56,6 +56,15 @@ export function readableOn(bg: RGB): RGB {
   return contrastRatio([0, 0, 0], bg) >= contrastRatio([255, 255, 255], bg) ? [0, 0, 0] : [255, 255, 255];
 }
 
+// Contrast ratio is monotonic in |ln(L1 + 0.05) − ln(L2 + 0.05)|, so a percentile of the ratio
+// is a percentile of that distance: a fixed histogram finds it in one pass, with no sort.
+const LOG_SPAN = Math.log(1.05 / 0.05);
+const BINS = 2048;
+
+function pixelLogLum(r: number, g: number, b: number): number {
+  return Math.log(0.2126 * LINEAR[r] + 0.7152 * LINEAR[g] + 0.0722 * LINEAR[b] + 0.05);
+}
+
 /**
  * Contrast of `text` against the pixels of a region (RGB bytes, 3 per pixel), taken at a low
  * percentile so a text block over a mostly dark photo with one bright patch still counts as
@@ -64,30 +73,51 @@ export function readableOn(bg: RGB): RGB {
 export function regionContrast(pixels: Uint8Array, text: RGB, percentile = 0.1): number {
   const n = Math.floor(pixels.length / 3);
   if (n === 0) return Number.POSITIVE_INFINITY;
-  const lt = luminance(text);
-  const ratios = new Float64Array(n);
+  const lt = Math.log(luminance(text) + 0.05);
+  const hist = new Uint32Array(BINS);
   for (let i = 0; i < n; i++) {
-    const lp = 0.2126 * LINEAR[pixels[3 * i]] + 0.7152 * LINEAR[pixels[3 * i + 1]] + 0.0722 * LINEAR[pixels[3 * i + 2]];
-    ratios[i] = (Math.max(lt, lp) + 0.05) / (Math.min(lt, lp) + 0.05);
+    const d = Math.abs(pixelLogLum(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) - lt);
+    hist[Math.min(BINS - 1, Math.floor((d / LOG_SPAN) * BINS))]++;
   }
-  ratios.sort();
-  return ratios[Math.min(n - 1, Math.floor(percentile * n))];
+  const rank = Math.min(n - 1, Math.floor(percentile * n));
+  let seen = 0;
+  for (let b = 0; b < BINS; b++) {
+    seen += hist[b];
+    if (seen > rank) return Math.exp((b / BINS) * LOG_SPAN);
+  }
+  return Math.exp(LOG_SPAN);
+}
+
+function blend(pixels: Uint8Array, scrim: RGB, a: number, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < pixels.length; i += 3) {
+    out[i] = a * scrim[0] + (1 - a) * pixels[i];
+    out[i + 1] = a * scrim[1] + (1 - a) * pixels[i + 1];
+    out[i + 2] = a * scrim[2] + (1 - a) * pixels[i + 2];
+  }
+  return out;
 }
 
 /**
- * The least opacity of a `scrim` colour over the region that lifts its contrast with `text` to
- * `target`; 0 when none is needed, and at most `max` (returned even if the target is not reached).
+ * The least opacity (to 0.01) of a `scrim` colour over the region that lifts its contrast with
+ * `text` to `target`; 0 when none is needed, and at most `max` (returned even if the target is
+ * not reached). Blending toward a colour that contrasts with the text only raises the
+ * contrast, so a bisection finds it.
  */
 export function scrimOpacity(pixels: Uint8Array, text: RGB, scrim: RGB, target = WCAG_AA, max = 0.92): number {
   if (regionContrast(pixels, text) >= target) return 0;
-  const blended = new Uint8Array(pixels.length);
-  for (let a = 0.3; a < max + 1e-9; a += 0.05) {
-    for (let i = 0; i < pixels.length; i += 3) {
-      blended[i] = a * scrim[0] + (1 - a) * pixels[i];
-      blended[i + 1] = a * scrim[1] + (1 - a) * pixels[i + 1];
-      blended[i + 2] = a * scrim[2] + (1 - a) * pixels[i + 2];
-    }
-    if (regionContrast(blended, text) >= target) return Math.round(a * 100) / 100;
+  const buf = new Uint8Array(pixels.length);
+  if (regionContrast(blend(pixels, scrim, max, buf), text) < target) return max;
+  let lo = 0;
+  let hi = max;
+  while (hi - lo > 0.01) {
+    const mid = (lo + hi) / 2;
+    if (regionContrast(blend(pixels, scrim, mid, buf), text) >= target) hi = mid;
+    else lo = mid;
   }
-  return max;
+  return Math.min(max, Math.ceil(hi * 100) / 100);
+}
+
+/** `pixels` with a scrim of opacity `a` over them. */
+export function blendScrim(pixels: Uint8Array, scrim: RGB, a: number): Uint8Array {
+  return blend(pixels, scrim, a, new Uint8Array(pixels.length));
 }

@@ -103,7 +103,7 @@ function checkBytes(bytes: Uint8Array, limits: ImageLimits, source?: string): Im
     // render cost and size) rather than a photo, and the reference preprocessing (PIL) cannot read it.
     throw new ImageError(
       'IMAGE_NOT_AN_IMAGE',
-      `${label(source)}not a supported image: the data looks like ${format === 'text' || format === 'unknown data' ? format : `${format}`}; supported formats are ${SUPPORTED_LIST}`,
+      `${label(source)}not a supported image: the data looks like ${format}${format === 'SVG' ? ' (vector drawings are not accepted; export a PNG)' : ''}; supported formats are ${SUPPORTED_LIST}`,
     );
   }
   return format as ImageFormat;
@@ -195,9 +195,16 @@ export async function decodeRgb(bytes: Uint8Array, limits: ImageLimits, opts: De
       pages: 1,
       autoOrient: true,
       ignoreIcc: !cmyk,
-    });
-    if (info.hasAlpha) img = img.flatten({ background: '#ffffff' });
-    img = img.toColourspace('srgb');
+    }).toColourspace('srgb');
+    if (info.hasAlpha) {
+      // Flattened here rather than by libvips, whose rounding differs from Pillow's for
+      // grey + alpha; then resized (if asked) from the flattened pixels.
+      const rgba = await img.ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if (rgba.info.channels !== 4) throw new Error(`decoder returned ${rgba.info.channels} channels with alpha`);
+      const flat = flattenOnWhite(rgba.data, rgba.info.width * rgba.info.height);
+      if (!opts.resize) return { data: flat, width: rgba.info.width, height: rgba.info.height, channels: 3, info };
+      img = sharp(flat, { raw: { width: rgba.info.width, height: rgba.info.height, channels: 3 } });
+    }
     const r = opts.resize;
     if (r) {
       img = img.resize(r.width, r.height, { fit: 'fill', kernel: r.filter === 'bilinear' ? 'linear' : 'cubic', fastShrinkOnLoad: false });
@@ -205,13 +212,37 @@ export async function decodeRgb(bytes: Uint8Array, limits: ImageLimits, opts: De
     }
     const { data, info: out } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (out.channels !== 3) {
-      // Should not happen after flatten + sRGB; keep the contract (3 channels) explicit.
+      // Should not happen without alpha after sRGB; keep the contract (3 channels) explicit.
       throw new Error(`decoder returned ${out.channels} channels`);
     }
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: out.width, height: out.height, channels: 3, info };
   } catch (e) {
     throw corrupt(e, info.format, source);
   }
+}
+
+/**
+ * Straight (not premultiplied) RGBA → RGB over white, with Pillow's rounding (`paste` with
+ * the alpha as mask): round((c·a + 255·(255 − a)) / 255).
+ */
+export function flattenOnWhite(rgba: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let i = 0, j = 0; i < pixels; i++, j += 3) {
+    const p = i * 4;
+    const a = rgba[p + 3];
+    if (a === 255) {
+      out[j] = rgba[p];
+      out[j + 1] = rgba[p + 1];
+      out[j + 2] = rgba[p + 2];
+    } else {
+      const bg = 255 * (255 - a) + 128;
+      for (let c = 0; c < 3; c++) {
+        const t = rgba[p + c] * a + bg;
+        out[j + c] = (t + (t >> 8)) >> 8;
+      }
+    }
+  }
+  return out;
 }
 
 /** Threads libvips may use per operation (the benchmark pins it to 1). */

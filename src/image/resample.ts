@@ -160,24 +160,24 @@ export function resizeWindowRgb(
   }
   if (!vc) return mid;
 
-  // Vertical pass over the intermediate rows.
+  // Vertical pass over the intermediate rows: taps outer, columns inner, so every read is
+  // sequential (a column-at-a-time loop strides through memory and is several times slower).
   const out = new Uint8Array(W * H * 3);
   const { ksize, bounds, weights } = vc;
   const stride = W * 3;
+  const acc = new Int32Array(stride);
   for (let y = 0; y < H; y++) {
     const ymin = bounds[y * 2] - rowFirst;
     const n = bounds[y * 2 + 1];
     const kOff = y * ksize;
-    const dstRow = y * stride;
-    for (let c = 0; c < stride; c++) {
-      let ss = HALF;
-      let p = ymin * stride + c;
-      for (let i = 0; i < n; i++) {
-        ss = (ss + Math.imul(mid[p], weights[kOff + i])) | 0;
-        p += stride;
-      }
-      out[dstRow + c] = clip8(ss);
+    acc.fill(HALF);
+    for (let i = 0; i < n; i++) {
+      const w = weights[kOff + i];
+      const row = (ymin + i) * stride;
+      for (let c = 0; c < stride; c++) acc[c] = (acc[c] + Math.imul(mid[row + c], w)) | 0;
     }
+    const dstRow = y * stride;
+    for (let c = 0; c < stride; c++) out[dstRow + c] = clip8(acc[c]);
   }
   return out;
 }

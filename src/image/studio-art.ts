@@ -39,18 +39,23 @@ export function hashString(s: string): number {
 type Motif = 'peaks' | 'waves' | 'sun' | 'leaves' | 'bands' | 'orbs';
 
 const MOTIF_WORDS: [Motif, RegExp][] = [
-  ['peaks', /mountain|peak|trail|hike|summit|climb|outdoor|adventure|rock|camp/i],
-  ['waves', /wave|ocean|sea|water|flow|river|surf|calm|smooth|hydrat/i],
-  ['sun', /sun|morning|warm|bright|summer|glow|coffee|energy|radiant|golden/i],
-  ['leaves', /leaf|plant|green|garden|fresh|organic|natural|vegan|herb|grow/i],
-  ['bands', /speed|fast|city|urban|ride|move|commute|electric|bold|dynamic/i],
+  ['peaks', /\b(mountain|peak|trail|hike|hiking|summit|climb|outdoor|adventure|rock|camp)/i],
+  ['waves', /\b(wave|ocean|sea|water|flow|river|surf|calm|smooth|hydrat)/i],
+  ['sun', /\b(sun|morning|warm|bright|summer|glow|coffee|energy|radiant|golden|grill)/i],
+  ['leaves', /\b(leaf|leaves|plant|green|garden|fresh|organic|natural|vegan|herb|grow)/i],
+  ['bands', /\b(speed|fast|city|urban|ride|move|commute|electric|bold|dynamic)/i],
 ];
 
-export function motifFor(concept: string, rnd: () => number): Motif {
+const ALL_MOTIFS: Motif[] = ['peaks', 'waves', 'sun', 'leaves', 'bands', 'orbs'];
+
+/**
+ * The concept's motif most of the time; otherwise another one, so candidates drawn from the
+ * same concept still differ enough for the ranking to choose between.
+ */
+export function motifFor(concept: string, rnd: () => number, faithful = 1): Motif {
   const hit = MOTIF_WORDS.find(([, re]) => re.test(concept));
-  if (hit) return hit[0];
-  const all: Motif[] = ['peaks', 'waves', 'sun', 'leaves', 'bands', 'orbs'];
-  return all[Math.floor(rnd() * all.length)];
+  if (hit && rnd() < faithful) return hit[0];
+  return ALL_MOTIFS[Math.floor(rnd() * ALL_MOTIFS.length)];
 }
 
 function shade([r, g, b]: RGB, f: number): string {
@@ -124,7 +129,7 @@ export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
   const bgA = cols[Math.floor(rnd() * cols.length)];
   const bgB = cols[(cols.indexOf(bgA) + 1) % cols.length];
   const angle = Math.floor(rnd() * 360);
-  const motif = motifFor(input.concept, rnd);
+  const motif = motifFor(input.concept, rnd, 0.6);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><defs><linearGradient id="bg" gradientTransform="rotate(${angle} 0.5 0.5)"><stop offset="0" stop-color="${shade(bgA, -0.1)}"/><stop offset="1" stop-color="${shade(bgB, 0.05)}"/></linearGradient></defs><rect width="${S}" height="${S}" fill="url(#bg)"/>${motifSvg(motif, S, cols, rnd)}</svg>`;
 
   const layers: OverlayOptions[] = [{ input: Buffer.from(svg), left: 0, top: 0 }];

@@ -73,6 +73,7 @@ export function createGlyphChecker(query: GlyphQuery = fontconfigGlyphQuery): (t
       // ASCII, Latin, Greek, Cyrillic, punctuation and the like are in DejaVu, which the kits use.
       if (cp < 0x0590 || (cp >= 0x2000 && cp <= 0x206f) || cp === 0x20ac || cp === 0x2122) continue;
       if (cp >= 0xfe00 && cp <= 0xfe0f) continue; // variation selectors draw nothing
+      if (EMOJI_ONE.test(ch) || cp === 0x200d) continue; // emoji are dropped when no font has them (dropEmoji)
       const block = cp >> 7;
       let ok = cache.get(block);
       if (ok === undefined) {
@@ -94,6 +95,23 @@ export function createGlyphChecker(query: GlyphQuery = fontconfigGlyphQuery): (t
 }
 
 export const checkGlyphs = createGlyphChecker();
+
+const EMOJI_ONE = /^\p{Extended_Pictographic}$/u;
+const EMOJI = /\p{Extended_Pictographic}(?:\uFE0F|\u200D\p{Extended_Pictographic})*\uFE0F?/gu;
+let emojiFont: boolean | undefined;
+
+/** Emoji from a copywriter are decoration: without an emoji font they are left out, not drawn as boxes. */
+export function dropEmoji(text: string, query?: GlyphQuery): string {
+  if (!/\p{Extended_Pictographic}/u.test(text)) return text;
+  if (!query && emojiFont === undefined) emojiFont = fontconfigGlyphQuery(0x1f600);
+  const has = query ? query(0x1f600) : emojiFont;
+  return has
+    ? text
+    : text
+        .replace(EMOJI, '')
+        .replace(/\s{2,}/g, ' ')
+        .trim();
+}
 
 export interface TextStyle {
   /** Fontconfig family, e.g. "DejaVu Sans". */
@@ -120,7 +138,8 @@ function pangoFont(style: TextStyle, cjk: boolean): string {
 }
 
 /** Draws `text` wrapped to `width` pixels; transparent background. */
-export async function renderText(text: string, style: TextStyle, width: number): Promise<RenderedText> {
+export async function renderText(raw: string, style: TextStyle, width: number): Promise<RenderedText> {
+  const text = dropEmoji(raw);
   checkGlyphs(text);
   const cjk = hasCjk(text);
   const markup = `<span foreground="${style.color}">${escapeXml(text)}</span>`;

@@ -253,4 +253,23 @@ describe('generation against an OpenAI-compatible server', () => {
     expect(r.cost.imageCalls).toBe(0);
     for (const v of r.variants) expect(v.flags.join()).toMatch(/offline draft/);
   });
+
+  it('reports an image request that times out, without holding up the others', async () => {
+    answerChat([{ ...variants(1)[0], visual_concept: 'SLOW scene' }, ...variants(3).slice(1)]);
+    fake.on('generations', async (q) => {
+      if (String(q.body.prompt).includes('SLOW')) await new Promise((r) => setTimeout(r, 1600));
+      return imageReply(await png());
+    });
+    const r = await generator({ OPENAI_TIMEOUT_MS: '1000', OPENAI_MAX_RETRIES: '0' }).generate(req());
+    expect(r.variants).toHaveLength(2);
+    expect(r.failures.map((f) => f.message).join()).toMatch(/candidate 1 .*timed out/);
+  });
+
+  it('stops when the caller cancels', async () => {
+    answerChat(variants(3));
+    answerImages();
+    const ctl = new AbortController();
+    const p = generator().generate(req({ signal: ctl.signal, onProgress: (x) => x.stage === 'drawing' && x.done === 0 && ctl.abort() }));
+    await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
 });

@@ -9,8 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
 import { type ComposeFormat, type ComposeStyle, composeAd, goldenThumbnail, imageDifference } from '../../../src/image/compose.ts';
 import { contrastRatio, parseHex, regionContrast } from '../../../src/image/contrast.ts';
-import { renderStudioArt } from '../../../src/image/studio-art.ts';
-import { createGlyphChecker, escapeXml } from '../../../src/image/text.ts';
+import { createGlyphChecker, dropEmoji, escapeXml } from '../../../src/image/text.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
 const GOLDEN = 'test/golden';
@@ -44,11 +43,17 @@ async function matchesGolden(name: string, png: Uint8Array): Promise<void> {
 const svg = (fill: string, w = 800, h = 800) =>
   Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}" fill="${fill}"/></svg>`);
 
-let art: Buffer | undefined;
-const visual = async () => {
-  art ??= await renderStudioArt({ palette: ['#1F6F50', '#F2C14E', '#FFFFFF'], concept: 'mountain trail at dawn', seed: 7, size: 512 });
-  return art;
-};
+// A fixed picture (not the studio's, which may change): sky, sun, two ridges.
+const scene = Buffer.from(
+  `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600">
+    <defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#F9E7B0"/><stop offset="1" stop-color="#E9B949"/></linearGradient></defs>
+    <rect width="600" height="600" fill="url(#s)"/>
+    <circle cx="420" cy="170" r="70" fill="#FFF6D8"/>
+    <path d="M0 380 L120 250 L210 330 L330 190 L450 320 L600 240 L600 600 L0 600 Z" fill="#3C8D6A"/>
+    <path d="M0 470 L150 360 L270 440 L400 350 L600 450 L600 600 L0 600 Z" fill="#1F6F50"/>
+  </svg>`,
+);
+const visual = async () => scene;
 
 describe('composition into ad formats', () => {
   const sizes: Record<ComposeFormat, [number, number]> = {
@@ -163,6 +168,14 @@ describe('composition into ad formats', () => {
     });
     expect(r.headlineSize).toBeLessThanOrEqual(92);
     expect(r.width).toBe(1080);
+    const emoji = await composeAd({
+      visual: await visual(),
+      format: 'landscape',
+      headline: 'Summer 🎉 sale',
+      cta: 'Go ☀️',
+      style: style('acme'),
+    });
+    expect(emoji.width).toBe(1200);
   });
 
   it('renders CJK headlines with a CJK font', async () => {
@@ -185,6 +198,8 @@ describe('composition into ad formats', () => {
     expect(() => check('軽さ')).toThrow(
       /no installed font has glyphs for "軽" \(U\+8EFD, Chinese\/Japanese\/Korean\); install Debian's fonts-noto-cjk/,
     );
+    expect(() => check('Summer 🎉 sale ☀️')).not.toThrow();
+    expect(dropEmoji('Summer 🎉 sale ☀️ now 👩‍👩‍👧', () => false)).toBe('Summer sale now');
     const none = createGlyphChecker(() => false);
     expect(() => none('नमस्ते')).toThrow(/U\+0928.*fonts-noto-core/);
   });

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../../src/errors.ts';
 import { decodeRgb, probe, sniffFormat } from '../../../src/image/decode.ts';
+import { samplePhotoJpeg } from '../../../src/image/sample.ts';
 
 const LIMITS = { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 };
 
@@ -197,5 +198,19 @@ describe('rejections', () => {
     expect(await code(decodeRgb(small, { maxPixels: 1e9, maxBytes: 100 }))).toMatch(
       /^IMAGE_TOO_LARGE: .*bytes; the limit is 100 bytes \(IMAGE_MAX_BYTES\)/,
     );
+  });
+});
+
+describe('samplePhotoJpeg', () => {
+  it('makes a decodable, seeded, photo-like JPEG of the asked size', async () => {
+    const a = await samplePhotoJpeg(320, 240, 5);
+    const b = await samplePhotoJpeg(320, 240, 5);
+    const c = await samplePhotoJpeg(320, 240, 6);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
+    const info = await probe(a, LIMITS);
+    expect([info.format, info.width, info.height]).toEqual(['jpeg', 320, 240]);
+    // Texture like a photograph: far from a flat colour's few hundred bytes.
+    expect(a.length).toBeGreaterThan(10_000);
   });
 });

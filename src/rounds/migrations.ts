@@ -1,0 +1,105 @@
+/**
+ * Schema migrations, in order. Plain SQL that SQLite and PostgreSQL both accept (TEXT,
+ * INTEGER, DOUBLE PRECISION, ISO-8601 UTC timestamps as TEXT), so the PostgreSQL store runs
+ * the very same list. Never edit a shipped migration: append a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'rounds, variants, votes, feedback, processed events',
+    sql: [
+      `CREATE TABLE rounds (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        brief TEXT NOT NULL,
+        author TEXT NOT NULL,
+        options TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closes_at TEXT,
+        reminded INTEGER NOT NULL DEFAULT 0,
+        closed_at TEXT,
+        closed_by TEXT,
+        winner_variant_id TEXT,
+        winner_creative_id TEXT,
+        tie INTEGER NOT NULL DEFAULT 0,
+        tally_ts TEXT,
+        permalink TEXT,
+        images_planned INTEGER NOT NULL DEFAULT 0,
+        cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+        text_calls INTEGER NOT NULL DEFAULT 0,
+        image_calls INTEGER NOT NULL DEFAULT 0,
+        offline INTEGER NOT NULL DEFAULT 0,
+        synthetic INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        UNIQUE (channel, thread_ts, number)
+      )`,
+      'CREATE INDEX rounds_author ON rounds (author, created_at)',
+      'CREATE INDEX rounds_status ON rounds (status)',
+      'CREATE INDEX rounds_created ON rounds (created_at)',
+      `CREATE TABLE variants (
+        id TEXT PRIMARY KEY,
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        label TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        headline TEXT NOT NULL,
+        body TEXT NOT NULL,
+        cta TEXT NOT NULL,
+        concept TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        scores TEXT NOT NULL,
+        offline INTEGER NOT NULL DEFAULT 0,
+        flags TEXT NOT NULL,
+        formats TEXT NOT NULL,
+        message_ts TEXT,
+        file_id TEXT,
+        channel TEXT NOT NULL,
+        UNIQUE (round_id, label)
+      )`,
+      'CREATE INDEX variants_message ON variants (channel, message_ts)',
+      `CREATE TABLE votes (
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        user_id TEXT NOT NULL,
+        variant_id TEXT NOT NULL REFERENCES variants (id),
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (round_id, user_id)
+      )`,
+      `CREATE TABLE vote_events (
+        round_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        variant_id TEXT,
+        previous_id TEXT,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      )`,
+      'CREATE INDEX vote_events_round ON vote_events (round_id, user_id, seq)',
+      `CREATE TABLE feedback (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        used_by TEXT,
+        UNIQUE (channel, message_ts)
+      )`,
+      'CREATE INDEX feedback_thread ON feedback (channel, thread_ts)',
+      `CREATE TABLE processed_events (
+        key TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+      )`,
+      'CREATE INDEX processed_events_at ON processed_events (at)',
+    ],
+  },
+];

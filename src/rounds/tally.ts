@@ -1,0 +1,139 @@
+/**
+ * Vote counting, each variant's posterior probability of being the team's favourite, and
+ * the winner rule (DESIGN.md §1): most votes; a tie goes to the higher predicted
+ * preference, then to the earlier variant; no votes, no winner.
+ *
+ * Probability of being best: votes are multinomial draws from the team's preference shares
+ * p ~ Dirichlet(1 + votes). P(best_i) = P(p_i is the largest), estimated by Monte Carlo with
+ * a seed derived from the counts, so the same tally always shows the same numbers.
+ */
+import type { Vote } from './types.ts';
+
+export interface TallyVariant {
+  id: string;
+  label: string;
+  position: number;
+  preference: number | null;
+}
+
+export interface TallyEntry {
+  variantId: string;
+  label: string;
+  votes: number;
+  voters: string[];
+  probBest: number;
+}
+
+export interface Tally {
+  total: number;
+  entries: TallyEntry[];
+}
+
+/** mulberry32: small, fast and good enough for Monte Carlo estimates. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashCounts(counts: number[]): number {
+  let h = 2166136261;
+  for (const c of [counts.length, ...counts]) {
+    h ^= c;
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+function normal(rand: () => number): number {
+  let u = 0;
+  while (u === 0) u = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Gamma(shape, 1) by Marsaglia–Tsang; shape ≥ 1 here (1 + votes). */
+function gamma(shape: number, rand: () => number): number {
+  if (shape < 1) return gamma(shape + 1, rand) * rand() ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = normal(rand);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rand();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** P(variant i has the largest preference share) under Dirichlet(prior + counts). */
+export function probabilityBest(counts: number[], opts: { samples?: number; prior?: number; seed?: number } = {}): number[] {
+  const n = counts.length;
+  if (n === 0) return [];
+  if (n === 1) return [1];
+  const samples = opts.samples ?? 20_000;
+  const prior = opts.prior ?? 1;
+  const rand = seededRandom(opts.seed ?? hashCounts(counts));
+  const wins = new Array<number>(n).fill(0);
+  for (let s = 0; s < samples; s++) {
+    let best = 0;
+    let bestV = -1;
+    for (let i = 0; i < n; i++) {
+      // Normalising is unnecessary: the argmax of the gammas is the argmax of the shares.
+      const g = gamma(prior + counts[i], rand);
+      if (g > bestV) {
+        bestV = g;
+        best = i;
+      }
+    }
+    wins[best] += 1;
+  }
+  return wins.map((w) => w / samples);
+}
+
+export function tally(variants: TallyVariant[], votes: Vote[], opts: { samples?: number } = {}): Tally {
+  const ordered = [...variants].sort((a, b) => a.position - b.position);
+  const byId = new Map(ordered.map((v) => [v.id, { votes: 0, voters: [] as string[] }]));
+  for (const v of votes) {
+    const e = byId.get(v.variantId);
+    if (!e) continue;
+    e.votes += 1;
+    e.voters.push(v.user);
+  }
+  const counts = ordered.map((v) => byId.get(v.id)?.votes ?? 0);
+  const probs = probabilityBest(counts, opts);
+  return {
+    total: counts.reduce((a, b) => a + b, 0),
+    entries: ordered.map((v, i) => ({
+      variantId: v.id,
+      label: v.label,
+      votes: counts[i],
+      voters: byId.get(v.id)?.voters ?? [],
+      probBest: probs[i],
+    })),
+  };
+}
+
+export interface WinnerDecision {
+  winnerId: string | null;
+  tie: boolean;
+  /** Labels that shared the most votes when it was a tie. */
+  tiedLabels: string[];
+  votes: number;
+}
+
+export function decideWinner(variants: TallyVariant[], t: Tally): WinnerDecision {
+  if (t.total === 0) return { winnerId: null, tie: false, tiedLabels: [], votes: 0 };
+  const max = Math.max(...t.entries.map((e) => e.votes));
+  const top = variants.filter((v) => t.entries.find((e) => e.variantId === v.id)?.votes === max);
+  top.sort((a, b) => (b.preference ?? Number.NEGATIVE_INFINITY) - (a.preference ?? Number.NEGATIVE_INFINITY) || a.position - b.position);
+  return { winnerId: top[0].id, tie: top.length > 1, tiedLabels: top.map((v) => v.label).sort(), votes: max };
+}

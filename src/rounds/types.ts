@@ -1,0 +1,220 @@
+/**
+ * The round domain's records and the state store contract. The SQLite store implements it
+ * now; a PostgreSQL store implements the same interface with the same migrations later, so
+ * everything here is async and the SQL stays portable.
+ */
+import type { ChannelName, FormatName } from '../library/types.ts';
+
+export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
+
+export interface RoundOptions {
+  variants: number;
+  formats: FormatName[];
+  brand?: string;
+  channel: ChannelName;
+  anonymous: boolean;
+  hideTally: boolean;
+}
+
+export interface Round {
+  id: string;
+  /** Slack channel id and the parent message's ts: one thread holds rounds 1, 2, … of a brief. */
+  channel: string;
+  threadTs: string;
+  number: number;
+  brief: string;
+  author: string;
+  options: RoundOptions;
+  status: RoundStatus;
+  createdAt: Date;
+  /** When voting closes by itself (null: never). */
+  closesAt: Date | null;
+  reminded: boolean;
+  closedAt: Date | null;
+  closedBy: string | null;
+  winnerVariantId: string | null;
+  /** Library id of the stored winner. */
+  winnerCreativeId: string | null;
+  tie: boolean;
+  tallyTs: string | null;
+  permalink: string | null;
+  /** Images this round may make (counted against the daily cap when it is created). */
+  imagesPlanned: number;
+  costUsd: number;
+  textCalls: number;
+  imageCalls: number;
+  offline: boolean;
+  synthetic: boolean;
+  /** Why it failed, for the thread and App Home. */
+  error: string | null;
+}
+
+export interface NewRound {
+  id: string;
+  channel: string;
+  threadTs: string;
+  number: number;
+  brief: string;
+  author: string;
+  options: RoundOptions;
+  createdAt: Date;
+  imagesPlanned: number;
+}
+
+export interface VariantScoresRecord {
+  relevance: number;
+  novelty: number;
+  diversity: number;
+  preference: number | null;
+  total: number;
+}
+
+export interface VariantRecord {
+  id: string;
+  roundId: string;
+  label: string;
+  position: number;
+  headline: string;
+  body: string;
+  cta: string;
+  concept: string;
+  reason: string;
+  scores: VariantScoresRecord;
+  offline: boolean;
+  flags: string[];
+  formats: FormatName[];
+  messageTs: string | null;
+  fileId: string | null;
+}
+
+export type VoteSource = 'button' | 'reaction';
+
+export interface Vote {
+  roundId: string;
+  user: string;
+  variantId: string;
+  source: VoteSource;
+  at: Date;
+}
+
+export interface VoteEvent {
+  roundId: string;
+  user: string;
+  /** The vote after the event (null: retracted). */
+  variantId: string | null;
+  previous: string | null;
+  source: VoteSource;
+  at: Date;
+}
+
+export interface Feedback {
+  /** `${channel}:${messageTs}`. */
+  id: string;
+  channel: string;
+  threadTs: string;
+  messageTs: string;
+  user: string;
+  text: string;
+  createdAt: Date;
+  /** The round that used it; null while pending. */
+  usedBy: string | null;
+}
+
+export interface Usage {
+  rounds: number;
+  images: number;
+  usd: number;
+}
+
+export interface CapCheck {
+  /** Rounds the author may start since `since` (rate limit). */
+  perUserLimit: number;
+  perUserSince: Date;
+  /** Images the workspace may make since `daySince` (UTC day). */
+  dailyImageCap: number;
+  daySince: Date;
+  /** USD the workspace may spend since `monthSince`; 0 = no cap. */
+  monthlyUsdCap: number;
+  monthSince: Date;
+}
+
+export type RoundPatch = Partial<
+  Pick<
+    Round,
+    | 'threadTs'
+    | 'status'
+    | 'closesAt'
+    | 'reminded'
+    | 'closedAt'
+    | 'closedBy'
+    | 'winnerVariantId'
+    | 'winnerCreativeId'
+    | 'tie'
+    | 'tallyTs'
+    | 'permalink'
+    | 'costUsd'
+    | 'textCalls'
+    | 'imageCalls'
+    | 'offline'
+    | 'synthetic'
+    | 'error'
+  >
+>;
+
+export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags'>>;
+
+export interface RoundStore {
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Records a processed key (Slack event id, action id); false when it was seen before. */
+  markProcessed(key: string, at: Date): Promise<boolean>;
+  pruneProcessed(before: Date): Promise<number>;
+
+  /**
+   * Inserts a round if the author's rate limit, the daily image cap and the monthly spend
+   * cap allow it, atomically; throws RoundError RATE_LIMITED, DAILY_IMAGE_CAP or SPEND_CAP.
+   */
+  insertRound(r: NewRound, caps: CapCheck): Promise<Round>;
+  getRound(id: string): Promise<Round | undefined>;
+  /** The newest round of a thread. */
+  latestRoundInThread(channel: string, threadTs: string): Promise<Round | undefined>;
+  roundsInThread(channel: string, threadTs: string): Promise<Round[]>;
+  updateRound(id: string, patch: RoundPatch): Promise<void>;
+  /** Sets status only if it currently is `from` (so two closers cannot both close). */
+  transitionRound(id: string, from: RoundStatus[], to: RoundStatus, patch?: RoundPatch): Promise<boolean>;
+  roundsWithStatus(statuses: RoundStatus[]): Promise<Round[]>;
+  roundsByAuthor(user: string, statuses: RoundStatus[], limit: number): Promise<Round[]>;
+  recentWinners(limit: number): Promise<Round[]>;
+
+  insertVariants(variants: VariantRecord[]): Promise<void>;
+  getVariant(id: string): Promise<VariantRecord | undefined>;
+  variantByMessage(channel: string, ts: string): Promise<{ round: Round; variant: VariantRecord } | undefined>;
+  listVariants(roundId: string): Promise<VariantRecord[]>;
+  updateVariant(id: string, patch: VariantPatch): Promise<void>;
+
+  /**
+   * Compare-and-set of a person's vote: applies `next` (null deletes) only if their current
+   * vote is `expected` and the round is open; logs a VoteEvent in the same transaction.
+   */
+  swapVote(p: {
+    roundId: string;
+    user: string;
+    expected: string | null;
+    next: string | null;
+    source: VoteSource;
+    at: Date;
+  }): Promise<boolean>;
+  currentVote(roundId: string, user: string): Promise<Vote | undefined>;
+  listVotes(roundId: string): Promise<Vote[]>;
+  lastVoteEvent(roundId: string, user: string): Promise<VoteEvent | undefined>;
+  voteEvents(roundId: string): Promise<VoteEvent[]>;
+
+  /** False when that message was already collected. */
+  addFeedback(f: Omit<Feedback, 'id' | 'usedBy'>): Promise<boolean>;
+  feedbackInThread(channel: string, threadTs: string): Promise<Feedback[]>;
+  markFeedbackUsed(ids: string[], roundId: string): Promise<void>;
+
+  usageSince(since: Date): Promise<Usage>;
+}

@@ -1,0 +1,997 @@
+/**
+ * A stand-in for Slack's Web API on 127.0.0.1, answering the methods the bot calls the way
+ * Slack does (form-encoded or JSON bodies, `blocks` as a JSON string, `ok: false` with
+ * Slack's error codes, HTTP 429 with Retry-After when told to rate-limit). It keeps the
+ * workspace in memory — users, channels, messages with threads, reactions, files with their
+ * bytes, ephemeral messages, open views, App Home — records every call for tests, and emits
+ * `change` events the sandbox page streams.
+ *
+ * Human-side helpers (`postAsUser`, `reactAsUser`, …) change the workspace as a person would;
+ * pair them with `src/sandbox/deliver.ts`, which tells the bot about it in Slack's shapes.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseQuery } from 'node:querystring';
+
+export interface FakeUser {
+  id: string;
+  name: string;
+  realName?: string;
+  isAdmin?: boolean;
+  isOwner?: boolean;
+  isBot?: boolean;
+}
+
+export interface FakeChannel {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  /** User ids in the channel; the bot can post only where its user id is listed. */
+  members: string[];
+}
+
+export interface FakeReaction {
+  name: string;
+  users: string[];
+}
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  user?: string;
+  bot_id?: string;
+  text: string;
+  blocks?: unknown[];
+  /** File ids attached to the message. */
+  files: string[];
+  reactions: FakeReaction[];
+  edited?: { user: string; ts: string };
+  subtype?: string;
+}
+
+export interface FakeFile {
+  id: string;
+  name: string;
+  title: string;
+  altText?: string;
+  mimetype: string;
+  user: string;
+  /** Declared length from files.getUploadURLExternal. */
+  length: number;
+  bytes?: Buffer;
+  completed: boolean;
+  channels: string[];
+}
+
+export interface FakeEphemeral {
+  channel: string;
+  user: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown[];
+  /** "chat.postEphemeral" or "response_url". */
+  via: string;
+}
+
+export interface FakeView {
+  id: string;
+  user: string;
+  type: 'modal' | 'home';
+  view: Record<string, unknown>;
+  hash: string;
+  external_id?: string;
+}
+
+export interface RecordedCall {
+  method: string;
+  /** Arguments as the bot sent them; `blocks`, `view`, `files` and `attachments` parsed from JSON. */
+  args: Record<string, unknown>;
+  ok: boolean;
+  error?: string;
+  at: number;
+}
+
+export type ChangeEvent =
+  | { type: 'message'; message: FakeMessage }
+  | { type: 'message_changed'; message: FakeMessage }
+  | { type: 'reaction_added' | 'reaction_removed'; channel: string; ts: string; name: string; user: string }
+  | { type: 'ephemeral'; ephemeral: FakeEphemeral }
+  | { type: 'view_opened' | 'view_updated' | 'view_closed' | 'home_published'; view: FakeView }
+  | { type: 'file'; file: FakeFile };
+
+export interface FakeSlackOptions {
+  /** Interface to bind; loopback by default. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Accepted bot token(s); default: any `xoxb-` token. */
+  tokens?: string[];
+  teamId?: string;
+  teamName?: string;
+  botUserId?: string;
+  botId?: string;
+  users?: FakeUser[];
+  channels?: FakeChannel[];
+  /** Largest file accepted by files.getUploadURLExternal, in bytes (Slack: 1 GB). */
+  maxFileBytes?: number;
+}
+
+interface Injected {
+  error: string;
+  times: number;
+  retryAfter?: number;
+}
+
+type Args = Record<string, unknown>;
+type Handler = (args: Args, ctx: { token: string }) => Args;
+
+class SlackApiError extends Error {
+  constructor(
+    readonly code: string,
+    readonly extra: Args = {},
+  ) {
+    super(code);
+  }
+}
+
+const fail = (code: string, extra?: Args): never => {
+  throw new SlackApiError(code, extra);
+};
+
+const DEFAULT_USERS: FakeUser[] = [
+  { id: 'U0ADMIN', name: 'ada', realName: 'Ada Admin', isAdmin: true },
+  { id: 'U0ALICE', name: 'alice', realName: 'Alice Marketing' },
+  { id: 'U0BOB', name: 'bob', realName: 'Bob Design' },
+  { id: 'U0CAROL', name: 'carol', realName: 'Carol Copy' },
+];
+
+function parseJsonArg(v: unknown, name: string): unknown {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return fail(name === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', { detail: `${name} is not valid JSON` });
+  }
+}
+
+/** Slack's own checks on blocks, enough to catch what a real workspace refuses. */
+export function checkBlocks(blocks: unknown, max = 50): string | undefined {
+  if (!Array.isArray(blocks)) return 'blocks must be an array';
+  if (blocks.length > max) return `no more than ${max} items allowed [json-pointer:/blocks]`;
+  const ids = new Set<string>();
+  for (const [i, b] of blocks.entries()) {
+    if (!b || typeof b !== 'object' || typeof (b as { type?: unknown }).type !== 'string')
+      return `missing block type [json-pointer:/blocks/${i}]`;
+    const id = (b as { block_id?: unknown }).block_id;
+    if (typeof id === 'string') {
+      if (id.length > 255) return `block_id too long [json-pointer:/blocks/${i}/block_id]`;
+      if (ids.has(id)) return `duplicate block_id ${id} [json-pointer:/blocks/${i}]`;
+      ids.add(id);
+    }
+    const text = (b as { text?: { text?: unknown } }).text;
+    if (text && typeof text.text === 'string' && (b as { type: string }).type === 'section' && text.text.length > 3000) {
+      return `must be less than 3001 characters [json-pointer:/blocks/${i}/text/text]`;
+    }
+    if ((b as { type: string }).type === 'image') {
+      const img = b as { image_url?: unknown; slack_file?: unknown; alt_text?: unknown };
+      if (!img.image_url && !img.slack_file) return `image needs image_url or slack_file [json-pointer:/blocks/${i}]`;
+      if (typeof img.alt_text !== 'string') return `missing alt_text [json-pointer:/blocks/${i}]`;
+    }
+    const elements = (b as { elements?: unknown }).elements;
+    if (Array.isArray(elements)) {
+      for (const [j, el] of elements.entries()) {
+        const value = (el as { value?: unknown }).value;
+        if (typeof value === 'string' && value.length > 2000) return `value too long [json-pointer:/blocks/${i}/elements/${j}/value]`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Pulls the first file part out of a multipart/form-data body (what WebClient sends to upload_url). */
+function multipartFile(body: Buffer, contentType: string): Buffer | undefined {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  if (!m) return undefined;
+  const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
+  let at = body.indexOf(boundary);
+  while (at !== -1) {
+    const headStart = at + boundary.length + 2;
+    const headEnd = body.indexOf('\r\n\r\n', headStart);
+    if (headEnd === -1) return undefined;
+    const next = body.indexOf(boundary, headEnd);
+    if (next === -1) return undefined;
+    const head = body.subarray(headStart, headEnd).toString('utf8');
+    if (/filename=/i.test(head) || /name="(file|body)"/i.test(head)) return body.subarray(headEnd + 4, next - 2);
+    at = next;
+  }
+  return undefined;
+}
+
+function sniffMime(bytes: Buffer | undefined, name: string): string {
+  if (bytes && bytes.length >= 4) {
+    if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
+    if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
+    if (bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  }
+  if (/\.png$/i.test(name)) return 'image/png';
+  if (/\.jpe?g$/i.test(name)) return 'image/jpeg';
+  return 'application/octet-stream';
+}
+
+export class FakeSlack extends EventEmitter {
+  readonly teamId: string;
+  readonly teamName: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly users = new Map<string, FakeUser>();
+  readonly channels = new Map<string, FakeChannel>();
+  /** Every message, keyed by `${channel}/${ts}`. */
+  readonly messages = new Map<string, FakeMessage>();
+  readonly files = new Map<string, FakeFile>();
+  readonly ephemerals: FakeEphemeral[] = [];
+  readonly views = new Map<string, FakeView>();
+  /** The App Home each user sees, by user id. */
+  readonly homes = new Map<string, FakeView>();
+  readonly calls: RecordedCall[] = [];
+  private readonly injected = new Map<string, Injected[]>();
+  private readonly tokens?: Set<string>;
+  private readonly maxFileBytes: number;
+  private readonly responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string; used: number }>();
+  private readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
+  private server?: Server;
+  private origin = '';
+  private seq = 0;
+  private lastSec = 0;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(opts: FakeSlackOptions = {}) {
+    super();
+    this.setMaxListeners(100);
+    this.teamId = opts.teamId ?? 'T0SANDBOX';
+    this.teamName = opts.teamName ?? 'Sandbox';
+    this.botUserId = opts.botUserId ?? 'U0BOT';
+    this.botId = opts.botId ?? 'B0BOT';
+    this.tokens = opts.tokens ? new Set(opts.tokens) : undefined;
+    this.maxFileBytes = opts.maxFileBytes ?? 1024 * 1024 * 1024;
+    for (const u of opts.users ?? DEFAULT_USERS) this.users.set(u.id, { ...u });
+    this.users.set(this.botUserId, { id: this.botUserId, name: 'adcreative', realName: 'adcreative', isBot: true });
+    const everyone = [...this.users.keys()];
+    const channels = opts.channels ?? [
+      { id: 'C0GENERAL', name: 'general', isPrivate: false, members: everyone },
+      { id: 'C0RANDOM', name: 'random', isPrivate: false, members: everyone.filter((u) => u !== this.botUserId) },
+      { id: 'G0SECRET', name: 'secret-launch', isPrivate: true, members: everyone.filter((u) => u !== this.botUserId) },
+    ];
+    for (const c of channels) this.channels.set(c.id, { ...c, members: [...c.members] });
+    this.handlers = this.methods();
+  }
+
+  /** Starts listening; resolves once the port is known. */
+  async listen(host = '127.0.0.1', port = 0): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((e: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'internal_error', detail: e instanceof Error ? e.message : String(e) }));
+      });
+    });
+    this.server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+    return this;
+  }
+
+  /** Web API base including the trailing `/api/` (Bolt's `clientOptions.slackApiUrl`). */
+  get url(): string {
+    return `${this.origin}/api/`;
+  }
+
+  get baseUrl(): string {
+    return this.origin;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections?.();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  // ---------------------------------------------------------------- test controls
+
+  /** The next `times` calls of `method` answer `ok: false, error`. `ratelimited` answers HTTP 429. */
+  failNext(method: string, error: string, opts: { times?: number; retryAfter?: number } = {}): void {
+    const list = this.injected.get(method) ?? [];
+    list.push({ error, times: opts.times ?? 1, retryAfter: opts.retryAfter });
+    this.injected.set(method, list);
+  }
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Resolves once `check()` returns a truthy value (re-checked after every call and change). */
+  waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+    const first = check();
+    if (first) return Promise.resolve(first);
+    return new Promise<T>((resolve, reject) => {
+      const onAny = () => {
+        let v: T | undefined | false | null;
+        try {
+          v = check();
+        } catch (e) {
+          cleanup();
+          reject(e);
+          return;
+        }
+        if (v) {
+          cleanup();
+          resolve(v);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`FakeSlack.waitFor timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('call', onAny);
+        this.off('change', onAny);
+      };
+      this.on('call', onAny);
+      this.on('change', onAny);
+    });
+  }
+
+  // ---------------------------------------------------------------- workspace reads
+
+  message(channel: string, ts: string): FakeMessage | undefined {
+    return this.messages.get(`${channel}/${ts}`);
+  }
+
+  /** Top-level messages of a channel, oldest first. */
+  channelMessages(channel: string): FakeMessage[] {
+    return [...this.messages.values()].filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts)).sort(byTs);
+  }
+
+  /** A thread: its parent first, then replies, oldest first. */
+  thread(channel: string, ts: string): FakeMessage[] {
+    return [...this.messages.values()].filter((m) => m.channel === channel && (m.ts === ts || m.thread_ts === ts)).sort(byTs);
+  }
+
+  ephemeralsFor(user: string): FakeEphemeral[] {
+    return this.ephemerals.filter((e) => e.user === user);
+  }
+
+  fileBytes(id: string): Buffer | undefined {
+    return this.files.get(id)?.bytes;
+  }
+
+  // ---------------------------------------------------------------- human-side helpers
+
+  addUser(u: FakeUser): FakeUser {
+    const user = { ...u };
+    this.users.set(u.id, user);
+    return user;
+  }
+
+  addChannel(c: FakeChannel): FakeChannel {
+    const ch = { ...c, members: [...c.members] };
+    this.channels.set(c.id, ch);
+    return ch;
+  }
+
+  /** Invites a user (or the bot, by its user id) into a channel. */
+  invite(channel: string, user: string): void {
+    const ch = this.channels.get(channel);
+    if (!ch) throw new Error(`no channel ${channel}`);
+    if (!ch.members.includes(user)) ch.members.push(user);
+  }
+
+  /** A person posts; returns the stored message (deliver it to the bot as a `message` event). */
+  postAsUser(p: {
+    user: string;
+    channel: string;
+    text: string;
+    thread_ts?: string;
+    files?: { name: string; bytes: Uint8Array }[];
+  }): FakeMessage {
+    if (!this.channels.has(p.channel)) throw new Error(`no channel ${p.channel}`);
+    const fileIds: string[] = [];
+    for (const f of p.files ?? []) {
+      const id = this.newId('F');
+      const bytes = Buffer.from(f.bytes);
+      const file: FakeFile = {
+        id,
+        name: f.name,
+        title: f.name,
+        mimetype: sniffMime(bytes, f.name),
+        user: p.user,
+        length: bytes.length,
+        bytes,
+        completed: true,
+        channels: [p.channel],
+      };
+      this.files.set(id, file);
+      fileIds.push(id);
+    }
+    return this.store({
+      channel: p.channel,
+      ts: this.nextTs(),
+      thread_ts: p.thread_ts,
+      user: p.user,
+      text: p.text,
+      files: fileIds,
+      reactions: [],
+    });
+  }
+
+  /** A person edits their message (deliver as a `message_changed` event). */
+  editAsUser(p: { user: string; channel: string; ts: string; text: string }): FakeMessage {
+    const m = this.message(p.channel, p.ts);
+    if (!m) throw new Error(`no message ${p.channel}/${p.ts}`);
+    m.text = p.text;
+    m.edited = { user: p.user, ts: this.nextTs() };
+    this.emit('change', { type: 'message_changed', message: m } satisfies ChangeEvent);
+    return m;
+  }
+
+  /** A person reacts; returns false if they had already (Slack sends no event then). */
+  reactAsUser(p: { user: string; channel: string; ts: string; name: string }): boolean {
+    return this.react(p.user, p.channel, p.ts, p.name, true) === undefined;
+  }
+
+  /** A person removes a reaction; returns false if they had none. */
+  unreactAsUser(p: { user: string; channel: string; ts: string; name: string }): boolean {
+    return this.react(p.user, p.channel, p.ts, p.name, false) === undefined;
+  }
+
+  /** A trigger id, as Slack puts in interactive payloads (valid for one views.open, 3 s in Slack). */
+  triggerId(user: string): string {
+    const id = `${Date.now()}.${++this.seq}.${Math.random().toString(16).slice(2, 10)}`;
+    this.triggers.set(id, { user, issued: Date.now(), used: false });
+    return id;
+  }
+
+  /** A response_url on this server, as Slack puts in slash commands and block actions. */
+  responseUrl(p: { channel: string; user: string; thread_ts?: string }): string {
+    const id = `${++this.seq}${Math.random().toString(16).slice(2, 10)}`;
+    this.responseUrls.set(id, { ...p, used: 0 });
+    return `${this.origin}/respond/${id}`;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private nextTs(): string {
+    // Slack's ts: seconds "." six digits, unique per channel and increasing.
+    const sec = Math.max(Math.floor(Date.now() / 1000), this.lastSec);
+    this.lastSec = sec;
+    this.seq += 1;
+    return `${sec}.${String(this.seq % 1_000_000).padStart(6, '0')}`;
+  }
+
+  private newId(prefix: string): string {
+    this.seq += 1;
+    return `${prefix}0${this.seq.toString(36).toUpperCase().padStart(8, '0')}`;
+  }
+
+  private store(m: FakeMessage): FakeMessage {
+    this.messages.set(`${m.channel}/${m.ts}`, m);
+    this.emit('change', { type: 'message', message: m } satisfies ChangeEvent);
+    return m;
+  }
+
+  private react(user: string, channel: string, ts: string, name: string, add: boolean): string | undefined {
+    const m = this.message(channel, ts);
+    if (!m) return 'message_not_found';
+    let r = m.reactions.find((x) => x.name === name);
+    if (add) {
+      if (r?.users.includes(user)) return 'already_reacted';
+      if (!r) {
+        r = { name, users: [] };
+        m.reactions.push(r);
+      }
+      r.users.push(user);
+    } else {
+      if (!r?.users.includes(user)) return 'no_reaction';
+      r.users = r.users.filter((u) => u !== user);
+      if (r.users.length === 0) m.reactions = m.reactions.filter((x) => x !== r);
+    }
+    this.emit('change', { type: add ? 'reaction_added' : 'reaction_removed', channel, ts, name, user } satisfies ChangeEvent);
+    return undefined;
+  }
+
+  private channelFor(id: unknown, needMember = true): FakeChannel {
+    if (typeof id !== 'string' || id === '') return fail('channel_not_found');
+    const ch = this.channels.get(id) ?? [...this.channels.values()].find((c) => `#${c.name}` === id || c.name === id);
+    if (!ch) return fail('channel_not_found');
+    // Private channels the bot is not in are invisible to it, as in Slack.
+    if (ch.isPrivate && !ch.members.includes(this.botUserId)) return fail('channel_not_found');
+    if (needMember && !ch.members.includes(this.botUserId)) return fail('not_in_channel');
+    return ch;
+  }
+
+  private blocksArg(args: Args): unknown[] | undefined {
+    const blocks = parseJsonArg(args.blocks, 'blocks');
+    if (blocks === undefined) return undefined;
+    const problem = checkBlocks(blocks);
+    if (problem) return fail('invalid_blocks', { errors: [problem], response_metadata: { messages: [`[ERROR] ${problem}`] } });
+    for (const b of blocks as { type: string; slack_file?: { id?: string } }[]) {
+      if (b.type === 'image' && b.slack_file?.id) {
+        const f = this.files.get(b.slack_file.id);
+        if (!f?.completed) return fail('invalid_blocks', { errors: [`file ${b.slack_file.id} not found or not complete`] });
+      }
+    }
+    return blocks as unknown[];
+  }
+
+  private textArg(args: Args, blocks: unknown[] | undefined): string {
+    const text = typeof args.text === 'string' ? args.text : '';
+    if (!text && !blocks) return fail('no_text');
+    if (text.length > 40_000) return fail('msg_too_long');
+    return text;
+  }
+
+  private viewArg(args: Args): Record<string, unknown> {
+    const view = parseJsonArg(args.view, 'view') as Record<string, unknown> | undefined;
+    if (!view || typeof view !== 'object') return fail('invalid_arguments', { detail: 'view is required' });
+    const type = view.type;
+    if (type !== 'modal' && type !== 'home') return fail('invalid_arguments', { detail: 'view.type must be modal or home' });
+    const problem = checkBlocks(view.blocks, 100);
+    if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
+    if (type === 'modal') {
+      const title = (view.title as { text?: string } | undefined)?.text;
+      if (!title || title.length > 24)
+        return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] title must be 1-24 characters'] } });
+    }
+    return view;
+  }
+
+  private fileJson(f: FakeFile): Args {
+    return {
+      id: f.id,
+      name: f.name,
+      title: f.title,
+      mimetype: f.mimetype,
+      filetype: f.mimetype.split('/')[1] ?? 'binary',
+      size: f.bytes?.length ?? f.length,
+      user: f.user,
+      alt_txt: f.altText,
+      url_private: `${this.origin}/files/${f.id}/${encodeURIComponent(f.name)}`,
+      url_private_download: `${this.origin}/files/${f.id}/download/${encodeURIComponent(f.name)}`,
+      permalink: `${this.origin}/files/${f.id}`,
+      channels: f.channels,
+    };
+  }
+
+  messageJson(m: FakeMessage): Args {
+    return {
+      type: 'message',
+      ts: m.ts,
+      thread_ts: m.thread_ts,
+      user: m.user,
+      bot_id: m.bot_id,
+      text: m.text,
+      blocks: m.blocks,
+      subtype: m.subtype,
+      edited: m.edited,
+      team: this.teamId,
+      files: m.files.length
+        ? m.files
+            .map((id) => this.files.get(id))
+            .filter((f): f is FakeFile => !!f)
+            .map((f) => this.fileJson(f))
+        : undefined,
+      reactions: m.reactions.length ? m.reactions.map((r) => ({ name: r.name, users: [...r.users], count: r.users.length })) : undefined,
+    };
+  }
+
+  private methods(): Record<string, Handler> {
+    return {
+      'api.test': (args) => ({ args }),
+      'auth.test': () => ({
+        url: `${this.origin}/`,
+        team: this.teamName,
+        user: 'adcreative',
+        team_id: this.teamId,
+        user_id: this.botUserId,
+        bot_id: this.botId,
+        is_enterprise_install: false,
+      }),
+      'chat.postMessage': (args) => {
+        const ch = this.channelFor(args.channel);
+        const blocks = this.blocksArg(args);
+        const text = this.textArg(args, blocks);
+        const thread_ts = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
+        if (thread_ts && !this.message(ch.id, thread_ts)) return fail('thread_not_found');
+        const m = this.store({
+          channel: ch.id,
+          ts: this.nextTs(),
+          thread_ts,
+          user: this.botUserId,
+          bot_id: this.botId,
+          text,
+          blocks,
+          files: [],
+          reactions: [],
+        });
+        return { channel: ch.id, ts: m.ts, message: this.messageJson(m) };
+      },
+      'chat.update': (args) => {
+        const ch = this.channelFor(args.channel);
+        const m = typeof args.ts === 'string' ? this.message(ch.id, args.ts) : undefined;
+        if (!m) return fail('message_not_found');
+        if (m.user !== this.botUserId) return fail('cant_update_message');
+        const blocks = this.blocksArg(args);
+        const text = typeof args.text === 'string' ? args.text : m.text;
+        if (!text && !blocks && !m.blocks) return fail('no_text');
+        m.text = text;
+        if (blocks) m.blocks = blocks;
+        m.edited = { user: this.botUserId, ts: this.nextTs() };
+        this.emit('change', { type: 'message_changed', message: m } satisfies ChangeEvent);
+        return { channel: ch.id, ts: m.ts, text: m.text, message: this.messageJson(m) };
+      },
+      'chat.postEphemeral': (args) => {
+        const ch = this.channelFor(args.channel, false);
+        const user = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
+        if (!user) return fail('user_not_found');
+        if (!ch.members.includes(user.id)) return fail('user_not_in_channel');
+        const blocks = this.blocksArg(args);
+        const text = this.textArg(args, blocks);
+        const e: FakeEphemeral = {
+          channel: ch.id,
+          user: user.id,
+          ts: this.nextTs(),
+          thread_ts: typeof args.thread_ts === 'string' ? args.thread_ts : undefined,
+          text,
+          blocks,
+          via: 'chat.postEphemeral',
+        };
+        this.ephemerals.push(e);
+        this.emit('change', { type: 'ephemeral', ephemeral: e } satisfies ChangeEvent);
+        return { message_ts: e.ts };
+      },
+      'chat.getPermalink': (args) => {
+        const ch = this.channelFor(args.channel, false);
+        const ts = typeof args.message_ts === 'string' ? args.message_ts : '';
+        const m = this.message(ch.id, ts);
+        if (!m) return fail('message_not_found');
+        const base = `${this.origin}/archives/${ch.id}/p${ts.replace('.', '')}`;
+        return { channel: ch.id, permalink: m.thread_ts && m.thread_ts !== m.ts ? `${base}?thread_ts=${m.thread_ts}&cid=${ch.id}` : base };
+      },
+      'reactions.add': (args) => {
+        const ch = this.channelFor(args.channel);
+        const err = this.react(this.botUserId, ch.id, String(args.timestamp ?? ''), String(args.name ?? ''), true);
+        if (err) return fail(err);
+        return {};
+      },
+      'reactions.remove': (args) => {
+        const ch = this.channelFor(args.channel);
+        const err = this.react(this.botUserId, ch.id, String(args.timestamp ?? ''), String(args.name ?? ''), false);
+        if (err) return fail(err);
+        return {};
+      },
+      'views.open': (args) => {
+        const trig = typeof args.trigger_id === 'string' ? this.triggers.get(args.trigger_id) : undefined;
+        if (!trig) return fail('invalid_trigger_id');
+        if (trig.used || Date.now() - trig.issued > 3000) return fail('expired_trigger_id');
+        trig.used = true;
+        const view = this.viewArg(args);
+        const v: FakeView = {
+          id: this.newId('V'),
+          user: trig.user,
+          type: 'modal',
+          view,
+          hash: this.nextTs(),
+          external_id: view.external_id as string | undefined,
+        };
+        this.views.set(v.id, v);
+        this.emit('change', { type: 'view_opened', view: v } satisfies ChangeEvent);
+        return { view: { id: v.id, hash: v.hash, ...view } };
+      },
+      'views.push': (args) => this.handlers['views.open'](args, { token: '' }),
+      'views.update': (args) => {
+        const v =
+          typeof args.view_id === 'string' && args.view_id
+            ? this.views.get(args.view_id)
+            : [...this.views.values()].find((x) => x.external_id && x.external_id === args.external_id);
+        if (!v) return fail('not_found');
+        if (typeof args.hash === 'string' && args.hash && args.hash !== v.hash) return fail('hash_conflict');
+        v.view = this.viewArg(args);
+        v.hash = this.nextTs();
+        this.emit('change', { type: 'view_updated', view: v } satisfies ChangeEvent);
+        return { view: { id: v.id, hash: v.hash, ...v.view } };
+      },
+      'views.publish': (args) => {
+        const user = typeof args.user_id === 'string' ? this.users.get(args.user_id) : undefined;
+        if (!user) return fail('user_not_found');
+        const view = this.viewArg(args);
+        if (view.type !== 'home') return fail('invalid_arguments', { detail: 'views.publish takes a home view' });
+        const v: FakeView = { id: this.homes.get(user.id)?.id ?? this.newId('V'), user: user.id, type: 'home', view, hash: this.nextTs() };
+        this.homes.set(user.id, v);
+        this.emit('change', { type: 'home_published', view: v } satisfies ChangeEvent);
+        return { view: { id: v.id, hash: v.hash, ...view } };
+      },
+      'users.info': (args) => {
+        const u = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
+        if (!u) return fail('user_not_found');
+        return {
+          user: {
+            id: u.id,
+            team_id: this.teamId,
+            name: u.name,
+            real_name: u.realName ?? u.name,
+            is_admin: !!u.isAdmin,
+            is_owner: !!u.isOwner,
+            is_bot: !!u.isBot,
+            profile: { display_name: u.name, real_name: u.realName ?? u.name },
+          },
+        };
+      },
+      'conversations.info': (args) => {
+        const ch = this.channelFor(args.channel, false);
+        return {
+          channel: {
+            id: ch.id,
+            name: ch.name,
+            is_channel: !ch.isPrivate,
+            is_group: ch.isPrivate,
+            is_private: ch.isPrivate,
+            is_member: ch.members.includes(this.botUserId),
+            num_members: ch.members.length,
+          },
+        };
+      },
+      'conversations.replies': (args) => {
+        const ch = this.channelFor(args.channel);
+        const ts = typeof args.ts === 'string' ? args.ts : '';
+        if (!this.message(ch.id, ts)) return fail('thread_not_found');
+        const messages = this.thread(ch.id, ts).map((m) => this.messageJson(m));
+        return { messages, has_more: false };
+      },
+      'files.getUploadURLExternal': (args, ctx) => {
+        const filename = typeof args.filename === 'string' ? args.filename : '';
+        const length = Number(args.length);
+        if (!filename) return fail('invalid_arguments', { detail: 'filename is required' });
+        if (!Number.isInteger(length) || length <= 0) return fail('invalid_arguments', { detail: 'length must be a positive integer' });
+        if (length > this.maxFileBytes) return fail('file_too_large');
+        const id = this.newId('F');
+        this.files.set(id, {
+          id,
+          name: filename,
+          title: filename,
+          altText: typeof args.alt_text === 'string' ? args.alt_text : undefined,
+          mimetype: sniffMime(undefined, filename),
+          user: ctx.token ? this.botUserId : this.botUserId,
+          length,
+          completed: false,
+          channels: [],
+        });
+        return { upload_url: `${this.origin}/upload/v1/${id}`, file_id: id };
+      },
+      'files.completeUploadExternal': (args) => {
+        const list = parseJsonArg(args.files, 'files');
+        if (!Array.isArray(list) || list.length === 0) return fail('invalid_arguments', { detail: 'files is required' });
+        const files: FakeFile[] = [];
+        for (const item of list as { id?: string; title?: string }[]) {
+          const f = item.id ? this.files.get(item.id) : undefined;
+          if (!f) return fail('file_not_found');
+          if (!f.bytes) return fail('file_upload_not_complete', { detail: `nothing was uploaded for ${f.id}` });
+          files.push(f);
+          if (item.title) f.title = item.title;
+        }
+        let channel: FakeChannel | undefined;
+        if (typeof args.channel_id === 'string' && args.channel_id) channel = this.channelFor(args.channel_id);
+        const thread_ts = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
+        if (channel && thread_ts && !this.message(channel.id, thread_ts)) return fail('thread_not_found');
+        for (const f of files) {
+          f.completed = true;
+          if (channel) f.channels.push(channel.id);
+          this.emit('change', { type: 'file', file: f } satisfies ChangeEvent);
+        }
+        if (channel) {
+          const blocks = this.blocksArg(args);
+          this.store({
+            channel: channel.id,
+            ts: this.nextTs(),
+            thread_ts,
+            user: this.botUserId,
+            bot_id: this.botId,
+            text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
+            blocks,
+            files: files.map((f) => f.id),
+            reactions: [],
+            subtype: 'file_share',
+          });
+        }
+        return { files: files.map((f) => this.fileJson(f)) };
+      },
+      'files.info': (args) => {
+        const f = typeof args.file === 'string' ? this.files.get(args.file) : undefined;
+        if (!f) return fail('file_not_found');
+        return { file: this.fileJson(f) };
+      },
+    };
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.origin || 'http://127.0.0.1');
+    const body = await readBody(req);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+
+    if (url.pathname.startsWith('/api/')) {
+      const method = url.pathname.slice('/api/'.length);
+      const args = parseArgs(body, String(req.headers['content-type'] ?? ''), url.searchParams);
+      const auth = String(req.headers.authorization ?? '');
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : '';
+      delete args.token;
+      const recorded: RecordedCall = { method, args: recordArgs(args), ok: true, at: Date.now() };
+      const finish = (status: number, payload: Args, headers?: Record<string, string>) => {
+        recorded.ok = payload.ok === true;
+        if (!recorded.ok) recorded.error = String(payload.error);
+        this.calls.push(recorded);
+        this.emit('call', recorded);
+        send(status, payload, headers);
+      };
+      const handler = this.handlers[method];
+      if (!handler) return finish(200, { ok: false, error: 'unknown_method' });
+      if (method !== 'api.test') {
+        if (!token) return finish(200, { ok: false, error: 'not_authed' });
+        const valid = this.tokens ? this.tokens.has(token) : token.startsWith('xoxb-');
+        if (!valid) return finish(200, { ok: false, error: 'invalid_auth' });
+      }
+      const inj = this.injected.get(method)?.[0];
+      if (inj) {
+        inj.times -= 1;
+        if (inj.times <= 0) this.injected.get(method)?.shift();
+        if (inj.error === 'ratelimited') {
+          return finish(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(inj.retryAfter ?? 1) });
+        }
+        return finish(200, { ok: false, error: inj.error });
+      }
+      try {
+        const out = handler(args, { token });
+        return finish(200, { ok: true, ...out });
+      } catch (e) {
+        if (e instanceof SlackApiError) return finish(200, { ok: false, error: e.code, ...e.extra });
+        throw e;
+      }
+    }
+
+    const upload = /^\/upload\/v1\/([A-Z0-9]+)$/.exec(url.pathname);
+    if (upload && req.method === 'POST') {
+      const f = this.files.get(upload[1]);
+      if (!f || f.completed) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      const ct = String(req.headers['content-type'] ?? '');
+      const bytes = ct.startsWith('multipart/form-data') ? multipartFile(body, ct) : body;
+      if (!bytes || bytes.length === 0) {
+        res.writeHead(400).end('empty upload');
+        return;
+      }
+      f.bytes = Buffer.from(bytes);
+      f.mimetype = sniffMime(f.bytes, f.name);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${f.bytes.length}`);
+      return;
+    }
+
+    const file = /^\/files\/([A-Z0-9]+)(?:\/download)?(?:\/.*)?$/.exec(url.pathname);
+    if (file && (req.method === 'GET' || req.method === 'HEAD')) {
+      const f = this.files.get(file[1]);
+      if (!f?.bytes) {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': f.mimetype, 'content-length': String(f.bytes.length) });
+      res.end(req.method === 'HEAD' ? undefined : f.bytes);
+      return;
+    }
+
+    const respond = /^\/respond\/([a-z0-9]+)$/.exec(url.pathname);
+    if (respond && req.method === 'POST') {
+      const r = this.responseUrls.get(respond[1]);
+      // Slack allows five responses per response_url within 30 minutes.
+      if (!r || r.used >= 5) return send(404, { ok: false, error: 'expired_url' });
+      r.used += 1;
+      const msg = parseArgs(body, String(req.headers['content-type'] ?? ''), new URLSearchParams());
+      const blocks = parseJsonArg(msg.blocks, 'blocks') as unknown[] | undefined;
+      const text = typeof msg.text === 'string' ? msg.text : '';
+      if (blocks && checkBlocks(blocks)) return send(400, { ok: false, error: 'invalid_blocks' });
+      if (msg.response_type === 'in_channel') {
+        const ch = this.channels.get(r.channel);
+        if (!ch) return send(404, { ok: false, error: 'channel_not_found' });
+        this.store({
+          channel: ch.id,
+          ts: this.nextTs(),
+          thread_ts: r.thread_ts,
+          user: this.botUserId,
+          bot_id: this.botId,
+          text,
+          blocks,
+          files: [],
+          reactions: [],
+        });
+      } else {
+        const e: FakeEphemeral = {
+          channel: r.channel,
+          user: r.user,
+          ts: this.nextTs(),
+          thread_ts: r.thread_ts,
+          text,
+          blocks,
+          via: 'response_url',
+        };
+        this.ephemerals.push(e);
+        this.emit('change', { type: 'ephemeral', ephemeral: e } satisfies ChangeEvent);
+      }
+      this.calls.push({ method: 'response_url', args: recordArgs(msg), ok: true, at: Date.now() });
+      this.emit('call', this.calls[this.calls.length - 1]);
+      return send(200, { ok: true });
+    }
+
+    send(404, { ok: false, error: 'not_found' });
+  }
+}
+
+function byTs(a: FakeMessage, b: FakeMessage): number {
+  return Number(a.ts) - Number(b.ts) || a.ts.localeCompare(b.ts);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseArgs(body: Buffer, contentType: string, query: URLSearchParams): Args {
+  const args: Args = Object.fromEntries(query.entries());
+  if (body.length === 0) return args;
+  const text = body.toString('utf8');
+  if (contentType.includes('application/json')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed && typeof parsed === 'object') Object.assign(args, parsed);
+    } catch {
+      args.__invalid_json = true;
+    }
+    return args;
+  }
+  const form = parseQuery(text);
+  for (const [k, v] of Object.entries(form)) args[k] = Array.isArray(v) ? v[v.length - 1] : v;
+  return args;
+}
+
+function recordArgs(args: Args): Args {
+  const out: Args = { ...args };
+  for (const k of ['blocks', 'view', 'files', 'attachments']) {
+    if (typeof out[k] === 'string') {
+      try {
+        out[k] = JSON.parse(out[k] as string);
+      } catch {
+        // Left as sent; the handler reported it.
+      }
+    }
+  }
+  return out;
+}
+
+/** Creates and starts a fake Slack Web API; `await fake.close()` when done. */
+export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
+  return new FakeSlack(opts).listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+}

@@ -1,0 +1,182 @@
+/**
+ * Wires the configuration into the running parts: encoder → library → generator → round
+ * store → Slack app. `npm start` uses it for every mode (the sandbox too); tests pass
+ * overrides for the parts they replace.
+ */
+import type { Encoder } from './clip/types.ts';
+import { type Config, dataPath, libraryUri } from './config.ts';
+import { describeError } from './errors.ts';
+import { listBrands } from './generate/brands.ts';
+import type { Generator } from './generate/types.ts';
+import type { Library } from './library/types.ts';
+import { createLogger, type Logger } from './log.ts';
+import { type AssetStore, createFileAssetStore } from './rounds/assets.ts';
+import type { BriefDefaults } from './rounds/brief.ts';
+import { RoundService, type RoundSettings } from './rounds/service.ts';
+import { openSqliteStore } from './rounds/sqlite.ts';
+import type { RoundStore } from './rounds/types.ts';
+import type { SlackAppDeps, SlackBot, SlackMode } from './slack/app.ts';
+import type { FlowSettings } from './slack/flow.ts';
+
+export interface Services {
+  cfg: Config;
+  logger: Logger;
+  encoder: Encoder;
+  /** Opens the library on first use (and again after a failure); rejects while it is unavailable. */
+  library: () => Promise<Library>;
+  generator: Generator;
+  store: RoundStore;
+  rounds: RoundService;
+  assets: AssetStore;
+  /** Brand kits found in BRANDS_DIR, read again on each call so a new kit needs no restart. */
+  brands: () => string[];
+  synthetic: boolean;
+  defaults: () => BriefDefaults;
+  flowSettings: FlowSettings;
+  roundSettings: RoundSettings;
+  /** Builds the Bolt app on these services. */
+  createBot(opts: BotOptions): Promise<SlackBot>;
+  close(): Promise<void>;
+}
+
+export interface BotOptions {
+  mode: SlackMode;
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  slackApiUrl?: string;
+  port: number;
+  host?: string;
+  botUserId?: string;
+  botId?: string;
+  retries?: number;
+  timerIntervalMs?: number;
+}
+
+export interface ServiceOverrides {
+  logger?: Logger;
+  encoder?: Encoder;
+  library?: Library;
+  generator?: Generator;
+  store?: RoundStore;
+}
+
+export function roundSettings(cfg: Config): RoundSettings {
+  return {
+    ratePerHour: cfg.briefRatePerHour,
+    dailyImageCap: cfg.dailyImageCap,
+    monthlyUsdCap: cfg.monthlySpendCapUsd,
+    autoCloseMinutes: cfg.roundAutoCloseMinutes,
+    reminderMinutes: cfg.roundReminderMinutes,
+    doubleClickMs: cfg.voteDoubleClickMs,
+    priceImageUsd: cfg.priceImageUsd,
+    priceTextUsd: cfg.priceTextUsd,
+  };
+}
+
+export function flowSettings(cfg: Config): FlowSettings {
+  return {
+    voteReaction: cfg.voteReaction,
+    tallyUpdateMs: cfg.tallyUpdateMs,
+    adminUserIds: cfg.slackAdminUserIds,
+    channelAllowlist: cfg.slackChannelAllowlist,
+    imageMaxBytes: cfg.imageMaxBytes,
+    priceImageUsd: cfg.priceImageUsd,
+    priceTextUsd: cfg.priceTextUsd,
+    inspirationCount: 3,
+  };
+}
+
+export async function createServices(cfg: Config, o: ServiceOverrides = {}): Promise<Services> {
+  const logger = o.logger ?? createLogger({ level: cfg.logLevel });
+  const encoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
+  const synthetic = encoder.info().synthetic;
+  if (synthetic)
+    logger.warn('SYNTHETIC CLIP MODEL LOADED: similarity scores are meaningless; install the real model for real rankings', {
+      model: encoder.info().model,
+    });
+
+  let libraryOpen: Promise<Library> | undefined = o.library ? Promise.resolve(o.library) : undefined;
+  const library = (): Promise<Library> => {
+    if (!libraryOpen) {
+      libraryOpen = (async () => {
+        const { openLibrary, librarySettings } = await import('./library/open.ts');
+        return openLibrary({ uri: libraryUri(cfg), encoder, logger, settings: librarySettings(cfg) });
+      })();
+      libraryOpen.catch((e: unknown) => {
+        logger.warn('creative library unavailable', { error: describeError(e) });
+        libraryOpen = undefined;
+      });
+    }
+    return libraryOpen;
+  };
+  // Opened now so a broken library shows in the start-up log, not in the first round.
+  await library().catch(() => undefined);
+
+  const generator =
+    o.generator ??
+    (await import('./generate/open.ts')).createGenerator({
+      cfg,
+      encoder,
+      logger,
+      // Without a library every variant counts as new.
+      maxSimilarity: async (e) =>
+        library()
+          .then((l) => l.maxSimilarity(e))
+          .catch(() => e.map(() => Number.NaN)),
+    });
+
+  const store = o.store ?? (await openSqliteStore(dataPath(cfg, 'state.sqlite')));
+  const rs = roundSettings(cfg);
+  const rounds = new RoundService({ store, settings: rs });
+  const assets = createFileAssetStore(dataPath(cfg, 'variants'));
+  const brands = () => listBrands(cfg.brandsDir);
+  const defaults = (): BriefDefaults => ({
+    variants: Math.min(cfg.defaultVariants, cfg.maxVariants),
+    maxVariants: cfg.maxVariants,
+    formats: cfg.defaultFormats,
+    channel: cfg.defaultAdChannel,
+    brand: cfg.defaultBrand,
+    maxChars: cfg.briefMaxChars,
+    brands: brands(),
+  });
+  const fs = flowSettings(cfg);
+
+  const services: Services = {
+    cfg,
+    logger,
+    encoder,
+    library,
+    generator,
+    store,
+    rounds,
+    assets,
+    brands,
+    synthetic,
+    defaults,
+    flowSettings: fs,
+    roundSettings: rs,
+    async createBot(b) {
+      const { createSlackApp } = await import('./slack/app.ts');
+      const deps: SlackAppDeps = {
+        ...b,
+        slackApiUrl: b.slackApiUrl ?? cfg.slackApiUrl,
+        rounds,
+        generator,
+        library,
+        assets,
+        flow: fs,
+        defaults,
+        synthetic,
+        logger,
+      };
+      return createSlackApp(deps);
+    },
+    async close() {
+      await store.close().catch(() => {});
+      if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close().catch(() => {});
+      await encoder.close().catch(() => {});
+    },
+  };
+  return services;
+}

@@ -1,0 +1,303 @@
+/**
+ * The Bolt app: receiver selection (Socket Mode or HTTP), listeners by surface, retry
+ * de-duplication, health routes and graceful shutdown. The only module folder importing Bolt.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type AnyMiddlewareArgs,
+  App,
+  type Logger as BoltLogger,
+  HTTPReceiver,
+  LogLevel,
+  type Middleware,
+  SocketModeReceiver,
+} from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { ConfigError, describeError } from '../errors.ts';
+import type { Generator } from '../generate/types.ts';
+import type { Logger } from '../log.ts';
+import type { AssetStore } from '../rounds/assets.ts';
+import type { BriefDefaults } from '../rounds/brief.ts';
+import type { RoundService } from '../rounds/service.ts';
+import { createRoundTimer, type RoundTimer } from '../rounds/timer.ts';
+import { makeCloseAction } from './actions/close.ts';
+import { makeNewRoundAction } from './actions/new-round.ts';
+import { makeVariantMenuAction } from './actions/variant-menu.ts';
+import { makeVoteAction } from './actions/vote.ts';
+import { ACTION, CALLBACK } from './blocks/ids.ts';
+import { makeAdcreativeCommand } from './commands/adcreative.ts';
+import { makeAppHomeEvent } from './events/app-home.ts';
+import { makeMessageEvent } from './events/message.ts';
+import { makeReactionEvents } from './events/reaction.ts';
+import { type FlowSettings, RoundFlow, type RoundLibrary } from './flow.ts';
+import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
+import { makeBriefModalSubmission } from './views/brief-modal.ts';
+import { makeEditCopySubmission } from './views/edit-copy.ts';
+
+export type SlackMode = 'http' | 'socket';
+
+export interface SlackAppDeps {
+  mode: SlackMode;
+  botToken: string;
+  /** HTTP mode. */
+  signingSecret?: string;
+  /** Socket Mode. */
+  appToken?: string;
+  /** Web API base including /api/ (sandbox, tests, GovSlack). */
+  slackApiUrl?: string;
+  /** Given: no auth.test at start (tests); otherwise auth.test tells us. */
+  botUserId?: string;
+  botId?: string;
+  /** HTTP listener; 0 picks a free port. Socket Mode serves only health routes on it. */
+  port: number;
+  host?: string;
+  /** Web API retries (tests: 0). */
+  retries?: number;
+  rounds: RoundService;
+  generator: Generator;
+  library: () => Promise<RoundLibrary>;
+  assets: AssetStore;
+  flow: FlowSettings;
+  defaults: () => BriefDefaults;
+  synthetic: boolean;
+  logger: Logger;
+  /** How often due rounds are closed/reminded. */
+  timerIntervalMs?: number;
+  /** Readiness beyond "listening" (e.g. the encoder loaded). */
+  ready?: () => boolean;
+  /** Prometheus text for /metrics, when the metrics module provides it. */
+  metrics?: () => Promise<string>;
+}
+
+export interface SlackBot {
+  app: App;
+  flow: RoundFlow;
+  timer: RoundTimer;
+  client: WebClient;
+  botUserId: string;
+  /** The bound port (HTTP mode: Slack's endpoint is http://host:port/slack/events). */
+  port: number;
+  /** http://host:port/slack/events in HTTP mode. */
+  eventsUrl: string;
+  start(): Promise<void>;
+  /** Stops taking requests, lets in-flight rounds write for `graceMs`, then closes. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const TOKEN_HELP =
+  'Set SLACK_BOT_TOKEN (xoxb-…) with SLACK_APP_TOKEN (xapp-…) for Socket Mode, or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET for HTTP mode; set none of them for the local sandbox.';
+
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const fmt = (msgs: unknown[]) =>
+    msgs.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...m: unknown[]) => log.debug(fmt(m), { source: 'bolt' }),
+    info: (...m: unknown[]) => log.info(fmt(m), { source: 'bolt' }),
+    warn: (...m: unknown[]) => log.warn(fmt(m), { source: 'bolt' }),
+    error: (...m: unknown[]) => log.error(fmt(m), { source: 'bolt' }),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/** Retries (X-Slack-Retry-Num, repeated event_id) and repeated action payloads are processed once. */
+export function makeDedupe(rounds: RoundService, logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const body = args.body as { event_id?: string; type?: string; actions?: { action_ts?: string }[]; user?: { id?: string } };
+    let key: string | undefined;
+    if (body.event_id) key = `event:${body.event_id}`;
+    else if (body.type === 'block_actions' && body.actions?.[0]?.action_ts) key = `action:${body.user?.id}:${body.actions[0].action_ts}`;
+    if (key && !(await rounds.store.markProcessed(key, new Date()))) {
+      logger.info('duplicate delivery ignored', { key });
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      return;
+    }
+    await args.next();
+  };
+}
+
+function health(deps: SlackAppDeps, isStopping: () => boolean, flow: () => RoundFlow | undefined) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
+      return true;
+    }
+    if (path === '/readyz') {
+      const ready = !isStopping() && (deps.ready ? deps.ready() : true);
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, inflight: flow()?.busy ?? 0 }));
+      return true;
+    }
+    if (path === '/metrics') {
+      const text = deps.metrics
+        ? await deps.metrics()
+        : `# HELP adcreative_inflight_work Background round work in progress\n# TYPE adcreative_inflight_work gauge\nadcreative_inflight_work ${flow()?.busy ?? 0}\n`;
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
+      return true;
+    }
+    return false;
+  };
+}
+
+export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
+  if (!deps.botToken) throw new ConfigError(`SLACK_BOT_TOKEN is missing. ${TOKEN_HELP}`);
+  if (deps.mode === 'http' && !deps.signingSecret) throw new ConfigError(`HTTP mode needs SLACK_SIGNING_SECRET. ${TOKEN_HELP}`);
+  if (deps.mode === 'socket' && !deps.appToken) throw new ConfigError(`Socket Mode needs SLACK_APP_TOKEN. ${TOKEN_HELP}`);
+  const log = deps.logger.child({ module: 'slack' });
+  const retryConfig = { retries: deps.retries ?? 5, factor: 1.6, minTimeout: 500, maxTimeout: 20_000 };
+  const clientOptions = { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), retryConfig };
+
+  let botUserId = deps.botUserId;
+  let botId = deps.botId;
+  if (!botUserId) {
+    const probe = new WebClient(deps.botToken, { ...clientOptions, retryConfig: { retries: 1 } });
+    try {
+      const who = await probe.auth.test();
+      botUserId = String(who.user_id);
+      botId = who.bot_id ? String(who.bot_id) : botId;
+      log.info('connected to Slack', { team: who.team, bot_user: botUserId });
+    } catch (e) {
+      const code = (e as { data?: { error?: string } }).data?.error;
+      throw new ConfigError(
+        code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked'
+          ? `Slack refused SLACK_BOT_TOKEN (${code}). Copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page. ${TOKEN_HELP}`
+          : `Could not reach Slack to check SLACK_BOT_TOKEN: ${code ?? describeError(e)}`,
+      );
+    }
+  }
+
+  const boltLog = boltLogger(log);
+  let stopping = false;
+  let flowRef: RoundFlow | undefined;
+  const healthRoute = health(
+    deps,
+    () => stopping,
+    () => flowRef,
+  );
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  if (deps.mode === 'http') {
+    receiver = new HTTPReceiver({
+      signingSecret: deps.signingSecret as string,
+      logger: boltLog,
+      // A request Slack sends must be acked even if a listener forgets: 2.5 s < Slack's 3 s.
+      unhandledRequestTimeoutMillis: 2500,
+    });
+  } else {
+    receiver = new SocketModeReceiver({ appToken: deps.appToken as string, logger: boltLog });
+  }
+
+  const app = new App({
+    receiver,
+    token: deps.botToken,
+    botId,
+    botUserId,
+    logger: boltLog,
+    clientOptions,
+    ignoreSelf: true,
+  });
+  const client = app.client;
+  const flow = new RoundFlow({
+    client,
+    rounds: deps.rounds,
+    generator: deps.generator,
+    library: deps.library,
+    assets: deps.assets,
+    settings: deps.flow,
+    botUserId: botUserId as string,
+    synthetic: deps.synthetic,
+    logger: log,
+  });
+  flowRef = flow;
+
+  app.use(makeDedupe(deps.rounds, log));
+  app.command('/adcreative', makeAdcreativeCommand({ flow, defaults: deps.defaults }));
+  app.action({ type: 'block_actions', action_id: ACTION.vote }, makeVoteAction({ flow }) as never);
+  app.action({ type: 'block_actions', action_id: ACTION.closeRound }, makeCloseAction({ flow }) as never);
+  app.action({ type: 'block_actions', action_id: ACTION.newRound }, makeNewRoundAction({ flow }) as never);
+  app.action({ type: 'block_actions', action_id: ACTION.variantMenu }, makeVariantMenuAction({ flow }) as never);
+  // The App Home's "Open thread" buttons are links; Slack still sends the click, which needs an ack.
+  app.action(ACTION.homeOpenThread, async ({ ack }) => ack());
+  app.view(CALLBACK.briefModal, makeBriefModalSubmission({ flow, defaults: deps.defaults, botToken: deps.botToken }) as never);
+  app.view(CALLBACK.editCopy, makeEditCopySubmission({ flow }) as never);
+  app.shortcut(
+    { type: 'message_action', callback_id: CALLBACK.addToLibrary },
+    makeAddToLibraryShortcut({ flow, botToken: deps.botToken }) as never,
+  );
+  app.event('message', makeMessageEvent({ flow, botUserId: botUserId as string }));
+  const reactions = makeReactionEvents({ flow, botUserId: botUserId as string });
+  app.event('reaction_added', reactions.added);
+  app.event('reaction_removed', reactions.removed);
+  app.event('app_home_opened', makeAppHomeEvent({ flow }));
+  app.error(async (e) => {
+    log.error('listener failed', { error: describeError(e) });
+  });
+
+  const timer = createRoundTimer({
+    rounds: deps.rounds,
+    onRemind: (r) => flow.remind(r),
+    onClose: (r) => flow.autoClose(r),
+    intervalMs: deps.timerIntervalMs,
+    logger: log,
+  });
+
+  let server: Server | undefined;
+  const host = deps.host ?? '0.0.0.0';
+  const bot: SlackBot = {
+    app,
+    flow,
+    timer,
+    client,
+    botUserId: botUserId as string,
+    port: deps.port,
+    eventsUrl: '',
+    async start() {
+      server = createServer((req, res) => {
+        healthRoute(req, res)
+          .then((handled) => {
+            if (handled) return;
+            if (stopping) {
+              res.writeHead(503).end('shutting down');
+              return;
+            }
+            if (receiver instanceof HTTPReceiver) receiver.requestListener(req, res);
+            else res.writeHead(404).end();
+          })
+          .catch((e: unknown) => {
+            log.error('request failed', { error: e });
+            if (!res.headersSent) res.writeHead(500).end();
+          });
+      });
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject);
+        server?.listen(deps.port, host, () => resolve());
+      });
+      const port = (server.address() as AddressInfo).port;
+      bot.port = port;
+      bot.eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
+      if (receiver instanceof SocketModeReceiver) await receiver.start();
+      await flow.resume();
+      timer.start();
+      log.info('bot started', { mode: deps.mode, port });
+    },
+    async stop(graceMs = 25_000) {
+      if (stopping) return;
+      stopping = true;
+      timer.stop();
+      if (receiver instanceof SocketModeReceiver) await receiver.stop().catch(() => {});
+      // Stop accepting requests first, then let in-flight rounds write what they have.
+      const closing = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
+      server?.closeIdleConnections?.();
+      await flow.drain(graceMs);
+      server?.closeAllConnections?.();
+      await closing;
+      log.info('bot stopped');
+    },
+  };
+  return bot;
+}

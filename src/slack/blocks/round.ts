@@ -1,0 +1,230 @@
+/**
+ * The messages of a round: the parent (brief + live status), the inspiration, one message
+ * per variant, the tally and the notes in the thread. Pure functions of plain data.
+ */
+import type { RoundOptions } from '../../rounds/types.ts';
+import { ACTION, MENU } from './ids.ts';
+import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
+
+export interface ParentView {
+  brief: string;
+  author: string;
+  options: RoundOptions;
+  round: number;
+  status: string;
+  cost?: string;
+  winner?: string;
+  synthetic?: boolean;
+}
+
+function optionSummary(o: RoundOptions): string {
+  const parts = [`${o.variants} variant${o.variants === 1 ? '' : 's'}`, o.formats.join(', '), o.channel];
+  if (o.brand) parts.push(`brand ${o.brand}`);
+  if (o.anonymous) parts.push('anonymous votes');
+  if (o.hideTally) parts.push('tally hidden until close');
+  return parts.join(' · ');
+}
+
+export function parentMessage(p: ParentView): Message {
+  const blocks: Block[] = [
+    section(`*Brief* from <@${p.author}>:\n>${esc(truncate(p.brief, 2500)).replace(/\n/g, '\n>')}`),
+    context(optionSummary(p.options)),
+    section(`*Round ${p.round}:* ${p.status}`, { block_id: 'status' }),
+  ];
+  if (p.winner) blocks.push(section(p.winner, { block_id: 'winner' }));
+  const notes: string[] = [];
+  if (p.cost) notes.push(p.cost);
+  if (p.synthetic) notes.push(':warning: synthetic CLIP model: similarity scores are meaningless');
+  if (notes.length) blocks.push(context(...notes));
+  return { text: truncate(`Brief from <@${p.author}>: ${p.brief} — round ${p.round}: ${p.status}`, 3000), blocks };
+}
+
+export interface InspirationHit {
+  headline: string;
+  channel: string;
+  brand: string;
+  ctr: number;
+  similarity: number;
+  fileId?: string;
+  demo: boolean;
+}
+
+export function inspirationMessage(p: {
+  round: number;
+  hits: InspirationHit[];
+  state: 'ok' | 'empty' | 'unavailable';
+  detail?: string;
+  synthetic?: boolean;
+}): Message {
+  const blocks: Block[] = [section(`*Inspiration for round ${p.round}* — the closest past creatives`)];
+  if (p.state === 'empty') {
+    blocks.push(
+      section(
+        'The creative library is empty, so there is nothing to learn from yet. Fill it with `npm run -s adcreative -- library demo` (demo creatives) or `npm run -s adcreative -- ingest <folder>` (your own ads), or use *Add to creative library* on a message with images.',
+      ),
+    );
+  } else if (p.state === 'unavailable') {
+    blocks.push(
+      section(
+        `The creative library could not be searched${p.detail ? ` (${esc(truncate(p.detail, 300))})` : ''}; the variants are made without inspiration.`,
+      ),
+    );
+  } else {
+    for (const h of p.hits.slice(0, 10)) {
+      const text = `*${esc(truncate(h.headline || '(no headline)', 150))}*\n${esc(h.channel || 'any channel')}${h.brand ? ` · ${esc(h.brand)}` : ''} · CTR ${(h.ctr * 100).toFixed(2)}% · similarity ${h.similarity.toFixed(2)}${h.demo ? ' · _demo_' : ''}`;
+      blocks.push(
+        section(
+          text,
+          h.fileId
+            ? {
+                accessory: {
+                  type: 'image',
+                  slack_file: { id: h.fileId },
+                  alt_text: truncate(`Past creative: ${h.headline}`, LIMITS.altText),
+                },
+              }
+            : {},
+        ),
+      );
+    }
+  }
+  if (p.synthetic) blocks.push(context(':warning: CLIP is running a synthetic model: these similarities are meaningless.'));
+  return { text: `Inspiration for round ${p.round}`, blocks };
+}
+
+export interface VariantView {
+  id: string;
+  label: string;
+  headline: string;
+  body: string;
+  cta: string;
+  concept: string;
+  reason: string;
+  scores: { relevance: number; novelty: number; diversity: number; preference: number | null; total: number };
+  offline: boolean;
+  flags: string[];
+}
+
+export function variantAlt(v: VariantView): string {
+  return truncate(`Variant ${v.label} ad image: ${v.concept || v.headline}. Headline "${v.headline}", button "${v.cta}".`, LIMITS.altText);
+}
+
+export function variantMessage(p: { round: number; variant: VariantView; fileId: string | null; voteReaction: string }): Message {
+  const v = p.variant;
+  const s = v.scores;
+  const blocks: Block[] = [
+    section(`*Variant ${v.label}* · round ${p.round}\n*${esc(truncate(v.headline, 300))}*`, { block_id: `head-${v.label}` }),
+  ];
+  if (p.fileId) blocks.push({ type: 'image', block_id: `img-${v.label}`, slack_file: { id: p.fileId }, alt_text: variantAlt(v) });
+  blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
+  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · preference ${s.preference === null ? 'not trained yet' : s.preference.toFixed(2)} · total ${s.total.toFixed(2)}`;
+  const notes = [scoreText];
+  if (v.reason) notes.push(esc(truncate(v.reason, 500)));
+  if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
+  if (v.flags.length) notes.push(esc(truncate(v.flags.join('; '), 500)));
+  blocks.push(context(...notes));
+  blocks.push({
+    type: 'actions',
+    block_id: `act-${v.label}`,
+    elements: [
+      button({ text: `Vote ${v.label}`, action_id: ACTION.vote, value: v.id, style: 'primary' }),
+      {
+        type: 'overflow',
+        action_id: ACTION.variantMenu,
+        options: [
+          { text: plain('Download all formats', LIMITS.optionText), value: `${MENU.download}:${v.id}` },
+          { text: plain('Edit copy', LIMITS.optionText), value: `${MENU.edit}:${v.id}` },
+          { text: plain('More like this', LIMITS.optionText), value: `${MENU.more}:${v.id}` },
+        ],
+      },
+    ],
+  });
+  blocks.push(context(`Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`));
+  return { text: truncate(`Variant ${v.label}: ${v.headline}`, 3000), blocks };
+}
+
+export interface TallyEntryView {
+  label: string;
+  votes: number;
+  voters: string[];
+  probBest: number;
+}
+
+export interface TallyView {
+  roundId: string;
+  round: number;
+  status: 'open' | 'closed' | 'superseded' | 'generating' | 'failed';
+  anonymous: boolean;
+  hideTally: boolean;
+  total: number;
+  entries: TallyEntryView[];
+  pendingFeedback: number;
+  cost?: string;
+  closesAt?: Date | null;
+  /** Filled once closed. */
+  result?: string;
+}
+
+export function bar(fraction: number, width = 12): string {
+  const n = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `${'█'.repeat(n)}${'░'.repeat(width - n)}`;
+}
+
+export function tallyMessage(t: TallyView): Message {
+  const blocks: Block[] = [];
+  const open = t.status === 'open';
+  const hidden = open && t.hideTally;
+  blocks.push(
+    section(`*Tally · round ${t.round}* — ${t.total} vote${t.total === 1 ? '' : 's'}${open ? '' : ' · voting closed'}`, {
+      block_id: 'tally-head',
+    }),
+  );
+  if (hidden) {
+    blocks.push(section('Counts are hidden until the round closes.'));
+  } else {
+    const max = Math.max(1, ...t.entries.map((e) => e.votes));
+    const lines = t.entries.map((e) => {
+      const who = !t.anonymous && e.voters.length ? ` ${truncate(e.voters.map((u) => `<@${u}>`).join(' '), 600)}` : '';
+      return `\`${e.label}\` ${bar(e.votes / max)} *${e.votes}* · ${(e.probBest * 100).toFixed(0)}% chance best${who}`;
+    });
+    blocks.push(section(truncate(lines.join('\n'), LIMITS.sectionText), { block_id: 'tally-bars' }));
+  }
+  if (t.result) blocks.push(section(t.result, { block_id: 'tally-result' }));
+  const notes: string[] = [];
+  if (open && t.closesAt)
+    notes.push(
+      `Voting closes <!date^${Math.floor(t.closesAt.getTime() / 1000)}^{date_short_pretty} at {time}|${t.closesAt.toISOString()}>`,
+    );
+  if (t.anonymous) notes.push('Anonymous votes');
+  if (t.cost) notes.push(t.cost);
+  if (t.status === 'superseded') notes.push('A new round started in this thread; this one no longer takes votes.');
+  if (notes.length) blocks.push(context(...notes));
+  if (open) {
+    const elements = [button({ text: 'Close round', action_id: ACTION.closeRound, value: t.roundId, style: 'danger' })];
+    if (t.pendingFeedback > 0)
+      elements.push(
+        button({ text: `New round with feedback (${t.pendingFeedback})`, action_id: ACTION.newRound, value: t.roundId, style: 'primary' }),
+      );
+    blocks.push({ type: 'actions', block_id: 'tally-actions', elements });
+    blocks.push(
+      context('Reply in this thread with feedback ("warmer colours", "shorter headline"); mention me to start the next round at once.'),
+    );
+  }
+  return { text: `Tally for round ${t.round}: ${t.total} votes`, blocks };
+}
+
+export function notesMessage(lines: string[]): Message {
+  const text = truncate(lines.join('\n'), LIMITS.sectionText);
+  return { text, blocks: [section(text)] };
+}
+
+export function formatUsd(usd: number): string {
+  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function costLine(p: { usd: number; textCalls: number; imageCalls: number; offline: boolean; estimate?: boolean }): string {
+  if (p.offline && p.usd === 0) return 'Cost: $0.00 (offline drafts, no API calls)';
+  return `${p.estimate ? 'Estimated cost' : 'Cost'}: ${formatUsd(p.usd)} (${p.textCalls} text call${p.textCalls === 1 ? '' : 's'}, ${p.imageCalls} image${p.imageCalls === 1 ? '' : 's'})`;
+}
+
+export { md };

@@ -1,0 +1,186 @@
+/** Modals (brief form, copy editor) and the App Home. */
+
+import type { ChannelName, FormatName } from '../../library/types.ts';
+import { CHANNELS, FORMATS } from '../../rounds/brief.ts';
+import { ACTION, CALLBACK } from './ids.ts';
+import { type Block, button, context, esc, LIMITS, plain, section, truncate, type View } from './kit.ts';
+
+function option(text: string, value: string) {
+  return { text: plain(text, LIMITS.optionText), value };
+}
+
+function textInput(
+  block_id: string,
+  label: string,
+  p: { multiline?: boolean; optional?: boolean; max?: number; initial?: string; placeholder?: string } = {},
+): Block {
+  return {
+    type: 'input',
+    block_id,
+    optional: !!p.optional,
+    label: plain(label, LIMITS.inputLabel),
+    element: {
+      type: 'plain_text_input',
+      action_id: 'value',
+      multiline: !!p.multiline,
+      ...(p.max ? { max_length: p.max } : {}),
+      ...(p.initial !== undefined ? { initial_value: truncate(p.initial, p.max ?? 3000) } : {}),
+      ...(p.placeholder ? { placeholder: plain(p.placeholder, 150) } : {}),
+    },
+  };
+}
+
+export const BRIEF_BLOCKS = {
+  product: 'product',
+  audience: 'audience',
+  tone: 'tone',
+  channel: 'ad_channel',
+  formats: 'formats',
+  brand: 'brand',
+  variants: 'variants',
+  reference: 'reference',
+} as const;
+
+export function briefModal(p: {
+  channelId: string;
+  brands: string[];
+  defaults: { channel: ChannelName; formats: FormatName[]; variants: number; brand?: string };
+  maxVariants: number;
+  maxChars: number;
+}): View {
+  const brandOptions = [option('No brand kit', '-'), ...p.brands.slice(0, 99).map((b) => option(b, b))];
+  const variantOptions = Array.from({ length: p.maxVariants }, (_, i) => option(String(i + 1), String(i + 1)));
+  const initialBrand = brandOptions.find((o) => o.value === (p.defaults.brand ?? '-')) ?? brandOptions[0];
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.briefModal,
+    title: plain('New ad brief', LIMITS.modalTitle),
+    submit: plain('Make variants', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    private_metadata: JSON.stringify({ channel: p.channelId }),
+    blocks: [
+      textInput(BRIEF_BLOCKS.product, 'Product', {
+        multiline: true,
+        max: Math.min(p.maxChars, 3000),
+        placeholder: 'Cold brew concentrate, 1 litre',
+      }),
+      textInput(BRIEF_BLOCKS.audience, 'Audience', { optional: true, max: 300, placeholder: 'Night-shift nurses' }),
+      textInput(BRIEF_BLOCKS.tone, 'Tone', { optional: true, max: 200, placeholder: 'Warm, a little playful' }),
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.channel,
+        label: plain('Ad channel'),
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          options: CHANNELS.map((c) => option(c, c)),
+          initial_option: option(p.defaults.channel, p.defaults.channel),
+        },
+      },
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.formats,
+        label: plain('Formats'),
+        element: {
+          type: 'checkboxes',
+          action_id: 'value',
+          options: FORMATS.map((f) => option(f, f)),
+          initial_options: p.defaults.formats.map((f) => option(f, f)),
+        },
+      },
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.brand,
+        label: plain('Brand kit'),
+        element: { type: 'static_select', action_id: 'value', options: brandOptions, initial_option: initialBrand },
+      },
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.variants,
+        label: plain('Number of variants'),
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          options: variantOptions,
+          initial_option: option(
+            String(Math.min(p.defaults.variants, p.maxVariants)),
+            String(Math.min(p.defaults.variants, p.maxVariants)),
+          ),
+        },
+      },
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.reference,
+        optional: true,
+        label: plain('Reference image (optional)'),
+        element: { type: 'file_input', action_id: 'value', filetypes: ['png', 'jpg', 'jpeg', 'webp', 'gif'], max_files: 1 },
+      },
+    ],
+  };
+}
+
+export const EDIT_BLOCKS = { headline: 'headline', body: 'body', cta: 'cta' } as const;
+
+export function editCopyModal(p: { variantId: string; label: string; headline: string; body: string; cta: string }): View {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.editCopy,
+    title: plain(`Edit copy · ${p.label}`, LIMITS.modalTitle),
+    submit: plain('Re-render', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    private_metadata: JSON.stringify({ variantId: p.variantId }),
+    blocks: [
+      textInput(EDIT_BLOCKS.headline, 'Headline', { max: 150, initial: p.headline }),
+      textInput(EDIT_BLOCKS.body, 'Primary text', { multiline: true, max: 1000, initial: p.body }),
+      textInput(EDIT_BLOCKS.cta, 'Call to action', { max: 40, initial: p.cta }),
+      context('The image is kept; every format is re-rendered with the new copy. Votes stay.'),
+    ],
+  };
+}
+
+export interface HomeRound {
+  brief: string;
+  round: number;
+  status: string;
+  permalink: string | null;
+  votes: number;
+}
+
+export interface HomeWinner {
+  brief: string;
+  headline: string;
+  label: string;
+  permalink: string | null;
+  votes: number;
+}
+
+export function homeView(p: { user: string; open: HomeRound[]; winners: HomeWinner[]; synthetic?: boolean }): View {
+  const blocks: Block[] = [{ type: 'header', text: plain('adcreative', LIMITS.headerText) }];
+  blocks.push(section(`Hi <@${p.user}>. Type \`/adcreative <brief>\` in a channel to start a round, or \`/adcreative help\`.`));
+  if (p.synthetic) blocks.push(context(':warning: A synthetic CLIP model is loaded: similarity scores are meaningless.'));
+  blocks.push({ type: 'divider' }, section('*Your open rounds*'));
+  if (!p.open.length) blocks.push(context('None right now.'));
+  for (const r of p.open.slice(0, 20)) {
+    blocks.push(
+      section(
+        `*${esc(truncate(r.brief, 200))}*\nRound ${r.round} · ${r.status} · ${r.votes} vote${r.votes === 1 ? '' : 's'}`,
+        r.permalink
+          ? { accessory: button({ text: 'Open thread', action_id: ACTION.homeOpenThread, url: r.permalink, value: 'open' }) }
+          : {},
+      ),
+    );
+  }
+  blocks.push({ type: 'divider' }, section('*Recent winners*'));
+  if (!p.winners.length) blocks.push(context('No winners yet.'));
+  for (const w of p.winners.slice(0, 20)) {
+    blocks.push(
+      section(
+        `*${esc(truncate(w.headline, 150))}* (variant ${w.label}, ${w.votes} vote${w.votes === 1 ? '' : 's'})\n${esc(truncate(w.brief, 200))}`,
+        w.permalink
+          ? { accessory: button({ text: 'Open thread', action_id: ACTION.homeOpenThread, url: w.permalink, value: 'open' }) }
+          : {},
+      ),
+    );
+  }
+  return { type: 'home', blocks };
+}

@@ -1,0 +1,103 @@
+/**
+ * The brief form. Field mistakes go back in the ack as `response_action: errors` (the form
+ * stays open); the round itself starts after the ack, and messages reach the person by DM.
+ */
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { describeError } from '../../errors.ts';
+import type { ChannelName, FormatName } from '../../library/types.ts';
+import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
+import { errorMessage } from '../blocks/ephemeral.ts';
+import { BRIEF_BLOCKS } from '../blocks/views.ts';
+import type { RoundFlow } from '../flow.ts';
+
+type Values = ViewSubmitAction['view']['state']['values'];
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
+
+export function briefFromForm(
+  values: Values,
+  d: BriefDefaults,
+): {
+  brief?: string;
+  options?: { channel: ChannelName; formats: FormatName[]; brand?: string; variants: number };
+  errors: Record<string, string>;
+} {
+  const errors: Record<string, string> = {};
+  const text = (b: string) => (values[b]?.value?.value ?? '').trim();
+  const product = text(BRIEF_BLOCKS.product);
+  const audience = text(BRIEF_BLOCKS.audience);
+  const tone = text(BRIEF_BLOCKS.tone);
+  const parts = [product && `Product: ${product}.`, audience && `Audience: ${audience}.`, tone && `Tone: ${tone}.`]
+    .filter(Boolean)
+    .join(' ');
+  let brief: string | undefined;
+  try {
+    if (!product) throw new Error('Describe the product.');
+    brief = checkBriefText(parts, d.maxChars);
+  } catch (e) {
+    errors[BRIEF_BLOCKS.product] = describeError(e).slice(0, 150);
+  }
+  const formats = (values[BRIEF_BLOCKS.formats]?.value?.selected_options ?? []).map((o) => o.value as FormatName);
+  if (!formats.length) errors[BRIEF_BLOCKS.formats] = 'Pick at least one format.';
+  const channel = (values[BRIEF_BLOCKS.channel]?.value?.selected_option?.value ?? d.channel) as ChannelName;
+  const brandRaw = values[BRIEF_BLOCKS.brand]?.value?.selected_option?.value;
+  const brand = !brandRaw || brandRaw === '-' ? undefined : brandRaw;
+  if (brand && !d.brands.includes(brand)) errors[BRIEF_BLOCKS.brand] = `Unknown brand. Brands: ${d.brands.join(', ')}`.slice(0, 150);
+  const variants = Number(values[BRIEF_BLOCKS.variants]?.value?.selected_option?.value ?? d.variants);
+  if (!Number.isInteger(variants) || variants < 1 || variants > d.maxVariants)
+    errors[BRIEF_BLOCKS.variants] = `Pick 1 to ${d.maxVariants}.`;
+  return { brief, options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants }, errors };
+}
+
+export function makeBriefModalSubmission(deps: { flow: RoundFlow; defaults: () => BriefDefaults; botToken: string }) {
+  return async ({ ack, view, body }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
+    const d = deps.defaults();
+    const form = briefFromForm(view.state.values, d);
+    const file = view.state.values[BRIEF_BLOCKS.reference]?.value?.files?.[0] as
+      | { mimetype?: string; size?: number; name?: string; url_private_download?: string; url_private?: string }
+      | undefined;
+    if (file && !IMAGE_TYPES.includes(file.mimetype ?? ''))
+      form.errors[BRIEF_BLOCKS.reference] = `${file.mimetype ?? 'That file'} is not supported: use PNG, JPEG, WebP or GIF.`;
+    if (file && (file.size ?? 0) > deps.flow.settings.imageMaxBytes) {
+      form.errors[BRIEF_BLOCKS.reference] =
+        `The image is ${(Number(file.size) / 1048576).toFixed(1)} MB; the limit is ${(deps.flow.settings.imageMaxBytes / 1048576).toFixed(0)} MB.`;
+    }
+    if (Object.keys(form.errors).length || !form.brief || !form.options) {
+      await ack({ response_action: 'errors', errors: form.errors });
+      return;
+    }
+    await ack();
+    const user = body.user.id;
+    let channel = '';
+    try {
+      channel = String(JSON.parse(view.private_metadata || '{}').channel ?? '');
+    } catch {
+      channel = '';
+    }
+    const notify = async (m: { text: string; blocks: unknown[] }) => {
+      await deps.flow.post(user, m as never).catch(() => {});
+    };
+    const { brief, options } = form;
+    deps.flow.track(
+      (async () => {
+        let referenceImage: Uint8Array | undefined;
+        if (file) {
+          try {
+            referenceImage = await deps.flow.download(file.url_private_download ?? file.url_private ?? '', deps.botToken);
+          } catch (e) {
+            await notify(errorMessage(`The reference image could not be used: ${describeError(e)}. The round goes on without it.`));
+          }
+        }
+        await deps.flow.startBrief({
+          user,
+          channel,
+          brief,
+          options: { ...options, anonymous: false, hideTally: false },
+          notify,
+          referenceImage,
+        });
+      })(),
+      'brief from form',
+    );
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * A real Bolt HTTP receiver wired to the real round domain (SQLite in a temp dir), the fake
+ * Slack Web API, and fake generator/library; requests arrive signed through deliver.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../src/log.ts';
+import { createFileAssetStore } from '../../../src/rounds/assets.ts';
+import type { BriefDefaults } from '../../../src/rounds/brief.ts';
+import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
+import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
+import { Deliverer } from '../../../src/sandbox/deliver.ts';
+import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
+import { createSlackApp, type SlackBot } from '../../../src/slack/app.ts';
+import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
+
+export const SECRET = 'test-signing-secret';
+export const TOKEN = 'xoxb-test-token';
+
+export interface Harness {
+  dir: string;
+  slack: FakeSlack;
+  bot: SlackBot;
+  store: SqliteRoundStore;
+  rounds: RoundService;
+  gen: FakeGenerator;
+  lib: FakeLibrary;
+  d: Deliverer;
+  /** Stops the bot (and keeps the fake Slack and data dir) so a new one can start on the same state. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const defaults: BriefDefaults = {
+  variants: 3,
+  maxVariants: 6,
+  formats: ['square', 'story'],
+  channel: 'meta',
+  maxChars: 500,
+  brands: ['acme', 'northwind'],
+};
+
+export async function harness(
+  opts: { settings?: Partial<RoundSettings>; lib?: FakeLibrary; tallyUpdateMs?: number; passBotId?: boolean } = {},
+): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
+  const slack = await startFakeSlack({ tokens: [TOKEN] });
+  const gen = fakeGenerator();
+  const lib = opts.lib ?? fakeLibrary([{ headline: 'Past winner', brand: 'acme' }]);
+  const settings: RoundSettings = {
+    ratePerHour: 50,
+    dailyImageCap: 10_000,
+    monthlyUsdCap: 0,
+    autoCloseMinutes: 60,
+    reminderMinutes: 10,
+    doubleClickMs: 0,
+    priceImageUsd: 0.04,
+    priceTextUsd: 0.002,
+    ...opts.settings,
+  };
+  const h = { dir, slack, gen, lib } as Harness;
+  const boot = async () => {
+    h.store = await openSqliteStore(join(dir, 'state.sqlite'));
+    h.rounds = new RoundService({ store: h.store, settings });
+    h.bot = await createSlackApp({
+      mode: 'http',
+      botToken: TOKEN,
+      signingSecret: SECRET,
+      slackApiUrl: slack.url,
+      ...(opts.passBotId === false ? {} : { botUserId: slack.botUserId, botId: slack.botId }),
+      port: 0,
+      host: '127.0.0.1',
+      retries: 0,
+      rounds: h.rounds,
+      generator: gen,
+      library: async () => lib,
+      assets: createFileAssetStore(join(dir, 'variants')),
+      flow: {
+        voteReaction: '+1',
+        tallyUpdateMs: opts.tallyUpdateMs ?? 20,
+        adminUserIds: [],
+        channelAllowlist: [],
+        imageMaxBytes: 5 * 1024 * 1024,
+        priceImageUsd: 0.04,
+        priceTextUsd: 0.002,
+        inspirationCount: 3,
+      },
+      defaults: () => defaults,
+      synthetic: true,
+      logger: silentLogger,
+      timerIntervalMs: 3_600_000,
+    });
+    await h.bot.start();
+    h.d = new Deliverer({ url: h.bot.eventsUrl, signingSecret: SECRET, slack });
+  };
+  await boot();
+  h.restart = async () => {
+    await h.bot.stop(5000);
+    await h.store.close();
+    await boot();
+  };
+  h.close = async () => {
+    await h.bot.stop(5000);
+    await h.store.close();
+    await slack.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return h;
+}
+
+/** The variant messages of a thread, by label. */
+export function variantMessages(slack: FakeSlack, channel: string, threadTs: string, round = 1) {
+  return slack
+    .thread(channel, threadTs)
+    .filter((m) => m.text.startsWith('Variant ') && JSON.stringify(m.blocks).includes(`round ${round}\\n`))
+    .map((m) => ({ label: m.text.slice(8, 9), message: m }));
+}
+
+export function tallyMessage(slack: FakeSlack, channel: string, threadTs: string, round = 1) {
+  return slack.thread(channel, threadTs).find((m) => m.text.startsWith(`Tally for round ${round}:`));
+}

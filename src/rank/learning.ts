@@ -221,7 +221,7 @@ export async function retrainPreference(
       ctr,
       // The percentile scale: the team's own past creatives when there are any.
       reference: ctr.length ? ctr : undefined,
-      model: sources.model.name,
+      model: sources.model.dims || !sources.votes?.model ? sources.model.name : (await sources.votes.model()).name,
       adapter: readLibrarySpace(cfg)?.adapter ?? null,
     },
     opts,

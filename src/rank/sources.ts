@@ -35,6 +35,8 @@ export interface EmbeddingRewriter {
 /** Votes for preference training: one record per person per round (their current vote). */
 export interface VoteSource {
   votes(): Promise<VoteRecord[]>;
+  /** The embedding model the votes' embeddings come from, when the library cannot say (it is empty). */
+  model?(): Promise<{ name: string; dims: number }>;
 }
 
 /** A round as the reports see it. */

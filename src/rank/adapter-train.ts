@@ -36,6 +36,8 @@ export interface TrainAdapterOptions {
   maxHeldOut?: number;
   /** Epochs without a better held-out recall@1 before stopping. */
   patience?: number;
+  /** Smallest gain in held-out mean recall@1 that counts as better (0.005 = half a point). */
+  minDelta?: number;
   /** Initial logit scale (1/temperature); CLIP starts at 1/0.07. */
   initialLogitScale?: number;
   onStep?(p: { epoch: number; step: number; stepsPerEpoch: number; loss: number }): void;
@@ -168,6 +170,7 @@ export async function trainAdapter(data: PairMatrix, opts: TrainAdapterOptions =
   const lr = opts.learningRate ?? 2e-3;
   const decay = opts.weightDecay ?? 1e-3;
   const patience = opts.patience ?? 3;
+  const minDelta = opts.minDelta ?? 0.005;
   const yieldEvery = opts.yieldEvery ?? 0;
   const { train, heldOut } = splitPairs(n, opts.heldOutShare ?? 0.1, opts.maxHeldOut ?? 2000, seed);
   const B = Math.max(2, Math.min(opts.batchSize ?? 256, train.length));
@@ -280,11 +283,11 @@ export async function trainAdapter(data: PairMatrix, opts: TrainAdapterOptions =
     }
     const recall = heldOutRecall(data, heldOut, Wt, Wi);
     const score = meanRecall1(recall);
+    // The best epoch is kept whatever the margin; only a real gain resets the patience.
     const improved = score > best.score;
-    if (improved) {
-      best = { score, epoch, Wt: Float32Array.from(Wt), Wi: Float32Array.from(Wi), scale: Math.exp(tau), after: recall };
-      sinceBest = 0;
-    } else sinceBest++;
+    if (score >= best.score + minDelta) sinceBest = 0;
+    else sinceBest++;
+    if (improved) best = { score, epoch, Wt: Float32Array.from(Wt), Wi: Float32Array.from(Wi), scale: Math.exp(tau), after: recall };
     const rec: EpochRecord = { epoch, loss: lossSum / stepsPerEpoch, heldOut: recall, logitScale: Math.exp(tau), best: improved };
     history.push(rec);
     opts.onEpoch?.(rec);

@@ -276,8 +276,8 @@ export function stripChart(title: string, groups: { name: string; winners: numbe
   const ih = H - M.t - M.b;
   const y = (v: number) => H - M.b - (ih * (v - lo)) / (hi - lo);
   const cols = groups.flatMap((g) => [
-    { label: `${g.name} · winners`, values: g.winners, color: COLORS[3] },
-    { label: `${g.name} · others`, values: g.losers, color: COLORS[0] },
+    { label: 'winners', group: g.name, values: g.winners, color: COLORS[3] },
+    { label: 'others', group: '', values: g.losers, color: COLORS[0] },
   ]);
   const cw = iw / cols.length;
   const out: string[] = [];
@@ -294,7 +294,12 @@ export function stripChart(title: string, groups: { name: string; winners: numbe
         `<line x1="${(cx - cw * 0.3).toFixed(1)}" x2="${(cx + cw * 0.3).toFixed(1)}" y1="${y(m).toFixed(1)}" y2="${y(m).toFixed(1)}" stroke="#111827" stroke-width="2"><title>median ${m.toFixed(3)}</title></line>`,
       );
     }
-    out.push(`<text x="${cx.toFixed(1)}" y="${H - M.b + 14}" font-size="9" text-anchor="middle">${esc(c.label)}</text>`);
+    out.push(`<text x="${cx.toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(c.label)}</text>`);
+    // The score's name sits under its pair of columns.
+    if (c.group)
+      out.push(
+        `<text x="${(cx + cw / 2).toFixed(1)}" y="${H - M.b + 30}" font-size="11" font-weight="600" text-anchor="middle">${esc(c.group)}</text>`,
+      );
   });
   const axis = [0, 1, 2, 3, 4]
     .map((i) => {
@@ -331,7 +336,7 @@ export function renderEvalReport(input: EvalReportInput): string {
       for (const v of r.variants) {
         const x = v.scores[k];
         if (typeof x !== 'number' || !Number.isFinite(x)) continue;
-        (v.winner ? winners : losers).push(k === 'preference' ? x / 100 : x);
+        (v.winner ? winners : losers).push(x);
       }
     }
     return { name: k, winners, losers };
@@ -382,7 +387,7 @@ ${recallTable(b, a)}
 <div class="grid">
 ${histogram('Relevance (cosine brief ↔ image)', [{ name: 'relevance', values: scoreOf('relevance') }])}
 ${histogram('Novelty (1 − max cosine to the library)', [{ name: 'novelty', values: scoreOf('novelty') }])}
-${histogram('Predicted preference (percentile)', [{ name: 'preference', values: scoreOf('preference') }])}
+${histogram('Predicted preference (percentile among past creatives)', [{ name: 'preference', values: scoreOf('preference').map((x) => 100 * x) }])}
 </div>
 <h2>Preference model</h2>
 ${

@@ -49,6 +49,7 @@ export interface RoundSummary {
   variants: {
     variantId: string;
     label: string;
+    /** As ranked: preference is the percentile among past creatives as a fraction 0–1 (null: not scored). */
     scores: { relevance?: number | null; novelty?: number | null; preference?: number | null };
     votes: number;
     winner: boolean;

@@ -14,7 +14,11 @@ function rounds(): RoundSummary[] {
     variants: votes.map((v, i) => ({
       variantId: `${roundId}-${i}`,
       label: String.fromCharCode(65 + i),
-      scores: { relevance: 0.2 + 0.02 * i + (i === winner ? 0.05 : 0), novelty: 0.4 - 0.01 * i, preference: i === winner ? 90 : 30 + i },
+      scores: {
+        relevance: 0.2 + 0.02 * i + (i === winner ? 0.05 : 0),
+        novelty: 0.4 - 0.01 * i,
+        preference: i === winner ? 0.9 : 0.3 + 0.01 * i,
+      },
       votes: v,
       winner: i === winner,
     })),

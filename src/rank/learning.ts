@@ -98,11 +98,16 @@ export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceM
   };
 }
 
+/** Where an adapter the library's embeddings were made under is kept once a newer one replaces it. */
+export function archivedAdapterPath(cfg: Pick<Config, 'dataDir'>, id: string): string {
+  return dataPath(cfg, 'adapters', `${id}.json`);
+}
+
 /** The adapter the library's stored embeddings were made under, or null for raw CLIP. */
 function currentSpaceAdapter(cfg: LearningConfig): Adapter | null {
   const space = readLibrarySpace(cfg);
   if (!space?.adapter) return null;
-  for (const p of [resolveAdapterPath(cfg), adapterOutputPath(cfg)]) {
+  for (const p of [resolveAdapterPath(cfg), adapterOutputPath(cfg), archivedAdapterPath(cfg, space.adapter)]) {
     if (p && existsSync(p)) {
       const a = Adapter.load(p);
       if (a.id === space.adapter) return a;
@@ -152,6 +157,8 @@ export async function retrainAdapter(
   const libraryRows = await lib.count();
   const adapter = adapterFromResult(result, { model, dims, libraryRows });
   const path = opts.out ?? adapterOutputPath(cfg);
+  // Keep the adapter the library is in: without it the stored embeddings could not be taken back to raw CLIP.
+  if (from) from.save(archivedAdapterPath(cfg, from.id));
   adapter.save(path);
   ctx.logger?.info('adapter trained', { id: adapter.id, path, pairs: rows.length, bestEpoch: result.bestEpoch });
 

@@ -140,6 +140,23 @@ describe('learning commands', () => {
     });
   });
 
+  it('train adapter --no-reproject keeps the adapter the library is in, so a later run can still undo it', async () => {
+    const raw0 = Float32Array.from(rows[0].textEmbedding);
+    await run('train adapter', ['--batch', '64', '--quiet', '--epochs', '2', '--seed', '1']);
+    const a = Adapter.load(join(dir, 'adapter.json'));
+    const r = await run('train adapter', ['--batch', '64', '--quiet', '--epochs', '2', '--seed', '2', '--no-reproject']);
+    expect(r.out).toMatch(/were not re-projected/);
+    expect(readLibrarySpace({ dataDir: dir })?.adapter).toBe(a.id);
+    expect(existsSync(join(dir, 'adapters', `${a.id}.json`))).toBe(true);
+    const third = await run('train adapter', ['--batch', '64', '--quiet', '--epochs', '2', '--seed', '3']);
+    expect(third.code).toBe(0);
+    const c = Adapter.load(join(dir, 'adapter.json'));
+    const want = c.applyText(raw0);
+    rows[0].textEmbedding.forEach((x, i) => {
+      expect(x).toBeCloseTo(want[i], 4);
+    });
+  });
+
   it('train adapter: bad flags are usage errors', () => {
     const cmd = cmds.find((c) => c.name === 'train adapter')!;
     expect(() => parseCommandArgs(cmd, ['--bogus'])).toThrow(/Unknown option '--bogus'/);

@@ -24,6 +24,7 @@ async function loadCommands(): Promise<void> {
     import('./clip/synth-commands.ts').then((m) => m.commands),
     import('./clip/model-commands.ts').then((m) => m.commands),
     import('./sandbox/commands.ts').then((m) => m.commands),
+    import('./rank/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);
 }

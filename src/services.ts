@@ -10,6 +10,12 @@ import { listBrands } from './generate/brands.ts';
 import type { Generator } from './generate/types.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
+import { formatStatsText, statsSummary } from './rank/eval-report.ts';
+import { followPreferenceModel, learningStatsInput } from './rank/learning.ts';
+import { openLearningSources } from './rank/open-sources.ts';
+import { makePreferenceScorer } from './rank/preference.ts';
+import { roundSummaries } from './rank/round-sources.ts';
+import { startLearningSchedule } from './rank/train-schedule.ts';
 import { type AssetStore, createFileAssetStore } from './rounds/assets.ts';
 import type { BriefDefaults } from './rounds/brief.ts';
 import { RoundService, type RoundSettings } from './rounds/service.ts';
@@ -125,6 +131,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         library()
           .then((l) => l.maxSimilarity(e))
           .catch(() => e.map(() => Number.NaN)),
+      // The team's preference model, re-read when `train preference` rewrites it; null scores
+      // ("insufficient data") until it has seen PREFERENCE_MIN_VOTES votes.
+      preference: makePreferenceScorer({ model: followPreferenceModel(cfg, logger), encoder, minVotes: cfg.preferenceMinVotes }),
     });
 
   const store = o.store ?? (await openSqliteStore(dataPath(cfg, 'state.sqlite')));
@@ -142,6 +151,14 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     brands: brands(),
   });
   const fs = flowSettings(cfg);
+  // Off unless LEARNING_SCHEDULE is set: retrains the adapter and preference model inside the bot.
+  const schedule = startLearningSchedule({ cfg, openSources: () => openLearningSources(cfg, { logger }), logger });
+  const learningSummary = async (): Promise<string[]> => {
+    const rows = await library()
+      .then((l) => l.count())
+      .catch(() => null);
+    return formatStatsText(statsSummary(learningStatsInput(cfg, { libraryRows: rows, rounds: await roundSummaries(store) })));
+  };
 
   const services: Services = {
     cfg,
@@ -170,10 +187,12 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         defaults,
         synthetic,
         logger,
+        learningSummary,
       };
       return createSlackApp(deps);
     },
     async close() {
+      schedule?.stop();
       await store.close().catch(() => {});
       if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close().catch(() => {});
       await encoder.close().catch(() => {});

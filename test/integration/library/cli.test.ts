@@ -133,6 +133,16 @@ describe('library CLI', () => {
     expect(after.find((h: { id: string }) => h.id === a.id)).toMatchObject({ impressions: 5000, clicks: 250, conversions: 10 });
   });
 
+  it('rejects a metrics CSV whose header has no column to match by, naming the columns it expected', async () => {
+    const csv = join(root, 'metrics-no-key.csv');
+    writeFileSync(csv, 'ad_name,impressions\nspring,100\n');
+    const r = await runCommand(commandsFor(data), ['metrics', 'import', csv]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('no column to match creatives by');
+    expect(r.stderr).toContain('id, sha256, file');
+    expect(r.stderr).toContain('ad_name');
+  });
+
   it('searches with filters and prints a readable table', async () => {
     const cmds = commandsFor(data);
     const r = await runCommand(cmds, ['library', 'search', 'fresh coffee', '--brand', 'northwind', '--k', '5']);

@@ -79,11 +79,11 @@ describe('library CLI', () => {
     const failed = out.failed.map((f: { path: string; reason: string }) => `${basename(f.path)} => ${f.reason}`);
     expect(failed).toHaveLength(9);
     const reasonFor = (needle: string) => failed.find((f: string) => f.includes(needle)) ?? '';
-    expect(reasonFor('truncated.jpg')).toMatch(/damaged or truncated/);
+    expect(reasonFor('truncated.jpg')).toMatch(/corrupt or truncated/);
     expect(reasonFor('empty.png')).toMatch(/empty/);
-    expect(reasonFor('fake.gif')).toMatch(/not an image format/);
+    expect(reasonFor('fake.gif')).toMatch(/not a supported image/);
     expect(reasonFor('badsidecar.jpg')).toMatch(/sidecar .* not valid JSON/);
-    expect(reasonFor('huge.jpg')).toMatch(/560,000 pixels.*IMAGE_MAX_PIXELS/);
+    expect(reasonFor('huge.jpg')).toMatch(/560,000 pixels; the limit is 500,000 \(IMAGE_MAX_PIXELS\)/);
     expect(reasonFor('line 3')).toMatch(/channel must be one of meta, google, linkedin, tiktok; got "myspace"/);
     expect(reasonFor('line 4')).toMatch(/clicks must be a whole number/);
     expect(reasonFor('line 5')).toMatch(/file not found/);

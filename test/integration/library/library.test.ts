@@ -53,8 +53,8 @@ describe('creative library on LanceDB', () => {
     ]);
     expect(r.ingested).toBe(1);
     expect(r.failed.map((f) => f.path)).toEqual(['truncated.jpg', 'text.png', 'empty.png']);
-    expect(r.failed[0].reason).toMatch(/damaged or truncated/);
-    expect(r.failed[1].reason).toMatch(/not an image format/);
+    expect(r.failed[0].reason).toMatch(/corrupt or truncated/);
+    expect(r.failed[1].reason).toMatch(/not a supported image/);
     expect(r.failed[2].reason).toMatch(/empty/);
     await lib.close();
   });

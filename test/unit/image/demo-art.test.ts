@@ -43,6 +43,6 @@ describe('demo art', () => {
     await expect(makeThumbnail(img.slice(0, 100), { maxBytes: 1e7, maxPixels: 1e7 }, 'x.jpg')).rejects.toMatchObject({
       code: 'IMAGE_CORRUPT',
     });
-    await expect(makeThumbnail(new TextEncoder().encode('<svg/>'), limits, 'x.svg')).rejects.toMatchObject({ code: 'IMAGE_UNSUPPORTED' });
+    await expect(makeThumbnail(new TextEncoder().encode('<svg/>'), limits, 'x.svg')).rejects.toMatchObject({ code: 'IMAGE_NOT_AN_IMAGE' });
   });
 });

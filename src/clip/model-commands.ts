@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from '../cli/command.ts';
 import { config, dataPath } from '../config.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { ImageError, InputError, UsageError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { type FetchPrecision, fetchModel, formatBytes, listModels, loadManifest, PROJECT_ROOT } from './fetch.ts';
 import type { Device } from './session.ts';
@@ -130,7 +130,10 @@ const embedCmd: Command = {
         const bytes = await readFile(path).catch((e: unknown) => {
           throw new InputError('INPUT_UNREADABLE', `${path}: cannot read (${e instanceof Error ? e.message : String(e)})`);
         });
-        [v] = await encoder.embedImages([bytes]);
+        // The encoder sees bytes, not files: put the file's name on an image error here.
+        [v] = await encoder.embedImages([bytes]).catch((e: unknown) => {
+          throw e instanceof ImageError ? new ImageError(e.code, `${path}: ${e.message}`, { cause: e, hint: e.hint }) : e;
+        });
       }
       let s = 0;
       for (const x of v) s += x * x;

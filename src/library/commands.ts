@@ -282,9 +282,9 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
       if (args.positionals.length !== 1) throw new UsageError(`give one output folder\nusage: adcreative library export ${this.usage}`);
       const ctx = await setup(false);
       try {
-        const total = await ctx.library.count();
-        const bar = progress('exporting', total, 'creatives');
-        const r = await exportLibrary(ctx.library, args.positionals[0], { filters: filtersFrom(args), onProgress: () => bar.tick() });
+        const filters = filtersFrom(args);
+        const bar = progress('exporting', await ctx.library.count(filters), 'creatives');
+        const r = await exportLibrary(ctx.library, args.positionals[0], { filters, onProgress: () => bar.tick() });
         bar.done();
         write(io, args.values.json === true ? JSON.stringify(r) : `exported ${r.rows} creative(s); metadata in ${r.csv}`);
         return 0;

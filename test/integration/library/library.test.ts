@@ -162,6 +162,8 @@ describe('creative library on LanceDB', () => {
     const r = await lib.add(imgs.map((image, i) => ({ image, brand: i === 2 ? 'lumen' : 'acme' })));
     expect(await lib.remove([r.ids[0], 'nope'])).toEqual({ removed: [r.ids[0]], missing: ['nope'] });
     expect(await lib.count()).toBe(2);
+    expect(await lib.count({ brand: 'lumen' })).toBe(1);
+    expect(await lib.count({ brand: 'nobody' })).toBe(0);
     const scanned = [];
     for await (const c of lib.scan({ filters: { brand: 'lumen' } })) scanned.push(c);
     expect(scanned.map((c) => c.id)).toEqual([r.ids[2]]);

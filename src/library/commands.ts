@@ -75,7 +75,7 @@ export function formatHits(hits: SearchHit[]): string {
   const head = `${'#'.padStart(2)}  ${pad('id', 16)}  ${'fused'.padStart(6)} ${'image'.padStart(6)} ${'caption'.padStart(7)}  ${'CTR'.padStart(7)} ${'(raw)'.padStart(8)}  ${pad('brand/channel/format', 28)}  headline`;
   const rows = hits.map(
     (h, i) =>
-      `${String(i + 1).padStart(2)}  ${pad(h.id, 16)}  ${h.scores.fused.toFixed(3).padStart(6)} ${h.scores.image.toFixed(3).padStart(6)} ${h.scores.caption.toFixed(3).padStart(7)}  ${pct(h.ctr.smoothed).padStart(7)} ${`(${pct(h.ctr.raw)})`.padStart(8)}  ${pad(`${h.brand}/${h.channel}/${h.format}`, 28)}  ${h.demo ? '[demo] ' : ''}${h.headline}${h.duplicates.length ? ` (+${h.duplicates.length} near-duplicate)` : ''}`,
+      `${String(i + 1).padStart(2)}  ${pad(h.id, 16)}  ${h.scores.fused.toFixed(3).padStart(6)} ${h.scores.image.toFixed(3).padStart(6)} ${h.scores.caption.toFixed(3).padStart(7)}  ${pct(h.ctr.smoothed).padStart(7)} ${`(${pct(h.ctr.raw)})`.padStart(8)}  ${pad(`${h.brand}/${h.channel}/${h.format}`, 28)}  ${h.demo ? '[demo] ' : ''}${h.headline}${h.duplicates.length ? ` (+${h.duplicates.length} near-duplicate${h.duplicates.length > 1 ? 's' : ''})` : ''}`,
   );
   const demo = hits.some((h) => h.demo) ? ['', '[demo] = demo data drawn by `adcreative library demo`, not real performance.'] : [];
   return [head, ...rows, ...demo, '', 'CTR is smoothed (Beta prior at the library CTR); raw clicks/impressions in brackets.'].join('\n');

@@ -141,7 +141,10 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         else {
           const verb = dryRun ? 'would ingest' : 'ingested';
           write(io, `${verb} ${r.ingested}, ${dryRun ? 'would update' : 'updated'} ${r.updated}, failed ${r.failed.length}`);
-          if (r.skipped.length) write(io, `skipped ${r.skipped.length} file(s) that are neither images nor manifests`);
+          if (r.skipped.length) {
+            const shown = r.skipped.slice(0, 5).join(', ') + (r.skipped.length > 5 ? `, and ${r.skipped.length - 5} more` : '');
+            write(io, `skipped ${r.skipped.length} file(s) that are neither images nor manifests: ${shown}`);
+          }
           if (r.failed.length) write(io, ['failures:', ...r.failed.map((f) => `  ${f.path}: ${f.reason}`)].join('\n'));
         }
         return r.failed.length ? 1 : 0;

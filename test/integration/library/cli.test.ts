@@ -92,6 +92,8 @@ describe('library CLI', () => {
 
     const again = await runCommand(cmds, ['ingest', images, join(manifestDir, 'manifest.csv'), '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ ingested: 0, updated: 6 });
+    const text = await runCommand(cmds, ['ingest', images]);
+    expect(text.stdout).toMatch(/skipped 1 file\(s\) that are neither images nor manifests: .*notes\.txt/);
     const stats = JSON.parse((await runCommand(cmds, ['library', 'stats', '--json'])).stdout);
     expect(stats.rows).toBe(6);
     expect(stats.brands).toMatchObject({ acme: 1, northwind: 2 });

@@ -131,6 +131,9 @@ export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
         const pic = await sharp(img)
           .rotate()
           .resize(side, side, { fit: 'cover', position: sharp.strategy.entropy })
+          // Softened so that copy baked into a past creative reads as texture, not as a
+          // second headline competing with the new one.
+          .blur(Math.max(0.3, side / 40))
           .greyscale()
           .tint({ r: tint[0], g: tint[1], b: tint[2] })
           .ensureAlpha(0.55)

@@ -244,6 +244,10 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         const asJson = args.values.json === true;
         warnSynthetic(io, ctx.encoder, asJson);
         const hits = await ctx.library.search({ text: text || undefined, image, k, filters });
+        if (!asJson && hits.length === 0 && (await ctx.library.count()) === 0) {
+          write(io, 'the library is empty: add creatives with `adcreative ingest PATH…`, or a demo set with `adcreative library demo`');
+          return 0;
+        }
         write(io, asJson ? JSON.stringify(hits.map(hitJson)) : formatHits(hits));
         return 0;
       } finally {

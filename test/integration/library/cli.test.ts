@@ -135,6 +135,12 @@ describe('library CLI', () => {
     expect(after.find((h: { id: string }) => h.id === a.id)).toMatchObject({ impressions: 5000, clicks: 250, conversions: 10 });
   });
 
+  it('says how to fill an empty library when a search finds nothing in it', async () => {
+    const r = await runCommand(commandsFor(join(root, 'empty-data')), ['library', 'search', 'tents']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the library is empty: .*adcreative ingest.*adcreative library demo/);
+  });
+
   it('rejects a metrics CSV whose header has no column to match by, naming the columns it expected', async () => {
     const csv = join(root, 'metrics-no-key.csv');
     writeFileSync(csv, 'ad_name,impressions\nspring,100\n');

@@ -136,6 +136,12 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
       'BAD_FORMAT',
       `unknown format ${JSON.stringify(input.format)}; expected one of ${Object.keys(FORMAT_SPECS).join(', ')}`,
     );
+  for (const [field, name] of [
+    ['headline', 'headline'],
+    ['cta', 'CTA'],
+  ] as const) {
+    if (!input[field].trim()) throw new ImageError('COPY_EMPTY', `the ${name} is empty; an ad needs a headline and a CTA to compose`);
+  }
   const { width: W, height: H } = spec;
   const short = Math.min(W, H);
   const landscape = W > H * 1.4;

@@ -140,6 +140,14 @@ function pangoFont(style: TextStyle, cjk: boolean): string {
 /** Draws `text` wrapped to `width` pixels; transparent background. */
 export async function renderText(raw: string, style: TextStyle, width: number): Promise<RenderedText> {
   const text = dropEmoji(raw);
+  if (!text.trim()) {
+    throw new ImageError(
+      'TEXT_EMPTY',
+      raw.trim()
+        ? `nothing to draw in ${JSON.stringify(raw)}: it is only emoji and no emoji font is installed (install Debian's fonts-noto-color-emoji)`
+        : 'nothing to draw: the text is empty',
+    );
+  }
   checkGlyphs(text);
   const cjk = hasCjk(text);
   const markup = `<span foreground="${style.color}">${escapeXml(text)}</span>`;

@@ -122,6 +122,18 @@ describe('composition into ad formats', () => {
     expect(endless.shortenedHeadline).toMatch(/…$/);
   });
 
+  it('an empty headline or CTA is a clear error naming the field', async () => {
+    const base = { visual: await visual(), format: 'square' as const, style: style('acme') };
+    await expect(composeAd({ ...base, headline: '  ', cta: 'Go' })).rejects.toMatchObject({
+      code: 'COPY_EMPTY',
+      message: expect.stringContaining('the headline is empty'),
+    });
+    await expect(composeAd({ ...base, headline: 'Hi', cta: '' })).rejects.toMatchObject({
+      code: 'COPY_EMPTY',
+      message: expect.stringContaining('the CTA is empty'),
+    });
+  });
+
   it('a word wider than the text box (a URL, a long compound) is broken inside the box, not run off the canvas', async () => {
     const word = 'Wanderschuhsonderangebotswochenendeüberraschungspaket';
     for (const [format, maxWidth] of [

@@ -47,6 +47,8 @@ function dateArg(args: ParsedArgs, name: string): Date | undefined {
   const d = new Date(String(v));
   if (typeof v !== 'string' || Number.isNaN(d.getTime()))
     throw new UsageError(`--${name} must be a date like 2025-01-31; got ${JSON.stringify(v)}`);
+  // A bare day given to --until means through the end of that day (UTC), not its first instant.
+  if (name === 'until' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim())) return new Date(d.getTime() + 86_400_000 - 1);
   return d;
 }
 

@@ -135,6 +135,13 @@ describe('library CLI', () => {
     expect(after.find((h: { id: string }) => h.id === a.id)).toMatchObject({ impressions: 5000, clicks: 250, conversions: 10 });
   });
 
+  it('--until DAY includes creatives added during that day', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const r = await runCommand(commandsFor(data), ['library', 'search', 'tents', '--until', today, '--k', '50', '--json']);
+    const sources = JSON.parse(r.stdout).map((h: { source: string }) => basename(h.source));
+    expect(sources).toContain('b.png'); // ingested just now, no date of its own
+  });
+
   it('says how to fill an empty library when a search finds nothing in it', async () => {
     const r = await runCommand(commandsFor(join(root, 'empty-data')), ['library', 'search', 'tents']);
     expect(r.code).toBe(0);

@@ -91,9 +91,9 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const say = (s: string) => io.stderr.write(`${s}\n`);
 
       const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);
+      let library: Library | undefined;
       try {
         if (encoder.info().synthetic) say('warning: the CLIP model is SYNTHETIC: relevance and novelty scores are meaningless');
-        let library: Library | undefined;
         try {
           library = await (deps.openLibrary ?? defaultLibrary)(cfg, encoder, logger);
         } catch (e) {
@@ -152,8 +152,11 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           onProgress,
         });
         await library?.close();
+        library = undefined;
         return await writeResult(result, { out, formats, brief, io });
       } finally {
+        // Also when generation failed part-way (a missing font, a cancelled run).
+        await library?.close().catch(() => {});
         await encoder.close();
       }
     },

@@ -294,6 +294,8 @@ export async function runIngest(library: Library, plan: IngestPlan, opts: Ingest
     done += slice.length;
     opts.onProgress?.(done, plan.items.length);
   }
+  // Planning finds some failures and ingesting others: list them by file, then line.
+  report.failed.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
   return report;
 }
 

@@ -88,6 +88,8 @@ describe('library CLI', () => {
     expect(reasonFor('line 4')).toMatch(/clicks must be a whole number/);
     expect(reasonFor('line 5')).toMatch(/file not found/);
     expect(reasonFor('line 7')).toMatch(/no file column/);
+    const lines = out.failed.map((f: { path: string }) => Number(/ line (\d+)/.exec(f.path)?.[1] ?? 0)).filter((n: number) => n > 0);
+    expect(lines).toEqual([3, 4, 5, 7]); // in file order, whether found while planning or while ingesting
     expect(out.skipped.map((p: string) => basename(p))).toEqual(['notes.txt']);
 
     const again = await runCommand(cmds, ['ingest', images, join(manifestDir, 'manifest.csv'), '--json']);

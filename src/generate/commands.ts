@@ -100,9 +100,11 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
         let inspiration: Inspiration[] = [];
+        // Embedded once: the library search and the ranking both need it.
+        const [briefEmbedding] = await encoder.embedTexts([brief]);
         if (library) {
           try {
-            const hits = await library.search({ text: brief, k: 5, filters: kit ? { brand: kit.name } : undefined });
+            const hits = await library.search({ vector: briefEmbedding, k: 5, filters: kit ? { brand: kit.name } : undefined });
             inspiration = hits.map((h) => ({
               id: h.id,
               headline: h.headline,
@@ -149,6 +151,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           count,
           inspiration,
           feedback,
+          briefEmbedding,
           onProgress,
         });
         await library?.close();

@@ -18,6 +18,7 @@ async function loadCommands(): Promise<void> {
   // biome-ignore format: one module per line keeps parallel additions mergeable
   const lists = await Promise.all([
     import('./start.ts').then((m) => m.commands),
+    import('./cli/config-command.ts').then((m) => m.commands),
     import('./clip/commands.ts').then((m) => m.commands),
     import('./library/commands.ts').then((m) => m.commands),
     import('./generate/commands.ts').then((m) => m.commands),
@@ -25,6 +26,7 @@ async function loadCommands(): Promise<void> {
     import('./clip/model-commands.ts').then((m) => m.commands),
     import('./sandbox/commands.ts').then((m) => m.commands),
     import('./clip/serve-commands.ts').then((m) => m.commands),
+    import('./rank/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);
 }

@@ -80,6 +80,16 @@ export const list: Parser<string[]> = (raw) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** "off" → null; "90m", "24h", "2d", "45s" → milliseconds (at least a minute, so a typo cannot spin). */
+export const scheduleDuration: Parser<number | null> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v === 'off' || v === '0' || v === '') return null;
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(v);
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 60_000) bad(name, '"off" or a duration of at least a minute such as 90m, 24h or 7d', raw);
+  return ms;
+};
+
 function tokenParser(prefix: string): Parser<string> {
   return (raw, name) => {
     const v = raw.trim();
@@ -610,6 +620,41 @@ export const SETTINGS = {
     parse: int(100, 3_600_000),
     group: 'deploy',
     doc: 'Remote encoder: how long the open breaker waits before one probe request tries the server again.',
+  },
+
+  // --- learning ---
+  clipAdapter: {
+    env: 'CLIP_ADAPTER',
+    parse: str,
+    group: 'learning',
+    doc: 'Adapter over CLIP embeddings (made by `train adapter`): a path, or `off`. Unset: `$DATA_DIR/adapter.json` when present.',
+  },
+  adapterRetrainShare: {
+    env: 'ADAPTER_RETRAIN_SHARE',
+    default: '0.25',
+    parse: num(0.01, 100),
+    group: 'learning',
+    doc: 'Suggest retraining the adapter once the library has grown by this share since training (0.25 = 25 %).',
+  },
+  preferenceModel: {
+    env: 'PREFERENCE_MODEL',
+    parse: str,
+    group: 'learning',
+    doc: 'Preference model file (made by `train preference`). Unset: `$DATA_DIR/preference.json`.',
+  },
+  preferenceMinVotes: {
+    env: 'PREFERENCE_MIN_VOTES',
+    default: '50',
+    parse: int(1),
+    group: 'learning',
+    doc: 'Votes the preference model needs before scores are shown; below it variants show "insufficient data".',
+  },
+  learningSchedule: {
+    env: 'LEARNING_SCHEDULE',
+    default: 'off',
+    parse: scheduleDuration,
+    group: 'learning',
+    doc: 'Retrain the adapter and preference model inside the bot every this long (e.g. `24h`, `90m`); `off` disables.',
   },
 } satisfies Record<string, Setting<unknown>>;
 

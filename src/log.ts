@@ -31,7 +31,15 @@ const TOKEN_PATTERNS = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /sk
 
 function secretValues(): string[] {
   const out: string[] = [];
-  for (const name of [...SECRET_ENV_NAMES, 'OPENAI_API_KEY', 'DATABASE_URL']) {
+  // LanceDB Cloud and s3:// library URIs take their credentials from these variables.
+  for (const name of [
+    ...SECRET_ENV_NAMES,
+    'OPENAI_API_KEY',
+    'DATABASE_URL',
+    'LANCEDB_API_KEY',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+  ]) {
     const v = process.env[name];
     if (v && v.length >= 6) out.push(v);
   }

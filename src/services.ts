@@ -13,6 +13,12 @@ import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createReadiness, type Readiness } from './ops/http.ts';
 import { createMetrics, instrumentEncoder, instrumentGenerator, instrumentStore, type MetricsRegistry } from './ops/metrics.ts';
+import { formatStatsText, statsSummary } from './rank/eval-report.ts';
+import { followPreferenceModel, learningStatsInput } from './rank/learning.ts';
+import { openLearningSources } from './rank/open-sources.ts';
+import { makePreferenceScorer } from './rank/preference.ts';
+import { roundSummaries } from './rank/round-sources.ts';
+import { startLearningSchedule } from './rank/train-schedule.ts';
 import { type AssetStore, createFileAssetStore } from './rounds/assets.ts';
 import type { BriefDefaults } from './rounds/brief.ts';
 import { type RoundLeases, startLeaseRenewal } from './rounds/leases.ts';
@@ -158,6 +164,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
           library()
             .then((l) => l.maxSimilarity(e))
             .catch(() => e.map(() => Number.NaN)),
+        // The team's preference model, re-read when `train preference` rewrites it; null scores
+        // ("insufficient data") until it has seen PREFERENCE_MIN_VOTES votes.
+        preference: makePreferenceScorer({ model: followPreferenceModel(cfg, logger), encoder, minVotes: cfg.preferenceMinVotes }),
       }),
     metrics,
   );
@@ -191,6 +200,14 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     brands: brands(),
   });
   const fs = flowSettings(cfg);
+  // Off unless LEARNING_SCHEDULE is set: retrains the adapter and preference model inside the bot.
+  const schedule = startLearningSchedule({ cfg, openSources: () => openLearningSources(cfg, { logger }), logger });
+  const learningSummary = async (): Promise<string[]> => {
+    const rows = await library()
+      .then((l) => l.count())
+      .catch(() => null);
+    return formatStatsText(statsSummary(learningStatsInput(cfg, { libraryRows: rows, rounds: await roundSummaries(store) })));
+  };
 
   const services: Services = {
     cfg,
@@ -222,6 +239,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         timerIntervalMs: b.timerIntervalMs ?? cfg.roundTimerSeconds * 1000,
         ready: () => readiness.ok(),
         metrics: () => metrics.text(),
+        learningSummary,
       };
       const bot = await createSlackApp(deps);
       // Slack's rate limits, counted as API errors (the Web API client emits them).
@@ -233,6 +251,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     async close() {
       readiness.stop();
       shared?.stop();
+      schedule?.stop();
       await store.close().catch(() => {});
       if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close().catch(() => {});
       await encoder.close().catch(() => {});

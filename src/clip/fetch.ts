@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatDuration } from '../cli/progress.ts';
 import { ModelError, NetworkError } from '../errors.ts';
@@ -453,49 +453,56 @@ function walk(dir: string, base = ''): string[] {
   return out.sort();
 }
 
-/** Model directories under each root (directories holding a config.json), with their files and checksum status. */
-export async function listModels(roots: string[], opts: { verify?: boolean } = {}): Promise<ListedModel[]> {
-  const out: ListedModel[] = [];
+/**
+ * Model directories under each root (directories holding a config.json or onnx/), plus each of
+ * `opts.dirs` (e.g. CLIP_MODEL_DIR, which may live anywhere), with their files and checksum status.
+ */
+export async function listModels(roots: string[], opts: { verify?: boolean; dirs?: string[] } = {}): Promise<ListedModel[]> {
+  const candidates: string[] = [];
   for (const root of roots) {
     if (!existsSync(root)) continue;
-    for (const e of readdirSync(root, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const dir = join(root, e.name);
-      const cfgPath = join(dir, 'config.json');
-      let cfg: Record<string, unknown> = {};
-      if (existsSync(cfgPath)) {
-        try {
-          cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
-        } catch {
-          cfg = {};
-        }
-      } else if (!existsSync(join(dir, 'onnx'))) continue;
-      let lock: LockFile;
+    for (const e of readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) candidates.push(join(root, e.name));
+  }
+  for (const d of opts.dirs ?? []) if (existsSync(d) && statSync(d).isDirectory()) candidates.push(d);
+  const out: ListedModel[] = [];
+  const seen = new Set<string>();
+  for (const dir of candidates.map((d) => resolve(d))) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const cfgPath = join(dir, 'config.json');
+    let cfg: Record<string, unknown> = {};
+    if (existsSync(cfgPath)) {
       try {
-        lock = readLock(dir);
+        cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
       } catch {
-        lock = { version: 1, files: {} };
+        cfg = {};
       }
-      const files: ListedFile[] = [];
-      for (const rel of walk(dir)) {
-        if (rel === LOCK_FILE || rel.endsWith('.tmp')) continue;
-        const size = (await stat(join(dir, rel))).size;
-        const rec = lock.files[rel];
-        let checksum: ListedFile['checksum'] = rec ? 'unchecked' : 'unrecorded';
-        if (rec && opts.verify !== false)
-          checksum = rec.size === size && (await sha256File(join(dir, rel))) === rec.sha256 ? 'ok' : 'mismatch';
-        files.push({ path: rel, size, checksum });
-      }
-      const synthetic = cfg.adcreative_synthetic === true;
-      out.push({
-        dir,
-        name: typeof cfg._name_or_path === 'string' ? cfg._name_or_path : e.name,
-        synthetic,
-        arch: typeof cfg.adcreative_arch === 'string' ? cfg.adcreative_arch : undefined,
-        files,
-        totalBytes: files.reduce((a, f) => a + f.size, 0),
-      });
+    } else if (!existsSync(join(dir, 'onnx'))) continue;
+    let lock: LockFile;
+    try {
+      lock = readLock(dir);
+    } catch {
+      lock = { version: 1, files: {} };
     }
+    const files: ListedFile[] = [];
+    for (const rel of walk(dir)) {
+      if (rel === LOCK_FILE || rel.endsWith('.tmp')) continue;
+      const size = (await stat(join(dir, rel))).size;
+      const rec = lock.files[rel];
+      let checksum: ListedFile['checksum'] = rec ? 'unchecked' : 'unrecorded';
+      if (rec && opts.verify !== false)
+        checksum = rec.size === size && (await sha256File(join(dir, rel))) === rec.sha256 ? 'ok' : 'mismatch';
+      files.push({ path: rel, size, checksum });
+    }
+    const synthetic = cfg.adcreative_synthetic === true;
+    out.push({
+      dir,
+      name: typeof cfg._name_or_path === 'string' ? cfg._name_or_path : basename(dir),
+      synthetic,
+      arch: typeof cfg.adcreative_arch === 'string' ? cfg.adcreative_arch : undefined,
+      files,
+      totalBytes: files.reduce((a, f) => a + f.size, 0),
+    });
   }
   return out;
 }

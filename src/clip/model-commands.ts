@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from '../cli/command.ts';
 import { config, dataPath } from '../config.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { ImageError, InputError, UsageError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { type FetchPrecision, fetchModel, formatBytes, listModels, loadManifest, PROJECT_ROOT } from './fetch.ts';
 import type { Device } from './session.ts';
@@ -56,31 +56,35 @@ const fetchCmd: Command = {
   },
 };
 
+/** Relative to the working directory when inside it, absolute otherwise (no `../../..`). */
+function shownDir(dir: string): string {
+  const rel = relative(process.cwd(), dir);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
+}
+
 const listCmd: Command = {
   name: 'models list',
-  summary: 'Model directories under models/ and $DATA_DIR/models/: real or synthetic, sizes, checksum status.',
+  summary: 'Model directories under models/ and $DATA_DIR/models/, and CLIP_MODEL_DIR: real or synthetic, sizes, checksum status.',
   usage: '[--quick] [--json]',
   options: { quick: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(args, io) {
     const cfg = config();
     const roots = [join(PROJECT_ROOT, 'models'), dataPath(cfg, 'models')];
-    const models = await listModels(roots, { verify: args.values.quick !== true });
+    const models = await listModels(roots, { verify: args.values.quick !== true, dirs: [cfg.clipModelDir] });
     if (args.values.json === true) {
       io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
       return 0;
     }
     if (models.length === 0) {
       io.stdout.write(
-        `no models under ${roots.join(' or ')}\nfetch the real one: npm run -s adcreative -- models fetch\nor make a synthetic one: npm run -s adcreative -- models synth --arch tiny --out ${join(cfg.dataDir, 'models', 'clip-tiny')}\n`,
+        `no models under ${roots.join(' or ')}, and none at CLIP_MODEL_DIR=${cfg.clipModelDir}\nfetch the real one: npm run -s adcreative -- models fetch\nor make a synthetic one: npm run -s adcreative -- models synth --arch tiny --out ${join(cfg.dataDir, 'models', 'clip-tiny')}\n`,
       );
       return 0;
     }
     const active = resolve(cfg.clipModelDir);
     for (const m of models) {
       const kind = m.synthetic ? `SYNTHETIC${m.arch ? ` ${m.arch}` : ''} (meaningless similarities)` : 'real';
-      io.stdout.write(
-        `${m.dir === active ? '* ' : '  '}${relative(process.cwd(), m.dir) || m.dir}  ${m.name}  ${kind}  ${formatBytes(m.totalBytes)}\n`,
-      );
+      io.stdout.write(`${m.dir === active ? '* ' : '  '}${shownDir(m.dir)}  ${m.name}  ${kind}  ${formatBytes(m.totalBytes)}\n`);
       for (const f of m.files) io.stdout.write(`      ${f.path.padEnd(36)} ${formatBytes(f.size).padStart(10)}  checksum ${f.checksum}\n`);
     }
     io.stdout.write('(* = CLIP_MODEL_DIR)\n');
@@ -126,7 +130,10 @@ const embedCmd: Command = {
         const bytes = await readFile(path).catch((e: unknown) => {
           throw new InputError('INPUT_UNREADABLE', `${path}: cannot read (${e instanceof Error ? e.message : String(e)})`);
         });
-        [v] = await encoder.embedImages([bytes]);
+        // The encoder sees bytes, not files: put the file's name on an image error here.
+        [v] = await encoder.embedImages([bytes]).catch((e: unknown) => {
+          throw e instanceof ImageError ? new ImageError(e.code, `${path}: ${e.message}`, { cause: e, hint: e.hint }) : e;
+        });
       }
       let s = 0;
       for (const x of v) s += x * x;

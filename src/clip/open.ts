@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { applyConfiguredAdapter } from './adapter.ts';
 import { createOnnxEncoder } from './encoder.ts';
 import type { Encoder } from './types.ts';
 
@@ -23,7 +24,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       logger,
     });
   }
-  return createOnnxEncoder({
+  const encoder = await createOnnxEncoder({
     modelDir: cfg.clipModelDir,
     device: cfg.clipDevice,
     precision: cfg.clipPrecision,
@@ -33,4 +34,6 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
     limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
     logger,
   });
+  // CLIP_ADAPTER: the team's fine-tuned adapter over the frozen embeddings (off: unchanged).
+  return applyConfiguredAdapter(cfg, encoder, { logger });
 }

@@ -354,14 +354,11 @@ export class ClipTokenizer {
 }
 
 /**
- * Writes a Hugging Face-format `tokenizer.json` (CLIP's layout: BPE model with `</w>` word
- * ends, the two special tokens as added tokens) from a tokenizer or a vocabulary + merges.
+ * A Hugging Face-format `tokenizer.json` object laid out as CLIP's (BPE model with `</w>` word
+ * ends, the two special tokens as added tokens) for a vocabulary (token → id) and merges.
+ * `where` names the file for the error when the special tokens are missing.
  */
-export function writeTokenizerJson(src: ClipTokenizer | Vocabulary, path: string): void {
-  const { vocab, merges } = src instanceof ClipTokenizer ? src.vocabulary() : src;
-  const entries = (vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab)).sort((a, b) => a[1] - b[1]);
-  const vocabObj: Record<string, number> = {};
-  for (const [tok, id] of entries) vocabObj[tok] = id;
+export function tokenizerJsonObject(vocabObj: Record<string, number>, merges: [string, string][], where: string): Record<string, unknown> {
   const special = (content: string) => ({
     id: vocabObj[content],
     content,
@@ -372,9 +369,9 @@ export function writeTokenizerJson(src: ClipTokenizer | Vocabulary, path: string
     special: true,
   });
   if (vocabObj[START_TOKEN] === undefined || vocabObj[END_TOKEN] === undefined) {
-    throw new ModelError('TOKENIZER_INVALID', `cannot write ${path}: the vocabulary has no ${START_TOKEN} or ${END_TOKEN} token`);
+    throw new ModelError('TOKENIZER_INVALID', `cannot write ${where}: the vocabulary has no ${START_TOKEN} or ${END_TOKEN} token`);
   }
-  const json = {
+  return {
     version: '1.0',
     truncation: null,
     padding: null,
@@ -418,5 +415,13 @@ export function writeTokenizerJson(src: ClipTokenizer | Vocabulary, path: string
       merges: merges.map(([a, b]) => `${a} ${b}`),
     },
   };
-  writeFileSync(path, JSON.stringify(json));
+}
+
+/** Writes `tokenizerJsonObject` for a tokenizer or a vocabulary + merges to `path`. */
+export function writeTokenizerJson(src: ClipTokenizer | Vocabulary, path: string): void {
+  const { vocab, merges } = src instanceof ClipTokenizer ? src.vocabulary() : src;
+  const entries = (vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab)).sort((a, b) => a[1] - b[1]);
+  const vocabObj: Record<string, number> = {};
+  for (const [tok, id] of entries) vocabObj[tok] = id;
+  writeFileSync(path, JSON.stringify(tokenizerJsonObject(vocabObj, merges, path)));
 }

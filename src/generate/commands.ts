@@ -91,18 +91,20 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const say = (s: string) => io.stderr.write(`${s}\n`);
 
       const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);
+      let library: Library | undefined;
       try {
         if (encoder.info().synthetic) say('warning: the CLIP model is SYNTHETIC: relevance and novelty scores are meaningless');
-        let library: Library | undefined;
         try {
           library = await (deps.openLibrary ?? defaultLibrary)(cfg, encoder, logger);
         } catch (e) {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
         let inspiration: Inspiration[] = [];
+        // Embedded once: the library search and the ranking both need it.
+        const [briefEmbedding] = await encoder.embedTexts([brief]);
         if (library) {
           try {
-            const hits = await library.search({ text: brief, k: 5, filters: kit ? { brand: kit.name } : undefined });
+            const hits = await library.search({ vector: briefEmbedding, k: 5, filters: kit ? { brand: kit.name } : undefined });
             inspiration = hits.map((h) => ({
               id: h.id,
               headline: h.headline,
@@ -149,11 +151,15 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           count,
           inspiration,
           feedback,
+          briefEmbedding,
           onProgress,
         });
         await library?.close();
+        library = undefined;
         return await writeResult(result, { out, formats, brief, io });
       } finally {
+        // Also when generation failed part-way (a missing font, a cancelled run).
+        await library?.close().catch(() => {});
         await encoder.close();
       }
     },

@@ -39,6 +39,8 @@ export interface GenerateRequest {
   feedback: string[];
   leader?: Copy & { image?: Uint8Array };
   referenceImage?: Uint8Array;
+  /** The brief's CLIP text embedding when the caller already has it (e.g. from the library search), so it is not computed twice. */
+  briefEmbedding?: Float32Array;
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
 }

@@ -136,6 +136,12 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
       'BAD_FORMAT',
       `unknown format ${JSON.stringify(input.format)}; expected one of ${Object.keys(FORMAT_SPECS).join(', ')}`,
     );
+  for (const [field, name] of [
+    ['headline', 'headline'],
+    ['cta', 'CTA'],
+  ] as const) {
+    if (!input[field].trim()) throw new ImageError('COPY_EMPTY', `the ${name} is empty; an ad needs a headline and a CTA to compose`);
+  }
   const { width: W, height: H } = spec;
   const short = Math.min(W, H);
   const landscape = W > H * 1.4;
@@ -236,7 +242,9 @@ export interface SheetTile {
   lines: string[];
 }
 
-/** All variants side by side (square previews), each with its label and scores under it. */
+const SHEET_BACKGROUND = '#f4f4f4';
+
+/** All variants side by side (whole previews in square tiles), each with its label and scores under it. */
 export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; title?: string } = {}): Promise<Buffer> {
   const size = opts.tile ?? 360;
   const gap = 24;
@@ -249,7 +257,12 @@ export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; ti
   const parts = await Promise.all(
     tiles.map(async (tile) => {
       const [img, name, body] = await Promise.all([
-        sharp(tile.image).resize(size, size, { fit: 'cover' }).png().toBuffer(),
+        // Whole ad, letterboxed: cropping a landscape or story preview to a square cut off its copy.
+        sharp(tile.image)
+          .resize(size, size, { fit: 'contain', background: SHEET_BACKGROUND })
+          .flatten({ background: SHEET_BACKGROUND })
+          .png()
+          .toBuffer(),
         renderText(tile.title, { family: 'DejaVu Sans', bold: true, size: 22, color: '#111111' }, size),
         renderText(tile.lines.join('\n'), { family: 'DejaVu Sans Mono', size: 16, color: '#333333' }, size),
       ]);
@@ -267,7 +280,7 @@ export async function contactSheet(tiles: SheetTile[], opts: { tile?: number; ti
     layers.push({ input: p.name.png, left, top: top + size + 10 });
     layers.push({ input: p.body.png, left, top: top + size + 18 + p.name.height });
   });
-  return sharp({ create: { width: W, height: H, channels: 3, background: '#f4f4f4' } })
+  return sharp({ create: { width: W, height: H, channels: 3, background: SHEET_BACKGROUND } })
     .composite(layers)
     .png({ compressionLevel: 6 })
     .toBuffer();

@@ -142,7 +142,7 @@ export async function probe(bytes: Uint8Array, limits: ImageLimits, source?: str
   if (w * h > limits.maxPixels) {
     throw new ImageError(
       'IMAGE_TOO_LARGE',
-      `${label(source)}the image is ${w}×${h} = ${w * h} pixels; the limit is ${limits.maxPixels} (IMAGE_MAX_PIXELS)`,
+      `${label(source)}the image is ${w}×${h} = ${(w * h).toLocaleString('en')} pixels; the limit is ${limits.maxPixels.toLocaleString('en')} (IMAGE_MAX_PIXELS)`,
     );
   }
   const orientation = meta.orientation ?? 1;

@@ -4,6 +4,8 @@
  * renderer, so headlines are wrapped here (and XML-escaped) before they go in.
  */
 import sharp from 'sharp';
+import { mulberry32 } from '../random.ts';
+import { escapeXml } from './text.ts';
 
 export interface DemoArtSpec {
   width: number;
@@ -22,10 +24,6 @@ export interface DemoArtSpec {
   font?: string;
   /** Output encoding; JPEG by default. */
   encoding?: 'jpeg' | 'png' | 'webp';
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
 }
 
 /** Greedy word wrap to at most `maxChars` per line and `maxLines` lines (the last one ellipsised). */
@@ -74,17 +72,6 @@ function readableOn(bg: string, candidates: string[]): string {
     }
   }
   return best;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shapes(spec: DemoArtSpec, r: () => number): string {
@@ -141,7 +128,7 @@ function shapes(spec: DemoArtSpec, r: () => number): string {
 }
 
 export function demoSvg(spec: DemoArtSpec): string {
-  const r = rng(spec.seed);
+  const r = mulberry32(spec.seed);
   const { width: w, height: h, palette } = spec;
   const [primary, accent, neutral] = palette;
   const font = spec.font ?? 'DejaVu Sans, Liberation Sans, Lato, sans-serif';

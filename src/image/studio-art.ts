@@ -4,6 +4,7 @@
  * into the palette. Deterministic for a seed, so tests and reruns give the same picture.
  */
 import sharp, { type OverlayOptions } from 'sharp';
+import { mulberry32 } from '../random.ts';
 import { parseHex, type RGB, toHex } from './contrast.ts';
 
 export interface StudioArtInput {
@@ -13,18 +14,6 @@ export interface StudioArtInput {
   /** Images to weave in (inspiration thumbnails, the leader's visual). */
   imagery?: Uint8Array[];
   size?: number;
-}
-
-/** mulberry32: small, fast, good enough for layout. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function hashString(s: string): number {
@@ -123,7 +112,7 @@ function motifSvg(motif: Motif, S: number, cols: RGB[], rnd: () => number): stri
 /** A square PNG draft (default 1024 px, like the image API's). */
 export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
   const S = input.size ?? 1024;
-  const rnd = seededRandom(input.seed ^ hashString(input.concept));
+  const rnd = mulberry32(input.seed ^ hashString(input.concept));
   const cols = input.palette.map((p) => parseHex(p)).filter((c): c is RGB => c !== undefined);
   if (cols.length === 0) cols.push([80, 80, 80]);
   const bgA = cols[Math.floor(rnd() * cols.length)];
@@ -142,6 +131,9 @@ export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
         const pic = await sharp(img)
           .rotate()
           .resize(side, side, { fit: 'cover', position: sharp.strategy.entropy })
+          // Softened so that copy baked into a past creative reads as texture, not as a
+          // second headline competing with the new one.
+          .blur(Math.max(0.3, side / 40))
           .greyscale()
           .tint({ r: tint[0], g: tint[1], b: tint[2] })
           .ensureAlpha(0.55)

@@ -140,6 +140,14 @@ function pangoFont(style: TextStyle, cjk: boolean): string {
 /** Draws `text` wrapped to `width` pixels; transparent background. */
 export async function renderText(raw: string, style: TextStyle, width: number): Promise<RenderedText> {
   const text = dropEmoji(raw);
+  if (!text.trim()) {
+    throw new ImageError(
+      'TEXT_EMPTY',
+      raw.trim()
+        ? `nothing to draw in ${JSON.stringify(raw)}: it is only emoji and no emoji font is installed (install Debian's fonts-noto-color-emoji)`
+        : 'nothing to draw: the text is empty',
+    );
+  }
   checkGlyphs(text);
   const cjk = hasCjk(text);
   const markup = `<span foreground="${style.color}">${escapeXml(text)}</span>`;
@@ -149,7 +157,9 @@ export async function renderText(raw: string, style: TextStyle, width: number): 
       font: pangoFont(style, cjk),
       width: Math.max(1, Math.floor(width)),
       rgba: true,
-      wrap: cjk ? 'word-char' : 'word',
+      // At word boundaries, falling back to characters for a word wider than the box (a URL,
+      // a long compound): plain 'word' lets such a word run past the box and off the canvas.
+      wrap: 'word-char',
       align: style.align === 'centre' ? 'centre' : 'left',
       dpi: 72,
       spacing: style.lineSpacing ?? 0,
@@ -191,7 +201,7 @@ export async function fitText(
     units = units.slice(0, -1);
     const cut = `${units.join(cjk ? '' : ' ').replace(/[\s,.;:–—-]+$/u, '')}…`;
     const r = await renderText(cut, { ...style, size: minSize }, box.width);
-    if (r.height <= box.height) return { ...r, size: minSize, text: cut, shortened: true };
+    if (r.height <= box.height && r.width <= box.width) return { ...r, size: minSize, text: cut, shortened: true };
   }
   const r = await renderText(units.join(''), { ...style, size: minSize }, box.width);
   return { ...r, size: minSize, text: units.join(''), shortened: true };

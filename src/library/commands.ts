@@ -47,6 +47,8 @@ function dateArg(args: ParsedArgs, name: string): Date | undefined {
   const d = new Date(String(v));
   if (typeof v !== 'string' || Number.isNaN(d.getTime()))
     throw new UsageError(`--${name} must be a date like 2025-01-31; got ${JSON.stringify(v)}`);
+  // A bare day given to --until means through the end of that day (UTC), not its first instant.
+  if (name === 'until' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim())) return new Date(d.getTime() + 86_400_000 - 1);
   return d;
 }
 
@@ -75,7 +77,7 @@ export function formatHits(hits: SearchHit[]): string {
   const head = `${'#'.padStart(2)}  ${pad('id', 16)}  ${'fused'.padStart(6)} ${'image'.padStart(6)} ${'caption'.padStart(7)}  ${'CTR'.padStart(7)} ${'(raw)'.padStart(8)}  ${pad('brand/channel/format', 28)}  headline`;
   const rows = hits.map(
     (h, i) =>
-      `${String(i + 1).padStart(2)}  ${pad(h.id, 16)}  ${h.scores.fused.toFixed(3).padStart(6)} ${h.scores.image.toFixed(3).padStart(6)} ${h.scores.caption.toFixed(3).padStart(7)}  ${pct(h.ctr.smoothed).padStart(7)} ${`(${pct(h.ctr.raw)})`.padStart(8)}  ${pad(`${h.brand}/${h.channel}/${h.format}`, 28)}  ${h.demo ? '[demo] ' : ''}${h.headline}${h.duplicates.length ? ` (+${h.duplicates.length} near-duplicate)` : ''}`,
+      `${String(i + 1).padStart(2)}  ${pad(h.id, 16)}  ${h.scores.fused.toFixed(3).padStart(6)} ${h.scores.image.toFixed(3).padStart(6)} ${h.scores.caption.toFixed(3).padStart(7)}  ${pct(h.ctr.smoothed).padStart(7)} ${`(${pct(h.ctr.raw)})`.padStart(8)}  ${pad(`${h.brand}/${h.channel}/${h.format}`, 28)}  ${h.demo ? '[demo] ' : ''}${h.headline}${h.duplicates.length ? ` (+${h.duplicates.length} near-duplicate${h.duplicates.length > 1 ? 's' : ''})` : ''}`,
   );
   const demo = hits.some((h) => h.demo) ? ['', '[demo] = demo data drawn by `adcreative library demo`, not real performance.'] : [];
   return [head, ...rows, ...demo, '', 'CTR is smoothed (Beta prior at the library CTR); raw clicks/impressions in brackets.'].join('\n');
@@ -141,7 +143,10 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         else {
           const verb = dryRun ? 'would ingest' : 'ingested';
           write(io, `${verb} ${r.ingested}, ${dryRun ? 'would update' : 'updated'} ${r.updated}, failed ${r.failed.length}`);
-          if (r.skipped.length) write(io, `skipped ${r.skipped.length} file(s) that are neither images nor manifests`);
+          if (r.skipped.length) {
+            const shown = r.skipped.slice(0, 5).join(', ') + (r.skipped.length > 5 ? `, and ${r.skipped.length - 5} more` : '');
+            write(io, `skipped ${r.skipped.length} file(s) that are neither images nor manifests: ${shown}`);
+          }
           if (r.failed.length) write(io, ['failures:', ...r.failed.map((f) => `  ${f.path}: ${f.reason}`)].join('\n'));
         }
         return r.failed.length ? 1 : 0;
@@ -241,6 +246,10 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         const asJson = args.values.json === true;
         warnSynthetic(io, ctx.encoder, asJson);
         const hits = await ctx.library.search({ text: text || undefined, image, k, filters });
+        if (!asJson && hits.length === 0 && (await ctx.library.count()) === 0) {
+          write(io, 'the library is empty: add creatives with `adcreative ingest PATH…`, or a demo set with `adcreative library demo`');
+          return 0;
+        }
         write(io, asJson ? JSON.stringify(hits.map(hitJson)) : formatHits(hits));
         return 0;
       } finally {
@@ -282,9 +291,9 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
       if (args.positionals.length !== 1) throw new UsageError(`give one output folder\nusage: adcreative library export ${this.usage}`);
       const ctx = await setup(false);
       try {
-        const total = await ctx.library.count();
-        const bar = progress('exporting', total, 'creatives');
-        const r = await exportLibrary(ctx.library, args.positionals[0], { filters: filtersFrom(args), onProgress: () => bar.tick() });
+        const filters = filtersFrom(args);
+        const bar = progress('exporting', await ctx.library.count(filters), 'creatives');
+        const r = await exportLibrary(ctx.library, args.positionals[0], { filters, onProgress: () => bar.tick() });
         bar.done();
         write(io, args.values.json === true ? JSON.stringify(r) : `exported ${r.rows} creative(s); metadata in ${r.csv}`);
         return 0;

@@ -4,6 +4,7 @@
  * fresh install has something to retrieve. Every row carries `demo: true` and source "demo".
  */
 import { drawDemoCreative } from '../image/demo-art.ts';
+import { mulberry32 } from '../random.ts';
 import type { AddResult, ChannelName, FormatName, Library, NewCreative } from './types.ts';
 
 export interface DemoBrand {
@@ -141,17 +142,6 @@ const SIZES: Record<FormatName, [number, number]> = { square: [512, 512], portra
 /** Typical click-through rates by channel, so the demo's CTRs look like real accounts. */
 const CHANNEL_CTR: Record<ChannelName, number> = { meta: 0.011, google: 0.021, linkedin: 0.0065, tiktok: 0.009 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
@@ -175,7 +165,7 @@ export interface DemoSpec {
 
 /** The demo's creatives as data (no pixels yet), deterministic for a seed. */
 export function demoSpecs(count: number, seed: number): DemoSpec[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const base = Date.UTC(2026, 0, 1);
   const out: DemoSpec[] = [];
   for (let i = 0; i < count; i++) {

@@ -5,9 +5,9 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { describeError, InputError } from '../errors.ts';
 import { type ImageLimits, makeThumbnail } from '../image/thumbnail.ts';
+import { readCsvRecords } from './csv.ts';
 import { sha256Hex } from './lance-library.ts';
 import type { AddResult, CreativeMeta, Library, NewCreative } from './types.ts';
 
@@ -145,20 +145,7 @@ function manifestRecords(file: string, raw: string): { line: number; rec?: Recor
     });
     return out;
   }
-  let records: { record: Record<string, string>; info: { lines: number } }[];
-  try {
-    records = parseCsv(raw, {
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-      bom: true,
-      info: true,
-    });
-  } catch (e) {
-    throw new InputError('MANIFEST_INVALID', `${shown(file)}: not a readable CSV (${describeError(e)})`);
-  }
-  return records.map((r) => ({ line: r.info.lines, rec: r.record }));
+  return readCsvRecords(shown(file), raw).map((r) => ({ line: r.line, rec: r.record }));
 }
 
 async function planManifest(file: string, plan: IngestPlan): Promise<void> {
@@ -307,6 +294,8 @@ export async function runIngest(library: Library, plan: IngestPlan, opts: Ingest
     done += slice.length;
     opts.onProgress?.(done, plan.items.length);
   }
+  // Planning finds some failures and ingesting others: list them by file, then line.
+  report.failed.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
   return report;
 }
 

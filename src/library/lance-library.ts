@@ -47,6 +47,7 @@ import type {
   MetricsUpdate,
   NewCreative,
   ScanOptions,
+  SearchFilters,
   SearchHit,
   SearchQuery,
 } from './types.ts';
@@ -198,9 +199,9 @@ export class LanceLibrary implements Library {
     if (this.closed) throw new LibraryError('LIBRARY_CLOSED', 'the creative library was closed');
   }
 
-  async count(): Promise<number> {
+  async count(filters?: SearchFilters): Promise<number> {
     this.assertOpen();
-    return this.table ? this.table.countRows() : 0;
+    return this.table ? this.table.countRows(filtersToSql(filters)) : 0;
   }
 
   async get(id: string): Promise<Creative | undefined> {

@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { describeError, InputError } from '../errors.ts';
+import { readCsvRecords } from './csv.ts';
 import { parseMeta } from './ingest.ts';
 import type { CreativeRef, Library, MetricsUpdate } from './types.ts';
 
@@ -16,6 +16,10 @@ export interface MetricsReport {
   unmatched: { line: number; key: string; reason: string }[];
   failed: { line: number; reason: string }[];
 }
+
+const NAME_COLUMNS = ['file', 'file_name', 'filename', 'path'];
+const KEY_COLUMNS = ['id', 'sha256', ...NAME_COLUMNS];
+const METRIC_COLUMNS = ['impressions', 'clicks', 'conversions'];
 
 function matcher(refs: CreativeRef[]): (rec: Record<string, string>) => { id?: string; key: string; reason?: string } {
   const ids = new Set(refs.map((r) => r.id));
@@ -42,7 +46,7 @@ function matcher(refs: CreativeRef[]): (rec: Record<string, string>) => { id?: s
         reason: hits.length ? `${hits.length} creatives have this file name; use id or sha256` : 'no creative has this file name',
       };
     }
-    return { key: '', reason: 'no id, sha256 or file column' };
+    return { key: '', reason: 'this row has no id, sha256 or file name' };
   };
 }
 
@@ -53,26 +57,27 @@ export async function importMetrics(library: Library, file: string, opts: { dryR
   } catch (e) {
     throw new InputError('FILE_UNREADABLE', `${file}: unreadable (${describeError(e)})`);
   }
-  let records: { record: Record<string, string>; info: { lines: number } }[];
-  try {
-    records = parseCsv(raw, {
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-      bom: true,
-      info: true,
-    });
-  } catch (e) {
-    throw new InputError('MANIFEST_INVALID', `${file}: not a readable CSV (${describeError(e)})`);
+  const records = readCsvRecords(file, raw);
+  const columns = new Set(records.flatMap((r) => Object.keys(r.record)));
+  if (records.length && !KEY_COLUMNS.some((c) => columns.has(c))) {
+    throw new InputError(
+      'MANIFEST_INVALID',
+      `${file}: no column to match creatives by; expected one of ${KEY_COLUMNS.join(', ')} (columns found: ${[...columns].join(', ')})`,
+    );
+  }
+  if (records.length && !METRIC_COLUMNS.some((c) => columns.has(c))) {
+    throw new InputError(
+      'MANIFEST_INVALID',
+      `${file}: no metrics to import; expected one or more of ${METRIC_COLUMNS.join(', ')} (columns found: ${[...columns].join(', ')})`,
+    );
   }
   const report: MetricsReport = { rows: records.length, updated: 0, unmatched: [], failed: [] };
   const match = matcher(await library.refs());
   const updates: MetricsUpdate[] = [];
-  for (const { record, info } of records) {
+  for (const { record, line } of records) {
     const m = match(record);
     if (!m.id) {
-      report.unmatched.push({ line: info.lines, key: m.key, reason: m.reason ?? 'no match' });
+      report.unmatched.push({ line, key: m.key, reason: m.reason ?? 'no match' });
       continue;
     }
     try {
@@ -82,7 +87,7 @@ export async function importMetrics(library: Library, file: string, opts: { dryR
       }
       updates.push({ id: m.id, impressions: meta.impressions, clicks: meta.clicks, conversions: meta.conversions });
     } catch (e) {
-      report.failed.push({ line: info.lines, reason: describeError(e) });
+      report.failed.push({ line, reason: describeError(e) });
     }
   }
   report.updated = opts.dryRun ? new Set(updates.map((u) => u.id)).size : await library.updateMetrics(updates);

@@ -142,7 +142,8 @@ export interface IndexReport {
 }
 
 export interface Library {
-  count(): Promise<number>;
+  /** Rows in the library, or those matching `filters`. */
+  count(filters?: SearchFilters): Promise<number>;
   search(q: SearchQuery): Promise<SearchHit[]>;
   add(items: NewCreative[]): Promise<AddResult>;
   get(id: string): Promise<Creative | undefined>;

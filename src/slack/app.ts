@@ -69,6 +69,8 @@ export interface SlackAppDeps {
   ready?: () => boolean;
   /** Prometheus text for /metrics, when the metrics module provides it. */
   metrics?: () => Promise<string>;
+  /** Lines about the learning loop (adapter, preference model, votes) for `/adcreative stats`. */
+  learningSummary?: () => Promise<string[]>;
 }
 
 export interface SlackBot {
@@ -217,7 +219,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   flowRef = flow;
 
   app.use(makeDedupe(deps.rounds, log));
-  app.command('/adcreative', makeAdcreativeCommand({ flow, defaults: deps.defaults }));
+  app.command('/adcreative', makeAdcreativeCommand({ flow, defaults: deps.defaults, learningSummary: deps.learningSummary }));
   app.action({ type: 'block_actions', action_id: ACTION.vote }, makeVoteAction({ flow }) as never);
   app.action({ type: 'block_actions', action_id: ACTION.closeRound }, makeCloseAction({ flow }) as never);
   app.action({ type: 'block_actions', action_id: ACTION.newRound }, makeNewRoundAction({ flow }) as never);

@@ -37,3 +37,12 @@ describe('config', () => {
     expect(md).toContain('`DATA_DIR` | `./data`');
   });
 });
+
+describe('README configuration table', () => {
+  it('lists every setting exactly as src/config.ts defines it (run `npm run -s adcreative -- config --write-readme`)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { withConfigTable } = await import('../../src/cli/config-command.ts');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(withConfigTable(readme)).toBe(readme);
+  });
+});

@@ -3,6 +3,10 @@
  * for initialisation; the same seed gives the same bytes on every platform, which is what
  * makes synthetic model files reproducible.
  */
+import { mulberry32 } from '../../random.ts';
+
+export { mulberry32 };
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -10,17 +14,6 @@ export interface Rng {
   fillNormal(out: Float32Array, std: number, mean?: number): Float32Array;
   /** Fills `out` uniformly in [-bound, bound). */
   fillUniform(out: Float32Array, bound: number): Float32Array;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function createRng(seed: number): Rng {

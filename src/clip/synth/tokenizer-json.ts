@@ -8,32 +8,13 @@
  * graph pools at ArgMax(input_ids), as CLIP's export does).
  */
 
-export const START_TOKEN = '<|startoftext|>';
-export const END_TOKEN = '<|endoftext|>';
+import { byteTables, END_TOKEN, START_TOKEN, tokenizerJsonObject } from '../tokenizer.ts';
+
+export { END_TOKEN, START_TOKEN };
 export const END_OF_WORD = '</w>';
 
 /** How many merges the synthetic vocabulary learns: 512 + 254 + 2 = 768 ids. */
 export const SYNTH_MERGES = 254;
-
-/** GPT-2/CLIP's reversible byte → printable character table, in its own order. */
-export function bytesToUnicode(): Map<number, string> {
-  const bs: number[] = [];
-  for (let b = '!'.charCodeAt(0); b <= '~'.charCodeAt(0); b++) bs.push(b);
-  for (let b = '¡'.charCodeAt(0); b <= '¬'.charCodeAt(0); b++) bs.push(b);
-  for (let b = '®'.charCodeAt(0); b <= 'ÿ'.charCodeAt(0); b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n);
-      n++;
-    }
-  }
-  const m = new Map<number, string>();
-  for (let i = 0; i < bs.length; i++) m.set(bs[i], String.fromCharCode(cs[i]));
-  return m;
-}
 
 // Common English words, then advertising words, most frequent first; rank gives a Zipf weight.
 const WORDS = `the of and to a in is it you that he was for on are with as his they be at one have this from or had by
@@ -68,7 +49,7 @@ reward points gift holiday winter spring autumn sunny warm cozy bold modern clas
 colorful happy smile friends party music festival concert movie game play learn course school job career growth`;
 
 function learnMerges(count: number): [string, string][] {
-  const byteChar = bytesToUnicode();
+  const { byChar } = byteTables();
   const words = WORDS.split(/\s+/).filter(Boolean);
   // Zipf weights by rank; a word listed twice keeps its first (higher) rank.
   const freq = new Map<string, number>();
@@ -77,12 +58,12 @@ function learnMerges(count: number): [string, string][] {
   });
   const corpus: { syms: string[]; f: number }[] = [];
   for (const [w, f] of freq) {
-    const syms = [...new TextEncoder().encode(w)].map((b) => byteChar.get(b) as string);
+    const syms = [...new TextEncoder().encode(w)].map((b) => byChar[b]);
     syms[syms.length - 1] += END_OF_WORD;
     corpus.push({ syms, f });
   }
   const known = new Set<string>();
-  for (const c of byteChar.values()) {
+  for (const c of byChar) {
     known.add(c);
     known.add(c + END_OF_WORD);
   }
@@ -141,7 +122,7 @@ let cachedVocab: SynthVocab | undefined;
 /** The synthetic vocabulary (deterministic: the same on every run and machine). */
 export function synthVocab(): SynthVocab {
   if (cachedVocab) return cachedVocab;
-  const chars = [...bytesToUnicode().values()];
+  const chars = byteTables().order;
   const merges = learnMerges(SYNTH_MERGES);
   const tokens = [...chars, ...chars.map((c) => c + END_OF_WORD), ...merges.map(([a, b]) => a + b), START_TOKEN, END_TOKEN];
   cachedVocab = { tokens, merges, startId: tokens.length - 2, endId: tokens.length - 1 };
@@ -150,10 +131,6 @@ export function synthVocab(): SynthVocab {
 
 export const SYNTH_VOCAB_SIZE = 256 * 2 + SYNTH_MERGES + 2;
 
-function addedToken(id: number, content: string) {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true };
-}
-
 /** `tokenizer.json` in the Hugging Face tokenizers format, laid out like CLIP's. */
 export function tokenizerJson(): Record<string, unknown> {
   const v = synthVocab();
@@ -161,47 +138,5 @@ export function tokenizerJson(): Record<string, unknown> {
   v.tokens.forEach((t, i) => {
     vocab[t] = i;
   });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [addedToken(v.startId, START_TOKEN), addedToken(v.endId, END_TOKEN)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
-    },
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        {
-          type: 'Split',
-          pattern: {
-            Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
-          },
-          behavior: 'Removed',
-          invert: true,
-        },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: {
-      type: 'RobertaProcessing',
-      sep: [END_TOKEN, v.endId],
-      cls: [START_TOKEN, v.startId],
-      trim_offsets: false,
-      add_prefix_space: false,
-    },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: END_TOKEN,
-      continuing_subword_prefix: '',
-      end_of_word_suffix: END_OF_WORD,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: v.merges.map(([a, b]) => `${a} ${b}`),
-    },
-  };
+  return tokenizerJsonObject(vocab, v.merges, 'the synthetic tokenizer.json');
 }

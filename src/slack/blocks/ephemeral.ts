@@ -17,7 +17,7 @@ export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars
   return { text: 'adcreative help', blocks: [section(lines.join('\n'))] };
 }
 
-export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: number; dailyImageCap: number }): Message {
+export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: number; dailyImageCap: number; learning?: string[] }): Message {
   const cap =
     p.monthlyUsdCap > 0
       ? `${formatUsd(p.month.usd)} of ${formatUsd(p.monthlyUsdCap)} (${((p.month.usd / p.monthlyUsdCap) * 100).toFixed(0)}%)`
@@ -26,9 +26,10 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
     `*This month:* ${cap} · ${p.month.rounds} round${p.month.rounds === 1 ? '' : 's'} · ${p.month.images} image${p.month.images === 1 ? '' : 's'}`,
     `*Today (UTC):* ${p.day.images} of ${p.dailyImageCap} images · ${formatUsd(p.day.usd)}`,
   ];
+  const learning = p.learning?.length ? [section(truncate(`*Learning*\n${p.learning.join('\n')}`, 2900))] : [];
   return {
-    text: lines.join('\n'),
-    blocks: [section(lines.join('\n')), context('Costs are estimates from the configured per-call prices.')],
+    text: [...lines, ...(p.learning ?? [])].join('\n'),
+    blocks: [section(lines.join('\n')), ...learning, context('Costs are estimates from the configured per-call prices.')],
   };
 }
 

@@ -9,7 +9,7 @@ import { errorMessage, helpMessage, statsMessage } from '../blocks/ephemeral.ts'
 import { briefModal } from '../blocks/views.ts';
 import type { RoundFlow } from '../flow.ts';
 
-export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => BriefDefaults }) {
+export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => BriefDefaults; learningSummary?: () => Promise<string[]> }) {
   return async ({ command, ack, respond, client, logger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const defaults = deps.defaults();
     let parsed: ReturnType<typeof parseCommand>;
@@ -32,7 +32,8 @@ export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => B
     }
     await ack();
     if (parsed.kind === 'stats') {
-      const m = statsMessage(await deps.flow.rounds.usage());
+      const learning = await deps.learningSummary?.().catch((e: unknown) => [`Learning figures unavailable: ${describeError(e)}`]);
+      const m = statsMessage({ ...(await deps.flow.rounds.usage()), learning });
       await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
       return;
     }

@@ -305,5 +305,10 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(join(root, 'nowhere'));
     expect(missing.stderr).toContain('models fetch');
+    const broken = join(root, 'broken.jpg');
+    writeFileSync(broken, jpegs[0].subarray(0, 200));
+    const corrupt = await runCommand(commands, ['clip', 'embed', '--image', broken, '--model', modelDir, '--device', 'cpu']);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(/broken\.jpg: the JPEG data is corrupt or truncated/);
   });
 });

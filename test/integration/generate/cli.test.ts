@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { makeGenerateCommand } from '../../../src/generate/commands.ts';
 import { renderStudioArt } from '../../../src/image/studio-art.ts';
 import type { Library, SearchHit } from '../../../src/library/types.ts';
-import { fakeEncoder } from '../../helpers/generate-fakes.ts';
+import { fakeEncoder, vectorFor } from '../../helpers/generate-fakes.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -130,7 +130,8 @@ describe('adcreative generate', () => {
     );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/inspiration: 1 creative from the library/);
-    expect(searches[0]).toMatchObject({ text: 'Plant-based burgers for the grill season', filters: { brand: 'fernleaf' } });
+    // Searched with the brief's embedding (computed once, also used for ranking), within the brand.
+    expect(searches[0]).toMatchObject({ vector: vectorFor('t:Plant-based burgers for the grill season'), filters: { brand: 'fernleaf' } });
     const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
     expect(manifest.variants.some((v: { headline: string }) => v.headline === 'Burgers, minus the cow')).toBe(true);
     for (const v of manifest.variants) expect(v.scores.novelty).toBeCloseTo(0.4, 6);

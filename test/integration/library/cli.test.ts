@@ -79,19 +79,23 @@ describe('library CLI', () => {
     const failed = out.failed.map((f: { path: string; reason: string }) => `${basename(f.path)} => ${f.reason}`);
     expect(failed).toHaveLength(9);
     const reasonFor = (needle: string) => failed.find((f: string) => f.includes(needle)) ?? '';
-    expect(reasonFor('truncated.jpg')).toMatch(/damaged or truncated/);
+    expect(reasonFor('truncated.jpg')).toMatch(/corrupt or truncated/);
     expect(reasonFor('empty.png')).toMatch(/empty/);
-    expect(reasonFor('fake.gif')).toMatch(/not an image format/);
+    expect(reasonFor('fake.gif')).toMatch(/not a supported image/);
     expect(reasonFor('badsidecar.jpg')).toMatch(/sidecar .* not valid JSON/);
-    expect(reasonFor('huge.jpg')).toMatch(/560,000 pixels.*IMAGE_MAX_PIXELS/);
+    expect(reasonFor('huge.jpg')).toMatch(/560,000 pixels; the limit is 500,000 \(IMAGE_MAX_PIXELS\)/);
     expect(reasonFor('line 3')).toMatch(/channel must be one of meta, google, linkedin, tiktok; got "myspace"/);
     expect(reasonFor('line 4')).toMatch(/clicks must be a whole number/);
     expect(reasonFor('line 5')).toMatch(/file not found/);
     expect(reasonFor('line 7')).toMatch(/no file column/);
+    const lines = out.failed.map((f: { path: string }) => Number(/ line (\d+)/.exec(f.path)?.[1] ?? 0)).filter((n: number) => n > 0);
+    expect(lines).toEqual([3, 4, 5, 7]); // in file order, whether found while planning or while ingesting
     expect(out.skipped.map((p: string) => basename(p))).toEqual(['notes.txt']);
 
     const again = await runCommand(cmds, ['ingest', images, join(manifestDir, 'manifest.csv'), '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ ingested: 0, updated: 6 });
+    const text = await runCommand(cmds, ['ingest', images]);
+    expect(text.stdout).toMatch(/skipped 1 file\(s\) that are neither images nor manifests: .*notes\.txt/);
     const stats = JSON.parse((await runCommand(cmds, ['library', 'stats', '--json'])).stdout);
     expect(stats.rows).toBe(6);
     expect(stats.brands).toMatchObject({ acme: 1, northwind: 2 });
@@ -131,6 +135,29 @@ describe('library CLI', () => {
     expect(out.failed).toEqual([{ line: 6, reason: 'clicks (50) cannot exceed impressions (10)' }]);
     const after = JSON.parse((await runCommand(cmds, ['library', 'search', 'tents', '--k', '20', '--json'])).stdout);
     expect(after.find((h: { id: string }) => h.id === a.id)).toMatchObject({ impressions: 5000, clicks: 250, conversions: 10 });
+  });
+
+  it('--until DAY includes creatives added during that day', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const r = await runCommand(commandsFor(data), ['library', 'search', 'tents', '--until', today, '--k', '50', '--json']);
+    const sources = JSON.parse(r.stdout).map((h: { source: string }) => basename(h.source));
+    expect(sources).toContain('b.png'); // ingested just now, no date of its own
+  });
+
+  it('says how to fill an empty library when a search finds nothing in it', async () => {
+    const r = await runCommand(commandsFor(join(root, 'empty-data')), ['library', 'search', 'tents']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the library is empty: .*adcreative ingest.*adcreative library demo/);
+  });
+
+  it('rejects a metrics CSV whose header has no column to match by, naming the columns it expected', async () => {
+    const csv = join(root, 'metrics-no-key.csv');
+    writeFileSync(csv, 'ad_name,impressions\nspring,100\n');
+    const r = await runCommand(commandsFor(data), ['metrics', 'import', csv]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('no column to match creatives by');
+    expect(r.stderr).toContain('id, sha256, file');
+    expect(r.stderr).toContain('ad_name');
   });
 
   it('searches with filters and prints a readable table', async () => {

@@ -53,8 +53,8 @@ describe('creative library on LanceDB', () => {
     ]);
     expect(r.ingested).toBe(1);
     expect(r.failed.map((f) => f.path)).toEqual(['truncated.jpg', 'text.png', 'empty.png']);
-    expect(r.failed[0].reason).toMatch(/damaged or truncated/);
-    expect(r.failed[1].reason).toMatch(/not an image format/);
+    expect(r.failed[0].reason).toMatch(/corrupt or truncated/);
+    expect(r.failed[1].reason).toMatch(/not a supported image/);
     expect(r.failed[2].reason).toMatch(/empty/);
     await lib.close();
   });
@@ -162,6 +162,8 @@ describe('creative library on LanceDB', () => {
     const r = await lib.add(imgs.map((image, i) => ({ image, brand: i === 2 ? 'lumen' : 'acme' })));
     expect(await lib.remove([r.ids[0], 'nope'])).toEqual({ removed: [r.ids[0]], missing: ['nope'] });
     expect(await lib.count()).toBe(2);
+    expect(await lib.count({ brand: 'lumen' })).toBe(1);
+    expect(await lib.count({ brand: 'nobody' })).toBe(0);
     const scanned = [];
     for await (const c of lib.scan({ filters: { brand: 'lumen' } })) scanned.push(c);
     expect(scanned.map((c) => c.id)).toEqual([r.ids[2]]);

@@ -232,6 +232,18 @@ describe('models fetch', () => {
     expect(relisted.files.find((f) => f.path === 'onnx/text_model.onnx')?.checksum).toBe('mismatch');
   });
 
+  it('lists a model directory given directly (CLIP_MODEL_DIR outside the roots) once, even when a root also holds it', async () => {
+    const root = join(dir, 'models');
+    const elsewhere = join(dir, 'elsewhere', 'my-clip');
+    for (const m of [join(root, 'clip'), elsewhere]) {
+      mkdirSync(join(m, 'onnx'), { recursive: true });
+      writeFileSync(join(m, 'config.json'), JSON.stringify({ adcreative_synthetic: true, adcreative_arch: 'tiny' }));
+    }
+    const listed = await listModels([root], { verify: false, dirs: [elsewhere, join(root, 'clip'), join(dir, 'absent')] });
+    expect(listed.map((m) => m.dir)).toEqual([join(root, 'clip'), elsewhere]);
+    expect(listed[1]).toMatchObject({ name: 'my-clip', synthetic: true, arch: 'tiny' });
+  });
+
   it('an unreachable host is a clear error that says what to do offline', async () => {
     const s = await startServer({ range: true });
     const url = s.url;

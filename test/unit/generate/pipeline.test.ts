@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cosine } from '../../../src/clip/types.ts';
 import { DEFAULT_BRAND, loadBrand } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
 import type { ImageProvider } from '../../../src/generate/images.ts';
@@ -8,7 +9,7 @@ import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
-import { fakeEncoder } from '../../helpers/generate-fakes.ts';
+import { fakeEncoder, vectorFor } from '../../helpers/generate-fakes.ts';
 
 function pngSize(b: Uint8Array): { width: number; height: number } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -112,6 +113,14 @@ describe('generation pipeline (studio)', () => {
     const r = await createPipeline(d).generate(req({ count: 1, formats: ['square'] }));
     expect(r.variants[0].scores.novelty).toBe(1);
     expect(r.failures[0]).toMatchObject({ stage: 'rank', message: expect.stringMatching(/library offline/) });
+  });
+
+  it('uses a brief embedding the caller already has instead of embedding the brief again', async () => {
+    const { d, encoder } = deps();
+    const given = vectorFor('t:some other brief');
+    const r = await createPipeline(d).generate(req({ count: 1, formats: ['square'], briefEmbedding: given }));
+    expect(encoder.calls.texts).toBe(0);
+    expect(r.variants[0].scores.relevance).toBeCloseTo(cosine(given, r.variants[0].imageEmbedding), 6);
   });
 
   it('passes candidates to the preference seam and shows its score', async () => {

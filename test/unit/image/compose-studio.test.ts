@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { imageDifference } from '../../../src/image/compose.ts';
-import { motifFor, renderStudioArt, seededRandom } from '../../../src/image/studio-art.ts';
+import { motifFor, renderStudioArt } from '../../../src/image/studio-art.ts';
+import { mulberry32 } from '../../../src/random.ts';
 
 const palette = ['#4B2E2B', '#C08552', '#FFF8F0'];
 
@@ -25,7 +26,7 @@ describe('offline studio drafts', () => {
   });
 
   it('choose shapes from the concept’s words', () => {
-    const r = seededRandom(1);
+    const r = mulberry32(1);
     expect(motifFor('a summit trail at dawn', r)).toBe('peaks');
     expect(motifFor('fresh organic greens', r)).toBe('leaves');
     expect(motifFor('city commute on an electric bike', r)).toBe('bands');

@@ -122,6 +122,29 @@ describe('composition into ad formats', () => {
     expect(endless.shortenedHeadline).toMatch(/…$/);
   });
 
+  it('an empty headline or CTA is a clear error naming the field', async () => {
+    const base = { visual: await visual(), format: 'square' as const, style: style('acme') };
+    await expect(composeAd({ ...base, headline: '  ', cta: 'Go' })).rejects.toMatchObject({
+      code: 'COPY_EMPTY',
+      message: expect.stringContaining('the headline is empty'),
+    });
+    await expect(composeAd({ ...base, headline: 'Hi', cta: '' })).rejects.toMatchObject({
+      code: 'COPY_EMPTY',
+      message: expect.stringContaining('the CTA is empty'),
+    });
+  });
+
+  it('a word wider than the text box (a URL, a long compound) is broken inside the box, not run off the canvas', async () => {
+    const word = 'Wanderschuhsonderangebotswochenendeüberraschungspaket';
+    for (const [format, maxWidth] of [
+      ['story', 1080 - 2 * 65],
+      ['landscape', Math.round(1200 * 0.55) - 38],
+    ] as const) {
+      const r = await composeAd({ visual: await visual(), format, headline: `${word} jetzt`, cta: 'Los', style: style('acme') });
+      expect(r.headlineBox.x + r.headlineBox.width, format).toBeLessThanOrEqual(r.headlineBox.x + maxWidth);
+    }
+  });
+
   it('a low-contrast case gets a scrim that lifts the text to WCAG AA', async () => {
     // White headline over a near-white picture.
     const r = await composeAd({

@@ -1,0 +1,117 @@
+/**
+ * What the learning loop (src/rank/) needs from the library beyond its contract: the
+ * caption/image embedding pairs with their metrics (a PairSource), and rewriting the stored
+ * embeddings in place when an adapter is trained or turned off (re-projection: no CLIP run).
+ *
+ * The rewrite follows `library reembed`: rows go to a staging table first and are copied back
+ * once complete, so an interruption leaves the old table untouched. The model recorded in the
+ * table's metadata stays as it was (an adapter does not change the embedding model).
+ */
+import * as lancedb from '@lancedb/lancedb';
+import { LibraryError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { LanceLibrary } from './lance-library.ts';
+import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, type Row, rowFromCreative, TABLE } from './schema.ts';
+
+const STAGING = `${TABLE}_reproject`;
+
+export interface EmbeddingPair {
+  id: string;
+  textEmbedding: Float32Array;
+  imageEmbedding: Float32Array;
+  impressions: number;
+  clicks: number;
+}
+
+/** The library as the learning loop reads it: rows with both embeddings, no image bytes. */
+export function libraryPairSource(library: LanceLibrary): {
+  pairs(): AsyncIterable<EmbeddingPair>;
+  count(): Promise<number>;
+} {
+  return {
+    async *pairs() {
+      for await (const c of library.scan({ images: false })) {
+        if (!c.textEmbedding.length || !c.imageEmbedding.length) continue;
+        yield { id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding, impressions: c.impressions, clicks: c.clicks };
+      }
+    },
+    count: () => library.count(),
+  };
+}
+
+async function copyRows(from: lancedb.Table, to: lancedb.Table, batch: number, transform: (rows: Row[]) => Row[]): Promise<number> {
+  let n = 0;
+  let buf: Row[] = [];
+  const flush = async () => {
+    if (!buf.length) return;
+    await to.add(transform(buf));
+    n += buf.length;
+    buf = [];
+  };
+  for await (const b of from.query()) {
+    for (let i = 0; i < b.numRows; i++) {
+      const r = b.get(i);
+      if (r) buf.push(r.toJSON() as Row);
+      if (buf.length >= batch) await flush();
+    }
+  }
+  await flush();
+  return n;
+}
+
+/**
+ * Replaces every row's embeddings with `fn(row)`. Resolves to the number of rows rewritten.
+ * Call with the library closed (or about to be reopened): its ANN index is rebuilt by the
+ * library's own `optimize`/`index` once it is large enough.
+ */
+export async function rewriteLibraryEmbeddings(opts: {
+  uri: string;
+  fn: (row: { id: string; textEmbedding: Float32Array; imageEmbedding: Float32Array }) => {
+    textEmbedding: Float32Array;
+    imageEmbedding: Float32Array;
+  };
+  logger?: Logger;
+  batch?: number;
+}): Promise<number> {
+  const logger = opts.logger ?? silentLogger;
+  const db = await lancedb.connect(opts.uri);
+  try {
+    const names = await db.tableNames();
+    if (!names.includes(TABLE)) {
+      if (names.includes(STAGING)) {
+        throw new LibraryError(
+          'LIBRARY_REPROJECT_INTERRUPTED',
+          `a previous re-projection stopped half-way; the rows are in table ${STAGING}`,
+          {
+            hint: 'restore it by hand or ingest again',
+          },
+        );
+      }
+      return 0;
+    }
+    const table = await db.openTable(TABLE);
+    const meta = (await table.schema()).metadata;
+    const model = meta.get(META_MODEL) ?? '(unknown)';
+    const dims = Number(meta.get(META_DIMS) ?? 0);
+    if (names.includes(STAGING)) await db.dropTable(STAGING);
+    const staging = await db.createEmptyTable(STAGING, creativesSchema(model, dims));
+    await copyRows(table, staging, opts.batch ?? 256, (rows) =>
+      rows.map((r) => {
+        const c = creativeFromRow(r);
+        const out = opts.fn({ id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding });
+        return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
+      }),
+    );
+    table.close();
+    await db.dropTable(TABLE);
+    const fresh = await db.createEmptyTable(TABLE, creativesSchema(model, dims));
+    const rows = await copyRows(staging, fresh, 256, (rs) => rs.map((r) => rowFromCreative(creativeFromRow(r))));
+    staging.close();
+    await db.dropTable(STAGING);
+    fresh.close();
+    logger.info('library: embeddings re-projected', { rows, model });
+    return rows;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * What the learning loop has learned, for people: `statsSummary` gives the figures (the
+ * Slack `/adcreative stats` reply renders them), `renderEvalReport` a self-contained HTML
+ * page with inline SVG charts (no scripts, fonts or images fetched: it opens offline).
+ * Both are pure functions of the data passed in.
+ */
+import type { AdapterMeta, RecallReport } from '../clip/adapter.ts';
+import { median } from './math.ts';
+import type { CalibrationBin, PreferenceMeta } from './preference.ts';
+import type { RoundSummary } from './sources.ts';
+
+export interface StatsInput {
+  rounds: RoundSummary[];
+  /** The adapter file's metadata and id, when one exists. */
+  adapter: { id: string; meta: AdapterMeta } | null;
+  /** False when CLIP_ADAPTER=off (a trained adapter may still exist). */
+  adapterEnabled: boolean;
+  preference: { meta: PreferenceMeta } | null;
+  preferenceMinVotes: number;
+  libraryRows: number | null;
+  retrainShare: number;
+}
+
+export type AdapterState = 'none' | 'off' | 'ready' | 'stale';
+export type PreferenceState = 'untrained' | 'insufficient' | 'ready';
+
+export interface StatsSummary {
+  rounds: { total: number; open: number; closed: number; briefs: number; withWinner: number };
+  votes: { total: number; medianPerRound: number | null };
+  library: { rows: number | null };
+  adapter: {
+    state: AdapterState;
+    id: string | null;
+    model: string | null;
+    trainedAt: string | null;
+    /** Library rows when trained, and growth since (0.3 = 30 % more). */
+    trainedOnRows: number | null;
+    growth: number | null;
+  };
+  preference: { state: PreferenceState; votes: number; needed: number; accuracy: number | null; trainedAt: string | null };
+  /** Held-out recall@1/5/10 with raw CLIP and through the adapter. */
+  recall: { before: RecallReport | null; after: RecallReport | null };
+}
+
+export function statsSummary(input: StatsInput): StatsSummary {
+  const rounds = input.rounds;
+  const votesPer = rounds.map((r) => r.variants.reduce((s, v) => s + v.votes, 0));
+  const a = input.adapter;
+  let adapterState: AdapterState = 'none';
+  let growth: number | null = null;
+  if (a) {
+    growth = input.libraryRows !== null && a.meta.libraryRows > 0 ? input.libraryRows / a.meta.libraryRows - 1 : null;
+    adapterState = !input.adapterEnabled ? 'off' : growth !== null && growth >= input.retrainShare ? 'stale' : 'ready';
+  }
+  const p = input.preference?.meta;
+  const prefState: PreferenceState = !p ? 'untrained' : p.votes < input.preferenceMinVotes ? 'insufficient' : 'ready';
+  return {
+    rounds: {
+      total: rounds.length,
+      open: rounds.filter((r) => r.status === 'open').length,
+      closed: rounds.filter((r) => r.status === 'closed').length,
+      briefs: new Set(rounds.map((r) => r.briefId)).size,
+      withWinner: rounds.filter((r) => r.variants.some((v) => v.winner)).length,
+    },
+    votes: { total: votesPer.reduce((s, x) => s + x, 0), medianPerRound: rounds.length ? median(votesPer) : null },
+    library: { rows: input.libraryRows },
+    adapter: {
+      state: adapterState,
+      id: a?.id ?? null,
+      model: a?.meta.model ?? null,
+      trainedAt: a?.meta.trainedAt ?? null,
+      trainedOnRows: a?.meta.libraryRows ?? null,
+      growth,
+    },
+    preference: {
+      state: prefState,
+      votes: p?.votes ?? 0,
+      needed: input.preferenceMinVotes,
+      accuracy: p?.heldOut.accuracy ?? null,
+      trainedAt: p?.trainedAt ?? null,
+    },
+    recall: { before: a?.meta.before ?? null, after: a?.meta.after ?? null },
+  };
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(1)}%`);
+
+/** Plain lines (no markup) for the CLI and for a Slack section. */
+export function formatStatsText(s: StatsSummary): string[] {
+  const lines = [
+    `Rounds: ${s.rounds.total} (${s.rounds.open} open, ${s.rounds.closed} closed) over ${s.rounds.briefs} briefs; ${s.rounds.withWinner} with a winner`,
+    `Votes: ${s.votes.total}${s.votes.medianPerRound === null ? '' : ` (median ${s.votes.medianPerRound} per round)`}`,
+    `Library: ${s.library.rows === null ? 'unavailable' : `${s.library.rows} creatives`}`,
+  ];
+  const ad = s.adapter;
+  const adapterLine = {
+    none: 'Adapter: not trained (run `adcreative train adapter`)',
+    off: `Adapter: trained (${ad.id}) but turned off (CLIP_ADAPTER=off)`,
+    ready: `Adapter: on (${ad.id}, trained ${ad.trainedAt?.slice(0, 10)} on ${ad.trainedOnRows} creatives)`,
+    stale: `Adapter: on (${ad.id}) but the library has grown ${pct(ad.growth)} since training: retrain with \`adcreative train adapter\``,
+  }[ad.state];
+  lines.push(adapterLine);
+  if (s.recall.before && s.recall.after) {
+    lines.push(
+      `Recall@1 text→image: ${pct(s.recall.before.textToImage.r1)} → ${pct(s.recall.after.textToImage.r1)}; ` +
+        `image→text: ${pct(s.recall.before.imageToText.r1)} → ${pct(s.recall.after.imageToText.r1)} (held-out, among ${s.recall.after.n})`,
+    );
+  }
+  const pr = s.preference;
+  lines.push(
+    {
+      untrained: 'Preference model: not trained (run `adcreative train preference`)',
+      insufficient: `Preference model: insufficient data (${pr.votes} of ${pr.needed} votes needed)`,
+      ready: `Preference model: on, trained on ${pr.votes} votes, held-out pairwise accuracy ${pct(pr.accuracy)}`,
+    }[pr.state],
+  );
+  return lines;
+}
+
+// ---------------------------------------------------------------- HTML report
+
+export interface EvalReportInput extends StatsInput {
+  generatedAt: Date;
+  /** Optional per-epoch history of the last adapter training (held-out recall@1). */
+  title?: string;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+const COLORS = ['#9aa5b1', '#2f6fde', '#e07a1f', '#2a9d58', '#b8336a'];
+const W = 560;
+const H = 260;
+const M = { l: 48, r: 16, t: 28, b: 48 };
+
+function frame(title: string, body: string, legend: { name: string; color: string }[] = []): string {
+  const leg = legend
+    .map(
+      (l, i) =>
+        `<rect x="${M.l + i * 150}" y="6" width="10" height="10" fill="${l.color}"/><text x="${M.l + 14 + i * 150}" y="15" font-size="11">${esc(l.name)}</text>`,
+    )
+    .join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${leg}${body}</svg></figure>`;
+}
+
+function yAxis(max: number, fmt: (v: number) => string): string {
+  const out: string[] = [];
+  const ih = H - M.t - M.b;
+  for (let i = 0; i <= 4; i++) {
+    const v = (max * i) / 4;
+    const y = H - M.b - (ih * i) / 4;
+    out.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
+    out.push(`<text x="${M.l - 6}" y="${y + 4}" font-size="10" text-anchor="end">${esc(fmt(v))}</text>`);
+  }
+  return out.join('');
+}
+
+function empty(title: string, why: string): string {
+  return frame(title, `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" fill="#6b7280">${esc(why)}</text>`);
+}
+
+/** Grouped bars: one group per label, one bar per series. */
+export function barChart(
+  title: string,
+  labels: string[],
+  series: { name: string; values: (number | null)[] }[],
+  opts: { max?: number; fmt?: (v: number) => string } = {},
+): string {
+  const fmt = opts.fmt ?? ((v: number) => String(Math.round(v * 100) / 100));
+  const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  if (!labels.length || !all.length) return empty(title, 'no data yet');
+  const max = opts.max ?? Math.max(...all, 1e-9) * 1.1;
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const gw = iw / labels.length;
+  const bw = Math.max(2, (gw * 0.8) / series.length);
+  const bars: string[] = [];
+  labels.forEach((label, g) => {
+    series.forEach((s, k) => {
+      const v = s.values[g];
+      if (v === null || v === undefined) return;
+      const h = (ih * Math.min(v, max)) / max;
+      const x = M.l + g * gw + gw * 0.1 + k * bw;
+      bars.push(
+        `<rect x="${x.toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + (series.length === 1 ? 1 : 0)) % COLORS.length]}"><title>${esc(`${label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
+      );
+    });
+    if (labels.length <= 24) {
+      bars.push(
+        `<text x="${(M.l + g * gw + gw / 2).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(label.length > 14 ? `${label.slice(0, 13)}…` : label)}</text>`,
+      );
+    }
+  });
+  const legend = series.length > 1 ? series.map((s, k) => ({ name: s.name, color: COLORS[k % COLORS.length] })) : [];
+  return frame(title, yAxis(max, fmt) + bars.join(''), legend);
+}
+
+/** Overlaid histograms of several samples over a shared range. */
+export function histogram(title: string, samples: { name: string; values: number[] }[], bins = 20): string {
+  const all = samples.flatMap((s) => s.values).filter(Number.isFinite);
+  if (!all.length) return empty(title, 'no data yet');
+  let lo = Math.min(...all);
+  let hi = Math.max(...all);
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const counts = samples.map((s) => {
+    const c = new Array(bins).fill(0);
+    for (const v of s.values) if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
+    // Shares, so samples of different sizes compare.
+    return c.map((x) => x / Math.max(1, s.values.length));
+  });
+  const max = Math.max(...counts.flat(), 1e-9) * 1.1;
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const bw = iw / bins;
+  const bars: string[] = [];
+  counts.forEach((c, k) => {
+    c.forEach((v, b) => {
+      const h = (ih * v) / max;
+      bars.push(
+        `<rect x="${(M.l + b * bw).toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + 1) % COLORS.length]}" fill-opacity="${samples.length > 1 ? 0.55 : 0.9}"/>`,
+      );
+    });
+  });
+  for (let i = 0; i <= 4; i++) {
+    const v = lo + ((hi - lo) * i) / 4;
+    bars.push(
+      `<text x="${(M.l + (iw * i) / 4).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${v.toFixed(2)}</text>`,
+    );
+  }
+  return frame(
+    title,
+    yAxis(max, (v) => `${Math.round(v * 100)}%`) + bars.join(''),
+    samples.map((s, k) => ({ name: `${s.name} (${s.values.length})`, color: COLORS[(k + 1) % COLORS.length] })),
+  );
+}
+
+/** Predicted probability against observed frequency, with the diagonal a calibrated model follows. */
+export function calibrationChart(title: string, bins: CalibrationBin[]): string {
+  if (!bins.length) return empty(title, 'no preference model yet');
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const x = (p: number) => M.l + iw * p;
+  const y = (p: number) => H - M.b - ih * p;
+  const maxCount = Math.max(...bins.map((b) => b.count));
+  const pts = bins
+    .map(
+      (b) =>
+        `<circle cx="${x(b.predicted).toFixed(1)}" cy="${y(b.observed).toFixed(1)}" r="${(3 + 6 * Math.sqrt(b.count / maxCount)).toFixed(1)}" fill="${COLORS[1]}" fill-opacity="0.8"><title>predicted ${pct(b.predicted)}, observed ${pct(b.observed)} (${b.count})</title></circle>`,
+    )
+    .join('');
+  const path = bins.map((b, i) => `${i ? 'L' : 'M'}${x(b.predicted).toFixed(1)},${y(b.observed).toFixed(1)}`).join(' ');
+  const axes = [0, 0.25, 0.5, 0.75, 1]
+    .map((v) => `<text x="${x(v)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${v}</text>`)
+    .join('');
+  return frame(
+    title,
+    yAxis(1, (v) => v.toFixed(2)) +
+      axes +
+      `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#9ca3af" stroke-dasharray="4 3"/>` +
+      `<path d="${path}" fill="none" stroke="${COLORS[1]}"/>${pts}` +
+      `<text x="${W / 2}" y="${H - 8}" font-size="10" text-anchor="middle">predicted P(preferred)</text>`,
+  );
+}
+
+/** Winners' scores against losers', per score: one dot per variant, the median as a bar. */
+export function stripChart(title: string, groups: { name: string; winners: number[]; losers: number[] }[]): string {
+  const all = groups.flatMap((g) => [...g.winners, ...g.losers]);
+  if (!all.length) return empty(title, 'no closed rounds with winners yet');
+  const lo = Math.min(0, ...all);
+  const hi = Math.max(1, ...all);
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const y = (v: number) => H - M.b - (ih * (v - lo)) / (hi - lo);
+  const cols = groups.flatMap((g) => [
+    { label: 'winners', group: g.name, values: g.winners, color: COLORS[3] },
+    { label: 'others', group: '', values: g.losers, color: COLORS[0] },
+  ]);
+  const cw = iw / cols.length;
+  const out: string[] = [];
+  cols.forEach((c, i) => {
+    const cx = M.l + cw * i + cw / 2;
+    c.values.forEach((v, j) => {
+      // Deterministic jitter so the page is identical for identical data.
+      const jx = ((((j * 2654435761) >>> 0) % 1000) / 1000 - 0.5) * cw * 0.5;
+      out.push(`<circle cx="${(cx + jx).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${c.color}" fill-opacity="0.7"/>`);
+    });
+    if (c.values.length) {
+      const m = median(c.values);
+      out.push(
+        `<line x1="${(cx - cw * 0.3).toFixed(1)}" x2="${(cx + cw * 0.3).toFixed(1)}" y1="${y(m).toFixed(1)}" y2="${y(m).toFixed(1)}" stroke="#111827" stroke-width="2"><title>median ${m.toFixed(3)}</title></line>`,
+      );
+    }
+    out.push(`<text x="${cx.toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(c.label)}</text>`);
+    // The score's name sits under its pair of columns.
+    if (c.group)
+      out.push(
+        `<text x="${(cx + cw / 2).toFixed(1)}" y="${H - M.b + 30}" font-size="11" font-weight="600" text-anchor="middle">${esc(c.group)}</text>`,
+      );
+  });
+  const axis = [0, 1, 2, 3, 4]
+    .map((i) => {
+      const v = lo + ((hi - lo) * i) / 4;
+      return `<text x="${M.l - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(2)}</text><line x1="${M.l}" x2="${W - M.r}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`;
+    })
+    .join('');
+  return frame(title, axis + out.join(''));
+}
+
+function recallTable(before: RecallReport | null, after: RecallReport | null): string {
+  if (!before || !after) return '<p class="muted">No adapter trained yet: run <code>adcreative train adapter</code>.</p>';
+  const row = (name: string, b: { r1: number; r5: number; r10: number }, a: { r1: number; r5: number; r10: number }) =>
+    `<tr><th>${name}</th>${(['r1', 'r5', 'r10'] as const).map((k) => `<td>${pct(b[k])} → <b>${pct(a[k])}</b></td>`).join('')}</tr>`;
+  return `<table><thead><tr><th></th><th>R@1</th><th>R@5</th><th>R@10</th></tr></thead><tbody>${row('text → image', before.textToImage, after.textToImage)}${row('image → text', before.imageToText, after.imageToText)}</tbody></table><p class="muted">Held-out pairs: ${after.n}. Raw CLIP → through the adapter.</p>`;
+}
+
+export function renderEvalReport(input: EvalReportInput): string {
+  const s = statsSummary(input);
+  const variants = input.rounds.flatMap((r) => r.variants);
+  const scoreOf = (k: 'relevance' | 'novelty' | 'preference') =>
+    variants.map((v) => v.scores[k]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  const briefs = new Map<string, number>();
+  for (const r of input.rounds) briefs.set(r.briefId, (briefs.get(r.briefId) ?? 0) + 1);
+  const roundsPerBrief = new Map<number, number>();
+  for (const n of briefs.values()) roundsPerBrief.set(n, (roundsPerBrief.get(n) ?? 0) + 1);
+  const rpbKeys = [...roundsPerBrief.keys()].sort((a, b) => a - b);
+  const recent = input.rounds.slice(-40);
+  const decided = input.rounds.filter((r) => r.variants.some((v) => v.winner));
+  const wl = (k: 'relevance' | 'novelty' | 'preference') => {
+    const winners: number[] = [];
+    const losers: number[] = [];
+    for (const r of decided) {
+      for (const v of r.variants) {
+        const x = v.scores[k];
+        if (typeof x !== 'number' || !Number.isFinite(x)) continue;
+        (v.winner ? winners : losers).push(x);
+      }
+    }
+    return { name: k, winners, losers };
+  };
+  const b = s.recall.before;
+  const a = s.recall.after;
+  const recallChart =
+    b && a
+      ? barChart(
+          'Held-out recall@k, raw CLIP against the adapter',
+          ['t→i R@1', 't→i R@5', 't→i R@10', 'i→t R@1', 'i→t R@5', 'i→t R@10'],
+          [
+            {
+              name: 'raw CLIP',
+              values: [b.textToImage.r1, b.textToImage.r5, b.textToImage.r10, b.imageToText.r1, b.imageToText.r5, b.imageToText.r10],
+            },
+            {
+              name: 'with adapter',
+              values: [a.textToImage.r1, a.textToImage.r5, a.textToImage.r10, a.imageToText.r1, a.imageToText.r5, a.imageToText.r10],
+            },
+          ],
+          { max: 1, fmt: (v) => `${Math.round(v * 100)}%` },
+        )
+      : empty('Held-out recall@k, raw CLIP against the adapter', 'no adapter trained yet');
+  const pm = input.preference?.meta;
+  const title = input.title ?? 'adcreative — learning report';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#111827;max-width:1200px;margin:24px auto;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+.muted{color:#6b7280}.grid{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;border:1px solid #e5e7eb;border-radius:8px;padding:8px;max-width:100%}
+figcaption{font-weight:600;margin-bottom:4px}svg{max-width:100%;height:auto;font-family:inherit}
+table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left}
+ul.stats{padding-left:18px}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p class="muted">Generated ${esc(input.generatedAt.toISOString())}.</p>
+<h2>Summary</h2>
+<ul class="stats">${formatStatsText(s)
+    .map((l) => `<li>${esc(l)}</li>`)
+    .join('')}</ul>
+<h2>Retrieval: the adapter</h2>
+${recallTable(b, a)}
+<div class="grid">${recallChart}</div>
+<h2>Scores of generated variants</h2>
+<div class="grid">
+${histogram('Relevance (cosine brief ↔ image)', [{ name: 'relevance', values: scoreOf('relevance') }])}
+${histogram('Novelty (1 − max cosine to the library)', [{ name: 'novelty', values: scoreOf('novelty') }])}
+${histogram('Predicted preference (percentile among past creatives)', [{ name: 'preference', values: scoreOf('preference').map((x) => 100 * x) }])}
+</div>
+<h2>Preference model</h2>
+${
+  pm
+    ? `<p>Trained ${esc(pm.trainedAt)} on ${pm.votes} votes in ${pm.rounds} rounds (${pm.comparisons.votes} comparisons from votes, ${pm.comparisons.ctr} from CTR). Held-out: ${pm.heldOut.rounds} rounds, ${pm.heldOut.comparisons} comparisons, pairwise accuracy <b>${pct(pm.heldOut.accuracy)}</b>. Scores shown from ${input.preferenceMinVotes} votes.</p>`
+    : '<p class="muted">No preference model yet: run <code>adcreative train preference</code>.</p>'
+}
+<div class="grid">
+${calibrationChart('Calibration on held-out comparisons', pm?.calibration ?? [])}
+${stripChart("Winners' scores against the other variants", [wl('relevance'), wl('novelty'), wl('preference')])}
+</div>
+<h2>Rounds and votes</h2>
+<div class="grid">
+${barChart(
+  'Rounds per brief',
+  rpbKeys.map((k) => `${k} round${k === 1 ? '' : 's'}`),
+  [{ name: 'briefs', values: rpbKeys.map((k) => roundsPerBrief.get(k) ?? 0) }],
+  { fmt: (v) => String(Math.round(v)) },
+)}
+${barChart(
+  `Votes per round (latest ${recent.length})`,
+  recent.map((r) => r.roundId),
+  [{ name: 'votes', values: recent.map((r) => r.variants.reduce((x, v) => x + v.votes, 0)) }],
+  { fmt: (v) => String(Math.round(v)) },
+)}
+</div>
+</body></html>
+`;
+}

@@ -1,0 +1,75 @@
+/**
+ * Opens the learning loop's sources from the configuration: the creative library (pairs,
+ * metrics, re-projection) and the round store (votes, rounds; variant image embeddings from
+ * the asset store, copy embedded again with the configured encoder, opened only if needed).
+ * The one place that knows which concrete stores back the seams in `sources.ts`.
+ */
+import { existsSync } from 'node:fs';
+import type { Encoder } from '../clip/types.ts';
+import { type Config, dataPath, libraryUri } from '../config.ts';
+import { openLibrary } from '../library/open.ts';
+import { libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
+import type { Logger } from '../log.ts';
+import { createFileAssetStore } from '../rounds/assets.ts';
+import { openSqliteStore } from '../rounds/sqlite.ts';
+import type { RoundStore } from '../rounds/types.ts';
+import { roundStatsSource, roundVoteSource } from './round-sources.ts';
+import type { LearningSources } from './sources.ts';
+
+export async function openLearningSources(cfg: Config, opts: { logger?: Logger } = {}): Promise<LearningSources> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => {});
+  };
+  try {
+    const out: LearningSources = { model: { name: '(empty library)', dims: 0 }, close };
+
+    const uri = libraryUri(cfg);
+    let lib = await openLibrary({ uri, logger: opts.logger });
+    const { model, dims } = lib.info();
+    if (model && dims) {
+      closers.push(() => lib.close());
+      out.model = { name: model, dims };
+      out.library = {
+        pairs: () => libraryPairSource(lib).pairs(),
+        count: () => lib.count(),
+        // The rewrite replaces the table under the open handle: close ours, rewrite, reopen.
+        async rewriteEmbeddings(fn) {
+          await lib.close();
+          try {
+            return await rewriteLibraryEmbeddings({ uri, fn, logger: opts.logger });
+          } finally {
+            lib = await openLibrary({ uri, logger: opts.logger });
+          }
+        },
+      };
+    } else {
+      // Nothing ingested yet: reports still work, training says what is missing.
+      await lib.close();
+    }
+
+    // The round store: only read when the bot has made one (eval must not create it).
+    const statePath = dataPath(cfg, 'state.sqlite');
+    if (existsSync(statePath)) {
+      const store: RoundStore = await openSqliteStore(statePath);
+      closers.push(() => store.close());
+      let encoder: Encoder | undefined;
+      closers.push(async () => {
+        await encoder?.close();
+      });
+      out.rounds = roundStatsSource(store);
+      out.votes = roundVoteSource({
+        store,
+        assets: createFileAssetStore(dataPath(cfg, 'variants')),
+        encoder: async () => {
+          encoder ??= await (await import('../clip/open.ts')).openEncoder(cfg, { logger: opts.logger });
+          return encoder;
+        },
+      });
+    }
+    return out;
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The round store seen by the learning loop: rounds with their variants' scores and vote
+ * counts (for the report and `/adcreative stats`), and votes as preference training data.
+ *
+ * A vote's training record needs each shown variant's image embedding (kept with its assets
+ * when the round was generated) and copy embedding (made again from the stored copy with
+ * the current encoder, the library's caption rule: "headline — body"). Only rounds that
+ * are over (closed, or superseded by a later round) count: an open round's votes may move.
+ */
+import type { Encoder } from '../clip/types.ts';
+import type { AssetStore } from '../rounds/assets.ts';
+import type { Round, RoundStore, VariantRecord } from '../rounds/types.ts';
+import { copyText, type ShownVariant, type VoteRecord } from './preference.ts';
+import type { RoundStatsSource, RoundSummary, VoteSource } from './sources.ts';
+
+type StoreView = Pick<RoundStore, 'roundsWithStatus' | 'listVariants' | 'listVotes'>;
+
+const briefOf = (r: Round) => `${r.channel}:${r.threadTs}`;
+
+/** Every round that got as far as variants, oldest first, as the reports see it. */
+export async function roundSummaries(store: StoreView): Promise<RoundSummary[]> {
+  const rounds = await store.roundsWithStatus(['open', 'closed', 'superseded']);
+  rounds.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  const out: RoundSummary[] = [];
+  for (const r of rounds) {
+    const [variants, votes] = await Promise.all([store.listVariants(r.id), store.listVotes(r.id)]);
+    const count = new Map<string, number>();
+    for (const v of votes) count.set(v.variantId, (count.get(v.variantId) ?? 0) + 1);
+    out.push({
+      roundId: r.id,
+      briefId: briefOf(r),
+      status: r.status === 'open' ? 'open' : 'closed',
+      closedAt: r.closedAt ?? undefined,
+      variants: variants.map((v) => ({
+        variantId: v.id,
+        label: v.label,
+        scores: { relevance: v.scores.relevance, novelty: v.scores.novelty, preference: v.scores.preference },
+        votes: count.get(v.id) ?? 0,
+        winner: r.winnerVariantId === v.id,
+      })),
+    });
+  }
+  return out;
+}
+
+export function roundStatsSource(store: StoreView): RoundStatsSource {
+  return { rounds: () => roundSummaries(store) };
+}
+
+/** Votes of finished rounds with the shown variants' embeddings; variants without stored assets are left out. */
+export function roundVoteSource(deps: {
+  store: StoreView;
+  assets: Pick<AssetStore, 'load'>;
+  /** Opened only when votes are read (it loads CLIP). */
+  encoder: () => Promise<Pick<Encoder, 'embedTexts' | 'info'>>;
+}): VoteSource & { model(): Promise<{ name: string; dims: number }> } {
+  return {
+    async model() {
+      const info = (await deps.encoder()).info();
+      return { name: info.model, dims: info.dims };
+    },
+    async votes() {
+      const rounds = await deps.store.roundsWithStatus(['closed', 'superseded']);
+      rounds.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      const out: VoteRecord[] = [];
+      let encoder: Pick<Encoder, 'embedTexts'> | undefined;
+      for (const r of rounds) {
+        const votes = await deps.store.listVotes(r.id);
+        if (!votes.length) continue;
+        const variants: VariantRecord[] = await deps.store.listVariants(r.id);
+        const withAssets = await Promise.all(
+          variants.map(async (v) => ({ v, a: await deps.assets.load(r.id, v.id).catch(() => undefined) })),
+        );
+        const usable = withAssets.filter((x) => x.a?.imageEmbedding.length);
+        if (usable.length < 2) continue;
+        encoder ??= await deps.encoder();
+        const texts = await encoder.embedTexts(usable.map((x) => copyText(x.v)));
+        const shown: ShownVariant[] = usable.map((x, i) => ({
+          variantId: x.v.id,
+          imageEmbedding: x.a!.imageEmbedding,
+          textEmbedding: texts[i],
+        }));
+        for (const vote of votes) {
+          if (shown.some((s) => s.variantId === vote.variantId)) {
+            out.push({ roundId: r.id, chosenVariantId: vote.variantId, shown, userId: vote.user });
+          }
+        }
+      }
+      return out;
+    },
+  };
+}

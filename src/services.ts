@@ -124,8 +124,10 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   const rawEncoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
   // In-process encoder: its runs report batch sizes. Every encoder: call latency and failures.
   type Run = { kind: 'text' | 'vision'; size: number; queueWaitMs?: number };
-  const onRun = (rawEncoder as { onRun?: (l: (e: Run) => void) => unknown }).onRun;
-  onRun?.call(rawEncoder, (e: Run) => {
+  // Under a CLIP adapter (learning), the engine is its `base`.
+  const engine = (rawEncoder as { base?: Encoder }).base ?? rawEncoder;
+  const onRun = (engine as { onRun?: (l: (e: Run) => void) => unknown }).onRun;
+  onRun?.call(engine, (e: Run) => {
     metrics.encoderBatch(e.kind, e.size);
     if (e.queueWaitMs !== undefined) metrics.encoderQueueWait(e.kind, e.queueWaitMs / 1000);
   });
@@ -181,8 +183,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       library: () => library().then((l) => l.count()),
       // A remote encoder must answer its health endpoint; the in-process one is ready when built.
       encoder: async () => {
-        const remote = encoder as { ready?: () => Promise<boolean> };
-        if (remote.ready && !(await remote.ready())) throw new Error(`CLIP server ${encoder.info().device} is not ready`);
+        const remote = engine as { ready?: () => Promise<boolean> };
+        if (remote.ready && !(await remote.ready.call(engine))) throw new Error(`CLIP server ${encoder.info().device} is not ready`);
       },
     },
   });

@@ -13,7 +13,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
   const logger = opts.logger ?? silentLogger;
   if (cfg.clipEndpoint) {
     const { createRemoteEncoder } = await import('./remote.ts');
-    return createRemoteEncoder({
+    const remote = createRemoteEncoder({
       endpoint: cfg.clipEndpoint,
       modelDir: cfg.clipModelDir,
       timeoutMs: cfg.clipRemoteTimeoutMs,
@@ -23,6 +23,8 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
       logger,
     });
+    // The adapter applies to remote embeddings exactly as to in-process ones.
+    return applyConfiguredAdapter(cfg, remote, { logger });
   }
   const encoder = await createOnnxEncoder({
     modelDir: cfg.clipModelDir,

@@ -128,12 +128,17 @@ export interface WinnerDecision {
   /** Labels that shared the most votes when it was a tie. */
   tiedLabels: string[];
   votes: number;
+  /** What broke a tie: a higher predicted preference, or (preferences equal or unknown) the earlier variant. */
+  brokenBy: 'preference' | 'position' | null;
 }
 
 export function decideWinner(variants: TallyVariant[], t: Tally): WinnerDecision {
-  if (t.total === 0) return { winnerId: null, tie: false, tiedLabels: [], votes: 0 };
+  if (t.total === 0) return { winnerId: null, tie: false, tiedLabels: [], votes: 0, brokenBy: null };
   const max = Math.max(...t.entries.map((e) => e.votes));
   const top = variants.filter((v) => t.entries.find((e) => e.variantId === v.id)?.votes === max);
   top.sort((a, b) => (b.preference ?? Number.NEGATIVE_INFINITY) - (a.preference ?? Number.NEGATIVE_INFINITY) || a.position - b.position);
-  return { winnerId: top[0].id, tie: top.length > 1, tiedLabels: top.map((v) => v.label).sort(), votes: max };
+  const tie = top.length > 1;
+  const pref = (v: TallyVariant) => v.preference ?? Number.NEGATIVE_INFINITY;
+  const brokenBy = !tie ? null : pref(top[0]) > pref(top[1]) ? 'preference' : 'position';
+  return { winnerId: top[0].id, tie, tiedLabels: top.map((v) => v.label).sort(), votes: max, brokenBy };
 }

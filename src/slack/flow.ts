@@ -793,7 +793,7 @@ export class RoundFlow {
       result = `Round closed ${by} with no votes, so no winner was stored.`;
     } else {
       const tie = decision.tie
-        ? ` It was a tie between ${decision.tiedLabels.join(', ')} (${decision.votes} vote${decision.votes === 1 ? '' : 's'} each), broken by ${winner.scores.preference !== null ? 'predicted preference' : 'the earlier variant'}.`
+        ? ` It was a tie between ${decision.tiedLabels.join(', ')} (${decision.votes} vote${decision.votes === 1 ? '' : 's'} each), broken by ${decision.brokenBy === 'preference' ? 'predicted preference' : 'the earlier variant'}.`
         : '';
       result = `:trophy: *Winner: variant ${winner.label}* — ${esc(truncate(winner.headline, 200))} with ${decision.votes} of ${t.total} vote${t.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
       parentWinner = result;

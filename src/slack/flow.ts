@@ -272,7 +272,14 @@ export class RoundFlow {
       await this.d.rounds.fail(round.id, `could not post: ${slackError(e) ?? describeError(e)}`);
       const err = slackError(e);
       if (err === 'not_in_channel' || err === 'channel_not_found') {
-        return p.notify(notInChannelMessage({ channelId: p.channel, isPrivate: p.channel.startsWith('G') || err === 'channel_not_found' }));
+        // The name people type after /invite; auth.test is cheap and this path is rare.
+        const botName = await this.d.client.auth
+          .test()
+          .then((r) => (r.user ? String(r.user) : undefined))
+          .catch(() => undefined);
+        return p.notify(
+          notInChannelMessage({ channelId: p.channel, isPrivate: p.channel.startsWith('G') || err === 'channel_not_found', botName }),
+        );
       }
       return p.notify(errorMessage(`I could not post in this channel (${err ?? describeError(e)}).`));
     }

@@ -189,6 +189,8 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
     await h.d.slashCommand({ user: 'U0ALICE', channel: 'C0RANDOM', text: 'shoes for runners' });
     const note = await h.slack.waitFor(() => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('/invite')), 5000, 'invite note');
     expect(note.via).toBe('response_url');
+    // The invite names the bot as people type it, not a placeholder.
+    expect(note.text).toContain('`/invite @adcreative`');
     await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'stats' });
     await h.slack.waitFor(() => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('This month')), 5000, 'stats');
   });

@@ -802,7 +802,7 @@ export class RoundFlow {
       const tie = decision.tie
         ? ` It was a tie between ${decision.tiedLabels.join(', ')} (${decision.votes} vote${decision.votes === 1 ? '' : 's'} each), broken by ${decision.brokenBy === 'preference' ? 'predicted preference' : 'the earlier variant'}.`
         : '';
-      result = `:trophy: *Winner: variant ${winner.label}* — ${esc(truncate(winner.headline, 200))} with ${decision.votes} of ${t.total} vote${t.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
+      result = `:trophy: *Winner: variant ${winner.label}* — “${esc(truncate(winner.headline, 200))}” — ${decision.votes} of ${t.total} vote${t.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
       parentWinner = result;
     }
     await this.refreshTally(round.id, result).catch((e: unknown) =>

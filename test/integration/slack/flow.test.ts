@@ -169,6 +169,8 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
     });
     await h.slack.waitFor(() => h.slack.message(C, parent.ts)?.text.includes('winner B'), 5000, 'winner on parent');
     expect(blocksText(h.slack.message(C, parent.ts))).toContain('Winner: variant B');
+    // The headline is quoted so it does not run into the vote count.
+    expect(blocksText(h.slack.message(C, parent.ts))).toContain(`“${winner.headline}” — 2 of 3 votes. Closed by <@U0ALICE>`);
     const shared = h.slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('Variant B in all formats'));
     expect(shared?.files).toHaveLength(2);
     expect(blocksText(tallyMessage(h.slack, C, parent.ts, 2))).not.toContain('close_round');

@@ -7,6 +7,7 @@
  * p ~ Dirichlet(1 + votes). P(best_i) = P(p_i is the largest), estimated by Monte Carlo with
  * a seed derived from the counts, so the same tally always shows the same numbers.
  */
+import { mulberry32 } from '../random.ts';
 import type { Vote } from './types.ts';
 
 export interface TallyVariant {
@@ -27,18 +28,6 @@ export interface TallyEntry {
 export interface Tally {
   total: number;
   entries: TallyEntry[];
-}
-
-/** mulberry32: small, fast and good enough for Monte Carlo estimates. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashCounts(counts: number[]): number {
@@ -81,7 +70,7 @@ export function probabilityBest(counts: number[], opts: { samples?: number; prio
   if (n === 1) return [1];
   const samples = opts.samples ?? 20_000;
   const prior = opts.prior ?? 1;
-  const rand = seededRandom(opts.seed ?? hashCounts(counts));
+  const rand = mulberry32(opts.seed ?? hashCounts(counts));
   const wins = new Array<number>(n).fill(0);
   for (let s = 0; s < samples; s++) {
     let best = 0;

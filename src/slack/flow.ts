@@ -630,7 +630,13 @@ export class RoundFlow {
       try {
         ts = await this.post(
           round.channel,
-          variantMessage({ round: round.number, variant: v, fileId, voteReaction: this.d.settings.voteReaction }),
+          variantMessage({
+            round: round.number,
+            variant: v,
+            fileId,
+            voteReaction: this.d.settings.voteReaction,
+            anonymous: round.options.anonymous,
+          }),
           round.threadTs,
         );
       } catch (e) {
@@ -641,7 +647,13 @@ export class RoundFlow {
     if (!ts)
       ts = await this.post(
         round.channel,
-        variantMessage({ round: round.number, variant: v, fileId: null, voteReaction: this.d.settings.voteReaction }),
+        variantMessage({
+          round: round.number,
+          variant: v,
+          fileId: null,
+          voteReaction: this.d.settings.voteReaction,
+          anonymous: round.options.anonymous,
+        }),
         round.threadTs,
       );
     await this.d.rounds.store.updateVariant(v.id, { messageTs: ts, fileId });
@@ -986,7 +998,13 @@ export class RoundFlow {
       await this.update(
         round.channel,
         v.messageTs,
-        variantMessage({ round: round.number, variant: updated, fileId: fileId ?? v.fileId, voteReaction: this.d.settings.voteReaction }),
+        variantMessage({
+          round: round.number,
+          variant: updated,
+          fileId: fileId ?? v.fileId,
+          voteReaction: this.d.settings.voteReaction,
+          anonymous: round.options.anonymous,
+        }),
       );
   }
 

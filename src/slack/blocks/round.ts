@@ -120,7 +120,14 @@ export function preferenceText(p: number | null): string {
   return `preference ${n}${suffix} percentile`;
 }
 
-export function variantMessage(p: { round: number; variant: VariantView; fileId: string | null; voteReaction: string }): Message {
+export function variantMessage(p: {
+  round: number;
+  variant: VariantView;
+  fileId: string | null;
+  voteReaction: string;
+  /** Anonymous rounds: Slack shows who reacted, so the hint says so. */
+  anonymous?: boolean;
+}): Message {
   const v = p.variant;
   const s = v.scores;
   const blocks: Block[] = [
@@ -150,7 +157,13 @@ export function variantMessage(p: { round: number; variant: VariantView; fileId:
       },
     ],
   });
-  blocks.push(context(`Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`));
+  blocks.push(
+    context(
+      p.anonymous
+        ? `Click *Vote ${v.label}* — one vote per person, anonymous; click again to take it back. A :${p.voteReaction}: reaction counts too, but Slack shows who reacted.`
+        : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`,
+    ),
+  );
   return { text: truncate(`Variant ${v.label}: ${v.headline}`, 3000), blocks };
 }
 

@@ -37,3 +37,15 @@ describe('the preference score on a variant', () => {
     expect(JSON.stringify(m.blocks)).toContain('preference: insufficient data');
   });
 });
+
+describe('the voting hint on a variant', () => {
+  it('warns in anonymous rounds that a reaction shows who reacted', () => {
+    const open = JSON.stringify(variantMessage({ round: 1, variant: variant(null), fileId: null, voteReaction: '+1' }).blocks);
+    expect(open).toContain('or react with :+1:');
+    const anon = JSON.stringify(
+      variantMessage({ round: 1, variant: variant(null), fileId: null, voteReaction: '+1', anonymous: true }).blocks,
+    );
+    expect(anon).toContain('anonymous');
+    expect(anon).toContain('Slack shows who reacted');
+  });
+});

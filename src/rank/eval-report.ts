@@ -378,7 +378,8 @@ ul.stats{padding-left:18px}
 <p class="muted">Generated ${esc(input.generatedAt.toISOString())}.</p>
 <h2>Summary</h2>
 <ul class="stats">${formatStatsText(s)
-    .map((l) => `<li>${esc(l)}</li>`)
+    // The lines are Slack mrkdwn too: `code` spans become <code> here rather than stray backticks.
+    .map((l) => `<li>${esc(l).replace(/`([^`]+)`/g, '<code>$1</code>')}</li>`)
     .join('')}</ul>
 <h2>Retrieval: the adapter</h2>
 ${recallTable(b, a)}

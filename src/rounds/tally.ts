@@ -7,6 +7,7 @@
  * p ~ Dirichlet(1 + votes). P(best_i) = P(p_i is the largest), estimated by Monte Carlo with
  * a seed derived from the counts, so the same tally always shows the same numbers.
  */
+import { mulberry32 } from '../random.ts';
 import type { Vote } from './types.ts';
 
 export interface TallyVariant {
@@ -27,18 +28,6 @@ export interface TallyEntry {
 export interface Tally {
   total: number;
   entries: TallyEntry[];
-}
-
-/** mulberry32: small, fast and good enough for Monte Carlo estimates. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashCounts(counts: number[]): number {
@@ -81,7 +70,7 @@ export function probabilityBest(counts: number[], opts: { samples?: number; prio
   if (n === 1) return [1];
   const samples = opts.samples ?? 20_000;
   const prior = opts.prior ?? 1;
-  const rand = seededRandom(opts.seed ?? hashCounts(counts));
+  const rand = mulberry32(opts.seed ?? hashCounts(counts));
   const wins = new Array<number>(n).fill(0);
   for (let s = 0; s < samples; s++) {
     let best = 0;
@@ -128,12 +117,17 @@ export interface WinnerDecision {
   /** Labels that shared the most votes when it was a tie. */
   tiedLabels: string[];
   votes: number;
+  /** What broke a tie: a higher predicted preference, or (preferences equal or unknown) the earlier variant. */
+  brokenBy: 'preference' | 'position' | null;
 }
 
 export function decideWinner(variants: TallyVariant[], t: Tally): WinnerDecision {
-  if (t.total === 0) return { winnerId: null, tie: false, tiedLabels: [], votes: 0 };
+  if (t.total === 0) return { winnerId: null, tie: false, tiedLabels: [], votes: 0, brokenBy: null };
   const max = Math.max(...t.entries.map((e) => e.votes));
   const top = variants.filter((v) => t.entries.find((e) => e.variantId === v.id)?.votes === max);
   top.sort((a, b) => (b.preference ?? Number.NEGATIVE_INFINITY) - (a.preference ?? Number.NEGATIVE_INFINITY) || a.position - b.position);
-  return { winnerId: top[0].id, tie: top.length > 1, tiedLabels: top.map((v) => v.label).sort(), votes: max };
+  const tie = top.length > 1;
+  const pref = (v: TallyVariant) => v.preference ?? Number.NEGATIVE_INFINITY;
+  const brokenBy = !tie ? null : pref(top[0]) > pref(top[1]) ? 'preference' : 'position';
+  return { winnerId: top[0].id, tie, tiedLabels: top.map((v) => v.label).sort(), votes: max, brokenBy };
 }

@@ -54,6 +54,9 @@ export function restoreWorkspace(slack: FakeSlack, dir: string, logger: Logger =
   }
   let restored = 0;
   for (const m of snap.messages) {
+    // DMs are made on first use, so a restored one is made again.
+    if (!slack.channels.has(m.channel) && m.channel.startsWith('D') && slack.users.has(`U${m.channel.slice(1)}`))
+      slack.dmChannel(`U${m.channel.slice(1)}`);
     if (!slack.channels.has(m.channel)) continue;
     slack.messages.set(`${m.channel}/${m.ts}`, { ...m, files: m.files ?? [], reactions: m.reactions ?? [] });
     restored += 1;

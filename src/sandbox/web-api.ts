@@ -509,8 +509,27 @@ export class FakeSlack extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * The bot's direct-message channel with a person, made on first use. Slack accepts a user
+   * id as the channel of chat.postMessage and posts in the app's DM with them.
+   */
+  dmChannel(userId: string): FakeChannel {
+    const id = `D${userId.replace(/^U/, '')}`;
+    const existing = this.channels.get(id);
+    if (existing) return existing;
+    const user = this.users.get(userId);
+    return this.addChannel({
+      id,
+      name: `${user?.name ?? userId} · DM with adcreative`,
+      isPrivate: true,
+      members: [userId, this.botUserId],
+    });
+  }
+
   private channelFor(id: unknown, needMember = true): FakeChannel {
     if (typeof id !== 'string' || id === '') return fail('channel_not_found');
+    const person = this.users.get(id);
+    if (person && !person.isBot) return this.dmChannel(id);
     const ch = this.channels.get(id) ?? [...this.channels.values()].find((c) => `#${c.name}` === id || c.name === id);
     if (!ch) return fail('channel_not_found');
     // Private channels the bot is not in are invisible to it, as in Slack.

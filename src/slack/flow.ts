@@ -274,7 +274,14 @@ export class RoundFlow {
       await this.d.rounds.fail(round.id, `could not post: ${slackError(e) ?? describeError(e)}`);
       const err = slackError(e);
       if (err === 'not_in_channel' || err === 'channel_not_found') {
-        return p.notify(notInChannelMessage({ channelId: p.channel, isPrivate: p.channel.startsWith('G') || err === 'channel_not_found' }));
+        // The name people type after /invite; auth.test is cheap and this path is rare.
+        const botName = await this.d.client.auth
+          .test()
+          .then((r) => (r.user ? String(r.user) : undefined))
+          .catch(() => undefined);
+        return p.notify(
+          notInChannelMessage({ channelId: p.channel, isPrivate: p.channel.startsWith('G') || err === 'channel_not_found', botName }),
+        );
       }
       return p.notify(errorMessage(`I could not post in this channel (${err ?? describeError(e)}).`));
     }
@@ -625,7 +632,13 @@ export class RoundFlow {
       try {
         ts = await this.post(
           round.channel,
-          variantMessage({ round: round.number, variant: v, fileId, voteReaction: this.d.settings.voteReaction }),
+          variantMessage({
+            round: round.number,
+            variant: v,
+            fileId,
+            voteReaction: this.d.settings.voteReaction,
+            anonymous: round.options.anonymous,
+          }),
           round.threadTs,
         );
       } catch (e) {
@@ -636,7 +649,13 @@ export class RoundFlow {
     if (!ts)
       ts = await this.post(
         round.channel,
-        variantMessage({ round: round.number, variant: v, fileId: null, voteReaction: this.d.settings.voteReaction }),
+        variantMessage({
+          round: round.number,
+          variant: v,
+          fileId: null,
+          voteReaction: this.d.settings.voteReaction,
+          anonymous: round.options.anonymous,
+        }),
         round.threadTs,
       );
     await this.d.rounds.store.updateVariant(v.id, { messageTs: ts, fileId });
@@ -795,9 +814,9 @@ export class RoundFlow {
       result = `Round closed ${by} with no votes, so no winner was stored.`;
     } else {
       const tie = decision.tie
-        ? ` It was a tie between ${decision.tiedLabels.join(', ')} (${decision.votes} vote${decision.votes === 1 ? '' : 's'} each), broken by ${winner.scores.preference !== null ? 'predicted preference' : 'the earlier variant'}.`
+        ? ` It was a tie between ${decision.tiedLabels.join(', ')} (${decision.votes} vote${decision.votes === 1 ? '' : 's'} each), broken by ${decision.brokenBy === 'preference' ? 'predicted preference' : 'the earlier variant'}.`
         : '';
-      result = `:trophy: *Winner: variant ${winner.label}* — ${esc(truncate(winner.headline, 200))} with ${decision.votes} of ${t.total} vote${t.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
+      result = `:trophy: *Winner: variant ${winner.label}* — “${esc(truncate(winner.headline, 200))}” — ${decision.votes} of ${t.total} vote${t.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
       parentWinner = result;
     }
     await this.refreshTally(round.id, result).catch((e: unknown) =>
@@ -981,7 +1000,13 @@ export class RoundFlow {
       await this.update(
         round.channel,
         v.messageTs,
-        variantMessage({ round: round.number, variant: updated, fileId: fileId ?? v.fileId, voteReaction: this.d.settings.voteReaction }),
+        variantMessage({
+          round: round.number,
+          variant: updated,
+          fileId: fileId ?? v.fileId,
+          voteReaction: this.d.settings.voteReaction,
+          anonymous: round.options.anonymous,
+        }),
       );
   }
 

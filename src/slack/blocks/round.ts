@@ -109,7 +109,25 @@ export function variantAlt(v: VariantView): string {
   return truncate(`Variant ${v.label} ad image: ${v.concept || v.headline}. Headline "${v.headline}", button "${v.cta}".`, LIMITS.altText);
 }
 
-export function variantMessage(p: { round: number; variant: VariantView; fileId: string | null; voteReaction: string }): Message {
+/**
+ * The preference score arrives as a percentile / 100 against the team's past creatives
+ * (rank/preference.ts), and null when there is no model or it has seen too few votes.
+ */
+export function preferenceText(p: number | null): string {
+  if (p === null) return 'preference: insufficient data';
+  const n = Math.max(0, Math.min(100, Math.round(p * 100)));
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `preference ${n}${suffix} percentile`;
+}
+
+export function variantMessage(p: {
+  round: number;
+  variant: VariantView;
+  fileId: string | null;
+  voteReaction: string;
+  /** Anonymous rounds: Slack shows who reacted, so the hint says so. */
+  anonymous?: boolean;
+}): Message {
   const v = p.variant;
   const s = v.scores;
   const blocks: Block[] = [
@@ -117,7 +135,7 @@ export function variantMessage(p: { round: number; variant: VariantView; fileId:
   ];
   if (p.fileId) blocks.push({ type: 'image', block_id: `img-${v.label}`, slack_file: { id: p.fileId }, alt_text: variantAlt(v) });
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
-  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · preference ${s.preference === null ? 'not trained yet' : s.preference.toFixed(2)} · total ${s.total.toFixed(2)}`;
+  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference)} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
@@ -139,7 +157,13 @@ export function variantMessage(p: { round: number; variant: VariantView; fileId:
       },
     ],
   });
-  blocks.push(context(`Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`));
+  blocks.push(
+    context(
+      p.anonymous
+        ? `Click *Vote ${v.label}* — one vote per person, anonymous; click again to take it back. A :${p.voteReaction}: reaction counts too, but Slack shows who reacted.`
+        : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`,
+    ),
+  );
   return { text: truncate(`Variant ${v.label}: ${v.headline}`, 3000), blocks };
 }
 

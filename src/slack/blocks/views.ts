@@ -112,7 +112,7 @@ export function briefModal(p: {
         type: 'input',
         block_id: BRIEF_BLOCKS.reference,
         optional: true,
-        label: plain('Reference image (optional)'),
+        label: plain('Reference image'),
         element: { type: 'file_input', action_id: 'value', filetypes: ['png', 'jpg', 'jpeg', 'webp', 'gif'], max_files: 1 },
       },
     ],

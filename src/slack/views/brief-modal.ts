@@ -4,6 +4,7 @@
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
+import { probe } from '../../image/decode.ts';
 import type { ChannelName, FormatName } from '../../library/types.ts';
 import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
 import { errorMessage } from '../blocks/ephemeral.ts';
@@ -83,7 +84,11 @@ export function makeBriefModalSubmission(deps: { flow: RoundFlow; defaults: () =
         let referenceImage: Uint8Array | undefined;
         if (file) {
           try {
-            referenceImage = await deps.flow.download(file.url_private_download ?? file.url_private ?? '', deps.botToken);
+            const bytes = await deps.flow.download(file.url_private_download ?? file.url_private ?? '', deps.botToken);
+            // A corrupt file would otherwise be dropped quietly further on, and the person
+            // would think the round followed their reference. Pixel limits apply later, where it is decoded.
+            await probe(bytes, { maxBytes: deps.flow.settings.imageMaxBytes, maxPixels: Number.MAX_SAFE_INTEGER }, file.name);
+            referenceImage = bytes;
           } catch (e) {
             await notify(errorMessage(`The reference image could not be used: ${describeError(e)}. The round goes on without it.`));
           }

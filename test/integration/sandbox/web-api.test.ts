@@ -25,6 +25,17 @@ describe('fake Slack Web API', () => {
     await expect(bad.auth.test()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
   });
 
+  it('posts to a user id in the app DM with them, as Slack does', async () => {
+    const r = await client.chat.postMessage({ channel: 'U0BOB', text: 'The reference image could not be used' });
+    const dm = slack.dmChannel('U0BOB');
+    expect(r.channel).toBe(dm.id);
+    expect(dm.members).toEqual(['U0BOB', slack.botUserId]);
+    expect(slack.channelMessages(dm.id).map((m) => m.text)).toEqual(['The reference image could not be used']);
+    await expect(client.chat.postMessage({ channel: 'U0NOBODY', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+  });
+
   it('posts, threads, updates and validates blocks like Slack', async () => {
     const parent = await client.chat.postMessage({
       channel: 'C0GENERAL',

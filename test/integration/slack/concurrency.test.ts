@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../src/rounds/tally.ts';
+import { mulberry32 } from '../../../src/random.ts';
 import type { FakeMessage } from '../../../src/sandbox/web-api.ts';
 import { type Harness, harness, tallyMessage, variantMessages } from './harness.ts';
 
@@ -34,7 +34,7 @@ describe('votes under load', () => {
       h.slack.invite(C, u);
     }
     const { parent, variants } = await openRound('Running shoes --variants 4');
-    const rand = seededRandom(42);
+    const rand = mulberry32(42);
     // Each user: 4 actions in order (buttons or reactions); users run concurrently; ~30 % of deliveries are retried.
     const expected = new Map<string, number | null>();
     let retries = 0;

@@ -169,6 +169,8 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
     });
     await h.slack.waitFor(() => h.slack.message(C, parent.ts)?.text.includes('winner B'), 5000, 'winner on parent');
     expect(blocksText(h.slack.message(C, parent.ts))).toContain('Winner: variant B');
+    // The headline is quoted so it does not run into the vote count.
+    expect(blocksText(h.slack.message(C, parent.ts))).toContain(`“${winner.headline}” — 2 of 3 votes. Closed by <@U0ALICE>`);
     const shared = h.slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('Variant B in all formats'));
     expect(shared?.files).toHaveLength(2);
     expect(blocksText(tallyMessage(h.slack, C, parent.ts, 2))).not.toContain('close_round');
@@ -189,6 +191,8 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
     await h.d.slashCommand({ user: 'U0ALICE', channel: 'C0RANDOM', text: 'shoes for runners' });
     const note = await h.slack.waitFor(() => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('/invite')), 5000, 'invite note');
     expect(note.via).toBe('response_url');
+    // The invite names the bot as people type it, not a placeholder.
+    expect(note.text).toContain('`/invite @adcreative`');
     await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'stats' });
     await h.slack.waitFor(() => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('This month')), 5000, 'stats');
   });
@@ -223,6 +227,41 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
     await h.d.messageEvent(reply);
     await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts, 2), 10_000, 'round 2');
     expect(h.gen.requests[1].feedback).toEqual(['make it louder']);
+  });
+
+  it('replies that arrive while a round is being made wait for the next round', async () => {
+    const parent = await startRound('Socks for cyclists --variants 2');
+    let release = () => {};
+    h.gen.gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const first = h.slack.postAsUser({ user: 'U0BOB', channel: C, text: `<@${h.slack.botUserId}> brighter`, thread_ts: parent.ts });
+    await h.d.messageEvent(first);
+    await h.slack.waitFor(() => (h.gen.requests.length === 2 ? true : undefined), 5000, 'round 2 generating');
+    // Round 2 is being made: this reply is kept, not slipped into round 2.
+    const late = h.slack.postAsUser({ user: 'U0CAROL', channel: C, text: 'use the blue logo', thread_ts: parent.ts });
+    await h.d.messageEvent(late);
+    await h.slack.waitFor(() => h.slack.message(C, late.ts)?.reactions.find((r) => r.name === 'eyes'), 5000, '👀 on the late reply');
+    h.gen.gate = undefined;
+    release();
+    expect(h.gen.requests[1].feedback).toEqual(['brighter']);
+    // Round 2's tally offers it for round 3, and round 3 is made with it.
+    const tally2 = await h.slack.waitFor(
+      () => {
+        const t = tallyMessage(h.slack, C, parent.ts, 2);
+        return blocksText(t).includes('New round with feedback (1)') ? t : undefined;
+      },
+      10_000,
+      'round 2 tally offering the late reply',
+    );
+    await h.d.blockAction({
+      user: 'U0CAROL',
+      channel: C,
+      message: tally2,
+      action: { action_id: 'new_round', value: buttonValue(tally2, 'new_round') },
+    });
+    await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts, 3), 10_000, 'round 3');
+    expect(h.gen.requests[2].feedback).toEqual(['brighter', 'use the blue logo']);
   });
 
   it('refuses requests without a valid, fresh signature', async () => {

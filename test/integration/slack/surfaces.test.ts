@@ -81,6 +81,63 @@ describe('the other surfaces', () => {
     });
   });
 
+  it('the brief form: a corrupt reference image is named and the round goes on without it; a good one is used', async () => {
+    const formValues = (file: unknown) => ({
+      product: { value: { type: 'plain_text_input', value: 'Reflective vests' } },
+      formats: { value: { type: 'checkboxes', selected_options: [{ value: 'square' }] } },
+      variants: { value: { type: 'static_select', selected_option: { value: '2' } } },
+      reference: { value: { type: 'file_input', files: [file] } },
+    });
+    const corrupt = new Uint8Array([
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      ...Array.from({ length: 200 }, (_, i) => (i * 37) % 256),
+    ]);
+    const posted = h.slack.postAsUser({
+      user: 'U0BOB',
+      channel: C,
+      text: 'refs',
+      files: [
+        { name: 'broken.png', bytes: corrupt },
+        { name: 'good.png', bytes: tinyPng(8, 8, [20, 200, 90]) },
+      ],
+    });
+    expect(posted.ts).toBeTruthy();
+    // As Slack hands a file_input's files to the app.
+    const asInput = (name: string) => {
+      const f = [...h.slack.files.values()].find((x) => x.name === name);
+      if (!f) throw new Error(`no file ${name}`);
+      const url = `${h.slack.baseUrl}/files/${f.id}/download/${name}`;
+      return { id: f.id, name, mimetype: 'image/png', size: f.bytes?.length, url_private: url, url_private_download: url };
+    };
+    const [broken, good] = [asInput('broken.png'), asInput('good.png')];
+    for (const [file, brief] of [
+      [broken, 'Reflective vests'],
+      [good, 'Reflective vests'],
+    ] as const) {
+      await h.d.slashCommand({ user: 'U0BOB', channel: C, text: '' });
+      const view = await h.slack.waitFor(() => [...h.slack.views.values()].filter((v) => v.user === 'U0BOB').at(-1), 5000, 'modal');
+      const res = await h.d.viewSubmission({ user: 'U0BOB', view, values: formValues(file) });
+      expect(res.status).toBe(200);
+      await h.slack.waitFor(
+        () => (h.gen.requests.filter((r) => r.brief.includes(brief)).length === (file === broken ? 1 : 2) ? true : undefined),
+        10_000,
+        'round started',
+      );
+    }
+    const note = h.slack.channelMessages(h.slack.dmChannel('U0BOB').id).find((m) => m.text.includes('reference image could not be used'));
+    expect(note?.text).toContain('broken.png');
+    expect(note?.text).toContain('goes on without it');
+    expect(h.gen.requests[0].referenceImage).toBeUndefined();
+    expect(Buffer.from(h.gen.requests[1].referenceImage as Uint8Array).equals(Buffer.from(tinyPng(8, 8, [20, 200, 90])))).toBe(true);
+  });
+
   it('variant menu: edit copy re-renders in place, download uploads every format, more like this starts a round', async () => {
     const { parent, variants } = await openRound('Desk lamps --variants 2');
     const A = variants[0];

@@ -152,6 +152,9 @@ describe('renderEvalReport', () => {
     expect(html).toContain('&lt;img src=x');
     expect(html).toContain('no adapter trained yet');
     expect(html).toContain('no preference model yet');
+    // The summary's commands read as code, not as Slack's backticks.
+    expect(html).toContain('<li>Adapter: not trained (run <code>adcreative train adapter</code>)</li>');
+    expect(html.slice(html.indexOf('<ul class="stats">'), html.indexOf('</ul>'))).not.toContain('`');
     const none = renderEvalReport({ ...input({ rounds: [] }), generatedAt: new Date() });
     expect(none).toContain('no closed rounds with winners yet');
   });

@@ -45,10 +45,22 @@ describe('tally and winner', () => {
       winnerId: 'b',
       tie: true,
       tiedLabels: ['A', 'B'],
+      brokenBy: 'preference',
     });
     const noPref = variants.map((v) => ({ ...v, preference: null }));
-    expect(decideWinner(noPref, tally(noPref, [vote('u1', 'c'), vote('u2', 'b')]))).toMatchObject({ winnerId: 'b', tie: true });
-    expect(decideWinner(variants, tally(variants, [vote('u1', 'c')]))).toMatchObject({ winnerId: 'c', tie: false });
-    expect(decideWinner(variants, tally(variants, []))).toEqual({ winnerId: null, tie: false, tiedLabels: [], votes: 0 });
+    expect(decideWinner(noPref, tally(noPref, [vote('u1', 'c'), vote('u2', 'b')]))).toMatchObject({
+      winnerId: 'b',
+      tie: true,
+      brokenBy: 'position',
+    });
+    // Equal predicted preferences do not break a tie: the earlier variant does, and the message must say so.
+    const samePref = variants.map((v) => ({ ...v, preference: 0.5 }));
+    expect(decideWinner(samePref, tally(samePref, [vote('u1', 'b'), vote('u2', 'a')]))).toMatchObject({
+      winnerId: 'a',
+      tie: true,
+      brokenBy: 'position',
+    });
+    expect(decideWinner(variants, tally(variants, [vote('u1', 'c')]))).toMatchObject({ winnerId: 'c', tie: false, brokenBy: null });
+    expect(decideWinner(variants, tally(variants, []))).toEqual({ winnerId: null, tie: false, tiedLabels: [], votes: 0, brokenBy: null });
   });
 });

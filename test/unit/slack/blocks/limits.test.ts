@@ -87,6 +87,19 @@ describe('Block Kit builders stay inside Slack limits with extreme input', () =>
     for (const m of msgs) expect(checkMessage(m)).toEqual([]);
   });
 
+  it('optional inputs do not say "(optional)" themselves: Slack adds it to their label', () => {
+    const modal = briefModal({
+      channelId: 'C1',
+      brands: ['acme'],
+      defaults: { channel: 'meta', formats: ['square'], variants: 4 },
+      maxVariants: 6,
+      maxChars: 1000,
+    });
+    const inputs = modal.blocks.filter((b) => b.type === 'input') as unknown as { optional?: boolean; label: { text: string } }[];
+    expect(inputs.some((b) => b.optional)).toBe(true);
+    for (const b of inputs) if (b.optional) expect(b.label.text).not.toMatch(/optional/i);
+  });
+
   it('modals and the App Home', () => {
     expect(
       checkView(

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeModel } from '../../../src/clip/synth/index.ts';
+import { mulberry32 } from '../../../src/random.ts';
 import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/postgres.ts';
-import { seededRandom } from '../../../src/rounds/tally.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { type FakeMessage, type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { freePort, type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
@@ -250,7 +250,7 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
     expect(round?.status).toBe('open');
 
     const users = [...slack.users.keys()].filter((u) => u.startsWith('U2'));
-    const rand = seededRandom(7);
+    const rand = mulberry32(7);
     const expected = new Map<string, number | null>();
     // Each person's plan, with the vote they should hold after each step.
     const plans = users.map((u) => {

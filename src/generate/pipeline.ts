@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Encoder } from '../clip/types.ts';
 import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
 import { type ComposeFormat, type ComposeInput, type ComposeResult, FORMAT_SPECS } from '../image/compose.ts';
-import { createComposeWorker } from '../image/compose-pool.ts';
+import { createImageWorker, type ImageWorker } from '../image/pool.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
 import { type RankWeights, rank } from '../rank/score.ts';
@@ -91,11 +91,11 @@ function validate(req: GenerateRequest): void {
 export function createPipeline(deps: PipelineDeps): Generator {
   const newId = deps.newId ?? randomId;
   const log = deps.logger;
-  let composer: ReturnType<typeof createComposeWorker> | undefined;
+  let composer: ImageWorker | undefined;
   const composeAd =
     deps.compose ??
     ((input: ComposeInput) => {
-      composer ??= createComposeWorker();
+      composer ??= createImageWorker();
       return composer.compose(input);
     });
 

@@ -1,12 +1,14 @@
 /**
- * Composition in the worker thread gives what `composeAd` gives on the calling thread, errors
+ * Composition and studio drafts in the worker thread give what `composeAd` and `renderStudioArt` give
+ * on the calling thread, errors
  * keep their codes, and the caller's bytes are left alone by the transfer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageError } from '../../../src/errors.ts';
 import { loadBrand } from '../../../src/generate/brands.ts';
 import { type ComposeStyle, composeAd } from '../../../src/image/compose.ts';
-import { createComposeWorker } from '../../../src/image/compose-pool.ts';
+import { createImageWorker } from '../../../src/image/pool.ts';
+import { renderStudioArt } from '../../../src/image/studio-art.ts';
 
 const fonts = new Set(['dejavu sans', 'dejavu serif', 'dejavu sans condensed']);
 const k = loadBrand('brands', 'fernleaf', { fonts });
@@ -15,10 +17,10 @@ const scene = Buffer.from(
   `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600"><rect width="600" height="600" fill="#F9E7B0"/><circle cx="300" cy="480" r="160" fill="#1F6F50"/></svg>`,
 );
 
-const composer = createComposeWorker();
+const composer = createImageWorker();
 afterAll(() => composer.close());
 
-describe('composition in a worker thread', () => {
+describe('image work in a worker thread', () => {
   it('gives the same ad, byte for byte, as composing on this thread', async () => {
     const input = {
       visual: Buffer.from(scene),
@@ -35,6 +37,13 @@ describe('composition in a worker thread', () => {
     expect(restThere).toEqual(restHere);
     // The transfer works on a copy: the caller's visual is intact.
     expect(input.visual.equals(scene)).toBe(true);
+  });
+
+  it('draws the same studio draft as on this thread, inspiration imagery included', async () => {
+    const input = { palette: ['#1F6F50', '#F2B33D', '#FFFFFF'], concept: 'trail run at sunrise', seed: 42, imagery: [Buffer.from(scene)] };
+    const [here, there] = await Promise.all([renderStudioArt(input), composer.studioArt(input)]);
+    expect(Buffer.compare(there, here)).toBe(0);
+    expect(input.imagery[0].equals(scene)).toBe(true);
   });
 
   it('rejects with the same typed error and code', async () => {

@@ -8,6 +8,8 @@
  * Spawned by encoder.ts (see `spawnInferenceWorker`); the message types below are the
  * whole protocol.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isAdError } from '../errors.ts';
@@ -151,8 +153,24 @@ function wireError(e: unknown): WireError {
   return { name: 'Error', message: String(e) };
 }
 
+/**
+ * Lowers this thread's scheduling priority (nice 10; Linux, where a thread id is a valid
+ * `setpriority` target): on a machine with fewer cores than busy threads, the bot's event
+ * loop then gets the CPU before background work, so a Slack ack is not queued behind it.
+ * Threads this one creates afterwards inherit it (ONNX Runtime's intra-op pool, created with the session). Best effort: elsewhere, a no-op.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not permitted: run at normal priority.
+  }
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  lowerThreadPriority();
   // Requests are handled strictly one after another: one model runs at a time.
   let chain: Promise<void> = Promise.resolve();
   port.on('message', (req: WorkerRequest) => {

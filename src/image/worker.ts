@@ -5,6 +5,8 @@
  * format added tens of milliseconds to whatever Slack request arrived meanwhile.
  * Spawned by pool.ts; the message types below are the whole protocol.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { isAdError } from '../errors.ts';
 import { type ComposeFormat, type ComposeResult, composeAd } from './compose.ts';
@@ -63,8 +65,24 @@ function plain(b: Uint8Array): ArrayBuffer {
   return new Uint8Array(b).buffer as ArrayBuffer;
 }
 
+/**
+ * Lowers this thread's scheduling priority (nice 10; Linux, where a thread id is a valid
+ * `setpriority` target): on a machine with fewer cores than busy threads, the bot's event
+ * loop then gets the CPU before background work, so a Slack ack is not queued behind it.
+ * Threads this one creates afterwards inherit it. Best effort: elsewhere, a no-op.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not permitted: run at normal priority.
+  }
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  lowerThreadPriority();
   // Concurrent requests run concurrently: sharp's work is on libuv's pool either way.
   port.on('message', (req: ImageRequest) => {
     const fail = (e: unknown) => port.postMessage({ id: req.id, ok: false, error: wireError(e) } satisfies ImageReply);

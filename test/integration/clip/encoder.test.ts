@@ -249,9 +249,9 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     const copies = jpegs.slice(0, 3).map((j) => Buffer.from(j));
     const viaWorker = await enc.embedImages(copies);
     // Same tensors in; batches may split differently, so equal up to float reassociation.
-    viaWorker.forEach((v, i) => expect(cosine(v, expected[i])).toBeGreaterThan(0.99999));
+    for (const [i, v] of viaWorker.entries()) expect(cosine(v, expected[i])).toBeGreaterThan(0.99999);
     // Transferring to the worker must not detach the caller's buffers.
-    copies.forEach((c, i) => expect(c.equals(jpegs[i])).toBe(true));
+    for (const [i, c] of copies.entries()) expect(c.equals(jpegs[i])).toBe(true);
   });
 
   it('keeps the event loop responsive while a large image batch is embedded', async () => {

@@ -7,6 +7,8 @@
  * studio on sharp, CLIP on a synthetic model in its worker thread, LanceDB library with demo
  * creatives, SQLite state), against the fake Slack Web API. The peer, measured in the same
  * run: the same burst with the bot idle. Target: p99 < 300 ms (10× under Slack's 3 s).
+ * Also measured: the longest event-loop stall while the background rounds generate alone
+ * (no Slack traffic), i.e. how long generation itself holds the bot's thread at a time.
  * The fake Slack and the stopwatch run in a child process (bench/slack-load.ts), as Slack
  * does, so the bot's own load cannot delay the measurement.
  * Writes bench/results/slack.json.
@@ -145,7 +147,22 @@ export async function main(args: string[]): Promise<void> {
   const idle = await burst('idle');
   await waitIdle(600_000);
 
+  // Generation alone: the same background rounds, start to finish, with no Slack traffic, to
+  // see how long generation itself holds the event loop at a time (nothing else runs on it).
+  log(`generation only: ${background} rounds, event loop watched until they finish…`);
+  const loadGen = os.loadavg()[0];
+  const genLoop = monitorEventLoopDelay({ resolution: 5 });
+  genLoop.enable();
+  const genT0 = Date.now();
+  for (let i = 0; i < background; i++) {
+    await send(`solo ${i}: oat milk latte for students --variants 4 --formats square,story,landscape`);
+  }
+  await waitIdle(600_000);
+  const genMs = Date.now() - genT0;
+  genLoop.disable();
+
   // Loaded: start background rounds, wait until they are generating, then the burst.
+  const loadLoaded = os.loadavg()[0];
   log(`loaded burst: ${background} rounds generating, then ${commands} concurrent slash commands…`);
   const loop = monitorEventLoopDelay({ resolution: 5 });
   for (let i = 0; i < background; i++) {
@@ -206,9 +223,18 @@ export async function main(args: string[]): Promise<void> {
       eventLoopDelayMaxMs: r1(loop.max / 1e6),
       eventLoopDelayP99Ms: r1(loop.percentile(99) / 1e6),
     },
+    generationOnly: {
+      rounds: background,
+      wallMs: genMs,
+      eventLoopDelayMaxMs: r1(genLoop.max / 1e6),
+      eventLoopDelayP99Ms: r1(genLoop.percentile(99) / 1e6),
+      eventLoopDelayMeanMs: r1(genLoop.mean / 1e6),
+      loadAvg1mAtStart: r1(loadGen),
+    },
     ratios: { loadedP99OverIdleP99: r1(pct(loaded, 99) / pct(idle, 99)) },
     machineLoad: {
       loadAvg1mBefore: r1(loadBefore),
+      loadAvg1mAtLoadedPhase: r1(loadLoaded),
       loadAvg1mAfter: r1(os.loadavg()[0]),
       note: 'other processes share these cores; a 1-minute load average above the core count stretches every figure',
     },
@@ -222,6 +248,7 @@ export async function main(args: string[]): Promise<void> {
     [
       `Slack ack latency (${arch} synthetic CLIP, studio) on ${result.machine.cpu}, ${result.machine.cores} cores${quick ? ' [--quick]' : ''}`,
       `  idle   (${commands} concurrent /adcreative): p50 ${result.idle.p50Ms} ms  p99 ${result.idle.p99Ms} ms  max ${result.idle.maxMs} ms`,
+      `  generation only (${background} rounds, ${r1(genMs / 1000)} s): event loop max stall ${result.generationOnly.eventLoopDelayMaxMs} ms, p99 ${result.generationOnly.eventLoopDelayP99Ms} ms`,
       `  loaded (${background} rounds generating):     p50 ${result.loaded.p50Ms} ms  p99 ${result.loaded.p99Ms} ms  max ${result.loaded.maxMs} ms  (event loop max stall ${result.loaded.eventLoopDelayMaxMs} ms)`,
       `  target p99 < 300 ms: ${result.target.met ? 'met' : 'NOT met'}; rounds opened ${opened}, failed ${failed}; load average ${result.machineLoad.loadAvg1mBefore} → ${result.machineLoad.loadAvg1mAfter} on ${result.machine.cores} cores`,
       `  → ${out}`,

@@ -1,8 +1,8 @@
 /**
- * The in-process CLIP encoder: tokenizer and image preprocessing on the calling thread
- * (sharp decodes on libuv's pool, so the event loop only sees the short normalisation
- * step), a dynamic batcher per model half, and one worker thread that owns the ONNX
- * Runtime sessions and runs them. Images are preprocessed as they arrive and join the next
+ * The in-process CLIP encoder: tokenizer on the calling thread, a dynamic batcher per model
+ * half, and one worker thread that owns the ONNX Runtime sessions and runs them, and also
+ * preprocesses images (decode, flatten, resample, float conversion: pixel loops that held
+ * the bot's event loop for tens of milliseconds per image when they ran here). Images are preprocessed as they arrive and join the next
  * batch, so decoding overlaps inference; tensors travel to and from the worker as
  * transferred buffers.
  */
@@ -12,11 +12,11 @@ import { type AdError, ImageError, InferenceError, InputError, isAdError, ModelE
 import type { Logger } from '../log.ts';
 import { createBatcher } from './batcher.ts';
 import { inspectModelDir, type ModelDir, type ModelKind, type Precision } from './model-dir.ts';
-import { type ImageLimits, preprocessImage, readPreprocessConfig } from './preprocess.ts';
+import { type ImageLimits, readPreprocessConfig } from './preprocess.ts';
 import { type Device, intraOpThreads } from './session.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 import type { Encoder, EncoderInfo } from './types.ts';
-import type { LoadResult, RunResult, WireError, WireTensor, WorkerReply, WorkerRequest } from './worker.ts';
+import type { LoadResult, PreprocessResult, RunResult, WireError, WireTensor, WorkerReply, WorkerRequest } from './worker.ts';
 
 export interface OnnxEncoderOptions {
   modelDir: string;
@@ -96,11 +96,20 @@ function reviveError(e: WireError): AdError {
   return new InferenceError('INFERENCE_FAILED', `ONNX Runtime failed: ${e.message}`, opts);
 }
 
+/** A failed preprocess in the worker: the image's fault unless the worker itself said otherwise. */
+function revivePreprocessError(e: WireError): AdError {
+  if (e.name === 'ModelError' || e.name === 'InferenceError') return reviveError(e);
+  return new ImageError(e.name === 'ImageError' && e.code ? e.code : 'IMAGE_CORRUPT', e.message, { hint: e.hint });
+}
+
 /** The RPC side of the inference worker; respawned on next use if it dies. */
 class WorkerClient {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void; revive: (e: WireError) => AdError }
+  >();
   private closed = false;
 
   constructor(private readonly onExit: () => void) {}
@@ -117,7 +126,7 @@ class WorkerClient {
       this.pending.delete(reply.id);
       if (this.pending.size === 0) w.unref();
       if (reply.ok) p.resolve(reply);
-      else p.reject(reviveError(reply.error));
+      else p.reject(p.revive(reply.error));
     });
     const fail = (err: AdError) => {
       // Calls still waiting on this worker get an answer even when it was closed on purpose.
@@ -137,13 +146,17 @@ class WorkerClient {
     return this.worker !== undefined;
   }
 
-  call<R extends LoadResult | RunResult | null>(req: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<R> {
+  call<R extends LoadResult | RunResult | PreprocessResult | null>(
+    req: WorkerRequestBody,
+    transfer: ArrayBuffer[] = [],
+    revive: (e: WireError) => AdError = reviveError,
+  ): Promise<R> {
     if (this.closed) return Promise.reject(new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed'));
     this.worker ??= this.spawn();
     const w = this.worker;
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(id, { resolve: (r) => resolve(r.result as R), reject });
+      this.pending.set(id, { resolve: (r) => resolve(r.result as R), reject, revive });
       w.ref();
       w.postMessage({ ...req, id } as WorkerRequest, transfer);
     });
@@ -406,7 +419,16 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
         let pixels: Float32Array;
         await decodes.acquire();
         try {
-          pixels = await preprocessImage(bytes, cfg, opts.limits);
+          // In the worker: decoding's alpha flattening, the exact resampler for upscales and the
+          // float conversion are loops over pixels that would otherwise hold this event loop.
+          // A copy (never Buffer#slice, a view): the transfer detaches it, and the caller keeps its bytes.
+          const own = new Uint8Array(bytes).buffer as ArrayBuffer;
+          const r = await worker.call<PreprocessResult>(
+            { type: 'preprocess', bytes: own, cfg, limits: opts.limits },
+            [own],
+            revivePreprocessError,
+          );
+          pixels = new Float32Array(r.pixels);
         } catch (e) {
           failed = true;
           if (images.length === 1) throw e;

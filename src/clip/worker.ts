@@ -8,10 +8,13 @@
  * Spawned by encoder.ts (see `spawnInferenceWorker`); the message types below are the
  * whole protocol.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isAdError } from '../errors.ts';
 import type { ModelKind } from './model-dir.ts';
+import { type ImageLimits, type PreprocessConfig, preprocessImage } from './preprocess.ts';
 import { type OpenedSession, openSession, type Provider, type SessionSettings } from './session.ts';
 
 export interface WireTensor {
@@ -25,7 +28,14 @@ export interface WireTensor {
 export type WorkerRequest =
   | { type: 'load'; id: number; kind: ModelKind; path: string; settings: SessionSettings }
   | { type: 'run'; id: number; kind: ModelKind; inputs: WireTensor[]; output: string }
-  | { type: 'close'; id: number };
+  | { type: 'close'; id: number }
+  /** Encoded image bytes (transferred) → CHW float32 tensor; off the chain, so decodes overlap runs. */
+  | { type: 'preprocess'; id: number; bytes: ArrayBuffer; cfg: PreprocessConfig; limits: ImageLimits };
+
+export interface PreprocessResult {
+  /** CHW float32, 3 × cropHeight × cropWidth. */
+  pixels: ArrayBuffer;
+}
 
 export interface LoadResult {
   provider: Provider;
@@ -53,7 +63,9 @@ export interface WireError {
   hint?: string;
 }
 
-export type WorkerReply = { id: number; ok: true; result: LoadResult | RunResult | null } | { id: number; ok: false; error: WireError };
+export type WorkerReply =
+  | { id: number; ok: true; result: LoadResult | RunResult | PreprocessResult | null }
+  | { id: number; ok: false; error: WireError };
 
 const sessions = new Map<ModelKind, OpenedSession>();
 
@@ -141,11 +153,39 @@ function wireError(e: unknown): WireError {
   return { name: 'Error', message: String(e) };
 }
 
+/**
+ * Lowers this thread's scheduling priority (nice 10; Linux, where a thread id is a valid
+ * `setpriority` target): on a machine with fewer cores than busy threads, the bot's event
+ * loop then gets the CPU before background work, so a Slack ack is not queued behind it.
+ * Threads this one creates afterwards inherit it (ONNX Runtime's intra-op pool, created with the session). Best effort: elsewhere, a no-op.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not permitted: run at normal priority.
+  }
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  lowerThreadPriority();
   // Requests are handled strictly one after another: one model runs at a time.
   let chain: Promise<void> = Promise.resolve();
   port.on('message', (req: WorkerRequest) => {
+    if (req.type === 'preprocess') {
+      // Decoding is sharp on libuv's pool plus short loops here; it need not wait for a run
+      // (and a run need not wait for it), so it stays off the one-at-a-time chain.
+      preprocessImage(new Uint8Array(req.bytes), req.cfg, req.limits).then(
+        (out) => {
+          const pixels = out.buffer as ArrayBuffer;
+          port.postMessage({ id: req.id, ok: true, result: { pixels } } satisfies WorkerReply, [pixels]);
+        },
+        (e: unknown) => port.postMessage({ id: req.id, ok: false, error: wireError(e) } satisfies WorkerReply),
+      );
+      return;
+    }
     chain = chain.then(async () => {
       try {
         if (req.type === 'load') {
@@ -153,7 +193,7 @@ if (!isMainThread && parentPort) {
         } else if (req.type === 'run') {
           const result = await run(req);
           port.postMessage({ id: req.id, ok: true, result } satisfies WorkerReply, [result.data]);
-        } else {
+        } else if (req.type === 'close') {
           for (const s of sessions.values()) await s.session.release();
           sessions.clear();
           port.postMessage({ id: req.id, ok: true, result: null } satisfies WorkerReply);

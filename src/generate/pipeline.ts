@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Encoder } from '../clip/types.ts';
 import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
-import { type ComposeFormat, composeAd, FORMAT_SPECS } from '../image/compose.ts';
+import { type ComposeFormat, type ComposeInput, type ComposeResult, FORMAT_SPECS } from '../image/compose.ts';
+import { createImageWorker, type ImageWorker } from '../image/pool.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
 import { type RankWeights, rank } from '../rank/score.ts';
@@ -47,6 +48,11 @@ export interface PipelineDeps {
   newId?: () => string;
   /** Wall time per stage, for the benchmark. */
   onTiming?: (stage: TimedStage, ms: number) => void;
+  /**
+   * Composes one format of a variant; default: `composeAd` in a worker thread of this
+   * pipeline's own, so composition never holds the bot's event loop.
+   */
+  compose?: (input: ComposeInput) => Promise<ComposeResult>;
 }
 
 export function randomId(): string {
@@ -85,6 +91,13 @@ function validate(req: GenerateRequest): void {
 export function createPipeline(deps: PipelineDeps): Generator {
   const newId = deps.newId ?? randomId;
   const log = deps.logger;
+  let composer: ImageWorker | undefined;
+  const composeAd =
+    deps.compose ??
+    ((input: ComposeInput) => {
+      composer ??= createImageWorker();
+      return composer.compose(input);
+    });
 
   async function timed<T>(stage: TimedStage, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();

@@ -2,10 +2,24 @@
  * The offline studio: visuals drafted with sharp from the brand palette, the visual concept
  * and the retrieved creatives' imagery. No network, no key; always labelled offline drafts.
  */
-import { renderStudioArt } from '../image/studio-art.ts';
+import { createImageWorker, type ImageWorker } from '../image/pool.ts';
+import type { StudioArtInput } from '../image/studio-art.ts';
 import type { ImageProvider } from './images.ts';
 
-export function createStudioImages(opts: { size?: number } = {}): ImageProvider {
+export function createStudioImages(
+  opts: {
+    size?: number;
+    /** Draws a draft; default: `renderStudioArt` in a worker thread, off the bot's event loop. */
+    render?: (input: StudioArtInput) => Promise<Buffer>;
+  } = {},
+): ImageProvider {
+  let worker: ImageWorker | undefined;
+  const renderStudioArt =
+    opts.render ??
+    ((input: StudioArtInput) => {
+      worker ??= createImageWorker();
+      return worker.studioArt(input);
+    });
   return {
     offline: true,
     name: 'studio',

@@ -147,8 +147,13 @@ export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
     }),
   );
   for (const t of tinted) if (t) layers.push(t);
-  return sharp({ create: { width: S, height: S, channels: 3, background: toHex(bgA) } })
-    .composite(layers)
-    .png({ compressionLevel: 3 })
-    .toBuffer();
+  return (
+    sharp({ create: { width: S, height: S, channels: 3, background: toHex(bgA) } })
+      .composite(layers)
+      // Compositing adds an alpha channel, always opaque here: dropped, so every decoder of the
+      // draft (CLIP preprocessing, composition) skips flattening a million pixels onto white.
+      .removeAlpha()
+      .png({ compressionLevel: 3 })
+      .toBuffer()
+  );
 }

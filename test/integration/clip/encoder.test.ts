@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxEncoder, type OnnxEncoder, type OnnxEncoderOptions, type RunEvent } from '../../../src/clip/encoder.ts';
 import { commands } from '../../../src/clip/model-commands.ts';
 import { openEncoder } from '../../../src/clip/open.ts';
+import { preprocessImage, readPreprocessConfig } from '../../../src/clip/preprocess.ts';
 import { quantizeModelDir } from '../../../src/clip/quantize.ts';
 import { synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { ClipTokenizer } from '../../../src/clip/tokenizer.ts';
@@ -237,6 +238,20 @@ describe('ONNX encoder on the tiny synthetic model', () => {
       expect(cosine(a[i], b[i])).toBeGreaterThan(0.99);
       expect(cosine(c[i], d[i])).toBeGreaterThan(0.99);
     }
+  });
+
+  it('preprocesses in the worker exactly as on this thread, and leaves the caller its bytes', async () => {
+    const { enc } = makeEncoder();
+    const cfg = readPreprocessConfig(modelDir);
+    const limits = { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 };
+    const here = await Promise.all(jpegs.slice(0, 3).map((j) => preprocessImage(j, cfg, limits)));
+    const expected = await enc.embedPreprocessed(here);
+    const copies = jpegs.slice(0, 3).map((j) => Buffer.from(j));
+    const viaWorker = await enc.embedImages(copies);
+    // Same tensors in; batches may split differently, so equal up to float reassociation.
+    for (const [i, v] of viaWorker.entries()) expect(cosine(v, expected[i])).toBeGreaterThan(0.99999);
+    // Transferring to the worker must not detach the caller's buffers.
+    for (const [i, c] of copies.entries()) expect(c.equals(jpegs[i])).toBe(true);
   });
 
   it('keeps the event loop responsive while a large image batch is embedded', async () => {

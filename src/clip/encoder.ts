@@ -246,6 +246,9 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     delete sessions.text;
     delete sessions.vision;
   });
+  // Preprocessing gets a worker of its own: in the inference worker its JavaScript parts would
+  // wait for each blocking run() to end, so decoding could not overlap inference.
+  const prepWorker = new WorkerClient(() => {});
 
   const ensureSession = (kind: ModelKind): Promise<LoadResult> => {
     const existing = sessions[kind];
@@ -423,7 +426,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
           // float conversion are loops over pixels that would otherwise hold this event loop.
           // A copy (never Buffer#slice, a view): the transfer detaches it, and the caller keeps its bytes.
           const own = new Uint8Array(bytes).buffer as ArrayBuffer;
-          const r = await worker.call<PreprocessResult>(
+          const r = await prepWorker.call<PreprocessResult>(
             { type: 'preprocess', bytes: own, cfg, limits: opts.limits },
             [own],
             revivePreprocessError,
@@ -502,7 +505,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       textBatcher.close(err);
       tokenBatcher.close(err);
       imageBatcher.close(err);
-      await worker.close();
+      await Promise.all([worker.close(), prepWorker.close()]);
     },
   };
 }

@@ -269,6 +269,7 @@ export async function main(argv: string[]): Promise<void> {
     },
     settings: {
       model,
+      precision: cfg.clipPrecision,
       clients,
       secondsPerSegment: seconds,
       warmupSecondsPerSegment: warmup,

@@ -16,7 +16,14 @@ import { loadBrand } from './brands.ts';
 import { CHANNELS, isChannel } from './limits.ts';
 import { createGenerator } from './open.ts';
 import { FORMATS, MAX_VARIANTS } from './pipeline.ts';
-import type { ChannelName, FormatName, GenerateProgress, GenerateResult, Inspiration } from './types.ts';
+import {
+  type ChannelName,
+  type FormatName,
+  type GenerateProgress,
+  type GenerateResult,
+  type Inspiration,
+  inspirationFromHit,
+} from './types.ts';
 
 export interface GenerateCommandDeps {
   cfg?: () => Config;
@@ -105,15 +112,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         if (library) {
           try {
             const hits = await library.search({ vector: briefEmbedding, k: 5, filters: kit ? { brand: kit.name } : undefined });
-            inspiration = hits.map((h) => ({
-              id: h.id,
-              headline: h.headline,
-              body: h.body,
-              cta: h.cta,
-              image: h.thumbnail,
-              ctr: h.ctr.smoothed,
-              similarity: h.scores.fused,
-            }));
+            inspiration = hits.map(inspirationFromHit);
             say(`inspiration: ${inspiration.length} creative${inspiration.length === 1 ? '' : 's'} from the library`);
           } catch (e) {
             say(`library search failed (${describeError(e)}): generating without inspiration`);

@@ -320,7 +320,11 @@ export function createOfflineCopywriter(): Copywriter {
     offline: true,
     async write(ctx) {
       const banned = ctx.brand.neverSay;
-      const insp = [...ctx.inspiration].sort((a, b) => b.ctr * (0.5 + b.similarity) - a.ctr * (0.5 + a.similarity));
+      // Only the same brand's past copy is reused word for word: another brand's headline ("Decaf
+      // that tastes like coffee") under a sunscreen brief reads as nonsense to the team.
+      const insp = ctx.inspiration
+        .filter((i) => i.brand !== undefined && i.brand === ctx.brand.name)
+        .sort((a, b) => b.ctr * (0.5 + b.similarity) - a.ctr * (0.5 + a.similarity));
       const ok = (s: string) => s.length > 0 && findBanned(s, banned).length === 0;
       const brandName = ctx.brand.mustSay[0] ?? ctx.brand.displayName;
 

@@ -2,12 +2,14 @@
  * The generation contract: a brief (plus inspiration, feedback and the current leader)
  * in, N ranked variants rendered in every requested format out.
  */
-import type { ChannelName, FormatName } from '../library/types.ts';
+import type { ChannelName, FormatName, SearchHit } from '../library/types.ts';
 
 export type { ChannelName, FormatName };
 
 export interface Inspiration {
   id: string;
+  /** The past creative's brand: offline copy reuses only the same brand's words. */
+  brand?: string;
   headline: string;
   body: string;
   cta: string;
@@ -90,4 +92,18 @@ export interface Generator {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** Re-renders a variant's formats with new copy and the same visual. */
   rerender(variant: GeneratedVariant, copy: Copy, opts: { brand?: string; formats: FormatName[] }): Promise<GeneratedVariant>;
+}
+
+/** A library search hit as generation's inspiration (one mapping for the bot and the CLI). */
+export function inspirationFromHit(h: SearchHit): Inspiration {
+  return {
+    id: h.id,
+    brand: h.brand,
+    headline: h.headline,
+    body: h.body,
+    cta: h.cta,
+    image: h.thumbnail,
+    ctr: h.ctr.smoothed,
+    similarity: h.scores.fused,
+  };
 }

@@ -5,7 +5,14 @@
  */
 import type { WebClient } from '@slack/web-api';
 import { describeError, InputError, isAdError } from '../errors.ts';
-import type { Copy, GeneratedVariant, GenerateResult, Generator, Inspiration } from '../generate/types.ts';
+import {
+  type Copy,
+  type GeneratedVariant,
+  type GenerateResult,
+  type Generator,
+  type Inspiration,
+  inspirationFromHit,
+} from '../generate/types.ts';
 import type { FormatName, Library, SearchHit } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import type { AssetStore } from '../rounds/assets.ts';
@@ -458,15 +465,7 @@ export class RoundFlow {
         fileId: fileIds[i] ?? undefined,
       })),
     });
-    const list = hits.map((h) => ({
-      id: h.id,
-      headline: h.headline,
-      body: h.body,
-      cta: h.cta,
-      image: h.thumbnail,
-      ctr: h.ctr.smoothed,
-      similarity: h.scores.fused,
-    }));
+    const list = hits.map(inspirationFromHit);
     return { list, message };
   }
 

@@ -11,8 +11,16 @@ const ctx = (over: Partial<CopyContext> = {}): CopyContext => ({
   channel: 'meta',
   limits: limitsFor('meta'),
   inspiration: [
-    { id: 'a', headline: 'Pack light, hike far', body: 'Our lightest pack yet.', cta: 'Shop the pack', ctr: 0.03, similarity: 0.8 },
-    { id: 'b', headline: 'Cheap thrills outdoors', body: 'Guaranteed fun.', cta: 'Go', ctr: 0.05, similarity: 0.7 },
+    {
+      id: 'a',
+      brand: 'acme',
+      headline: 'Pack light, hike far',
+      body: 'Our lightest pack yet.',
+      cta: 'Shop the pack',
+      ctr: 0.03,
+      similarity: 0.8,
+    },
+    { id: 'b', brand: 'acme', headline: 'Cheap thrills outdoors', body: 'Guaranteed fun.', cta: 'Go', ctr: 0.05, similarity: 0.7 },
   ],
   feedback: [],
   count: 4,
@@ -57,6 +65,36 @@ describe('offline copy', () => {
     // Inspiration that performed is reused; the one with a banned word is not.
     expect(out.drafts.some((d) => d.headline === 'Pack light, hike far')).toBe(true);
     expect(out.drafts.some((d) => /thrills/.test(d.headline))).toBe(false);
+  });
+
+  it('never borrows another brand’s words, however similar the library says they are', async () => {
+    const out = await createOfflineCopywriter().write(
+      ctx({
+        inspiration: [
+          {
+            id: 'c',
+            brand: 'northwind',
+            headline: 'Decaf that tastes like coffee',
+            body: 'Barista-grade at home.',
+            cta: 'Try a sample',
+            ctr: 0.09,
+            similarity: 0.99,
+          },
+          {
+            id: 'a',
+            brand: 'acme',
+            headline: 'Pack light, hike far',
+            body: 'Our lightest pack yet.',
+            cta: 'Shop the pack',
+            ctr: 0.03,
+            similarity: 0.5,
+          },
+        ],
+      }),
+    );
+    const text = out.drafts.map((d) => `${d.headline} ${d.body} ${d.cta}`).join(' ');
+    expect(text).not.toMatch(/Decaf|Barista|Try a sample/);
+    expect(out.drafts.some((d) => d.headline === 'Pack light, hike far')).toBe(true);
   });
 
   it('keeps the brief’s language and prefers short headlines when feedback asks', async () => {

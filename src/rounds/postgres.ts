@@ -14,7 +14,7 @@ import pg from 'pg';
 import { RoundError, StoreError } from '../errors.ts';
 import type { RoundLeases } from './leases.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { patchSql, roundFromRow, variantFromRow, voteEventFromRow, voteFromRow } from './sqlite.ts';
+import { patchSql, roundFromRow, variantFromRow, variantParams, voteEventFromRow, voteFromRow } from './sqlite.ts';
 import type {
   CapCheck,
   Feedback,
@@ -258,24 +258,7 @@ export class PostgresRoundStore implements RoundStore {
         await this.q(
           `INSERT INTO variants (id, round_id, label, position, headline, body, cta, concept, reason, scores, offline, flags, formats, message_ts, file_id, channel)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            v.id,
-            v.roundId,
-            v.label,
-            v.position,
-            v.headline,
-            v.body,
-            v.cta,
-            v.concept,
-            v.reason,
-            JSON.stringify(v.scores),
-            v.offline ? 1 : 0,
-            JSON.stringify(v.flags),
-            JSON.stringify(v.formats),
-            v.messageTs,
-            v.fileId,
-            String(ch.channel),
-          ],
+          variantParams(v, String(ch.channel)),
           c,
         );
       }

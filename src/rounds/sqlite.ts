@@ -59,6 +59,28 @@ export function roundFromRow(r: Row): Round {
   };
 }
 
+/** The `variants` INSERT's parameters, in column order (shared with the PostgreSQL store). */
+export function variantParams(v: VariantRecord, channel: string): (string | number | null)[] {
+  return [
+    v.id,
+    v.roundId,
+    v.label,
+    v.position,
+    v.headline,
+    v.body,
+    v.cta,
+    v.concept,
+    v.reason,
+    JSON.stringify(v.scores),
+    v.offline ? 1 : 0,
+    JSON.stringify(v.flags),
+    JSON.stringify(v.formats),
+    v.messageTs,
+    v.fileId,
+    channel,
+  ];
+}
+
 export function variantFromRow(r: Row): VariantRecord {
   return {
     id: String(r.id),
@@ -281,24 +303,7 @@ export class SqliteRoundStore implements RoundStore {
       for (const v of variants) {
         const ch = channelOf.get(v.roundId) as Row | undefined;
         if (!ch) throw new StoreError('STORE_NO_ROUND', `no round ${v.roundId} for variant ${v.label}`);
-        ins.run(
-          v.id,
-          v.roundId,
-          v.label,
-          v.position,
-          v.headline,
-          v.body,
-          v.cta,
-          v.concept,
-          v.reason,
-          JSON.stringify(v.scores),
-          v.offline ? 1 : 0,
-          JSON.stringify(v.flags),
-          JSON.stringify(v.formats),
-          v.messageTs,
-          v.fileId,
-          String(ch.channel),
-        );
+        ins.run(...variantParams(v, String(ch.channel)));
       }
     })();
   }

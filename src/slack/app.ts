@@ -211,7 +211,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     generator: deps.generator,
     library: deps.library,
     assets: deps.assets,
-    settings: deps.flow,
+    // Files come from the Web API in use (Slack's, GovSlack's, or the sandbox's own stand-in).
+    settings: { ...deps.flow, fileHosts: [...(deps.flow.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])] },
     botUserId: botUserId as string,
     synthetic: deps.synthetic,
     logger: log,

@@ -37,6 +37,21 @@ export interface FlowSettings {
   inspirationCount: number;
   /** Rounds generated at once; the rest wait in line (generation is CPU- and API-heavy). */
   maxConcurrentRounds: number;
+  /** Hosts besides Slack's own that may receive the bot token with a file download (the Web API host in use). */
+  fileHosts?: string[];
+}
+
+/** Slack's file hosts: the bot token goes with a download only to these (and the configured Web API's host). */
+export function trustedFileUrl(url: string, extraHosts: string[] = []): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  const h = u.hostname.toLowerCase();
+  const slack = ['slack.com', 'slack-edge.com', 'slack-gov.com'].some((d) => h === d || h.endsWith(`.${d}`));
+  return (slack && u.protocol === 'https:') || extraHosts.includes(u.host);
 }
 
 export interface FlowDeps {
@@ -1083,6 +1098,11 @@ export class RoundFlow {
   /** Downloads a Slack file (url_private) with the bot token. */
   async download(url: string, botToken: string): Promise<Uint8Array> {
     if (!url) throw new InputError('FILE_NO_URL', 'the file has no download URL');
+    if (!trustedFileUrl(url, this.d.settings.fileHosts))
+      throw new InputError(
+        'FILE_UNTRUSTED_HOST',
+        `the file's download address is not on a Slack host (${URL.canParse(url) ? new URL(url).host : 'invalid URL'})`,
+      );
     const res = await fetch(url, { headers: { Authorization: `Bearer ${botToken}` } });
     if (!res.ok) throw new InputError('FILE_DOWNLOAD', `HTTP ${res.status}`);
     const len = Number(res.headers.get('content-length') ?? 0);

@@ -19,12 +19,16 @@ export interface ReembedReport {
   skipped?: string;
 }
 
-async function copyRows(
+/**
+ * Copies every row of `from` into `to` in batches through `transform`: the one way the library
+ * rewrites its table (re-embedding, re-projection), since local LanceDB cannot rename tables.
+ */
+export async function copyRows(
   from: lancedb.Table,
   to: lancedb.Table,
   batch: number,
-  transform: (rows: Row[]) => Promise<Row[]>,
-  onBatch: (n: number) => void,
+  transform: (rows: Row[]) => Row[] | Promise<Row[]>,
+  onBatch: (n: number) => void = () => {},
 ): Promise<number> {
   let n = 0;
   let buf: Row[] = [];

@@ -11,7 +11,8 @@ import * as lancedb from '@lancedb/lancedb';
 import { LibraryError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { LanceLibrary } from './lance-library.ts';
-import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, type Row, rowFromCreative, TABLE } from './schema.ts';
+import { copyRows } from './reembed.ts';
+import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
 
 const STAGING = `${TABLE}_reproject`;
 
@@ -37,26 +38,6 @@ export function libraryPairSource(library: LanceLibrary): {
     },
     count: () => library.count(),
   };
-}
-
-async function copyRows(from: lancedb.Table, to: lancedb.Table, batch: number, transform: (rows: Row[]) => Row[]): Promise<number> {
-  let n = 0;
-  let buf: Row[] = [];
-  const flush = async () => {
-    if (!buf.length) return;
-    await to.add(transform(buf));
-    n += buf.length;
-    buf = [];
-  };
-  for await (const b of from.query()) {
-    for (let i = 0; i < b.numRows; i++) {
-      const r = b.get(i);
-      if (r) buf.push(r.toJSON() as Row);
-      if (buf.length >= batch) await flush();
-    }
-  }
-  await flush();
-  return n;
 }
 
 /**

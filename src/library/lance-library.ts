@@ -123,6 +123,8 @@ export class LanceLibrary implements Library {
   private prior: CtrPrior | undefined;
   private annIndexed = false;
   private ann: AnnSettings | undefined;
+  /** The index build in flight, if any: it runs beside the write queue, not in it. */
+  private indexing: Promise<IndexReport> | undefined;
   private writes = 0;
   private closed = false;
 
@@ -403,7 +405,10 @@ export class LanceLibrary implements Library {
     return this.table;
   }
 
-  /** Upkeep after a write, queued behind it: the first ANN index past the threshold, compaction. */
+  /**
+   * Upkeep after a write: the first ANN index past the threshold (built beside the queue, so
+   * writes go on meanwhile), else periodic compaction, queued behind the write.
+   */
   private afterWrite(): void {
     this.prior = undefined;
     this.writes++;
@@ -411,10 +416,11 @@ export class LanceLibrary implements Library {
     void this.queue
       .run(async () => {
         if (!this.table || this.closed) return;
+        if (this.indexing) return; // compaction rewrites fragments under a build: wait for the next write
         const rows = await this.table.countRows();
         if (!this.annIndexed && rows >= Math.max(this.settings.indexMinRows, ANN_MIN_ROWS)) {
           this.logger.info('library: row count passed LIBRARY_INDEX_MIN_ROWS, building indexes', { rows });
-          await this.buildIndexNow(false);
+          this.startIndexBuild(false).catch((e) => this.logger.warn('library: index build failed', { error: e }));
         } else if (every > 0 && this.writes % every === 0) {
           await this.optimizeNow();
         }
@@ -424,6 +430,7 @@ export class LanceLibrary implements Library {
 
   async optimize(): Promise<void> {
     this.assertOpen();
+    await this.indexing?.catch(() => undefined);
     await this.queue.run(() => this.optimizeNow());
   }
 
@@ -433,9 +440,31 @@ export class LanceLibrary implements Library {
     await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) });
   }
 
+  /**
+   * Builds the ANN and filter indexes. At a million rows the IVF_PQ build takes minutes, so it
+   * runs beside the write queue: Lance commits an index build alongside appends, updates and
+   * deletes made meanwhile (their rows stay searchable, unindexed, until the next compaction folds
+   * them in). Only compaction conflicts with it, and compaction waits for it. One build at a time.
+   */
   async buildIndex(opts: { force?: boolean } = {}): Promise<IndexReport> {
     this.assertOpen();
-    return this.queue.run(() => this.buildIndexNow(opts.force ?? false));
+    return this.startIndexBuild(opts.force ?? false);
+  }
+
+  /** Whether an index build is running now (for `library stats` and health). */
+  get indexBuilding(): boolean {
+    return this.indexing !== undefined;
+  }
+
+  private startIndexBuild(force: boolean): Promise<IndexReport> {
+    const previous = this.indexing?.catch(() => undefined) ?? Promise.resolve();
+    const run: Promise<IndexReport> = previous
+      .then(() => this.buildIndexNow(force))
+      .finally(() => {
+        if (this.indexing === run) this.indexing = undefined;
+      });
+    this.indexing = run;
+    return run;
   }
 
   private async buildIndexNow(force: boolean): Promise<IndexReport> {
@@ -457,7 +486,8 @@ export class LanceLibrary implements Library {
       await buildScalarIndex(this.table, col, kind);
       report.scalar.push(`${col} (${kind})`);
     }
-    await this.optimizeNow();
+    // Rows written during the build are folded into the new indexes by compaction, in the queue.
+    await this.queue.run(() => this.optimizeNow());
     await this.refreshIndexState();
     report.seconds = (Date.now() - t0) / 1000;
     this.logger.info('library: indexes built', { ...report });
@@ -551,6 +581,7 @@ export class LanceLibrary implements Library {
       dims: this.dims,
       rows: 0,
       demoRows: 0,
+      winnerRows: 0,
       brands: {},
       channels: {},
       formats: {},
@@ -558,17 +589,21 @@ export class LanceLibrary implements Library {
       clicks: 0,
       conversions: 0,
       ctrPrior: await this.ctrPrior(),
-      index: { vector: this.annIndexed, scalar: [], unindexedRows: 0 },
+      index: { vector: this.annIndexed, scalar: [], unindexedRows: 0, building: this.indexBuilding },
       version: 0,
     };
     if (!this.table) return s;
-    const t = await this.table.query().select(['brand', 'channel', 'format', 'demo', 'impressions', 'clicks', 'conversions']).toArrow();
+    const t = await this.table
+      .query()
+      .select(['brand', 'channel', 'format', 'demo', 'source', 'impressions', 'clicks', 'conversions'])
+      .toArrow();
     const col = (n: string) => t.getChild(n);
-    const [brand, channel, format, demo, imp, clk, conv] = [
+    const [brand, channel, format, demo, source, imp, clk, conv] = [
       'brand',
       'channel',
       'format',
       'demo',
+      'source',
       'impressions',
       'clicks',
       'conversions',
@@ -578,6 +613,7 @@ export class LanceLibrary implements Library {
       countInto(s.channels, String(channel?.get(i) ?? ''));
       countInto(s.formats, String(format?.get(i) ?? ''));
       if (demo?.get(i) === true) s.demoRows++;
+      else if (String(source?.get(i) ?? '').startsWith('winner:')) s.winnerRows++;
       s.impressions += Number(imp?.get(i) ?? 0);
       s.clicks += Number(clk?.get(i) ?? 0);
       s.conversions += Number(conv?.get(i) ?? 0);
@@ -674,6 +710,9 @@ export class LanceLibrary implements Library {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // LanceDB cannot cancel an index build; leaving mid-build would only waste it.
+    if (this.indexing) this.logger.info('library: waiting for the index build to finish before closing');
+    await this.indexing?.catch(() => undefined);
     await this.queue.drain();
     this.closed = true;
     this.table?.close();

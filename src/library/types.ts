@@ -101,6 +101,8 @@ export interface LibraryStats {
   dims: number;
   rows: number;
   demoRows: number;
+  /** Rows stored as round winners (source "winner:…"). */
+  winnerRows: number;
   brands: Record<string, number>;
   channels: Record<string, number>;
   formats: Record<string, number>;
@@ -109,7 +111,8 @@ export interface LibraryStats {
   conversions: number;
   /** The Beta prior behind smoothed CTRs: its mean (library CTR) and strength in impressions. */
   ctrPrior: { mean: number; strength: number; estimated: boolean };
-  index: { vector: boolean; scalar: string[]; unindexedRows: number };
+  /** `building`: an index build is running in this process now (search stays exact until it lands). */
+  index: { vector: boolean; scalar: string[]; unindexedRows: number; building: boolean };
   version: number;
 }
 

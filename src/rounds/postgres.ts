@@ -404,12 +404,13 @@ export class PostgresRoundStore implements RoundStore {
   async usageSince(since: Date): Promise<Usage> {
     const r = (
       await this.q(
-        `SELECT COUNT(*) AS rounds, COALESCE(SUM(image_calls), 0) AS images, COALESCE(SUM(cost_usd), 0) AS usd
+        `SELECT COUNT(*) AS rounds, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed,
+                COALESCE(SUM(image_calls), 0) AS images, COALESCE(SUM(cost_usd), 0) AS usd
          FROM rounds WHERE created_at >= ?`,
         [since.toISOString()],
       )
     ).rows[0];
-    return { rounds: Number(r.rounds), images: Number(r.images), usd: Number(r.usd) };
+    return { rounds: Number(r.rounds), failed: Number(r.failed), images: Number(r.images), usd: Number(r.usd) };
   }
 
   /** Round leases for replica `owner`, each valid `ttlMs` after its last claim or renewal. */

@@ -440,11 +440,12 @@ export class SqliteRoundStore implements RoundStore {
   async usageSince(since: Date): Promise<Usage> {
     const r = this.db
       .prepare(
-        `SELECT COUNT(*) AS rounds, COALESCE(SUM(image_calls), 0) AS images, COALESCE(SUM(cost_usd), 0) AS usd
+        `SELECT COUNT(*) AS rounds, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed,
+                COALESCE(SUM(image_calls), 0) AS images, COALESCE(SUM(cost_usd), 0) AS usd
          FROM rounds WHERE created_at >= ?`,
       )
       .get(since.toISOString()) as Row;
-    return { rounds: Number(r.rounds), images: Number(r.images), usd: Number(r.usd) };
+    return { rounds: Number(r.rounds), failed: Number(r.failed), images: Number(r.images), usd: Number(r.usd) };
   }
 }
 

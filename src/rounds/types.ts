@@ -121,7 +121,10 @@ export interface Feedback {
 }
 
 export interface Usage {
+  /** Rounds that ran, failed ones included (they may have spent). */
   rounds: number;
+  /** Of those, the ones that failed: never posted, or stopped mid-generation. */
+  failed: number;
   images: number;
   usd: number;
 }

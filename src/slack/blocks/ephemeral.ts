@@ -22,8 +22,11 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
     p.monthlyUsdCap > 0
       ? `${formatUsd(p.month.usd)} of ${formatUsd(p.monthlyUsdCap)} (${((p.month.usd / p.monthlyUsdCap) * 100).toFixed(0)}%)`
       : `${formatUsd(p.month.usd)} (no cap)`;
+  // Failed rounds (never posted, or stopped mid-generation) are named apart: they may still have spent.
+  const posted = p.month.rounds - p.month.failed;
+  const failed = p.month.failed > 0 ? ` (+${p.month.failed} failed)` : '';
   const lines = [
-    `*This month:* ${cap} · ${p.month.rounds} round${p.month.rounds === 1 ? '' : 's'} · ${p.month.images} image${p.month.images === 1 ? '' : 's'}`,
+    `*This month:* ${cap} · ${posted} round${posted === 1 ? '' : 's'}${failed} · ${p.month.images} image${p.month.images === 1 ? '' : 's'}`,
     `*Today (UTC):* ${p.day.images} of ${p.dailyImageCap} images · ${formatUsd(p.day.usd)}`,
   ];
   const learning = p.learning?.length ? [section(truncate(`*Learning*\n${p.learning.join('\n')}`, 2900))] : [];

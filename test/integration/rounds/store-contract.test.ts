@@ -195,10 +195,15 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
 
     const a = await store.insertRound(newRound({ author: 'Uw1' }), CAPS());
     const b = await store.insertRound(newRound({ author: 'Uw2' }), CAPS());
+    const before = await store.usageSince(new Date(t.getTime() - 60_000));
     await store.updateRound(a.id, { costUsd: 0.5, imageCalls: 2, winnerVariantId: 'x', closedAt: new Date(t.getTime() - 1000) });
     await store.updateRound(b.id, { costUsd: 0.25, imageCalls: 1, winnerVariantId: 'y', closedAt: t });
+    const failedRound = await store.insertRound(newRound({ author: 'Uw3' }), CAPS());
+    await store.updateRound(failedRound.id, { status: 'failed', error: 'not_in_channel' });
     const usage = await store.usageSince(new Date(t.getTime() - 60_000));
-    expect(usage.rounds).toBeGreaterThanOrEqual(2);
+    expect(usage.rounds).toBe(before.rounds + 1);
+    expect(usage.failed).toBe(before.failed + 1);
+    expect(usage.rounds).toBeGreaterThanOrEqual(3);
     expect(usage.images).toBeGreaterThanOrEqual(3);
     expect(usage.usd).toBeCloseTo(0.75);
     expect((await store.recentWinners(2)).map((r) => r.id)).toEqual([b.id, a.id]);

@@ -110,8 +110,8 @@ const messages: [string, Message][] = [
   [
     'stats',
     statsMessage({
-      month: { rounds: 1, images: 3, usd: 0.12 },
-      day: { rounds: 1, images: 3, usd: 0.12 },
+      month: { rounds: 1, failed: 0, images: 3, usd: 0.12 },
+      day: { rounds: 1, failed: 0, images: 3, usd: 0.12 },
       monthlyUsdCap: 100,
       dailyImageCap: 200,
     }),

@@ -76,8 +76,8 @@ describe('Block Kit builders stay inside Slack limits with extreme input', () =>
       }),
       helpMessage({ brands: Array.from({ length: 300 }, (_, i) => `brand${i}`), maxVariants: 6, maxChars: 1000, voteReaction: '+1' }),
       statsMessage({
-        month: { rounds: 3, images: 12, usd: 1.234 },
-        day: { rounds: 1, images: 4, usd: 0.2 },
+        month: { rounds: 3, failed: 0, images: 12, usd: 1.234 },
+        day: { rounds: 1, failed: 0, images: 4, usd: 0.2 },
         monthlyUsdCap: 100,
         dailyImageCap: 200,
       }),

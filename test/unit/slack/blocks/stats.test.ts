@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatStatsText, statsSummary } from '../../../../src/rank/eval-report.ts';
 import { statsMessage } from '../../../../src/slack/blocks/ephemeral.ts';
 
-const usage = { rounds: 3, images: 12, usd: 0.5 };
+const usage = { rounds: 3, failed: 0, images: 12, usd: 0.5 };
 
 describe('/adcreative stats', () => {
   it('shows spend against the cap and the learning loop from the same summary the eval report uses', () => {
@@ -28,5 +28,13 @@ describe('/adcreative stats', () => {
     const m = statsMessage({ month: usage, day: usage, monthlyUsdCap: 0, dailyImageCap: 100 });
     expect(JSON.stringify(m.blocks)).not.toContain('Learning');
     expect(m.text).toContain('(no cap)');
+  });
+
+  it('counts rounds that failed (never posted) apart from the ones the team saw', () => {
+    const m = statsMessage({ month: { rounds: 5, failed: 2, images: 8, usd: 0.3 }, day: usage, monthlyUsdCap: 0, dailyImageCap: 100 });
+    expect(m.text).toContain('3 rounds (+2 failed) · 8 images');
+    const one = statsMessage({ month: { rounds: 1, failed: 0, images: 4, usd: 0.1 }, day: usage, monthlyUsdCap: 0, dailyImageCap: 100 });
+    expect(one.text).toContain('1 round · 4 images');
+    expect(one.text).not.toContain('failed');
   });
 });

@@ -744,7 +744,14 @@ export class RoundFlow {
       await this.ephemeral(channel, user, errorMessage(`Voting on round ${outcome.round.number} is closed.`), outcome.round.threadTs);
       return;
     }
-    if (outcome.kind === 'ignored') return;
+    if (outcome.kind === 'ignored') {
+      // A second click this soon reads as a double click; say so, or a quick retraction looks lost.
+      if (outcome.reason === 'double_click') {
+        const text = `Your vote for variant ${outcome.variant.label} still counts: the second click came too quickly to take it back. Click again to take it back.`;
+        await this.ephemeral(channel, user, notesMessage([text]), outcome.round.threadTs);
+      }
+      return;
+    }
     this.scheduleTally(outcome.round.id);
     // With counts or names hidden, people cannot see their own vote: tell them privately.
     if (outcome.round.options.hideTally || outcome.round.options.anonymous) {

@@ -183,3 +183,23 @@ describe('restart', () => {
     await h.restart();
   });
 });
+
+describe('double clicks', () => {
+  it('a second click within the double-click window keeps the vote and tells the voter why', async () => {
+    await h.close();
+    h = await harness({ tallyUpdateMs: 200, settings: { doubleClickMs: 60_000 } });
+    const { parent, variants } = await openRound('Trail socks --variants 2');
+    const click = () =>
+      h.d.blockAction({ user: 'U0BOB', channel: C, message: variants[0], action: { action_id: 'vote', value: voteValue(variants[0]) } });
+    await click();
+    await click();
+    const round = await h.store.latestRoundInThread(C, parent.ts);
+    expect((await h.rounds.tally(round?.id as string)).tally.entries.map((e) => e.votes)).toEqual([1, 0]);
+    const note = await h.slack.waitFor(
+      () => h.slack.ephemeralsFor('U0BOB').find((e) => e.text.includes('still counts')),
+      5000,
+      'double-click note',
+    );
+    expect(note.text).toContain('variant A');
+  });
+});

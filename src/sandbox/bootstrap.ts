@@ -113,9 +113,9 @@ function readMarker(cfg: Pick<Config, 'dataDir'>): Marker {
 
 /**
  * Fills an empty library with the demo creatives (once). The banner stays while the library
- * holds only what the sandbox put there.
+ * holds only the demo and the winners of rounds drawn from it: no ads of the team's own yet.
  */
-export async function ensureLibrary<L extends Pick<Library, 'count'>>(
+export async function ensureLibrary<L extends Pick<Library, 'count' | 'stats'>>(
   cfg: Pick<Config, 'dataDir'>,
   library: L,
   build: BuildDemoLibrary<L>,
@@ -125,14 +125,16 @@ export async function ensureLibrary<L extends Pick<Library, 'count'>>(
   const ingestCmd = 'npm run -s adcreative -- ingest <folder of your ads>';
   const before = await library.count();
   const marker = readMarker(cfg);
-  const demoBanner = (n: number): Banner => ({
+  const demoBanner = (demo: number, winners = 0): Banner => ({
     level: 'info',
-    text: `Library: ${n} demo creatives drawn by the project, not your ads`,
+    text: `Library: ${demo} demo creatives drawn by the project${winners ? ` and ${winners} sandbox winner${winners === 1 ? '' : 's'}` : ''}, not your ads`,
     command: ingestCmd,
   });
   if (before > 0) {
-    const onlyDemo = marker.demoLibrary !== undefined && marker.demoLibrary.count === before;
-    return { built: false, count: before, banner: onlyDemo ? demoBanner(before) : undefined };
+    if (marker.demoLibrary === undefined) return { built: false, count: before, banner: undefined };
+    const s = await library.stats();
+    const onlyDemo = s.demoRows > 0 && s.rows === s.demoRows + s.winnerRows;
+    return { built: false, count: before, banner: onlyDemo ? demoBanner(s.demoRows, s.winnerRows) : undefined };
   }
   logger.info('sandbox: the creative library is empty; building the demo library', { count: opts.count });
   let last = 0;

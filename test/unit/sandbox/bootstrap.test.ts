@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
-import type { AddResult, Library, NewCreative } from '../../../src/library/types.ts';
+import type { AddResult, Library, LibraryStats, NewCreative } from '../../../src/library/types.ts';
 import {
   type BuildDemoLibrary,
   chooseModel,
@@ -42,13 +42,19 @@ function countingSynth(): SynthesizeModel & { calls: string[] } {
 }
 
 /** A library that holds rows in memory: enough for count and add. */
-type MemoryLibrary = Pick<Library, 'count' | 'add'> & { rows: NewCreative[] };
+type MemoryLibrary = Pick<Library, 'count' | 'add' | 'stats'> & { rows: NewCreative[] };
 
 function memoryLibrary(): MemoryLibrary {
   const rows: NewCreative[] = [];
   return {
     rows,
     count: async () => rows.length,
+    stats: async () =>
+      ({
+        rows: rows.length,
+        demoRows: rows.filter((r) => r.demo).length,
+        winnerRows: rows.filter((r) => !r.demo && r.source?.startsWith('winner:')).length,
+      }) as LibraryStats,
     add: async (items: NewCreative[]): Promise<AddResult> => {
       rows.push(...items);
       return { ingested: items.length, updated: 0, ids: items.map((_, i) => String(rows.length - items.length + i)), failed: [] };
@@ -142,6 +148,15 @@ describe('library', () => {
     const r = await ensureLibrary({ dataDir: dir }, lib, demo);
     expect(r).toEqual({ built: false, count: 1, banner: undefined });
     expect(lib.rows).toHaveLength(1);
+  });
+
+  it('keeps the demo banner when only sandbox winners were added, naming them', async () => {
+    const lib = memoryLibrary();
+    await ensureLibrary({ dataDir: dir }, lib, demo, { count: 3 });
+    await lib.add([{ image: new Uint8Array([3]), source: 'winner:r1' }]);
+    expect((await ensureLibrary({ dataDir: dir }, lib, demo)).banner?.text).toBe(
+      'Library: 3 demo creatives drawn by the project and 1 sandbox winner, not your ads',
+    );
   });
 
   it('drops the demo banner once someone ingests their own ads', async () => {

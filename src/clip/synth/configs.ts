@@ -8,11 +8,22 @@ import { END_TOKEN, START_TOKEN, synthVocab } from './tokenizer-json.ts';
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
+/** The seed `models synth` uses unless told otherwise. */
+export const DEFAULT_SEED = 1;
+
+/**
+ * The model's name. Other seeds give other weights, so they get another name: the library
+ * records the name and refuses to mix embeddings from two models.
+ */
+export function syntheticModelName(archName: string, seed: number): string {
+  return `adcreative/synthetic-clip-${archName}${seed === DEFAULT_SEED ? '' : `-seed${seed}`}`;
+}
+
 export function configJson(arch: ArchSpec, seed: number): Record<string, unknown> {
   const v = synthVocab();
   const common = { attention_dropout: 0, dropout: 0, hidden_act: 'quick_gelu', initializer_factor: 1, initializer_range: 0.02 };
   return {
-    _name_or_path: `adcreative/synthetic-clip-${arch.name}`,
+    _name_or_path: syntheticModelName(arch.name, seed),
     adcreative_synthetic: true,
     adcreative_arch: arch.name,
     adcreative_seed: seed,

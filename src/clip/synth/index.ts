@@ -10,14 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { ModelError, UsageError } from '../../errors.ts';
 import { QUANTIZE_TARGETS, quantizeModelDir } from '../quantize.ts';
 import { ARCH_NAMES, ARCHS, type ArchName, isArchName } from './arch.ts';
-import { configJson, preprocessorConfigJson, specialTokensMapJson, tokenizerConfigJson } from './configs.ts';
+import { configJson, DEFAULT_SEED, preprocessorConfigJson, specialTokensMapJson, tokenizerConfigJson } from './configs.ts';
 import { buildTextModel, buildVisionModel } from './models.ts';
 import { tokenizerJson } from './tokenizer-json.ts';
 
 export { ARCH_NAMES, ARCHS, type ArchName, type ArchSpec } from './arch.ts';
+export { DEFAULT_SEED, syntheticModelName } from './configs.ts';
 export { SYNTH_VOCAB_SIZE, synthVocab } from './tokenizer-json.ts';
 
-export const DEFAULT_SEED = 1;
 /** The real model's folder (relative to the repository root), which synth never writes. */
 export const REAL_MODEL_DIR = 'models/clip-vit-base-patch32';
 

@@ -214,6 +214,10 @@ describe('models synth --arch tiny', () => {
       expect(readFileSync(join(other, f)).equals(readFileSync(join(dir, f))), f).toBe(false);
     }
     expect(readFileSync(join(other, 'tokenizer.json')).equals(readFileSync(join(dir, 'tokenizer.json')))).toBe(true);
+    // Other weights, another name: a library embedded with one refuses the other (LIBRARY_MODEL_MISMATCH).
+    const name = (d: string) => JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'))._name_or_path;
+    expect(name(again)).toBe('adcreative/synthetic-clip-tiny-seed11');
+    expect(name(other)).toBe('adcreative/synthetic-clip-tiny-seed12');
   });
 
   it('removes int8 files of earlier weights when it rewrites a model without --quantize', async () => {

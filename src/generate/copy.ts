@@ -313,6 +313,24 @@ function clauses(brief: string): string[] {
     .filter((s) => length(s) >= 3);
 }
 
+/**
+ * Up to `count` distinct (headline, body, CTA) index triples, in the order that changes the most
+ * visible part first: every headline once before a headline repeats, and a repeated headline with
+ * another body or CTA. Variants repeat only when fewer than `count` combinations exist.
+ */
+export function distinctCombos(h: number, b: number, c: number, count: number): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  // Stage s holds the body/CTA pairs whose indexes sum to s; within a stage every headline comes once.
+  for (let stage = 0; stage <= b + c - 2 && out.length < count; stage++) {
+    for (let j = 0; j <= stage && out.length < count; j++) {
+      const k = stage - j;
+      if (j >= b || k >= c) continue;
+      for (let i = 0; i < h && out.length < count; i++) out.push([i, j, k]);
+    }
+  }
+  return out.length ? out : [[0, 0, 0]];
+}
+
 const SHORTER = /short|concise|brief|fewer words|kürzer|plus court|más corto|短/i;
 
 export function createOfflineCopywriter(): Copywriter {
@@ -358,6 +376,12 @@ export function createOfflineCopywriter(): Copywriter {
       push(bodies, brandName && !findBanned(briefBody, [brandName]).length ? `${briefBody} — ${brandName}.` : briefBody);
       for (const i of insp) push(bodies, i.body);
       if (ctx.leader) push(bodies, ctx.leader.body);
+      // The brief's clauses in another order make a second body when there is little else to use.
+      const reordered = clauses(ctx.brief)
+        .reverse()
+        .map((c) => capitalise(stripBanned(c, banned)));
+      if (reordered.length > 1) push(bodies, `${reordered.join('. ')}.`);
+      push(bodies, briefBody);
 
       const ctas: string[] = [];
       push(ctas, ctx.brand.defaultCta);
@@ -365,12 +389,14 @@ export function createOfflineCopywriter(): Copywriter {
 
       const feedbackNote = ctx.feedback.length ? `; reflecting: ${ctx.feedback.slice(-3).join('; ')}` : '';
       const drafts: CopyDraft[] = [];
+      const combos = distinctCombos(headlines.length, bodies.length, ctas.length, ctx.count);
       for (let i = 0; i < ctx.count; i++) {
         const inspiredBy = insp.length ? insp[i % insp.length] : undefined;
+        const [h, b, c] = combos[i % combos.length];
         const d: CopyDraft = {
-          headline: headlines[i % headlines.length],
-          body: bodies[(i + Math.floor(i / headlines.length)) % bodies.length],
-          cta: ctas[i % ctas.length],
+          headline: headlines[h],
+          body: bodies[b],
+          cta: ctas[c],
           concept: `${clean(ctx.brief).slice(0, 160)}${inspiredBy ? `; echoing "${inspiredBy.headline}"` : ''}${feedbackNote}; variation ${i + 1}`,
           flags: ['offline copy: recombined from the library and the brief (no OPENAI_API_KEY)'],
           offline: true,

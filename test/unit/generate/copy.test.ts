@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
-import { type CopyContext, createOfflineCopywriter, finalise, findBanned } from '../../../src/generate/copy.ts';
+import { type CopyContext, createOfflineCopywriter, distinctCombos, finalise, findBanned } from '../../../src/generate/copy.ts';
 import { limitsFor } from '../../../src/generate/limits.ts';
 
 const acme = loadBrand('brands', 'acme', { fonts: new Set(['dejavu sans']) });
@@ -95,6 +95,29 @@ describe('offline copy', () => {
     const text = out.drafts.map((d) => `${d.headline} ${d.body} ${d.cta}`).join(' ');
     expect(text).not.toMatch(/Decaf|Barista|Try a sample/);
     expect(out.drafts.some((d) => d.headline === 'Pack light, hike far')).toBe(true);
+  });
+
+  it('gives every variant its own copy even from a one-line brief and an empty library', async () => {
+    const out = await createOfflineCopywriter().write(ctx({ brief: 'Trail pack for day hikes', inspiration: [], count: 4 }));
+    expect(out.drafts).toHaveLength(4);
+    expect(new Set(out.drafts.map((d) => `${d.headline}|${d.body}|${d.cta}`)).size).toBe(4);
+    expect(new Set(out.drafts.map((d) => d.headline)).size).toBeGreaterThan(1);
+  });
+
+  it('enumerates distinct copy combinations, headlines first, repeating only when they run out', () => {
+    expect(distinctCombos(3, 2, 1, 4)).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, 0, 0],
+      [0, 1, 0],
+    ]);
+    expect(distinctCombos(1, 2, 2, 4)).toEqual([
+      [0, 0, 0],
+      [0, 0, 1],
+      [0, 1, 0],
+      [0, 1, 1],
+    ]);
+    expect(distinctCombos(1, 1, 1, 4)).toEqual([[0, 0, 0]]);
   });
 
   it('keeps the brief’s language and prefers short headlines when feedback asks', async () => {

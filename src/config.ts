@@ -416,6 +416,13 @@ export const SETTINGS = {
     group: 'library',
     doc: 'Compact the table and update its indexes after this many writes (0: only on `adcreative library index`).',
   },
+  libraryReindexGrowth: {
+    env: 'LIBRARY_REINDEX_GROWTH',
+    default: '4',
+    parse: num(1.5, 1000),
+    group: 'library',
+    doc: 'Rebuild the ANN index (beside the write queue) once the library holds this many times the rows its settings were picked for.',
+  },
   libraryBatch: {
     env: 'LIBRARY_BATCH',
     default: '32',

@@ -210,7 +210,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
             `formats   ${kv(s.formats)}`,
             `metrics   ${s.impressions} impressions, ${s.clicks} clicks, ${s.conversions} conversions`,
             `CTR prior mean ${pct(s.ctrPrior.mean)}, strength ${Math.round(s.ctrPrior.strength)} impressions${s.ctrPrior.estimated ? ' (estimated from the library)' : ''}`,
-            `index     ${s.index.vector ? `IVF_PQ (${s.index.unindexedRows} rows not yet indexed)` : 'none: exact search'}${s.index.building ? ' (building now)' : ''}; scalar: ${s.index.scalar.join(', ') || 'none'}`,
+            `index     ${s.index.vector ? `IVF_PQ${s.index.builtForRows ? ` for ${s.index.builtForRows} rows` : ''} (${s.index.unindexedRows} rows not yet indexed)` : 'none: exact search'}${s.index.building ? ' (building now)' : ''}; scalar: ${s.index.scalar.join(', ') || 'none'}`,
           ].join('\n'),
         );
         return 0;

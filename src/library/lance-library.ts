@@ -29,6 +29,7 @@ import {
   IMAGE_VECTOR,
   META_COLUMNS,
   META_DIMS,
+  META_INDEX_ROWS,
   META_MODEL,
   type Row,
   rowFromCreative,
@@ -59,6 +60,11 @@ export interface LibrarySettings {
   nearDuplicate: number;
   optimizeEvery: number;
   imageLimits: ImageLimits;
+  /**
+   * Rebuild the ANN index once the library holds this many times the rows its settings were
+   * picked for (partitions grow with √rows, so 4× rows wants 2× partitions).
+   */
+  reindexGrowth: number;
 }
 
 export const DEFAULT_LIBRARY_SETTINGS: LibrarySettings = {
@@ -68,6 +74,7 @@ export const DEFAULT_LIBRARY_SETTINGS: LibrarySettings = {
   nearDuplicate: 0.985,
   optimizeEvery: 20,
   imageLimits: { maxBytes: 26214400, maxPixels: 40000000 },
+  reindexGrowth: 4,
 };
 
 export interface OpenOptions {
@@ -125,8 +132,11 @@ export class LanceLibrary implements Library {
   private ann: AnnSettings | undefined;
   /** The index build in flight, if any: it runs beside the write queue, not in it. */
   private indexing: Promise<IndexReport> | undefined;
+  /** Rows the ANN index's settings were picked for (undefined: no index, or built before this was kept). */
+  private indexRows: number | undefined;
   private writes = 0;
   private closed = false;
+  private closing = false;
 
   private constructor(
     readonly uri: string,
@@ -188,7 +198,11 @@ export class LanceLibrary implements Library {
     if (!this.table) return;
     const cols = await vectorIndexedColumns(this.table);
     this.annIndexed = cols.has(IMAGE_VECTOR) && cols.has(TEXT_VECTOR);
-    this.ann = this.annIndexed ? annSettingsFor(await this.table.countRows(), this.dims) : undefined;
+    const field = (await this.table.schema()).fields.find((f) => f.name === IMAGE_VECTOR);
+    const recorded = Number(field?.metadata.get(META_INDEX_ROWS) ?? Number.NaN);
+    this.indexRows = this.annIndexed && Number.isFinite(recorded) && recorded > 0 ? recorded : undefined;
+    // Query settings follow the index as built (its partition count), not today's row count.
+    this.ann = this.annIndexed ? annSettingsFor(this.indexRows ?? (await this.table.countRows()), this.dims) : undefined;
   }
 
   private needEncoder(what: string): Encoder {
@@ -415,12 +429,15 @@ export class LanceLibrary implements Library {
     const every = this.settings.optimizeEvery;
     void this.queue
       .run(async () => {
-        if (!this.table || this.closed) return;
+        if (!this.table || this.closed || this.closing) return;
         if (this.indexing) return; // compaction rewrites fragments under a build: wait for the next write
         const rows = await this.table.countRows();
         if (!this.annIndexed && rows >= Math.max(this.settings.indexMinRows, ANN_MIN_ROWS)) {
           this.logger.info('library: row count passed LIBRARY_INDEX_MIN_ROWS, building indexes', { rows });
           this.startIndexBuild(false).catch((e) => this.logger.warn('library: index build failed', { error: e }));
+        } else if (this.annIndexed && this.indexRows && rows >= this.indexRows * this.settings.reindexGrowth) {
+          this.logger.info('library: grown past the size its ANN index was built for, rebuilding', { rows, builtFor: this.indexRows });
+          this.startIndexBuild(true).catch((e) => this.logger.warn('library: index rebuild failed', { error: e }));
         } else if (every > 0 && this.writes % every === 0) {
           await this.optimizeNow();
         }
@@ -430,8 +447,17 @@ export class LanceLibrary implements Library {
 
   async optimize(): Promise<void> {
     this.assertOpen();
-    await this.indexing?.catch(() => undefined);
-    await this.queue.run(() => this.optimizeNow());
+    // Compaction must not run under an index build (Lance would refuse the build's commit); a build
+    // may start from upkeep queued ahead of this, so check again inside the queue.
+    for (;;) {
+      await this.indexing?.catch(() => undefined);
+      const done = await this.queue.run(async () => {
+        if (this.indexing) return false;
+        await this.optimizeNow();
+        return true;
+      });
+      if (done) return;
+    }
   }
 
   private async optimizeNow(): Promise<void> {
@@ -480,6 +506,8 @@ export class LanceLibrary implements Library {
       const s = annSettingsFor(rows, this.dims);
       await buildVectorIndex(this.table, IMAGE_VECTOR, s);
       await buildVectorIndex(this.table, TEXT_VECTOR, s);
+      const table = this.table;
+      await this.queue.run(() => table.updateFieldMetadata([{ path: IMAGE_VECTOR, metadata: { [META_INDEX_ROWS]: String(rows) } }]));
       report.vector = { built: true, partitions: s.partitions, subVectors: s.subVectors, reason: `IVF_PQ for ${rows} rows` };
     }
     for (const [col, kind] of SCALAR_INDEXES) {
@@ -589,7 +617,7 @@ export class LanceLibrary implements Library {
       clicks: 0,
       conversions: 0,
       ctrPrior: await this.ctrPrior(),
-      index: { vector: this.annIndexed, scalar: [], unindexedRows: 0, building: this.indexBuilding },
+      index: { vector: this.annIndexed, scalar: [], unindexedRows: 0, building: this.indexBuilding, builtForRows: this.indexRows ?? null },
       version: 0,
     };
     if (!this.table) return s;
@@ -710,10 +738,12 @@ export class LanceLibrary implements Library {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true; // no new index builds from upkeep still queued
     // LanceDB cannot cancel an index build; leaving mid-build would only waste it.
     if (this.indexing) this.logger.info('library: waiting for the index build to finish before closing');
     await this.indexing?.catch(() => undefined);
     await this.queue.drain();
+    await this.indexing?.catch(() => undefined);
     this.closed = true;
     this.table?.close();
     this.db.close();

@@ -17,6 +17,7 @@ export function librarySettings(cfg: Config): LibrarySettings {
     ctrPriorStrength: cfg.libraryCtrPriorStrength,
     nearDuplicate: cfg.libraryNearDuplicate,
     optimizeEvery: cfg.libraryOptimizeEvery,
+    reindexGrowth: cfg.libraryReindexGrowth,
     imageLimits: { maxBytes: cfg.imageMaxBytes, maxPixels: cfg.imageMaxPixels },
   };
 }

@@ -9,6 +9,8 @@ export const TABLE = 'creatives';
 export const SCHEMA_VERSION = '1';
 export const META_MODEL = 'adcreative.model';
 export const META_DIMS = 'adcreative.dims';
+/** On the image-embedding field: the row count the ANN index settings were picked for. */
+export const META_INDEX_ROWS = 'adcreative.index_rows';
 export const META_SCHEMA = 'adcreative.schema';
 
 export const IMAGE_VECTOR = 'image_embedding';

@@ -111,8 +111,11 @@ export interface LibraryStats {
   conversions: number;
   /** The Beta prior behind smoothed CTRs: its mean (library CTR) and strength in impressions. */
   ctrPrior: { mean: number; strength: number; estimated: boolean };
-  /** `building`: an index build is running in this process now (search stays exact until it lands). */
-  index: { vector: boolean; scalar: string[]; unindexedRows: number; building: boolean };
+  /**
+   * `building`: an index build is running in this process now (search stays exact until it lands).
+   * `builtForRows`: the row count the ANN settings were picked for (null: unknown or no index).
+   */
+  index: { vector: boolean; scalar: string[]; unindexedRows: number; building: boolean; builtForRows: number | null };
   version: number;
 }
 

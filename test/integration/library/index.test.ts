@@ -42,3 +42,32 @@ describe('library indexes', () => {
     await lib.close();
   });
 });
+
+describe('index upkeep as the library grows', () => {
+  it('rebuilds the ANN index once the library outgrows the size it was built for, and remembers that size', async () => {
+    const uri = join(dir, 'grow');
+    const enc = fakeEncoder({ dims: 16 });
+    const settings = { indexMinRows: 256, optimizeEvery: 0, reindexGrowth: 2 };
+    const lib = await LanceLibrary.open({ uri, encoder: enc, settings });
+    const images = await Promise.all(Array.from({ length: 620 }, (_, i) => testImage(7000 + i, [24, 24])));
+    await lib.add(images.slice(0, 300).map((image) => ({ image, brand: 'acme' })));
+    await lib.optimize(); // waits for the build the write started
+    expect((await lib.stats()).index).toMatchObject({ vector: true, builtForRows: 300 });
+
+    await lib.add(images.slice(300, 500).map((image) => ({ image, brand: 'acme' })));
+    await lib.optimize();
+    expect((await lib.stats()).index.builtForRows).toBe(300); // 500 < 2 × 300: no rebuild yet
+
+    await lib.add(images.slice(500).map((image) => ({ image, brand: 'lumen' })));
+    await lib.optimize();
+    expect((await lib.stats()).index).toMatchObject({ vector: true, builtForRows: 620, building: false });
+    await lib.close();
+
+    // The size is kept in the table, so another process (or a restart) queries with the same settings.
+    const again = await LanceLibrary.open({ uri, encoder: enc, settings });
+    expect((await again.stats()).index.builtForRows).toBe(620);
+    const hits = await again.search({ image: images[610], k: 1, filters: { brand: 'lumen' } });
+    expect(hits[0].scores.image).toBeCloseTo(1, 5);
+    await again.close();
+  });
+});

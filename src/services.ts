@@ -255,7 +255,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       shared?.stop();
       schedule?.stop();
       await store.close().catch(() => {});
-      if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close().catch(() => {});
+      // An index build is not worth holding a shutdown past its grace time: it commits nothing half done.
+      const indexWaitMs = cfg.shutdownGraceSeconds * 1000;
+      if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close({ indexWaitMs }).catch(() => {});
       await encoder.close().catch(() => {});
     },
   };

@@ -139,6 +139,17 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
           },
         });
         bar.done();
+        if (!dryRun) {
+          const say = {
+            running: 'finishing the search index build started during the ingest…',
+            first: 'building the search index (the library passed LIBRARY_INDEX_MIN_ROWS; minutes at a million rows)…',
+            grown: 'rebuilding the search index for the library’s new size (minutes at a million rows)…',
+          };
+          const built = await ctx.library.indexIfDue((why) => {
+            if (!asJson) io.stderr.write(`${say[why]}\n`);
+          });
+          if (built && !asJson) io.stderr.write(`search index built in ${built.seconds.toFixed(1)} s (${built.vector.reason})\n`);
+        }
         if (asJson) write(io, JSON.stringify({ ingested: r.ingested, updated: r.updated, failed: r.failed, skipped: r.skipped, dryRun }));
         else {
           const verb = dryRun ? 'would ingest' : 'ingested';

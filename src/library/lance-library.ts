@@ -53,6 +53,9 @@ import type {
   SearchQuery,
 } from './types.ts';
 
+/** After an automatic index build fails, the next automatic try waits this long. */
+const BUILD_RETRY_AFTER_MS = 10 * 60_000;
+
 export interface LibrarySettings {
   indexMinRows: number;
   weights: FusionWeights;
@@ -137,6 +140,7 @@ export class LanceLibrary implements Library {
   private writes = 0;
   private closed = false;
   private closing = false;
+  private lastBuildFailedAt: number | undefined;
 
   private constructor(
     readonly uri: string,
@@ -429,20 +433,55 @@ export class LanceLibrary implements Library {
     const every = this.settings.optimizeEvery;
     void this.queue
       .run(async () => {
-        if (!this.table || this.closed || this.closing) return;
+        if (!this.table || this.closed) return;
         if (this.indexing) return; // compaction rewrites fragments under a build: wait for the next write
-        const rows = await this.table.countRows();
-        if (!this.annIndexed && rows >= Math.max(this.settings.indexMinRows, ANN_MIN_ROWS)) {
-          this.logger.info('library: row count passed LIBRARY_INDEX_MIN_ROWS, building indexes', { rows });
-          this.startIndexBuild(false).catch((e) => this.logger.warn('library: index build failed', { error: e }));
-        } else if (this.annIndexed && this.indexRows && rows >= this.indexRows * this.settings.reindexGrowth) {
-          this.logger.info('library: grown past the size its ANN index was built for, rebuilding', { rows, builtFor: this.indexRows });
-          this.startIndexBuild(true).catch((e) => this.logger.warn('library: index rebuild failed', { error: e }));
+        // Closing (a CLI that just ingested, a bot shutting down) starts no minutes-long build: the
+        // ingest command builds a due index itself, the bot's next start does.
+        if (!this.closing && (await this.indexDue())) {
+          this.startIndexBuild(this.annIndexed).catch(() => undefined);
         } else if (every > 0 && this.writes % every === 0) {
           await this.optimizeNow();
         }
       })
       .catch((e) => this.logger.warn('library: upkeep after write failed', { error: e }));
+  }
+
+  /**
+   * Whether an index build is due: the first one past `indexMinRows`, or a rebuild once the library
+   * holds `reindexGrowth` × the rows the index was built for. Not within ten minutes of a failed
+   * automatic build, so a failing build does not cost minutes of CPU after every write.
+   */
+  private async indexDue(): Promise<'first' | 'grown' | undefined> {
+    if (!this.table || this.indexing) return undefined;
+    if (this.lastBuildFailedAt !== undefined && Date.now() - this.lastBuildFailedAt < BUILD_RETRY_AFTER_MS) return undefined;
+    const rows = await this.table.countRows();
+    if (!this.annIndexed && rows >= Math.max(this.settings.indexMinRows, ANN_MIN_ROWS)) {
+      this.logger.info('library: row count passed LIBRARY_INDEX_MIN_ROWS, building indexes', { rows });
+      return 'first';
+    }
+    if (this.annIndexed && this.indexRows && rows >= this.indexRows * this.settings.reindexGrowth) {
+      this.logger.info('library: grown past the size its ANN index was built for, rebuilding', { rows, builtFor: this.indexRows });
+      return 'grown';
+    }
+    return undefined;
+  }
+
+  /**
+   * Builds the indexes now if they are due (see `indexDue`), after any build already running;
+   * `ingest` calls this before it exits. Returns the last build's report, if one ran.
+   */
+  async indexIfDue(onBuild?: (why: 'running' | 'first' | 'grown') => void): Promise<IndexReport | undefined> {
+    this.assertOpen();
+    await this.queue.drain(); // upkeep queued behind the last write may start a build
+    let report: IndexReport | undefined;
+    if (this.indexing) {
+      onBuild?.('running');
+      report = await this.indexing.catch(() => undefined);
+    }
+    const why = await this.indexDue(); // a build started mid-ingest may leave a rebuild due
+    if (!why) return report;
+    onBuild?.(why);
+    return this.startIndexBuild(this.annIndexed);
   }
 
   async optimize(): Promise<void> {
@@ -485,7 +524,21 @@ export class LanceLibrary implements Library {
   private startIndexBuild(force: boolean): Promise<IndexReport> {
     const previous = this.indexing?.catch(() => undefined) ?? Promise.resolve();
     const run: Promise<IndexReport> = previous
+      // A barrier: a compaction already queued or running finishes before the build starts (Lance
+      // would refuse the build's commit after it); compactions queued later wait for the build.
+      .then(() => this.queue.run(async () => undefined))
       .then(() => this.buildIndexNow(force))
+      .then(
+        (r) => {
+          this.lastBuildFailedAt = undefined;
+          return r;
+        },
+        (e) => {
+          this.lastBuildFailedAt = Date.now();
+          this.logger.warn('library: index build failed', { error: e });
+          throw e;
+        },
+      )
       .finally(() => {
         if (this.indexing === run) this.indexing = undefined;
       });
@@ -736,14 +789,32 @@ export class LanceLibrary implements Library {
     return changed;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits for queued writes and for an index build in flight: LanceDB cannot cancel one, and leaving
+   * mid-build only wastes it. `indexWaitMs` bounds that wait (a bot shutting down within its grace
+   * time); a build cut short commits nothing, and the next start builds again.
+   */
+  async close(opts: { indexWaitMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true; // no new index builds from upkeep still queued
-    // LanceDB cannot cancel an index build; leaving mid-build would only waste it.
-    if (this.indexing) this.logger.info('library: waiting for the index build to finish before closing');
-    await this.indexing?.catch(() => undefined);
+    const waitForBuild = async () => {
+      if (!this.indexing) return;
+      this.logger.info('library: waiting for the index build to finish before closing');
+      const build = this.indexing.catch(() => undefined);
+      if (opts.indexWaitMs === undefined) return build;
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<void>((r) => {
+        timer = setTimeout(() => {
+          this.logger.warn('library: closing with the index build unfinished', { waitedMs: opts.indexWaitMs });
+          r();
+        }, opts.indexWaitMs);
+      });
+      await Promise.race([build, cut]);
+      clearTimeout(timer);
+    };
+    await waitForBuild();
     await this.queue.drain();
-    await this.indexing?.catch(() => undefined);
+    await waitForBuild();
     this.closed = true;
     this.table?.close();
     this.db.close();

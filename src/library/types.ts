@@ -155,7 +155,8 @@ export interface Library {
   get(id: string): Promise<Creative | undefined>;
   /** For each image embedding, the highest cosine similarity to any library image (novelty = 1 − this). */
   maxSimilarity(imageEmbeddings: Float32Array[]): Promise<number[]>;
-  close(): Promise<void>;
+  /** `indexWaitMs` bounds the wait for an index build in flight (default: wait for it). */
+  close(opts?: { indexWaitMs?: number }): Promise<void>;
   /** Row counts, breakdowns, totals, the CTR prior and index state. */
   stats(): Promise<LibraryStats>;
   /** Deletes creatives by id; ids not in the library come back as `missing`. */

@@ -241,3 +241,25 @@ describe('library CLI', () => {
     expect(JSON.parse(ok.stdout)).toHaveLength(10);
   });
 });
+
+describe('ingest past the index threshold', () => {
+  it('leaves the library indexed when the ingest that crossed LIBRARY_INDEX_MIN_ROWS exits', async () => {
+    const dir = join(root, 'many');
+    mkdirSync(dir);
+    for (let i = 0; i < 260; i++) writeFileSync(join(dir, `ad-${i}.png`), await testImage(20_000 + i, [16, 16], 'png'));
+    const dataDir = join(root, 'data-many');
+    const cmds = makeLibraryCommands({
+      config: () => loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'error', LIBRARY_INDEX_MIN_ROWS: '256' }),
+      openEncoder: async () => fakeEncoder({ dims: 16 }),
+      progress: false,
+    });
+    // One batch: the very write that crosses the threshold is the ingest's last.
+    const r = await runCommand(cmds, ['ingest', dir, '--batch', '512']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ingested 260');
+    expect(r.stderr).toMatch(/search index/);
+    const stats = JSON.parse((await runCommand(cmds, ['library', 'stats', '--json'])).stdout);
+    expect(stats.rows).toBe(260);
+    expect(stats.index).toMatchObject({ vector: true, building: false, builtForRows: 260 });
+  });
+});

@@ -747,7 +747,7 @@ export class RoundFlow {
     if (outcome.kind === 'ignored') {
       // A second click this soon reads as a double click; say so, or a quick retraction looks lost.
       if (outcome.reason === 'double_click') {
-        const text = `Your vote for variant ${outcome.variant.label} still counts: the second click came too quickly to take it back. Click again to take it back.`;
+        const text = `Your vote for variant ${outcome.variant.label} still counts: two clicks this close together count as one. To take it back, wait a moment and click Vote again.`;
         await this.ephemeral(channel, user, notesMessage([text]), outcome.round.threadTs);
       }
       return;

@@ -1,12 +1,18 @@
 /** The Vote button on a variant: vote, move, or (clicked again) take back. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { describeError } from '../../errors.ts';
+import { errorMessage } from '../blocks/ephemeral.ts';
 import type { RoundFlow } from '../flow.ts';
 
-/** Slack wants the ack within 3 s; a vote slower than this is acked first and stored after. */
-export const VOTE_ACK_WITHIN_MS = 2000;
+/**
+ * How long a click may wait for its vote to be stored before it is acked anyway. Bolt's HTTP
+ * receiver answers by itself 2.5 s after the request arrived (app.ts), and this clock starts later,
+ * when the listener runs: 1.5 s leaves room for a busy event loop.
+ */
+export const VOTE_ACK_WITHIN_MS = 1500;
 
-export function makeVoteAction(deps: { flow: RoundFlow; ackWithinMs?: number }) {
+export function makeVoteAction(deps: { flow: Pick<RoundFlow, 'rounds' | 'afterVote' | 'ephemeral'>; ackWithinMs?: number }) {
   const ackWithin = deps.ackWithinMs ?? VOTE_ACK_WITHIN_MS;
   return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> => {
     const variantId = action.value;
@@ -15,15 +21,24 @@ export function makeVoteAction(deps: { flow: RoundFlow; ackWithinMs?: number }) 
       return;
     }
     const channel = body.channel?.id ?? body.container?.channel_id;
+    const user = body.user.id;
     // Stored before the ack: Slack never resends an acknowledged click, so a crash between an early
-    // ack and the write would lose a vote the voter saw go through. Unacked, Slack shows the voter
-    // an error instead, and they click again.
-    const vote = deps.flow.rounds.buttonVote(variantId, body.user.id);
+    // ack and the write would lose a vote the voter saw go through.
+    const vote = deps.flow.rounds.buttonVote(variantId, user);
     const cap = new AbortController();
     await Promise.race([vote.catch(() => undefined), sleep(ackWithin, undefined, { signal: cap.signal }).catch(() => undefined)]);
     cap.abort();
-    await ack();
-    const outcome = await vote;
-    await deps.flow.afterVote(outcome, body.user.id, channel);
+    // Past the receiver's own timeout the response is already sent; the vote still counts, and the
+    // tally and the voter's note below must still happen.
+    await ack().catch(() => undefined);
+    let outcome: Awaited<typeof vote>;
+    try {
+      outcome = await vote;
+    } catch (e) {
+      // Acked, so Slack shows nothing by itself: say that the click did not count.
+      await deps.flow.ephemeral(channel, user, errorMessage(`Your vote was not recorded: ${describeError(e)}`));
+      return;
+    }
+    await deps.flow.afterVote(outcome, user, channel);
   };
 }

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { makeVoteAction } from '../../../../src/slack/actions/vote.ts';
 import type { RoundFlow } from '../../../../src/slack/flow.ts';
 
-function fakeFlow(voteMs: number, log: string[]) {
+function fakeFlow(voteMs: number, log: string[], fail?: Error) {
   return {
     rounds: {
       buttonVote: async (variantId: string, user: string) => {
         await new Promise((r) => setTimeout(r, voteMs));
+        if (fail) throw fail;
         log.push(`stored ${user}→${variantId}`);
         return { kind: 'voted' };
       },
@@ -14,13 +15,17 @@ function fakeFlow(voteMs: number, log: string[]) {
     afterVote: async () => {
       log.push('after');
     },
+    ephemeral: async (_channel: string, user: string, m: { text: string }) => {
+      log.push(`ephemeral ${user}: ${m.text}`);
+    },
   } as unknown as RoundFlow;
 }
 
-const args = (log: string[]) =>
+const args = (log: string[], ackFails = false) =>
   ({
     ack: async () => {
       log.push('ack');
+      if (ackFails) throw new Error('ERR_HTTP_HEADERS_SENT');
     },
     body: { user: { id: 'U1' }, channel: { id: 'C1' } },
     action: { value: 'v1' },
@@ -37,5 +42,19 @@ describe('Vote button', () => {
     const log: string[] = [];
     await makeVoteAction({ flow: fakeFlow(150, log), ackWithinMs: 30 })(args(log));
     expect(log).toEqual(['ack', 'stored U1→v1', 'after']);
+  });
+
+  it('still refreshes after an ack that came too late for the receiver', async () => {
+    const log: string[] = [];
+    await makeVoteAction({ flow: fakeFlow(5, log) })(args(log, true));
+    expect(log).toEqual(['stored U1→v1', 'ack', 'after']);
+  });
+
+  it('tells the voter privately when the vote could not be stored', async () => {
+    const log: string[] = [];
+    await makeVoteAction({ flow: fakeFlow(5, log, new Error('could not record the vote; please click again')) })(args(log));
+    expect(log[0]).toBe('ack');
+    expect(log[1]).toMatch(/^ephemeral U1: .*Your vote was not recorded: could not record the vote; please click again/);
+    expect(log).toHaveLength(2);
   });
 });

@@ -366,7 +366,12 @@ export function createOfflineCopywriter(): Copywriter {
       };
       for (const p of parts) push(headlines, p);
       for (const i of insp) push(headlines, i.headline);
-      if (brandName) for (const p of parts.slice(0, 2)) push(headlines, fitHeadline(`${brandName}: ${p}`));
+      // Brand-first headlines only whole: "Acme: Trail pack for day" (cut to fit) reads as a mistake.
+      if (brandName)
+        for (const p of parts.slice(0, 2)) {
+          const h = `${brandName}: ${p}`;
+          if (length(h) <= ctx.limits.headline.max) push(headlines, h);
+        }
       if (ctx.leader) push(headlines, ctx.leader.headline);
       if (headlines.length === 0) push(headlines, capitalise(stripBanned(clean(ctx.brief), banned)) || brandName || 'New');
       if (ctx.feedback.some((f) => SHORTER.test(f))) headlines.sort((a, b) => length(a) - length(b));
@@ -376,12 +381,17 @@ export function createOfflineCopywriter(): Copywriter {
       push(bodies, brandName && !findBanned(briefBody, [brandName]).length ? `${briefBody} — ${brandName}.` : briefBody);
       for (const i of insp) push(bodies, i.body);
       if (ctx.leader) push(bodies, ctx.leader.body);
-      // The brief's clauses in another order make a second body when there is little else to use.
+      // When there is little else to use: the brief's clauses in another order, and a brand-first
+      // form. Each names the brand, as every variant must.
+      const stop = (x: string) => (/[.!?。！？]$/u.test(x) ? x : `${x}.`);
+      const signed = (x: string) => (brandName && !findBanned(x, [brandName]).length ? `${x} — ${brandName}.` : stop(x));
       const reordered = clauses(ctx.brief)
         .reverse()
         .map((c) => capitalise(stripBanned(c, banned)));
-      if (reordered.length > 1) push(bodies, `${reordered.join('. ')}.`);
-      push(bodies, briefBody);
+      if (reordered.length > 1) push(bodies, signed(reordered.map(stop).join(' ').replace(/[.]$/u, '')));
+      if (brandName && !findBanned(briefBody, [brandName]).length) push(bodies, `${brandName}: ${stop(briefBody)}`);
+      const about = stripBanned(clean(ctx.brand.description), banned);
+      if (about) push(bodies, signed(`${stop(briefBody)} ${about.replace(/[.。]$/u, '')}`));
 
       const ctas: string[] = [];
       push(ctas, ctx.brand.defaultCta);

@@ -143,7 +143,11 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     if (!libraryOpen) {
       libraryOpen = (async () => {
         const { openLibrary, librarySettings } = await import('./library/open.ts');
-        return openLibrary({ uri: libraryUri(cfg), encoder, logger, settings: librarySettings(cfg) });
+        const lib = await openLibrary({ uri: libraryUri(cfg), encoder, logger, settings: librarySettings(cfg) });
+        // An index that came due while no bot ran (a build cut short at shutdown, an ingest that
+        // failed before it built) is built now, beside the write queue, not at the next winner.
+        lib.indexIfDue().catch((e: unknown) => logger.warn('library: index build at start failed', { error: describeError(e) }));
+        return lib;
       })();
       libraryOpen.catch((e: unknown) => {
         logger.warn('creative library unavailable', { error: describeError(e) });

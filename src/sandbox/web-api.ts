@@ -613,9 +613,16 @@ export class FakeSlack extends EventEmitter {
     };
   }
 
+  /** Where `apps.connections.open` sends a Socket Mode client (a test's WebSocket server). */
+  socketModeUrl: string | undefined;
+
   private methods(): Record<string, Handler> {
     return {
       'api.test': (args) => ({ args }),
+      'apps.connections.open': () => {
+        if (!this.socketModeUrl) return fail('socket_mode_not_enabled');
+        return { url: this.socketModeUrl };
+      },
       'auth.test': () => ({
         url: `${this.origin}/`,
         team: this.teamName,
@@ -867,8 +874,11 @@ export class FakeSlack extends EventEmitter {
       if (!handler) return finish(200, { ok: false, error: 'unknown_method' });
       if (method !== 'api.test') {
         if (!token) return finish(200, { ok: false, error: 'not_authed' });
-        const valid = this.tokens ? this.tokens.has(token) : token.startsWith('xoxb-');
+        // Socket Mode's connection call takes the app-level token (xapp-), every other method the bot's.
+        const kind = method === 'apps.connections.open' ? 'xapp-' : 'xoxb-';
+        const valid = this.tokens ? this.tokens.has(token) : token.startsWith(kind);
         if (!valid) return finish(200, { ok: false, error: 'invalid_auth' });
+        if (!token.startsWith(kind)) return finish(200, { ok: false, error: 'not_allowed_token_type' });
       }
       const inj = this.injected.get(method)?.[0];
       if (inj) {

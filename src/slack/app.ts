@@ -192,7 +192,12 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       unhandledRequestTimeoutMillis: 2500,
     });
   } else {
-    receiver = new SocketModeReceiver({ appToken: deps.appToken as string, logger: boltLog });
+    receiver = new SocketModeReceiver({
+      appToken: deps.appToken as string,
+      logger: boltLog,
+      // apps.connections.open goes to the same Web API as everything else (GovSlack, a stand-in).
+      installerOptions: { clientOptions: { ...clientOptions } },
+    });
   }
 
   const app = new App({

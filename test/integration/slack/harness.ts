@@ -1,6 +1,7 @@
 /**
- * A real Bolt HTTP receiver wired to the real round domain (SQLite in a temp dir), the fake
- * Slack Web API, and fake generator/library; requests arrive signed through deliver.ts.
+ * A real Bolt receiver wired to the real round domain (SQLite in a temp dir), the fake Slack Web
+ * API, and fake generator/library. HTTP mode (default): requests arrive signed through deliver.ts.
+ * Socket Mode: the same payloads arrive as envelopes over a WebSocket (helpers/fake-socket-mode.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,12 @@ import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqli
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { createSlackApp, type SlackBot } from '../../../src/slack/app.ts';
+import { FakeSocketMode, SocketModeDeliverer } from '../../helpers/fake-socket-mode.ts';
 import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
 
 export const SECRET = 'test-signing-secret';
 export const TOKEN = 'xoxb-test-token';
+export const APP_TOKEN = 'xapp-1-test-app-token';
 
 export interface Harness {
   dir: string;
@@ -27,6 +30,8 @@ export interface Harness {
   gen: FakeGenerator;
   lib: FakeLibrary;
   d: Deliverer;
+  /** Socket Mode only: the fake gateway. */
+  socket?: FakeSocketMode;
   /** Stops the bot (and keeps the fake Slack and data dir) so a new one can start on the same state. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -42,10 +47,18 @@ export const defaults: BriefDefaults = {
 };
 
 export async function harness(
-  opts: { settings?: Partial<RoundSettings>; lib?: FakeLibrary; tallyUpdateMs?: number; passBotId?: boolean } = {},
+  opts: {
+    settings?: Partial<RoundSettings>;
+    lib?: FakeLibrary;
+    tallyUpdateMs?: number;
+    passBotId?: boolean;
+    mode?: 'http' | 'socket';
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
-  const slack = await startFakeSlack({ tokens: [TOKEN] });
+  const slack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN] });
+  const socket = opts.mode === 'socket' ? await FakeSocketMode.start() : undefined;
+  if (socket) slack.socketModeUrl = socket.url;
   const gen = fakeGenerator();
   const lib = opts.lib ?? fakeLibrary([{ headline: 'Past winner', brand: 'acme' }]);
   const settings: RoundSettings = {
@@ -59,14 +72,13 @@ export async function harness(
     priceTextUsd: 0.002,
     ...opts.settings,
   };
-  const h = { dir, slack, gen, lib } as Harness;
+  const h = { dir, slack, gen, lib, socket } as Harness;
   const boot = async () => {
     h.store = await openSqliteStore(join(dir, 'state.sqlite'));
     h.rounds = new RoundService({ store: h.store, settings });
     h.bot = await createSlackApp({
-      mode: 'http',
+      ...(socket ? { mode: 'socket', appToken: APP_TOKEN } : { mode: 'http', signingSecret: SECRET }),
       botToken: TOKEN,
-      signingSecret: SECRET,
       slackApiUrl: slack.url,
       ...(opts.passBotId === false ? {} : { botUserId: slack.botUserId, botId: slack.botId }),
       port: 0,
@@ -93,7 +105,7 @@ export async function harness(
       timerIntervalMs: 3_600_000,
     });
     await h.bot.start();
-    h.d = new Deliverer({ url: h.bot.eventsUrl, signingSecret: SECRET, slack });
+    h.d = socket ? new SocketModeDeliverer(socket, { slack }) : new Deliverer({ url: h.bot.eventsUrl, signingSecret: SECRET, slack });
   };
   await boot();
   h.restart = async () => {
@@ -104,6 +116,7 @@ export async function harness(
   h.close = async () => {
     await h.bot.stop(5000);
     await h.store.close();
+    await socket?.close();
     await slack.close();
     rmSync(dir, { recursive: true, force: true });
   };

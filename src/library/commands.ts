@@ -400,7 +400,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         });
         bar.done();
         if (args.values.json === true) write(io, JSON.stringify(r));
-        else write(io, r.rows === 0 && r.skipped ? r.skipped : `re-embedded ${r.rows} creative(s): ${r.from} → ${r.to}`);
+        else write(io, r.skipped ? r.skipped : `re-embedded ${r.rows} creative(s): ${r.from} → ${r.to}`);
         return 0;
       } finally {
         await encoder.close();

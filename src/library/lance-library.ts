@@ -169,7 +169,17 @@ export class LanceLibrary implements Library {
     let table: lancedb.Table | undefined;
     let model = opts.encoder?.info().model ?? '';
     let dims = opts.encoder?.dims ?? 0;
-    if ((await db.tableNames()).includes(TABLE)) {
+    const names = await db.tableNames();
+    // A rewrite (re-embed, re-projection) that crashed leaves its staging table; its own command
+    // finishes it (two processes restoring at once would copy the rows twice).
+    for (const staging of names.filter((n) => n.startsWith(`${TABLE}_re`)))
+      logger.warn('library: an interrupted rewrite left a staging table', {
+        table: staging,
+        hint: staging.endsWith('_reembed')
+          ? 'run `adcreative library reembed` to finish it'
+          : 'run `adcreative train adapter` again to finish it',
+      });
+    if (names.includes(TABLE)) {
       table = await db.openTable(TABLE);
       const meta = (await table.schema()).metadata;
       const storedModel = meta.get(META_MODEL) ?? '(unknown)';

@@ -74,6 +74,17 @@ export function creativesSchema(model: string, dims: number): Schema {
   );
 }
 
+/** `schema` with `key` removed from field `field`'s metadata. */
+export function withoutFieldMetadata(schema: Schema, field: string, key: string): Schema {
+  const fields = schema.fields.map((f) => {
+    if (f.name !== field || !f.metadata.has(key)) return f;
+    const meta = new Map(f.metadata);
+    meta.delete(key);
+    return new Field(f.name, f.type, f.nullable, meta);
+  });
+  return new Schema(fields, schema.metadata);
+}
+
 export type Row = Record<string, unknown>;
 
 export function rowFromCreative(c: Creative & { fileName?: string }): Row {

@@ -3,15 +3,13 @@
  * caption/image embedding pairs with their metrics (a PairSource), and rewriting the stored
  * embeddings in place when an adapter is trained or turned off (re-projection: no CLIP run).
  *
- * The rewrite follows `library reembed`: rows go to a staging table first and are copied back
- * once complete, so an interruption leaves the old table untouched. The model recorded in the
+ * The rewrite is the crash-safe one `library reembed` uses (rewrite.ts). The model recorded in the
  * table's metadata stays as it was (an adapter does not change the embedding model).
  */
 import * as lancedb from '@lancedb/lancedb';
-import { LibraryError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { LanceLibrary } from './lance-library.ts';
-import { copyRows } from './reembed.ts';
+import { finishInterruptedRewrite, orphanedStaging, rewriteTable } from './rewrite.ts';
 import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
 
 const STAGING = `${TABLE}_reproject`;
@@ -57,39 +55,31 @@ export async function rewriteLibraryEmbeddings(opts: {
   const logger = opts.logger ?? silentLogger;
   const db = await lancedb.connect(opts.uri);
   try {
+    await finishInterruptedRewrite(db, STAGING, logger);
     const names = await db.tableNames();
     if (!names.includes(TABLE)) {
-      if (names.includes(STAGING)) {
-        throw new LibraryError(
-          'LIBRARY_REPROJECT_INTERRUPTED',
-          `a previous re-projection stopped half-way; the rows are in table ${STAGING}`,
-          {
-            hint: 'restore it by hand or ingest again',
-          },
-        );
-      }
+      if (names.includes(STAGING)) throw orphanedStaging('LIBRARY_REPROJECT_INTERRUPTED', 're-projection', STAGING);
       return 0;
     }
     const table = await db.openTable(TABLE);
-    const meta = (await table.schema()).metadata;
-    const model = meta.get(META_MODEL) ?? '(unknown)';
-    const dims = Number(meta.get(META_DIMS) ?? 0);
-    if (names.includes(STAGING)) await db.dropTable(STAGING);
-    const staging = await db.createEmptyTable(STAGING, creativesSchema(model, dims));
-    await copyRows(table, staging, opts.batch ?? 256, (rows) =>
-      rows.map((r) => {
-        const c = creativeFromRow(r);
-        const out = opts.fn({ id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding });
-        return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
-      }),
-    );
+    const schema = await table.schema();
     table.close();
-    await db.dropTable(TABLE);
-    const fresh = await db.createEmptyTable(TABLE, creativesSchema(model, dims));
-    const rows = await copyRows(staging, fresh, 256, (rs) => rs.map((r) => rowFromCreative(creativeFromRow(r))));
-    staging.close();
-    await db.dropTable(STAGING);
-    fresh.close();
+    const model = schema.metadata.get(META_MODEL) ?? '(unknown)';
+    const dims = Number(schema.metadata.get(META_DIMS) ?? 0);
+    const rows = await rewriteTable(db, {
+      staging: STAGING,
+      schema: creativesSchema(model, dims),
+      // Another adapter may have been trained since: rows half re-projected are not reused.
+      resumable: () => false,
+      batch: opts.batch ?? 256,
+      transform: (rows) =>
+        rows.map((r) => {
+          const c = creativeFromRow(r);
+          const out = opts.fn({ id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding });
+          return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
+        }),
+      logger,
+    });
     logger.info('library: embeddings re-projected', { rows, model });
     return rows;
   } finally {

@@ -23,6 +23,7 @@ import { type CtrPrior, estimatePrior } from './ctr.ts';
 import { filtersToSql } from './filters.ts';
 import { WriteQueue } from './queue.ts';
 import { type FusionWeights, rankCandidates } from './rank.ts';
+import { interruptedRewriteError, interruptedRewrites } from './rewrite.ts';
 import {
   creativeFromRow,
   creativesSchema,
@@ -169,16 +170,14 @@ export class LanceLibrary implements Library {
     let table: lancedb.Table | undefined;
     let model = opts.encoder?.info().model ?? '';
     let dims = opts.encoder?.dims ?? 0;
+    // A rewrite that crashed while copying back left the only whole copy in its staging table;
+    // rows written to the half-copied live table now would be lost when it is restored.
+    const stuck = await interruptedRewrites(db);
+    if (stuck.length) {
+      db.close();
+      throw interruptedRewriteError(stuck[0]);
+    }
     const names = await db.tableNames();
-    // A rewrite (re-embed, re-projection) that crashed leaves its staging table; its own command
-    // finishes it (two processes restoring at once would copy the rows twice).
-    for (const staging of names.filter((n) => n.startsWith(`${TABLE}_re`)))
-      logger.warn('library: an interrupted rewrite left a staging table', {
-        table: staging,
-        hint: staging.endsWith('_reembed')
-          ? 'run `adcreative library reembed` to finish it'
-          : 'run `adcreative train adapter` again to finish it',
-      });
     if (names.includes(TABLE)) {
       table = await db.openTable(TABLE);
       const meta = (await table.schema()).metadata;
@@ -482,13 +481,14 @@ export class LanceLibrary implements Library {
    */
   async indexIfDue(onBuild?: (why: 'running' | 'first' | 'grown') => void): Promise<IndexReport | undefined> {
     this.assertOpen();
+    if (this.closing) return undefined;
     await this.queue.drain(); // upkeep queued behind the last write may start a build
     let report: IndexReport | undefined;
     if (this.indexing) {
       onBuild?.('running');
       report = await this.indexing.catch(() => undefined);
     }
-    const why = await this.indexDue(); // a build started mid-ingest may leave a rebuild due
+    const why = this.closing ? undefined : await this.indexDue(); // a build started mid-ingest may leave a rebuild due
     if (!why) return report;
     onBuild?.(why);
     return this.startIndexBuild(this.annIndexed);
@@ -807,17 +807,22 @@ export class LanceLibrary implements Library {
   async close(opts: { indexWaitMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true; // no new index builds from upkeep still queued
+    // One deadline for both waits below, so the bound is the whole wait, not each part of it.
+    const deadline = opts.indexWaitMs === undefined ? undefined : Date.now() + opts.indexWaitMs;
     const waitForBuild = async () => {
       if (!this.indexing) return;
       this.logger.info('library: waiting for the index build to finish before closing');
       const build = this.indexing.catch(() => undefined);
-      if (opts.indexWaitMs === undefined) return build;
+      if (deadline === undefined) return build;
       let timer: NodeJS.Timeout | undefined;
       const cut = new Promise<void>((r) => {
-        timer = setTimeout(() => {
-          this.logger.warn('library: closing with the index build unfinished', { waitedMs: opts.indexWaitMs });
-          r();
-        }, opts.indexWaitMs);
+        timer = setTimeout(
+          () => {
+            this.logger.warn('library: closing with the index build unfinished', { waitedMs: opts.indexWaitMs });
+            r();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       });
       await Promise.race([build, cut]);
       clearTimeout(timer);

@@ -6,10 +6,8 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Encoder } from '../clip/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { finishInterruptedRewrite, orphanedStaging, rewriteTable } from './rewrite.ts';
+import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
 import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
-
-const STAGING = `${TABLE}_reembed`;
 
 export interface ReembedReport {
   rows: number;
@@ -32,43 +30,43 @@ export async function reembedLibrary(opts: {
   const logger = opts.logger ?? silentLogger;
   const info = opts.encoder.info();
   const to = `${info.model} (${info.dims}-d)`;
-  const db = await lancedb.connect(opts.uri);
-  try {
-    // A crash while copying back left the only whole copy in the staging table: restore it first.
-    const restored = await finishInterruptedRewrite(db, STAGING, logger);
-    const names = await db.tableNames();
-    if (!names.includes(TABLE)) {
-      if (names.includes(STAGING)) throw orphanedStaging('LIBRARY_REEMBED_INTERRUPTED', 're-embed', STAGING);
-      return { rows: 0, from: '—', to, skipped: 'the library is empty: nothing to re-embed' };
+  return withRewriteLock(opts.uri, async () => {
+    const db = await lancedb.connect(opts.uri);
+    try {
+      // A crash while copying back left the only whole copy in the staging table: restore it first.
+      const restored = (await finishInterruptedRewrite(db, 'reembed', logger))?.rows;
+      if ((await interruptedRewrites(db)).includes('reproject')) throw interruptedRewriteError('reproject');
+      const names = await db.tableNames();
+      if (!names.includes(TABLE)) return { rows: 0, from: '—', to, skipped: 'the library is empty: nothing to re-embed' };
+      const table = await db.openTable(TABLE);
+      const meta = (await table.schema()).metadata;
+      table.close();
+      const from = `${meta.get(META_MODEL) ?? '(unknown)'} (${meta.get(META_DIMS) ?? '?'}-d)`;
+      if (from === to && !opts.force) {
+        const skipped =
+          restored === undefined ? `the library is already embedded with ${to}` : `finished an interrupted re-embed (${restored} rows)`;
+        return { rows: restored ?? 0, from, to, skipped };
+      }
+      const rows = await rewriteTable(db, {
+        kind: 'reembed',
+        schema: creativesSchema(info.model, info.dims),
+        // Rows staged by an interrupted run for the same model are good: embed only the rest.
+        resumable: (_, s) => s.metadata.get(META_MODEL) === info.model && Number(s.metadata.get(META_DIMS)) === info.dims,
+        batch: opts.batch ?? 32,
+        transform: async (rows) => {
+          const cs = rows.map(creativeFromRow);
+          const imgs = await opts.encoder.embedImages(cs.map((c) => c.image));
+          const txts = await opts.encoder.embedTexts(cs.map((c) => c.caption));
+          return cs.map((c, i) => rowFromCreative({ ...c, imageEmbedding: imgs[i], textEmbedding: txts[i] }));
+        },
+        onProgress: opts.onProgress,
+        onRestore: opts.onRestore,
+        logger,
+      });
+      logger.info('library: re-embedded', { rows, from, to });
+      return { rows, from, to };
+    } finally {
+      db.close();
     }
-    const table = await db.openTable(TABLE);
-    const meta = (await table.schema()).metadata;
-    table.close();
-    const from = `${meta.get(META_MODEL) ?? '(unknown)'} (${meta.get(META_DIMS) ?? '?'}-d)`;
-    if (from === to && !opts.force) {
-      const skipped =
-        restored === undefined ? `the library is already embedded with ${to}` : `finished an interrupted re-embed (${restored} rows)`;
-      return { rows: restored ?? 0, from, to, skipped };
-    }
-    const rows = await rewriteTable(db, {
-      staging: STAGING,
-      schema: creativesSchema(info.model, info.dims),
-      // Rows staged by an interrupted run for the same model are good: embed only the rest.
-      resumable: (s) => s.metadata.get(META_MODEL) === info.model && Number(s.metadata.get(META_DIMS)) === info.dims,
-      batch: opts.batch ?? 32,
-      transform: async (rows) => {
-        const cs = rows.map(creativeFromRow);
-        const imgs = await opts.encoder.embedImages(cs.map((c) => c.image));
-        const txts = await opts.encoder.embedTexts(cs.map((c) => c.caption));
-        return cs.map((c, i) => rowFromCreative({ ...c, imageEmbedding: imgs[i], textEmbedding: txts[i] }));
-      },
-      onProgress: opts.onProgress,
-      onRestore: opts.onRestore,
-      logger,
-    });
-    logger.info('library: re-embedded', { rows, from, to });
-    return { rows, from, to };
-  } finally {
-    db.close();
-  }
+  });
 }

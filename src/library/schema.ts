@@ -74,12 +74,17 @@ export function creativesSchema(model: string, dims: number): Schema {
   );
 }
 
-/** `schema` with `key` removed from field `field`'s metadata. */
-export function withoutFieldMetadata(schema: Schema, field: string, key: string): Schema {
+/** `schema` with field `field`'s metadata changed: `set` added, keys matching `drop` removed. */
+export function withFieldMetadata(
+  schema: Schema,
+  field: string,
+  set: Record<string, string>,
+  drop: (key: string) => boolean = () => false,
+): Schema {
   const fields = schema.fields.map((f) => {
-    if (f.name !== field || !f.metadata.has(key)) return f;
-    const meta = new Map(f.metadata);
-    meta.delete(key);
+    if (f.name !== field) return f;
+    const meta = new Map([...f.metadata].filter(([k]) => !drop(k)));
+    for (const [k, v] of Object.entries(set)) meta.set(k, v);
     return new Field(f.name, f.type, f.nullable, meta);
   });
   return new Schema(fields, schema.metadata);

@@ -9,10 +9,8 @@
 import * as lancedb from '@lancedb/lancedb';
 import { type Logger, silentLogger } from '../log.ts';
 import type { LanceLibrary } from './lance-library.ts';
-import { finishInterruptedRewrite, orphanedStaging, rewriteTable } from './rewrite.ts';
+import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
 import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
-
-const STAGING = `${TABLE}_reproject`;
 
 export interface EmbeddingPair {
   id: string;
@@ -38,10 +36,13 @@ export function libraryPairSource(library: LanceLibrary): {
   };
 }
 
+/** On a re-projection's staging table: the adapter id its embeddings are in ("" for raw CLIP). */
+const TARGET = 'adcreative.rewrite.target_adapter';
+
 /**
- * Replaces every row's embeddings with `fn(row)`. Resolves to the number of rows rewritten.
- * Call with the library closed (or about to be reopened): its ANN index is rebuilt by the
- * library's own `optimize`/`index` once it is large enough.
+ * Replaces every row's embeddings with `fn(row)`, moving the library into `target`'s space (an
+ * adapter id, or null for raw CLIP). Resolves to the number of rows rewritten. Call with the
+ * library closed (or about to be reopened), after `finishInterruptedReprojection`.
  */
 export async function rewriteLibraryEmbeddings(opts: {
   uri: string;
@@ -49,40 +50,69 @@ export async function rewriteLibraryEmbeddings(opts: {
     textEmbedding: Float32Array;
     imageEmbedding: Float32Array;
   };
+  target: string | null;
   logger?: Logger;
   batch?: number;
+  /** Rows copied back into the live table (the last step). */
+  onRestore?: (n: number) => void;
 }): Promise<number> {
   const logger = opts.logger ?? silentLogger;
-  const db = await lancedb.connect(opts.uri);
-  try {
-    await finishInterruptedRewrite(db, STAGING, logger);
-    const names = await db.tableNames();
-    if (!names.includes(TABLE)) {
-      if (names.includes(STAGING)) throw orphanedStaging('LIBRARY_REPROJECT_INTERRUPTED', 're-projection', STAGING);
-      return 0;
+  return withRewriteLock(opts.uri, async () => {
+    const db = await lancedb.connect(opts.uri);
+    try {
+      const stuck = await interruptedRewrites(db);
+      if (stuck.length) throw interruptedRewriteError(stuck[0]);
+      if (!(await db.tableNames()).includes(TABLE)) return 0;
+      const table = await db.openTable(TABLE);
+      const schema = await table.schema();
+      table.close();
+      const model = schema.metadata.get(META_MODEL) ?? '(unknown)';
+      const dims = Number(schema.metadata.get(META_DIMS) ?? 0);
+      const rows = await rewriteTable(db, {
+        kind: 'reproject',
+        schema: creativesSchema(model, dims),
+        marks: { [TARGET]: opts.target ?? '' },
+        // Another adapter may have been trained since: rows half re-projected are not reused.
+        resumable: () => false,
+        batch: opts.batch ?? 256,
+        transform: (rows) =>
+          rows.map((r) => {
+            const c = creativeFromRow(r);
+            const out = opts.fn({ id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding });
+            return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
+          }),
+        onRestore: opts.onRestore,
+        logger,
+      });
+      logger.info('library: embeddings re-projected', { rows, model, target: opts.target });
+      return rows;
+    } finally {
+      db.close();
     }
-    const table = await db.openTable(TABLE);
-    const schema = await table.schema();
-    table.close();
-    const model = schema.metadata.get(META_MODEL) ?? '(unknown)';
-    const dims = Number(schema.metadata.get(META_DIMS) ?? 0);
-    const rows = await rewriteTable(db, {
-      staging: STAGING,
-      schema: creativesSchema(model, dims),
-      // Another adapter may have been trained since: rows half re-projected are not reused.
-      resumable: () => false,
-      batch: opts.batch ?? 256,
-      transform: (rows) =>
-        rows.map((r) => {
-          const c = creativeFromRow(r);
-          const out = opts.fn({ id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding });
-          return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
-        }),
-      logger,
-    });
-    logger.info('library: embeddings re-projected', { rows, model });
-    return rows;
-  } finally {
-    db.close();
-  }
+  });
+}
+
+/**
+ * Finishes a re-projection that crashed while copying back. Resolves to the space the library is
+ * in afterwards (the adapter id the staged embeddings were projected into, null for raw CLIP) and
+ * its model, so the caller records it before anything reads the embeddings; undefined when there
+ * was nothing to finish.
+ */
+export async function finishInterruptedReprojection(opts: {
+  uri: string;
+  logger?: Logger;
+}): Promise<{ rows: number; adapter: string | null; model: string } | undefined> {
+  return withRewriteLock(opts.uri, async () => {
+    const db = await lancedb.connect(opts.uri);
+    try {
+      const done = await finishInterruptedRewrite(db, 'reproject', opts.logger);
+      if (!done) return undefined;
+      const table = await db.openTable(TABLE);
+      const model = (await table.schema()).metadata.get(META_MODEL) ?? '(unknown)';
+      table.close();
+      return { rows: done.rows, adapter: done.marks.get(TARGET) || null, model };
+    } finally {
+      db.close();
+    }
+  });
 }

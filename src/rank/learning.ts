@@ -165,10 +165,13 @@ export async function retrainAdapter(
   let reprojected: number | null = null;
   if (opts.reproject !== false && lib.rewriteEmbeddings) {
     const to = adapter;
-    reprojected = await lib.rewriteEmbeddings((r) => ({
-      textEmbedding: r.textEmbedding.length === dims ? reproject(r.textEmbedding, 'text', from, to) : r.textEmbedding,
-      imageEmbedding: r.imageEmbedding.length === dims ? reproject(r.imageEmbedding, 'image', from, to) : r.imageEmbedding,
-    }));
+    reprojected = await lib.rewriteEmbeddings(
+      (r) => ({
+        textEmbedding: r.textEmbedding.length === dims ? reproject(r.textEmbedding, 'text', from, to) : r.textEmbedding,
+        imageEmbedding: r.imageEmbedding.length === dims ? reproject(r.imageEmbedding, 'image', from, to) : r.imageEmbedding,
+      }),
+      to.id,
+    );
     writeLibrarySpace(cfg, { model, adapter: to.id });
   }
   return { adapter, path, result, pairs: rows.length, skipped, reprojected };
@@ -189,10 +192,13 @@ export async function reprojectLibrary(ctx: LearningContext): Promise<{ rows: nu
   const rows =
     from?.id === to?.id
       ? 0
-      : await lib.rewriteEmbeddings((r) => ({
-          textEmbedding: r.textEmbedding.length === d ? reproject(r.textEmbedding, 'text', from, to) : r.textEmbedding,
-          imageEmbedding: r.imageEmbedding.length === d ? reproject(r.imageEmbedding, 'image', from, to) : r.imageEmbedding,
-        }));
+      : await lib.rewriteEmbeddings(
+          (r) => ({
+            textEmbedding: r.textEmbedding.length === d ? reproject(r.textEmbedding, 'text', from, to) : r.textEmbedding,
+            imageEmbedding: r.imageEmbedding.length === d ? reproject(r.imageEmbedding, 'image', from, to) : r.imageEmbedding,
+          }),
+          to?.id ?? null,
+        );
   writeLibrarySpace(ctx.cfg, { model: ctx.sources.model.name, adapter: to?.id ?? null });
   return { rows, from: from?.id ?? null, to: to?.id ?? null };
 }

@@ -8,11 +8,12 @@ import { existsSync } from 'node:fs';
 import type { Encoder } from '../clip/types.ts';
 import { type Config, dataPath, libraryUri } from '../config.ts';
 import { openLibrary } from '../library/open.ts';
-import { libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
+import { finishInterruptedReprojection, libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
 import type { Logger } from '../log.ts';
 import { createFileAssetStore } from '../rounds/assets.ts';
 import { openSqliteStore } from '../rounds/sqlite.ts';
 import type { RoundStore } from '../rounds/types.ts';
+import { writeLibrarySpace } from './learning.ts';
 import { roundStatsSource, roundVoteSource } from './round-sources.ts';
 import type { LearningSources } from './sources.ts';
 
@@ -25,6 +26,10 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
     const out: LearningSources = { model: { name: '(empty library)', dims: 0 }, close };
 
     const uri = libraryUri(cfg);
+    // A re-projection that crashed while copying back: finish it and record the space the library
+    // is now in before anything reads (or re-projects) its embeddings.
+    const finished = await finishInterruptedReprojection({ uri, logger: opts.logger });
+    if (finished) writeLibrarySpace(cfg, { model: finished.model, adapter: finished.adapter });
     let lib = await openLibrary({ uri, logger: opts.logger });
     const { model, dims } = lib.info();
     if (model && dims) {
@@ -34,10 +39,10 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
         pairs: () => libraryPairSource(lib).pairs(),
         count: () => lib.count(),
         // The rewrite replaces the table under the open handle: close ours, rewrite, reopen.
-        async rewriteEmbeddings(fn) {
+        async rewriteEmbeddings(fn, target) {
           await lib.close();
           try {
-            return await rewriteLibraryEmbeddings({ uri, fn, logger: opts.logger });
+            return await rewriteLibraryEmbeddings({ uri, fn, target, logger: opts.logger });
           } finally {
             lib = await openLibrary({ uri, logger: opts.logger });
           }

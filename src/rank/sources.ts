@@ -23,12 +23,16 @@ export interface PairSource {
 
 /** Optional: lets training re-project the stored embeddings into a new adapter's space in place. */
 export interface EmbeddingRewriter {
-  /** Calls `fn` for every row and stores what it returns; resolves to the number of rows rewritten. */
+  /**
+   * Calls `fn` for every row and stores what it returns, moving the library into `target`'s space
+   * (an adapter id; null for raw CLIP); resolves to the number of rows rewritten.
+   */
   rewriteEmbeddings(
     fn: (row: { id: string; textEmbedding: Float32Array; imageEmbedding: Float32Array }) => {
       textEmbedding: Float32Array;
       imageEmbedding: Float32Array;
     },
+    target: string | null,
   ): Promise<number>;
 }
 

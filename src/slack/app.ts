@@ -196,7 +196,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       appToken: deps.appToken as string,
       logger: boltLog,
       // apps.connections.open goes to the same Web API as everything else (GovSlack, a stand-in).
-      installerOptions: { clientOptions: { ...clientOptions } },
+      // Only the URL: the Socket Mode client's own retry policy (100 tries) outlasts network outages.
+      installerOptions: { clientOptions: deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {} },
     });
   }
 

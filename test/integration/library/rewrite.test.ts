@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Encoder } from '../../../src/clip/types.ts';
 import { LanceLibrary } from '../../../src/library/lance-library.ts';
 import { reembedLibrary } from '../../../src/library/reembed.ts';
+import { withRewriteLock } from '../../../src/library/rewrite.ts';
+import { finishInterruptedReprojection, rewriteLibraryEmbeddings } from '../../../src/library/training-pairs.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { testImage } from '../../helpers/images.ts';
 
@@ -79,6 +81,11 @@ describe('library reembed across crashes', () => {
         },
       }),
     ).rejects.toThrow('killed while copying back');
+    // Until it is finished the library refuses to open: rows written to the half-copied table would be lost.
+    await expect(LanceLibrary.open({ uri, encoder: c })).rejects.toMatchObject({
+      code: 'LIBRARY_REWRITE_INTERRUPTED',
+      hint: expect.stringMatching(/adcreative library reembed/),
+    });
     // The next run restores from the staging table without embedding anything again.
     const embeddedBefore = c.calls.images;
     const finished = await reembedLibrary({ uri, encoder: c, batch: 8 });
@@ -86,5 +93,72 @@ describe('library reembed across crashes', () => {
     expect(finished.skipped).toMatch(/finished an interrupted re-embed/);
     expect(c.calls.images).toBe(embeddedBefore);
     expect(await libraryState(uri, c)).toEqual({ ...before, model: 'model-c' });
+  });
+
+  it('does not resume a staging table when the library changed since (deleted rows stay deleted)', async () => {
+    const uri = join(dir, 'changed');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    const lib = await LanceLibrary.open({ uri, encoder: a });
+    const images = await Promise.all(Array.from({ length: 24 }, (_, i) => testImage(4000 + i, [20, 20])));
+    const added = await lib.add(images.map((image) => ({ image, brand: 'acme' })));
+    await lib.close();
+    const b = fakeEncoder({ dims: 16, model: 'model-b' });
+    await expect(reembedLibrary({ uri, encoder: dying(b, 1), batch: 8 })).rejects.toThrow('killed');
+    // Someone removes a creative before the re-embed is run again.
+    const mid = await LanceLibrary.open({ uri, encoder: a });
+    expect((await mid.remove([added.ids[0]])).removed).toEqual([added.ids[0]]);
+    await mid.close();
+    const r = await reembedLibrary({ uri, encoder: b, batch: 8 });
+    expect(r.rows).toBe(23);
+    const after = await libraryState(uri, b);
+    expect(after.ids).not.toContain(added.ids[0]);
+  });
+
+  it('a re-projection finished after a crash says which adapter space the library is in', async () => {
+    const uri = join(dir, 'reproject');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    const lib = await LanceLibrary.open({ uri, encoder: a });
+    const images = await Promise.all(Array.from({ length: 20 }, (_, i) => testImage(5000 + i, [20, 20])));
+    await lib.add(images.map((image) => ({ image, brand: 'acme' })));
+    await lib.close();
+    const negate = (v: Float32Array) => v.map((x) => -x);
+    await expect(
+      rewriteLibraryEmbeddings({
+        uri,
+        target: 'adapter-123',
+        batch: 8,
+        fn: (r) => ({ textEmbedding: negate(r.textEmbedding), imageEmbedding: negate(r.imageEmbedding) }),
+        onRestore: (n) => {
+          if (n >= 8) throw new Error('killed while copying back');
+        },
+      }),
+    ).rejects.toThrow('killed while copying back');
+    // A second re-projection is refused until this one is finished (it would project twice).
+    await expect(rewriteLibraryEmbeddings({ uri, target: null, fn: (r) => r })).rejects.toMatchObject({
+      code: 'LIBRARY_REWRITE_INTERRUPTED',
+    });
+    const finished = await finishInterruptedReprojection({ uri });
+    expect(finished).toEqual({ rows: 20, adapter: 'adapter-123', model: 'model-a' });
+    expect(await finishInterruptedReprojection({ uri })).toBeUndefined();
+    // Every row was projected exactly once.
+    const reopened = await LanceLibrary.open({ uri, encoder: a });
+    const [first] = await a.embedImages([images[3]]);
+    const [sim] = await reopened.maxSimilarity([negate(first)]);
+    expect(sim).toBeCloseTo(1, 5);
+    await reopened.close();
+  });
+
+  it('one rewrite at a time per library folder; a lock left by a dead process is taken over', async () => {
+    const uri = join(dir, 'locked');
+    let inner: unknown;
+    await withRewriteLock(uri, async () => {
+      inner = await withRewriteLock(uri, async () => 'second').catch((e) => e);
+    });
+    expect(inner).toMatchObject({ code: 'LIBRARY_REWRITE_BUSY' });
+    // A lock whose process is gone (pid 2^22 + 1 is above Linux's pid_max default) does not block.
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(uri, '.adcreative-rewrite.lock'));
+    writeFileSync(join(uri, '.adcreative-rewrite.lock', 'pid'), String(4_194_305));
+    expect(await withRewriteLock(uri, async () => 'ran')).toBe('ran');
   });
 });

@@ -64,9 +64,10 @@ describe('Socket Mode', () => {
     expect(h.slack.callsTo('reactions.add').filter((c) => c.args.timestamp === reply.ts)).toHaveLength(1);
   });
 
-  it('reconnects when Slack asks it to, through a fresh apps.connections.open, and goes on', async () => {
+  it('reconnects when Slack asks it to, through a fresh apps.connections.open, and goes on', { timeout: 45_000 }, async () => {
     h.socket?.refresh();
-    await vi.waitFor(() => expect(h.socket?.connections).toBe(2), { timeout: 10_000 });
+    // The client waits a fixed 5 s before reconnecting.
+    await vi.waitFor(() => expect(h.socket?.connections).toBe(2), { timeout: 25_000 });
     await vi.waitFor(() => expect(h.socket?.connected).toBe(1), { timeout: 10_000 });
     expect(h.slack.callsTo('apps.connections.open').length).toBeGreaterThanOrEqual(2);
     await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Wool beanies --variants 2' });

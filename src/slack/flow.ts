@@ -20,7 +20,16 @@ import type { CloseOutcome, RoundService, VoteOutcome } from '../rounds/service.
 import type { Round, RoundOptions, VariantRecord } from '../rounds/types.ts';
 import { errorMessage, notInChannelMessage } from './blocks/ephemeral.ts';
 import { checkMessage, esc, type Message, truncate } from './blocks/kit.ts';
-import { costLine, inspirationMessage, notesMessage, parentMessage, tallyMessage, variantAlt, variantMessage } from './blocks/round.ts';
+import {
+  costLine,
+  failedRoundMessage,
+  inspirationMessage,
+  notesMessage,
+  parentMessage,
+  tallyMessage,
+  variantAlt,
+  variantMessage,
+} from './blocks/round.ts';
 import { homeView } from './blocks/views.ts';
 
 /** What rounds need of the creative library. */
@@ -143,7 +152,7 @@ export class RoundFlow {
       if (r.threadTs.startsWith('pending:')) continue;
       await this.post(
         r.channel,
-        notesMessage([`:warning: The bot restarted while round ${r.number} was being generated. Mention me in this thread to try again.`]),
+        failedRoundMessage({ roundId: r.id, headline: `The bot restarted while round ${r.number} was being generated.` }),
         r.threadTs,
       ).catch(() => {});
       await this.updateParent(r, 'failed (bot restarted)').catch(() => {});
@@ -542,7 +551,7 @@ export class RoundFlow {
         await this.updateParent(round, `:x: failed — ${esc(truncate(why, 300))}`).catch(() => {});
         await this.post(
           round.channel,
-          errorMessage(`Round ${round.number} could not be made: ${why}`, 'Mention me in this thread to try again.'),
+          failedRoundMessage({ roundId: round.id, headline: `Round ${round.number} could not be made: ${why}` }),
           round.threadTs,
         ).catch(() => {});
         return;
@@ -562,10 +571,7 @@ export class RoundFlow {
         await this.updateParent(round, ':x: failed — no variants could be made').catch(() => {});
         await this.post(
           round.channel,
-          errorMessage(
-            `Round ${round.number}: no variant could be made (${truncate(why, 1500)}).`,
-            'Mention me in this thread to try again.',
-          ),
+          failedRoundMessage({ roundId: round.id, headline: `Round ${round.number}: no variant could be made (${truncate(why, 1500)}).` }),
           round.threadTs,
         ).catch(() => {});
         return;

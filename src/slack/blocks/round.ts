@@ -237,6 +237,22 @@ export function tallyMessage(t: TallyView): Message {
   return { text: `Tally for round ${t.round}: ${t.total} votes`, blocks };
 }
 
+/**
+ * A round that could not be made, with a one-click retry: the same as mentioning the bot in the
+ * thread (a new round from the brief and the feedback so far), for people who do not know that.
+ */
+export function failedRoundMessage(p: { roundId: string; headline: string }): Message {
+  const text = truncate(`:warning: ${p.headline}`, LIMITS.sectionText);
+  return {
+    text: `${text}\nTry again, or mention me in this thread.`,
+    blocks: [
+      section(esc(text)),
+      { type: 'actions', elements: [button({ text: 'Try again', action_id: ACTION.newRound, value: p.roundId, style: 'primary' })] },
+      context('Or mention me in this thread; add feedback first if something should change.'),
+    ],
+  };
+}
+
 export function notesMessage(lines: string[]): Message {
   const text = truncate(lines.join('\n'), LIMITS.sectionText);
   return { text, blocks: [section(text)] };

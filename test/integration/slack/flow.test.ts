@@ -213,6 +213,19 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
       5000,
       'failure note',
     );
+    // One click on "Try again" makes the round again from the same brief.
+    const note = h.slack.thread(C, p2.ts).find((m) => m.text.includes('could not be made')) as FakeMessage;
+    const retry = (note.blocks as { type: string; elements?: { action_id: string; value?: string; text?: { text: string } }[] }[])
+      .find((b) => b.type === 'actions')
+      ?.elements?.find((e) => e.text?.text === 'Try again');
+    expect(retry?.action_id).toBeDefined();
+    await h.d.blockAction({
+      user: 'U0ALICE',
+      channel: C,
+      message: note,
+      action: { action_id: retry?.action_id as string, value: retry?.value },
+    });
+    await h.slack.waitFor(() => tallyMessage(h.slack, C, p2.ts, 2), 10_000, 'round 2 after Try again');
   });
 
   it('says how to fill an empty library', async () => {

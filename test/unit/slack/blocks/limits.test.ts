@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorMessage, helpMessage, notInChannelMessage, statsMessage } from '../../../../src/slack/blocks/ephemeral.ts';
 import { checkMessage, checkView, esc, LIMITS } from '../../../../src/slack/blocks/kit.ts';
-import { inspirationMessage, parentMessage, tallyMessage, variantMessage } from '../../../../src/slack/blocks/round.ts';
+import { failedRoundMessage, inspirationMessage, parentMessage, tallyMessage, variantMessage } from '../../../../src/slack/blocks/round.ts';
 import { briefModal, editCopyModal, homeView } from '../../../../src/slack/blocks/views.ts';
 
 const huge = 'Ω<&>'.repeat(5000);
@@ -82,6 +82,7 @@ describe('Block Kit builders stay inside Slack limits with extreme input', () =>
         dailyImageCap: 200,
       }),
       errorMessage(huge, huge),
+      failedRoundMessage({ roundId: 'r1', headline: huge }),
       notInChannelMessage({ channelId: 'C1', isPrivate: true, botName: 'adcreative' }),
     ];
     for (const m of msgs) expect(checkMessage(m)).toEqual([]);

@@ -186,12 +186,20 @@ export class PostgresRoundStore implements RoundStore {
           );
         }
       }
-      const inserted = await this.q(
-        `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?) RETURNING *`,
-        [r.id, r.channel, r.threadTs, r.number, r.brief, r.author, JSON.stringify(r.options), r.createdAt.toISOString(), r.imagesPlanned],
-        c,
-      );
+      let inserted: Awaited<ReturnType<typeof this.q>>;
+      try {
+        inserted = await this.q(
+          `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?) RETURNING *`,
+          [r.id, r.channel, r.threadTs, r.number, r.brief, r.author, JSON.stringify(r.options), r.createdAt.toISOString(), r.imagesPlanned],
+          c,
+        );
+      } catch (e) {
+        // Two clicks on "New round" race for the same number (unique_violation): told, as with SQLite.
+        if ((e as { cause?: { code?: string } }).cause?.code === '23505')
+          throw new RoundError('ROUND_EXISTS', `round ${r.number} of this thread already exists`);
+        throw e;
+      }
       return roundFromRow(inserted.rows[0]);
     });
   }

@@ -107,6 +107,14 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     await expect(store.insertRound(newRound({ author: 'Ucap3' }), caps)).rejects.toMatchObject({ code: 'DAILY_IMAGE_CAP' });
   });
 
+  it('refuses a second round with the same number in a thread as ROUND_EXISTS (two quick clicks)', async () => {
+    const first = newRound({ author: 'Udup', threadTs: '555.1', number: 2 });
+    await store.insertRound(first, CAPS());
+    await expect(store.insertRound(newRound({ author: 'Udup', threadTs: '555.1', number: 2 }), CAPS())).rejects.toMatchObject({
+      code: 'ROUND_EXISTS',
+    });
+  });
+
   it('reads rounds back exactly and transitions status only from the expected state', async () => {
     const r = await store.insertRound(newRound(), CAPS());
     expect(r.status).toBe('generating');

@@ -226,6 +226,20 @@ describe('a round in Slack, end to end through the real Bolt receiver', () => {
       action: { action_id: retry?.action_id as string, value: retry?.value },
     });
     await h.slack.waitFor(() => tallyMessage(h.slack, C, p2.ts, 2), 10_000, 'round 2 after Try again');
+    // The old button, clicked again later, does not replace round 2 (its voting stays open).
+    await h.d.blockAction({
+      user: 'U0BOB',
+      channel: C,
+      message: note,
+      action: { action_id: retry?.action_id as string, value: retry?.value },
+    });
+    await h.slack.waitFor(
+      () => h.slack.ephemeralsFor('U0BOB').find((e) => e.text.includes('belongs to round 1')),
+      5000,
+      'stale button note',
+    );
+    const latest = await h.store.latestRoundInThread(C, p2.ts);
+    expect(latest).toMatchObject({ number: 2, status: 'open' });
   });
 
   it('says how to fill an empty library', async () => {

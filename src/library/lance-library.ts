@@ -23,7 +23,7 @@ import { type CtrPrior, estimatePrior } from './ctr.ts';
 import { filtersToSql } from './filters.ts';
 import { WriteQueue } from './queue.ts';
 import { type FusionWeights, rankCandidates } from './rank.ts';
-import { interruptedRewriteError, interruptedRewrites } from './rewrite.ts';
+import { interruptedRewriteError, interruptedRewrites, rewriteRunning, rewriteRunningError } from './rewrite.ts';
 import {
   creativeFromRow,
   creativesSchema,
@@ -175,7 +175,7 @@ export class LanceLibrary implements Library {
     const stuck = await interruptedRewrites(db);
     if (stuck.length) {
       db.close();
-      throw interruptedRewriteError(stuck[0]);
+      throw rewriteRunning(opts.uri) ? rewriteRunningError(stuck[0]) : interruptedRewriteError(stuck[0]);
     }
     const names = await db.tableNames();
     if (names.includes(TABLE)) {

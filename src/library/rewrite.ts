@@ -15,7 +15,9 @@
  * One rewrite at a time per library folder (a lock directory beside the tables); object-store
  * libraries (s3://…) have no such lock: run one rewrite at a time there.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
@@ -95,19 +97,35 @@ export function interruptedRewriteError(kind: RewriteKind): LibraryError {
   );
 }
 
+/** The error for a library being copied back by a rewrite that is running now. */
+export function rewriteRunningError(kind: RewriteKind): LibraryError {
+  return new LibraryError('LIBRARY_REWRITE_RUNNING', `a ${STAGING[kind].what} of the creative library is copying it back right now`, {
+    hint: 'it opens again when that finishes (usually seconds to minutes)',
+  });
+}
+
 /** Step 2: the live table becomes a copy of the complete staging table. */
 async function restoreFrom(
   db: lancedb.Connection,
   staging: lancedb.Table,
   stagingName: string,
-  batch = 256,
-  onRestore?: (n: number) => void,
+  opts: { batch?: number; onRestore?: (n: number) => void; beforeDrop?: (marks: Map<string, string>) => void | Promise<void> } = {},
 ): Promise<number> {
+  const marks = await idMetadata(staging);
   const schema = withFieldMetadata(await staging.schema(), 'id', {}, (k) => k.startsWith(MARK));
   if ((await db.tableNames()).includes(TABLE)) await db.dropTable(TABLE);
   const fresh = await db.createEmptyTable(TABLE, schema);
-  const rows = await copyRows(staging, fresh, batch, (rs) => rs.map((r) => rowFromCreative(creativeFromRow(r))), onRestore);
+  const rows = await copyRows(
+    staging,
+    fresh,
+    opts.batch ?? 256,
+    (rs) => rs.map((r) => rowFromCreative(creativeFromRow(r))),
+    opts.onRestore,
+  );
   fresh.close();
+  // Whatever must agree with the new table (the adapter space file) is written while the staging
+  // table still exists: a crash before this line is finished by the next run, which writes it again.
+  await opts.beforeDrop?.(marks);
   staging.close();
   await db.dropTable(stagingName);
   return rows;
@@ -121,6 +139,7 @@ export async function finishInterruptedRewrite(
   db: lancedb.Connection,
   kind: RewriteKind,
   logger: Logger = silentLogger,
+  beforeDrop?: (marks: Map<string, string>) => void | Promise<void>,
 ): Promise<{ rows: number; marks: Map<string, string> } | undefined> {
   const name = STAGING[kind].table;
   if (!(await db.tableNames()).includes(name)) return undefined;
@@ -131,7 +150,7 @@ export async function finishInterruptedRewrite(
     return undefined;
   }
   logger.info('library: finishing a rewrite that stopped while copying back', { staging: name });
-  return { rows: await restoreFrom(db, staging, name), marks };
+  return { rows: await restoreFrom(db, staging, name, { beforeDrop }), marks };
 }
 
 export interface RewriteOptions {
@@ -147,6 +166,8 @@ export interface RewriteOptions {
   onProgress?: (done: number, total: number) => void;
   /** Rows copied back in step 2 (crash tests throw from here). */
   onRestore?: (n: number) => void;
+  /** Runs once the live table is whole again, before the staging table is dropped. */
+  beforeDropStaging?: () => void | Promise<void>;
   logger?: Logger;
 }
 
@@ -185,39 +206,102 @@ export async function rewriteTable(db: lancedb.Connection, opts: RewriteOptions)
   );
   live.close();
   await staging.updateFieldMetadata([{ path: 'id', metadata: { [COMPLETE]: String(await staging.countRows()) } }]);
-  return restoreFrom(db, staging, name, Math.max(opts.batch, 8), opts.onRestore);
+  return restoreFrom(db, staging, name, { batch: Math.max(opts.batch, 8), onRestore: opts.onRestore, beforeDrop: opts.beforeDropStaging });
+}
+
+const LOCK = '.adcreative-rewrite.lock';
+/** Lock directories this process holds: a lock naming our pid that is not in here is a dead namesake's. */
+const held = new Set<string>();
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+function lockDir(uri: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) return undefined;
+  return uri.replace(/^file:\/\//, '');
+}
+
+function readOwner(lock: string): LockOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as LockOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a lock's owner is gone: its process is dead, or it names this process's pid without this
+ * process holding it (a container restarted with the same pid, usually 1). An owner on another
+ * host cannot be checked and counts as alive.
+ */
+function stale(lock: string, owner: LockOwner | undefined): boolean {
+  if (!owner) return false;
+  if (owner.host !== hostname()) return false;
+  if (owner.pid === process.pid) return !held.has(lock);
+  return !alive(owner.pid);
+}
+
+/** Whether another live process is rewriting the library at `uri` now. */
+export function rewriteRunning(uri: string): boolean {
+  const dir = lockDir(uri);
+  if (!dir) return false;
+  const lock = join(dir, LOCK);
+  if (held.has(lock)) return true;
+  let owner: LockOwner | undefined;
+  try {
+    owner = readOwner(lock);
+    if (!owner && !statSync(lock).isDirectory()) return false;
+  } catch {
+    return false;
+  }
+  return !stale(lock, owner);
 }
 
 /**
  * Runs `fn` holding the library folder's rewrite lock: two rewrites at once would both restore,
- * one dropping the staging table the other still copies from. A lock left by a dead process is
- * taken over. URIs with a scheme (s3://, db://) are not locked.
+ * one dropping the staging table the other still copies from. The lock is a directory made whole
+ * under a temporary name and renamed into place (atomic: never seen without its owner); a stale
+ * one is renamed aside first, so two takers cannot both win. URIs with a scheme (s3://, db://)
+ * are not locked.
  */
 export async function withRewriteLock<T>(uri: string, fn: () => Promise<T>): Promise<T> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) return fn();
-  const dir = uri.replace(/^file:\/\//, '');
+  const dir = lockDir(uri);
+  if (!dir) return fn();
   mkdirSync(dir, { recursive: true });
-  const lock = join(dir, '.adcreative-rewrite.lock');
+  const lock = join(dir, LOCK);
+  const me: LockOwner = { pid: process.pid, host: hostname(), token: randomUUID() };
+  const mine = `${lock}.${me.token}`;
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'owner.json'), JSON.stringify(me));
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(lock);
+      renameSync(mine, lock);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw busy(lock, e);
-      let pid = 0;
-      try {
-        pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
-      } catch {
-        // Created but its pid not written yet, or written by hand: treat as held.
+      const code = (e as NodeJS.ErrnoException).code;
+      const owner = code === 'ENOTEMPTY' || code === 'EEXIST' ? readOwner(lock) : undefined;
+      if (attempt === 0 && owner && stale(lock, owner)) {
+        const aside = `${lock}.stale.${me.token}`;
+        try {
+          renameSync(lock, aside);
+          rmSync(aside, { recursive: true, force: true });
+        } catch {
+          // Another process moved it first; the next attempt sees its lock.
+        }
+        continue;
       }
-      if (pid > 0 && !alive(pid)) rmSync(lock, { recursive: true, force: true });
-      else throw busy(lock);
+      rmSync(mine, { recursive: true, force: true });
+      throw busy(lock, owner, code === 'ENOTEMPTY' || code === 'EEXIST' ? undefined : e);
     }
   }
-  writeFileSync(join(lock, 'pid'), String(process.pid));
+  held.add(lock);
   try {
     return await fn();
   } finally {
+    held.delete(lock);
     rmSync(lock, { recursive: true, force: true });
   }
 }
@@ -231,8 +315,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function busy(lock: string, cause?: unknown): LibraryError {
-  return new LibraryError('LIBRARY_REWRITE_BUSY', 'another re-embed or re-projection of this library is running', {
+function busy(lock: string, owner?: LockOwner, cause?: unknown): LibraryError {
+  const who = owner ? ` (pid ${owner.pid} on ${owner.host})` : '';
+  return new LibraryError('LIBRARY_REWRITE_BUSY', `another re-embed or re-projection of this library is running${who}`, {
     cause,
     hint: `wait for it to finish (its lock is ${lock}; remove it only if no such process runs)`,
   });

@@ -55,6 +55,8 @@ export async function rewriteLibraryEmbeddings(opts: {
   batch?: number;
   /** Rows copied back into the live table (the last step). */
   onRestore?: (n: number) => void;
+  /** Runs once the table is whole in `target`'s space, before the staging copy is dropped (record the space here). */
+  onRewritten?: () => void | Promise<void>;
 }): Promise<number> {
   const logger = opts.logger ?? silentLogger;
   return withRewriteLock(opts.uri, async () => {
@@ -82,6 +84,7 @@ export async function rewriteLibraryEmbeddings(opts: {
             return rowFromCreative({ ...c, textEmbedding: out.textEmbedding, imageEmbedding: out.imageEmbedding });
           }),
         onRestore: opts.onRestore,
+        beforeDropStaging: opts.onRewritten,
         logger,
       });
       logger.info('library: embeddings re-projected', { rows, model, target: opts.target });
@@ -93,26 +96,47 @@ export async function rewriteLibraryEmbeddings(opts: {
 }
 
 /**
- * Finishes a re-projection that crashed while copying back. Resolves to the space the library is
- * in afterwards (the adapter id the staged embeddings were projected into, null for raw CLIP) and
- * its model, so the caller records it before anything reads the embeddings; undefined when there
- * was nothing to finish.
+ * Finishes a re-projection that crashed while copying back. `record` is told the space the library
+ * is in afterwards (the adapter id the staged embeddings were projected into, null for raw CLIP)
+ * before the staging copy is dropped, so the caller's record of it can never lag the table.
+ * Resolves to what was restored, or undefined when there was nothing to finish (then no lock is
+ * taken: read-only passes do not wait for a running re-embed).
  */
 export async function finishInterruptedReprojection(opts: {
   uri: string;
   logger?: Logger;
+  record?: (space: { adapter: string | null; model: string }) => void | Promise<void>;
 }): Promise<{ rows: number; adapter: string | null; model: string } | undefined> {
+  const pending = async () => {
+    const db = await lancedb.connect(opts.uri);
+    try {
+      return (await interruptedRewrites(db)).includes('reproject');
+    } finally {
+      db.close();
+    }
+  };
+  if (!(await pending())) return undefined;
   return withRewriteLock(opts.uri, async () => {
     const db = await lancedb.connect(opts.uri);
     try {
-      const done = await finishInterruptedRewrite(db, 'reproject', opts.logger);
-      if (!done) return undefined;
-      const table = await db.openTable(TABLE);
-      const model = (await table.schema()).metadata.get(META_MODEL) ?? '(unknown)';
-      table.close();
-      return { rows: done.rows, adapter: done.marks.get(TARGET) || null, model };
+      let space: { adapter: string | null; model: string } | undefined;
+      const done = await finishInterruptedRewrite(db, 'reproject', opts.logger, async (marks) => {
+        space = { adapter: marks.get(TARGET) || null, model: (await liveModel(db)) ?? '(unknown)' };
+        await opts.record?.(space);
+      });
+      if (!done || !space) return undefined;
+      return { rows: done.rows, ...space };
     } finally {
       db.close();
     }
   });
+}
+
+async function liveModel(db: lancedb.Connection): Promise<string | undefined> {
+  const table = await db.openTable(TABLE);
+  try {
+    return (await table.schema()).metadata.get(META_MODEL);
+  } finally {
+    table.close();
+  }
 }

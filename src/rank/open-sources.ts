@@ -28,8 +28,7 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
     const uri = libraryUri(cfg);
     // A re-projection that crashed while copying back: finish it and record the space the library
     // is now in before anything reads (or re-projects) its embeddings.
-    const finished = await finishInterruptedReprojection({ uri, logger: opts.logger });
-    if (finished) writeLibrarySpace(cfg, { model: finished.model, adapter: finished.adapter });
+    await finishInterruptedReprojection({ uri, logger: opts.logger, record: (space) => writeLibrarySpace(cfg, space) });
     let lib = await openLibrary({ uri, logger: opts.logger });
     const { model, dims } = lib.info();
     if (model && dims) {
@@ -42,7 +41,14 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
         async rewriteEmbeddings(fn, target) {
           await lib.close();
           try {
-            return await rewriteLibraryEmbeddings({ uri, fn, target, logger: opts.logger });
+            return await rewriteLibraryEmbeddings({
+              uri,
+              fn,
+              target,
+              logger: opts.logger,
+              // The space file must name the new adapter before the staging copy goes (see rewrite.ts).
+              onRewritten: () => writeLibrarySpace(cfg, { model: lib.info().model, adapter: target }),
+            });
           } finally {
             lib = await openLibrary({ uri, logger: opts.logger });
           }

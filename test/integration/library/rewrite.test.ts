@@ -86,6 +86,10 @@ describe('library reembed across crashes', () => {
       code: 'LIBRARY_REWRITE_INTERRUPTED',
       hint: expect.stringMatching(/adcreative library reembed/),
     });
+    // While a rewrite holds the lock (copying back now), the message says so instead.
+    await withRewriteLock(uri, async () => {
+      await expect(LanceLibrary.open({ uri, encoder: c })).rejects.toMatchObject({ code: 'LIBRARY_REWRITE_RUNNING' });
+    });
     // The next run restores from the staging table without embedding anything again.
     const embeddedBefore = c.calls.images;
     const finished = await reembedLibrary({ uri, encoder: c, batch: 8 });
@@ -137,8 +141,10 @@ describe('library reembed across crashes', () => {
     await expect(rewriteLibraryEmbeddings({ uri, target: null, fn: (r) => r })).rejects.toMatchObject({
       code: 'LIBRARY_REWRITE_INTERRUPTED',
     });
-    const finished = await finishInterruptedReprojection({ uri });
+    const recorded: unknown[] = [];
+    const finished = await finishInterruptedReprojection({ uri, record: (space) => void recorded.push(space) });
     expect(finished).toEqual({ rows: 20, adapter: 'adapter-123', model: 'model-a' });
+    expect(recorded).toEqual([{ adapter: 'adapter-123', model: 'model-a' }]);
     expect(await finishInterruptedReprojection({ uri })).toBeUndefined();
     // Every row was projected exactly once.
     const reopened = await LanceLibrary.open({ uri, encoder: a });
@@ -155,10 +161,20 @@ describe('library reembed across crashes', () => {
       inner = await withRewriteLock(uri, async () => 'second').catch((e) => e);
     });
     expect(inner).toMatchObject({ code: 'LIBRARY_REWRITE_BUSY' });
-    // A lock whose process is gone (pid 2^22 + 1 is above Linux's pid_max default) does not block.
+    // A lock whose process is gone (pid 2^22 + 1 is above Linux's pid_max), or that names this very
+    // pid without this process holding it (a container restarted as pid 1 again), is taken over.
     const { mkdirSync, writeFileSync } = await import('node:fs');
-    mkdirSync(join(uri, '.adcreative-rewrite.lock'));
-    writeFileSync(join(uri, '.adcreative-rewrite.lock', 'pid'), String(4_194_305));
+    const { hostname } = await import('node:os');
+    const leave = (pid: number) => {
+      mkdirSync(join(uri, '.adcreative-rewrite.lock'));
+      writeFileSync(join(uri, '.adcreative-rewrite.lock', 'owner.json'), JSON.stringify({ pid, host: hostname(), token: 'old' }));
+    };
+    leave(4_194_305);
     expect(await withRewriteLock(uri, async () => 'ran')).toBe('ran');
+    leave(process.pid);
+    expect(await withRewriteLock(uri, async () => 'ran again')).toBe('ran again');
+    // A live process's lock (pid 1 is alive here) is respected.
+    leave(1);
+    await expect(withRewriteLock(uri, async () => 'no')).rejects.toMatchObject({ code: 'LIBRARY_REWRITE_BUSY' });
   });
 });

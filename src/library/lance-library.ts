@@ -4,6 +4,7 @@
  * similarity with past performance; indexes and compaction are kept up by the library itself.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
 import type { Encoder } from '../clip/types.ts';
 import { l2normalize } from '../clip/types.ts';
@@ -53,6 +54,9 @@ import type {
   SearchHit,
   SearchQuery,
 } from './types.ts';
+
+/** How often a write waiting for a rewrite checks whether it is done. */
+const REWRITE_POLL_MS = 250;
 
 /** After an automatic index build fails, the next automatic try waits this long. */
 const BUILD_RETRY_AFTER_MS = 10 * 60_000;
@@ -375,6 +379,7 @@ export class LanceLibrary implements Library {
 
     // 4. One write for the whole batch.
     await this.queue.run(async () => {
+      await this.waitForRewrite();
       const table = await this.ensureTable();
       await table
         .mergeInsert('id')
@@ -389,6 +394,22 @@ export class LanceLibrary implements Library {
       result.ids.push(d.c.id);
     }
     return result;
+  }
+
+  /**
+   * A re-embed or re-projection (another process, or the learning loop in this one) replaces the
+   * table: a write made meanwhile would be lost when it restores. Writes wait for it, then use the
+   * new table.
+   */
+  private async waitForRewrite(): Promise<void> {
+    if (!rewriteRunning(this.uri)) return;
+    this.logger.info('library: a re-embed or re-projection is running; writes wait for it to finish');
+    while (rewriteRunning(this.uri)) await sleep(REWRITE_POLL_MS);
+    if ((await this.db.tableNames()).includes(TABLE)) {
+      this.table?.close();
+      this.table = await this.db.openTable(TABLE);
+      await this.refreshIndexState();
+    }
   }
 
   private encoderDims(): number {
@@ -737,6 +758,7 @@ export class LanceLibrary implements Library {
     const removed = wanted.filter((id) => found.has(id));
     if (removed.length) {
       await this.queue.run(async () => {
+        await this.waitForRewrite();
         for (const part of chunks(removed, IN_CHUNK)) await this.table!.delete(`id IN (${part.map(sqlString).join(', ')})`);
       });
       this.afterWrite();
@@ -792,7 +814,10 @@ export class LanceLibrary implements Library {
         });
       });
       if (out.length === 0) continue;
-      await this.queue.run(() => this.table!.mergeInsert('id').whenMatchedUpdateAll().execute(out));
+      await this.queue.run(async () => {
+        await this.waitForRewrite();
+        await this.table!.mergeInsert('id').whenMatchedUpdateAll().execute(out);
+      });
       changed += out.length;
     }
     if (changed) this.afterWrite();

@@ -177,4 +177,31 @@ describe('library reembed across crashes', () => {
     leave(1);
     await expect(withRewriteLock(uri, async () => 'no')).rejects.toMatchObject({ code: 'LIBRARY_REWRITE_BUSY' });
   });
+
+  it('writes made while a rewrite runs wait for it instead of being lost to its restore', async () => {
+    const uri = join(dir, 'waiting');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    const lib = await LanceLibrary.open({ uri, encoder: a });
+    const images = await Promise.all(Array.from({ length: 12 }, (_, i) => testImage(6000 + i, [20, 20])));
+    await lib.add(images.slice(0, 10).map((image) => ({ image, brand: 'acme' })));
+    // A re-projection (the learning loop in this process) starts; a winner is stored while it runs.
+    let write: Promise<unknown> | undefined;
+    let storedDuring = false;
+    const rows = await rewriteLibraryEmbeddings({
+      uri,
+      target: 'adapter-w',
+      fn: (r) => {
+        write ??= lib.add(images.slice(10).map((image) => ({ image, brand: 'acme' }))).then(() => {
+          storedDuring = true;
+        });
+        return r;
+      },
+    });
+    expect(rows).toBe(10);
+    expect(storedDuring).toBe(false); // it waited for the restore…
+    await write;
+    const s = await lib.stats(); // …and then landed in the new table
+    expect(s.rows).toBe(12);
+    await lib.close();
+  });
 });

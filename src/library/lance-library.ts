@@ -465,6 +465,7 @@ export class LanceLibrary implements Library {
       .run(async () => {
         if (!this.table || this.closed) return;
         if (this.indexing) return; // compaction rewrites fragments under a build: wait for the next write
+        if (rewriteRunning(this.uri)) return; // the table is about to be replaced: upkeep after it
         // Closing (a CLI that just ingested, a bot shutting down) starts no minutes-long build: the
         // ingest command builds a due index itself, the bot's next start does.
         if (!this.closing && (await this.indexDue())) {

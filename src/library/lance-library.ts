@@ -24,7 +24,7 @@ import { type CtrPrior, estimatePrior } from './ctr.ts';
 import { filtersToSql } from './filters.ts';
 import { WriteQueue } from './queue.ts';
 import { type FusionWeights, rankCandidates } from './rank.ts';
-import { interruptedRewriteError, interruptedRewrites, rewriteRunning, rewriteRunningError } from './rewrite.ts';
+import { interruptedRewriteError, interruptedRewrites, rewriteGeneration, rewriteRunning, rewriteRunningError } from './rewrite.ts';
 import {
   creativeFromRow,
   creativesSchema,
@@ -55,8 +55,13 @@ import type {
   SearchQuery,
 } from './types.ts';
 
+/** Thrown inside a queued write when a rewrite replaced the table after the write read from it. */
+const TABLE_REPLACED = Symbol('table replaced');
+
 /** How often a write waiting for a rewrite checks whether it is done. */
 const REWRITE_POLL_MS = 250;
+/** The longest a write waits for a rewrite (a re-embed of a large library takes longer: it fails, saying so). */
+const REWRITE_WAIT_MS = 10 * 60_000;
 
 /** After an automatic index build fails, the next automatic try waits this long. */
 const BUILD_RETRY_AFTER_MS = 10 * 60_000;
@@ -142,6 +147,8 @@ export class LanceLibrary implements Library {
   private indexing: Promise<IndexReport> | undefined;
   /** Rows the ANN index's settings were picked for (undefined: no index, or built before this was kept). */
   private indexRows: number | undefined;
+  /** The rewrite generation this handle's table belongs to (see syncGeneration). */
+  private generation = '';
   private writes = 0;
   private closed = false;
   private closing = false;
@@ -203,6 +210,7 @@ export class LanceLibrary implements Library {
       dims = storedDims;
     }
     const lib = new LanceLibrary(opts.uri, db, table, model, dims, opts.encoder, logger, settings);
+    lib.generation = rewriteGeneration(opts.uri);
     await lib.refreshIndexState();
     return lib;
   }
@@ -266,7 +274,20 @@ export class LanceLibrary implements Library {
   }
 
   async add(items: NewCreative[]): Promise<AddResult> {
+    try {
+      return await this.addOnce(items);
+    } catch (e) {
+      // The table was rewritten while this add waited: what it read before (existing rows and
+      // their embeddings) is stale. Once more from the start, against the new table.
+      if (e === TABLE_REPLACED) return this.addOnce(items);
+      throw e;
+    }
+  }
+
+  private async addOnce(items: NewCreative[]): Promise<AddResult> {
     this.assertOpen();
+    await this.syncGeneration();
+    this.assertModel();
     const encoder = this.needEncoder('adding creatives');
     const result: AddResult = { ingested: 0, updated: 0, ids: [], failed: [] };
     if (items.length === 0) return result;
@@ -379,7 +400,7 @@ export class LanceLibrary implements Library {
 
     // 4. One write for the whole batch.
     await this.queue.run(async () => {
-      await this.waitForRewrite();
+      if (await this.waitForRewrite()) throw TABLE_REPLACED;
       const table = await this.ensureTable();
       await table
         .mergeInsert('id')
@@ -398,18 +419,54 @@ export class LanceLibrary implements Library {
 
   /**
    * A re-embed or re-projection (another process, or the learning loop in this one) replaces the
-   * table: a write made meanwhile would be lost when it restores. Writes wait for it, then use the
-   * new table.
+   * table: a write made meanwhile would be lost when it restores. Writes wait for it (not past
+   * closing, nor past REWRITE_WAIT_MS), then use the new table. Resolves true when the table was
+   * replaced since this handle last looked: reads made before it are stale.
    */
-  private async waitForRewrite(): Promise<void> {
-    if (!rewriteRunning(this.uri)) return;
-    this.logger.info('library: a re-embed or re-projection is running; writes wait for it to finish');
-    while (rewriteRunning(this.uri)) await sleep(REWRITE_POLL_MS);
-    if ((await this.db.tableNames()).includes(TABLE)) {
-      this.table?.close();
-      this.table = await this.db.openTable(TABLE);
-      await this.refreshIndexState();
+  private async waitForRewrite(): Promise<boolean> {
+    if (rewriteRunning(this.uri)) {
+      this.logger.info('library: a re-embed or re-projection is running; writes wait for it to finish');
+      const until = Date.now() + REWRITE_WAIT_MS;
+      while (rewriteRunning(this.uri)) {
+        if (this.closing || Date.now() > until) throw rewriteRunningError('reembed');
+        await sleep(REWRITE_POLL_MS);
+      }
     }
+    return this.syncGeneration();
+  }
+
+  /**
+   * Reopens the table when a rewrite replaced it since this handle looked (the old handle points
+   * at dropped files): index state, model and width are read again. Resolves true if it did.
+   */
+  private async syncGeneration(): Promise<boolean> {
+    const g = rewriteGeneration(this.uri);
+    if (g === this.generation) return false;
+    this.generation = g;
+    this.table?.close();
+    this.table = (await this.db.tableNames()).includes(TABLE) ? await this.db.openTable(TABLE) : undefined;
+    if (this.table) {
+      const meta = (await this.table.schema()).metadata;
+      this.model = meta.get(META_MODEL) ?? this.model;
+      this.dims = Number(meta.get(META_DIMS) ?? this.dims);
+    }
+    this.annIndexed = false;
+    this.ann = undefined;
+    this.indexRows = undefined;
+    await this.refreshIndexState();
+    this.logger.info('library: the table was rewritten; reopened it', { model: this.model, dims: this.dims, indexed: this.annIndexed });
+    return true;
+  }
+
+  /** After a re-embed by another process, this encoder's embeddings no longer fit the table. */
+  private assertModel(): void {
+    const info = this.encoder?.info();
+    if (!info || !this.table || (info.model === this.model && info.dims === this.dims)) return;
+    throw new LibraryError(
+      'LIBRARY_MODEL_MISMATCH',
+      `the creative library at ${this.uri} was re-embedded with ${this.model} (${this.dims}-d) but the encoder is ${info.model} (${info.dims}-d)`,
+      { hint: 'restart the bot with CLIP_MODEL_DIR pointing at the model the library was re-embedded with' },
+    );
   }
 
   private encoderDims(): number {
@@ -599,8 +656,11 @@ export class LanceLibrary implements Library {
       await buildScalarIndex(this.table, col, kind);
       report.scalar.push(`${col} (${kind})`);
     }
-    // Rows written during the build are folded into the new indexes by compaction, in the queue.
-    await this.queue.run(() => this.optimizeNow());
+    // Rows written during the build are folded into the new indexes by compaction, in the queue
+    // (not while a rewrite is replacing the table).
+    await this.queue.run(async () => {
+      if (!rewriteRunning(this.uri)) await this.optimizeNow();
+    });
     await this.refreshIndexState();
     report.seconds = (Date.now() - t0) / 1000;
     this.logger.info('library: indexes built', { ...report });
@@ -637,6 +697,7 @@ export class LanceLibrary implements Library {
 
   async search(q: SearchQuery): Promise<SearchHit[]> {
     this.assertOpen();
+    await this.syncGeneration();
     const k = Math.max(1, Math.min(MAX_K, Math.floor(q.k ?? 10)));
     const vector = await this.queryVector(q);
     if (!this.table) return [];
@@ -672,6 +733,7 @@ export class LanceLibrary implements Library {
 
   async maxSimilarity(imageEmbeddings: Float32Array[]): Promise<number[]> {
     this.assertOpen();
+    await this.syncGeneration();
     const table = this.table;
     if (!table) return imageEmbeddings.map(() => 0);
     return Promise.all(
@@ -688,6 +750,7 @@ export class LanceLibrary implements Library {
 
   async stats(): Promise<LibraryStats> {
     this.assertOpen();
+    await this.syncGeneration();
     const s: LibraryStats = {
       uri: this.uri,
       model: this.model,
@@ -745,6 +808,7 @@ export class LanceLibrary implements Library {
 
   async remove(ids: string[]): Promise<{ removed: string[]; missing: string[] }> {
     this.assertOpen();
+    await this.syncGeneration();
     const wanted = [...new Set(ids)];
     if (!this.table || wanted.length === 0) return { removed: [], missing: wanted };
     const found = new Set<string>();
@@ -793,7 +857,18 @@ export class LanceLibrary implements Library {
   }
 
   async updateMetrics(updates: MetricsUpdate[]): Promise<number> {
+    try {
+      return await this.updateMetricsOnce(updates);
+    } catch (e) {
+      // Rows read before a rewrite replaced the table would write old embeddings back: read again.
+      if (e === TABLE_REPLACED) return this.updateMetricsOnce(updates);
+      throw e;
+    }
+  }
+
+  private async updateMetricsOnce(updates: MetricsUpdate[]): Promise<number> {
     this.assertOpen();
+    await this.syncGeneration();
     if (!this.table || updates.length === 0) return 0;
     const byId = new Map<string, MetricsUpdate>();
     for (const u of updates) byId.set(u.id, { ...byId.get(u.id), ...stripUndefined(u), id: u.id });
@@ -816,7 +891,7 @@ export class LanceLibrary implements Library {
       });
       if (out.length === 0) continue;
       await this.queue.run(async () => {
-        await this.waitForRewrite();
+        if (await this.waitForRewrite()) throw TABLE_REPLACED;
         await this.table!.mergeInsert('id').whenMatchedUpdateAll().execute(out);
       });
       changed += out.length;

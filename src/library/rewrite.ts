@@ -16,7 +16,7 @@
  * libraries (s3://…) have no such lock: run one rewrite at a time there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type * as lancedb from '@lancedb/lancedb';
@@ -169,6 +169,8 @@ export interface RewriteOptions {
   /** Runs once the live table is whole again, before the staging table is dropped. */
   beforeDropStaging?: () => void | Promise<void>;
   logger?: Logger;
+  /** Internal: how many times the live table changed under step 1. */
+  attempt?: number;
 }
 
 /** Rewrites the live table (which must exist) through `transform`. Resolves to the rows written. */
@@ -204,12 +206,26 @@ export async function rewriteTable(db: lancedb.Connection, opts: RewriteOptions)
     },
     (n) => opts.onProgress?.(n, total),
   );
+  // A write that checked for the lock just before it was taken may have committed since: the
+  // staged copy would drop it. Writers wait for the lock now, so a second pass sees a still table.
+  await live.checkoutLatest();
+  const changed = String(await live.version()) !== version;
   live.close();
+  if (changed) {
+    if ((opts.attempt ?? 0) >= 2)
+      throw new LibraryError('LIBRARY_REWRITE_BUSY', 'the library kept changing during the rewrite; run it again');
+    logger.info('library: the table changed during the rewrite; staging it again');
+    staging.close();
+    await db.dropTable(name);
+    return rewriteTable(db, { ...opts, attempt: (opts.attempt ?? 0) + 1 });
+  }
   await staging.updateFieldMetadata([{ path: 'id', metadata: { [COMPLETE]: String(await staging.countRows()) } }]);
   return restoreFrom(db, staging, name, { batch: Math.max(opts.batch, 8), onRestore: opts.onRestore, beforeDrop: opts.beforeDropStaging });
 }
 
 const LOCK = '.adcreative-rewrite.lock';
+/** Rewritten when a rewrite ends: open handles compare it to know the table was replaced under them. */
+const GENERATION = '.adcreative-rewrite.generation';
 /** Lock directories this process holds: a lock naming our pid that is not in here is a dead namesake's. */
 const held = new Set<string>();
 
@@ -244,20 +260,29 @@ function stale(lock: string, owner: LockOwner | undefined): boolean {
   return !alive(owner.pid);
 }
 
+/**
+ * Which rewrite the library at `uri` last went through ('' for none, or for object-store URIs,
+ * which keep no such marker). A handle opened before a change holds files the rewrite dropped.
+ */
+export function rewriteGeneration(uri: string): string {
+  const dir = lockDir(uri);
+  if (!dir) return '';
+  try {
+    return readFileSync(join(dir, GENERATION), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Whether another live process is rewriting the library at `uri` now. */
 export function rewriteRunning(uri: string): boolean {
   const dir = lockDir(uri);
   if (!dir) return false;
   const lock = join(dir, LOCK);
   if (held.has(lock)) return true;
-  let owner: LockOwner | undefined;
-  try {
-    owner = readOwner(lock);
-    if (!owner && !statSync(lock).isDirectory()) return false;
-  } catch {
-    return false;
-  }
-  return !stale(lock, owner);
+  // Our locks appear with their owner written (see withRewriteLock): one without is not ours.
+  const owner = readOwner(lock);
+  return owner !== undefined && !stale(lock, owner);
 }
 
 /**
@@ -301,6 +326,8 @@ export async function withRewriteLock<T>(uri: string, fn: () => Promise<T>): Pro
   try {
     return await fn();
   } finally {
+    // Before the lock goes: a handle that sees the lock gone must also see the table changed.
+    writeFileSync(join(dir, GENERATION), randomUUID());
     held.delete(lock);
     rmSync(lock, { recursive: true, force: true });
   }

@@ -204,4 +204,25 @@ describe('library reembed across crashes', () => {
     expect(s.rows).toBe(12);
     await lib.close();
   });
+
+  it('an open library notices a rewrite made between its writes: reopens the new table, or refuses another model', async () => {
+    const uri = join(dir, 'between');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    const lib = await LanceLibrary.open({ uri, encoder: a });
+    const images = await Promise.all(Array.from({ length: 14 }, (_, i) => testImage(7000 + i, [20, 20])));
+    await lib.add(images.slice(0, 10).map((image) => ({ image, brand: 'acme' })));
+    // The learning loop re-projects (another handle) while this one is idle.
+    await rewriteLibraryEmbeddings({ uri, target: 'adapter-x', fn: (r) => r });
+    await lib.add(images.slice(10, 12).map((image) => ({ image, brand: 'acme' })));
+    expect((await lib.search({ image: images[11], k: 1 }))[0].scores.image).toBeCloseTo(1, 5);
+    await lib.close();
+    // Another process, reading from scratch, sees every row: the write went to the new table.
+    expect((await libraryState(uri, a)).rows).toBe(12);
+
+    // A re-embed with another model under an open handle: its writes are refused, not mixed in.
+    const open = await LanceLibrary.open({ uri, encoder: a });
+    await reembedLibrary({ uri, encoder: fakeEncoder({ dims: 16, model: 'model-z' }) });
+    await expect(open.add(images.slice(12).map((image) => ({ image })))).rejects.toMatchObject({ code: 'LIBRARY_MODEL_MISMATCH' });
+    await open.close();
+  });
 });

@@ -24,7 +24,14 @@ import { type CtrPrior, estimatePrior } from './ctr.ts';
 import { filtersToSql } from './filters.ts';
 import { WriteQueue } from './queue.ts';
 import { type FusionWeights, rankCandidates } from './rank.ts';
-import { interruptedRewriteError, interruptedRewrites, rewriteGeneration, rewriteRunning, rewriteRunningError } from './rewrite.ts';
+import {
+  interruptedRewriteError,
+  interruptedRewrites,
+  markBuild,
+  rewriteGeneration,
+  rewriteRunning,
+  rewriteRunningError,
+} from './rewrite.ts';
 import {
   creativeFromRow,
   creativesSchema,
@@ -149,6 +156,7 @@ export class LanceLibrary implements Library {
   private indexRows: number | undefined;
   /** The rewrite generation this handle's table belongs to (see syncGeneration). */
   private generation = '';
+  private syncing: Promise<boolean> | undefined;
   private writes = 0;
   private closed = false;
   private closing = false;
@@ -178,6 +186,8 @@ export class LanceLibrary implements Library {
         hint: 'check LANCEDB_URI',
       });
     }
+    // Read before the table is opened: a rewrite finishing in between then shows as a change.
+    const generation = rewriteGeneration(opts.uri);
     let table: lancedb.Table | undefined;
     let model = opts.encoder?.info().model ?? '';
     let dims = opts.encoder?.dims ?? 0;
@@ -210,7 +220,7 @@ export class LanceLibrary implements Library {
       dims = storedDims;
     }
     const lib = new LanceLibrary(opts.uri, db, table, model, dims, opts.encoder, logger, settings);
-    lib.generation = rewriteGeneration(opts.uri);
+    lib.generation = generation;
     await lib.refreshIndexState();
     return lib;
   }
@@ -274,20 +284,33 @@ export class LanceLibrary implements Library {
   }
 
   async add(items: NewCreative[]): Promise<AddResult> {
-    try {
-      return await this.addOnce(items);
-    } catch (e) {
-      // The table was rewritten while this add waited: what it read before (existing rows and
-      // their embeddings) is stale. Once more from the start, against the new table.
-      if (e === TABLE_REPLACED) return this.addOnce(items);
-      throw e;
+    // The table was rewritten while this add ran: what it read before (existing rows and their
+    // embeddings) is stale. Again from the start, against the new table.
+    return this.retryReplaced(() => this.addOnce(items));
+  }
+
+  private async retryReplaced<T>(op: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (e !== TABLE_REPLACED) throw e;
+      }
     }
+    throw new LibraryError('LIBRARY_REWRITE_BUSY', 'the creative library kept being rewritten during this write; try again');
+  }
+
+  /** Inside a queued write: waits out a rewrite, and refuses to commit reads made before one. */
+  private async assertSameTable(generation: string): Promise<void> {
+    await this.waitForRewrite();
+    if (this.generation !== generation) throw TABLE_REPLACED;
   }
 
   private async addOnce(items: NewCreative[]): Promise<AddResult> {
     this.assertOpen();
     await this.syncGeneration();
     this.assertModel();
+    const generation = this.generation;
     const encoder = this.needEncoder('adding creatives');
     const result: AddResult = { ingested: 0, updated: 0, ids: [], failed: [] };
     if (items.length === 0) return result;
@@ -400,7 +423,7 @@ export class LanceLibrary implements Library {
 
     // 4. One write for the whole batch.
     await this.queue.run(async () => {
-      if (await this.waitForRewrite()) throw TABLE_REPLACED;
+      await this.assertSameTable(generation);
       const table = await this.ensureTable();
       await table
         .mergeInsert('id')
@@ -439,21 +462,31 @@ export class LanceLibrary implements Library {
    * Reopens the table when a rewrite replaced it since this handle looked (the old handle points
    * at dropped files): index state, model and width are read again. Resolves true if it did.
    */
-  private async syncGeneration(): Promise<boolean> {
+  private syncGeneration(): Promise<boolean> {
     const g = rewriteGeneration(this.uri);
-    if (g === this.generation) return false;
-    this.generation = g;
-    this.table?.close();
-    this.table = (await this.db.tableNames()).includes(TABLE) ? await this.db.openTable(TABLE) : undefined;
-    if (this.table) {
-      const meta = (await this.table.schema()).metadata;
+    if (g === this.generation) return Promise.resolve(false);
+    // One reopen at a time; callers arriving meanwhile wait for it.
+    this.syncing ??= this.reopen(g).finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async reopen(g: string): Promise<boolean> {
+    const table = (await this.db.tableNames()).includes(TABLE) ? await this.db.openTable(TABLE) : undefined;
+    if (table) {
+      const meta = (await table.schema()).metadata;
       this.model = meta.get(META_MODEL) ?? this.model;
       this.dims = Number(meta.get(META_DIMS) ?? this.dims);
     }
+    // The old handle is not closed: a search may still be reading through it; it is let go.
+    this.table = table;
     this.annIndexed = false;
     this.ann = undefined;
     this.indexRows = undefined;
+    this.prior = undefined;
     await this.refreshIndexState();
+    this.generation = g;
     this.logger.info('library: the table was rewritten; reopened it', { model: this.model, dims: this.dims, indexed: this.annIndexed });
     return true;
   }
@@ -523,6 +556,7 @@ export class LanceLibrary implements Library {
         if (!this.table || this.closed) return;
         if (this.indexing) return; // compaction rewrites fragments under a build: wait for the next write
         if (rewriteRunning(this.uri)) return; // the table is about to be replaced: upkeep after it
+        if (await this.syncGeneration()) return; // it was just replaced: upkeep on the next write
         // Closing (a CLI that just ingested, a bot shutting down) starts no minutes-long build: the
         // ingest command builds a due index itself, the bot's next start does.
         if (!this.closing && (await this.indexDue())) {
@@ -637,34 +671,45 @@ export class LanceLibrary implements Library {
 
   private async buildIndexNow(force: boolean): Promise<IndexReport> {
     const t0 = Date.now();
-    if (!this.table) return { rows: 0, vector: { built: false, reason: 'the library is empty' }, scalar: [], seconds: 0 };
-    const rows = await this.table.countRows();
-    const report: IndexReport = { rows, vector: { built: false, reason: '' }, scalar: [], seconds: 0 };
-    if (rows < ANN_MIN_ROWS) {
-      report.vector.reason = `IVF_PQ needs at least ${ANN_MIN_ROWS} rows; search stays exact (flat) at ${rows}`;
-    } else if (this.annIndexed && !force) {
-      report.vector.reason = 'already indexed (use --force to rebuild)';
-    } else {
-      const s = annSettingsFor(rows, this.dims);
-      await buildVectorIndex(this.table, IMAGE_VECTOR, s);
-      await buildVectorIndex(this.table, TEXT_VECTOR, s);
-      const table = this.table;
-      await this.queue.run(() => table.updateFieldMetadata([{ path: IMAGE_VECTOR, metadata: { [META_INDEX_ROWS]: String(rows) } }]));
-      report.vector = { built: true, partitions: s.partitions, subVectors: s.subVectors, reason: `IVF_PQ for ${rows} rows` };
+    await this.syncGeneration();
+    const table = this.table;
+    const generation = this.generation;
+    if (!table) return { rows: 0, vector: { built: false, reason: 'the library is empty' }, scalar: [], seconds: 0 };
+    // Every step commits to this table: none may land on one a rewrite has replaced meanwhile.
+    const replaced = () => rewriteRunning(this.uri) || rewriteGeneration(this.uri) !== generation;
+    if (replaced()) throw rewriteRunningError('reembed');
+    markBuild(this.uri, +1);
+    try {
+      const rows = await table.countRows();
+      const report: IndexReport = { rows, vector: { built: false, reason: '' }, scalar: [], seconds: 0 };
+      if (rows < ANN_MIN_ROWS) {
+        report.vector.reason = `IVF_PQ needs at least ${ANN_MIN_ROWS} rows; search stays exact (flat) at ${rows}`;
+      } else if (this.annIndexed && !force) {
+        report.vector.reason = 'already indexed (use --force to rebuild)';
+      } else {
+        const s = annSettingsFor(rows, this.dims);
+        await buildVectorIndex(table, IMAGE_VECTOR, s);
+        await buildVectorIndex(table, TEXT_VECTOR, s);
+        await this.queue.run(async () => {
+          if (!replaced()) await table.updateFieldMetadata([{ path: IMAGE_VECTOR, metadata: { [META_INDEX_ROWS]: String(rows) } }]);
+        });
+        report.vector = { built: true, partitions: s.partitions, subVectors: s.subVectors, reason: `IVF_PQ for ${rows} rows` };
+      }
+      for (const [col, kind] of SCALAR_INDEXES) {
+        await buildScalarIndex(table, col, kind);
+        report.scalar.push(`${col} (${kind})`);
+      }
+      // Rows written during the build are folded into the new indexes by compaction, in the queue.
+      await this.queue.run(async () => {
+        if (!replaced()) await this.optimizeNow();
+      });
+      await this.refreshIndexState();
+      report.seconds = (Date.now() - t0) / 1000;
+      this.logger.info('library: indexes built', { ...report });
+      return report;
+    } finally {
+      markBuild(this.uri, -1);
     }
-    for (const [col, kind] of SCALAR_INDEXES) {
-      await buildScalarIndex(this.table, col, kind);
-      report.scalar.push(`${col} (${kind})`);
-    }
-    // Rows written during the build are folded into the new indexes by compaction, in the queue
-    // (not while a rewrite is replacing the table).
-    await this.queue.run(async () => {
-      if (!rewriteRunning(this.uri)) await this.optimizeNow();
-    });
-    await this.refreshIndexState();
-    report.seconds = (Date.now() - t0) / 1000;
-    this.logger.info('library: indexes built', { ...report });
-    return report;
   }
 
   private async ctrPrior(): Promise<CtrPrior> {
@@ -857,18 +902,14 @@ export class LanceLibrary implements Library {
   }
 
   async updateMetrics(updates: MetricsUpdate[]): Promise<number> {
-    try {
-      return await this.updateMetricsOnce(updates);
-    } catch (e) {
-      // Rows read before a rewrite replaced the table would write old embeddings back: read again.
-      if (e === TABLE_REPLACED) return this.updateMetricsOnce(updates);
-      throw e;
-    }
+    // Rows read before a rewrite replaced the table would write old embeddings back: read again.
+    return this.retryReplaced(() => this.updateMetricsOnce(updates));
   }
 
   private async updateMetricsOnce(updates: MetricsUpdate[]): Promise<number> {
     this.assertOpen();
     await this.syncGeneration();
+    const generation = this.generation;
     if (!this.table || updates.length === 0) return 0;
     const byId = new Map<string, MetricsUpdate>();
     for (const u of updates) byId.set(u.id, { ...byId.get(u.id), ...stripUndefined(u), id: u.id });
@@ -891,7 +932,7 @@ export class LanceLibrary implements Library {
       });
       if (out.length === 0) continue;
       await this.queue.run(async () => {
-        if (await this.waitForRewrite()) throw TABLE_REPLACED;
+        await this.assertSameTable(generation);
         await this.table!.mergeInsert('id').whenMatchedUpdateAll().execute(out);
       });
       changed += out.length;

@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { LibraryError } from '../errors.ts';
@@ -274,6 +275,18 @@ export function rewriteGeneration(uri: string): string {
   }
 }
 
+/** Index builds running in this process, by library folder: a rewrite waits for them to end. */
+const builds = new Map<string, number>();
+
+/** Called by the library around an index build (which commits to the table a rewrite would replace). */
+export function markBuild(uri: string, delta: 1 | -1): void {
+  const dir = lockDir(uri);
+  if (!dir) return;
+  const n = (builds.get(dir) ?? 0) + delta;
+  if (n > 0) builds.set(dir, n);
+  else builds.delete(dir);
+}
+
 /** Whether another live process is rewriting the library at `uri` now. */
 export function rewriteRunning(uri: string): boolean {
   const dir = lockDir(uri);
@@ -297,6 +310,31 @@ export async function withRewriteLock<T>(uri: string, fn: () => Promise<T>): Pro
   if (!dir) return fn();
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, LOCK);
+  // An index build in this process commits to the table the rewrite replaces: let it finish first.
+  // The lock is let go while waiting, so the library's writes (which the build's last steps queue
+  // behind) are not held up. Builds in other processes are not seen: run `library index` and
+  // rewrites one at a time.
+  for (;;) {
+    acquire(lock);
+    if (!builds.has(dir)) break;
+    held.delete(lock);
+    rmSync(lock, { recursive: true, force: true });
+    await sleep(250);
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      // Before the lock goes: a handle that sees the lock gone must also see the table changed.
+      writeFileSync(join(dir, GENERATION), randomUUID());
+    } finally {
+      held.delete(lock);
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+function acquire(lock: string): void {
   const me: LockOwner = { pid: process.pid, host: hostname(), token: randomUUID() };
   const mine = `${lock}.${me.token}`;
   mkdirSync(mine);
@@ -304,7 +342,8 @@ export async function withRewriteLock<T>(uri: string, fn: () => Promise<T>): Pro
   for (let attempt = 0; ; attempt++) {
     try {
       renameSync(mine, lock);
-      break;
+      held.add(lock);
+      return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const owner = code === 'ENOTEMPTY' || code === 'EEXIST' ? readOwner(lock) : undefined;
@@ -321,15 +360,6 @@ export async function withRewriteLock<T>(uri: string, fn: () => Promise<T>): Pro
       rmSync(mine, { recursive: true, force: true });
       throw busy(lock, owner, code === 'ENOTEMPTY' || code === 'EEXIST' ? undefined : e);
     }
-  }
-  held.add(lock);
-  try {
-    return await fn();
-  } finally {
-    // Before the lock goes: a handle that sees the lock gone must also see the table changed.
-    writeFileSync(join(dir, GENERATION), randomUUID());
-    held.delete(lock);
-    rmSync(lock, { recursive: true, force: true });
   }
 }
 

@@ -8,11 +8,15 @@ import { testImage } from '../../helpers/images.ts';
 // The real IVF_PQ build, held at a gate so the test decides when it may finish: at a million rows
 // it takes minutes, and the bot must keep storing winners and votes meanwhile.
 const gate = vi.hoisted(() => {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((r) => {
-    open = r;
-  });
-  return { opened, open, entered: 0 };
+  const g = { opened: Promise.resolve(), open: () => {}, entered: 0, arm() {} };
+  g.arm = () => {
+    g.entered = 0;
+    g.opened = new Promise<void>((r) => {
+      g.open = r;
+    });
+  };
+  g.arm();
+  return g;
 });
 vi.mock('../../../src/library/ann.ts', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../../src/library/ann.ts')>();
@@ -27,6 +31,7 @@ vi.mock('../../../src/library/ann.ts', async (importOriginal) => {
 });
 
 const { LanceLibrary } = await import('../../../src/library/lance-library.ts');
+const { rewriteLibraryEmbeddings } = await import('../../../src/library/training-pairs.ts');
 
 let dir: string;
 beforeAll(() => {
@@ -82,6 +87,32 @@ describe('index builds beside the write queue', () => {
     expect((await lib.stats()).rows).toBe(339);
     const last = await lib.search({ image: images[335], k: 1, filters: { brand: 'acme' } });
     expect(last[0].id).toBe(more.ids[15]);
+    await lib.close();
+  });
+
+  it('a re-projection waits for an index build running in this process, then the library follows the new table', async () => {
+    gate.arm();
+    const uri = join(dir, 'build-then-rewrite');
+    const enc = fakeEncoder({ dims: 16 });
+    const lib = await LanceLibrary.open({ uri, encoder: enc, settings: { indexMinRows: 1_000_000, optimizeEvery: 0 } });
+    const images = await Promise.all(Array.from({ length: 300 }, (_, i) => testImage(8000 + i, [24, 24])));
+    await lib.add(images.map((image) => ({ image, brand: 'acme' })));
+    const build = lib.buildIndex();
+    await vi.waitFor(() => expect(gate.entered).toBe(1));
+    let rewritten = false;
+    const rewrite = rewriteLibraryEmbeddings({ uri, target: 'adapter-b', fn: (r) => r }).then((n) => {
+      rewritten = true;
+      return n;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(rewritten).toBe(false); // the build would commit to the table the rewrite replaces
+    gate.open();
+    expect((await build).vector.built).toBe(true);
+    expect(await rewrite).toBe(300);
+    // The rewritten table has no index yet; the library sees that, and its rows.
+    const s = await lib.stats();
+    expect(s).toMatchObject({ rows: 300, index: { vector: false } });
+    expect((await lib.search({ image: images[7], k: 1 }))[0].scores.image).toBeCloseTo(1, 5);
     await lib.close();
   });
 });

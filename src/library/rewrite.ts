@@ -202,8 +202,8 @@ export async function rewriteTable(db: lancedb.Connection, opts: RewriteOptions)
     staging,
     opts.batch,
     (rows) => {
-      const todo = rows.filter((r) => !done.has(String(r.id)));
-      return todo.length ? opts.transform(todo) : [];
+      const pending = rows.filter((r) => !done.has(String(r.id)));
+      return pending.length ? opts.transform(pending) : [];
     },
     (n) => opts.onProgress?.(n, total),
   );

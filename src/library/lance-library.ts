@@ -252,11 +252,13 @@ export class LanceLibrary implements Library {
 
   async count(filters?: SearchFilters): Promise<number> {
     this.assertOpen();
+    await this.syncGeneration();
     return this.table ? this.table.countRows(filtersToSql(filters)) : 0;
   }
 
   async get(id: string): Promise<Creative | undefined> {
     this.assertOpen();
+    await this.syncGeneration();
     if (!this.table) return undefined;
     const rows = await this.table
       .query()
@@ -451,7 +453,7 @@ export class LanceLibrary implements Library {
       this.logger.info('library: a re-embed or re-projection is running; writes wait for it to finish');
       const until = Date.now() + REWRITE_WAIT_MS;
       while (rewriteRunning(this.uri)) {
-        if (this.closing || Date.now() > until) throw rewriteRunningError('reembed');
+        if (this.closing || Date.now() > until) throw rewriteRunningError();
         await sleep(REWRITE_POLL_MS);
       }
     }
@@ -677,7 +679,7 @@ export class LanceLibrary implements Library {
     if (!table) return { rows: 0, vector: { built: false, reason: 'the library is empty' }, scalar: [], seconds: 0 };
     // Every step commits to this table: none may land on one a rewrite has replaced meanwhile.
     const replaced = () => rewriteRunning(this.uri) || rewriteGeneration(this.uri) !== generation;
-    if (replaced()) throw rewriteRunningError('reembed');
+    if (replaced()) throw rewriteRunningError();
     markBuild(this.uri, +1);
     try {
       const rows = await table.countRows();
@@ -878,6 +880,7 @@ export class LanceLibrary implements Library {
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<Creative> {
     this.assertOpen();
+    await this.syncGeneration();
     if (!this.table) return;
     const where = filtersToSql(opts.filters);
     const columns = opts.images === false ? SEARCH_COLUMNS : [...SEARCH_COLUMNS, 'image'];
@@ -893,6 +896,7 @@ export class LanceLibrary implements Library {
 
   async refs(): Promise<CreativeRef[]> {
     this.assertOpen();
+    await this.syncGeneration();
     if (!this.table) return [];
     const rows = await this.table.query().select(['id', 'sha256', 'file_name']).toArray();
     return rows.map((r) => {

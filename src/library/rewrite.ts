@@ -99,8 +99,9 @@ export function interruptedRewriteError(kind: RewriteKind): LibraryError {
 }
 
 /** The error for a library being copied back by a rewrite that is running now. */
-export function rewriteRunningError(kind: RewriteKind): LibraryError {
-  return new LibraryError('LIBRARY_REWRITE_RUNNING', `a ${STAGING[kind].what} of the creative library is copying it back right now`, {
+export function rewriteRunningError(kind?: RewriteKind): LibraryError {
+  const what = kind ? `a ${STAGING[kind].what}` : 'a re-embed or re-projection';
+  return new LibraryError('LIBRARY_REWRITE_RUNNING', `${what} of the creative library is rewriting it right now`, {
     hint: 'it opens again when that finishes (usually seconds to minutes)',
   });
 }

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { RoundError, StoreError } from '../errors.ts';
 import type { RoundLeases } from './leases.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { patchSql, roundFromRow, variantFromRow, variantParams, voteEventFromRow, voteFromRow } from './sqlite.ts';
+import { patchSql, roundExists, roundFromRow, variantFromRow, variantParams, voteEventFromRow, voteFromRow } from './sqlite.ts';
 import type {
   CapCheck,
   Feedback,
@@ -196,8 +196,7 @@ export class PostgresRoundStore implements RoundStore {
         );
       } catch (e) {
         // Two clicks on "New round" race for the same number (unique_violation): told, as with SQLite.
-        if ((e as { cause?: { code?: string } }).cause?.code === '23505')
-          throw new RoundError('ROUND_EXISTS', `round ${r.number} of this thread already exists`);
+        if ((e as { cause?: { code?: string } }).cause?.code === '23505') throw roundExists(r.number);
         throw e;
       }
       return roundFromRow(inserted.rows[0]);

@@ -230,8 +230,7 @@ export class SqliteRoundStore implements RoundStore {
           );
       } catch (e) {
         // Two clicks on "New round" race for the same number: the second is told, not crashed.
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-          throw new RoundError('ROUND_EXISTS', `round ${r.number} of this thread already exists`);
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw roundExists(r.number);
         throw e;
       }
       return roundFromRow(this.db.prepare('SELECT * FROM rounds WHERE id = ?').get(r.id) as Row);
@@ -447,6 +446,11 @@ export class SqliteRoundStore implements RoundStore {
       .get(since.toISOString()) as Row;
     return { rounds: Number(r.rounds), failed: Number(r.failed), images: Number(r.images), usd: Number(r.usd) };
   }
+}
+
+/** Two clicks on "New round" race for the same round number: the loser is told, not crashed. */
+export function roundExists(n: number): RoundError {
+  return new RoundError('ROUND_EXISTS', `round ${n} of this thread already exists`);
 }
 
 export function voteFromRow(r: Row): Vote {

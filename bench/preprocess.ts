@@ -84,7 +84,7 @@ export async function main(args: string[]): Promise<void> {
   const { preprocess, exact, sharpPeer, decodeOnly } = timed;
 
   // Tokenizer: fixture texts, cold (fresh cache) and warm.
-  const fixtures = new URL('../../shared/fixtures/clip/', import.meta.url).pathname;
+  const fixtures = new URL('../test/fixtures/clip/', import.meta.url).pathname;
   const texts = readFileSync(join(fixtures, 'tokenizer_reference.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli.ts';
 import { ClipTokenizer, writeTokenizerJson } from '../../../src/clip/tokenizer.ts';
 
-const FIXTURES = new URL('../../../../shared/fixtures/clip/', import.meta.url).pathname;
+const FIXTURES = new URL('../../fixtures/clip/', import.meta.url).pathname;
 const GZ = join(FIXTURES, 'bpe_simple_vocab_16e6.txt.gz');
 const tmp = mkdtempSync(join(tmpdir(), 'clip-cli-'));
 // The default model directory for this process: absent, so defaults and errors show.

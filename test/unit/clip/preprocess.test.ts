@@ -14,7 +14,7 @@ import {
 } from '../../../src/clip/preprocess.ts';
 import { ImageError, ModelError } from '../../../src/errors.ts';
 
-const DIR = new URL('../../../../shared/fixtures/clip/preprocess/', import.meta.url).pathname;
+const DIR = new URL('../../fixtures/clip/preprocess/', import.meta.url).pathname;
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as {
   mean: [number, number, number];
   std: [number, number, number];

@@ -6,7 +6,7 @@ import { htmlUnescape } from '../../../src/clip/html-unescape.ts';
 import { byteTables, ClipTokenizer, END_TOKEN, START_TOKEN, writeTokenizerJson } from '../../../src/clip/tokenizer.ts';
 import { ModelError } from '../../../src/errors.ts';
 
-const FIXTURES = new URL('../../../../shared/fixtures/clip/', import.meta.url).pathname;
+const FIXTURES = new URL('../../fixtures/clip/', import.meta.url).pathname;
 const GZ = join(FIXTURES, 'bpe_simple_vocab_16e6.txt.gz');
 const REFERENCE = readFileSync(join(FIXTURES, 'tokenizer_reference.jsonl'), 'utf8')
   .split('\n')

@@ -17,9 +17,9 @@ import { Adapter, withAdapter } from '../src/clip/adapter.ts';
 import { openEncoder } from '../src/clip/open.ts';
 import { synthesizeModel } from '../src/clip/synth/index.ts';
 import { dataPath, loadConfig } from '../src/config.ts';
-import { adapterFromResult, syntheticPairs, trainAdapter } from '../src/rank/adapter-train.ts';
-import { createRng, median, normalizeRows } from '../src/rank/math.ts';
-import { formatRecall } from '../src/rank/recall.ts';
+import { adapterFromResult, syntheticPairs, trainAdapter } from '../src/learn/adapter-train.ts';
+import { formatRecall } from '../src/learn/recall.ts';
+import { createRng, median, normalizeRows } from '../src/linalg.ts';
 
 function machine() {
   return {

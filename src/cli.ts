@@ -26,7 +26,7 @@ async function loadCommands(): Promise<void> {
     import('./clip/model-commands.ts').then((m) => m.commands),
     import('./sandbox/commands.ts').then((m) => m.commands),
     import('./clip/serve-commands.ts').then((m) => m.commands),
-    import('./rank/commands.ts').then((m) => m.commands),
+    import('./learn/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);
 }

@@ -15,8 +15,8 @@ import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import { dataPath } from '../config.ts';
 import { ModelError } from '../errors.ts';
+import { base64ToFloats, floatsToBase64, gemm, invert, normalizeRows } from '../linalg.ts';
 import type { Logger } from '../log.ts';
-import { base64ToFloats, floatsToBase64, gemm, invert, normalizeRows } from '../rank/math.ts';
 import type { Encoder, EncoderInfo } from './types.ts';
 
 export const ADAPTER_FORMAT = 'adcreative-adapter';

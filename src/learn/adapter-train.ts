@@ -12,7 +12,7 @@
  */
 import { Adapter, type AdapterMeta, type RecallReport } from '../clip/adapter.ts';
 import { InputError } from '../errors.ts';
-import { createRng, gemm, gemmNT, gemmTN, normalizeRows, randomRotation, shuffle } from './math.ts';
+import { createRng, gemm, gemmNT, gemmTN, normalizeRows, randomRotation, shuffle } from '../linalg.ts';
 import { meanRecall1, recallAtK } from './recall.ts';
 
 /** Paired embeddings, row-major: row i of `text` is the caption of image row i. */

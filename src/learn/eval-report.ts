@@ -5,7 +5,7 @@
  * Both are pure functions of the data passed in.
  */
 import type { AdapterMeta, RecallReport } from '../clip/adapter.ts';
-import { median } from './math.ts';
+import { median } from '../linalg.ts';
 import type { CalibrationBin, PreferenceMeta } from './preference.ts';
 import type { RoundSummary } from './sources.ts';
 

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Encoder } from '../clip/types.ts';
 import { InputError, ModelError } from '../errors.ts';
-import { base64ToFloats, createRng, floatsToBase64, type Rng, shuffle, sigmoid } from './math.ts';
+import { base64ToFloats, createRng, floatsToBase64, type Rng, shuffle, sigmoid } from '../linalg.ts';
 
 export const PREFERENCE_FORMAT = 'adcreative-preference';
 const VERSION = 1;

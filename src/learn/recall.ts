@@ -4,7 +4,7 @@
  * degenerate embeddings (all equal) score zero rather than perfect.
  */
 import type { RecallReport } from '../clip/adapter.ts';
-import { gemmNT } from './math.ts';
+import { gemmNT } from '../linalg.ts';
 
 export type { RecallReport } from '../clip/adapter.ts';
 

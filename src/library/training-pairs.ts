@@ -1,5 +1,5 @@
 /**
- * What the learning loop (src/rank/) needs from the library beyond its contract: the
+ * What the learning loop (src/learn/) needs from the library beyond its contract: the
  * caption/image embedding pairs with their metrics (a PairSource), and rewriting the stored
  * embeddings in place when an adapter is trained or turned off (re-projection: no CLIP run).
  *

@@ -111,7 +111,7 @@ export function variantAlt(v: VariantView): string {
 
 /**
  * The preference score arrives as a percentile / 100 against the team's past creatives
- * (rank/preference.ts), and null when there is no model or it has seen too few votes.
+ * (learn/preference.ts), and null when there is no model or it has seen too few votes.
  */
 export function preferenceText(p: number | null): string {
   if (p === null) return 'preference: insufficient data';

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adapter, withAdapter } from '../../../src/clip/adapter.ts';
 import { libraryUri, loadConfig } from '../../../src/config.ts';
+import { syntheticPairs } from '../../../src/learn/adapter-train.ts';
+import { readLibrarySpace, reprojectLibrary, retrainAdapter, retrainPreference } from '../../../src/learn/learning.ts';
+import { openLearningSources } from '../../../src/learn/open-sources.ts';
 import { LanceLibrary } from '../../../src/library/lance-library.ts';
 import { silentLogger } from '../../../src/log.ts';
-import { syntheticPairs } from '../../../src/rank/adapter-train.ts';
-import { readLibrarySpace, reprojectLibrary, retrainAdapter, retrainPreference } from '../../../src/rank/learning.ts';
-import { openLearningSources } from '../../../src/rank/open-sources.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { testImage } from '../../helpers/images.ts';
 

@@ -14,8 +14,8 @@ import {
 } from '../../../src/clip/adapter.ts';
 import { cosine, type Encoder, type EncoderInfo, l2normalize } from '../../../src/clip/types.ts';
 import { ModelError } from '../../../src/errors.ts';
+import { createRng } from '../../../src/linalg.ts';
 import { silentLogger } from '../../../src/log.ts';
-import { createRng } from '../../../src/rank/math.ts';
 
 const D = 8;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { adapterFromResult, splitPairs, syntheticPairs, trainAdapter } from '../../../src/rank/adapter-train.ts';
-import { gemm, gemmNT, gemmTN, invert } from '../../../src/rank/math.ts';
+import { adapterFromResult, splitPairs, syntheticPairs, trainAdapter } from '../../../src/learn/adapter-train.ts';
+import { gemm, gemmNT, gemmTN, invert } from '../../../src/linalg.ts';
 
 describe('contrastive adapter training', () => {
   it('lifts held-out recall@1 from near chance to ≥ 0.9 when images are a hidden rotation of captions', async () => {

@@ -6,14 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Command, parseCommandArgs } from '../../../src/cli/command.ts';
 import { Adapter } from '../../../src/clip/adapter.ts';
 import { loadConfig } from '../../../src/config.ts';
+import { syntheticPairs } from '../../../src/learn/adapter-train.ts';
+import { makeLearningCommands } from '../../../src/learn/commands.ts';
+import { followPreferenceModel, readLibrarySpace } from '../../../src/learn/learning.ts';
+import { PreferenceModel, type VoteRecord } from '../../../src/learn/preference.ts';
+import { type LearningSources, memoryPairSource, type PairRow, type RoundSummary } from '../../../src/learn/sources.ts';
+import { retrainDue, startLearningSchedule } from '../../../src/learn/train-schedule.ts';
+import { createRng, normalizeRows } from '../../../src/linalg.ts';
 import { silentLogger } from '../../../src/log.ts';
-import { syntheticPairs } from '../../../src/rank/adapter-train.ts';
-import { makeLearningCommands } from '../../../src/rank/commands.ts';
-import { followPreferenceModel, readLibrarySpace } from '../../../src/rank/learning.ts';
-import { createRng, normalizeRows } from '../../../src/rank/math.ts';
-import { PreferenceModel, type VoteRecord } from '../../../src/rank/preference.ts';
-import { type LearningSources, memoryPairSource, type PairRow, type RoundSummary } from '../../../src/rank/sources.ts';
-import { retrainDue, startLearningSchedule } from '../../../src/rank/train-schedule.ts';
 
 const D = 32;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterMeta } from '../../../src/clip/adapter.ts';
-import { formatStatsText, renderEvalReport, type StatsInput, statsSummary } from '../../../src/rank/eval-report.ts';
-import type { PreferenceMeta } from '../../../src/rank/preference.ts';
-import type { RoundSummary } from '../../../src/rank/sources.ts';
+import { formatStatsText, renderEvalReport, type StatsInput, statsSummary } from '../../../src/learn/eval-report.ts';
+import type { PreferenceMeta } from '../../../src/learn/preference.ts';
+import type { RoundSummary } from '../../../src/learn/sources.ts';
 
 function rounds(): RoundSummary[] {
   const out: RoundSummary[] = [];

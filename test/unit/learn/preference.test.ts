@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { createRng, normalizeRows, type Rng } from '../../../src/rank/math.ts';
 import {
   type CtrObservation,
   type Embedded,
@@ -12,7 +11,8 @@ import {
   percentileIn,
   trainPreference,
   type VoteRecord,
-} from '../../../src/rank/preference.ts';
+} from '../../../src/learn/preference.ts';
+import { createRng, normalizeRows, type Rng } from '../../../src/linalg.ts';
 
 const D = 64;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, normalizeRows } from '../../../src/rank/math.ts';
-import { formatRecall, recallAtK } from '../../../src/rank/recall.ts';
+import { formatRecall, recallAtK } from '../../../src/learn/recall.ts';
+import { createRng, normalizeRows } from '../../../src/linalg.ts';
 
 function randomUnit(n: number, d: number, seed: number): Float32Array {
   const rng = createRng(seed);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatStatsText, statsSummary } from '../../../../src/rank/eval-report.ts';
+import { formatStatsText, statsSummary } from '../../../../src/learn/eval-report.ts';
 import { statsMessage } from '../../../../src/slack/blocks/ephemeral.ts';
 
 const usage = { rounds: 3, failed: 0, images: 12, usd: 0.5 };

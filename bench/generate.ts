@@ -20,8 +20,8 @@ import { type Encoder, l2normalize } from '../src/clip/types.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { createGenerator } from '../src/generate/open.ts';
 import type { TimedStage } from '../src/generate/pipeline.ts';
-import type { FormatName } from '../src/generate/types.ts';
 import { silentLogger } from '../src/log.ts';
+import type { FormatName } from '../src/vocabulary.ts';
 
 interface Args {
   model?: string;

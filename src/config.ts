@@ -7,7 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
-import { parseLimitOverrides } from './generate/limits.ts';
+import {
+  BRIEF_MAX_CHARS_RANGE,
+  CHANNELS,
+  DEFAULT_LIMITS,
+  FORMATS,
+  type FormatName,
+  type LimitOverrides,
+  parseLimitOverrides,
+  splitFormats,
+  VARIANTS_RANGE,
+} from './vocabulary.ts';
 
 type Parser<T> = (raw: string, name: string) => T;
 
@@ -110,7 +120,20 @@ const imageSize: Parser<string> = (raw, name) => {
   return v;
 };
 
-const copyLimits: Parser<ReturnType<typeof parseLimitOverrides>> = (raw, name) => parseLimitOverrides(raw, name);
+const copyLimits: Parser<LimitOverrides> = (raw, name) => parseLimitOverrides(raw, name);
+
+const formatList: Parser<FormatName[]> = (raw, name) => {
+  const { formats, unknown } = splitFormats(raw);
+  if (!formats.length || unknown.length) bad(name, `a comma-separated list of ${FORMATS.join(', ')}`, raw);
+  return formats;
+};
+
+const variantCount = int(VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+
+/** "meta 27/125, google 30/90, …": the default copy limits as COPY_LIMITS's doc shows them. */
+const defaultLimitsText = Object.entries(DEFAULT_LIMITS)
+  .map(([ch, l]) => `${ch} ${l.headline.max}/${l.body.max}`)
+  .join(', ');
 
 /**
  * The table. Modules add their settings here, in their own group, so the README table
@@ -256,34 +279,35 @@ export const SETTINGS = {
   briefMaxChars: {
     env: 'BRIEF_MAX_CHARS',
     default: '1000',
-    parse: int(20, 3000),
+    parse: int(BRIEF_MAX_CHARS_RANGE.min, BRIEF_MAX_CHARS_RANGE.max),
     group: 'rounds',
-    doc: 'Longest brief accepted, in characters.',
+    doc: `Longest brief accepted, in characters (${BRIEF_MAX_CHARS_RANGE.min} to ${BRIEF_MAX_CHARS_RANGE.max}).`,
   },
   defaultVariants: {
     env: 'DEFAULT_VARIANTS',
     default: '4',
-    parse: int(1, 10),
+    parse: variantCount,
     group: 'rounds',
     doc: 'Variants per round when --variants is not given.',
   },
-  maxVariants: { env: 'MAX_VARIANTS', default: '6', parse: int(1, 10), group: 'rounds', doc: 'Most variants a round may ask for.' },
+  maxVariants: {
+    env: 'MAX_VARIANTS',
+    default: '6',
+    parse: variantCount,
+    group: 'rounds',
+    doc: `Most variants a round may ask for (at most ${VARIANTS_RANGE.max}).`,
+  },
   defaultFormats: {
     env: 'DEFAULT_FORMATS',
     default: 'square',
-    parse: (raw, name) => {
-      const v = list(raw, name).map((s) => s.toLowerCase());
-      const ok = ['square', 'portrait', 'story', 'landscape'];
-      if (!v.length || v.some((f) => !ok.includes(f))) bad(name, `a comma-separated list of ${ok.join(', ')}`, raw);
-      return v as ('square' | 'portrait' | 'story' | 'landscape')[];
-    },
+    parse: formatList,
     group: 'rounds',
-    doc: 'Formats rendered when --formats is not given (square, portrait, story, landscape).',
+    doc: `Formats rendered when --formats is not given (${FORMATS.join(', ')}).`,
   },
   defaultAdChannel: {
     env: 'DEFAULT_AD_CHANNEL',
     default: 'meta',
-    parse: oneOf('meta', 'google', 'linkedin', 'tiktok'),
+    parse: oneOf(...CHANNELS),
     group: 'rounds',
     doc: 'Ad channel whose copy limits apply when --channel is not given.',
   },
@@ -562,7 +586,7 @@ export const SETTINGS = {
     default: '',
     parse: copyLimits,
     group: 'generation',
-    doc: 'Overrides of the channel copy limits, e.g. meta.headline=40,google.body=80 (defaults: meta 27/125, google 30/90, linkedin 70/150, tiktok 100).',
+    doc: `Overrides of the channel copy limits, e.g. meta.headline=40,google.body=80 (defaults, headline/body: ${defaultLimitsText}).`,
   },
 
   // --- deploy (serve-clip, remote encoder, PostgreSQL, replicas) ---

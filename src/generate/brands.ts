@@ -8,8 +8,7 @@ import { InputError, UsageError } from '../errors.ts';
 import type { ComposeStyle } from '../image/compose.ts';
 import { parseHex } from '../image/contrast.ts';
 import { installedFontFamilies } from '../image/text.ts';
-import { CHANNELS } from './limits.ts';
-import type { ChannelName } from './types.ts';
+import { CHANNELS, type ChannelName } from '../vocabulary.ts';
 
 export interface BrandKit {
   name: string;

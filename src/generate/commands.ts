@@ -12,18 +12,10 @@ import { describeError, UsageError } from '../errors.ts';
 import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
 import { loadBrand } from './brands.ts';
-import { CHANNELS, isChannel } from './limits.ts';
 import { createGenerator } from './open.ts';
-import { FORMATS, MAX_VARIANTS } from './pipeline.ts';
-import {
-  type ChannelName,
-  type FormatName,
-  type GenerateProgress,
-  type GenerateResult,
-  type Inspiration,
-  inspirationFromHit,
-} from './types.ts';
+import { type GenerateProgress, type GenerateResult, type Inspiration, inspirationFromHit } from './types.ts';
 
 export interface GenerateCommandDeps {
   cfg?: () => Config;
@@ -35,17 +27,13 @@ const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join('
 
 function parseFormats(raw: string | undefined): FormatName[] {
   if (raw === undefined) return ['square', 'story'];
-  const list = raw
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  const bad = list.filter((f) => !(FORMATS as string[]).includes(f));
-  if (bad.length || list.length === 0) {
+  const { formats, unknown } = splitFormats(raw);
+  if (unknown.length || formats.length === 0) {
     throw new UsageError(
-      `--formats: unknown format ${bad.map((b) => JSON.stringify(b)).join(', ') || '(none given)'}; expected a comma-separated list of: ${FORMATS.join(', ')}`,
+      `--formats: unknown format ${unknown.map((b) => JSON.stringify(b)).join(', ') || '(none given)'}; expected a comma-separated list of: ${FORMATS.join(', ')}`,
     );
   }
-  return [...new Set(list)] as FormatName[];
+  return formats;
 }
 
 const fmt = (x: number | null) => (x === null ? '–' : x.toFixed(2));
@@ -82,7 +70,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       if (!brief) throw new UsageError(`a brief is required\nusage: adcreative generate ${USAGE}`);
       const baseCfg = (deps.cfg ?? config)();
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
-      const count = intArg(args, 'variants', 4, 1, MAX_VARIANTS);
+      const count = intArg(args, 'variants', 4, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
       const formats = parseFormats(args.values.formats as string | undefined);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;

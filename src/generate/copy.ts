@@ -7,10 +7,11 @@
  */
 import { GenerationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type ChannelLimits, type ChannelName, charCount as length } from '../vocabulary.ts';
 import type { BrandKit } from './brands.ts';
-import { type ChannelLimits, length, trimToLimit } from './limits.ts';
+import { trimToLimit } from './limits.ts';
 import { describeOpenAIError, type OpenAIClient } from './openai.ts';
-import type { ChannelName, Copy, GenerationFailure, Inspiration } from './types.ts';
+import type { Copy, GenerationFailure, Inspiration } from './types.ts';
 
 export interface CopyDraft extends Copy {
   concept: string;

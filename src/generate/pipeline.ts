@@ -7,20 +7,26 @@
 import { randomBytes } from 'node:crypto';
 import type { Encoder } from '../clip/types.ts';
 import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
-import { type ComposeFormat, type ComposeInput, type ComposeResult, FORMAT_SPECS } from '../image/compose.ts';
+import type { ComposeInput, ComposeResult } from '../image/compose.ts';
 import { createImageWorker, type ImageWorker } from '../image/pool.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
 import { type RankWeights, rank } from '../rank/score.ts';
+import {
+  BRIEF_MAX_CHARS_RANGE,
+  CHANNELS,
+  type ChannelLimits,
+  charCount,
+  FORMATS,
+  type FormatName,
+  isChannel,
+  isFormat,
+  VARIANTS_RANGE,
+} from '../vocabulary.ts';
 import { type BrandKit, composeStyle } from './brands.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
-import { CHANNELS, type ChannelLimits, isChannel } from './limits.ts';
-import type { Copy, FormatName, GeneratedVariant, GenerateRequest, GenerateResult, GenerationFailure, Generator } from './types.ts';
-
-export const FORMATS = Object.keys(FORMAT_SPECS) as FormatName[];
-export const MAX_VARIANTS = 10;
-export const MAX_BRIEF_CHARS = 2000;
+import type { Copy, GeneratedVariant, GenerateRequest, GenerateResult, GenerationFailure, Generator } from './types.ts';
 
 /** What a preference model sees of a candidate. */
 export interface PreferenceCandidate extends Copy {
@@ -75,17 +81,19 @@ export function labelFor(i: number): string {
 function validate(req: GenerateRequest): void {
   const brief = req.brief?.trim() ?? '';
   if (!brief) throw new InputError('BRIEF_EMPTY', 'the brief is empty; describe the product, audience and offer');
-  if (Array.from(brief).length > MAX_BRIEF_CHARS) {
-    throw new InputError('BRIEF_TOO_LONG', `the brief is ${Array.from(brief).length} characters; keep it under ${MAX_BRIEF_CHARS}`);
+  const chars = charCount(brief);
+  if (chars > BRIEF_MAX_CHARS_RANGE.max) {
+    throw new InputError('BRIEF_TOO_LONG', `the brief is ${chars} characters; the limit is ${BRIEF_MAX_CHARS_RANGE.max}`);
   }
-  if (!Number.isInteger(req.count) || req.count < 1 || req.count > MAX_VARIANTS) {
-    throw new UsageError(`the number of variants must be between 1 and ${MAX_VARIANTS}; got ${req.count}`);
+  const { min, max } = VARIANTS_RANGE;
+  if (!Number.isInteger(req.count) || req.count < min || req.count > max) {
+    throw new UsageError(`the number of variants must be between ${min} and ${max}; got ${req.count}`);
   }
   if (!isChannel(req.channel))
     throw new UsageError(`unknown channel ${JSON.stringify(req.channel)}; expected one of: ${CHANNELS.join(', ')}`);
   if (!req.formats.length) throw new UsageError(`no formats asked for; expected some of: ${FORMATS.join(', ')}`);
   for (const f of req.formats)
-    if (!FORMATS.includes(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
+    if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
 }
 
 export function createPipeline(deps: PipelineDeps): Generator {
@@ -119,7 +127,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
     const images: Partial<Record<FormatName, Uint8Array>> = {};
     const flags = new Set<string>();
     for (const f of formats) {
-      const r = await composeAd({ visual, format: f as ComposeFormat, headline: copy.headline, cta: copy.cta, style, offline });
+      const r = await composeAd({ visual, format: f, headline: copy.headline, cta: copy.cta, style, offline });
       images[f] = new Uint8Array(r.png.buffer, r.png.byteOffset, r.png.byteLength);
       if (r.shortenedHeadline) flags.add(`headline shortened to fit the ${f} layout: "${r.shortenedHeadline}"`);
     }
@@ -294,7 +302,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
     async rerender(variant, copy, opts) {
       const kit = deps.brand(opts.brand);
       for (const f of opts.formats)
-        if (!FORMATS.includes(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
+        if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
       const out = await renderFormats(variant.visual, copy, kit, opts.formats, variant.offline);
       return {
         ...variant,

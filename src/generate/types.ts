@@ -2,9 +2,8 @@
  * The generation contract: a brief (plus inspiration, feedback and the current leader)
  * in, N ranked variants rendered in every requested format out.
  */
-import type { ChannelName, FormatName, SearchHit } from '../library/types.ts';
-
-export type { ChannelName, FormatName };
+import type { SearchHit } from '../library/types.ts';
+import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export interface Inspiration {
   id: string;

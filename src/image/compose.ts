@@ -6,25 +6,9 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { ImageError } from '../errors.ts';
+import { FORMAT_SPECS, FORMATS, type FormatName, type FormatSpec } from '../vocabulary.ts';
 import { blendScrim, contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
 import { escapeXml, type FittedText, fitText, type RenderedText, renderText } from './text.ts';
-
-export interface FormatSpec {
-  width: number;
-  height: number;
-  /** Pixels at the top and bottom kept free of text (story UI overlays). */
-  safeTop: number;
-  safeBottom: number;
-}
-
-export const FORMAT_SPECS = {
-  square: { width: 1080, height: 1080, safeTop: 0, safeBottom: 0 },
-  portrait: { width: 1080, height: 1350, safeTop: 0, safeBottom: 0 },
-  story: { width: 1080, height: 1920, safeTop: 250, safeBottom: 340 },
-  landscape: { width: 1200, height: 628, safeTop: 0, safeBottom: 0 },
-} as const satisfies Record<string, FormatSpec>;
-
-export type ComposeFormat = keyof typeof FORMAT_SPECS;
 
 export interface ComposeStyle {
   colors: { primary: string; accent: string; text: string };
@@ -35,7 +19,7 @@ export interface ComposeStyle {
 
 export interface ComposeInput {
   visual: Uint8Array;
-  format: ComposeFormat;
+  format: FormatName;
   headline: string;
   cta: string;
   style: ComposeStyle;
@@ -131,11 +115,7 @@ async function baseImage(visual: Uint8Array, spec: FormatSpec): Promise<Buffer> 
 
 export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const spec: FormatSpec = FORMAT_SPECS[input.format];
-  if (!spec)
-    throw new ImageError(
-      'BAD_FORMAT',
-      `unknown format ${JSON.stringify(input.format)}; expected one of ${Object.keys(FORMAT_SPECS).join(', ')}`,
-    );
+  if (!spec) throw new ImageError('BAD_FORMAT', `unknown format ${JSON.stringify(input.format)}; expected one of ${FORMATS.join(', ')}`);
   for (const [field, name] of [
     ['headline', 'headline'],
     ['cta', 'CTA'],

@@ -9,7 +9,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { isAdError } from '../errors.ts';
-import { type ComposeFormat, type ComposeResult, composeAd } from './compose.ts';
+import type { FormatName } from '../vocabulary.ts';
+import { type ComposeResult, composeAd } from './compose.ts';
 import { renderStudioArt } from './studio-art.ts';
 
 export interface ComposeRequest {
@@ -17,7 +18,7 @@ export interface ComposeRequest {
   id: number;
   /** The visual's file bytes (transferred). */
   visual: ArrayBuffer;
-  format: ComposeFormat;
+  format: FormatName;
   headline: string;
   cta: string;
   colors: { primary: string; accent: string; text: string };

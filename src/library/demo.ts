@@ -5,7 +5,8 @@
  */
 import { drawDemoCreative } from '../image/demo-art.ts';
 import { mulberry32 } from '../random.ts';
-import type { AddResult, ChannelName, FormatName, Library, NewCreative } from './types.ts';
+import { CHANNELS, type ChannelName, FORMATS, type FormatName } from '../vocabulary.ts';
+import type { AddResult, Library, NewCreative } from './types.ts';
 
 export interface DemoBrand {
   name: string;
@@ -135,8 +136,6 @@ export const DEMO_BRANDS: DemoBrand[] = [
   },
 ];
 
-const CHANNELS: ChannelName[] = ['meta', 'google', 'linkedin', 'tiktok'];
-const FORMATS: FormatName[] = ['square', 'portrait', 'story', 'landscape'];
 /** Drawn small: enough for CLIP's 224 px input and cheap to embed. */
 const SIZES: Record<FormatName, [number, number]> = { square: [512, 512], portrait: [512, 640], story: [432, 768], landscape: [600, 314] };
 /** Typical click-through rates by channel, so the demo's CTRs look like real accounts. */

@@ -7,13 +7,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { describeError, InputError } from '../errors.ts';
 import { type ImageLimits, makeThumbnail } from '../image/thumbnail.ts';
+import { CHANNELS, FORMATS } from '../vocabulary.ts';
 import { readCsvRecords } from './csv.ts';
 import { sha256Hex } from './lance-library.ts';
 import type { AddResult, CreativeMeta, Library, NewCreative } from './types.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif']);
-export const CHANNELS = ['meta', 'google', 'linkedin', 'tiktok'];
-export const FORMATS = ['square', 'portrait', 'story', 'landscape'];
 const MANIFEST_EXTENSIONS = new Set(['.csv', '.jsonl']);
 
 export type IngestMeta = Partial<Omit<CreativeMeta, 'demo'>>;
@@ -55,7 +54,7 @@ function tagList(v: unknown): string[] | undefined {
     .filter(Boolean);
 }
 
-function oneOfList(v: unknown, name: string, allowed: string[]): string | undefined {
+function oneOfList(v: unknown, name: string, allowed: readonly string[]): string | undefined {
   const s = text(v)?.toLowerCase();
   if (s === undefined) return undefined;
   if (!allowed.includes(s))

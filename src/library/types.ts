@@ -2,8 +2,6 @@
  * The creative library's contract: what callers (rounds, generation, training, the CLI)
  * may ask of it. The LanceDB implementation lives beside this file.
  */
-export type ChannelName = 'meta' | 'google' | 'linkedin' | 'tiktok';
-export type FormatName = 'square' | 'portrait' | 'story' | 'landscape';
 
 export interface CreativeMeta {
   source: string; // "ingest:<path>", "winner:<round id>", "demo", "slack:<permalink>"

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FormatName } from '../library/types.ts';
+import type { FormatName } from '../vocabulary.ts';
 
 export interface VariantAssets {
   images: Partial<Record<FormatName, Uint8Array>>;

@@ -6,11 +6,8 @@
  * some keyboards, so an em or en dash counts as "--".
  */
 import { InputError } from '../errors.ts';
-import type { ChannelName, FormatName } from '../library/types.ts';
+import { CHANNELS, type ChannelName, charCount, FORMATS, type FormatName, isChannel, splitFormats } from '../vocabulary.ts';
 import type { RoundOptions } from './types.ts';
-
-export const CHANNELS: ChannelName[] = ['meta', 'google', 'linkedin', 'tiktok'];
-export const FORMATS: FormatName[] = ['square', 'portrait', 'story', 'landscape'];
 
 export interface BriefDefaults {
   variants: number;
@@ -32,8 +29,7 @@ export type ParsedCommand =
 const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel'] as const;
 const FLAG_OPTIONS = ['anonymous', 'hide-tally'] as const;
 
-export const USAGE =
-  '/adcreative <brief> [--variants N] [--formats square,portrait,story,landscape] [--brand NAME] [--channel meta|google|linkedin|tiktok] [--anonymous] [--hide-tally]';
+export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally]`;
 
 function input(code: string, message: string): InputError {
   return new InputError(code, message);
@@ -47,21 +43,20 @@ export function parseVariants(raw: string, max: number): number {
 }
 
 export function parseFormats(raw: string): FormatName[] {
-  const parts = raw
-    .split(/[,\s]+/)
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  const bad = parts.filter((p) => !(FORMATS as string[]).includes(p));
-  if (!parts.length || bad.length) {
-    throw input('BAD_FORMATS', `--formats takes a comma-separated list of ${FORMATS.join(', ')}; "${bad[0] ?? raw}" is not one of them.`);
+  const { formats, unknown } = splitFormats(raw);
+  if (!formats.length || unknown.length) {
+    throw input(
+      'BAD_FORMATS',
+      `--formats takes a comma-separated list of ${FORMATS.join(', ')}; "${unknown[0] ?? raw}" is not one of them.`,
+    );
   }
-  return [...new Set(parts)] as FormatName[];
+  return formats;
 }
 
 export function parseChannel(raw: string): ChannelName {
   const v = raw.trim().toLowerCase();
-  if (!(CHANNELS as string[]).includes(v)) throw input('BAD_CHANNEL', `--channel must be one of ${CHANNELS.join(', ')}; got "${raw}".`);
-  return v as ChannelName;
+  if (!isChannel(v)) throw input('BAD_CHANNEL', `--channel must be one of ${CHANNELS.join(', ')}; got "${raw}".`);
+  return v;
 }
 
 export function parseBrand(raw: string, brands: string[]): string {
@@ -82,8 +77,8 @@ export function checkBriefText(brief: string, maxChars: number): string {
       'BRIEF_EMPTY',
       `The brief is empty. Describe the product and the audience, e.g. \`/adcreative cold brew for night-shift nurses --variants 3\`.`,
     );
-  if (b.length > maxChars)
-    throw input('BRIEF_TOO_LONG', `The brief is ${b.length} characters; the limit is ${maxChars}. Shorten it and try again.`);
+  const n = charCount(b);
+  if (n > maxChars) throw input('BRIEF_TOO_LONG', `The brief is ${n} characters; the limit is ${maxChars}. Shorten it and try again.`);
   return b;
 }
 

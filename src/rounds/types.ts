@@ -3,7 +3,7 @@
  * now; a PostgreSQL store implements the same interface with the same migrations later, so
  * everything here is async and the SQL stays portable.
  */
-import type { ChannelName, FormatName } from '../library/types.ts';
+import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
 

@@ -13,11 +13,12 @@ import {
   type Inspiration,
   inspirationFromHit,
 } from '../generate/types.ts';
-import type { FormatName, Library, SearchHit } from '../library/types.ts';
+import type { Library, SearchHit } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { CloseOutcome, RoundService, VoteOutcome } from '../rounds/service.ts';
 import type { Round, RoundOptions, VariantRecord } from '../rounds/types.ts';
+import { type FormatName, IMAGE_TYPES } from '../vocabulary.ts';
 import { errorMessage, notInChannelMessage } from './blocks/ephemeral.ts';
 import { checkMessage, esc, type Message, truncate } from './blocks/kit.ts';
 import {
@@ -88,8 +89,6 @@ interface SlackErrorLike {
 export function slackError(e: unknown): string | undefined {
   return (e as SlackErrorLike)?.data?.error;
 }
-
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
 
 export class RoundFlow {
   private readonly d: FlowDeps;

@@ -1,7 +1,6 @@
 /** Modals (brief form, copy editor) and the App Home. */
 
-import type { ChannelName, FormatName } from '../../library/types.ts';
-import { CHANNELS, FORMATS } from '../../rounds/brief.ts';
+import { CHANNELS, type ChannelName, FORMATS, type FormatName } from '../../vocabulary.ts';
 import { ACTION, CALLBACK } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, plain, section, truncate, type View } from './kit.ts';
 

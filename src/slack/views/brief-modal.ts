@@ -5,15 +5,13 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
 import { probe } from '../../image/decode.ts';
-import type { ChannelName, FormatName } from '../../library/types.ts';
 import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
+import { type ChannelName, type FormatName, IMAGE_TYPES } from '../../vocabulary.ts';
 import { errorMessage } from '../blocks/ephemeral.ts';
 import { BRIEF_BLOCKS } from '../blocks/views.ts';
 import type { RoundFlow } from '../flow.ts';
 
 type Values = ViewSubmitAction['view']['state']['values'];
-
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 
 export function briefFromForm(
   values: Values,
@@ -57,7 +55,7 @@ export function makeBriefModalSubmission(deps: { flow: RoundFlow; defaults: () =
     const file = view.state.values[BRIEF_BLOCKS.reference]?.value?.files?.[0] as
       | { mimetype?: string; size?: number; name?: string; url_private_download?: string; url_private?: string }
       | undefined;
-    if (file && !IMAGE_TYPES.includes(file.mimetype ?? ''))
+    if (file && !IMAGE_TYPES.has(file.mimetype ?? ''))
       form.errors[BRIEF_BLOCKS.reference] = `${file.mimetype ?? 'That file'} is not supported: use PNG, JPEG, WebP or GIF.`;
     if (file && (file.size ?? 0) > deps.flow.settings.imageMaxBytes) {
       form.errors[BRIEF_BLOCKS.reference] =

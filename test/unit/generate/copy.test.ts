@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
 import { type CopyContext, createOfflineCopywriter, distinctCombos, finalise, findBanned } from '../../../src/generate/copy.ts';
-import { limitsFor } from '../../../src/generate/limits.ts';
+import { limitsFor } from '../../../src/vocabulary.ts';
 
 const acme = loadBrand('brands', 'acme', { fonts: new Set(['dejavu sans']) });
 

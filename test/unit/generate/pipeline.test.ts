@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { cosine } from '../../../src/clip/types.ts';
+import { loadConfig } from '../../../src/config.ts';
 import { DEFAULT_BRAND, loadBrand } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
 import type { ImageProvider } from '../../../src/generate/images.ts';
-import { limitsFor } from '../../../src/generate/limits.ts';
 import { createPipeline, labelFor, type PipelineDeps } from '../../../src/generate/pipeline.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
+import { parseCommand } from '../../../src/rounds/brief.ts';
+import { BRIEF_MAX_CHARS_RANGE, limitsFor } from '../../../src/vocabulary.ts';
 import { fakeEncoder, vectorFor } from '../../helpers/generate-fakes.ts';
 
 function pngSize(b: Uint8Array): { width: number; height: number } {
@@ -136,10 +138,27 @@ describe('generation pipeline (studio)', () => {
     expect(r.variants.some((v) => v.scores.preference === 0.5 || v.scores.preference === null)).toBe(true);
   });
 
+  it('takes a brief as long as the longest BRIEF_MAX_CHARS allows: nothing the edge accepted is refused mid-round', async () => {
+    const cfg = loadConfig({ BRIEF_MAX_CHARS: String(BRIEF_MAX_CHARS_RANGE.max) });
+    // Emoji are two UTF-16 units each: the edge and the pipeline must both count them as one character.
+    const brief = `Coffee ${'☕'.repeat(cfg.briefMaxChars - 7)}`;
+    const d = {
+      variants: 1,
+      maxVariants: 1,
+      formats: ['square' as const],
+      channel: 'meta' as const,
+      maxChars: cfg.briefMaxChars,
+      brands: [],
+    };
+    expect(parseCommand(brief, d)).toMatchObject({ kind: 'brief', brief });
+    const r = await createPipeline(deps().d).generate(req({ brief, count: 1, formats: ['square'] }));
+    expect(r.variants).toHaveLength(1);
+  });
+
   it('refuses bad requests with messages naming what was wrong', async () => {
     const p = createPipeline(deps().d);
     await expect(p.generate(req({ brief: '   ' }))).rejects.toThrow(/the brief is empty/);
-    await expect(p.generate(req({ brief: 'x'.repeat(2001) }))).rejects.toThrow(/2001 characters; keep it under 2000/);
+    await expect(p.generate(req({ brief: 'x'.repeat(2001) }))).rejects.toThrow(/2001 characters; the limit is 2000/);
     await expect(p.generate(req({ count: 0 }))).rejects.toThrow(/between 1 and 10; got 0/);
     await expect(p.generate(req({ formats: ['wide' as 'square'] }))).rejects.toThrow(
       /unknown format "wide"; expected some of: square, portrait, story, landscape/,

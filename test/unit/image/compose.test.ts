@@ -7,9 +7,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
-import { type ComposeFormat, type ComposeStyle, composeAd, goldenThumbnail, imageDifference } from '../../../src/image/compose.ts';
+import { type ComposeStyle, composeAd, goldenThumbnail, imageDifference } from '../../../src/image/compose.ts';
 import { contrastRatio, parseHex, regionContrast } from '../../../src/image/contrast.ts';
 import { createGlyphChecker, dropEmoji, escapeXml } from '../../../src/image/text.ts';
+import type { FormatName } from '../../../src/vocabulary.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
 const GOLDEN = 'test/golden';
@@ -56,13 +57,13 @@ const scene = Buffer.from(
 const visual = async () => scene;
 
 describe('composition into ad formats', () => {
-  const sizes: Record<ComposeFormat, [number, number]> = {
+  const sizes: Record<FormatName, [number, number]> = {
     square: [1080, 1080],
     portrait: [1080, 1350],
     story: [1080, 1920],
     landscape: [1200, 628],
   };
-  for (const format of Object.keys(sizes) as ComposeFormat[]) {
+  for (const format of Object.keys(sizes) as FormatName[]) {
     it(`${format}: ${sizes[format].join('×')} with headline, CTA and logo`, async () => {
       const r = await composeAd({
         visual: await visual(),

@@ -243,8 +243,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         synthetic,
         logger,
         timerIntervalMs: b.timerIntervalMs ?? cfg.roundTimerSeconds * 1000,
-        ready: () => readiness.ok(),
-        metrics: () => metrics.text(),
+        readiness,
+        metrics,
         learningSummary,
       };
       const bot = await createSlackApp(deps);

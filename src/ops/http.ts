@@ -1,12 +1,17 @@
 /**
- * Health, readiness and metrics over HTTP. `/healthz`: the process is up. `/readyz`: the
- * parts a request needs answer (state store, library, encoder) — probed in the background
- * so a load balancer's frequent checks never pile up on a slow dependency. `/metrics`:
- * Prometheus text.
+ * Health, readiness and metrics over HTTP: the one implementation of `/healthz`, `/readyz`
+ * and `/metrics` that the bot (HTTP and Socket Mode), the sandbox page server and serve-clip
+ * all mount on their own servers with `opsRoute`.
  *
- * The bot serves these on PORT in every mode: Bolt's server in HTTP and Socket Mode
- * (src/slack/app.ts takes `ready` and `metrics` from services), the sandbox page server in
- * sandbox mode; serve-clip mounts `opsRoute` beside its KServe routes.
+ * `/healthz`: the process is up. `/readyz`: 200 only when everything a request needs
+ * answers — the background probes of `createReadiness` (state store, library, encoder),
+ * never run per request so a load balancer's frequent checks cannot pile up on a slow
+ * dependency, plus cheap conditions read at each request (`readinessWith`: started, not
+ * shutting down); 503 otherwise, with each check's state. `/metrics`: Prometheus text.
+ *
+ * The routes sit in front of each server's own handler rather than in Bolt's `customRoutes`:
+ * the bot needs the same routes in Socket Mode, where Bolt's route server binds no host and
+ * reports no port, and one handler in front of both receivers keeps the modes alike.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,11 +20,14 @@ import { enterRequestContext, type Logger } from '../log.ts';
 
 export type Check = () => Promise<unknown>;
 
-export interface Readiness {
-  /** The last probe's verdict (false until the first probe finished). */
+/** What /readyz answers from: a verdict and, per check, "ok" or what is wrong. */
+export interface ReadinessView {
   ok(): boolean;
-  /** Each check's last result: "ok" or the error. */
   status(): Record<string, string>;
+}
+
+/** Background probes; `ok()` is the last probe's verdict (false until the first one finished). */
+export interface Readiness extends ReadinessView {
   /** Probes now. */
   refresh(): Promise<boolean>;
   stop(): void;
@@ -93,28 +101,59 @@ export function tagRequest(req: IncomingMessage): string {
   return id;
 }
 
-/** Handles /healthz, /readyz and /metrics; false for any other path. */
-export function opsRoute(deps: {
-  readiness?: Readiness;
-  metrics?: { text(): Promise<string>; contentType: string };
-}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+/** A condition read at each request: true, or why not ("starting", "shutting down"). */
+export type Condition = () => true | string;
+
+/**
+ * `base` (when given) and every condition must hold. Conditions are for what is known at
+ * once, in memory; anything that asks another process belongs in `createReadiness`.
+ */
+export function readinessWith(base: ReadinessView | undefined, conditions: Record<string, Condition>): ReadinessView {
+  const read = () => Object.entries(conditions).map(([name, c]) => [name, c()] as const);
+  return {
+    ok: () => (base ? base.ok() : true) && read().every(([, v]) => v === true),
+    status: () => ({ ...base?.status(), ...Object.fromEntries(read().map(([name, v]) => [name, v === true ? 'ok' : v])) }),
+  };
+}
+
+/** A Prometheus registry as /metrics needs it (`createMetrics` in ./metrics.ts is one). */
+export interface MetricsText {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface OpsRouteDeps {
+  /** What ready means for this server; required, so no server answers 200 by forgetting it. */
+  readiness: ReadinessView;
+  /** Absent: /metrics is left to the server's own handler (a 404 there). */
+  metrics?: MetricsText;
+  /** More facts /readyz shows (the bot's work in flight); they do not change the verdict. */
+  details?: () => Record<string, unknown>;
+}
+
+/**
+ * Handles GET and HEAD of /healthz, /readyz and /metrics; resolves false for anything else,
+ * so the server's own routes come next. Call it first thing in the request handler.
+ */
+export function opsRoute(deps: OpsRouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = (req.url ?? '').split('?')[0];
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
     };
+    const json = (status: number, body: unknown) => send(status, 'application/json; charset=utf-8', JSON.stringify(body));
     if (path === '/healthz') {
       json(200, { ok: true });
       return true;
     }
     if (path === '/readyz') {
-      const ok = deps.readiness ? deps.readiness.ok() : true;
-      json(ok ? 200 : 503, { ready: ok, checks: deps.readiness?.status() ?? {} });
+      const ready = deps.readiness.ok();
+      json(ready ? 200 : 503, { ready, checks: deps.readiness.status(), ...deps.details?.() });
       return true;
     }
     if (path === '/metrics' && deps.metrics) {
-      const text = await deps.metrics.text();
-      res.writeHead(200, { 'content-type': deps.metrics.contentType }).end(text);
+      send(200, deps.metrics.contentType, await deps.metrics.text());
       return true;
     }
     return false;

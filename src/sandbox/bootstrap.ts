@@ -10,7 +10,14 @@ import { type Config, dataPath } from '../config.ts';
 import type { AddResult, Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import type { Banner } from './server.ts';
+
+/** A line at the top of the sandbox page: which stand-in is in place of which real part. */
+export interface Banner {
+  level: 'info' | 'warn';
+  text: string;
+  /** The command that replaces the stand-in with the real thing. */
+  command?: string;
+}
 
 /** The synthetic model's folder: always under DATA_DIR, never the real model's folder. */
 export function syntheticModelDir(cfg: Pick<Config, 'dataDir'>): string {

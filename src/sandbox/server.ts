@@ -14,18 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { type Config, dataPath } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger, silentLogger } from '../log.ts';
+import { type MetricsText, opsRoute, type ReadinessView } from '../ops/http.ts';
 import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, renderMrkdwn } from './blockkit.ts';
-import { chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
+import { type Banner, chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
 import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
 import { persistWorkspace, restoreWorkspace } from './persist.ts';
 import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
-
-export interface Banner {
-  level: 'info' | 'warn';
-  text: string;
-  /** The command that replaces the stand-in with the real thing. */
-  command?: string;
-}
 
 export interface Shortcut {
   callbackId: string;
@@ -44,10 +38,10 @@ export interface PageServerOptions {
   defaultUser?: string;
   /** Slash commands the app declares; default `/adcreative`. */
   commands?: string[];
-  /** For /readyz: true once the bot is up. */
-  ready?: () => boolean;
-  /** Deploy hook: Prometheus text for /metrics (src/ops/metrics.ts). */
-  metrics?: { text(): Promise<string>; contentType: string };
+  /** What /readyz answers: the bot's readiness (started, not stopping, its dependencies). */
+  readiness: ReadinessView;
+  /** The registry behind /metrics (src/ops/metrics.ts). */
+  metrics?: MetricsText;
   logger?: Logger;
   host?: string;
   /** 0 picks a free port. */
@@ -540,6 +534,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   keepalive.unref();
 
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(host);
+  const ops = opsRoute({ readiness: opts.readiness, metrics: opts.metrics });
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
@@ -559,21 +554,12 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       res.end(JSON.stringify(body));
     };
 
+    if (await ops(req, res)) return;
     if (req.method === 'GET' || req.method === 'HEAD') {
       const asset = page[url.pathname];
       if (asset) {
         res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : asset.body);
-        return;
-      }
-      if (url.pathname === '/healthz') return json(200, { ok: true });
-      if (url.pathname === '/readyz') {
-        const ok = opts.ready ? opts.ready() : true;
-        return json(ok ? 200 : 503, { ok, ready: ok });
-      }
-      if (url.pathname === '/metrics' && opts.metrics) {
-        const text = await opts.metrics.text();
-        res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text);
         return;
       }
       if (url.pathname === '/api/state') return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel')));
@@ -737,6 +723,7 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
       banners,
       shortcuts: SHORTCUTS,
       logger,
+      readiness: bot.readiness,
       metrics: services.metrics,
       host: opts.host ?? cfg.sandboxHost,
       port: opts.port ?? cfg.port,

@@ -2,12 +2,13 @@
  * The Bolt app: receiver selection (Socket Mode or HTTP), listeners by surface, retry
  * de-duplication, health routes and graceful shutdown. The only module folder importing Bolt.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AnyMiddlewareArgs,
   App,
   type Logger as BoltLogger,
+  ErrorCode,
   HTTPReceiver,
   LogLevel,
   type Middleware,
@@ -17,7 +18,7 @@ import { WebClient } from '@slack/web-api';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
-import { tagRequest } from '../ops/http.ts';
+import { type MetricsText, opsRoute, type ReadinessView, readinessWith, tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
 import type { RoundService } from '../rounds/service.ts';
@@ -65,10 +66,10 @@ export interface SlackAppDeps {
   logger: Logger;
   /** How often due rounds are closed/reminded. */
   timerIntervalMs?: number;
-  /** Readiness beyond "listening" (e.g. the encoder loaded). */
-  ready?: () => boolean;
-  /** Prometheus text for /metrics, when the metrics module provides it. */
-  metrics?: () => Promise<string>;
+  /** Readiness beyond "started and not stopping": the store, library and encoder probes. */
+  readiness?: ReadinessView;
+  /** The registry behind /metrics (without one, /metrics shows only the work in flight). */
+  metrics?: MetricsText;
   /** Lines about the learning loop (adapter, preference model, votes) for `/adcreative stats`. */
   learningSummary?: () => Promise<string[]>;
 }
@@ -83,6 +84,8 @@ export interface SlackBot {
   port: number;
   /** http://host:port/slack/events in HTTP mode. */
   eventsUrl: string;
+  /** What /readyz answers: started, not stopping, and `readiness` from the deps. */
+  readiness: ReadinessView;
   start(): Promise<void>;
   /** Stops taking requests, lets in-flight rounds write for `graceMs`, then closes. */
   stop(graceMs?: number): Promise<void>;
@@ -125,29 +128,6 @@ export function makeDedupe(rounds: RoundService, logger: Logger): Middleware<Any
   };
 }
 
-function health(deps: SlackAppDeps, isStopping: () => boolean, flow: () => RoundFlow | undefined) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
-      return true;
-    }
-    if (path === '/readyz') {
-      const ready = !isStopping() && (deps.ready ? deps.ready() : true);
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, inflight: flow()?.busy ?? 0 }));
-      return true;
-    }
-    if (path === '/metrics') {
-      const text = deps.metrics
-        ? await deps.metrics()
-        : `# HELP adcreative_inflight_work Background round work in progress\n# TYPE adcreative_inflight_work gauge\nadcreative_inflight_work ${flow()?.busy ?? 0}\n`;
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
-      return true;
-    }
-    return false;
-  };
-}
-
 export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   if (!deps.botToken) throw new ConfigError(`SLACK_BOT_TOKEN is missing. ${TOKEN_HELP}`);
   if (deps.mode === 'http' && !deps.signingSecret) throw new ConfigError(`HTTP mode needs SLACK_SIGNING_SECRET. ${TOKEN_HELP}`);
@@ -176,13 +156,21 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   }
 
   const boltLog = boltLogger(log);
+  let started = false;
   let stopping = false;
   let flowRef: RoundFlow | undefined;
-  const healthRoute = health(
-    deps,
-    () => stopping,
-    () => flowRef,
-  );
+  const inflight = () => flowRef?.busy ?? 0;
+  const readiness = readinessWith(deps.readiness, { bot: () => (stopping ? 'shutting down' : started || 'starting') });
+  const opsRoutes = opsRoute({
+    readiness,
+    // Without a registry (tests), /metrics still shows the one number an operator asks first.
+    metrics: deps.metrics ?? {
+      contentType: 'text/plain; version=0.0.4',
+      text: async () =>
+        `# HELP adcreative_inflight_work Background round work in progress\n# TYPE adcreative_inflight_work gauge\nadcreative_inflight_work ${inflight()}\n`,
+    },
+    details: () => ({ inflight: inflight() }),
+  });
   let receiver: HTTPReceiver | SocketModeReceiver;
   if (deps.mode === 'http') {
     receiver = new HTTPReceiver({
@@ -269,11 +257,12 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     botUserId: botUserId as string,
     port: deps.port,
     eventsUrl: '',
+    readiness,
     async start() {
       server = createServer((req, res) => {
         // Deploy: every log line of this request, and of the round work it starts, carries its id.
         tagRequest(req);
-        healthRoute(req, res)
+        opsRoutes(req, res)
           .then((handled) => {
             if (handled) return;
             if (stopping) {
@@ -284,6 +273,11 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
             else res.writeHead(404).end();
           })
           .catch((e: unknown) => {
+            // Bolt's listener throws this for a path it does not serve: a 404, not a failure.
+            if ((e as { code?: string }).code === ErrorCode.HTTPReceiverDeferredRequestError) {
+              if (!res.headersSent) res.writeHead(404).end();
+              return;
+            }
             log.error('request failed', { error: e });
             if (!res.headersSent) res.writeHead(500).end();
           });
@@ -306,6 +300,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       await prune();
       pruneTimer = setInterval(prune, 3_600_000);
       pruneTimer.unref();
+      started = true;
       log.info('bot started', { mode: deps.mode, port });
     },
     async stop(graceMs = 25_000) {

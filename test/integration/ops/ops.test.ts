@@ -185,6 +185,7 @@ describe('sandbox mode', () => {
     const page = await startPageServer({
       slack,
       deliver: new Deliverer({ url: 'http://127.0.0.1:9/slack/events', signingSecret: SIGNING, slack }),
+      readiness: { ok: () => true, status: () => ({}) },
       metrics,
       port: 0,
       host: '127.0.0.1',

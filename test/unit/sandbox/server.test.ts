@@ -17,6 +17,8 @@ let slack: FakeSlack;
 let app: App;
 let page: PageServer;
 const CH = 'C0GENERAL';
+/** What the page's /readyz reads; the tests set it as the bot's readiness would. */
+let notReady: Record<string, string> = {};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -165,6 +167,7 @@ beforeAll(async () => {
     deliver,
     banners: [{ level: 'info', text: 'Offline studio', command: 'OPENAI_API_KEY=… npm start' }],
     shortcuts: [{ callbackId: 'add_to_library', name: 'Add to creative library' }],
+    readiness: { ok: () => Object.keys(notReady).length === 0, status: () => ({ bot: 'ok', ...notReady }) },
   });
 });
 
@@ -210,6 +213,20 @@ describe('sandbox page server', () => {
     expect((await fetch(`${page.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${page.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${page.url}/nope`)).status).toBe(404);
+  });
+
+  it('answers /readyz from the readiness it is given: 503 naming what is not ready', async () => {
+    notReady = { library: 'library unavailable: disk full' };
+    try {
+      const res = await fetch(`${page.url}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ ready: false, checks: { bot: 'ok', library: 'library unavailable: disk full' } });
+      // Liveness is another question: the process still answers.
+      expect((await fetch(`${page.url}/healthz`)).status).toBe(200);
+    } finally {
+      notReady = {};
+    }
+    expect((await fetch(`${page.url}/readyz`)).status).toBe(200);
   });
 
   it('lists at least four people, one an admin, and starts on a channel the bot is in', async () => {

@@ -16,8 +16,9 @@ import { createMetrics } from '../../../src/ops/metrics.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { startPageServer } from '../../../src/sandbox/server.ts';
 import { type FakeMessage, type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
-import { createServices, type Services } from '../../../src/services.ts';
+import { type BotOptions, createServices, type Services } from '../../../src/services.ts';
 import type { SlackBot } from '../../../src/slack/app.ts';
+import { FakeSocketMode } from '../../helpers/fake-socket-mode.ts';
 import { freePort } from '../../helpers/postgres.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -51,6 +52,7 @@ afterAll(async () => {
 async function boot(
   name: string,
   env: Record<string, string>,
+  mode: Partial<BotOptions> = {},
 ): Promise<{ services: Services; bot: SlackBot; d: Deliverer; lines: string[] }> {
   const lines: string[] = [];
   const cfg = loadConfig({
@@ -75,6 +77,7 @@ async function boot(
     port: 0,
     host: '127.0.0.1',
     retries: 0,
+    ...mode,
   });
   await bot.start();
   cleanup.push(() => bot.stop(2000));
@@ -103,6 +106,12 @@ describe('health, readiness and metrics', () => {
     const { bot, d, lines } = await boot('ok', {});
     expect((await fetch(`${base(bot)}/healthz`)).status).toBe(200);
     await until(async () => (await fetch(`${base(bot)}/readyz`)).status === 200, 20_000, '/readyz 200');
+    expect(await (await fetch(`${base(bot)}/readyz`)).json()).toMatchObject({
+      ready: true,
+      checks: { store: 'ok', library: 'ok', encoder: 'ok', bot: 'ok' },
+    });
+    // A path neither the ops routes nor Bolt serve: not found, not a server error.
+    expect((await fetch(`${base(bot)}/favicon.ico`)).status).toBe(404);
 
     // Slack rate-limits one call (its failure costs only a permalink): counted as an API error.
     slack.failNext('chat.getPermalink', 'ratelimited', { times: 1, retryAfter: 0 });
@@ -175,6 +184,30 @@ describe('health, readiness and metrics', () => {
     expect(all).toContain('CLIP server');
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain(SIGNING);
+  }, 60_000);
+});
+
+describe('Socket Mode', () => {
+  it('serves the same /healthz, /readyz and /metrics on PORT, with nothing else there', async () => {
+    const APP_TOKEN = 'xapp-1-ops-test-app-token';
+    const socket = await FakeSocketMode.start();
+    const socketSlack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN] });
+    socketSlack.socketModeUrl = socket.url;
+    cleanup.push(
+      () => socket.close(),
+      () => socketSlack.close(),
+    );
+    const { bot } = await boot(
+      'socket',
+      {},
+      { mode: 'socket', appToken: APP_TOKEN, signingSecret: undefined, slackApiUrl: socketSlack.url },
+    );
+    expect((await fetch(`${base(bot)}/healthz`)).status).toBe(200);
+    await until(async () => (await fetch(`${base(bot)}/readyz`)).status === 200, 20_000, '/readyz 200');
+    expect(await (await fetch(`${base(bot)}/readyz`)).json()).toMatchObject({ ready: true, checks: { bot: 'ok', encoder: 'ok' } });
+    expect(await (await fetch(`${base(bot)}/metrics`)).text()).toMatch(/adcreative_process_resident_memory_bytes\{[^}]*replica=/);
+    // No Slack endpoint on PORT in Socket Mode: events come over the WebSocket.
+    expect((await fetch(`${base(bot)}/slack/events`, { method: 'POST', body: '{}' })).status).toBe(404);
   }, 60_000);
 });
 

@@ -65,6 +65,16 @@ module.exports = {
       to: { path: '^src/(slack|sandbox)/' },
     },
     {
+      name: 'sandbox-shares-no-code-with-slack',
+      severity: 'error',
+      comment:
+        'The sandbox is a stand-in for Slack and talks to the adapter only over the Slack protocol (HTTP, signed); ' +
+        'if it shared the adapter\'s code (block builders, action ids) both sides could agree on a mistake the real ' +
+        'Slack would refuse. It reaches the bot only through the composition root (services.ts).',
+      from: { path: '^src/sandbox/' },
+      to: { path: '^src/slack/' },
+    },
+    {
       name: 'slack-not-into-stores',
       // warn until the redesign of issue 12 lands (RoundService keeps its store private); then error.
       severity: 'warn',

@@ -69,7 +69,7 @@ module.exports = {
       severity: 'error',
       comment:
         'The sandbox is a stand-in for Slack and talks to the adapter only over the Slack protocol (HTTP, signed); ' +
-        'if it shared the adapter\'s code (block builders, action ids) both sides could agree on a mistake the real ' +
+        "if it shared the adapter's code (block builders, action ids) both sides could agree on a mistake the real " +
         'Slack would refuse. It reaches the bot only through the composition root (services.ts).',
       from: { path: '^src/sandbox/' },
       to: { path: '^src/slack/' },
@@ -98,7 +98,12 @@ module.exports = {
       ['@lancedb/lancedb', 'apache-arrow'],
       'The creative library (schema, ingest, search) is the only user of LanceDB and its Arrow tables.',
     ),
-    owns('only-generate-imports-openai', '^src/generate/', ['openai'], 'Copy and images from OpenAI are written in generate/, behind Copywriter and ImageProvider.'),
+    owns(
+      'only-generate-imports-openai',
+      '^src/generate/',
+      ['openai'],
+      'Copy and images from OpenAI are written in generate/, behind Copywriter and ImageProvider.',
+    ),
     owns(
       'only-slack-imports-slack-sdk',
       '^src/slack/',
@@ -118,7 +123,12 @@ module.exports = {
       ['pg', 'pg-[^/]+'],
       'PostgreSQL is one driver of the SQL store, behind the same interface as SQLite.',
     ),
-    owns('only-metrics-imports-prom-client', '^src/ops/metrics\\.ts$', ['prom-client'], 'Code counts through the small Metrics interface; one registry per process.'),
+    owns(
+      'only-metrics-imports-prom-client',
+      '^src/ops/metrics\\.ts$',
+      ['prom-client'],
+      'Code counts through the small Metrics interface; one registry per process.',
+    ),
     owns('only-csv-module-imports-csv-parse', '^src/library/csv\\.ts$', ['csv-parse'], 'Metrics CSVs are parsed in one place.'),
     {
       name: 'src-not-to-dev-dependencies',
@@ -130,7 +140,8 @@ module.exports = {
     {
       name: 'src-not-to-undeclared-packages',
       severity: 'error',
-      comment: 'A package src/ imports but package.json does not list is there only by luck of hoisting; declare it, or import it from the package that does.',
+      comment:
+        'A package src/ imports but package.json does not list is there only by luck of hoisting; declare it, or import it from the package that does.',
       from: { path: '^src/' },
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },

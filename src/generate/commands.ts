@@ -16,14 +16,8 @@ import { loadBrand } from './brands.ts';
 import { CHANNELS, isChannel } from './limits.ts';
 import { createGenerator } from './open.ts';
 import { FORMATS, MAX_VARIANTS } from './pipeline.ts';
-import {
-  type ChannelName,
-  type FormatName,
-  type GenerateProgress,
-  type GenerateResult,
-  type Inspiration,
-  inspirationFromHit,
-} from './types.ts';
+import { inspire } from './inspire.ts';
+import type { ChannelName, FormatName, GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
   cfg?: () => Config;
@@ -106,18 +100,11 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         } catch (e) {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
-        let inspiration: Inspiration[] = [];
-        // Embedded once: the library search and the ranking both need it.
-        const [briefEmbedding] = await encoder.embedTexts([brief]);
-        if (library) {
-          try {
-            const hits = await library.search({ vector: briefEmbedding, k: 5, filters: kit ? { brand: kit.name } : undefined });
-            inspiration = hits.map(inspirationFromHit);
-            say(`inspiration: ${inspiration.length} creative${inspiration.length === 1 ? '' : 's'} from the library`);
-          } catch (e) {
-            say(`library search failed (${describeError(e)}): generating without inspiration`);
-          }
-        }
+        // Embedded once: the library search and the ranking both use it.
+        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, library });
+        if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
+        else if (library) say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
+        const { inspiration, embedding: briefEmbedding } = found;
         const lib = library;
         const generator = createGenerator({
           cfg,

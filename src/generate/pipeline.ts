@@ -16,7 +16,18 @@ import { type BrandKit, composeStyle } from './brands.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
 import { CHANNELS, type ChannelLimits, isChannel } from './limits.ts';
-import type { Copy, FormatName, GeneratedVariant, GenerateRequest, GenerateResult, GenerationFailure, Generator } from './types.ts';
+import {
+  type Copy,
+  type FormatName,
+  type GeneratedVariant,
+  type GenerateRequest,
+  type GenerateResult,
+  type GenerationFailure,
+  type Generator,
+  labelFor,
+} from './types.ts';
+
+export { labelFor };
 
 export const FORMATS = Object.keys(FORMAT_SPECS) as FormatName[];
 export const MAX_VARIANTS = 10;
@@ -62,15 +73,6 @@ export function randomId(): string {
   return s;
 }
 
-export function labelFor(i: number): string {
-  let s = '';
-  let n = i;
-  do {
-    s = String.fromCharCode(65 + (n % 26)) + s;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
-  return s;
-}
 
 function validate(req: GenerateRequest): void {
   const brief = req.brief?.trim() ?? '';

@@ -13,10 +13,10 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { loadBrand } from './brands.ts';
+import { inspire } from './inspire.ts';
 import { CHANNELS, isChannel } from './limits.ts';
 import { createGenerator } from './open.ts';
 import { FORMATS, MAX_VARIANTS } from './pipeline.ts';
-import { inspire } from './inspire.ts';
 import type { ChannelName, FormatName, GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
@@ -103,7 +103,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         // Embedded once: the library search and the ranking both use it.
         const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, library });
         if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
-        else if (library) say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
+        else if (library)
+          say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
         const { inspiration, embedding: briefEmbedding } = found;
         const lib = library;
         const generator = createGenerator({

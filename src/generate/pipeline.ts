@@ -73,7 +73,6 @@ export function randomId(): string {
   return s;
 }
 
-
 function validate(req: GenerateRequest): void {
   const brief = req.brief?.trim() ?? '';
   if (!brief) throw new InputError('BRIEF_EMPTY', 'the brief is empty; describe the product, audience and offer');

@@ -14,7 +14,7 @@ import type { Logger } from '../log.ts';
 import type { AssetStore } from './assets.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
-import type { Round, RoundOptions, VariantRecord } from './types.ts';
+import type { Round, RoundOptions } from './types.ts';
 import type { CostFacts, Failure, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
 
@@ -219,13 +219,19 @@ export class RoundRunner {
     try {
       if (slot.signal.aborted || this.work.stopping) throw new Error('the bot is shutting down');
       if (round.number > 1) void status({ stage: 'retrieving' });
-      const found = await inspire({
-        brief: round.brief,
-        brand: round.options.brand,
-        k: this.d.settings.inspirationCount,
-        encoder: this.d.encoder,
-        library: this.d.library,
-      });
+      let found: Awaited<ReturnType<typeof inspire>>;
+      try {
+        found = await inspire({
+          brief: round.brief,
+          brand: round.options.brand,
+          k: this.d.settings.inspirationCount,
+          encoder: this.d.encoder,
+          library: this.d.library,
+        });
+      } catch (e) {
+        // Without the brief's embedding nothing can be ranked (CLIP is down, say): the round cannot be made.
+        return await this.fail(round, { kind: 'generation', why: describeError(e) });
+      }
       if (found.state === 'unavailable') this.d.logger.warn('library search failed', { error: found.detail });
       await this.d.view
         .inspiration(round, {
@@ -263,7 +269,11 @@ export class RoundRunner {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
         return await this.fail(round, { kind: 'generation', why });
       }
-      const facts = { costUsd: this.d.rounds.spentUsd(result.cost, result.offline), textCalls: result.cost.textCalls, imageCalls: result.cost.imageCalls };
+      const facts = {
+        costUsd: this.d.rounds.spentUsd(result.cost, result.offline),
+        textCalls: result.cost.textCalls,
+        imageCalls: result.cost.imageCalls,
+      };
       if (!result.variants.length) {
         const why =
           result.failures.map((f) => `${f.label ? `${f.label}: ` : ''}${f.stage} — ${f.message}`).join('; ') || 'no variants came back';

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { isAdError, RoundError } from '../errors.ts';
 import { labelFor } from '../generate/types.ts';
 import type { RoundLeases } from './leases.ts';
-import type { CloseResult } from './view.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
 import type {
   Feedback,
@@ -22,6 +21,7 @@ import type {
   VoteEvent,
   VoteSource,
 } from './types.ts';
+import type { CloseResult } from './view.ts';
 
 export interface RoundSettings {
   /** Briefs one person may start per hour. */
@@ -82,7 +82,6 @@ export interface HomeSummary {
   open: { round: Round; votes: number }[];
   winners: { round: Round; variant?: VariantRecord; votes: number }[];
 }
-
 
 export interface CloseOutcome {
   round: Round;
@@ -301,7 +300,11 @@ export class RoundService {
   }
 
   /** The copy of a variant was edited by `by` (its images were re-rendered). */
-  async editCopy(variant: VariantRecord, copy: { headline: string; body: string; cta: string; flags: string[] }, by: string): Promise<VariantRecord> {
+  async editCopy(
+    variant: VariantRecord,
+    copy: { headline: string; body: string; cta: string; flags: string[] },
+    by: string,
+  ): Promise<VariantRecord> {
     const patch: VariantPatch = { ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
     await this.store.updateVariant(variant.id, patch);
     return { ...variant, ...patch };
@@ -345,7 +348,13 @@ export class RoundService {
     }
     const superseded = prev.status === 'open' && (await this.supersede(prev.id));
     if (p.extraFeedback) {
-      await this.addFeedback({ channel: p.channel, threadTs: p.threadTs, messageTs: `action:${round.id}`, user: p.user, text: p.extraFeedback });
+      await this.addFeedback({
+        channel: p.channel,
+        threadTs: p.threadTs,
+        messageTs: `action:${round.id}`,
+        user: p.user,
+        text: p.extraFeedback,
+      });
     }
     const pending = await this.pendingFeedback(p.channel, p.threadTs);
     await this.store.markFeedbackUsed(

@@ -119,7 +119,9 @@ export interface FileToShare {
   format: FormatName;
 }
 
-export type FilesCaption = { kind: 'winner'; label: string; round: number } | { kind: 'download'; label: string; round: number; for: string };
+export type FilesCaption =
+  | { kind: 'winner'; label: string; round: number }
+  | { kind: 'download'; label: string; round: number; for: string };
 
 export interface RoundView {
   /** Posts the round's first message; its id is the thread every later message goes into. */

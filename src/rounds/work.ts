@@ -12,9 +12,7 @@ export class WorkQueue {
   private running = 0;
   private stopped = false;
 
-  constructor(
-    private readonly opts: { maxConcurrent: number; logger: Logger },
-  ) {}
+  constructor(private readonly opts: { maxConcurrent: number; logger: Logger }) {}
 
   /** True once shutdown began: no new rounds are started. */
   get stopping(): boolean {
@@ -35,6 +33,11 @@ export class WorkQueue {
     const p = started.catch((e: unknown) => this.opts.logger.error(`${what} failed`, { error: e }));
     this.inflight.add(p);
     p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Resolves once no tracked work is left (work started meanwhile included). */
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
   /**

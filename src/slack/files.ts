@@ -52,7 +52,10 @@ export async function downloadFile(f: SlackFile, s: FileSettings): Promise<Uint8
   const url = f.url_private_download ?? f.url_private ?? '';
   if (!url) throw new InputError('FILE_NO_URL', 'the file has no download URL');
   if (!trustedFileUrl(url, s.extraHosts))
-    throw new InputError('FILE_UNTRUSTED_HOST', `the file's download address is not on a Slack host (${URL.canParse(url) ? new URL(url).host : 'invalid URL'})`);
+    throw new InputError(
+      'FILE_UNTRUSTED_HOST',
+      `the file's download address is not on a Slack host (${URL.canParse(url) ? new URL(url).host : 'invalid URL'})`,
+    );
   const res = await fetch(url, { headers: { Authorization: `Bearer ${s.botToken}` } });
   if (!res.ok) throw new InputError('FILE_DOWNLOAD', `HTTP ${res.status}`);
   const len = Number(res.headers.get('content-length') ?? 0);

@@ -25,8 +25,8 @@ import {
   failedRoundMessage,
   failureText,
   inspirationMessage,
-  noteText,
   notesMessage,
+  noteText,
   parentMessage,
   resultText,
   statusText,
@@ -80,7 +80,8 @@ export class SlackRoundView implements RoundView {
       return { ok: true as const, threadTs, permalink: await this.thread.permalink(round.channel, threadTs) };
     } catch (e) {
       const err = slackError(e);
-      const reason: 'not_in_channel' | 'channel_not_found' | 'other' = err === 'not_in_channel' || err === 'channel_not_found' ? err : 'other';
+      const reason: 'not_in_channel' | 'channel_not_found' | 'other' =
+        err === 'not_in_channel' || err === 'channel_not_found' ? err : 'other';
       return { ok: false as const, reason, detail: err ?? describeError(e) };
     }
   }
@@ -92,7 +93,9 @@ export class SlackRoundView implements RoundView {
   async inspiration(round: Round, shown: InspirationShown): Promise<void> {
     const fileIds = await Promise.all(
       shown.items.map((h, i) =>
-        h.thumbnail ? this.thread.uploadPrivate(h.thumbnail, `inspiration-${round.number}-${i + 1}.webp`, `Past creative: ${h.headline}`) : null,
+        h.thumbnail
+          ? this.thread.uploadPrivate(h.thumbnail, `inspiration-${round.number}-${i + 1}.webp`, `Past creative: ${h.headline}`)
+          : null,
       ),
     );
     await this.thread.post(
@@ -112,7 +115,13 @@ export class SlackRoundView implements RoundView {
     const name = `round-${round.number}-variant-${v.label}${replace ? '-edit' : ''}.png`;
     const fileId = (await this.thread.uploadPrivate(image, name, variantAlt(v))) ?? replace?.fileId ?? null;
     const message = (id: string | null) =>
-      variantMessage({ round: round.number, variant: v, fileId: id, voteReaction: this.s.voteReaction, anonymous: round.options.anonymous });
+      variantMessage({
+        round: round.number,
+        variant: v,
+        fileId: id,
+        voteReaction: this.s.voteReaction,
+        anonymous: round.options.anonymous,
+      });
     if (replace) {
       await this.thread.update(round.channel, replace.messageTs, message(fileId));
       return { messageTs: replace.messageTs, fileId };

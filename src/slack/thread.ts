@@ -69,12 +69,25 @@ export class SlackThread {
   ) {
     this.log = settings.logger;
     const burst = Math.max(1, settings.updateBurst ?? 10);
-    this.budget = { perMs: Math.max(1, settings.updatesPerMinute ?? 50) / 60_000, burst, tokens: burst, at: Date.now(), queue: Promise.resolve() };
+    this.budget = {
+      perMs: Math.max(1, settings.updatesPerMinute ?? 50) / 60_000,
+      burst,
+      tokens: burst,
+      at: Date.now(),
+      queue: Promise.resolve(),
+    };
   }
 
   /** Calls back whenever Slack answers 429 (for the metrics). */
   onRateLimited(listener: (retryAfterSec: number, method: string) => void): void {
-    this.client.on(WebClientEvent.RATE_LIMITED, (sec: number, req: { url?: string }) => listener(sec, String(req?.url ?? '').split('/').pop() ?? ''));
+    this.client.on(WebClientEvent.RATE_LIMITED, (sec: number, req: { url?: string }) =>
+      listener(
+        sec,
+        String(req?.url ?? '')
+          .split('/')
+          .pop() ?? '',
+      ),
+    );
   }
 
   private check(m: Message, where: string): void {

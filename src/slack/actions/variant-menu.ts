@@ -13,7 +13,12 @@ export function makeVariantMenuAction(deps: {
   runner: Pick<RoundRunner, 'download' | 'moreLikeThis' | 'work'>;
   thread: Pick<SlackThread, 'openView' | 'tell'>;
 }) {
-  return async ({ ack, body, action, logger }: SlackActionMiddlewareArgs<BlockAction<OverflowAction>> & AllMiddlewareArgs): Promise<void> => {
+  return async ({
+    ack,
+    body,
+    action,
+    logger,
+  }: SlackActionMiddlewareArgs<BlockAction<OverflowAction>> & AllMiddlewareArgs): Promise<void> => {
     await ack();
     const [verb, variantId] = (action.selected_option?.value ?? '').split(':', 2);
     if (!variantId) return;

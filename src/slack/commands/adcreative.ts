@@ -60,7 +60,10 @@ export function makeAdcreativeCommand(deps: {
         );
       } catch (e) {
         logger.warn(`views.open failed: ${describeError(e)}`);
-        await deps.thread.tell(who, errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative <brief>`.'));
+        await deps.thread.tell(
+          who,
+          errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative <brief>`.'),
+        );
       }
       return;
     }

@@ -4,7 +4,11 @@ import type { RoundService } from '../../rounds/service.ts';
 import { homeView } from '../blocks/views.ts';
 import type { SlackThread } from '../thread.ts';
 
-export function makeAppHomeEvent(deps: { rounds: Pick<RoundService, 'home'>; thread: Pick<SlackThread, 'publishHome'>; synthetic: boolean }) {
+export function makeAppHomeEvent(deps: {
+  rounds: Pick<RoundService, 'home'>;
+  thread: Pick<SlackThread, 'publishHome'>;
+  synthetic: boolean;
+}) {
   return async ({ event }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs): Promise<void> => {
     if (event.tab && event.tab !== 'home') return;
     const h = await deps.rounds.home(event.user);

@@ -24,7 +24,8 @@ export async function addMessageImages(
   p: { channel: string; message: { text?: string; ts?: string; files?: SlackFile[] } },
 ): Promise<{ added: number; lines: string[] } | { error: string }> {
   const files = (p.message.files ?? []).filter((f) => f.mimetype?.startsWith('image/'));
-  if (!files.length) return { error: 'That message has no images. Use *Add to creative library* on a message with PNG, JPEG, WebP or GIF images.' };
+  if (!files.length)
+    return { error: 'That message has no images. Use *Add to creative library* on a message with PNG, JPEG, WebP or GIF images.' };
   const items: { image: Uint8Array; fileName: string }[] = [];
   const skipped: string[] = [];
   for (const f of files) {
@@ -53,7 +54,9 @@ export async function addMessageImages(
     }
   }
   const lines = [
-    added ? `:books: Added ${added} image${added === 1 ? '' : 's'} to the creative library.` : ':warning: Nothing was added to the creative library.',
+    added
+      ? `:books: Added ${added} image${added === 1 ? '' : 's'} to the creative library.`
+      : ':warning: Nothing was added to the creative library.',
     ...skipped.map((s) => `• ${s}`),
   ];
   return { added, lines };
@@ -65,7 +68,10 @@ export function makeAddToLibraryShortcut(deps: AddToLibraryDeps) {
     const message = shortcut.message as { text?: string; ts?: string; files?: SlackFile[] };
     const who = { user: shortcut.user.id, channel: shortcut.channel.id };
     deps.work.track(async () => {
-      const r = await addMessageImages(deps, { channel: shortcut.channel.id, message: { ...message, ts: message.ts ?? shortcut.message_ts } });
+      const r = await addMessageImages(deps, {
+        channel: shortcut.channel.id,
+        message: { ...message, ts: message.ts ?? shortcut.message_ts },
+      });
       await deps.thread.tell(who, 'error' in r ? errorMessage(r.error) : notesMessage(r.lines));
     }, 'add to library');
   };

@@ -98,7 +98,14 @@ export function makeBriefModalSubmission(deps: {
         }
       }
       // The form has no reply address: the author hears about a refusal in the app's DM.
-      await deps.runner.start({ user, channel, brief, options: { ...options, anonymous: false, hideTally: false }, referenceImage, replyTo: { user } });
+      await deps.runner.start({
+        user,
+        channel,
+        brief,
+        options: { ...options, anonymous: false, hideTally: false },
+        referenceImage,
+        replyTo: { user },
+      });
     }, 'brief from form');
   };
 }

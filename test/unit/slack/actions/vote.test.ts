@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makeVoteAction } from '../../../../src/slack/actions/vote.ts';
 import type { VoteOutcome } from '../../../../src/rounds/service.ts';
 import type { Notice, Recipient } from '../../../../src/rounds/view.ts';
+import { makeVoteAction } from '../../../../src/slack/actions/vote.ts';
 
 function fakeFlow(voteMs: number, log: string[], fail?: Error) {
   return {

@@ -130,7 +130,7 @@ export async function main(args: string[]): Promise<void> {
   };
   const waitIdle = async (timeoutMs: number) => {
     const until = Date.now() + timeoutMs;
-    while (bot.flow.busy > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (bot.runner.work.busy > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   };
 
   // Warm-up: one round end to end loads the model sessions and the library.
@@ -178,7 +178,7 @@ export async function main(args: string[]): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 300));
   loop.enable();
-  const busyAtBurst = bot.flow.busy;
+  const busyAtBurst = bot.runner.work.busy;
   const loaded = await burst('loaded');
   loop.disable();
   const roundsBefore = (await services.store.roundsWithStatus(['open'])).length;

@@ -25,8 +25,7 @@ import { type RoundLeases, startLeaseRenewal } from './rounds/leases.ts';
 import { RoundService, type RoundSettings } from './rounds/service.ts';
 import { openSqliteStore } from './rounds/sqlite.ts';
 import type { RoundStore } from './rounds/types.ts';
-import type { SlackAppDeps, SlackBot, SlackMode } from './slack/app.ts';
-import type { FlowSettings } from './slack/flow.ts';
+import type { SlackAppDeps, SlackBot, SlackMode, SlackSettings } from './slack/app.ts';
 
 export interface Services {
   cfg: Config;
@@ -42,7 +41,7 @@ export interface Services {
   brands: () => string[];
   synthetic: boolean;
   defaults: () => BriefDefaults;
-  flowSettings: FlowSettings;
+  slackSettings: SlackSettings;
   roundSettings: RoundSettings;
   /** Builds the Bolt app on these services. */
   createBot(opts: BotOptions): Promise<SlackBot>;
@@ -104,15 +103,13 @@ export function roundSettings(cfg: Config): RoundSettings {
   };
 }
 
-export function flowSettings(cfg: Config): FlowSettings {
+export function slackSettings(cfg: Config): SlackSettings {
   return {
     voteReaction: cfg.voteReaction,
     tallyUpdateMs: cfg.tallyUpdateMs,
     adminUserIds: cfg.slackAdminUserIds,
     channelAllowlist: cfg.slackChannelAllowlist,
     imageMaxBytes: cfg.imageMaxBytes,
-    priceImageUsd: cfg.priceImageUsd,
-    priceTextUsd: cfg.priceTextUsd,
     inspirationCount: 3,
     maxConcurrentRounds: cfg.roundConcurrency,
   };
@@ -205,7 +202,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     maxChars: cfg.briefMaxChars,
     brands: brands(),
   });
-  const fs = flowSettings(cfg);
+  const ss = slackSettings(cfg);
   // Off unless LEARNING_SCHEDULE is set: retrains the adapter and preference model inside the bot.
   const schedule = startLearningSchedule({ cfg, openSources: () => openLearningSources(cfg, { logger }), logger });
   const learningSummary = async (): Promise<string[]> => {
@@ -227,7 +224,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     brands,
     synthetic,
     defaults,
-    flowSettings: fs,
+    slackSettings: ss,
     roundSettings: rs,
     async createBot(b) {
       const { createSlackApp } = await import('./slack/app.ts');
@@ -238,7 +235,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         generator,
         library,
         assets,
-        flow: fs,
+        encoder,
+        settings: ss,
         defaults,
         synthetic,
         logger,
@@ -249,7 +247,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       };
       const bot = await createSlackApp(deps);
       // Slack's rate limits, counted as API errors (the Web API client emits them).
-      (bot.client as unknown as NodeJS.EventEmitter).on('rate_limited', () => metrics.apiError('slack', 'ratelimited'));
+      bot.thread.onRateLimited(() => metrics.apiError('slack', 'ratelimited'));
       return bot;
     },
     metrics,

@@ -54,7 +54,7 @@ export async function runBot(cfg: Config): Promise<number> {
       : `adcreative: Socket Mode connected; health on port ${bot.port}\n`,
   );
   const sig = await stopSignal();
-  services.logger.info('shutting down', { signal: sig, inflight: bot.flow.busy });
+  services.logger.info('shutting down', { signal: sig, inflight: bot.runner.work.busy });
   await bot.stop(cfg.shutdownGraceSeconds * 1000);
   await services.close();
   return 0;

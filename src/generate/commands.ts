@@ -14,8 +14,9 @@ import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
 import { loadBrand } from './brands.ts';
+import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
-import { type GenerateProgress, type GenerateResult, type Inspiration, inspirationFromHit } from './types.ts';
+import type { GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
   cfg?: () => Config;
@@ -94,18 +95,12 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         } catch (e) {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
-        let inspiration: Inspiration[] = [];
-        // Embedded once: the library search and the ranking both need it.
-        const [briefEmbedding] = await encoder.embedTexts([brief]);
-        if (library) {
-          try {
-            const hits = await library.search({ vector: briefEmbedding, k: 5, filters: kit ? { brand: kit.name } : undefined });
-            inspiration = hits.map(inspirationFromHit);
-            say(`inspiration: ${inspiration.length} creative${inspiration.length === 1 ? '' : 's'} from the library`);
-          } catch (e) {
-            say(`library search failed (${describeError(e)}): generating without inspiration`);
-          }
-        }
+        // Embedded once: the library search and the ranking both use it.
+        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, library });
+        if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
+        else if (library)
+          say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
+        const { inspiration, embedding: briefEmbedding } = found;
         const lib = library;
         const generator = createGenerator({
           cfg,

@@ -26,7 +26,15 @@ import {
 import { type BrandKit, composeStyle } from './brands.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
-import type { Copy, GeneratedVariant, GenerateRequest, GenerateResult, GenerationFailure, Generator } from './types.ts';
+import {
+  type Copy,
+  type GeneratedVariant,
+  type GenerateRequest,
+  type GenerateResult,
+  type GenerationFailure,
+  type Generator,
+  labelFor,
+} from './types.ts';
 
 /** What a preference model sees of a candidate. */
 export interface PreferenceCandidate extends Copy {
@@ -65,16 +73,6 @@ export function randomId(): string {
   const bytes = randomBytes(10);
   let s = '';
   for (const b of bytes) s += (b % 36).toString(36);
-  return s;
-}
-
-export function labelFor(i: number): string {
-  let s = '';
-  let n = i;
-  do {
-    s = String.fromCharCode(65 + (n % 26)) + s;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
   return s;
 }
 

@@ -106,3 +106,14 @@ export function inspirationFromHit(h: SearchHit): Inspiration {
     similarity: h.scores.fused,
   };
 }
+
+/** Variant labels: A … Z, then AA, AB, … */
+export function labelFor(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(65 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+}

@@ -1,12 +1,27 @@
 /**
  * The round domain: who may start a round, how votes move, when a round closes and who
- * wins. It knows nothing about Slack; the Slack layer calls it and renders what it returns.
+ * wins, what a round costs. It knows nothing about Slack; the runner and the listeners call
+ * it and render what it returns. The store is its own: every write has a name here.
  */
 import { randomUUID } from 'node:crypto';
-import { RoundError } from '../errors.ts';
+import { isAdError, RoundError } from '../errors.ts';
+import { labelFor } from '../generate/types.ts';
 import type { RoundLeases } from './leases.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
-import type { Feedback, Round, RoundOptions, RoundStore, Usage, VariantRecord, Vote, VoteSource } from './types.ts';
+import type {
+  Feedback,
+  Round,
+  RoundOptions,
+  RoundStatus,
+  RoundStore,
+  Usage,
+  VariantPatch,
+  VariantRecord,
+  Vote,
+  VoteEvent,
+  VoteSource,
+} from './types.ts';
+import type { CloseResult } from './view.ts';
 
 export interface RoundSettings {
   /** Briefs one person may start per hour. */
@@ -30,6 +45,44 @@ export type VoteOutcome =
   | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same'; round: Round; variant: VariantRecord }
   | { kind: 'closed'; round: Round; variant: VariantRecord };
 
+/** What generation reports it spent. */
+export interface Spend {
+  textCalls: number;
+  imageCalls: number;
+  /** Priced by the generator from reported usage; 0 when it could not price the calls. */
+  usd: number;
+}
+
+/** A generated variant as the round records it (the generator's output, before it has an id here). */
+export interface NewVariant {
+  label?: string;
+  headline: string;
+  body: string;
+  cta: string;
+  concept: string;
+  reason: string;
+  scores: VariantRecord['scores'];
+  offline: boolean;
+  flags: string[];
+  formats: VariantRecord['formats'];
+}
+
+export type NextRound =
+  | { kind: 'started'; round: Round; previous: Round; superseded: boolean; feedback: Feedback[]; leader?: VariantRecord }
+  /** The thread has no round. */
+  | { kind: 'none' }
+  /** The latest round is still being made; feedback waits for the one after it. */
+  | { kind: 'generating'; previous: Round }
+  /** Another request started the next round a moment earlier. */
+  | { kind: 'exists' }
+  /** A rate limit or cap refused it. */
+  | { kind: 'refused'; code: string; detail: string };
+
+export interface HomeSummary {
+  open: { round: Round; votes: number }[];
+  winners: { round: Round; variant?: VariantRecord; votes: number }[];
+}
+
 export interface CloseOutcome {
   round: Round;
   variants: VariantRecord[];
@@ -49,7 +102,7 @@ export function startOfUtcMonth(d: Date): Date {
 }
 
 export class RoundService {
-  readonly store: RoundStore;
+  private readonly store: RoundStore;
   readonly settings: RoundSettings;
   private readonly now: () => Date;
   /** Replicas (PostgreSQL): who owns which round. Unset: this process owns every round. */
@@ -66,6 +119,11 @@ export class RoundService {
 
   // ---- replica ownership (see leases.ts); without leases every call below says "yours" ----
 
+  /** True when replicas share this state (rounds are owned by leases). */
+  get shared(): boolean {
+    return !!this.leases;
+  }
+
   /** Takes (or keeps) ownership of a round: false when a live replica owns it. */
   async claim(roundId: string): Promise<boolean> {
     return this.leases ? this.leases.claim(roundId) : true;
@@ -74,7 +132,7 @@ export class RoundService {
   /**
    * Rounds cut off mid-generation by a replica that died: still generating, older than one
    * lease time, and nobody holds a live lease on them. Always empty without leases (a single
-   * process handles its own restart in `RoundFlow.resume`).
+   * process handles its own restart in `RoundRunner.resume`).
    */
   async orphans(): Promise<Round[]> {
     if (!this.leases) return [];
@@ -91,11 +149,82 @@ export class RoundService {
     return out;
   }
 
+  // ---- cost: the one place prices live ----
+
   /** The cost estimate shown before anything is made: one copy call plus one image per variant. */
   estimateCost(options: Pick<RoundOptions, 'variants'>, offline: boolean): { usd: number; textCalls: number; imageCalls: number } {
     if (offline) return { usd: 0, textCalls: 0, imageCalls: 0 };
     const imageCalls = options.variants;
     return { usd: this.settings.priceTextUsd + imageCalls * this.settings.priceImageUsd, textCalls: 1, imageCalls };
+  }
+
+  /**
+   * What a round spent: the generator's own priced figure when it gave one, otherwise the
+   * configured per-call prices; nothing for offline drafts.
+   */
+  spentUsd(cost: Spend, offline: boolean): number {
+    if (cost.usd > 0) return cost.usd;
+    if (offline) return 0;
+    return cost.textCalls * this.settings.priceTextUsd + cost.imageCalls * this.settings.priceImageUsd;
+  }
+
+  // ---- reads ----
+
+  async round(id: string): Promise<Round | undefined> {
+    return this.store.getRound(id);
+  }
+
+  async variant(id: string): Promise<VariantRecord | undefined> {
+    return this.store.getVariant(id);
+  }
+
+  /** The newest round of a thread. */
+  async latestInThread(channel: string, threadTs: string): Promise<Round | undefined> {
+    return this.store.latestRoundInThread(channel, threadTs);
+  }
+
+  async inThread(channel: string, threadTs: string): Promise<Round[]> {
+    return this.store.roundsInThread(channel, threadTs);
+  }
+
+  async withStatus(statuses: RoundStatus[]): Promise<Round[]> {
+    return this.store.roundsWithStatus(statuses);
+  }
+
+  async votes(roundId: string): Promise<Vote[]> {
+    return this.store.listVotes(roundId);
+  }
+
+  /** Every vote change of a round, kept as training signal. */
+  async voteEvents(roundId: string): Promise<VoteEvent[]> {
+    return this.store.voteEvents(roundId);
+  }
+
+  /** A person's App Home: their rounds still in play, and the workspace's recent winners. */
+  async home(user: string): Promise<HomeSummary> {
+    const mine = await this.store.roundsByAuthor(user, ['generating', 'open'], 20);
+    const open = await Promise.all(mine.map(async (round) => ({ round, votes: (await this.store.listVotes(round.id)).length })));
+    const wins = await this.store.recentWinners(10);
+    const winners = await Promise.all(
+      wins.map(async (round) => ({
+        round,
+        variant: round.winnerVariantId ? await this.store.getVariant(round.winnerVariantId) : undefined,
+        votes: (await this.store.listVotes(round.id)).filter((x) => x.variantId === round.winnerVariantId).length,
+      })),
+    );
+    return { open, winners };
+  }
+
+  // ---- retried deliveries ----
+
+  /** Records a processed delivery key (an event id, an action); false when it was seen before. */
+  async seen(key: string): Promise<boolean> {
+    return !(await this.store.markProcessed(key, this.now()));
+  }
+
+  /** Forgets processed keys older than `ageMs` (retries come within minutes). */
+  async forget(ageMs: number): Promise<number> {
+    return this.store.pruneProcessed(new Date(this.now().getTime() - ageMs));
   }
 
   /** Creates a round (status "generating") if the rate limit and caps allow it. */
@@ -122,6 +251,117 @@ export class RoundService {
     // The replica making the round owns it while it lives (no-op without leases).
     await this.leases?.claim(round.id);
     return round;
+  }
+
+  /** The round's first message was posted: its id names the thread every later message goes into. */
+  async attachThread(roundId: string, threadTs: string, permalink?: string): Promise<Round> {
+    await this.store.updateRound(roundId, { threadTs, ...(permalink ? { permalink } : {}) });
+    return this.mustRound(roundId);
+  }
+
+  /**
+   * Records what generation made. One rule names variants: the generator's label, else its
+   * position (A, B, …); the id is the round's id and the label. `beforeInsert` stores each
+   * variant's pixels first, so a recorded variant always has its images.
+   */
+  async recordVariants(
+    round: Round,
+    made: NewVariant[],
+    beforeInsert?: (record: VariantRecord, index: number) => Promise<void>,
+  ): Promise<VariantRecord[]> {
+    const records: VariantRecord[] = made.map((v, i) => {
+      const label = v.label || labelFor(i);
+      return {
+        id: `${round.id}-${label}`,
+        roundId: round.id,
+        label,
+        position: i,
+        headline: v.headline,
+        body: v.body,
+        cta: v.cta,
+        concept: v.concept,
+        reason: v.reason,
+        scores: v.scores,
+        offline: v.offline,
+        flags: v.flags,
+        formats: v.formats,
+        messageTs: null,
+        fileId: null,
+      };
+    });
+    if (beforeInsert) for (const [i, r] of records.entries()) await beforeInsert(r, i);
+    await this.store.insertVariants(records);
+    return records;
+  }
+
+  /** A variant is shown: reactions on that message are votes for it. */
+  async markPosted(variantId: string, where: { messageTs: string; fileId: string | null }): Promise<void> {
+    await this.store.updateVariant(variantId, where);
+  }
+
+  /** The copy of a variant was edited by `by` (its images were re-rendered). */
+  async editCopy(
+    variant: VariantRecord,
+    copy: { headline: string; body: string; cta: string; flags: string[] },
+    by: string,
+  ): Promise<VariantRecord> {
+    const patch: VariantPatch = { ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
+    await this.store.updateVariant(variant.id, patch);
+    return { ...variant, ...patch };
+  }
+
+  async setTallyTs(roundId: string, tallyTs: string): Promise<void> {
+    await this.store.updateRound(roundId, { tallyTs });
+  }
+
+  /** The winner was stored in the creative library under `creativeId`. */
+  async setWinnerCreative(roundId: string, creativeId: string): Promise<void> {
+    await this.store.updateRound(roundId, { winnerCreativeId: creativeId });
+  }
+
+  /**
+   * The next round of a thread. Starting it ends voting on the open one (superseded: no winner,
+   * the votes stay as signal), takes `extraFeedback` and all feedback not used yet, and picks
+   * the leader it builds on: `leaderId` when given, else the previous round's vote leader.
+   */
+  async startNext(p: { channel: string; threadTs: string; user: string; extraFeedback?: string; leaderId?: string }): Promise<NextRound> {
+    const prev = await this.store.latestRoundInThread(p.channel, p.threadTs);
+    if (!prev) return { kind: 'none' };
+    if (prev.status === 'generating') return { kind: 'generating', previous: prev };
+    let leader: VariantRecord | undefined;
+    if (p.leaderId) leader = await this.store.getVariant(p.leaderId);
+    if (!leader && prev.status !== 'failed') leader = await this.leader(prev.id);
+    let round: Round;
+    try {
+      round = await this.createRound({
+        channel: p.channel,
+        threadTs: p.threadTs,
+        number: prev.number + 1,
+        brief: prev.brief,
+        author: prev.author,
+        options: prev.options,
+      });
+    } catch (e) {
+      if (isAdError(e) && e.code === 'ROUND_EXISTS') return { kind: 'exists' };
+      if (isAdError(e)) return { kind: 'refused', code: e.code, detail: e.message };
+      throw e;
+    }
+    const superseded = prev.status === 'open' && (await this.supersede(prev.id));
+    if (p.extraFeedback) {
+      await this.addFeedback({
+        channel: p.channel,
+        threadTs: p.threadTs,
+        messageTs: `action:${round.id}`,
+        user: p.user,
+        text: p.extraFeedback,
+      });
+    }
+    const pending = await this.pendingFeedback(p.channel, p.threadTs);
+    await this.store.markFeedbackUsed(
+      pending.map((f) => f.id),
+      round.id,
+    );
+    return { kind: 'started', round, previous: prev, superseded, feedback: await this.allFeedback(p.channel, p.threadTs), leader };
   }
 
   /** Generation finished: voting opens and the auto-close clock starts. */
@@ -225,6 +465,20 @@ export class RoundService {
   }
 
   /**
+   * Whether `user` may end voting by asking for "more like this" of one variant (which starts
+   * the next round at once): like closing, the brief's author or an admin. Anyone else's
+   * request is kept as feedback for the next round instead.
+   */
+  mayRedirect(round: Round, user: string, isAdmin: boolean): boolean {
+    return this.mayClose(round, user, isAdmin);
+  }
+
+  /** Copy may be edited while the round takes votes (the votes stay with the variant). */
+  mayEdit(round: Round): boolean {
+    return round.status === 'open';
+  }
+
+  /**
    * Closes voting and decides the winner. `by` is a user id, or "auto" for the timer.
    * Returns undefined when the round was not open (already closed, superseded).
    */
@@ -296,6 +550,24 @@ export class RoundService {
       dailyImageCap: this.settings.dailyImageCap,
     };
   }
+}
+
+/**
+ * How a closed round ended, from what is stored: the votes cannot move once voting closed, so
+ * the decision made at close is made again the same way. Undefined while the round is not closed.
+ */
+export function closeResult(round: Round, variants: VariantRecord[], t: Tally): CloseResult | undefined {
+  if (round.status !== 'closed') return undefined;
+  const by = round.closedBy ?? 'auto';
+  const d = decideWinner(variants.map(toTallyVariant), t);
+  const winner = variants.find((v) => v.id === (round.winnerVariantId ?? d.winnerId));
+  if (!winner || t.total === 0) return { by, winner: null, tie: null };
+  const votes = t.entries.find((e) => e.variantId === winner.id)?.votes ?? 0;
+  return {
+    by,
+    winner: { label: winner.label, headline: winner.headline, votes, total: t.total },
+    tie: d.tie ? { labels: d.tiedLabels, votes: d.votes, brokenBy: d.brokenBy ?? 'position' } : null,
+  };
 }
 
 export function toTallyVariant(v: VariantRecord): TallyVariant {

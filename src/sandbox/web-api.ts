@@ -12,95 +12,24 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parse as parseQuery } from 'node:querystring';
+import { checkBlocks } from './slack-rules.ts';
+import { fileJson, fileMethods, serveFiles } from './web-api-files.ts';
+import { type Args, fail, type Handler, parseArgs, parseJsonArg, readBody, recordArgs, SlackApiError, sniffMime } from './web-api-wire.ts';
+import type {
+  ChangeEvent,
+  FakeChannel,
+  FakeEphemeral,
+  FakeFile,
+  FakeMessage,
+  FakeReaction,
+  FakeUser,
+  FakeView,
+  RecordedCall,
+  Workspace,
+} from './workspace.ts';
 
-export interface FakeUser {
-  id: string;
-  name: string;
-  realName?: string;
-  isAdmin?: boolean;
-  isOwner?: boolean;
-  isBot?: boolean;
-}
-
-export interface FakeChannel {
-  id: string;
-  name: string;
-  isPrivate: boolean;
-  /** User ids in the channel; the bot can post only where its user id is listed. */
-  members: string[];
-}
-
-export interface FakeReaction {
-  name: string;
-  users: string[];
-}
-
-export interface FakeMessage {
-  channel: string;
-  ts: string;
-  thread_ts?: string;
-  user?: string;
-  bot_id?: string;
-  text: string;
-  blocks?: unknown[];
-  /** File ids attached to the message. */
-  files: string[];
-  reactions: FakeReaction[];
-  edited?: { user: string; ts: string };
-  subtype?: string;
-}
-
-export interface FakeFile {
-  id: string;
-  name: string;
-  title: string;
-  altText?: string;
-  mimetype: string;
-  user: string;
-  /** Declared length from files.getUploadURLExternal. */
-  length: number;
-  bytes?: Buffer;
-  completed: boolean;
-  channels: string[];
-}
-
-export interface FakeEphemeral {
-  channel: string;
-  user: string;
-  ts: string;
-  thread_ts?: string;
-  text: string;
-  blocks?: unknown[];
-  /** "chat.postEphemeral" or "response_url". */
-  via: string;
-}
-
-export interface FakeView {
-  id: string;
-  user: string;
-  type: 'modal' | 'home';
-  view: Record<string, unknown>;
-  hash: string;
-  external_id?: string;
-}
-
-export interface RecordedCall {
-  method: string;
-  /** Arguments as the bot sent them; `blocks`, `view`, `files` and `attachments` parsed from JSON. */
-  args: Record<string, unknown>;
-  ok: boolean;
-  error?: string;
-  at: number;
-}
-
-export type ChangeEvent =
-  | { type: 'message'; message: FakeMessage }
-  | { type: 'message_changed'; message: FakeMessage }
-  | { type: 'reaction_added' | 'reaction_removed'; channel: string; ts: string; name: string; user: string }
-  | { type: 'ephemeral'; ephemeral: FakeEphemeral }
-  | { type: 'view_opened' | 'view_updated' | 'view_closed' | 'home_published'; view: FakeView }
-  | { type: 'file'; file: FakeFile };
+export type { ChangeEvent, FakeChannel, FakeEphemeral, FakeFile, FakeMessage, FakeReaction, FakeUser, FakeView, RecordedCall };
+export { checkBlocks };
 
 export interface FakeSlackOptions {
   /** Interface to bind; loopback by default. */
@@ -125,22 +54,6 @@ interface Injected {
   retryAfter?: number;
 }
 
-type Args = Record<string, unknown>;
-type Handler = (args: Args, ctx: { token: string }) => Args;
-
-class SlackApiError extends Error {
-  constructor(
-    readonly code: string,
-    readonly extra: Args = {},
-  ) {
-    super(code);
-  }
-}
-
-const fail = (code: string, extra?: Args): never => {
-  throw new SlackApiError(code, extra);
-};
-
 const DEFAULT_USERS: FakeUser[] = [
   { id: 'U0ADMIN', name: 'ada', realName: 'Ada Admin', isAdmin: true },
   { id: 'U0ALICE', name: 'alice', realName: 'Alice Marketing' },
@@ -148,82 +61,7 @@ const DEFAULT_USERS: FakeUser[] = [
   { id: 'U0CAROL', name: 'carol', realName: 'Carol Copy' },
 ];
 
-function parseJsonArg(v: unknown, name: string): unknown {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') return v;
-  try {
-    return JSON.parse(v);
-  } catch {
-    return fail(name === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', { detail: `${name} is not valid JSON` });
-  }
-}
-
-/** Slack's own checks on blocks, enough to catch what a real workspace refuses. */
-export function checkBlocks(blocks: unknown, max = 50): string | undefined {
-  if (!Array.isArray(blocks)) return 'blocks must be an array';
-  if (blocks.length > max) return `no more than ${max} items allowed [json-pointer:/blocks]`;
-  const ids = new Set<string>();
-  for (const [i, b] of blocks.entries()) {
-    if (!b || typeof b !== 'object' || typeof (b as { type?: unknown }).type !== 'string')
-      return `missing block type [json-pointer:/blocks/${i}]`;
-    const id = (b as { block_id?: unknown }).block_id;
-    if (typeof id === 'string') {
-      if (id.length > 255) return `block_id too long [json-pointer:/blocks/${i}/block_id]`;
-      if (ids.has(id)) return `duplicate block_id ${id} [json-pointer:/blocks/${i}]`;
-      ids.add(id);
-    }
-    const text = (b as { text?: { text?: unknown } }).text;
-    if (text && typeof text.text === 'string' && (b as { type: string }).type === 'section' && text.text.length > 3000) {
-      return `must be less than 3001 characters [json-pointer:/blocks/${i}/text/text]`;
-    }
-    if ((b as { type: string }).type === 'image') {
-      const img = b as { image_url?: unknown; slack_file?: unknown; alt_text?: unknown };
-      if (!img.image_url && !img.slack_file) return `image needs image_url or slack_file [json-pointer:/blocks/${i}]`;
-      if (typeof img.alt_text !== 'string') return `missing alt_text [json-pointer:/blocks/${i}]`;
-    }
-    const elements = (b as { elements?: unknown }).elements;
-    if (Array.isArray(elements)) {
-      for (const [j, el] of elements.entries()) {
-        const value = (el as { value?: unknown }).value;
-        if (typeof value === 'string' && value.length > 2000) return `value too long [json-pointer:/blocks/${i}/elements/${j}/value]`;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Pulls the first file part out of a multipart/form-data body (what WebClient sends to upload_url). */
-function multipartFile(body: Buffer, contentType: string): Buffer | undefined {
-  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  if (!m) return undefined;
-  const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
-  let at = body.indexOf(boundary);
-  while (at !== -1) {
-    const headStart = at + boundary.length + 2;
-    const headEnd = body.indexOf('\r\n\r\n', headStart);
-    if (headEnd === -1) return undefined;
-    const next = body.indexOf(boundary, headEnd);
-    if (next === -1) return undefined;
-    const head = body.subarray(headStart, headEnd).toString('utf8');
-    if (/filename=/i.test(head) || /name="(file|body)"/i.test(head)) return body.subarray(headEnd + 4, next - 2);
-    at = next;
-  }
-  return undefined;
-}
-
-function sniffMime(bytes: Buffer | undefined, name: string): string {
-  if (bytes && bytes.length >= 4) {
-    if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
-    if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
-    if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
-    if (bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
-  }
-  if (/\.png$/i.test(name)) return 'image/png';
-  if (/\.jpe?g$/i.test(name)) return 'image/jpeg';
-  return 'application/octet-stream';
-}
-
-export class FakeSlack extends EventEmitter {
+export class FakeSlack extends EventEmitter implements Workspace {
   readonly teamId: string;
   readonly teamName: string;
   readonly botUserId: string;
@@ -240,7 +78,7 @@ export class FakeSlack extends EventEmitter {
   readonly calls: RecordedCall[] = [];
   private readonly injected = new Map<string, Injected[]>();
   private readonly tokens?: Set<string>;
-  private readonly maxFileBytes: number;
+  readonly maxFileBytes: number;
   private readonly responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string; used: number }>();
   private readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
   private server?: Server;
@@ -286,6 +124,10 @@ export class FakeSlack extends EventEmitter {
     const addr = this.server.address() as AddressInfo;
     this.origin = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
     return this;
+  }
+
+  changed(e: ChangeEvent): void {
+    this.emit('change', e);
   }
 
   /** Web API base including the trailing `/api/` (Bolt's `clientOptions.slackApiUrl`). */
@@ -470,7 +312,8 @@ export class FakeSlack extends EventEmitter {
 
   // ---------------------------------------------------------------- internals
 
-  private nextTs(): string {
+  /** @internal (the stand-in's method groups) */
+  nextTs(): string {
     // Slack's ts: seconds "." six digits, unique per channel and increasing.
     const sec = Math.max(Math.floor(Date.now() / 1000), this.lastSec);
     this.lastSec = sec;
@@ -478,12 +321,14 @@ export class FakeSlack extends EventEmitter {
     return `${sec}.${String(this.seq % 1_000_000).padStart(6, '0')}`;
   }
 
-  private newId(prefix: string): string {
+  /** @internal (the stand-in's method groups) */
+  newId(prefix: string): string {
     this.seq += 1;
     return `${prefix}0${this.seq.toString(36).toUpperCase().padStart(8, '0')}`;
   }
 
-  private store(m: FakeMessage): FakeMessage {
+  /** @internal (the stand-in's method groups) */
+  store(m: FakeMessage): FakeMessage {
     this.messages.set(`${m.channel}/${m.ts}`, m);
     this.emit('change', { type: 'message', message: m } satisfies ChangeEvent);
     return m;
@@ -526,7 +371,8 @@ export class FakeSlack extends EventEmitter {
     });
   }
 
-  private channelFor(id: unknown, needMember = true): FakeChannel {
+  /** @internal (the stand-in's method groups) */
+  channelFor(id: unknown, needMember = true): FakeChannel {
     if (typeof id !== 'string' || id === '') return fail('channel_not_found');
     const person = this.users.get(id);
     if (person && !person.isBot) return this.dmChannel(id);
@@ -538,7 +384,8 @@ export class FakeSlack extends EventEmitter {
     return ch;
   }
 
-  private blocksArg(args: Args): unknown[] | undefined {
+  /** @internal (the stand-in's method groups) */
+  blocksArg(args: Args): unknown[] | undefined {
     const blocks = parseJsonArg(args.blocks, 'blocks');
     if (blocks === undefined) return undefined;
     const problem = checkBlocks(blocks);
@@ -574,23 +421,6 @@ export class FakeSlack extends EventEmitter {
     return view;
   }
 
-  private fileJson(f: FakeFile): Args {
-    return {
-      id: f.id,
-      name: f.name,
-      title: f.title,
-      mimetype: f.mimetype,
-      filetype: f.mimetype.split('/')[1] ?? 'binary',
-      size: f.bytes?.length ?? f.length,
-      user: f.user,
-      alt_txt: f.altText,
-      url_private: `${this.origin}/files/${f.id}/${encodeURIComponent(f.name)}`,
-      url_private_download: `${this.origin}/files/${f.id}/download/${encodeURIComponent(f.name)}`,
-      permalink: `${this.origin}/files/${f.id}`,
-      channels: f.channels,
-    };
-  }
-
   messageJson(m: FakeMessage): Args {
     return {
       type: 'message',
@@ -607,7 +437,7 @@ export class FakeSlack extends EventEmitter {
         ? m.files
             .map((id) => this.files.get(id))
             .filter((f): f is FakeFile => !!f)
-            .map((f) => this.fileJson(f))
+            .map((f) => fileJson(this, f))
         : undefined,
       reactions: m.reactions.length ? m.reactions.map((r) => ({ name: r.name, users: [...r.users], count: r.users.length })) : undefined,
     };
@@ -783,68 +613,7 @@ export class FakeSlack extends EventEmitter {
         const messages = this.thread(ch.id, ts).map((m) => this.messageJson(m));
         return { messages, has_more: false };
       },
-      'files.getUploadURLExternal': (args, ctx) => {
-        const filename = typeof args.filename === 'string' ? args.filename : '';
-        const length = Number(args.length);
-        if (!filename) return fail('invalid_arguments', { detail: 'filename is required' });
-        if (!Number.isInteger(length) || length <= 0) return fail('invalid_arguments', { detail: 'length must be a positive integer' });
-        if (length > this.maxFileBytes) return fail('file_too_large');
-        const id = this.newId('F');
-        this.files.set(id, {
-          id,
-          name: filename,
-          title: filename,
-          altText: typeof args.alt_text === 'string' ? args.alt_text : undefined,
-          mimetype: sniffMime(undefined, filename),
-          user: ctx.token ? this.botUserId : this.botUserId,
-          length,
-          completed: false,
-          channels: [],
-        });
-        return { upload_url: `${this.origin}/upload/v1/${id}`, file_id: id };
-      },
-      'files.completeUploadExternal': (args) => {
-        const list = parseJsonArg(args.files, 'files');
-        if (!Array.isArray(list) || list.length === 0) return fail('invalid_arguments', { detail: 'files is required' });
-        const files: FakeFile[] = [];
-        for (const item of list as { id?: string; title?: string }[]) {
-          const f = item.id ? this.files.get(item.id) : undefined;
-          if (!f) return fail('file_not_found');
-          if (!f.bytes) return fail('file_upload_not_complete', { detail: `nothing was uploaded for ${f.id}` });
-          files.push(f);
-          if (item.title) f.title = item.title;
-        }
-        let channel: FakeChannel | undefined;
-        if (typeof args.channel_id === 'string' && args.channel_id) channel = this.channelFor(args.channel_id);
-        const thread_ts = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
-        if (channel && thread_ts && !this.message(channel.id, thread_ts)) return fail('thread_not_found');
-        for (const f of files) {
-          f.completed = true;
-          if (channel) f.channels.push(channel.id);
-          this.emit('change', { type: 'file', file: f } satisfies ChangeEvent);
-        }
-        if (channel) {
-          const blocks = this.blocksArg(args);
-          this.store({
-            channel: channel.id,
-            ts: this.nextTs(),
-            thread_ts,
-            user: this.botUserId,
-            bot_id: this.botId,
-            text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
-            blocks,
-            files: files.map((f) => f.id),
-            reactions: [],
-            subtype: 'file_share',
-          });
-        }
-        return { files: files.map((f) => this.fileJson(f)) };
-      },
-      'files.info': (args) => {
-        const f = typeof args.file === 'string' ? this.files.get(args.file) : undefined;
-        if (!f) return fail('file_not_found');
-        return { file: this.fileJson(f) };
-      },
+      ...fileMethods(this),
     };
   }
 
@@ -898,36 +667,7 @@ export class FakeSlack extends EventEmitter {
       }
     }
 
-    const upload = /^\/upload\/v1\/([A-Z0-9]+)$/.exec(url.pathname);
-    if (upload && req.method === 'POST') {
-      const f = this.files.get(upload[1]);
-      if (!f || f.completed) {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      const ct = String(req.headers['content-type'] ?? '');
-      const bytes = ct.startsWith('multipart/form-data') ? multipartFile(body, ct) : body;
-      if (!bytes || bytes.length === 0) {
-        res.writeHead(400).end('empty upload');
-        return;
-      }
-      f.bytes = Buffer.from(bytes);
-      f.mimetype = sniffMime(f.bytes, f.name);
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${f.bytes.length}`);
-      return;
-    }
-
-    const file = /^\/files\/([A-Z0-9]+)(?:\/download)?(?:\/.*)?$/.exec(url.pathname);
-    if (file && (req.method === 'GET' || req.method === 'HEAD')) {
-      const f = this.files.get(file[1]);
-      if (!f?.bytes) {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      res.writeHead(200, { 'content-type': f.mimetype, 'content-length': String(f.bytes.length) });
-      res.end(req.method === 'HEAD' ? undefined : f.bytes);
-      return;
-    }
+    if (serveFiles(this, req, res, url, body)) return;
 
     const respond = /^\/respond\/([a-z0-9]+)$/.exec(url.pathname);
     if (respond && req.method === 'POST') {
@@ -975,52 +715,11 @@ export class FakeSlack extends EventEmitter {
   }
 }
 
-function byTs(a: FakeMessage, b: FakeMessage): number {
-  return Number(a.ts) - Number(b.ts) || a.ts.localeCompare(b.ts);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function parseArgs(body: Buffer, contentType: string, query: URLSearchParams): Args {
-  const args: Args = Object.fromEntries(query.entries());
-  if (body.length === 0) return args;
-  const text = body.toString('utf8');
-  if (contentType.includes('application/json')) {
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === 'object') Object.assign(args, parsed);
-    } catch {
-      args.__invalid_json = true;
-    }
-    return args;
-  }
-  const form = parseQuery(text);
-  for (const [k, v] of Object.entries(form)) args[k] = Array.isArray(v) ? v[v.length - 1] : v;
-  return args;
-}
-
-function recordArgs(args: Args): Args {
-  const out: Args = { ...args };
-  for (const k of ['blocks', 'view', 'files', 'attachments']) {
-    if (typeof out[k] === 'string') {
-      try {
-        out[k] = JSON.parse(out[k] as string);
-      } catch {
-        // Left as sent; the handler reported it.
-      }
-    }
-  }
-  return out;
-}
-
 /** Creates and starts a fake Slack Web API; `await fake.close()` when done. */
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   return new FakeSlack(opts).listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+}
+
+function byTs(a: FakeMessage, b: FakeMessage): number {
+  return Number(a.ts) - Number(b.ts) || a.ts.localeCompare(b.ts);
 }

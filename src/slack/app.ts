@@ -7,22 +7,29 @@ import type { AddressInfo } from 'node:net';
 import {
   type AnyMiddlewareArgs,
   App,
+  type BlockAction,
   type Logger as BoltLogger,
+  type ButtonAction,
   ErrorCode,
   HTTPReceiver,
   LogLevel,
+  type MessageShortcut,
   type Middleware,
+  type OverflowAction,
   SocketModeReceiver,
+  type ViewSubmitAction,
 } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
+import type { Encoder } from '../clip/types.ts';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
 import { type MetricsText, opsRoute, type ReadinessView, readinessWith, tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
+import { type RoundLibrary, RoundRunner } from '../rounds/runner.ts';
 import type { RoundService } from '../rounds/service.ts';
 import { createRoundTimer, type RoundTimer } from '../rounds/timer.ts';
+import { Access } from './access.ts';
 import { makeCloseAction } from './actions/close.ts';
 import { makeNewRoundAction } from './actions/new-round.ts';
 import { makeVariantMenuAction } from './actions/variant-menu.ts';
@@ -32,12 +39,33 @@ import { makeAdcreativeCommand } from './commands/adcreative.ts';
 import { makeAppHomeEvent } from './events/app-home.ts';
 import { makeMessageEvent } from './events/message.ts';
 import { makeReactionEvents } from './events/reaction.ts';
-import { type FlowSettings, RoundFlow, type RoundLibrary } from './flow.ts';
+import type { FileSettings } from './files.ts';
+import { SlackRoundView } from './round-view.ts';
 import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
+import { TallyBoard } from './tally-board.ts';
+import { SlackThread, slackError, whoAmI } from './thread.ts';
 import { makeBriefModalSubmission } from './views/brief-modal.ts';
 import { makeEditCopySubmission } from './views/edit-copy.ts';
 
 export type SlackMode = 'http' | 'socket';
+
+/** The Slack side's settings (config.ts names each). */
+export interface SlackSettings {
+  voteReaction: string;
+  /** Each round's tally is edited at most this often. */
+  tallyUpdateMs: number;
+  adminUserIds: string[];
+  channelAllowlist: string[];
+  /** Largest image taken from Slack (reference images, "Add to creative library"). */
+  imageMaxBytes: number;
+  inspirationCount: number;
+  /** Rounds generated at once; the rest wait in line. */
+  maxConcurrentRounds: number;
+  /** Hosts besides Slack's own that may receive the bot token with a file download. */
+  fileHosts?: string[];
+  /** chat.update calls per minute for the workspace (Tier 3). */
+  updatesPerMinute?: number;
+}
 
 export interface SlackAppDeps {
   mode: SlackMode;
@@ -59,8 +87,10 @@ export interface SlackAppDeps {
   rounds: RoundService;
   generator: Generator;
   library: () => Promise<RoundLibrary>;
+  /** Embeds each round's brief (once) for the library search and the ranking. */
+  encoder: Pick<Encoder, 'embedTexts'>;
   assets: AssetStore;
-  flow: FlowSettings;
+  settings: SlackSettings;
   defaults: () => BriefDefaults;
   synthetic: boolean;
   logger: Logger;
@@ -76,9 +106,9 @@ export interface SlackAppDeps {
 
 export interface SlackBot {
   app: App;
-  flow: RoundFlow;
+  runner: RoundRunner;
   timer: RoundTimer;
-  client: WebClient;
+  thread: SlackThread;
   botUserId: string;
   /** The bound port (HTTP mode: Slack's endpoint is http://host:port/slack/events). */
   port: number;
@@ -118,7 +148,7 @@ export function makeDedupe(rounds: RoundService, logger: Logger): Middleware<Any
     let key: string | undefined;
     if (body.event_id) key = `event:${body.event_id}`;
     else if (body.type === 'block_actions' && body.actions?.[0]?.action_ts) key = `action:${body.user?.id}:${body.actions[0].action_ts}`;
-    if (key && !(await rounds.store.markProcessed(key, new Date()))) {
+    if (key && (await rounds.seen(key))) {
       logger.info('duplicate delivery ignored', { key });
       const ack = (args as { ack?: () => Promise<void> }).ack;
       if (ack) await ack();
@@ -139,14 +169,13 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   let botUserId = deps.botUserId;
   let botId = deps.botId;
   if (!botUserId) {
-    const probe = new WebClient(deps.botToken, { ...clientOptions, retryConfig: { retries: 1 } });
     try {
-      const who = await probe.auth.test();
-      botUserId = String(who.user_id);
-      botId = who.bot_id ? String(who.bot_id) : botId;
+      const who = await whoAmI(deps.botToken, { ...clientOptions, retryConfig: { retries: 1 } });
+      botUserId = who.userId;
+      botId = who.botId ?? botId;
       log.info('connected to Slack', { team: who.team, bot_user: botUserId });
     } catch (e) {
-      const code = (e as { data?: { error?: string } }).data?.error;
+      const code = slackError(e);
       throw new ConfigError(
         code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked'
           ? `Slack refused SLACK_BOT_TOKEN (${code}). Copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page. ${TOKEN_HELP}`
@@ -158,8 +187,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   const boltLog = boltLogger(log);
   let started = false;
   let stopping = false;
-  let flowRef: RoundFlow | undefined;
-  const inflight = () => flowRef?.busy ?? 0;
+  let runnerRef: RoundRunner | undefined;
+  const inflight = () => runnerRef?.work.busy ?? 0;
   const readiness = readinessWith(deps.readiness, { bot: () => (stopping ? 'shutting down' : started || 'starting') });
   const opsRoutes = opsRoute({
     readiness,
@@ -198,50 +227,73 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     clientOptions,
     ignoreSelf: true,
   });
-  const client = app.client;
-  const flow = new RoundFlow({
-    client,
+  const settings = deps.settings;
+  const thread = new SlackThread(app.client, { logger: log, updatesPerMinute: settings.updatesPerMinute });
+  const access = new Access(thread, { adminUserIds: settings.adminUserIds, channelAllowlist: settings.channelAllowlist });
+  const view = new SlackRoundView(thread, new TallyBoard(thread, { gapMs: settings.tallyUpdateMs }), {
+    voteReaction: settings.voteReaction,
+    synthetic: deps.synthetic,
+  });
+  const runner = new RoundRunner({
     rounds: deps.rounds,
     generator: deps.generator,
     library: deps.library,
+    encoder: deps.encoder,
     assets: deps.assets,
-    // Files come from the Web API in use (Slack's, GovSlack's, or the sandbox's own stand-in).
-    settings: { ...deps.flow, fileHosts: [...(deps.flow.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])] },
-    botUserId: botUserId as string,
+    view,
+    isAdmin: (user) => access.isAdmin(user),
     synthetic: deps.synthetic,
+    settings: { inspirationCount: settings.inspirationCount, maxConcurrentRounds: settings.maxConcurrentRounds },
     logger: log,
   });
-  flowRef = flow;
+  runnerRef = runner;
+  // Files come from the Web API in use (Slack's, GovSlack's, or the sandbox's own stand-in).
+  const files: FileSettings = {
+    botToken: deps.botToken,
+    maxBytes: settings.imageMaxBytes,
+    extraHosts: [...(settings.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])],
+  };
+  const rounds = deps.rounds;
 
-  app.use(makeDedupe(deps.rounds, log));
-  app.command('/adcreative', makeAdcreativeCommand({ flow, defaults: deps.defaults, learningSummary: deps.learningSummary }));
-  app.action({ type: 'block_actions', action_id: ACTION.vote }, makeVoteAction({ flow }) as never);
-  app.action({ type: 'block_actions', action_id: ACTION.closeRound }, makeCloseAction({ flow }) as never);
-  app.action({ type: 'block_actions', action_id: ACTION.newRound }, makeNewRoundAction({ flow }) as never);
-  app.action({ type: 'block_actions', action_id: ACTION.variantMenu }, makeVariantMenuAction({ flow }) as never);
+  app.use(makeDedupe(rounds, log));
+  app.command(
+    '/adcreative',
+    makeAdcreativeCommand({
+      runner,
+      thread,
+      access,
+      defaults: deps.defaults,
+      voteReaction: settings.voteReaction,
+      learningSummary: deps.learningSummary,
+    }),
+  );
+  app.action<BlockAction<ButtonAction>>(ACTION.vote, makeVoteAction({ rounds, runner, view }));
+  app.action<BlockAction<ButtonAction>>(ACTION.closeRound, makeCloseAction({ runner }));
+  app.action<BlockAction<ButtonAction>>(ACTION.newRound, makeNewRoundAction({ runner }));
+  app.action<BlockAction<OverflowAction>>(ACTION.variantMenu, makeVariantMenuAction({ rounds, runner, thread }));
   // The App Home's "Open thread" buttons are links; Slack still sends the click, which needs an ack.
   app.action(ACTION.homeOpenThread, async ({ ack }) => ack());
-  app.view(CALLBACK.briefModal, makeBriefModalSubmission({ flow, defaults: deps.defaults, botToken: deps.botToken }) as never);
-  app.view(CALLBACK.editCopy, makeEditCopySubmission({ flow }) as never);
-  app.shortcut(
-    { type: 'message_action', callback_id: CALLBACK.addToLibrary },
-    makeAddToLibraryShortcut({ flow, botToken: deps.botToken }) as never,
+  app.view<ViewSubmitAction>(CALLBACK.briefModal, makeBriefModalSubmission({ runner, thread, access, defaults: deps.defaults, files }));
+  app.view<ViewSubmitAction>(CALLBACK.editCopy, makeEditCopySubmission({ runner }));
+  app.shortcut<MessageShortcut>(
+    CALLBACK.addToLibrary,
+    makeAddToLibraryShortcut({ library: deps.library, thread, work: runner.work, files }),
   );
-  app.event('message', makeMessageEvent({ flow, botUserId: botUserId as string }));
-  const reactions = makeReactionEvents({ flow, botUserId: botUserId as string });
+  app.event('message', makeMessageEvent({ runner, thread, botUserId: botUserId as string }));
+  const reactions = makeReactionEvents({ rounds, runner, voteReaction: settings.voteReaction, botUserId: botUserId as string });
   app.event('reaction_added', reactions.added);
   app.event('reaction_removed', reactions.removed);
-  app.event('app_home_opened', makeAppHomeEvent({ flow }));
+  app.event('app_home_opened', makeAppHomeEvent({ rounds, thread, synthetic: deps.synthetic }));
   app.error(async (e) => {
     log.error('listener failed', { error: describeError(e) });
   });
 
   const timer = createRoundTimer({
     rounds: deps.rounds,
-    onRemind: (r) => flow.remind(r),
-    onClose: (r) => flow.autoClose(r),
+    onRemind: (r) => runner.remind(r),
+    onClose: (r) => runner.autoClose(r),
     // Replicas (leases): rounds whose owner died mid-generation are failed with a message, as after a restart.
-    onOrphans: deps.rounds.leases ? () => flow.resume() : undefined,
+    onOrphans: deps.rounds.shared ? () => runner.resume() : undefined,
     intervalMs: deps.timerIntervalMs,
     logger: log,
   });
@@ -251,9 +303,9 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
-    flow,
+    runner,
     timer,
-    client,
+    thread,
     botUserId: botUserId as string,
     port: deps.port,
     eventsUrl: '',
@@ -290,13 +342,10 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       bot.port = port;
       bot.eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
       if (receiver instanceof SocketModeReceiver) await receiver.start();
-      await flow.resume();
+      await runner.resume();
       timer.start();
       // Slack retries within minutes; a day of processed ids is plenty to recognise them.
-      const prune = () =>
-        deps.rounds.store
-          .pruneProcessed(new Date(Date.now() - 86_400_000))
-          .catch((e: unknown) => log.warn('pruning processed events failed', { error: e }));
+      const prune = () => rounds.forget(86_400_000).catch((e: unknown) => log.warn('pruning processed events failed', { error: e }));
       await prune();
       pruneTimer = setInterval(prune, 3_600_000);
       pruneTimer.unref();
@@ -312,7 +361,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       // Stop accepting requests first, then let in-flight rounds write what they have.
       const closing = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
       server?.closeIdleConnections?.();
-      await flow.drain(graceMs);
+      await runner.drain(graceMs);
       server?.closeAllConnections?.();
       await closing;
       log.info('bot stopped');

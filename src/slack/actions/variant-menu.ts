@@ -1,18 +1,22 @@
 /** The overflow on a variant: Download all formats, Edit copy (a modal), More like this. */
 import type { AllMiddlewareArgs, BlockAction, OverflowAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
+import type { RoundRunner } from '../../rounds/runner.ts';
+import type { RoundService } from '../../rounds/service.ts';
 import { errorMessage } from '../blocks/ephemeral.ts';
 import { MENU } from '../blocks/ids.ts';
-import { truncate } from '../blocks/kit.ts';
 import { editCopyModal } from '../blocks/views.ts';
-import type { RoundFlow } from '../flow.ts';
+import type { SlackThread } from '../thread.ts';
 
-export function makeVariantMenuAction(deps: { flow: RoundFlow }) {
+export function makeVariantMenuAction(deps: {
+  rounds: Pick<RoundService, 'variant'>;
+  runner: Pick<RoundRunner, 'download' | 'moreLikeThis' | 'work'>;
+  thread: Pick<SlackThread, 'openView' | 'tell'>;
+}) {
   return async ({
     ack,
     body,
     action,
-    client,
     logger,
   }: SlackActionMiddlewareArgs<BlockAction<OverflowAction>> & AllMiddlewareArgs): Promise<void> => {
     await ack();
@@ -20,43 +24,22 @@ export function makeVariantMenuAction(deps: { flow: RoundFlow }) {
     if (!variantId) return;
     const user = body.user.id;
     const channel = body.channel?.id ?? body.container?.channel_id;
-    const variant = await deps.flow.rounds.store.getVariant(variantId);
-    if (!variant) return;
     if (verb === MENU.edit) {
+      const variant = await deps.rounds.variant(variantId);
+      if (!variant) return;
       // trigger_id is valid for 3 s: open the modal before anything slow.
       try {
-        await client.views.open({
-          trigger_id: body.trigger_id,
-          view: editCopyModal({
-            variantId,
-            label: variant.label,
-            headline: variant.headline,
-            body: variant.body,
-            cta: variant.cta,
-          }) as never,
-        });
+        await deps.thread.openView(
+          body.trigger_id,
+          editCopyModal({ variantId, label: variant.label, headline: variant.headline, body: variant.body, cta: variant.cta }),
+        );
       } catch (e) {
         logger.warn(`views.open failed: ${describeError(e)}`);
-        await deps.flow.ephemeral(channel, user, errorMessage('The copy editor could not be opened; try again.'));
+        await deps.thread.tell({ user, channel }, errorMessage('The copy editor could not be opened; try again.'));
       }
       return;
     }
-    if (verb === MENU.download) {
-      deps.flow.track(deps.flow.downloadFormats({ variantId, user, channel }), 'download formats');
-      return;
-    }
-    if (verb === MENU.more) {
-      const round = await deps.flow.rounds.mustRound(variant.roundId);
-      deps.flow.track(
-        deps.flow.nextRound({
-          channel: round.channel,
-          threadTs: round.threadTs,
-          user,
-          leaderId: variant.id,
-          extraFeedback: `More like variant ${variant.label}: "${truncate(variant.headline, 200)}"`,
-        }),
-        'more like this',
-      );
-    }
+    if (verb === MENU.download) deps.runner.work.track(deps.runner.download({ variantId, user, channel }), 'download formats');
+    else if (verb === MENU.more) deps.runner.work.track(deps.runner.moreLikeThis({ variantId, user }), 'more like this');
   };
 }

@@ -2,8 +2,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
-import { errorMessage } from '../blocks/ephemeral.ts';
-import type { RoundFlow } from '../flow.ts';
+import type { RoundRunner } from '../../rounds/runner.ts';
+import type { RoundService } from '../../rounds/service.ts';
+import type { RoundView } from '../../rounds/view.ts';
 
 /**
  * How long a click may wait for its vote to be stored before it is acked anyway. Bolt's HTTP
@@ -12,7 +13,12 @@ import type { RoundFlow } from '../flow.ts';
  */
 export const VOTE_ACK_WITHIN_MS = 1500;
 
-export function makeVoteAction(deps: { flow: Pick<RoundFlow, 'rounds' | 'afterVote' | 'ephemeral'>; ackWithinMs?: number }) {
+export function makeVoteAction(deps: {
+  rounds: Pick<RoundService, 'buttonVote'>;
+  runner: Pick<RoundRunner, 'voted'>;
+  view: Pick<RoundView, 'tell'>;
+  ackWithinMs?: number;
+}) {
   const ackWithin = deps.ackWithinMs ?? VOTE_ACK_WITHIN_MS;
   return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> => {
     const variantId = action.value;
@@ -24,7 +30,7 @@ export function makeVoteAction(deps: { flow: Pick<RoundFlow, 'rounds' | 'afterVo
     const user = body.user.id;
     // Stored before the ack: Slack never resends an acknowledged click, so a crash between an early
     // ack and the write would lose a vote the voter saw go through.
-    const vote = deps.flow.rounds.buttonVote(variantId, user);
+    const vote = deps.rounds.buttonVote(variantId, user);
     const cap = new AbortController();
     await Promise.race([vote.catch(() => undefined), sleep(ackWithin, undefined, { signal: cap.signal }).catch(() => undefined)]);
     cap.abort();
@@ -36,9 +42,9 @@ export function makeVoteAction(deps: { flow: Pick<RoundFlow, 'rounds' | 'afterVo
       outcome = await vote;
     } catch (e) {
       // Acked, so Slack shows nothing by itself: say that the click did not count.
-      await deps.flow.ephemeral(channel, user, errorMessage(`Your vote was not recorded: ${describeError(e)}`));
+      await deps.view.tell({ user, channel }, { kind: 'vote_failed', detail: describeError(e) });
       return;
     }
-    await deps.flow.afterVote(outcome, user, channel);
+    await deps.runner.voted(outcome, { user, channel });
   };
 }

@@ -1,8 +1,9 @@
-/** Short messages to one person: help, stats, refusals, failures. */
+/** Short messages to one person: help, stats, refusals, failures, and what the runner tells people. */
 import { USAGE } from '../../rounds/brief.ts';
 import type { Usage } from '../../rounds/types.ts';
+import type { Notice } from '../../rounds/view.ts';
 import { context, esc, type Message, section, truncate } from './kit.ts';
-import { formatUsd } from './round.ts';
+import { formatUsd, notesMessage } from './round.ts';
 
 export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars: number; voteReaction: string }): Message {
   const lines = [
@@ -45,4 +46,72 @@ export function notInChannelMessage(p: { channelId: string; isPrivate?: boolean;
   const who = p.botName ? `@${p.botName}` : 'the app';
   const text = `:wave: I am not in <#${p.channelId}> yet, so I cannot post the round there. Invite me with \`/invite ${who}\` in that channel${p.isPrivate ? ' (private channels need an invite from a member)' : ''}, or open the channel's details → Integrations → Add apps. Then send the brief again.`;
   return { text, blocks: [section(text)] };
+}
+
+/** Briefs are taken only in some channels: which. */
+export function allowlistMessage(allowed: string[]): Message {
+  return errorMessage(
+    `Briefs are not accepted in this channel. Use one of: ${allowed.map((c) => (c.startsWith('C') || c.startsWith('G') ? `<#${c}>` : `#${c.replace(/^#/, '')}`)).join(', ')}.`,
+  );
+}
+
+/** A refusal by the rate limit or a cap, in words that say what to do. */
+export function limitText(code: string, detail: string): string {
+  if (code === 'RATE_LIMITED')
+    return `You have reached the limit of briefs per hour (${detail.replace(/^rate limit: /, '')}). Try again later.`;
+  if (code === 'DAILY_IMAGE_CAP') return `The workspace has reached today's image cap: ${detail}. It resets at midnight UTC.`;
+  if (code === 'SPEND_CAP')
+    return `The workspace has reached its spending limit: ${detail}. It resets on the 1st (UTC); an admin can raise MONTHLY_SPEND_CAP_USD.`;
+  return detail;
+}
+
+/** What the runner tells one person, as a message. `botName` is what people type after /invite. */
+export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Message {
+  switch (n.kind) {
+    case 'restarting':
+      return errorMessage('The bot is restarting; send the brief again in a minute.');
+    case 'refused':
+      return errorMessage(limitText(n.code, n.detail));
+    case 'cannot_post':
+      if (n.reason === 'other') return errorMessage(`I could not post in this channel (${n.detail ?? 'unknown error'}).`);
+      return notInChannelMessage({
+        channelId: n.channel,
+        isPrivate: n.channel.startsWith('G') || n.reason === 'channel_not_found',
+        botName: ctx.botName,
+      });
+    case 'still_generating':
+      return errorMessage(`Round ${n.round} is still being made; your feedback is kept for the next round.`);
+    case 'voting_closed':
+      return errorMessage(`Voting on round ${n.round} is closed.`);
+    case 'double_click':
+      return notesMessage([
+        `Your vote for variant ${n.label} still counts: two clicks this close together count as one. To take it back, wait a moment and click Vote again.`,
+      ]);
+    case 'your_vote':
+      return notesMessage([n.retracted ? `You took back your vote for variant ${n.label}.` : `Your vote: variant ${n.label}.`]);
+    case 'vote_failed':
+      return errorMessage(`Your vote was not recorded: ${n.detail}`);
+    case 'close_refused':
+      return errorMessage(`Only <@${n.author}> (who wrote the brief) or a workspace admin can close this round.`);
+    case 'already_closed':
+      return errorMessage(`Round ${n.round} is already closed.`);
+    case 'edit_closed':
+      return errorMessage(`Round ${n.round} is closed; its variants can no longer be edited.`);
+    case 'images_missing':
+      return errorMessage(
+        n.purpose === 'edit'
+          ? `The image of variant ${n.label} is no longer available, so it cannot be re-rendered.`
+          : `The images of variant ${n.label} are no longer available.`,
+      );
+    case 'rerender_failed':
+      return errorMessage(`Variant ${n.label} could not be re-rendered: ${n.detail}`);
+    case 'stale_button':
+      return errorMessage(
+        `That button belongs to round ${n.round}; round ${n.latest} is the latest in this thread. Use its buttons, or mention me.`,
+      );
+    case 'more_noted':
+      return notesMessage([
+        `:memo: Noted: more like variant ${n.label} is feedback for the next round. Voting on round ${n.round} stays open: only <@${n.author}> (who wrote the brief) or a workspace admin can end it with *More like this*. The tally's *New round with feedback* button, or a reply that mentions me, starts the next round with it.`,
+      ]);
+  }
 }

@@ -47,6 +47,9 @@ export const LIMITS = {
   privateMetadata: 3000,
   inputLabel: 2000,
   imageTitle: 2000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
 } as const;
 
 export function plain(text: string, max = 3000): Text {
@@ -81,6 +84,8 @@ export function button(p: {
   value?: string;
   style?: 'primary' | 'danger';
   url?: string;
+  /** A confirmation dialog Slack's clients show before sending the click. */
+  confirm?: { title: string; text: string; confirm: string; deny: string };
 }): Record<string, unknown> {
   return {
     type: 'button',
@@ -89,6 +94,17 @@ export function button(p: {
     ...(p.value !== undefined ? { value: p.value } : {}),
     ...(p.style ? { style: p.style } : {}),
     ...(p.url ? { url: p.url } : {}),
+    ...(p.confirm
+      ? {
+          confirm: {
+            title: plain(p.confirm.title, LIMITS.confirmTitle),
+            text: plain(p.confirm.text, LIMITS.confirmText),
+            confirm: plain(p.confirm.confirm, LIMITS.confirmButton),
+            deny: plain(p.confirm.deny, LIMITS.confirmButton),
+            ...(p.style === 'danger' ? { style: 'danger' } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -107,6 +123,13 @@ function checkElement(el: Record<string, unknown>, where: string, out: Problem[]
   if (typeof el.value === 'string' && el.value.length > LIMITS.actionValue)
     out.push(`${where}: value is ${el.value.length} characters (limit ${LIMITS.actionValue})`);
   if (el.type === 'button') checkText(el.text, LIMITS.buttonText, `${where}.text`, out);
+  const confirm = el.confirm as Record<string, unknown> | undefined;
+  if (confirm) {
+    checkText(confirm.title, LIMITS.confirmTitle, `${where}.confirm.title`, out);
+    checkText(confirm.text, LIMITS.confirmText, `${where}.confirm.text`, out);
+    checkText(confirm.confirm, LIMITS.confirmButton, `${where}.confirm.confirm`, out);
+    checkText(confirm.deny, LIMITS.confirmButton, `${where}.confirm.deny`, out);
+  }
   if (el.type === 'image' && (typeof el.alt_text !== 'string' || el.alt_text.length > LIMITS.altText))
     out.push(`${where}: alt_text missing or too long`);
   const options = el.options as Record<string, unknown>[] | undefined;

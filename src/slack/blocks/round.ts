@@ -3,6 +3,7 @@
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
 import type { RoundOptions } from '../../rounds/types.ts';
+import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
 
@@ -224,7 +225,21 @@ export function tallyMessage(t: TallyView): Message {
   if (t.status === 'superseded') notes.push('A new round started in this thread; this one no longer takes votes.');
   if (notes.length) blocks.push(context(...notes));
   if (open) {
-    const elements = [button({ text: 'Close round', action_id: ACTION.closeRound, value: t.roundId, style: 'danger' })];
+    const elements = [
+      button({
+        text: 'Close round',
+        action_id: ACTION.closeRound,
+        value: t.roundId,
+        style: 'danger',
+        // Closing ends voting for everyone and stores the winner: asked once more, as Slack's clients do.
+        confirm: {
+          title: 'Close this round?',
+          text: `Voting on round ${t.round} ends for everyone and the leading variant is stored as the winner.`,
+          confirm: 'Close round',
+          deny: 'Keep voting',
+        },
+      }),
+    ];
     if (t.pendingFeedback > 0)
       elements.push(
         button({ text: `New round with feedback (${t.pendingFeedback})`, action_id: ACTION.newRound, value: t.roundId, style: 'primary' }),
@@ -265,6 +280,80 @@ export function formatUsd(usd: number): string {
 export function costLine(p: { usd: number; textCalls: number; imageCalls: number; offline: boolean; estimate?: boolean }): string {
   if (p.offline && p.usd === 0) return 'Cost: $0.00 (offline drafts, no API calls)';
   return `${p.estimate ? 'Estimated cost' : 'Cost'}: ${formatUsd(p.usd)} (${p.textCalls} text call${p.textCalls === 1 ? '' : 's'}, ${p.imageCalls} image${p.imageCalls === 1 ? '' : 's'})`;
+}
+
+const PROGRESS_ICON = { writing: ':pencil2:', drawing: ':art:', composing: ':frame_with_picture:', ranking: ':bar_chart:' } as const;
+
+/** The parent's status line. */
+export function statusText(line: StatusLine): string {
+  switch (line.stage) {
+    case 'retrieving':
+      return ':mag: retrieving similar creatives…';
+    case 'queued':
+      return `:hourglass_flowing_sand: queued — ${line.ahead} round${line.ahead === 1 ? '' : 's'} ahead`;
+    case 'writing':
+    case 'drawing':
+    case 'composing':
+    case 'ranking':
+      return `${PROGRESS_ICON[line.stage]} ${line.stage}${line.total > 1 ? ` ${line.done}/${line.total}` : ''}…`;
+    case 'posting':
+      return ':outbox_tray: posting variants…';
+    case 'ready':
+      return `:ballot_box_with_ballot: ready — ${line.variants} variant${line.variants === 1 ? '' : 's'} in the thread; vote!`;
+    case 'failed':
+      return `:x: failed — ${esc(truncate(line.why, 300))}`;
+    case 'closed':
+      return line.winner ? `closed — winner ${line.winner}` : 'closed — no votes';
+  }
+}
+
+/** One line of why a round could not be made (the thread's message and the parent's status). */
+export function failureText(round: number, f: Failure): { thread: string; status: string } {
+  switch (f.kind) {
+    case 'restarted':
+      return { thread: `The bot restarted while round ${round} was being generated.`, status: 'the bot restarted while it was being made' };
+    case 'generation':
+      return { thread: `Round ${round} could not be made: ${f.why}`, status: f.why };
+    case 'no_variants':
+      return { thread: `Round ${round}: no variant could be made (${truncate(f.why, 1500)}).`, status: 'no variants could be made' };
+    case 'stopped':
+      return { thread: `Round ${round} stopped: ${f.why}`, status: f.why };
+  }
+}
+
+/** A note in the thread, as one mrkdwn line (people's and the model's words escaped). */
+export function noteText(n: RoundNote): string {
+  switch (n.kind) {
+    case 'partial':
+      return `:warning: Some of this round could not be made; it goes on with ${n.made} variant${n.made === 1 ? '' : 's'}:\n${n.failures
+        .map((f) => `• ${f.label ? `${f.label}: ` : ''}${f.stage} — ${esc(truncate(f.message, 300))}`)
+        .join('\n')}`;
+    case 'offline':
+      return ':construction: These are *offline drafts* made by the studio without OpenAI (no OPENAI_API_KEY, or IMAGE_PROVIDER=studio).';
+    case 'synthetic':
+      return ':warning: CLIP is running a *synthetic model*: relevance and novelty scores are meaningless until the real model is installed.';
+    case 'next':
+      return `:arrows_counterclockwise: *Round ${n.number}* started by <@${n.by}> with ${n.feedback} piece${n.feedback === 1 ? '' : 's'} of feedback${n.leader ? ` and variant ${n.leader} as the leader` : ''}.`;
+    case 'reminder':
+      return `:alarm_clock: Voting on round ${n.number} closes in about ${n.minutes} minute${n.minutes === 1 ? '' : 's'}. <@${n.author}>, close it yourself any time.`;
+    case 'stored':
+      return `:books: Variant ${n.label} is now in the creative library, with this brief and the votes.`;
+    case 'store_failed':
+      return `:warning: The winner could not be stored in the creative library: ${esc(truncate(n.detail, 500))}`;
+    case 'winner_images_missing':
+      return `:warning: The images of variant ${n.label} are missing, so the winner could not be uploaded or stored.`;
+  }
+}
+
+/** How voting ended, for the tally and the parent. */
+export function resultText(r: CloseResult): string {
+  const by = r.by === 'auto' ? 'automatically' : `by <@${r.by}>`;
+  if (!r.winner) return `Round closed ${by} with no votes, so no winner was stored.`;
+  const w = r.winner;
+  const tie = r.tie
+    ? ` It was a tie between ${r.tie.labels.join(', ')} (${r.tie.votes} vote${r.tie.votes === 1 ? '' : 's'} each), broken by ${r.tie.brokenBy === 'preference' ? 'predicted preference' : 'the earlier variant'}.`
+    : '';
+  return `:trophy: *Winner: variant ${w.label}* — “${esc(truncate(w.headline, 200))}” — ${w.votes} of ${w.total} vote${w.total === 1 ? '' : 's'}. Closed ${by}.${tie}`;
 }
 
 export { md };

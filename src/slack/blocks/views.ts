@@ -153,6 +153,11 @@ export interface HomeWinner {
   votes: number;
 }
 
+/** Escaped text that links to `url` when there is one (App Home entries lead to their threads). */
+function linked(text: string, url: string | null): string {
+  return url ? `<${url.replace(/[<>|]/g, encodeURIComponent)}|${esc(text)}>` : esc(text);
+}
+
 export function homeView(p: { user: string; open: HomeRound[]; winners: HomeWinner[]; synthetic?: boolean }): View {
   const blocks: Block[] = [{ type: 'header', text: plain('adcreative', LIMITS.headerText) }];
   blocks.push(section(`Hi <@${p.user}>. Type \`/adcreative <brief>\` in a channel to start a round, or \`/adcreative help\`.`));
@@ -162,7 +167,7 @@ export function homeView(p: { user: string; open: HomeRound[]; winners: HomeWinn
   for (const r of p.open.slice(0, 20)) {
     blocks.push(
       section(
-        `*${esc(truncate(r.brief, 200))}*\nRound ${r.round} · ${r.status} · ${r.votes} vote${r.votes === 1 ? '' : 's'}`,
+        `*${linked(truncate(r.brief, 200), r.permalink)}*\nRound ${r.round} · ${r.status} · ${r.votes} vote${r.votes === 1 ? '' : 's'}`,
         r.permalink
           ? { accessory: button({ text: 'Open thread', action_id: ACTION.homeOpenThread, url: r.permalink, value: 'open' }) }
           : {},
@@ -174,7 +179,7 @@ export function homeView(p: { user: string; open: HomeRound[]; winners: HomeWinn
   for (const w of p.winners.slice(0, 20)) {
     blocks.push(
       section(
-        `*${esc(truncate(w.headline, 150))}* (variant ${w.label}, ${w.votes} vote${w.votes === 1 ? '' : 's'})\n${esc(truncate(w.brief, 200))}`,
+        `*${linked(truncate(w.headline || '(no headline)', 150), w.permalink)}* (variant ${w.label}, ${w.votes} vote${w.votes === 1 ? '' : 's'})\n${esc(truncate(w.brief, 200))}`,
         w.permalink
           ? { accessory: button({ text: 'Open thread', action_id: ACTION.homeOpenThread, url: w.permalink, value: 'open' }) }
           : {},

@@ -5,12 +5,21 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
 import { type BriefDefaults, parseCommand } from '../../rounds/brief.ts';
-import { errorMessage, helpMessage, statsMessage } from '../blocks/ephemeral.ts';
+import type { RoundRunner } from '../../rounds/runner.ts';
+import type { Access } from '../access.ts';
+import { allowlistMessage, errorMessage, helpMessage, statsMessage } from '../blocks/ephemeral.ts';
 import { briefModal } from '../blocks/views.ts';
-import type { RoundFlow } from '../flow.ts';
+import type { SlackThread } from '../thread.ts';
 
-export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => BriefDefaults; learningSummary?: () => Promise<string[]> }) {
-  return async ({ command, ack, respond, client, logger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+export function makeAdcreativeCommand(deps: {
+  runner: Pick<RoundRunner, 'start' | 'work' | 'rounds'>;
+  thread: Pick<SlackThread, 'tell' | 'openView'>;
+  access: Pick<Access, 'channelAllowed' | 'settings'>;
+  defaults: () => BriefDefaults;
+  voteReaction: string;
+  learningSummary?: () => Promise<string[]>;
+}) {
+  return async ({ command, ack, logger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const defaults = deps.defaults();
     let parsed: ReturnType<typeof parseCommand>;
     try {
@@ -25,49 +34,46 @@ export function makeAdcreativeCommand(deps: { flow: RoundFlow; defaults: () => B
         brands: defaults.brands,
         maxVariants: defaults.maxVariants,
         maxChars: defaults.maxChars,
-        voteReaction: deps.flow.settings.voteReaction,
+        voteReaction: deps.voteReaction,
       });
       await ack({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
       return;
     }
     await ack();
+    const who = { user: command.user_id, channel: command.channel_id, replyUrl: command.response_url };
     if (parsed.kind === 'stats') {
       const learning = await deps.learningSummary?.().catch((e: unknown) => [`Learning figures unavailable: ${describeError(e)}`]);
-      const m = statsMessage({ ...(await deps.flow.rounds.usage()), learning });
-      await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
+      await deps.thread.tell(who, statsMessage({ ...(await deps.runner.rounds.usage()), learning }));
       return;
     }
     if (parsed.kind === 'modal') {
       try {
-        await client.views.open({
-          trigger_id: command.trigger_id,
-          view: briefModal({
+        await deps.thread.openView(
+          command.trigger_id,
+          briefModal({
             channelId: command.channel_id,
             brands: defaults.brands,
             defaults: { channel: defaults.channel, formats: defaults.formats, variants: defaults.variants, brand: defaults.brand },
             maxVariants: defaults.maxVariants,
             maxChars: defaults.maxChars,
-          }) as never,
-        });
+          }),
+        );
       } catch (e) {
         logger.warn(`views.open failed: ${describeError(e)}`);
-        const m = errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative <brief>`.');
-        await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
+        await deps.thread.tell(
+          who,
+          errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative <brief>`.'),
+        );
       }
       return;
     }
-    deps.flow.track(
-      () =>
-        deps.flow.startBrief({
-          user: command.user_id,
-          channel: command.channel_id,
-          channelName: command.channel_name,
-          brief: parsed.brief,
-          options: parsed.options,
-          notify: async (m) => {
-            await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
-          },
-        }),
+    if (!deps.access.channelAllowed(command.channel_id, command.channel_name)) {
+      await deps.thread.tell(who, allowlistMessage(deps.access.settings.channelAllowlist));
+      return;
+    }
+    const { brief, options } = parsed;
+    deps.runner.work.track(
+      () => deps.runner.start({ user: command.user_id, channel: command.channel_id, brief, options, replyTo: who }),
       'brief',
     );
   };

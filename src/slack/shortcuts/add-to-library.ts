@@ -1,23 +1,78 @@
-/** Message shortcut "Add to creative library": ingests the message's images, confirms ephemerally. */
+/**
+ * Message shortcut "Add to creative library": the message's images go into the library with
+ * its text as their caption and its permalink as their source; the person hears the result.
+ */
 import type { AllMiddlewareArgs, MessageShortcut, SlackShortcutMiddlewareArgs } from '@slack/bolt';
-import type { RoundFlow } from '../flow.ts';
+import { describeError } from '../../errors.ts';
+import type { Library } from '../../library/types.ts';
+import type { WorkQueue } from '../../rounds/work.ts';
+import { errorMessage } from '../blocks/ephemeral.ts';
+import { notesMessage } from '../blocks/round.ts';
+import { downloadFile, type FileSettings, refuseFile, type SlackFile } from '../files.ts';
+import type { SlackThread } from '../thread.ts';
 
-export function makeAddToLibraryShortcut(deps: { flow: RoundFlow; botToken: string }) {
+export interface AddToLibraryDeps {
+  library: () => Promise<Pick<Library, 'add'>>;
+  thread: Pick<SlackThread, 'tell' | 'permalink'>;
+  work: Pick<WorkQueue, 'track'>;
+  files: FileSettings;
+}
+
+/** Ingests the images of one message; returns the lines to tell the person. */
+export async function addMessageImages(
+  deps: AddToLibraryDeps,
+  p: { channel: string; message: { text?: string; ts?: string; files?: SlackFile[] } },
+): Promise<{ added: number; lines: string[] } | { error: string }> {
+  const files = (p.message.files ?? []).filter((f) => f.mimetype?.startsWith('image/'));
+  if (!files.length)
+    return { error: 'That message has no images. Use *Add to creative library* on a message with PNG, JPEG, WebP or GIF images.' };
+  const items: { image: Uint8Array; fileName: string }[] = [];
+  const skipped: string[] = [];
+  for (const f of files) {
+    const name = f.name ?? f.id ?? 'image';
+    const refused = refuseFile(f, deps.files.maxBytes);
+    if (refused) {
+      skipped.push(`${name}: ${refused}`);
+      continue;
+    }
+    try {
+      items.push({ image: await downloadFile(f, deps.files), fileName: name });
+    } catch (e) {
+      skipped.push(`${name}: could not be downloaded (${describeError(e)})`);
+    }
+  }
+  let added = 0;
+  if (items.length) {
+    const permalink = (await deps.thread.permalink(p.channel, String(p.message.ts))) ?? `${p.channel}/${p.message.ts}`;
+    try {
+      const lib = await deps.library();
+      const r = await lib.add(items.map((i) => ({ ...i, caption: p.message.text ?? '', source: `slack:${permalink}`, tags: ['slack'] })));
+      added = r.ingested + r.updated;
+      for (const f of r.failed) skipped.push(`${f.path}: ${f.reason}`);
+    } catch (e) {
+      return { error: `The creative library could not take the images: ${describeError(e)}` };
+    }
+  }
+  const lines = [
+    added
+      ? `:books: Added ${added} image${added === 1 ? '' : 's'} to the creative library.`
+      : ':warning: Nothing was added to the creative library.',
+    ...skipped.map((s) => `• ${s}`),
+  ];
+  return { added, lines };
+}
+
+export function makeAddToLibraryShortcut(deps: AddToLibraryDeps) {
   return async ({ ack, shortcut }: SlackShortcutMiddlewareArgs<MessageShortcut> & AllMiddlewareArgs): Promise<void> => {
     await ack();
-    const message = shortcut.message as {
-      text?: string;
-      ts?: string;
-      files?: { id?: string; name?: string; mimetype?: string; size?: number; url_private_download?: string; url_private?: string }[];
-    };
-    deps.flow.track(
-      deps.flow.addToLibrary({
-        user: shortcut.user.id,
+    const message = shortcut.message as { text?: string; ts?: string; files?: SlackFile[] };
+    const who = { user: shortcut.user.id, channel: shortcut.channel.id };
+    deps.work.track(async () => {
+      const r = await addMessageImages(deps, {
         channel: shortcut.channel.id,
         message: { ...message, ts: message.ts ?? shortcut.message_ts },
-        botToken: deps.botToken,
-      }),
-      'add to library',
-    );
+      });
+      await deps.thread.tell(who, 'error' in r ? errorMessage(r.error) : notesMessage(r.lines));
+    }, 'add to library');
   };
 }

@@ -6,10 +6,13 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { describeError } from '../../errors.ts';
 import { probe } from '../../image/decode.ts';
 import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
-import { type ChannelName, type FormatName, IMAGE_TYPES } from '../../vocabulary.ts';
-import { errorMessage } from '../blocks/ephemeral.ts';
+import type { RoundRunner } from '../../rounds/runner.ts';
+import type { ChannelName, FormatName } from '../../vocabulary.ts';
+import type { Access } from '../access.ts';
+import { allowlistMessage, errorMessage } from '../blocks/ephemeral.ts';
 import { BRIEF_BLOCKS } from '../blocks/views.ts';
-import type { RoundFlow } from '../flow.ts';
+import { downloadFile, type FileSettings, refuseFile, type SlackFile } from '../files.ts';
+import type { SlackThread } from '../thread.ts';
 
 type Values = ViewSubmitAction['view']['state']['values'];
 
@@ -48,19 +51,19 @@ export function briefFromForm(
   return { brief, options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants }, errors };
 }
 
-export function makeBriefModalSubmission(deps: { flow: RoundFlow; defaults: () => BriefDefaults; botToken: string }) {
+export function makeBriefModalSubmission(deps: {
+  runner: Pick<RoundRunner, 'start' | 'work'>;
+  thread: Pick<SlackThread, 'tell'>;
+  access: Pick<Access, 'channelAllowed' | 'settings'>;
+  defaults: () => BriefDefaults;
+  files: FileSettings;
+}) {
   return async ({ ack, view, body }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
     const d = deps.defaults();
     const form = briefFromForm(view.state.values, d);
-    const file = view.state.values[BRIEF_BLOCKS.reference]?.value?.files?.[0] as
-      | { mimetype?: string; size?: number; name?: string; url_private_download?: string; url_private?: string }
-      | undefined;
-    if (file && !IMAGE_TYPES.has(file.mimetype ?? ''))
-      form.errors[BRIEF_BLOCKS.reference] = `${file.mimetype ?? 'That file'} is not supported: use PNG, JPEG, WebP or GIF.`;
-    if (file && (file.size ?? 0) > deps.flow.settings.imageMaxBytes) {
-      form.errors[BRIEF_BLOCKS.reference] =
-        `The image is ${(Number(file.size) / 1048576).toFixed(1)} MB; the limit is ${(deps.flow.settings.imageMaxBytes / 1048576).toFixed(0)} MB.`;
-    }
+    const file = view.state.values[BRIEF_BLOCKS.reference]?.value?.files?.[0] as SlackFile | undefined;
+    const refused = file ? refuseFile(file, deps.files.maxBytes) : undefined;
+    if (refused) form.errors[BRIEF_BLOCKS.reference] = `The image cannot be used: ${refused}.`.slice(0, 150);
     if (Object.keys(form.errors).length || !form.brief || !form.options) {
       await ack({ response_action: 'errors', errors: form.errors });
       return;
@@ -73,34 +76,36 @@ export function makeBriefModalSubmission(deps: { flow: RoundFlow; defaults: () =
     } catch {
       channel = '';
     }
-    const notify = async (m: { text: string; blocks: unknown[] }) => {
-      await deps.flow.post(user, m as never).catch(() => {});
-    };
     const { brief, options } = form;
-    deps.flow.track(
-      (async () => {
-        let referenceImage: Uint8Array | undefined;
-        if (file) {
-          try {
-            const bytes = await deps.flow.download(file.url_private_download ?? file.url_private ?? '', deps.botToken);
-            // A corrupt file would otherwise be dropped quietly further on, and the person
-            // would think the round followed their reference. Pixel limits apply later, where it is decoded.
-            await probe(bytes, { maxBytes: deps.flow.settings.imageMaxBytes, maxPixels: Number.MAX_SAFE_INTEGER }, file.name);
-            referenceImage = bytes;
-          } catch (e) {
-            await notify(errorMessage(`The reference image could not be used: ${describeError(e)}. The round goes on without it.`));
-          }
+    if (!deps.access.channelAllowed(channel)) {
+      await deps.thread.tell({ user }, allowlistMessage(deps.access.settings.channelAllowlist));
+      return;
+    }
+    deps.runner.work.track(async () => {
+      let referenceImage: Uint8Array | undefined;
+      if (file) {
+        try {
+          const bytes = await downloadFile(file, deps.files);
+          // A corrupt file would otherwise be dropped quietly further on, and the person
+          // would think the round followed their reference. Pixel limits apply later, where it is decoded.
+          await probe(bytes, { maxBytes: deps.files.maxBytes, maxPixels: Number.MAX_SAFE_INTEGER }, file.name);
+          referenceImage = bytes;
+        } catch (e) {
+          await deps.thread.tell(
+            { user },
+            errorMessage(`The reference image could not be used: ${describeError(e)}. The round goes on without it.`),
+          );
         }
-        await deps.flow.startBrief({
-          user,
-          channel,
-          brief,
-          options: { ...options, anonymous: false, hideTally: false },
-          notify,
-          referenceImage,
-        });
-      })(),
-      'brief from form',
-    );
+      }
+      // The form has no reply address: the author hears about a refusal in the app's DM.
+      await deps.runner.start({
+        user,
+        channel,
+        brief,
+        options: { ...options, anonymous: false, hideTally: false },
+        referenceImage,
+        replyTo: { user },
+      });
+    }, 'brief from form');
   };
 }

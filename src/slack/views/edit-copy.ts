@@ -1,9 +1,9 @@
 /** "Edit copy" modal submitted: re-renders every format with the new copy, same image. */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import type { RoundRunner } from '../../rounds/runner.ts';
 import { EDIT_BLOCKS } from '../blocks/views.ts';
-import type { RoundFlow } from '../flow.ts';
 
-export function makeEditCopySubmission(deps: { flow: RoundFlow }) {
+export function makeEditCopySubmission(deps: { runner: Pick<RoundRunner, 'editCopy' | 'work'> }) {
   return async ({ ack, view, body }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
     const v = view.state.values;
     const copy = {
@@ -25,6 +25,6 @@ export function makeEditCopySubmission(deps: { flow: RoundFlow }) {
     } catch {
       return;
     }
-    deps.flow.track(deps.flow.editCopy({ variantId, user: body.user.id, copy }), 'edit copy');
+    deps.runner.work.track(deps.runner.editCopy({ variantId, user: body.user.id, copy }), 'edit copy');
   };
 }

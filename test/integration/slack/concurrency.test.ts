@@ -143,7 +143,8 @@ describe('restart', () => {
 
   it('a round cut off while generating (the process died) is marked failed after the restart, with a message', async () => {
     // What a killed process leaves behind: a parent message and a round still "generating" in SQL.
-    const posted = await h.bot.client.chat.postMessage({ channel: C, text: 'Brief from <@U0ALICE>: pens' });
+    const postedTs = await h.bot.thread.post(C, { text: 'Brief from <@U0ALICE>: pens', blocks: [] });
+    const posted = { ts: postedTs };
     const r = await h.rounds.createRound({
       channel: C,
       threadTs: String(posted.ts),

@@ -14,6 +14,7 @@ import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqli
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { createSlackApp, type SlackBot } from '../../../src/slack/app.ts';
+import { type FakeEncoder, fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { FakeSocketMode, SocketModeDeliverer } from '../../helpers/fake-socket-mode.ts';
 import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
 
@@ -29,6 +30,8 @@ export interface Harness {
   rounds: RoundService;
   gen: FakeGenerator;
   lib: FakeLibrary;
+  /** Counts the brief embeddings the bot makes. */
+  encoder: FakeEncoder;
   d: Deliverer;
   /** Socket Mode only: the fake gateway. */
   socket?: FakeSocketMode;
@@ -72,7 +75,7 @@ export async function harness(
     priceTextUsd: 0.002,
     ...opts.settings,
   };
-  const h = { dir, slack, gen, lib, socket } as Harness;
+  const h = { dir, slack, gen, lib, socket, encoder: fakeEncoder() } as Harness;
   const boot = async () => {
     h.store = await openSqliteStore(join(dir, 'state.sqlite'));
     h.rounds = new RoundService({ store: h.store, settings });
@@ -88,14 +91,13 @@ export async function harness(
       generator: gen,
       library: async () => lib,
       assets: createFileAssetStore(join(dir, 'variants')),
-      flow: {
+      encoder: h.encoder,
+      settings: {
         voteReaction: '+1',
         tallyUpdateMs: opts.tallyUpdateMs ?? 20,
         adminUserIds: [],
         channelAllowlist: [],
         imageMaxBytes: 5 * 1024 * 1024,
-        priceImageUsd: 0.04,
-        priceTextUsd: 0.002,
         inspirationCount: 3,
         maxConcurrentRounds: 2,
       },

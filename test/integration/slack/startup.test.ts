@@ -4,6 +4,7 @@ import { silentLogger } from '../../../src/log.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { createSlackApp } from '../../../src/slack/app.ts';
 import { pickMode } from '../../../src/start.ts';
+import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { harness } from './harness.ts';
 
 let slack: FakeSlack;
@@ -51,14 +52,13 @@ describe('start-up', () => {
       generator: h.gen,
       library: async () => h.lib,
       assets: { save: async () => {}, load: async () => undefined, remove: async () => {} },
-      flow: {
+      encoder: fakeEncoder(),
+      settings: {
         voteReaction: '+1',
         tallyUpdateMs: 10,
         adminUserIds: [],
         channelAllowlist: [],
         imageMaxBytes: 1,
-        priceImageUsd: 0,
-        priceTextUsd: 0,
         inspirationCount: 1,
         maxConcurrentRounds: 1,
       },

@@ -138,7 +138,7 @@ describe('the other surfaces', () => {
     expect(Buffer.from(h.gen.requests[1].referenceImage as Uint8Array).equals(Buffer.from(tinyPng(8, 8, [20, 200, 90])))).toBe(true);
   });
 
-  it('variant menu: edit copy re-renders in place, download uploads every format, more like this starts a round', async () => {
+  it('variant menu: edit copy re-renders in place, download uploads every format, more like this starts a round (author) or is kept as feedback (others)', async () => {
     const { parent, variants } = await openRound('Desk lamps --variants 2');
     const A = variants[0];
     const menu = element(A, 'variant_menu');
@@ -195,8 +195,25 @@ describe('the other surfaces', () => {
     );
     expect(shared.files).toHaveLength(2);
 
+    // Carol did not write the brief: her "more like this" must not end the round people vote on.
     await h.d.blockAction({
       user: 'U0CAROL',
+      channel: C,
+      message: A,
+      action: { action_id: 'variant_menu', type: 'overflow', selected_option: { value: value('more') } },
+    });
+    const noted = await h.slack.waitFor(() => h.slack.ephemeralsFor('U0CAROL').find((e) => e.text.includes('Noted')), 5000, 'noted');
+    expect(noted.text).toContain('feedback for the next round');
+    await h.slack.waitFor(
+      () => JSON.stringify(tallyMessage(h.slack, C, parent.ts)?.blocks).includes('New round with feedback (1)'),
+      5000,
+      'her request offered as feedback',
+    );
+    expect((await h.rounds.latestInThread(C, parent.ts))?.status).toBe('open');
+    expect(h.gen.requests).toHaveLength(1);
+    // Alice wrote it: her "more like this" starts round 2 at once, built on that variant.
+    await h.d.blockAction({
+      user: 'U0ALICE',
       channel: C,
       message: A,
       action: { action_id: 'variant_menu', type: 'overflow', selected_option: { value: value('more') } },

@@ -1,21 +1,20 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { makeMessageEvent } from '../../../../src/slack/events/message.ts';
-import type { RoundFlow } from '../../../../src/slack/flow.ts';
 
 type Args = SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs;
 
 /** Which thread replies the handler hands to the round flow as feedback. */
 async function collected(events: Record<string, unknown>[]): Promise<string[]> {
   const texts: string[] = [];
-  const flow = {
+  const runner = {
     feedback: async (p: { text: string }) => {
       texts.push(p.text);
-      return true;
+      return 'noted' as const;
     },
-    track: (work: Promise<unknown>) => void work,
-  } as unknown as RoundFlow;
-  const handler = makeMessageEvent({ flow, botUserId: 'U0BOT' });
+    work: { track: (work: () => Promise<unknown>) => void work() },
+  } as unknown as Parameters<typeof makeMessageEvent>[0]['runner'];
+  const handler = makeMessageEvent({ runner, thread: { react: async () => {} }, botUserId: 'U0BOT' });
   for (const event of events) await handler({ event } as unknown as Args);
   await new Promise((r) => setImmediate(r));
   return texts;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trustedFileUrl } from '../../../src/slack/flow.ts';
+import { trustedFileUrl } from '../../../src/slack/files.ts';
 
 describe('which hosts get the bot token with a file download', () => {
   it("accepts Slack's file hosts over https", () => {

@@ -1,0 +1,500 @@
+/**
+ * A round's life, from brief to winner, without Slack: it starts rounds (the first from a
+ * brief, the next from feedback), runs them (inspiration → generation → variants → voting),
+ * follows votes and feedback, closes and promotes the winner, and picks up after a restart.
+ * It decides; the domain rules are RoundService's; everything people see goes through one
+ * port, `RoundView` (Slack's is slack/round-view.ts; tests record it).
+ */
+import type { Encoder } from '../clip/types.ts';
+import { describeError, InputError } from '../errors.ts';
+import { inspire } from '../generate/inspire.ts';
+import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
+import type { Library } from '../library/types.ts';
+import type { Logger } from '../log.ts';
+import type { AssetStore } from './assets.ts';
+import { formatsOf, promoteWinner } from './promote.ts';
+import { type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
+import type { Round, RoundOptions } from './types.ts';
+import type { CostFacts, Failure, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
+import { WorkQueue } from './work.ts';
+
+/** What rounds need of the creative library. */
+export type RoundLibrary = Pick<Library, 'count' | 'search' | 'add'>;
+
+export interface RunnerSettings {
+  /** Past creatives shown (and given to the copywriter) per round. */
+  inspirationCount: number;
+  /** Rounds generated at once; the rest wait in line (generation is CPU- and API-heavy). */
+  maxConcurrentRounds: number;
+}
+
+export interface RunnerDeps {
+  rounds: RoundService;
+  generator: Generator;
+  /** Resolves the library lazily; a rejection means "unavailable" and rounds go on without it. */
+  library: () => Promise<RoundLibrary>;
+  /** Embeds the brief once per round (inspiration search and ranking share it). */
+  encoder: Pick<Encoder, 'embedTexts'>;
+  assets: AssetStore;
+  view: RoundView;
+  /** Workspace admins may close (and redirect) anyone's round. */
+  isAdmin: (user: string) => Promise<boolean>;
+  /** True when a synthetic CLIP model is loaded: said in every thread. */
+  synthetic: boolean;
+  settings: RunnerSettings;
+  logger: Logger;
+}
+
+type Leader = Copy & { image?: Uint8Array };
+
+export class RoundRunner {
+  readonly work: WorkQueue;
+  private readonly d: RunnerDeps;
+
+  constructor(deps: RunnerDeps) {
+    this.d = deps;
+    this.work = new WorkQueue({ maxConcurrent: deps.settings.maxConcurrentRounds, logger: deps.logger });
+  }
+
+  get rounds(): RoundService {
+    return this.d.rounds;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Shutdown: in-flight rounds get `graceMs` to finish, then pending tallies are written. */
+  async drain(graceMs: number): Promise<void> {
+    await this.work.drain(graceMs);
+    await this.d.view.flush();
+  }
+
+  /**
+   * After a restart (or when a replica died): rounds cut off mid-generation are marked failed
+   * and say so; open rounds' tallies are written again from the votes stored meanwhile.
+   */
+  async resume(): Promise<void> {
+    for (const r of await this.d.rounds.withStatus(['generating'])) {
+      // Replicas: a round another live replica is generating is not ours to fail.
+      if (!(await this.d.rounds.claim(r.id))) continue;
+      await this.fail(r, { kind: 'restarted' }, { notify: !r.threadTs.startsWith('pending:') });
+    }
+    for (const r of await this.d.rounds.withStatus(['open'])) await this.refreshTally(r.id);
+  }
+
+  // ------------------------------------------------------------------ starting rounds
+
+  /** A new brief: round 1 (rate limit and caps apply), its thread, then the round itself. */
+  async start(p: {
+    user: string;
+    channel: string;
+    brief: string;
+    options: RoundOptions;
+    referenceImage?: Uint8Array;
+    /** Where the author hears about a refusal (the command's reply address, or a DM). */
+    replyTo: Recipient;
+  }): Promise<void> {
+    if (this.work.stopping) return this.d.view.tell(p.replyTo, { kind: 'restarting' });
+    let round: Round;
+    try {
+      round = await this.d.rounds.createRound({
+        channel: p.channel,
+        // Replaced by the thread's id once the first message is posted.
+        threadTs: `pending:${Date.now()}:${Math.random()}`,
+        number: 1,
+        brief: p.brief,
+        author: p.user,
+        options: p.options,
+      });
+    } catch (e) {
+      return this.d.view.tell(p.replyTo, refusal(e));
+    }
+    const opened = await this.d.view.openThread(round, this.estimate(round));
+    if (!opened.ok) {
+      await this.d.rounds.fail(round.id, `could not post: ${opened.detail}`);
+      this.d.logger.warn('round failed', { round: round.id, why: `could not post: ${opened.detail}` });
+      return this.d.view.tell(p.replyTo, { kind: 'cannot_post', channel: p.channel, reason: opened.reason, detail: opened.detail });
+    }
+    round = await this.d.rounds.attachThread(round.id, opened.threadTs, opened.permalink);
+    await this.run(round, { feedback: [], referenceImage: p.referenceImage });
+  }
+
+  /**
+   * The next round in a thread: the previous one stops taking votes; the new one is made from
+   * the brief, all feedback so far and the leader.
+   */
+  async next(p: { channel: string; threadTs: string; user: string; extraFeedback?: string; leaderId?: string }): Promise<void> {
+    if (this.work.stopping) return;
+    const who: Recipient = { user: p.user, channel: p.channel, threadTs: p.threadTs };
+    const n = await this.d.rounds.startNext(p);
+    if (n.kind === 'generating') return this.d.view.tell(who, { kind: 'still_generating', round: n.previous.number });
+    if (n.kind === 'refused') return this.d.view.tell(who, { kind: 'refused', code: n.code, detail: n.detail });
+    if (n.kind !== 'started') return;
+    if (n.superseded) await this.refreshTally(n.previous.id, { now: true });
+    let leader: Leader | undefined;
+    if (n.leader) {
+      const assets = await this.d.assets.load(n.leader.roundId, n.leader.id).catch(() => undefined);
+      leader = { headline: n.leader.headline, body: n.leader.body, cta: n.leader.cta, image: assets?.visual };
+    }
+    await this.d.view
+      .notes(n.round, [{ kind: 'next', number: n.round.number, by: p.user, feedback: n.feedback.length, leader: n.leader?.label }])
+      .catch((e: unknown) => this.warn('note failed', e));
+    await this.run(n.round, { feedback: n.feedback.map((f) => f.text), leader });
+  }
+
+  /**
+   * "New round with feedback" on a tally, or "Try again" under a round that failed. A button of
+   * an older round must not end the round people are voting on now.
+   */
+  async retry(p: { roundId: string; user: string }): Promise<void> {
+    const round = await this.d.rounds.round(p.roundId);
+    if (!round) return;
+    const latest = await this.d.rounds.latestInThread(round.channel, round.threadTs);
+    if (latest && latest.id !== round.id) {
+      return this.d.view.tell(
+        { user: p.user, channel: round.channel, threadTs: round.threadTs },
+        { kind: 'stale_button', round: round.number, latest: latest.number },
+      );
+    }
+    await this.next({ channel: round.channel, threadTs: round.threadTs, user: p.user });
+  }
+
+  /**
+   * "More like this" on a variant. The author or an admin gets the next round at once, built on
+   * that variant. Anyone else must not end the round people are voting on: their request is
+   * kept as feedback, offered with the next round like any reply in the thread.
+   */
+  async moreLikeThis(p: { variantId: string; user: string }): Promise<void> {
+    const v = await this.d.rounds.variant(p.variantId);
+    if (!v) return;
+    const round = await this.d.rounds.mustRound(v.roundId);
+    const ask = `More like variant ${v.label}: "${v.headline.length > 200 ? `${v.headline.slice(0, 199)}…` : v.headline}"`;
+    if (this.d.rounds.mayRedirect(round, p.user, await this.d.isAdmin(p.user))) {
+      return this.next({ channel: round.channel, threadTs: round.threadTs, user: p.user, leaderId: v.id, extraFeedback: ask });
+    }
+    await this.d.rounds.addFeedback({
+      channel: round.channel,
+      threadTs: round.threadTs,
+      // One request per person and variant, however often it is clicked.
+      messageTs: `more:${v.id}:${p.user}`,
+      user: p.user,
+      text: ask,
+    });
+    const latest = await this.d.rounds.latestInThread(round.channel, round.threadTs);
+    if (latest?.status === 'open') await this.refreshTally(latest.id);
+    await this.d.view.tell(
+      { user: p.user, channel: round.channel, threadTs: round.threadTs },
+      { kind: 'more_noted', label: v.label, round: round.number, author: round.author },
+    );
+  }
+
+  // ------------------------------------------------------------------ running a round
+
+  private estimate(round: Pick<Round, 'options'>): CostFacts {
+    return { ...this.d.rounds.estimateCost(round.options, false), offline: false, estimate: true };
+  }
+
+  private recorded(round: Round): CostFacts {
+    return { usd: round.costUsd, textCalls: round.textCalls, imageCalls: round.imageCalls, offline: round.offline };
+  }
+
+  private warn(what: string, e: unknown): void {
+    this.d.logger.warn(what, { error: describeError(e) });
+  }
+
+  /** Marks the round failed, logs why, and shows it in the thread and on the parent. */
+  private async fail(round: Round, failure: Failure, opts: { facts?: Parameters<RoundService['fail']>[2]; notify?: boolean } = {}) {
+    const why = failure.kind === 'restarted' ? 'the bot restarted while this round was being generated' : failure.why;
+    await this.d.rounds.fail(round.id, why, opts.facts);
+    this.d.logger.warn('round failed', { round: round.id, number: round.number, channel: round.channel, why });
+    if (opts.notify === false) return;
+    const failed = (await this.d.rounds.round(round.id)) ?? round;
+    await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
+  }
+
+  private async run(round: Round, ctx: { feedback: string[]; leader?: Leader; referenceImage?: Uint8Array }): Promise<void> {
+    const estimate = this.estimate(round);
+    const status = (line: StatusLine) =>
+      this.d.view.status(round, line, estimate).catch((e: unknown) => this.warn('status update failed', e));
+    const slot = await this.work.slot((ahead) => void status({ stage: 'queued', ahead }));
+    try {
+      if (slot.signal.aborted || this.work.stopping) throw new Error('the bot is shutting down');
+      if (round.number > 1) void status({ stage: 'retrieving' });
+      let found: Awaited<ReturnType<typeof inspire>>;
+      try {
+        found = await inspire({
+          brief: round.brief,
+          brand: round.options.brand,
+          k: this.d.settings.inspirationCount,
+          encoder: this.d.encoder,
+          library: this.d.library,
+        });
+      } catch (e) {
+        // Without the brief's embedding nothing can be ranked (CLIP is down, say): the round cannot be made.
+        return await this.fail(round, { kind: 'generation', why: describeError(e) });
+      }
+      if (found.state === 'unavailable') this.d.logger.warn('library search failed', { error: found.detail });
+      await this.d.view
+        .inspiration(round, {
+          state: found.state,
+          detail: found.detail,
+          items: found.hits.map((h) => ({
+            headline: h.headline,
+            channel: h.channel,
+            brand: h.brand,
+            ctr: h.ctr.smoothed,
+            similarity: h.scores.fused,
+            demo: h.demo,
+            thumbnail: h.thumbnail?.length ? h.thumbnail : undefined,
+          })),
+        })
+        .catch((e: unknown) => this.warn('inspiration post failed', e));
+      void status({ stage: 'writing', done: 0, total: 1 });
+      let result: GenerateResult;
+      try {
+        result = await this.d.generator.generate({
+          brief: round.brief,
+          brand: round.options.brand,
+          channel: round.options.channel,
+          formats: round.options.formats,
+          count: round.options.variants,
+          inspiration: found.inspiration,
+          briefEmbedding: found.embedding,
+          feedback: ctx.feedback,
+          leader: ctx.leader,
+          referenceImage: ctx.referenceImage,
+          signal: slot.signal,
+          onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
+        });
+      } catch (e) {
+        const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
+        return await this.fail(round, { kind: 'generation', why });
+      }
+      const facts = {
+        costUsd: this.d.rounds.spentUsd(result.cost, result.offline),
+        textCalls: result.cost.textCalls,
+        imageCalls: result.cost.imageCalls,
+      };
+      if (!result.variants.length) {
+        const why =
+          result.failures.map((f) => `${f.label ? `${f.label}: ` : ''}${f.stage} — ${f.message}`).join('; ') || 'no variants came back';
+        return await this.fail(round, { kind: 'no_variants', why }, { facts });
+      }
+      void status({ stage: 'posting' });
+      const records = await this.d.rounds.recordVariants(
+        round,
+        result.variants.map((v) => ({ ...v, formats: formatsOf(v) })),
+        (record, i) => this.d.assets.save(round.id, record.id, assetsOf(result.variants[i])),
+      );
+      for (const [i, v] of result.variants.entries()) {
+        const posted = await this.d.view.variant(round, records[i], v.preview);
+        await this.d.rounds.markPosted(records[i].id, posted);
+      }
+      const notes: RoundNote[] = [];
+      if (result.failures.length) notes.push({ kind: 'partial', made: result.variants.length, failures: result.failures });
+      if (result.offline) notes.push({ kind: 'offline' });
+      if (this.d.synthetic) notes.push({ kind: 'synthetic' });
+      if (notes.length) await this.d.view.notes(round, notes).catch((e: unknown) => this.warn('notes failed', e));
+      const opened = await this.d.rounds.open(round.id, { ...facts, offline: result.offline, synthetic: this.d.synthetic });
+      const tallyTs = await this.d.view.tally(opened.id, () => this.snapshot(opened.id), { post: true });
+      if (tallyTs) await this.d.rounds.setTallyTs(round.id, tallyTs);
+      await this.d.view.status(opened, { stage: 'ready', variants: result.variants.length }, this.recorded(opened));
+    } catch (e) {
+      this.d.logger.error('round failed', { round: round.id, error: e });
+      const current = await this.d.rounds.round(round.id);
+      if (current?.status === 'generating') await this.fail(round, { kind: 'stopped', why: describeError(e) });
+    } finally {
+      slot.release();
+    }
+  }
+
+  // ------------------------------------------------------------------ tally and votes
+
+  /** The tally as it stands (the result included once the round is closed). */
+  async snapshot(roundId: string): Promise<TallySnapshot> {
+    const t = await this.d.rounds.tally(roundId);
+    const pending = t.round.status === 'open' ? (await this.d.rounds.pendingFeedback(t.round.channel, t.round.threadTs)).length : 0;
+    return {
+      round: t.round,
+      entries: t.tally.entries,
+      total: t.tally.total,
+      pendingFeedback: pending,
+      result: closeResult(t.round, t.variants, t.tally),
+    };
+  }
+
+  private async refreshTally(roundId: string, opts: { now?: boolean } = {}): Promise<void> {
+    await this.d.view.tally(roundId, () => this.snapshot(roundId), opts).catch((e: unknown) => this.warn('tally update failed', e));
+  }
+
+  /** After a vote was stored (or refused): the tally follows, and the voter hears what they cannot see. */
+  async voted(outcome: VoteOutcome, who: Recipient): Promise<void> {
+    const where: Recipient = { ...who, threadTs: outcome.round.threadTs };
+    if (outcome.kind === 'closed') return this.d.view.tell(where, { kind: 'voting_closed', round: outcome.round.number });
+    if (outcome.kind === 'ignored') {
+      // A second click this soon reads as a double click; say so, or a quick retraction looks lost.
+      if (outcome.reason === 'double_click') await this.d.view.tell(where, { kind: 'double_click', label: outcome.variant.label });
+      return;
+    }
+    await this.refreshTally(outcome.round.id);
+    // With counts or names hidden, people cannot see their own vote: tell them privately.
+    if (outcome.round.options.hideTally || outcome.round.options.anonymous) {
+      await this.d.view.tell(where, { kind: 'your_vote', label: outcome.variant.label, retracted: outcome.kind === 'retracted' });
+    }
+  }
+
+  // ------------------------------------------------------------------ feedback
+
+  /**
+   * A person's reply in a thread (the bot's mention already taken out). Kept as feedback for
+   * the next round; `mentioned` starts that round at once (in the background).
+   */
+  async feedback(p: {
+    channel: string;
+    threadTs: string;
+    ts: string;
+    user: string;
+    text: string;
+    mentioned: boolean;
+  }): Promise<'not_a_round' | 'noted' | 'duplicate' | 'empty'> {
+    const latest = await this.d.rounds.latestInThread(p.channel, p.threadTs);
+    if (!latest) return 'not_a_round';
+    const text = p.text.replace(/\s+/g, ' ').trim();
+    let outcome: 'noted' | 'duplicate' | 'empty' = 'empty';
+    if (text) {
+      const fresh = await this.d.rounds.addFeedback({
+        channel: p.channel,
+        threadTs: p.threadTs,
+        messageTs: p.ts,
+        user: p.user,
+        text: text.length > 2000 ? `${text.slice(0, 1999)}…` : text,
+      });
+      // A redelivered reply is not feedback twice, nor a second round.
+      if (!fresh) return 'duplicate';
+      outcome = 'noted';
+    }
+    if (p.mentioned) this.work.track(() => this.next({ channel: p.channel, threadTs: p.threadTs, user: p.user }), 'next round');
+    else if (latest.status === 'open') await this.refreshTally(latest.id);
+    return outcome;
+  }
+
+  // ------------------------------------------------------------------ close
+
+  async close(p: { roundId: string; user: string; channel?: string }): Promise<void> {
+    const round = await this.d.rounds.round(p.roundId);
+    if (!round) return;
+    const who: Recipient = { user: p.user, channel: p.channel ?? round.channel, threadTs: round.threadTs };
+    if (!this.d.rounds.mayClose(round, p.user, await this.d.isAdmin(p.user))) {
+      return this.d.view.tell(who, { kind: 'close_refused', author: round.author });
+    }
+    if (round.status !== 'open') return this.d.view.tell(who, { kind: 'already_closed', round: round.number });
+    const outcome = await this.d.rounds.close(round.id, p.user);
+    if (outcome) await this.announce(outcome);
+  }
+
+  async autoClose(round: Round): Promise<void> {
+    const outcome = await this.d.rounds.close(round.id, 'auto');
+    if (outcome) await this.announce(outcome);
+  }
+
+  async remind(round: Round): Promise<void> {
+    const minutes = round.closesAt ? Math.max(1, Math.round((round.closesAt.getTime() - Date.now()) / 60_000)) : 0;
+    await this.d.view.notes(round, [{ kind: 'reminder', number: round.number, minutes, author: round.author }]);
+  }
+
+  /** The result on the tally and the parent; the winner's files in the thread, then into the library. */
+  private async announce(o: CloseOutcome): Promise<void> {
+    const { round, winner } = o;
+    await this.d.view.closed(() => this.snapshot(round.id)).catch((e: unknown) => this.warn('final tally failed', e));
+    if (!winner) return;
+    const assets = await this.d.assets.load(round.id, winner.id).catch(() => undefined);
+    if (!assets) {
+      this.d.logger.warn('winner images missing', { round: round.id, variant: winner.id });
+      await this.d.view.notes(round, [{ kind: 'winner_images_missing', label: winner.label }]).catch(() => {});
+      return;
+    }
+    await this.d.view
+      .files(
+        round,
+        formatsOf(assets).map((f) => ({ bytes: assets.images[f] as Uint8Array, format: f })),
+        { kind: 'winner', label: winner.label, round: round.number },
+      )
+      .catch((e: unknown) => this.warn('winner upload failed', e));
+    let note: RoundNote;
+    try {
+      const id = await promoteWinner(o, assets, await this.d.library());
+      await this.d.rounds.setWinnerCreative(round.id, id);
+      note = { kind: 'stored', label: winner.label };
+    } catch (e) {
+      this.d.logger.warn('winner not stored in the library', { round: round.id, error: describeError(e) });
+      note = { kind: 'store_failed', label: winner.label, detail: describeError(e) };
+    }
+    await this.d.view.notes(round, [note]).catch((e: unknown) => this.warn('note failed', e));
+  }
+
+  // ------------------------------------------------------------------ variant menu
+
+  /** "Download all formats": every format of one variant, shared in the round's thread. */
+  async download(p: { variantId: string; user: string; channel?: string }): Promise<void> {
+    const v = await this.d.rounds.variant(p.variantId);
+    if (!v) return;
+    const round = await this.d.rounds.mustRound(v.roundId);
+    const assets = await this.d.assets.load(v.roundId, v.id);
+    if (!assets) {
+      return this.d.view.tell(
+        { user: p.user, channel: p.channel ?? round.channel, threadTs: round.threadTs },
+        { kind: 'images_missing', label: v.label, purpose: 'download' },
+      );
+    }
+    await this.d.view.files(
+      round,
+      formatsOf(assets).map((f) => ({ bytes: assets.images[f] as Uint8Array, format: f })),
+      { kind: 'download', label: v.label, round: round.number, for: p.user },
+    );
+  }
+
+  /** "Edit copy": every format re-rendered with the new copy and the same image; votes stay. */
+  async editCopy(p: { variantId: string; user: string; copy: Copy }): Promise<void> {
+    const v = await this.d.rounds.variant(p.variantId);
+    if (!v) return;
+    const round = await this.d.rounds.mustRound(v.roundId);
+    const who: Recipient = { user: p.user, channel: round.channel, threadTs: round.threadTs };
+    if (!this.d.rounds.mayEdit(round)) return this.d.view.tell(who, { kind: 'edit_closed', round: round.number });
+    const assets = await this.d.assets.load(v.roundId, v.id);
+    if (!assets) return this.d.view.tell(who, { kind: 'images_missing', label: v.label, purpose: 'edit' });
+    let next: GeneratedVariant;
+    try {
+      next = await this.d.generator.rerender(
+        {
+          ...v,
+          images: assets.images,
+          preview: assets.preview,
+          visual: assets.visual,
+          imageEmbedding: assets.imageEmbedding,
+        },
+        p.copy,
+        { brand: round.options.brand, formats: v.formats.length ? v.formats : round.options.formats },
+      );
+    } catch (e) {
+      return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
+    }
+    await this.d.assets.save(round.id, v.id, assetsOf(next));
+    const updated = await this.d.rounds.editCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
+    const posted = await this.d.view.variant(
+      round,
+      updated,
+      next.preview,
+      v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined,
+    );
+    await this.d.rounds.markPosted(v.id, posted);
+  }
+}
+
+function assetsOf(v: Pick<GeneratedVariant, 'images' | 'preview' | 'visual' | 'imageEmbedding'>) {
+  return { images: v.images, preview: v.preview, visual: v.visual, imageEmbedding: v.imageEmbedding };
+}
+
+/** A refusal from the rate limit or a cap, as the person hears it. */
+function refusal(e: unknown): { kind: 'refused'; code: string; detail: string } {
+  const code = (e as { code?: unknown })?.code;
+  return { kind: 'refused', code: typeof code === 'string' ? code : 'ERROR', detail: describeError(e) };
+}

@@ -1,0 +1,158 @@
+/**
+ * The one port through which a round is shown to people. The runner (runner.ts) decides what
+ * happens and says it here in the domain's words; an adapter (Slack's is slack/round-view.ts)
+ * decides how it looks. Nothing here knows Slack: no markup, no message ids but the opaque
+ * `threadTs`/`messageTs` strings the adapter hands back.
+ */
+import type { FormatName } from '../vocabulary.ts';
+import type { TallyEntry } from './tally.ts';
+import type { Round, VariantRecord } from './types.ts';
+
+/** Spend shown with a round: an estimate while it is made, the recorded figures after. */
+export interface CostFacts {
+  usd: number;
+  textCalls: number;
+  imageCalls: number;
+  offline: boolean;
+  estimate?: boolean;
+}
+
+/** The parent's one-line status. */
+export type StatusLine =
+  | { stage: 'retrieving' }
+  | { stage: 'queued'; ahead: number }
+  | { stage: 'writing' | 'drawing' | 'composing' | 'ranking'; done: number; total: number }
+  | { stage: 'posting' }
+  | { stage: 'ready'; variants: number }
+  | { stage: 'failed'; why: string }
+  | { stage: 'closed'; winner?: string };
+
+export interface InspirationItem {
+  headline: string;
+  channel: string;
+  brand: string;
+  ctr: number;
+  similarity: number;
+  demo: boolean;
+  /** Encoded image bytes (any format the library keeps); the adapter converts what it must. */
+  thumbnail?: Uint8Array;
+}
+
+export interface InspirationShown {
+  state: 'ok' | 'empty' | 'unavailable';
+  detail?: string;
+  items: InspirationItem[];
+}
+
+/** Where a posted variant lives, so votes by reaction can find it and edits can replace it. */
+export interface PostedVariant {
+  messageTs: string;
+  /** The adapter's id for the image it showed; null when the image could not be attached (yet). */
+  fileId: string | null;
+}
+
+/** What the thread is told besides variants and the tally. */
+export type RoundNote =
+  | { kind: 'partial'; made: number; failures: { label?: string; stage: string; message: string }[] }
+  | { kind: 'offline' }
+  | { kind: 'synthetic' }
+  | { kind: 'next'; number: number; by: string; feedback: number; leader?: string }
+  | { kind: 'reminder'; number: number; minutes: number; author: string }
+  | { kind: 'stored'; label: string }
+  | { kind: 'store_failed'; label: string; detail: string }
+  | { kind: 'winner_images_missing'; label: string };
+
+/** Why a round could not be made (the thread says it with a retry; the parent shows it). */
+export type Failure =
+  | { kind: 'restarted' }
+  | { kind: 'generation'; why: string }
+  | { kind: 'no_variants'; why: string }
+  | { kind: 'stopped'; why: string };
+
+export interface CloseResult {
+  /** A user id, or "auto" for the timer. */
+  by: string;
+  winner: { label: string; headline: string; votes: number; total: number } | null;
+  tie: { labels: string[]; votes: number; brokenBy: 'preference' | 'position' } | null;
+}
+
+/** The tally as it stands; read again each time the adapter writes it. */
+export interface TallySnapshot {
+  round: Round;
+  entries: TallyEntry[];
+  total: number;
+  /** Feedback waiting for the next round (offered as a button while voting is open). */
+  pendingFeedback: number;
+  result?: CloseResult;
+}
+
+/** Someone to tell something to, and where they are looking. */
+export interface Recipient {
+  user: string;
+  /** The conversation they acted in; absent: a direct message. */
+  channel?: string;
+  threadTs?: string;
+  /** An answer address the surface gave with the request (Slack: a command's response_url), tried first. */
+  replyUrl?: string;
+}
+
+/** One person is told something only they need to see. */
+export type Notice =
+  | { kind: 'restarting' }
+  | { kind: 'refused'; code: string; detail: string }
+  | { kind: 'cannot_post'; channel: string; reason: 'not_in_channel' | 'channel_not_found' | 'other'; detail?: string }
+  | { kind: 'still_generating'; round: number }
+  | { kind: 'voting_closed'; round: number }
+  | { kind: 'double_click'; label: string }
+  | { kind: 'your_vote'; label: string; retracted: boolean }
+  | { kind: 'vote_failed'; detail: string }
+  | { kind: 'close_refused'; author: string }
+  | { kind: 'already_closed'; round: number }
+  | { kind: 'edit_closed'; round: number }
+  | { kind: 'images_missing'; label: string; purpose: 'edit' | 'download' }
+  | { kind: 'rerender_failed'; label: string; detail: string }
+  | { kind: 'stale_button'; round: number; latest: number }
+  | { kind: 'more_noted'; label: string; round: number; author: string };
+
+export interface FileToShare {
+  bytes: Uint8Array;
+  format: FormatName;
+}
+
+export type FilesCaption =
+  | { kind: 'winner'; label: string; round: number }
+  | { kind: 'download'; label: string; round: number; for: string };
+
+export interface RoundView {
+  /** Posts the round's first message; its id is the thread every later message goes into. */
+  openThread(
+    round: Round,
+    cost: CostFacts,
+  ): Promise<
+    | { ok: true; threadTs: string; permalink?: string }
+    | { ok: false; reason: 'not_in_channel' | 'channel_not_found' | 'other'; detail: string }
+  >;
+  /**
+   * The parent's status line. Calls may come quickly (progress); the adapter may coalesce them,
+   * and the returned promise settles once this state, or a later one, is shown.
+   */
+  status(round: Round, line: StatusLine, cost: CostFacts): Promise<void>;
+  inspiration(round: Round, shown: InspirationShown): Promise<void>;
+  /** Shows one variant with its image; with `replace`, in place of the message shown before. */
+  variant(round: Round, v: VariantRecord, image: Uint8Array, replace?: PostedVariant): Promise<PostedVariant>;
+  notes(round: Round, notes: RoundNote[]): Promise<void>;
+  /**
+   * The tally of a round. `post`: shows it for the first time and returns its message id.
+   * Otherwise the votes or feedback changed: the shown tally is rewritten from `read()`, coalesced
+   * with other changes (`now`: without waiting), and not at all before it was first shown.
+   */
+  tally(roundId: string, read: () => Promise<TallySnapshot>, opts?: { post?: boolean; now?: boolean }): Promise<string | undefined>;
+  failed(round: Round, failure: Failure, cost: CostFacts): Promise<void>;
+  /** Voting is over: the final tally and the parent show the result (`read().result`). */
+  closed(read: () => Promise<TallySnapshot>): Promise<void>;
+  /** Files of one variant shared in the round's thread. */
+  files(round: Round, files: FileToShare[], caption: FilesCaption): Promise<void>;
+  tell(to: Recipient, notice: Notice): Promise<void>;
+  /** Pending coalesced writes land now (shutdown). */
+  flush(): Promise<void>;
+}

@@ -1,0 +1,404 @@
+/**
+ * The round's rules, run by the real runner over the real RoundService on SQLite, shown through
+ * a recording RoundView: no Slack, fake or real, anywhere.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
+import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
+import { createPipeline } from '../../../src/generate/pipeline.ts';
+import { createStudioImages } from '../../../src/generate/studio.ts';
+import type { Generator } from '../../../src/generate/types.ts';
+import { createLogger } from '../../../src/log.ts';
+import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
+import { createFileAssetStore } from '../../../src/rounds/assets.ts';
+import { RoundRunner } from '../../../src/rounds/runner.ts';
+import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
+import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
+import type { Round, RoundOptions } from '../../../src/rounds/types.ts';
+import { limitsFor } from '../../../src/vocabulary.ts';
+import { type FakeEncoder, fakeEncoder } from '../../helpers/fake-encoder.ts';
+import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
+import { type RecordingView, recordingView } from '../../helpers/recording-view.ts';
+
+const settings: RoundSettings = {
+  ratePerHour: 50,
+  dailyImageCap: 1000,
+  monthlyUsdCap: 0,
+  autoCloseMinutes: 60,
+  reminderMinutes: 10,
+  doubleClickMs: 0,
+  priceImageUsd: 0.04,
+  priceTextUsd: 0.002,
+};
+const options: RoundOptions = { variants: 3, formats: ['square', 'story'], channel: 'meta', anonymous: false, hideTally: false };
+const ALICE = 'U0ALICE'; // writes the briefs
+const BOB = 'U0BOB';
+const ADA = 'U0ADA'; // a workspace admin
+const C = 'C1';
+
+let dir: string;
+let store: SqliteRoundStore;
+let rounds: RoundService;
+let view: RecordingView;
+let gen: FakeGenerator;
+let lib: FakeLibrary;
+let encoder: FakeEncoder;
+let logLines: Record<string, unknown>[];
+
+function runner(over: { generator?: Generator; rs?: Partial<RoundSettings> } = {}) {
+  if (over.rs) rounds = new RoundService({ store, settings: { ...settings, ...over.rs } });
+  return new RoundRunner({
+    rounds,
+    generator: over.generator ?? gen,
+    library: async () => lib,
+    encoder,
+    assets: createFileAssetStore(join(dir, 'variants')),
+    view,
+    isAdmin: async (u) => u === ADA,
+    synthetic: true,
+    settings: { inspirationCount: 3, maxConcurrentRounds: 2 },
+    logger: createLogger({ write: (l) => logLines.push(JSON.parse(l)) }),
+  });
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'runner-'));
+  store = await openSqliteStore(join(dir, 'state.sqlite'));
+  rounds = new RoundService({ store, settings });
+  view = recordingView();
+  gen = fakeGenerator();
+  lib = fakeLibrary([
+    { headline: 'Past winner', brand: 'acme' },
+    { headline: 'Other brand', brand: 'northwind' },
+  ]);
+  encoder = fakeEncoder();
+  logLines = [];
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function firstRound(r: RoundRunner, brief = 'Cold brew for nurses', o: Partial<RoundOptions> = {}): Promise<Round> {
+  await r.start({ user: ALICE, channel: C, brief, options: { ...options, ...o }, replyTo: { user: ALICE, channel: C, replyUrl: 'reply' } });
+  const thread = view.of('openThread').at(-1);
+  const latest = await rounds.latestInThread(C, `T${view.of('openThread').length}`);
+  if (!thread || !latest) throw new Error('no round was started');
+  return latest;
+}
+
+describe('starting a round', () => {
+  it('opens a thread, shows inspiration, every variant with its image, the notes and the tally, then opens voting', async () => {
+    const r = runner();
+    const round = await firstRound(r, 'Cold brew for nurses', { brand: 'acme' });
+    expect(round).toMatchObject({
+      number: 1,
+      status: 'open',
+      threadTs: 'T1',
+      permalink: 'https://example.test/T1',
+      tallyTs: expect.any(String),
+    });
+    // The parent showed the estimate before anything was made: one copy call and one image per variant.
+    expect(view.of('openThread')[0].cost).toEqual({ usd: 0.002 + 3 * 0.04, textCalls: 1, imageCalls: 3, offline: false, estimate: true });
+    // The brand's own past creative first.
+    expect(view.of('inspiration')[0].shown).toMatchObject({ state: 'ok', items: [{ headline: 'Past winner', brand: 'acme' }] });
+    // One id/label rule: the round's id and the label; each variant's message is where reactions vote.
+    const variants = await rounds.variants(round.id);
+    expect(variants.map((v) => [v.id, v.label])).toEqual(['A', 'B', 'C'].map((l) => [`${round.id}-${l}`, l]));
+    const posted = view.of('variant');
+    expect(posted.map((p) => p.variant.label)).toEqual(['A', 'B', 'C']);
+    for (const [i, v] of variants.entries()) expect(v.messageTs).toBe(posted[i].posted.messageTs);
+    expect(view.of('notes')[0].notes.map((n) => n.kind)).toEqual(['offline', 'synthetic']);
+    const tally = view.of('tally')[0];
+    expect(tally).toMatchObject({ post: true, snapshot: { total: 0, pendingFeedback: 0 } });
+    expect(view.of('status').at(-1)?.line).toEqual({ stage: 'ready', variants: 3 });
+    // The brief went to the generator with the inspiration and no feedback.
+    expect(gen.requests[0]).toMatchObject({ brief: 'Cold brew for nurses', brand: 'acme', count: 3, feedback: [] });
+    expect(gen.requests[0].inspiration.map((i) => i.headline)).toEqual(['Past winner']);
+  });
+
+  it('falls back to the whole library when the brand has no past creatives of its own', async () => {
+    await firstRound(runner(), 'Tea', { brand: 'newbrand' });
+    expect(view.of('inspiration')[0].shown.items.map((i) => i.headline)).toEqual(['Past winner', 'Other brand']);
+  });
+
+  it('embeds the brief once per round: the library search and the ranking share the embedding', async () => {
+    const generator = createPipeline({
+      copywriter: createOfflineCopywriter(),
+      images: createStudioImages({ size: 128 }),
+      encoder,
+      maxSimilarity: async (e) => e.map(() => 0.2),
+      brand: () => DEFAULT_BRAND,
+      limits: (ch) => limitsFor(ch),
+      weights: DEFAULT_WEIGHTS,
+      candidateFactor: 1,
+      concurrency: 2,
+      prices: { image: 0.04, text: 0.002 },
+      logger: createLogger({ write: () => {} }),
+    });
+    const r = runner({ generator });
+    const round = await firstRound(r, 'Trail-running sunscreen', { variants: 2, formats: ['square'] });
+    expect(round.status).toBe('open');
+    expect(encoder.calls.texts).toBe(1);
+    await rounds.addFeedback({ channel: C, threadTs: 'T1', messageTs: '5.5', user: BOB, text: 'warmer colours' });
+    await r.next({ channel: C, threadTs: 'T1', user: BOB });
+    expect((await rounds.latestInThread(C, 'T1'))?.number).toBe(2);
+    expect(encoder.calls.texts).toBe(2);
+  }, 60_000);
+
+  it('refuses a brief past the rate limit, telling the author where they asked', async () => {
+    const r = runner({ rs: { ratePerHour: 1 } });
+    await firstRound(r);
+    await r.start({ user: ALICE, channel: C, brief: 'Second', options, replyTo: { user: ALICE, channel: C, replyUrl: 'reply' } });
+    expect(view.of('openThread')).toHaveLength(1);
+    expect(view.of('tell').at(-1)).toMatchObject({ to: { replyUrl: 'reply' }, notice: { kind: 'refused', code: 'RATE_LIMITED' } });
+  });
+
+  it('a thread that cannot be opened fails the round and says why', async () => {
+    view.refuseThread = { reason: 'not_in_channel', detail: 'not_in_channel' };
+    const r = runner();
+    await r.start({ user: ALICE, channel: C, brief: 'Pens', options, replyTo: { user: ALICE, channel: C } });
+    expect(view.of('tell')[0].notice).toEqual({ kind: 'cannot_post', channel: C, reason: 'not_in_channel', detail: 'not_in_channel' });
+    expect((await rounds.withStatus(['failed'])).map((x) => x.brief)).toEqual(['Pens']);
+    expect(gen.requests).toHaveLength(0);
+  });
+});
+
+describe('a round that cannot be made', () => {
+  it('fails, shows the failure on the parent and in the thread, and writes a log line', async () => {
+    gen.throwNext = new Error('OpenAI returned 500 three times');
+    const r = runner();
+    await r.start({ user: ALICE, channel: C, brief: 'Lamps', options, replyTo: { user: ALICE } });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round?.status).toBe('failed');
+    expect(round?.error).toContain('500 three times');
+    expect(view.of('failed')[0].failure).toEqual({ kind: 'generation', why: 'generation failed: OpenAI returned 500 three times' });
+    expect(logLines.find((l) => l.msg === 'round failed')).toMatchObject({
+      level: 'warn',
+      round: round?.id,
+      why: expect.stringContaining('500'),
+    });
+  });
+
+  it('goes on with what was made and names what failed', async () => {
+    gen.failLabels = ['B'];
+    const round = await firstRound(runner());
+    expect((await rounds.variants(round.id)).map((v) => v.label)).toEqual(['A', 'C']);
+    expect(view.of('notes')[0].notes[0]).toMatchObject({ kind: 'partial', made: 2, failures: [{ label: 'B', stage: 'image' }] });
+  });
+
+  it('after a restart, a round cut off while generating is failed and says so; open tallies are written again', async () => {
+    const r = runner();
+    const open = await firstRound(r);
+    const cut = await rounds.createRound({ channel: C, threadTs: 'T9', number: 1, brief: 'pens', author: ALICE, options });
+    const before = view.of('tally').length;
+    await runner().resume();
+    expect((await rounds.round(cut.id))?.status).toBe('failed');
+    expect(view.of('failed').map((f) => [f.round.id, f.failure.kind])).toEqual([[cut.id, 'restarted']]);
+    expect(
+      view
+        .of('tally')
+        .slice(before)
+        .map((t) => t.roundId),
+    ).toEqual([open.id]);
+  });
+});
+
+describe('votes and feedback', () => {
+  it('a vote refreshes the tally; a voter of an anonymous round hears their vote privately', async () => {
+    const r = runner();
+    const round = await firstRound(r, 'Socks', { anonymous: true });
+    const [a] = await rounds.variants(round.id);
+    await r.voted(await rounds.buttonVote(a.id, BOB), { user: BOB, channel: C });
+    expect(view.of('tally').at(-1)?.snapshot.entries[0]).toMatchObject({ label: 'A', votes: 1, voters: [BOB] });
+    expect(view.of('tell').at(-1)).toMatchObject({
+      to: { user: BOB, threadTs: 'T1' },
+      notice: { kind: 'your_vote', label: 'A', retracted: false },
+    });
+  });
+
+  it('feedback waits for the next round; a mention starts it, superseding the open round and using all feedback so far', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a, b] = await rounds.variants(round.id);
+    await rounds.buttonVote(b.id, BOB);
+    await rounds.buttonVote(b.id, ADA);
+    await rounds.buttonVote(a.id, ALICE);
+    expect(await r.feedback({ channel: C, threadTs: 'T1', ts: '2.1', user: BOB, text: 'warmer colours', mentioned: false })).toBe('noted');
+    // A redelivered reply is not feedback twice.
+    expect(await r.feedback({ channel: C, threadTs: 'T1', ts: '2.1', user: BOB, text: 'warmer colours', mentioned: false })).toBe(
+      'duplicate',
+    );
+    expect(view.of('tally').at(-1)?.snapshot.pendingFeedback).toBe(1);
+    expect(await r.feedback({ channel: C, threadTs: 'NOT-A-ROUND', ts: '2.2', user: BOB, text: 'hi', mentioned: false })).toBe(
+      'not_a_round',
+    );
+    await r.feedback({ channel: C, threadTs: 'T1', ts: '2.3', user: ADA, text: '  shorter   headline ', mentioned: true });
+    await r.work.idle();
+    const [r1, r2] = await rounds.inThread(C, 'T1');
+    expect(r1.status).toBe('superseded');
+    expect(r2).toMatchObject({ number: 2, status: 'open', brief: r1.brief, author: ALICE });
+    // The leader is the vote leader of round 1; all feedback so far goes in, and none is pending any more.
+    expect(gen.requests[1].feedback).toEqual(['warmer colours', 'shorter headline']);
+    expect(gen.requests[1].leader?.headline).toBe(b.headline);
+    expect(await rounds.pendingFeedback(C, 'T1')).toEqual([]);
+    expect(view.of('notes').find((n) => n.notes[0].kind === 'next')?.notes[0]).toEqual({
+      kind: 'next',
+      number: 2,
+      by: ADA,
+      feedback: 2,
+      leader: 'B',
+    });
+    // Round 1's tally was written once more, showing it no longer takes votes.
+    expect(view.of('tally').find((t) => t.roundId === r1.id && t.snapshot.round.status === 'superseded')).toBeDefined();
+  });
+
+  it('asking for the next round while one is being made keeps the feedback for the round after', async () => {
+    const r = runner();
+    await firstRound(r);
+    let release = () => {};
+    gen.gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const making = r.next({ channel: C, threadTs: 'T1', user: BOB });
+    await new Promise((res) => setTimeout(res, 50));
+    await r.next({ channel: C, threadTs: 'T1', user: ADA });
+    expect(view.of('tell').at(-1)).toMatchObject({ to: { user: ADA }, notice: { kind: 'still_generating', round: 2 } });
+    release();
+    await making;
+    expect((await rounds.inThread(C, 'T1')).map((x) => x.number)).toEqual([1, 2]);
+  });
+
+  it('a button of an older round does not replace the round people vote on now', async () => {
+    const r = runner();
+    const one = await firstRound(r);
+    await r.retry({ roundId: one.id, user: BOB });
+    expect((await rounds.latestInThread(C, 'T1'))?.number).toBe(2);
+    await r.retry({ roundId: one.id, user: BOB });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'stale_button', round: 1, latest: 2 });
+    expect((await rounds.inThread(C, 'T1')).map((x) => x.status)).toEqual(['superseded', 'open']);
+  });
+});
+
+describe('more like this', () => {
+  it("from someone else is kept as feedback and does not end the round's voting", async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a] = await rounds.variants(round.id);
+    await r.moreLikeThis({ variantId: a.id, user: BOB });
+    await r.moreLikeThis({ variantId: a.id, user: BOB });
+    expect((await rounds.round(round.id))?.status).toBe('open');
+    expect(gen.requests).toHaveLength(1);
+    expect((await rounds.pendingFeedback(C, 'T1')).map((f) => f.text)).toEqual([`More like variant A: "${a.headline}"`]);
+    expect(view.of('tell').at(-1)).toMatchObject({
+      to: { user: BOB },
+      notice: { kind: 'more_noted', label: 'A', round: 1, author: ALICE },
+    });
+    expect(view.of('tally').at(-1)?.snapshot.pendingFeedback).toBe(1);
+  });
+
+  it('from the author, or an admin, starts the next round at once, built on that variant', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [, b] = await rounds.variants(round.id);
+    await r.moreLikeThis({ variantId: b.id, user: ALICE });
+    expect((await rounds.round(round.id))?.status).toBe('superseded');
+    expect(gen.requests[1].leader?.headline).toBe(b.headline);
+    expect(gen.requests[1].feedback).toEqual([`More like variant B: "${b.headline}"`]);
+    const two = (await rounds.latestInThread(C, 'T1')) as Round;
+    const [a2] = await rounds.variants(two.id);
+    await r.moreLikeThis({ variantId: a2.id, user: ADA });
+    expect((await rounds.latestInThread(C, 'T1'))?.number).toBe(3);
+  });
+});
+
+describe('closing', () => {
+  it('only the author or an admin may close; the winner goes to the library with its provenance, after its files', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a, b] = await rounds.variants(round.id);
+    await rounds.buttonVote(b.id, BOB);
+    await rounds.buttonVote(b.id, ADA);
+    await rounds.buttonVote(a.id, ALICE);
+    await r.close({ roundId: round.id, user: BOB });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'close_refused', author: ALICE });
+    expect((await rounds.round(round.id))?.status).toBe('open');
+    await r.close({ roundId: round.id, user: ALICE });
+    const closed = (await rounds.round(round.id)) as Round;
+    expect(closed).toMatchObject({ status: 'closed', closedBy: ALICE, winnerVariantId: b.id, winnerCreativeId: 'lib-2' });
+    expect(view.of('closed')[0].snapshot.result).toEqual({
+      by: ALICE,
+      winner: { label: 'B', headline: b.headline, votes: 2, total: 3 },
+      tie: null,
+    });
+    // The files, then the note that it is in the library.
+    const order = view.shown.filter((s) => s.kind === 'files' || (s.kind === 'notes' && s.notes[0].kind === 'stored')).map((s) => s.kind);
+    expect(order).toEqual(['files', 'notes']);
+    expect(view.of('files')[0].files.map((f) => f.format)).toEqual(['square', 'story']);
+    const stored = lib.items[2];
+    expect(stored).toMatchObject({ headline: b.headline, source: `winner:${round.id}`, format: 'square', tags: ['winner'] });
+    expect(JSON.parse(stored.provenance as string)).toEqual({
+      brief: 'Cold brew for nurses',
+      round: 1,
+      roundId: round.id,
+      variant: 'B',
+      votes: { A: 1, B: 2, C: 0 },
+      total: 3,
+      tie: false,
+      closedBy: ALICE,
+      channel: C,
+      thread: 'T1',
+    });
+    await r.close({ roundId: round.id, user: ALICE });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'already_closed', round: 1 });
+    // A vote after the close is refused with a reason.
+    await r.voted(await rounds.buttonVote(a.id, BOB), { user: BOB, channel: C });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'voting_closed', round: 1 });
+  });
+
+  it('a tie is broken and said; no votes store no winner; an admin may close anyone’s round', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a, b] = await rounds.variants(round.id);
+    await rounds.buttonVote(b.id, BOB);
+    await rounds.buttonVote(a.id, ALICE);
+    await r.close({ roundId: round.id, user: ADA });
+    expect(view.of('closed')[0].snapshot.result).toMatchObject({
+      by: ADA,
+      winner: { label: 'A' },
+      tie: { labels: ['A', 'B'], votes: 1, brokenBy: 'position' },
+    });
+    const two = await firstRound(r, 'Umbrellas');
+    await r.autoClose(two);
+    expect(view.of('closed')[1].snapshot.result).toEqual({ by: 'auto', winner: null, tie: null });
+    expect(lib.items).toHaveLength(3);
+  });
+});
+
+describe('editing copy', () => {
+  it('re-renders in place while the round is open, and not once it closed', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a] = await rounds.variants(round.id);
+    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'New', body: 'Body', cta: 'Go' } });
+    const edited = view.of('variant').at(-1);
+    expect(edited?.replace?.messageTs).toBe(a.messageTs);
+    expect(edited?.variant).toMatchObject({ headline: 'New', body: 'Body', cta: 'Go', flags: [`copy edited by <@${BOB}>`] });
+    expect((await rounds.variant(a.id))?.fileId).toBe(edited?.posted.fileId);
+    await r.autoClose(round);
+    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'Later', body: 'b', cta: 'c' } });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'edit_closed', round: 1 });
+    expect((await rounds.variant(a.id))?.headline).toBe('New');
+  });
+});
+
+describe('cost: the one place prices live', () => {
+  it("uses the generator's priced figure, else the configured prices, and nothing for offline drafts", () => {
+    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0.5 }, false)).toBe(0.5);
+    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0 }, false)).toBeCloseTo(0.002 + 3 * 0.04, 10);
+    expect(rounds.spentUsd({ textCalls: 0, imageCalls: 0, usd: 0 }, true)).toBe(0);
+  });
+});

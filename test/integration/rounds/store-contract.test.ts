@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sqlLeases } from '../../../src/rounds/leases.ts';
 import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/postgres.ts';
 import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
 import type { CapCheck, NewRound, RoundStore, VariantRecord } from '../../../src/rounds/types.ts';
@@ -230,8 +231,8 @@ describe('PostgreSQL round leases', () => {
   });
 
   it('gives a round to one replica, renews it, and lets another take it only after it expired', async () => {
-    const a = store.leases('replica-a', 400);
-    const b = store.leases('replica-b', 400);
+    const a = sqlLeases(store.db, 'replica-a', 400);
+    const b = sqlLeases(store.db, 'replica-b', 400);
     await store.insertRound(newRound({ id: 'R1' }), CAPS());
     const done = await store.insertRound(newRound({ id: 'R3' }), CAPS());
     const claims = await Promise.all([a.claim('R1'), b.claim('R1')]);
@@ -257,7 +258,7 @@ describe('PostgreSQL round leases', () => {
     expect(await owner.claim(done.id)).toBe(true);
     await store.transitionRound(done.id, ['generating'], 'failed');
     expect(await owner.renewAll()).toBe(1);
-    const left = await store.pool.query('SELECT round_id FROM round_leases WHERE owner = $1', [owner.owner]);
+    const left = await store.db.query('SELECT round_id FROM round_leases WHERE owner = ?', [owner.owner]);
     expect(left.rows.map((r) => r.round_id)).toEqual(['R1']);
   });
 

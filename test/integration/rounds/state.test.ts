@@ -109,7 +109,7 @@ describe('openState', () => {
       "await state.store.getRound('probe');",
       'await state.close();',
       'const loaded = Object.keys(createRequire(import.meta.url).cache);',
-      'const has = (lib) => loaded.some((p) => p.includes(`/node_modules/${lib}/`));',
+      "const has = (lib) => loaded.some((p) => p.includes('/node_modules/' + lib + '/'));",
       "console.log(JSON.stringify({ sqlite: has('better-sqlite3'), pg: has('pg') }));",
     ].join('\n');
     const run = (env: Record<string, string>) =>

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqlLeases } from '../../../src/rounds/leases.ts';
 import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/postgres.ts';
-import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
 import type { SqlRoundStore } from '../../../src/rounds/sql-store.ts';
+import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
 import type { CapCheck, NewRound, RoundStore, VariantRecord } from '../../../src/rounds/types.ts';
 import { type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
 

@@ -106,6 +106,6 @@ class PostgresDriver implements SqlDriver {
 export type PostgresRoundStore = SqlRoundStore;
 
 /** Connects (a pool of `max` per replica) and brings the schema up to date. */
-export function openPostgresStore(url: string, opts: { max?: number } = {}): Promise<SqlRoundStore> {
+export async function openPostgresStore(url: string, opts: { max?: number } = {}): Promise<SqlRoundStore> {
   return openSqlStore(new PostgresDriver(url, opts.max ?? 10));
 }

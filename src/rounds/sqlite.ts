@@ -117,6 +117,6 @@ class SqliteDriver implements SqlDriver {
 export type SqliteRoundStore = SqlRoundStore;
 
 /** Opens (creating if needed) the SQLite state at `path` and brings its schema up to date. */
-export function openSqliteStore(path: string): Promise<SqlRoundStore> {
+export async function openSqliteStore(path: string): Promise<SqlRoundStore> {
   return openSqlStore(new SqliteDriver(path));
 }

@@ -4,7 +4,7 @@
  * DATABASE_URL is set; each deployment loads only its own driver.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,17 @@ describe('openState', () => {
     } finally {
       await again.close();
     }
+  });
+
+  it('a state.sqlite that is not a database: STORE_OPEN naming the file, and the file is left as it was', async () => {
+    const dir = join(tmp, 'junk');
+    mkdirSync(dir, { recursive: true });
+    const junk = 'not a database, just text '.repeat(200);
+    writeFileSync(join(dir, 'state.sqlite'), junk);
+    const err = await openState(loadConfig({ DATA_DIR: dir })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'StoreError', code: 'STORE_OPEN' });
+    expect((err as Error).message).toContain(join(dir, 'state.sqlite'));
+    expect(readFileSync(join(dir, 'state.sqlite'), 'utf8')).toBe(junk);
   });
 
   it('with DATABASE_URL: PostgreSQL shared by replicas, each with its leases, and no SQLite file', async (ctx) => {

@@ -3,9 +3,8 @@
  * store → Slack app. `npm start` uses it for every mode (the sandbox too); tests pass
  * overrides for the parts they replace.
  */
-import { hostname } from 'node:os';
 import type { Encoder } from './clip/types.ts';
-import { type Config, dataPath, libraryUri } from './config.ts';
+import { type Config, libraryUri } from './config.ts';
 import { describeError } from './errors.ts';
 import { listBrands } from './generate/brands.ts';
 import type { Generator } from './generate/types.ts';
@@ -19,11 +18,10 @@ import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createReadiness, type Readiness } from './ops/http.ts';
 import { createMetrics, instrumentEncoder, instrumentGenerator, instrumentStore, type MetricsRegistry } from './ops/metrics.ts';
-import { type AssetStore, createFileAssetStore } from './rounds/assets.ts';
+import type { AssetStore } from './rounds/assets.ts';
 import type { BriefDefaults } from './rounds/brief.ts';
-import { type RoundLeases, startLeaseRenewal } from './rounds/leases.ts';
 import { RoundService, type RoundSettings } from './rounds/service.ts';
-import { openSqliteStore } from './rounds/sqlite.ts';
+import { openState, replicaId } from './rounds/state.ts';
 import type { RoundStore } from './rounds/types.ts';
 import type { SlackAppDeps, SlackBot, SlackMode, SlackSettings } from './slack/app.ts';
 
@@ -73,21 +71,6 @@ export interface ServiceOverrides {
   generator?: Generator;
   store?: RoundStore;
   metrics?: MetricsRegistry;
-}
-
-/** This replica's name in leases and logs. */
-export function replicaId(cfg: Pick<Config, 'replicaId'>): string {
-  return cfg.replicaId || `${hostname()}-${process.pid}`;
-}
-
-async function openSharedStore(cfg: Config, logger: Logger): Promise<{ store: RoundStore; leases: RoundLeases; stop(): void }> {
-  const { openPostgresStore } = await import('./rounds/postgres.ts');
-  const store = await openPostgresStore(cfg.databaseUrl as string);
-  const ttl = cfg.roundLeaseSeconds * 1000;
-  const leases = store.leases(replicaId(cfg), ttl);
-  const renewal = startLeaseRenewal(leases, ttl, logger);
-  logger.info('rounds state in PostgreSQL', { replica: leases.owner, leaseSeconds: cfg.roundLeaseSeconds });
-  return { store, leases, stop: () => renewal.stop() };
 }
 
 export function roundSettings(cfg: Config): RoundSettings {
@@ -175,8 +158,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   );
 
   // DATABASE_URL: PostgreSQL shared by replicas, with round leases; otherwise SQLite under DATA_DIR.
-  const shared = !o.store && cfg.databaseUrl ? await openSharedStore(cfg, logger) : undefined;
-  const store = instrumentStore(o.store ?? shared?.store ?? (await openSqliteStore(dataPath(cfg, 'state.sqlite'))), metrics);
+  const state = await openState(cfg, { logger, renewLeases: true, store: o.store });
+  const store = instrumentStore(state.store, metrics);
   const readiness = createReadiness({
     logger,
     checks: {
@@ -190,8 +173,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     },
   });
   const rs = roundSettings(cfg);
-  const rounds = new RoundService({ store, settings: rs, leases: shared?.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
-  const assets = createFileAssetStore(dataPath(cfg, 'variants'));
+  const rounds = new RoundService({ store, settings: rs, leases: state.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
+  const assets = state.assets;
   const brands = () => listBrands(cfg.brandsDir);
   const defaults = (): BriefDefaults => ({
     variants: Math.min(cfg.defaultVariants, cfg.maxVariants),
@@ -204,7 +187,11 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   });
   const ss = slackSettings(cfg);
   // Off unless LEARNING_SCHEDULE is set: retrains the adapter and preference model inside the bot.
-  const schedule = startLearningSchedule({ cfg, openSources: () => openLearningSources(cfg, { logger }), logger });
+  const schedule = startLearningSchedule({
+    cfg,
+    openSources: () => openLearningSources(cfg, { logger, state: { ...state, store } }),
+    logger,
+  });
   const learningSummary = async (): Promise<string[]> => {
     const rows = await library()
       .then((l) => l.count())
@@ -254,9 +241,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     readiness,
     async close() {
       readiness.stop();
-      shared?.stop();
       schedule?.stop();
-      await store.close().catch(() => {});
+      await state.close().catch(() => {});
       // An index build is not worth holding a shutdown past its grace time: it commits nothing half done.
       const indexWaitMs = cfg.shutdownGraceSeconds * 1000;
       if (libraryOpen) await (await libraryOpen.catch(() => undefined))?.close({ indexWaitMs }).catch(() => {});

@@ -4,20 +4,21 @@
  * the asset store, copy embedded again with the configured encoder, opened only if needed).
  * The one place that knows which concrete stores back the seams in `sources.ts`.
  */
-import { existsSync } from 'node:fs';
 import type { Encoder } from '../clip/types.ts';
-import { type Config, dataPath, libraryUri } from '../config.ts';
+import { type Config, libraryUri } from '../config.ts';
 import { openLibrary } from '../library/open.ts';
 import { finishInterruptedReprojection, libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
 import type { Logger } from '../log.ts';
-import { createFileAssetStore } from '../rounds/assets.ts';
-import { openSqliteStore } from '../rounds/sqlite.ts';
-import type { RoundStore } from '../rounds/types.ts';
+import { openState, type State, stateExists } from '../rounds/state.ts';
 import { writeLibrarySpace } from './learning.ts';
 import { roundStatsSource, roundVoteSource } from './round-sources.ts';
 import type { LearningSources } from './sources.ts';
 
-export async function openLearningSources(cfg: Config, opts: { logger?: Logger } = {}): Promise<LearningSources> {
+export async function openLearningSources(
+  cfg: Config,
+  /** `state`: the bot's own, already open (not closed here); otherwise opened from `cfg` and closed with the sources. */
+  opts: { logger?: Logger; state?: Pick<State, 'store' | 'assets'> } = {},
+): Promise<LearningSources> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
@@ -59,11 +60,16 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
       await lib.close();
     }
 
-    // The round store: only read when the bot has made one (eval must not create it).
-    const statePath = dataPath(cfg, 'state.sqlite');
-    if (existsSync(statePath)) {
-      const store: RoundStore = await openSqliteStore(statePath);
-      closers.push(() => store.close());
+    // The rounds state (PostgreSQL with DATABASE_URL, else SQLite): only read when the bot has
+    // made it (eval must not create a SQLite file).
+    let state = opts.state;
+    if (!state && stateExists(cfg)) {
+      const opened = await openState(cfg, { logger: opts.logger });
+      closers.push(() => opened.close());
+      state = opened;
+    }
+    if (state) {
+      const { store, assets } = state;
       let encoder: Encoder | undefined;
       closers.push(async () => {
         await encoder?.close();
@@ -71,7 +77,7 @@ export async function openLearningSources(cfg: Config, opts: { logger?: Logger }
       out.rounds = roundStatsSource(store);
       out.votes = roundVoteSource({
         store,
-        assets: createFileAssetStore(dataPath(cfg, 'variants')),
+        assets,
         encoder: async () => {
           encoder ??= await (await import('../clip/open.ts')).openEncoder(cfg, { logger: opts.logger });
           return encoder;

@@ -1,7 +1,7 @@
 /**
  * Schema migrations, in order. Plain SQL that SQLite and PostgreSQL both accept (TEXT,
- * INTEGER, DOUBLE PRECISION, ISO-8601 UTC timestamps as TEXT), so the PostgreSQL store runs
- * the very same list. Never edit a shipped migration: append a new one.
+ * INTEGER, DOUBLE PRECISION, ISO-8601 UTC timestamps as TEXT), so the one store runs the
+ * very same list on both. Never edit a shipped migration: append a new one.
  */
 export interface Migration {
   version: number;

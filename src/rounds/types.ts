@@ -1,7 +1,7 @@
 /**
- * The round domain's records and the state store contract. The SQLite store implements it
- * now; a PostgreSQL store implements the same interface with the same migrations later, so
- * everything here is async and the SQL stays portable.
+ * The round domain's records and the state store contract. One implementation,
+ * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
+ * async and the SQL stays portable.
  */
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 

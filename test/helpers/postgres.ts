@@ -42,6 +42,8 @@ export interface PgCluster {
   dir: string;
   /** Creates another empty database and returns its URL (one per test file or suite). */
   createDatabase(name: string): string;
+  /** Runs a SQL script (e.g. a pg_dump) with psql in database `db`, stopping at the first error. */
+  psql(db: string, script: string): void;
   stop(): void;
 }
 
@@ -93,6 +95,18 @@ export async function startPostgres(): Promise<PgCluster> {
     createDatabase(name) {
       run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'adcreative', name]);
       return urlFor(name);
+    },
+    psql(db, script) {
+      const r = spawnSync(
+        join(bin, 'psql'),
+        ['-h', '127.0.0.1', '-p', String(port), '-U', 'adcreative', '-d', db, '-q', '-v', 'ON_ERROR_STOP=1'],
+        {
+          input: script,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      if (r.status !== 0) throw new Error(`psql into ${db} failed (${r.status}): ${r.stderr || r.stdout}`);
     },
     stop,
   };

@@ -1,17 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { retrainPreference } from '../../../src/learn/learning.ts';
 import { openLearningSources } from '../../../src/learn/open-sources.ts';
 import { roundSummaries, roundVoteSource } from '../../../src/learn/round-sources.ts';
 import { createRng, normalizeRows } from '../../../src/linalg.ts';
 import { silentLogger } from '../../../src/log.ts';
-import { createFileAssetStore } from '../../../src/rounds/assets.ts';
+import { type AssetStore, createFileAssetStore } from '../../../src/rounds/assets.ts';
 import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
-import type { RoundOptions } from '../../../src/rounds/types.ts';
+import { openState } from '../../../src/rounds/state.ts';
+import type { RoundOptions, RoundStore } from '../../../src/rounds/types.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
+import { type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
 
 const D = 16;
 const ROUNDS = 40;
@@ -25,6 +28,71 @@ const caps = {
   monthSince: new Date(0),
 };
 
+/**
+ * ROUNDS rounds of three variants (two per brief thread), four votes each; the team likes
+ * images along a hidden direction. All but the last round are closed with their winner.
+ */
+async function seedRounds(store: RoundStore, a: AssetStore, dims: number): Promise<void> {
+  const rng = createRng(3);
+  // The team likes images along a hidden direction; four people vote in each round.
+  const hidden = Float32Array.from({ length: dims }, () => rng.normal());
+  for (let r = 0; r < ROUNDS; r++) {
+    const id = `round-${r}`;
+    const at = new Date(Date.UTC(2026, 0, 1, 0, r));
+    await store.insertRound(
+      {
+        id,
+        channel: 'C1',
+        threadTs: `${Math.floor(r / 2)}.0`,
+        number: (r % 2) + 1,
+        brief: 'b',
+        author: 'U1',
+        options,
+        createdAt: at,
+        imagesPlanned: 3,
+      },
+      caps,
+    );
+    const utils: number[] = [];
+    const variants = [0, 1, 2].map((i) => {
+      const emb = Float32Array.from({ length: dims }, () => rng.normal());
+      normalizeRows(emb, 1, dims);
+      utils.push(emb.reduce((s, x, j) => s + x * hidden[j], 0));
+      return { id: `${id}-v${i}`, emb };
+    });
+    await store.insertVariants(
+      variants.map((v, i) => ({
+        id: v.id,
+        roundId: id,
+        label: 'ABC'[i],
+        position: i,
+        headline: `Headline ${r}.${i}`,
+        body: `Body ${r}.${i}`,
+        cta: 'Shop',
+        concept: 'c',
+        reason: 'r',
+        scores: { relevance: 0.2 + 0.01 * i, novelty: 0.5, diversity: 0.3, preference: null, total: 0.3 },
+        offline: true,
+        flags: [],
+        formats: ['square'],
+        messageTs: null,
+        fileId: null,
+      })),
+    );
+    for (const v of variants) {
+      await a.save(id, v.id, { images: {}, preview: new Uint8Array([1]), visual: new Uint8Array([1]), imageEmbedding: v.emb });
+    }
+    await store.transitionRound(id, ['generating'], 'open');
+    const best = utils.indexOf(Math.max(...utils));
+    for (let u = 0; u < 4; u++) {
+      // Three of four follow the hidden taste; one votes at random.
+      const pick = u < 3 ? best : rng.int(3);
+      await store.swapVote({ roundId: id, user: `U${u}`, expected: null, next: variants[pick].id, source: 'button', at });
+    }
+    if (r < ROUNDS - 1) await store.transitionRound(id, ['open'], 'closed', { closedAt: at, winnerVariantId: variants[best].id });
+  }
+}
+
 describe('learning loop on the real round store', () => {
   let dir: string;
   let store: SqliteRoundStore;
@@ -33,65 +101,7 @@ describe('learning loop on the real round store', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'adc-learning-rounds-'));
     store = await openSqliteStore(join(dir, 'state.sqlite'));
-    const rng = createRng(3);
-    // The team likes images along a hidden direction; four people vote in each round.
-    const hidden = Float32Array.from({ length: D }, () => rng.normal());
-    const a = assets();
-    for (let r = 0; r < ROUNDS; r++) {
-      const id = `round-${r}`;
-      const at = new Date(Date.UTC(2026, 0, 1, 0, r));
-      await store.insertRound(
-        {
-          id,
-          channel: 'C1',
-          threadTs: `${Math.floor(r / 2)}.0`,
-          number: (r % 2) + 1,
-          brief: 'b',
-          author: 'U1',
-          options,
-          createdAt: at,
-          imagesPlanned: 3,
-        },
-        caps,
-      );
-      const utils: number[] = [];
-      const variants = [0, 1, 2].map((i) => {
-        const emb = Float32Array.from({ length: D }, () => rng.normal());
-        normalizeRows(emb, 1, D);
-        utils.push(emb.reduce((s, x, j) => s + x * hidden[j], 0));
-        return { id: `${id}-v${i}`, emb };
-      });
-      await store.insertVariants(
-        variants.map((v, i) => ({
-          id: v.id,
-          roundId: id,
-          label: 'ABC'[i],
-          position: i,
-          headline: `Headline ${r}.${i}`,
-          body: `Body ${r}.${i}`,
-          cta: 'Shop',
-          concept: 'c',
-          reason: 'r',
-          scores: { relevance: 0.2 + 0.01 * i, novelty: 0.5, diversity: 0.3, preference: null, total: 0.3 },
-          offline: true,
-          flags: [],
-          formats: ['square'],
-          messageTs: null,
-          fileId: null,
-        })),
-      );
-      for (const v of variants) {
-        await a.save(id, v.id, { images: {}, preview: new Uint8Array([1]), visual: new Uint8Array([1]), imageEmbedding: v.emb });
-      }
-      await store.transitionRound(id, ['generating'], 'open');
-      const best = utils.indexOf(Math.max(...utils));
-      for (let u = 0; u < 4; u++) {
-        // Three of four follow the hidden taste; one votes at random.
-        const pick = u < 3 ? best : rng.int(3);
-        await store.swapVote({ roundId: id, user: `U${u}`, expected: null, next: variants[pick].id, source: 'button', at });
-      }
-      if (r < ROUNDS - 1) await store.transitionRound(id, ['open'], 'closed', { closedAt: at, winnerVariantId: variants[best].id });
-    }
+    await seedRounds(store, assets(), D);
   });
 
   afterAll(async () => {
@@ -142,5 +152,57 @@ describe('learning loop on the real round store', () => {
     } finally {
       await sources.close();
     }
+  });
+});
+
+describe('learning loop on PostgreSQL (DATABASE_URL set), as `train preference` runs it', () => {
+  const pgOk = postgresAvailable();
+  let dir: string;
+  let cluster: PgCluster | undefined;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    if (!pgOk) return;
+    dir = mkdtempSync(join(tmpdir(), 'adc-learning-pg-'));
+    cluster = await startPostgres();
+    // The copy is embedded again by the configured encoder: a tiny synthetic CLIP (512-d).
+    await synthesizeModel({ arch: 'tiny', outDir: join(dir, 'model'), seed: 4 });
+    env = {
+      DATA_DIR: join(dir, 'data'),
+      DATABASE_URL: cluster.createDatabase('learning'),
+      CLIP_MODEL_DIR: join(dir, 'model'),
+      CLIP_DEVICE: 'cpu',
+      CLIP_THREADS: '1',
+      PREFERENCE_MIN_VOTES: '100',
+    };
+    // Written the way the bot writes them: through openState, into PostgreSQL.
+    const state = await openState(loadConfig(env));
+    try {
+      await seedRounds(state.store, state.assets, 512);
+    } finally {
+      await state.close();
+    }
+  }, 120_000);
+
+  afterAll(() => {
+    cluster?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the rounds and votes from PostgreSQL and trains the preference model on them', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const cfg = loadConfig(env);
+    const sources = await openLearningSources(cfg, { logger: silentLogger });
+    try {
+      const rounds = (await sources.rounds?.rounds()) ?? [];
+      expect(rounds).toHaveLength(ROUNDS);
+      expect(rounds.reduce((n, r) => n + r.variants.reduce((m, v) => m + v.votes, 0), 0)).toBe(ROUNDS * 4);
+      const run = await retrainPreference({ cfg, sources, logger: silentLogger }, { seed: 1 });
+      expect(run.model.meta.votes).toBe((ROUNDS - 1) * 4);
+    } finally {
+      await sources.close();
+    }
+    // Nothing was read from, or written to, a SQLite file beside it.
+    expect(existsSync(join(env.DATA_DIR, 'state.sqlite'))).toBe(false);
   });
 });

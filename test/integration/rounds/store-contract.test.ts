@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sqlLeases } from '../../../src/rounds/leases.ts';
 import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/postgres.ts';
+import type { SqlRoundStore } from '../../../src/rounds/sql-store.ts';
 import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
 import type { CapCheck, NewRound, RoundStore, VariantRecord } from '../../../src/rounds/types.ts';
 import { type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
@@ -217,6 +219,103 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     expect((await store.recentWinners(2)).map((r) => r.id)).toEqual([b.id, a.id]);
     expect((await store.roundsByAuthor('Uw1', ['generating'], 5)).map((r) => r.id)).toEqual([a.id]);
   });
+
+  it('two racing inserts of one round number: one wins, the other is told ROUND_EXISTS', async () => {
+    const made = await Promise.allSettled(
+      [0, 1].map(() => store.insertRound(newRound({ author: 'Urace', threadTs: '777.1', number: 2 }), CAPS())),
+    );
+    expect(made.filter((m) => m.status === 'fulfilled')).toHaveLength(1);
+    const lost = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+    expect(lost?.reason).toMatchObject({ name: 'RoundError', code: 'ROUND_EXISTS' });
+    expect((await store.roundsInThread('C1', '777.1')).map((r) => r.number)).toEqual([2]);
+  });
+
+  it('a close racing votes: once the close has returned, the votes never change again', async () => {
+    // Several rounds, so that some vote is caught between its "is it open?" and its write.
+    for (let k = 0; k < 6; k++) {
+      const r = await store.insertRound(newRound({ author: `Uclose${k}`, imagesPlanned: 0 }), CAPS());
+      await store.insertVariants([variant(r.id, 'A', 0), variant(r.id, 'B', 1)]);
+      await store.transitionRound(r.id, ['generating'], 'open');
+      const at = new Date();
+      const vote = (i: number) =>
+        store.swapVote({ roundId: r.id, user: `C${i}`, expected: null, next: `${r.id}-${i % 2 ? 'A' : 'B'}`, source: 'button', at });
+      const early = Array.from({ length: 30 }, (_, i) => vote(i));
+      const close = store.transitionRound(r.id, ['open'], 'closed', { closedBy: 'U1' });
+      const late = Array.from({ length: 30 }, (_, i) => vote(30 + i));
+      expect(await close).toBe(true);
+      const atClose = await store.listVotes(r.id);
+      const accepted = (await Promise.all([...early, ...late])).filter(Boolean).length;
+      expect(await store.listVotes(r.id)).toEqual(atClose);
+      // Every vote that said "recorded" is counted, each with its event, and none came after the close.
+      expect(atClose).toHaveLength(accepted);
+      expect(await store.voteEvents(r.id)).toHaveLength(accepted);
+    }
+  });
+
+  it('a vote arriving while a close is being written waits for it, then refuses', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await store.insertVariants([variant(r.id, 'A', 0), variant(r.id, 'B', 1)]);
+    await store.transitionRound(r.id, ['generating'], 'open');
+    const db = (store as SqlRoundStore).db;
+    let written!: () => void;
+    let commit!: () => void;
+    const closeWritten = new Promise<void>((res) => (written = res));
+    const mayCommit = new Promise<void>((res) => (commit = res));
+    // A close in one transaction, held open after its UPDATE until the vote has had its chance.
+    const closing = db.transaction(async (tx) => {
+      await tx.query("UPDATE rounds SET status = 'closed' WHERE id = ?", [r.id]);
+      written();
+      await mayCommit;
+    });
+    await closeWritten;
+    let settled = false;
+    const vote = store
+      .swapVote({ roundId: r.id, user: 'Ulate', expected: null, next: `${r.id}-A`, source: 'button', at: new Date() })
+      .finally(() => (settled = true));
+    // Long enough for the vote to reach the database; it must still be waiting there.
+    await new Promise((res) => setTimeout(res, 150));
+    const waited = !settled;
+    commit();
+    await closing;
+    expect(waited).toBe(true);
+    expect(await vote).toBe(false);
+    expect(await store.listVotes(r.id)).toEqual([]);
+  });
+
+  it('lists recent winners newest first, a winner without a close time last', async () => {
+    const t = Date.now();
+    const old = await store.insertRound(newRound({ author: 'Un1' }), CAPS());
+    const undated = await store.insertRound(newRound({ author: 'Un2' }), CAPS());
+    const recent = await store.insertRound(newRound({ author: 'Un3' }), CAPS());
+    await store.updateRound(old.id, { winnerVariantId: 'o', closedAt: new Date(t - 60_000) });
+    await store.updateRound(undated.id, { winnerVariantId: 'u' });
+    await store.updateRound(recent.id, { winnerVariantId: 'r', closedAt: new Date(t) });
+    expect((await store.recentWinners(3)).map((r) => r.id)).toEqual([recent.id, old.id, undated.id]);
+  });
+
+  it('a failed transaction keeps none of its writes, and statements from outside it are never swept into it', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    const keys = Array.from({ length: 40 }, (_, i) => `tx-${name}-${i}`);
+    // One caller marks keys one after another while others run transactions that fail
+    // halfway: the second variant names no round, so the first, already inserted, must go too.
+    const marking = (async () => {
+      for (const k of keys) expect(await store.markProcessed(k, new Date())).toBe(true);
+    })();
+    const failing = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        store.insertVariants([variant(r.id, `A${i}`, i), { ...variant(r.id, `B${i}`, 10 + i), roundId: 'no-such-round' }]),
+      ),
+    );
+    await marking;
+    for (const f of failing) expect(f).toMatchObject({ status: 'rejected', reason: { code: 'STORE_NO_ROUND' } });
+    expect(await store.listVariants(r.id)).toEqual([]);
+    for (const k of keys) expect(await store.markProcessed(k, new Date())).toBe(false);
+  });
+
+  it('refuses a patch naming an unknown field as STORE_BAD_PATCH', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await expect(store.updateRound(r.id, { nope: 1 } as never)).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_BAD_PATCH' });
+  });
 });
 
 describe('PostgreSQL round leases', () => {
@@ -230,8 +329,8 @@ describe('PostgreSQL round leases', () => {
   });
 
   it('gives a round to one replica, renews it, and lets another take it only after it expired', async () => {
-    const a = store.leases('replica-a', 400);
-    const b = store.leases('replica-b', 400);
+    const a = sqlLeases(store.db, 'replica-a', 400);
+    const b = sqlLeases(store.db, 'replica-b', 400);
     await store.insertRound(newRound({ id: 'R1' }), CAPS());
     const done = await store.insertRound(newRound({ id: 'R3' }), CAPS());
     const claims = await Promise.all([a.claim('R1'), b.claim('R1')]);
@@ -257,7 +356,7 @@ describe('PostgreSQL round leases', () => {
     expect(await owner.claim(done.id)).toBe(true);
     await store.transitionRound(done.id, ['generating'], 'failed');
     expect(await owner.renewAll()).toBe(1);
-    const left = await store.pool.query('SELECT round_id FROM round_leases WHERE owner = $1', [owner.owner]);
+    const left = await store.db.query('SELECT round_id FROM round_leases WHERE owner = ?', [owner.owner]);
     expect(left.rows.map((r) => r.round_id)).toEqual(['R1']);
   });
 

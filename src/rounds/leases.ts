@@ -23,6 +23,8 @@ export const LEASES_SCHEMA = [
 export interface RoundLeases {
   /** This replica's id as written into leases. */
   readonly owner: string;
+  /** True where other replicas compete for rounds (PostgreSQL); false for a single process. */
+  readonly shared: boolean;
   /** Takes the round if it is free, already ours, or its owner's lease expired. */
   claim(roundId: string): Promise<boolean>;
   /** Extends every lease this replica holds; returns how many. */
@@ -35,6 +37,7 @@ export interface RoundLeases {
 export function soleOwnerLeases(owner = 'local'): RoundLeases {
   return {
     owner,
+    shared: false,
     claim: async () => true,
     renewAll: async () => 0,
     release: async () => {},
@@ -47,6 +50,7 @@ export function sqlLeases(db: SqlQuery, owner: string, ttlMs: number): RoundLeas
   const ttl = `${Math.max(1, Math.round(ttlMs))} milliseconds`;
   return {
     owner,
+    shared: true,
     // Insert, keep (ours) or steal (expired), in one statement: a row comes back only when we hold it.
     claim: async (roundId) =>
       (

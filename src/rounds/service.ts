@@ -121,7 +121,7 @@ export class RoundService {
 
   /** True when replicas share this state (rounds are owned by leases). */
   get shared(): boolean {
-    return !!this.leases;
+    return this.leases?.shared ?? false;
   }
 
   /** Takes (or keeps) ownership of a round: false when a live replica owns it. */

@@ -31,6 +31,7 @@ function leaseTable(clock: () => number) {
   const rows = new Map<string, { owner: string; expires: number }>();
   return (owner: string): RoundLeases => ({
     owner,
+    shared: true,
     claim: async (id) => {
       const row = rows.get(id);
       if (row && row.owner !== owner && row.expires >= clock()) return false;

@@ -75,15 +75,23 @@ module.exports = {
       to: { path: '^src/slack/' },
     },
     {
+      name: 'drivers-opened-in-one-place',
+      severity: 'error',
+      comment:
+        'State is opened by rounds/state.ts alone (openState): it picks the driver from DATABASE_URL, so the bot, the ' +
+        'learning loop and the CLI read the same database, and PostgreSQL never loads better-sqlite3 (issue 12).',
+      from: { path: '^src/', pathNot: '^src/rounds/state\\.ts$' },
+      to: { path: '^src/rounds/(sqlite|postgres)\\.ts$' },
+    },
+    {
       name: 'slack-not-into-stores',
-      // warn until the redesign of issue 12 lands (RoundService keeps its store private); then error.
-      severity: 'warn',
+      severity: 'error',
       comment:
         'The Slack adapter talks to rounds through RoundService and the RoundRunner, never to the SQL store: round rules ' +
         'live in rounds/ where they are tested without a fake Slack. (The store interfaces in rounds/types.ts cannot be ' +
         'told apart from the domain types there by path; once they move to their own module, add it to this list.)',
       from: { path: '^src/slack/' },
-      to: { path: '^src/rounds/((sqlite|postgres|sql-store|sql|store|migrations)\\.ts$|sql/)' },
+      to: { path: '^src/rounds/((sqlite|postgres|sql-store|sql|store|state|leases|migrations)\\.ts$|sql/)' },
     },
     owns('only-image-imports-sharp', '^src/image/', ['sharp'], 'Every pixel operation lives in image/ (design §2), on sharp.'),
     owns(

@@ -120,6 +120,14 @@ const imageSize: Parser<string> = (raw, name) => {
   return v;
 };
 
+/** A folder, or s3://bucket[/prefix]. */
+const assetsLocation: Parser<string> = (raw, name) => {
+  const v = raw.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v))
+    bad(name, 'a folder or s3://bucket/prefix (a lower-case S3 bucket name)', raw);
+  return v;
+};
+
 const copyLimits: Parser<LimitOverrides> = (raw, name) => parseLimitOverrides(raw, name);
 
 const formatList: Parser<FormatName[]> = (raw, name) => {
@@ -389,7 +397,59 @@ export const SETTINGS = {
     env: 'LANCEDB_URI',
     parse: str,
     group: 'library',
-    doc: 'Where the creative library lives (unset: `$DATA_DIR/lancedb`): a folder, or any URI LanceDB accepts (s3://…, db:// for LanceDB Cloud).',
+    doc: 'Where the creative library lives (unset: `$DATA_DIR/lancedb`): a folder, `s3://bucket/prefix` (object storage, settings below), `s3+ddb://bucket/prefix?ddbTableName=T` (S3 with a DynamoDB commit store), or any other URI LanceDB accepts (gs://, az://, db:// for LanceDB Cloud).',
+  },
+  assetsUri: {
+    env: 'ASSETS_URI',
+    parse: assetsLocation,
+    group: 'library',
+    doc: "Where each variant's rendered images and embedding live (unset: `$DATA_DIR/variants`): a folder, or `s3://bucket/prefix` so every replica can upload, export or promote any round's winner.",
+  },
+  s3Endpoint: {
+    env: 'AWS_ENDPOINT_URL_S3',
+    parse: url,
+    group: 'library',
+    doc: 'Endpoint of an S3-compatible store (MinIO, Ceph, R2, …) for `s3://` URIs, e.g. http://minio:9000 (http:// is allowed then). Unset: `AWS_ENDPOINT_URL`, else AWS S3.',
+  },
+  awsEndpoint: {
+    env: 'AWS_ENDPOINT_URL',
+    parse: url,
+    group: 'library',
+    doc: 'The standard AWS endpoint override, used for S3 when `AWS_ENDPOINT_URL_S3` is unset.',
+  },
+  awsRegion: {
+    env: 'AWS_REGION',
+    parse: str,
+    group: 'library',
+    doc: "Region of the S3 buckets. Unset: `us-east-1` with a custom endpoint; on AWS S3 the SDKs' own lookup (LanceDB asks the bucket).",
+  },
+  awsAccessKeyId: {
+    env: 'AWS_ACCESS_KEY_ID',
+    parse: secretStr,
+    secret: true,
+    group: 'library',
+    doc: "S3 access key id. Unset (with the secret): the AWS SDKs' default credential chain (instance or task role, web identity, ~/.aws).",
+  },
+  awsSecretAccessKey: {
+    env: 'AWS_SECRET_ACCESS_KEY',
+    parse: secretStr,
+    secret: true,
+    group: 'library',
+    doc: 'S3 secret access key (set together with `AWS_ACCESS_KEY_ID`). Never logged.',
+  },
+  awsSessionToken: {
+    env: 'AWS_SESSION_TOKEN',
+    parse: secretStr,
+    secret: true,
+    group: 'library',
+    doc: 'Session token for temporary S3 credentials. Never logged.',
+  },
+  s3ForcePathStyle: {
+    env: 'S3_FORCE_PATH_STYLE',
+    default: 'false',
+    parse: bool,
+    group: 'library',
+    doc: 'Path-style S3 requests (`http://host/bucket/key`), as MinIO and most self-hosted stores need; false: virtual-hosted style (`bucket.host`), as AWS prefers.',
   },
   libraryIndexMinRows: {
     env: 'LIBRARY_INDEX_MIN_ROWS',
@@ -749,6 +809,14 @@ export function libraryUri(cfg: Pick<Config, 'dataDir' | 'lancedbUri'>): string 
   const u = cfg.lancedbUri?.trim() || '$DATA_DIR/lancedb';
   if (u.startsWith('$DATA_DIR')) return dataPath(cfg, u.slice('$DATA_DIR'.length).replace(/^[/\\]+/, ''));
   return u;
+}
+
+/** Where variant assets live: a folder (with `$DATA_DIR` resolved), or an s3:// URI as given. */
+export function assetsUri(cfg: Pick<Config, 'dataDir' | 'assetsUri'>): string {
+  const u = cfg.assetsUri?.trim() || '$DATA_DIR/variants';
+  if (u.startsWith('$DATA_DIR')) return dataPath(cfg, u.slice('$DATA_DIR'.length).replace(/^[/\\]+/, ''));
+  if (/^s3:\/\//.test(u)) return u;
+  return isAbsolute(u) ? u : resolve(u);
 }
 
 /** The README's configuration table, generated from SETTINGS so they cannot drift. */

@@ -16,6 +16,7 @@ import { roundSummaries } from './learn/round-sources.ts';
 import { startLearningSchedule } from './learn/train-schedule.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
+import { describeLocation, libraryStorageOptions, s3Settings } from './object-storage.ts';
 import { createReadiness, type Readiness } from './ops/http.ts';
 import { createMetrics, instrumentEncoder, instrumentGenerator, instrumentStore, type MetricsRegistry } from './ops/metrics.ts';
 import type { AssetStore } from './rounds/assets.ts';
@@ -70,6 +71,7 @@ export interface ServiceOverrides {
   library?: Library;
   generator?: Generator;
   store?: RoundStore;
+  assets?: AssetStore & { close?(): void };
   metrics?: MetricsRegistry;
 }
 
@@ -123,7 +125,13 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     if (!libraryOpen) {
       libraryOpen = (async () => {
         const { openLibrary, librarySettings } = await import('./library/open.ts');
-        const lib = await openLibrary({ uri: libraryUri(cfg), encoder, logger, settings: librarySettings(cfg) });
+        const lib = await openLibrary({
+          uri: libraryUri(cfg),
+          storageOptions: libraryStorageOptions(cfg),
+          encoder,
+          logger,
+          settings: librarySettings(cfg),
+        });
         // An index that came due while no bot ran (a build cut short at shutdown, an ingest that
         // failed before it built) is built now, beside the write queue, not at the next winner.
         lib.indexIfDue().catch((e: unknown) => logger.warn('library: index build at start failed', { error: describeError(e) }));
@@ -158,13 +166,24 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   );
 
   // DATABASE_URL: PostgreSQL shared by replicas, with round leases; otherwise SQLite under DATA_DIR.
-  const state = await openState(cfg, { logger, renewLeases: true, store: o.store });
+  const state = await openState(cfg, { logger, renewLeases: true, store: o.store, assets: o.assets });
   const store = instrumentStore(state.store, metrics);
+  // ASSETS_URI: variant images on S3 so any replica can serve any round; else a folder under DATA_DIR.
+  const assets = state.assets;
+  const where = {
+    library: describeLocation(libraryUri(cfg), s3Settings(cfg)),
+    assets: assets.location ?? '(not stated by the store)',
+  };
+  logger.info('storage', where);
   const readiness = createReadiness({
     logger,
+    where,
     checks: {
       store: () => store.getRound('readyz-probe'),
       library: () => library().then((l) => l.count()),
+      assets: async () => {
+        await assets.ready?.();
+      },
       // A remote encoder must answer its health endpoint; the in-process one is ready when built.
       encoder: async () => {
         const remote = engine as { ready?: () => Promise<boolean> };
@@ -174,7 +193,6 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   });
   const rs = roundSettings(cfg);
   const rounds = new RoundService({ store, settings: rs, leases: state.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
-  const assets = state.assets;
   const brands = () => listBrands(cfg.brandsDir);
   const defaults = (): BriefDefaults => ({
     variants: Math.min(cfg.defaultVariants, cfg.maxVariants),

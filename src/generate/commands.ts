@@ -46,9 +46,10 @@ async function defaultEncoder(cfg: Config, logger: Logger): Promise<Encoder> {
 
 async function defaultLibrary(cfg: Config, encoder: Encoder, logger: Logger): Promise<Library> {
   const { openLibrary } = await import('../library/open.ts');
+  const { libraryStorageOptions } = await import('../object-storage.ts');
   const uri = libraryUri(cfg);
   if (!/^[a-z0-9+]+:\/\//i.test(uri) && !existsSync(uri)) throw new Error(`no library at ${uri}`);
-  return openLibrary({ uri, encoder, logger });
+  return openLibrary({ uri, storageOptions: libraryStorageOptions(cfg), encoder, logger });
 }
 
 export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {

@@ -9,6 +9,7 @@ import { type Config, libraryUri } from '../config.ts';
 import { openLibrary } from '../library/open.ts';
 import { finishInterruptedReprojection, libraryPairSource, rewriteLibraryEmbeddings } from '../library/training-pairs.ts';
 import type { Logger } from '../log.ts';
+import { libraryStorageOptions } from '../object-storage.ts';
 import { openState, type State, stateExists } from '../rounds/state.ts';
 import { writeLibrarySpace } from './learning.ts';
 import { roundStatsSource, roundVoteSource } from './round-sources.ts';
@@ -27,10 +28,11 @@ export async function openLearningSources(
     const out: LearningSources = { model: { name: '(empty library)', dims: 0 }, close };
 
     const uri = libraryUri(cfg);
+    const storageOptions = libraryStorageOptions(cfg);
     // A re-projection that crashed while copying back: finish it and record the space the library
     // is now in before anything reads (or re-projects) its embeddings.
-    await finishInterruptedReprojection({ uri, logger: opts.logger, record: (space) => writeLibrarySpace(cfg, space) });
-    let lib = await openLibrary({ uri, logger: opts.logger });
+    await finishInterruptedReprojection({ uri, storageOptions, logger: opts.logger, record: (space) => writeLibrarySpace(cfg, space) });
+    let lib = await openLibrary({ uri, storageOptions, logger: opts.logger });
     const { model, dims } = lib.info();
     if (model && dims) {
       closers.push(() => lib.close());
@@ -44,6 +46,7 @@ export async function openLearningSources(
           try {
             return await rewriteLibraryEmbeddings({
               uri,
+              storageOptions,
               fn,
               target,
               logger: opts.logger,
@@ -51,7 +54,7 @@ export async function openLearningSources(
               onRewritten: () => writeLibrarySpace(cfg, { model: lib.info().model, adapter: target }),
             });
           } finally {
-            lib = await openLibrary({ uri, logger: opts.logger });
+            lib = await openLibrary({ uri, storageOptions, logger: opts.logger });
           }
         },
       };

@@ -10,6 +10,7 @@ import type { Encoder } from '../clip/types.ts';
 import { type Config, config, libraryUri } from '../config.ts';
 import { describeError, InputError, UsageError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { describeLocation, libraryStorageOptions, s3Settings } from '../object-storage.ts';
 import { buildDemoLibrary } from './demo.ts';
 import { exportLibrary } from './export.ts';
 import { planIngest, runIngest } from './ingest.ts';
@@ -94,7 +95,13 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
     const logger = createLogger({ level: cfg.logLevel });
     const encoder = withEncoder ? await deps.openEncoder(cfg, logger) : undefined;
     try {
-      const library = await openLibrary({ uri: libraryUri(cfg), encoder, logger, settings: librarySettings(cfg) });
+      const library = await openLibrary({
+        uri: libraryUri(cfg),
+        storageOptions: libraryStorageOptions(cfg),
+        encoder,
+        logger,
+        settings: librarySettings(cfg),
+      });
       return { cfg, logger, encoder, library };
     } catch (e) {
       await encoder?.close();
@@ -201,8 +208,10 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
       const ctx = await setup(false);
       try {
         const s = await ctx.library.stats();
+        // The URI and, on object storage, the endpoint and addressing style: never credentials.
+        const location = describeLocation(s.uri, s3Settings(ctx.cfg));
         if (args.values.json === true) {
-          write(io, JSON.stringify(s));
+          write(io, JSON.stringify({ ...s, location }));
           return 0;
         }
         const kv = (m: Record<string, number>) =>
@@ -213,7 +222,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         write(
           io,
           [
-            `library   ${s.uri}`,
+            `library   ${location}`,
             `model     ${s.model || '—'} (${s.dims}-d)`,
             `rows      ${s.rows}${s.demoRows ? ` (${s.demoRows} demo)` : ''}`,
             `brands    ${kv(s.brands)}`,
@@ -389,6 +398,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
         let last = 0;
         const r = await reembedLibrary({
           uri: libraryUri(cfg),
+          storageOptions: libraryStorageOptions(cfg),
           encoder,
           logger,
           batch: cfg.libraryBatch,

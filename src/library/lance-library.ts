@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as lancedb from '@lancedb/lancedb';
+import type * as lancedb from '@lancedb/lancedb';
 import type { Encoder } from '../clip/types.ts';
 import { l2normalize } from '../clip/types.ts';
 import { describeError, InputError, LibraryError } from '../errors.ts';
@@ -20,6 +20,7 @@ import {
   vectorIndexedColumns,
   vectorQuery,
 } from './ann.ts';
+import { connectLance } from './connect.ts';
 import { type CtrPrior, estimatePrior } from './ctr.ts';
 import { filtersToSql } from './filters.ts';
 import { WriteQueue } from './queue.ts';
@@ -105,6 +106,8 @@ export interface OpenOptions {
   settings?: Partial<LibrarySettings>;
   /** Skip the model check (re-embedding reads a library made with another model). */
   allowModelMismatch?: boolean;
+  /** LanceDB storage options (object-storage endpoint, credentials…); unset: from the process configuration. */
+  storageOptions?: Record<string, string>;
 }
 
 const SEARCH_COLUMNS = [...META_COLUMNS, 'thumbnail', IMAGE_VECTOR, TEXT_VECTOR];
@@ -179,7 +182,7 @@ export class LanceLibrary implements Library {
     let db: lancedb.Connection;
     try {
       // Other processes (an `ingest` beside the running bot) write too: see their rows within seconds.
-      db = await lancedb.connect(opts.uri, { readConsistencyInterval: 5 });
+      db = await connectLance(opts.uri, { storageOptions: opts.storageOptions, readConsistencyInterval: 5 });
     } catch (e) {
       throw new LibraryError('LIBRARY_UNAVAILABLE', `cannot open the creative library at ${opts.uri}: ${describeError(e)}`, {
         cause: e,

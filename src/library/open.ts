@@ -29,6 +29,8 @@ export async function openLibrary(opts: {
   settings?: Partial<LibrarySettings>;
   /** Open a library embedded with another model anyway (re-embedding does). */
   allowModelMismatch?: boolean;
+  /** LanceDB storage options for object storage (`libraryStorageOptions(cfg)`); unset: the process configuration's. */
+  storageOptions?: Record<string, string>;
 }): Promise<LanceLibrary> {
   const settings = { ...librarySettings(config()), ...opts.settings };
   return LanceLibrary.open({ ...opts, settings });

@@ -3,9 +3,9 @@
  * with the current encoder, through the crash-safe table rewrite (rewrite.ts): an interrupted run
  * is resumed by the next, which embeds only the rows not yet done.
  */
-import * as lancedb from '@lancedb/lancedb';
 import type { Encoder } from '../clip/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { connectLance } from './connect.ts';
 import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
 import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
 
@@ -19,6 +19,7 @@ export interface ReembedReport {
 
 export async function reembedLibrary(opts: {
   uri: string;
+  storageOptions?: Record<string, string>;
   encoder: Encoder;
   logger?: Logger;
   batch?: number;
@@ -31,7 +32,7 @@ export async function reembedLibrary(opts: {
   const info = opts.encoder.info();
   const to = `${info.model} (${info.dims}-d)`;
   return withRewriteLock(opts.uri, async () => {
-    const db = await lancedb.connect(opts.uri);
+    const db = await connectLance(opts.uri, { storageOptions: opts.storageOptions });
     try {
       // A crash while copying back left the only whole copy in the staging table: restore it first.
       const restored = (await finishInterruptedRewrite(db, 'reembed', logger))?.rows;

@@ -6,8 +6,9 @@
  * The rewrite is the crash-safe one `library reembed` uses (rewrite.ts). The model recorded in the
  * table's metadata stays as it was (an adapter does not change the embedding model).
  */
-import * as lancedb from '@lancedb/lancedb';
+import type * as lancedb from '@lancedb/lancedb';
 import { type Logger, silentLogger } from '../log.ts';
+import { connectLance } from './connect.ts';
 import type { LanceLibrary } from './lance-library.ts';
 import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
 import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
@@ -46,6 +47,7 @@ const TARGET = 'adcreative.rewrite.target_adapter';
  */
 export async function rewriteLibraryEmbeddings(opts: {
   uri: string;
+  storageOptions?: Record<string, string>;
   fn: (row: { id: string; textEmbedding: Float32Array; imageEmbedding: Float32Array }) => {
     textEmbedding: Float32Array;
     imageEmbedding: Float32Array;
@@ -60,7 +62,7 @@ export async function rewriteLibraryEmbeddings(opts: {
 }): Promise<number> {
   const logger = opts.logger ?? silentLogger;
   return withRewriteLock(opts.uri, async () => {
-    const db = await lancedb.connect(opts.uri);
+    const db = await connectLance(opts.uri, { storageOptions: opts.storageOptions });
     try {
       const stuck = await interruptedRewrites(db);
       if (stuck.length) throw interruptedRewriteError(stuck[0]);
@@ -104,11 +106,12 @@ export async function rewriteLibraryEmbeddings(opts: {
  */
 export async function finishInterruptedReprojection(opts: {
   uri: string;
+  storageOptions?: Record<string, string>;
   logger?: Logger;
   record?: (space: { adapter: string | null; model: string }) => void | Promise<void>;
 }): Promise<{ rows: number; adapter: string | null; model: string } | undefined> {
   const pending = async () => {
-    const db = await lancedb.connect(opts.uri);
+    const db = await connectLance(opts.uri, { storageOptions: opts.storageOptions });
     try {
       return (await interruptedRewrites(db)).includes('reproject');
     } finally {
@@ -117,7 +120,7 @@ export async function finishInterruptedReprojection(opts: {
   };
   if (!(await pending())) return undefined;
   return withRewriteLock(opts.uri, async () => {
-    const db = await lancedb.connect(opts.uri);
+    const db = await connectLance(opts.uri, { storageOptions: opts.storageOptions });
     try {
       let space: { adapter: string | null; model: string } | undefined;
       const done = await finishInterruptedRewrite(db, 'reproject', opts.logger, async (marks) => {

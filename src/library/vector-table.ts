@@ -3,9 +3,10 @@
  * library benchmark loads at 100k–1M rows. It uses the library's own column name, index settings
  * and query builder (ann.ts), so the benchmark measures the queries the library runs.
  */
-import * as lancedb from '@lancedb/lancedb';
+import type * as lancedb from '@lancedb/lancedb';
 import { Table as ArrowTable, Field, FixedSizeList, Float32, makeData, makeVector, Utf8, vectorFromArray } from 'apache-arrow';
 import { type AnnSettings, buildScalarIndex, buildVectorIndex, vectorQuery } from './ann.ts';
+import { connectLance } from './connect.ts';
 import { IMAGE_VECTOR } from './schema.ts';
 
 export interface VectorBatch {
@@ -24,7 +25,7 @@ export class VectorTable {
   ) {}
 
   static async create(uri: string, name: string, dims: number): Promise<VectorTable> {
-    const db = await lancedb.connect(uri);
+    const db = await connectLance(uri);
     if ((await db.tableNames()).includes(name)) await db.dropTable(name);
     return new VectorTable(db, undefined, name, dims);
   }

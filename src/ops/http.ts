@@ -24,6 +24,8 @@ export type Check = () => Promise<unknown>;
 export interface ReadinessView {
   ok(): boolean;
   status(): Record<string, string>;
+  /** Where the parts live (library, assets…), shown on /readyz; never credentials. */
+  where?(): Record<string, string>;
 }
 
 /** Background probes; `ok()` is the last probe's verdict (false until the first one finished). */
@@ -43,6 +45,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export function createReadiness(opts: {
   checks: Record<string, Check>;
+  where?: Record<string, string>;
   intervalMs?: number;
   timeoutMs?: number;
   logger?: Logger;
@@ -79,7 +82,13 @@ export function createReadiness(opts: {
   void refresh();
   const timer = setInterval(() => void refresh(), opts.intervalMs ?? 5000);
   timer.unref();
-  return { ok: () => ok, status: () => ({ ...last }), refresh, stop: () => clearInterval(timer) };
+  return {
+    ok: () => ok,
+    status: () => ({ ...last }),
+    where: opts.where ? () => ({ ...opts.where }) : undefined,
+    refresh,
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** The request id of an incoming request: the load balancer's X-Request-Id, or a new one. */
@@ -113,6 +122,7 @@ export function readinessWith(base: ReadinessView | undefined, conditions: Recor
   return {
     ok: () => (base ? base.ok() : true) && read().every(([, v]) => v === true),
     status: () => ({ ...base?.status(), ...Object.fromEntries(read().map(([name, v]) => [name, v === true ? 'ok' : v])) }),
+    where: base?.where ? () => base.where?.() ?? {} : undefined,
   };
 }
 
@@ -149,7 +159,8 @@ export function opsRoute(deps: OpsRouteDeps): (req: IncomingMessage, res: Server
     }
     if (path === '/readyz') {
       const ready = deps.readiness.ok();
-      json(ready ? 200 : 503, { ready, checks: deps.readiness.status(), ...deps.details?.() });
+      const where = deps.readiness.where?.();
+      json(ready ? 200 : 503, { ready, checks: deps.readiness.status(), ...(where ? { where } : {}), ...deps.details?.() });
       return true;
     }
     if (path === '/metrics' && deps.metrics) {

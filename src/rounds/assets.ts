@@ -1,10 +1,12 @@
 /**
- * Each variant's pixels (every format, the raw visual, the preview) and its embedding, kept
- * on disk under $DATA_DIR/variants/<round>/<variant>/ so a restart can still promote a
- * winner, upload its formats or re-render it with new copy.
+ * Each variant's pixels (every format, the raw visual, the preview) and its embedding, kept so a
+ * restart — or another replica — can still promote a winner, upload its formats or re-render it
+ * with new copy. Two stores behind one interface: a folder ($DATA_DIR/variants/<round>/<variant>/
+ * by default) and S3-compatible object storage (ASSETS_URI=s3://…, in s3-assets.ts).
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StoreError } from '../errors.ts';
 import type { FormatName } from '../vocabulary.ts';
 
 export interface VariantAssets {
@@ -15,19 +17,27 @@ export interface VariantAssets {
 }
 
 export interface AssetStore {
+  /** Where the assets live, for logs and /readyz (never credentials). Optional so test fakes stay small. */
+  readonly location?: string;
   save(roundId: string, variantId: string, a: VariantAssets): Promise<void>;
   load(roundId: string, variantId: string): Promise<VariantAssets | undefined>;
   remove(roundId: string): Promise<void>;
+  /** Resolves when the store can be written (the folder, or the bucket answers); rejects saying why not. */
+  ready?(): Promise<void>;
 }
 
 const SAFE = /^[A-Za-z0-9-]+$/;
 
-export function createFileAssetStore(dir: string): AssetStore {
-  const folder = (roundId: string, variantId: string) => {
-    if (!SAFE.test(roundId) || !SAFE.test(variantId)) throw new Error(`unsafe asset id ${roundId}/${variantId}`);
-    return join(dir, roundId, variantId);
-  };
+/** `round/variant` for ids that are safe as path segments and object keys; throws for any other. */
+export function assetFolder(roundId: string, variantId: string): string {
+  if (!SAFE.test(roundId) || !SAFE.test(variantId)) throw new StoreError('ASSET_ID_UNSAFE', `unsafe asset id ${roundId}/${variantId}`);
+  return `${roundId}/${variantId}`;
+}
+
+export function createFileAssetStore(dir: string): AssetStore & { location: string; ready(): Promise<void> } {
+  const folder = (roundId: string, variantId: string) => join(dir, assetFolder(roundId, variantId));
   return {
+    location: dir,
     async save(roundId, variantId, a) {
       const d = folder(roundId, variantId);
       await mkdir(d, { recursive: true });
@@ -64,6 +74,10 @@ export function createFileAssetStore(dir: string): AssetStore {
     async remove(roundId) {
       if (!SAFE.test(roundId)) return;
       await rm(join(dir, roundId), { recursive: true, force: true });
+    },
+    async ready() {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
     },
   };
 }

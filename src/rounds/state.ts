@@ -8,20 +8,35 @@
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Config, dataPath } from '../config.ts';
+import { assetsUri, type Config, dataPath } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { s3Settings } from '../object-storage.ts';
 import { type AssetStore, createFileAssetStore } from './assets.ts';
 import { type RoundLeases, soleOwnerLeases, sqlLeases, startLeaseRenewal } from './leases.ts';
 import type { SqlRoundStore } from './sql-store.ts';
 import type { RoundStore } from './types.ts';
 
-export type StateConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'replicaId' | 'roundLeaseSeconds'>;
+/** The settings that say where the variant assets live (ASSETS_URI and, for s3://, the AWS variables). */
+export type AssetsConfig = Pick<
+  Config,
+  | 'dataDir'
+  | 'assetsUri'
+  | 's3Endpoint'
+  | 'awsEndpoint'
+  | 'awsRegion'
+  | 'awsAccessKeyId'
+  | 'awsSecretAccessKey'
+  | 'awsSessionToken'
+  | 's3ForcePathStyle'
+>;
+
+export type StateConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'replicaId' | 'roundLeaseSeconds'> & AssetsConfig;
 
 export interface State {
   store: RoundStore;
   /** This replica's round ownership: shared leases in PostgreSQL, every claim granted with SQLite. */
   leases: RoundLeases;
-  /** Each variant's images and embedding. */
+  /** Each variant's images and embedding: a folder, or S3 (ASSETS_URI=s3://…) shared by every replica. */
   assets: AssetStore;
   /** Stops lease renewal and closes the store. */
   close(): Promise<void>;
@@ -33,6 +48,19 @@ export interface OpenStateOptions {
   renewLeases?: boolean;
   /** A store opened elsewhere (tests), used as it is with sole-owner leases. */
   store?: RoundStore;
+  /** An asset store made elsewhere (tests); otherwise the configured one. */
+  assets?: AssetStore & { close?(): void };
+}
+
+/** The configured asset store: ASSETS_URI (s3://bucket/prefix, through the AWS SDK, loaded only then, or a folder), else $DATA_DIR/variants. */
+export async function openAssets(
+  cfg: AssetsConfig,
+  logger?: Logger,
+): Promise<AssetStore & { location: string; ready(): Promise<void>; close?(): void }> {
+  const uri = assetsUri(cfg);
+  if (!uri.startsWith('s3://')) return createFileAssetStore(uri);
+  const { createS3AssetStore } = await import('./s3-assets.ts');
+  return createS3AssetStore({ uri, settings: s3Settings(cfg), logger });
 }
 
 /** This replica's name in leases and logs. */
@@ -56,13 +84,17 @@ async function openStore(cfg: StateConfig): Promise<SqlRoundStore> {
 }
 
 export async function openState(cfg: StateConfig, opts: OpenStateOptions = {}): Promise<State> {
-  const assets = createFileAssetStore(dataPath(cfg, 'variants'));
+  const assets = opts.assets ?? (await openAssets(cfg, opts.logger));
   const owner = replicaId(cfg);
   const given = opts.store;
-  if (given) return { store: given, leases: soleOwnerLeases(owner), assets, close: () => given.close() };
+  const closing = (c: () => Promise<void>) => async () => {
+    await c();
+    assets.close?.();
+  };
+  if (given) return { store: given, leases: soleOwnerLeases(owner), assets, close: closing(() => given.close()) };
 
   const store = await openStore(cfg);
-  if (!store.db.dialect.shared) return { store, leases: soleOwnerLeases(owner), assets, close: () => store.close() };
+  if (!store.db.dialect.shared) return { store, leases: soleOwnerLeases(owner), assets, close: closing(() => store.close()) };
 
   const ttl = cfg.roundLeaseSeconds * 1000;
   const leases = sqlLeases(store.db, owner, ttl);
@@ -72,9 +104,9 @@ export async function openState(cfg: StateConfig, opts: OpenStateOptions = {}): 
     store,
     leases,
     assets,
-    async close() {
+    close: closing(async () => {
       renewal?.stop();
       await store.close();
-    },
+    }),
   };
 }

@@ -1,12 +1,16 @@
 /**
- * The deployment the README describes, as real processes: PostgreSQL, `serve-clip`, and two
- * bot replicas in HTTP mode (`adcreative start`) sharing them, driven through signed
- * deliveries against the fake Slack Web API. Deliveries go to either replica, moving to the
- * other when one does not answer (as a load balancer with retries would). One replica is
- * killed with SIGKILL mid-round; the other finishes the round and nothing is lost.
+ * The deployment the README describes, as real processes: PostgreSQL, `serve-clip`, the S3
+ * stand-in (test/helpers/s3-server.ts) holding the library and the variant assets, and two bot
+ * replicas in HTTP mode (`adcreative start`) sharing them — each with its own DATA_DIR, no shared
+ * filesystem — driven through signed deliveries against the fake Slack Web API. Deliveries go to
+ * either replica, moving to the other when one does not answer (as a load balancer with retries
+ * would). The replica that rendered a round is killed with SIGKILL mid-round; the other finishes
+ * the round, uploads the winner's formats and promotes it into the library, all from the bucket.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import { openPostgresStore, type PostgresRoundStore } from '../../../src/rounds/
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { type FakeMessage, type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { freePort, type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
+import { type S3StandIn, startS3 } from '../../helpers/s3-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKEN = 'xoxb-replica-test-token';
@@ -39,6 +44,7 @@ let cluster: PgCluster | undefined;
 let dbUrl: string;
 let slack: FakeSlack;
 let store: PostgresRoundStore;
+let s3: S3StandIn;
 const procs: Proc[] = [];
 let common: Record<string, string> = {};
 
@@ -82,6 +88,7 @@ beforeAll(async () => {
   const modelDir = join(dir, 'clip-tiny');
   await synthesizeModel({ arch: 'tiny', outDir: modelDir, seed: 5 });
   slack = await startFakeSlack({ tokens: [TOKEN] });
+  s3 = await startS3({ buckets: ['adcreative'] });
   for (let i = 0; i < 16; i++) {
     const id = `U2${String(i).padStart(4, '0')}`;
     slack.addUser({ id, name: id.toLowerCase() });
@@ -102,8 +109,14 @@ beforeAll(async () => {
     DATABASE_URL: dbUrl,
     CLIP_ENDPOINT: `http://127.0.0.1:${clipPort}`,
     CLIP_MODEL_DIR: modelDir,
-    // One shared volume: LanceDB and the variants' images.
-    DATA_DIR: join(dir, 'data'),
+    // Nothing shared on disk: the library and the variants' images are in the bucket.
+    LANCEDB_URI: 's3://adcreative/library',
+    ASSETS_URI: 's3://adcreative/variants',
+    AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_REGION: s3.region,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
     IMAGE_PROVIDER: 'studio',
     VOTE_DOUBLE_CLICK_MS: '0',
     TALLY_UPDATE_MS: '100',
@@ -112,8 +125,8 @@ beforeAll(async () => {
     ROUND_TIMER_SECONDS: '1',
   };
   const [p1, p2] = [await freePort(), await freePort()];
-  launch('bot-1', ['start'], { ...common, PORT: String(p1), REPLICA_ID: 'bot-1' }, p1);
-  launch('bot-2', ['start'], { ...common, PORT: String(p2), REPLICA_ID: 'bot-2' }, p2);
+  launch('bot-1', ['start'], replicaEnv('bot-1', p1), p1);
+  launch('bot-2', ['start'], replicaEnv('bot-2', p2), p2);
   await waitHttp(clip, '/v2/health/ready', 60_000);
   await Promise.all(procs.slice(1).map((p) => waitHttp(p, '/readyz', 60_000)));
   store = await openPostgresStore(dbUrl);
@@ -127,9 +140,15 @@ afterAll(async () => {
   await store?.close();
   await new Promise((r) => (lb ? lb.close(r) : r(undefined)));
   await slack?.close();
+  await s3?.close();
   cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A replica's settings: the shared services, its own port and its own DATA_DIR. */
+function replicaEnv(name: string, port: number): Record<string, string> {
+  return { ...common, PORT: String(port), REPLICA_ID: name, DATA_DIR: join(dir, `data-${name}`) };
+}
 
 /** Live bot replicas (a killed one is left out). */
 const bots = () => procs.filter((p) => p.name.startsWith('bot-') && p.child.exitCode === null && p.child.signalCode === null);
@@ -220,20 +239,33 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
     expect((await store.getRound(round.id))?.status).toBe('failed');
     // The orchestrator starts a replacement replica.
     const port = await freePort();
-    const fresh = launch('bot-3', ['start'], { ...common, PORT: String(port), REPLICA_ID: 'bot-3' }, port);
+    const fresh = launch('bot-3', ['start'], replicaEnv('bot-3', port), port);
     await waitHttp(fresh, '/readyz', 60_000);
   }, 120_000);
 
-  it('spreads a round over both replicas, survives SIGKILL of one, and counts every vote', async () => {
-    // /metrics and /readyz on each replica, naming the replica.
+  it('spreads a round over both replicas, survives SIGKILL of the one that rendered it, and counts every vote', async () => {
+    // /metrics and /readyz on each replica, naming the replica and where the library and assets live.
     for (const p of bots()) {
       const ready = await fetch(`http://127.0.0.1:${p.port}/readyz`);
       expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { checks: Record<string, string>; where: Record<string, string> };
+      expect(body.checks).toMatchObject({ library: 'ok', assets: 'ok' });
+      expect(body.where).toEqual({
+        library: `s3://adcreative/library (${s3.url}, us-east-1, path-style)`,
+        assets: `s3://adcreative/variants (${s3.url}, us-east-1, path-style)`,
+      });
     }
 
     const d = new Deliverer({ url: await startBalancer(), signingSecret: SECRET, slack });
-    const brief = await d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Trail running socks --variants 3 --formats square' });
+    const servedBefore = { ...served };
+    const brief = await d.slashCommand({
+      user: 'U0ALICE',
+      channel: C,
+      text: 'Trail running socks --variants 3 --formats square,story',
+    });
     expect(brief.status).toBe(200);
+    // The replica that took the command renders the round (and holds its lease).
+    const renderer = bots().find((p) => (served[p.name] ?? 0) > (servedBefore[p.name] ?? 0)) as Proc;
     const parent = await slack.waitFor(
       () => slack.channelMessages(C).find((m) => m.text.includes('Trail running socks')),
       20_000,
@@ -307,8 +339,9 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
     expect(served[b1.name]).toBeGreaterThan(5);
     expect(served[b2.name]).toBeGreaterThan(5);
 
-    // Replica 1 dies without warning, mid-round.
-    const [victim, survivor] = bots();
+    // The replica that rendered the round dies without warning, mid-round.
+    const victim = renderer;
+    const survivor = bots().find((p) => p !== renderer) as Proc;
     await kill(victim);
 
     // The rest of the actions: the balancer still tries the dead replica in turn and moves on to the live one.
@@ -352,6 +385,31 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
       `tally message showing ${want.join(',')}`,
     );
 
+    // The survivor, which rendered nothing of this round, exports the winner in every format and
+    // promotes it into the library — both read from the bucket.
+    const exported = await slack.waitFor(
+      () => slack.thread(C, parent.ts).find((m) => m.text.includes('in all formats') && m.files.length === 2),
+      30_000,
+      "the winner's formats uploaded to the thread",
+    );
+    const blobs = new Set(s3.keys('adcreative', `variants/${round?.id}/sha256/`).map((k) => k.slice(k.lastIndexOf('/') + 1)));
+    for (const id of exported.files) {
+      const bytes = slack.files.get(id)?.bytes as Uint8Array;
+      expect(blobs.has(createHash('sha256').update(bytes).digest('hex'))).toBe(true);
+    }
+    await slack.waitFor(
+      () => slack.thread(C, parent.ts).find((m) => m.text.includes('is now in the creative library')),
+      30_000,
+      'the winner promoted into the library',
+    );
+    expect((await store.getRound(round?.id as string))?.winnerCreativeId).toBeTruthy();
+    expect(s3.keys('adcreative', 'library/creatives.lance/data/').length).toBeGreaterThan(0);
+    // No replica kept the library or the variants on its own disk.
+    for (const name of ['bot-1', 'bot-2', 'bot-3']) {
+      expect(existsSync(join(dir, `data-${name}`, 'variants'))).toBe(false);
+      expect(existsSync(join(dir, `data-${name}`, 'lancedb'))).toBe(false);
+    }
+
     // The survivor's metrics saw the votes; no secret reached any log.
     const metrics = await (await fetch(`http://127.0.0.1:${survivor.port}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`adcreative_votes_total\\{(?=[^}]*kind="voted")(?=[^}]*replica="${survivor.name}")[^}]*\\} [1-9]`));
@@ -361,6 +419,7 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
       expect(all).not.toContain(TOKEN);
       expect(all).not.toContain(SECRET);
       expect(all).not.toContain(PG_PASSWORD_IN_URL);
+      expect(all).not.toContain(s3.secretAccessKey);
     }
   }, 150_000);
 });

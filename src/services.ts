@@ -7,6 +7,7 @@ import type { Encoder } from './clip/types.ts';
 import { type Config, libraryUri } from './config.ts';
 import { describeError } from './errors.ts';
 import { listBrands } from './generate/brands.ts';
+import { createRoundPricing } from './generate/providers.ts';
 import type { Generator } from './generate/types.ts';
 import { formatStatsText, statsSummary } from './learn/eval-report.ts';
 import { followPreferenceModel, learningStatsInput } from './learn/learning.ts';
@@ -83,8 +84,7 @@ export function roundSettings(cfg: Config): RoundSettings {
     autoCloseMinutes: cfg.roundAutoCloseMinutes,
     reminderMinutes: cfg.roundReminderMinutes,
     doubleClickMs: cfg.voteDoubleClickMs,
-    priceImageUsd: cfg.priceImageUsd,
-    priceTextUsd: cfg.priceTextUsd,
+    pricing: createRoundPricing(cfg),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Command } from './cli/command.ts';
 import { type Config, config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
+import { checkOpenAISettings } from './generate/providers.ts';
 import { redact } from './log.ts';
 
 export type Mode = 'socket' | 'http' | 'sandbox';
@@ -31,6 +32,7 @@ function stopSignal(): Promise<string> {
 
 export async function runBot(cfg: Config): Promise<number> {
   const mode = pickMode(cfg);
+  checkOpenAISettings(cfg);
   // No Slack tokens: the sandbox builds its own services around a fake Slack (src/sandbox/server.ts).
   if (mode === 'sandbox') return (await import('./sandbox/server.ts')).runSandbox(cfg);
   const { createServices } = await import('./services.ts');

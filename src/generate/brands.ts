@@ -19,6 +19,8 @@ export interface BrandKit {
   /** Absolute path of the logo file. */
   logoPath: string;
   logo: Uint8Array;
+  /** Send the logo to the image model with the prompt, so the visual may show it (GPT image models). */
+  logoInVisual: boolean;
   tone: string;
   mustSay: string[];
   neverSay: string[];
@@ -37,6 +39,7 @@ export const DEFAULT_BRAND: BrandKit = {
   fonts: { headline: 'DejaVu Sans', body: 'DejaVu Sans' },
   logoPath: '',
   logo: new Uint8Array(),
+  logoInVisual: false,
   tone: 'Clear, friendly and specific.',
   mustSay: [],
   neverSay: [],
@@ -148,6 +151,9 @@ export function parseBrandFile(file: string, opts: LoadBrandOptions = {}): Brand
   if (!/\.(svg|png|jpe?g|webp)$/i.test(logoPath)) fail('logo', `must be an .svg, .png, .jpg or .webp file; got ${JSON.stringify(logoRel)}`);
   const logo = new Uint8Array(readFileSync(logoPath));
 
+  const logoInVisual = o.logoInVisual ?? false;
+  if (typeof logoInVisual !== 'boolean') fail('logoInVisual', `must be true or false; got ${JSON.stringify(logoInVisual)}`);
+
   const channel = text('defaultChannel', false, 'meta');
   if (!(CHANNELS as readonly string[]).includes(channel))
     fail('defaultChannel', `must be one of ${CHANNELS.join(', ')}; got ${JSON.stringify(channel)}`);
@@ -160,6 +166,7 @@ export function parseBrandFile(file: string, opts: LoadBrandOptions = {}): Brand
     fonts,
     logoPath,
     logo,
+    logoInVisual: logoInVisual as boolean,
     tone: text('tone', false, DEFAULT_BRAND.tone),
     mustSay: words('mustSay'),
     neverSay: words('neverSay'),

@@ -16,6 +16,7 @@ import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitF
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
+import { describeCost } from './pricing.ts';
 import type { GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
@@ -215,7 +216,7 @@ async function writeResult(
     [
       `${result.variants.length} variant${result.variants.length === 1 ? '' : 's'} written to ${o.out}${result.offline ? ' (offline drafts)' : ''}:`,
       ...lines,
-      `  variants.json, contact-sheet.png; cost $${result.cost.usd.toFixed(4)} (${result.cost.textCalls} text, ${result.cost.imageCalls} image calls)`,
+      `  variants.json, contact-sheet.png; cost ${describeCost(result.cost)}`,
       '',
     ].join('\n'),
   );

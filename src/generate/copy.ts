@@ -11,6 +11,7 @@ import { type ChannelLimits, type ChannelName, charCount as length } from '../vo
 import type { BrandKit } from './brands.ts';
 import { trimToLimit } from './limits.ts';
 import { describeOpenAIError, type OpenAIClient } from './openai.ts';
+import { type BilledRequest, chatUsage } from './pricing.ts';
 import type { Copy, GenerationFailure, Inspiration } from './types.ts';
 
 export interface CopyDraft extends Copy {
@@ -29,6 +30,8 @@ export interface CopyContext {
   leader?: Copy;
   count: number;
   signal?: AbortSignal;
+  /** Hears of every request the text API answered (so billed), with the usage it reported. */
+  billed?: (r: BilledRequest) => void;
 }
 
 export interface CopyOutcome {
@@ -189,13 +192,16 @@ export function createOpenAICopywriter(opts: {
   async function ask(
     counter: { n: number },
     messages: { role: 'system' | 'user'; content: string }[],
-    signal?: AbortSignal,
+    ctx: Pick<CopyContext, 'signal' | 'billed'>,
   ): Promise<RawVariant[]> {
     counter.n++;
     const res = await client.chat.completions.create(
       { model, messages, response_format: { type: 'json_schema', json_schema: { name: 'ad_variants', strict: true, schema: SCHEMA } } },
-      { signal },
+      { signal: ctx.signal },
     );
+    // Answered, so billed: a refusal or malformed JSON costs the same as good copy. Priced by the
+    // model asked for: the answer names a dated snapshot (gpt-4o-mini-2024-07-18) the table need not list.
+    ctx.billed?.(chatUsage(model, res.usage));
     const msg = res.choices[0]?.message;
     if (msg?.refusal) throw new GenerationError('COPY_REFUSED', `the text model declined to write this copy: ${msg.refusal}`);
     return parseVariants(msg?.content);
@@ -213,11 +219,11 @@ export function createOpenAICopywriter(opts: {
       let raw: RawVariant[];
       try {
         try {
-          raw = await ask(calls, messages, ctx.signal);
+          raw = await ask(calls, messages, ctx);
         } catch (e) {
           if (!(e instanceof MalformedCopy)) throw e;
           logger.warn('copy: malformed answer, asking once more', { reason: e.message });
-          raw = await ask(calls, messages, ctx.signal);
+          raw = await ask(calls, messages, ctx);
         }
       } catch (e) {
         if (e instanceof GenerationError) throw e; // a refusal is the answer, not a fault to paper over
@@ -252,7 +258,7 @@ export function createOpenAICopywriter(opts: {
           ),
         ].join('\n');
         try {
-          const again = await ask(calls, [messages[0], { role: 'user', content: `${userPrompt(ctx)}\n\n${fix}` }], ctx.signal);
+          const again = await ask(calls, [messages[0], { role: 'user', content: `${userPrompt(ctx)}\n\n${fix}` }], ctx);
           drafts = drafts.map((d, i) => {
             const k = bad.findIndex((b) => b.i === i);
             const r = k >= 0 ? again[k] : undefined;

@@ -1,11 +1,24 @@
 /**
- * Visuals for the candidates: OpenAI Images (generate, or edit the leader's image in a
- * feedback round) under a concurrency limit, with the SDK's timeout and retries. A failure
- * or a content-policy refusal is reported for its candidate and leaves the others going.
+ * Visuals for the candidates: OpenAI Images under a concurrency limit, with the SDK's timeout and
+ * retries. A candidate with an image to work from (the leader's in a feedback round, or the
+ * brief's reference) goes to the images edit endpoint with it (and the brand logo where the kit
+ * asks); the others are drawn from the prompt. Every answered request is reported with the usage
+ * the API billed. A failure or a content-policy refusal is reported for its candidate and leaves
+ * the others going.
  */
+import { toModelInput } from '../image/model-input.ts';
 import type { Logger } from '../log.ts';
 import type { BrandKit } from './brands.ts';
-import { describeOpenAIError, type OpenAIClient, toFile } from './openai.ts';
+import type { ImageSettings } from './image-models.ts';
+import {
+  describeOpenAIError,
+  type ImageEditBody,
+  type ImageGenerateBody,
+  type ImagesResponse,
+  type OpenAIClient,
+  toFile,
+} from './openai.ts';
+import { type BilledRequest, imageUsage } from './pricing.ts';
 import type { Copy } from './types.ts';
 
 export interface ImageJob {
@@ -13,8 +26,12 @@ export interface ImageJob {
   copy: Copy;
   brand: BrandKit;
   feedback: string[];
-  /** Edit this image (the leader's) instead of drawing from scratch. */
+  /** The image to work from (the images edit endpoint) instead of drawing from scratch. */
   edit?: Uint8Array;
+  /** Whose image `edit` is: the leader's (feedback round) or the reference (a brief's upload, a leader outside feedback rounds). */
+  editOf?: 'leader' | 'reference';
+  /** The brand logo, sent along with `edit` (or alone) where the kit asks for it in the visual. */
+  logo?: Uint8Array;
   /** Imagery the studio may weave in (inspiration thumbnails). */
   imagery: Uint8Array[];
   seed: number;
@@ -25,8 +42,16 @@ export type ImageOutcome = { ok: true; image: Uint8Array } | { ok: false; error:
 export interface ImageProvider {
   readonly offline: boolean;
   readonly name: string;
-  /** Draws one visual; rejects with an Error whose message says what went wrong. */
-  draw(job: ImageJob, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * How many input images the provider can work from; 0: it cannot (dall-e-3 has no edit
+   * endpoint). Unset: as many as it is given (the studio weaves them in).
+   */
+  readonly maxInputs?: number;
+  /**
+   * Draws one visual; rejects with an Error whose message says what went wrong. `billed` hears
+   * of every request the API answered (so billed), with the usage it reported.
+   */
+  draw(job: ImageJob, signal?: AbortSignal, billed?: (r: BilledRequest) => void): Promise<Uint8Array>;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
@@ -47,11 +72,11 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
 export async function drawAll(
   provider: ImageProvider,
   jobs: ImageJob[],
-  opts: { concurrency: number; signal?: AbortSignal; onDone?: () => void },
+  opts: { concurrency: number; signal?: AbortSignal; onDone?: () => void; billed?: (r: BilledRequest) => void },
 ): Promise<ImageOutcome[]> {
   return mapLimit(jobs, opts.concurrency, async (job) => {
     try {
-      const image = await provider.draw(job, opts.signal);
+      const image = await provider.draw(job, opts.signal, opts.billed);
       return { ok: true as const, image };
     } catch (e) {
       return { ok: false as const, error: e instanceof Error ? e.message : String(e) };
@@ -61,66 +86,104 @@ export async function drawAll(
   });
 }
 
-export function imagePrompt(job: ImageJob): string {
+export function imagePrompt(job: ImageJob, maxChars = 32_000): string {
   const b = job.brand;
-  return [
+  const parts = [
+    job.editOf === 'leader'
+      ? 'Rework the given image (the current leader) for this concept:'
+      : job.edit
+        ? 'Make a new advertising visual in the spirit of the given reference image (its subject, mood and composition):'
+        : '',
     job.concept,
     b.description ? `For ${b.displayName || b.name}: ${b.description}` : '',
     `Colour palette: ${b.colors.primary}, ${b.colors.accent}, ${b.colors.text}.`,
     job.feedback.length ? `Apply this feedback: ${job.feedback.join('; ')}.` : '',
     'Advertising visual, clean composition with calm space in the lower third for a headline.',
-    'No text, letters, logos or watermarks in the image.',
-  ]
-    .filter(Boolean)
-    .join(' ');
+    job.logo
+      ? `Show the ${b.displayName || b.name} logo (the ${job.edit ? 'last' : 'given'} image) once, small, on the product or packaging; no other text, letters or watermarks.`
+      : 'No text, letters, logos or watermarks in the image.',
+  ].filter(Boolean);
+  let prompt = parts.join(' ');
+  // `prompt`: "The maximum length is 1000 characters for dall-e-2 …": feedback is what grows, so it is cut first.
+  if (prompt.length > maxChars) {
+    const fixed = parts.filter((p) => !p.startsWith('Apply this feedback')).join(' ');
+    const room = maxChars - fixed.length - 40;
+    const fb = job.feedback.join('; ');
+    const kept = room > 0 ? ` Apply this feedback: ${fb.slice(Math.max(0, fb.length - room))}.` : '';
+    prompt = `${fixed}${kept}`.slice(0, maxChars);
+  }
+  return prompt;
 }
 
-function sniffType(bytes: Uint8Array): { type: string; ext: string } {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return { type: 'image/jpeg', ext: 'jpg' };
-  if (bytes[0] === 0x52 && bytes[1] === 0x49 && bytes[8] === 0x57) return { type: 'image/webp', ext: 'webp' };
-  return { type: 'image/png', ext: 'png' };
-}
-
-export function createOpenAIImages(opts: {
-  client: OpenAIClient;
-  model: string;
-  size: string;
-  quality: string;
-  retries: number;
-  logger: Logger;
-}): ImageProvider {
-  const { client, model, logger } = opts;
-  // dall-e models answer with URLs unless asked for base64; the GPT image models always send base64.
-  const dalle = /^dall-e/i.test(model);
-  type Size = NonNullable<Parameters<OpenAIClient['images']['generate']>[0]['size']>;
-  type Quality = NonNullable<Parameters<OpenAIClient['images']['generate']>[0]['quality']>;
-  const size = opts.size as Size;
-  const quality = opts.quality as Quality;
+export function createOpenAIImages(opts: { client: OpenAIClient; image: ImageSettings; retries: number; logger: Logger }): ImageProvider {
+  const { client, logger } = opts;
+  const { model, spec } = opts.image;
+  type Generate = ImageGenerateBody;
+  type Edit = ImageEditBody;
+  const size = opts.image.size as NonNullable<Generate['size']>;
+  const quality = opts.image.quality as NonNullable<Generate['quality']>;
+  const asked = { size: opts.image.size, quality: opts.image.quality };
+  // Only what the model documents: dall-e answers with URLs unless asked for base64 (the GPT image
+  // models always send base64 and refuse the parameter); background and format are GPT-only.
+  const common = {
+    model,
+    n: 1,
+    size,
+    ...(spec.responseFormat ? { response_format: 'b64_json' as const } : {}),
+    ...(opts.image.background ? { background: opts.image.background as NonNullable<Generate['background']> } : {}),
+    ...(opts.image.outputFormat ? { output_format: opts.image.outputFormat as NonNullable<Generate['output_format']> } : {}),
+  };
+  const edits = spec.edits;
+  // One conversion per input image, shared by every candidate that sends it.
+  const prepared = new WeakMap<Uint8Array, Promise<Awaited<ReturnType<typeof toModelInput>>>>();
+  const prepare = (bytes: Uint8Array, name: string) => {
+    let p = prepared.get(bytes);
+    if (!p) {
+      p = toModelInput(bytes, { squarePng: edits?.squarePng ?? false, maxBytes: edits?.maxBytes ?? 50 * 1024 * 1024 }, name);
+      prepared.set(bytes, p);
+    }
+    return p;
+  };
   return {
     offline: false,
     name: `openai:${model}`,
-    async draw(job, signal) {
-      const prompt = imagePrompt(job);
+    maxInputs: edits?.maxImages ?? 0,
+    async draw(job, signal, billed) {
+      const inputs = [
+        ...(job.edit ? [{ bytes: job.edit, name: job.editOf ?? 'reference' }] : []),
+        ...(job.logo ? [{ bytes: job.logo, name: 'logo' }] : []),
+      ].slice(0, edits?.maxImages ?? 0);
+      const what = job.edit
+        ? `editing the ${job.editOf ?? 'reference'} image`
+        : inputs.length
+          ? 'drawing with the logo'
+          : 'drawing the visual';
+      const prompt = imagePrompt({ ...job, logo: inputs.some((i) => i.name === 'logo') ? job.logo : undefined }, spec.maxPromptChars);
       try {
-        let res: Awaited<ReturnType<OpenAIClient['images']['generate']>>;
-        if (job.edit) {
-          const t = sniffType(job.edit);
-          res = await client.images.edit(
-            {
-              model,
-              prompt,
-              image: await toFile(job.edit, `leader.${t.ext}`, { type: t.type }),
-              size: size as never,
-              ...(dalle ? { response_format: 'b64_json' } : {}),
-            },
-            { signal },
+        let res: ImagesResponse;
+        let endpoint: 'generations' | 'edits';
+        if (inputs.length) {
+          endpoint = 'edits';
+          const files = await Promise.all(
+            inputs.map(async (i) => {
+              const m = await prepare(i.bytes, `the ${i.name} image`);
+              return toFile(m.bytes, `${i.name}.${m.ext}`, { type: m.type });
+            }),
           );
+          const body: Edit = {
+            ...common,
+            prompt,
+            image: files.length === 1 ? files[0] : files,
+            // `quality` on edits is documented for the GPT image models; dall-e-2 has only standard.
+            ...(spec.family === 'gpt-image' ? { quality: quality as NonNullable<Edit['quality']> } : {}),
+          };
+          res = await client.images.edit(body, { signal });
         } else {
-          res = await client.images.generate(
-            { model, prompt, n: 1, size, quality, ...(dalle ? { response_format: 'b64_json' } : {}) },
-            { signal },
-          );
+          endpoint = 'generations';
+          res = await client.images.generate({ ...common, prompt, quality }, { signal });
         }
+        // Answered, so billed, whatever comes next.
+        billed?.(imageUsage(model, endpoint, res.usage, asked));
         const b64 = res.data?.[0]?.b64_json;
         if (!b64) throw new Error('the image API answered without image data');
         const bytes = Buffer.from(b64, 'base64');
@@ -128,8 +191,8 @@ export function createOpenAIImages(opts: {
         return new Uint8Array(bytes);
       } catch (e) {
         const why = describeOpenAIError(e, opts.retries);
-        logger.warn('image: request failed', { reason: why, edit: Boolean(job.edit) });
-        throw new Error(`${job.edit ? 'editing the leader image' : 'drawing the visual'} failed: ${why}`);
+        logger.warn('image: request failed', { reason: why, edit: Boolean(job.edit), editOf: job.editOf });
+        throw new Error(`${what} failed: ${why}`);
       }
     },
   };

@@ -4,7 +4,6 @@
  */
 import type { Encoder } from '../clip/types.ts';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { limitsFor } from '../vocabulary.ts';
 import { type BrandKit, DEFAULT_BRAND, loadBrand } from './brands.ts';
@@ -12,6 +11,7 @@ import { type Copywriter, createOfflineCopywriter, createOpenAICopywriter } from
 import { createOpenAIImages, type ImageProvider } from './images.ts';
 import { createOpenAIClient } from './openai.ts';
 import { createPipeline, type PreferenceCandidate, type TimedStage } from './pipeline.ts';
+import { checkOpenAISettings, imageSettings, openaiPriceTable, type Providers, selectProviders } from './providers.ts';
 import { createStudioImages } from './studio.ts';
 import type { Generator } from './types.ts';
 
@@ -27,24 +27,35 @@ export interface GeneratorDeps {
   onTiming?: (stage: TimedStage, ms: number) => void;
 }
 
-export interface Providers {
-  copy: 'openai' | 'offline';
-  images: 'openai' | 'studio';
-}
-
-/** Which providers the settings select; IMAGE_PROVIDER=openai without a key is a config error. */
-export function selectProviders(cfg: Pick<Config, 'openaiApiKey' | 'imageProvider'>): Providers {
-  const key = Boolean(cfg.openaiApiKey);
-  if (cfg.imageProvider === 'openai' && !key) {
-    throw new ConfigError('IMAGE_PROVIDER=openai needs OPENAI_API_KEY; set the key or use IMAGE_PROVIDER=studio (or auto)');
-  }
-  return { copy: key ? 'openai' : 'offline', images: key && cfg.imageProvider !== 'studio' ? 'openai' : 'studio' };
-}
+export { type Providers, selectProviders } from './providers.ts';
 
 export function createGenerator(deps: GeneratorDeps): Generator & { providers: Providers } {
   const { cfg } = deps;
   const logger = deps.logger ?? silentLogger;
   const providers = selectProviders(cfg);
+  checkOpenAISettings(cfg);
+  const prices = openaiPriceTable(cfg);
+  for (const [name, v] of [
+    ['PRICE_PER_IMAGE_USD', cfg.priceImageUsd],
+    ['PRICE_PER_TEXT_CALL_USD', cfg.priceTextUsd],
+  ] as const) {
+    if (v !== undefined) {
+      logger.warn(`${name} is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES`, {
+        hint: 'remove it; to change a price set e.g. OPENAI_PRICES=gpt-image-1:image_output=40',
+      });
+    }
+  }
+  const used = [
+    ...(providers.copy === 'openai' ? [cfg.openaiTextModel] : []),
+    ...(providers.images === 'openai' ? [cfg.openaiImageModel] : []),
+  ];
+  for (const model of used.filter((m) => !prices[m])) {
+    // Only reachable with OPENAI_BASE_URL (checkOpenAISettings refuses an unpriced model on OpenAI's API).
+    logger.warn('no price for a model in use: its requests count as $0 in round costs, the monthly cap and /metrics', {
+      model,
+      hint: `set OPENAI_PRICES=${model}:input=USD,${model}:output=USD`,
+    });
+  }
   const offlineCopy = createOfflineCopywriter();
   const client = providers.copy === 'openai' || providers.images === 'openai' ? createOpenAIClient(cfg) : undefined;
   const copywriter: Copywriter = client
@@ -52,14 +63,7 @@ export function createGenerator(deps: GeneratorDeps): Generator & { providers: P
     : offlineCopy;
   const images: ImageProvider =
     client && providers.images === 'openai'
-      ? createOpenAIImages({
-          client,
-          model: cfg.openaiImageModel,
-          size: cfg.openaiImageSize,
-          quality: cfg.openaiImageQuality,
-          retries: cfg.openaiMaxRetries,
-          logger,
-        })
+      ? createOpenAIImages({ client, image: imageSettings(cfg), retries: cfg.openaiMaxRetries, logger })
       : createStudioImages();
   const kits = new Map<string, BrandKit>();
   const brand = (name?: string): BrandKit => {
@@ -93,7 +97,7 @@ export function createGenerator(deps: GeneratorDeps): Generator & { providers: P
     },
     candidateFactor: cfg.candidateFactor,
     concurrency: cfg.generateConcurrency,
-    prices: { image: cfg.priceImageUsd, text: cfg.priceTextUsd },
+    prices,
     logger,
     onTiming: deps.onTiming,
   });

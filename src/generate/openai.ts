@@ -6,6 +6,9 @@ import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, toFile 
 import type { Config } from '../config.ts';
 
 export type OpenAIClient = OpenAI;
+export type ImageGenerateBody = OpenAI.ImageGenerateParamsNonStreaming;
+export type ImageEditBody = OpenAI.ImageEditParamsNonStreaming;
+export type ImagesResponse = OpenAI.ImagesResponse;
 export { toFile };
 
 export function createOpenAIClient(

@@ -26,6 +26,7 @@ import {
 import { type BrandKit, composeStyle } from './brands.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
+import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
 import {
   type Copy,
   type GeneratedVariant,
@@ -56,7 +57,8 @@ export interface PipelineDeps {
   weights: RankWeights;
   candidateFactor: number;
   concurrency: number;
-  prices: { image: number; text: number };
+  /** What billed requests cost (config: the defaults with OPENAI_PRICES over them). */
+  prices: PriceTable;
   logger: Logger;
   /** Stable ids (tests); default: random 10-character base36. */
   newId?: () => string;
@@ -132,8 +134,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
     return { images, flags: [...flags] };
   }
 
-  return {
-    async generate(req) {
+  const inner = {
+    async generate(req: GenerateRequest, meter: CostMeter): Promise<GenerateResult> {
       validate(req);
       const kit = deps.brand(req.brand);
       const brief = req.brief.trim();
@@ -158,25 +160,51 @@ export function createPipeline(deps: PipelineDeps): Generator {
           leader: req.leader,
           count: nCand,
           signal,
+          billed: meter.record,
         }),
       );
       failures.push(...copy.failures);
       progress({ stage: 'writing', done: 1, total: 1 });
       checkAbort();
 
-      // 2. A visual per candidate. Feedback rounds edit the leader's image for every other candidate.
+      // 2. A visual per candidate. Feedback rounds edit the leader's image for every other candidate;
+      // otherwise a reference (the brief's upload, or a leader outside feedback rounds) is what every
+      // candidate works from. The offline studio weaves the reference in among the library's imagery.
       const imagery = req.inspiration.map((i) => i.image).filter((x): x is Uint8Array => x !== undefined && x.length > 0);
       if (req.referenceImage) imagery.unshift(req.referenceImage);
+      const online = !deps.images.offline;
+      const maxInputs = deps.images.maxInputs ?? Number.POSITIVE_INFINITY;
+      const leaderEdit = (i: number) => (req.leader?.image && req.feedback.length > 0 && i % 2 === 0 ? req.leader.image : undefined);
+      const reference = online ? (req.referenceImage ?? (req.feedback.length === 0 ? req.leader?.image : undefined)) : undefined;
+      const logo = online && kit.logoInVisual && kit.logo.length > 0 ? kit.logo : undefined;
+      const notes: string[] = [];
+      if (online && maxInputs === 0 && (reference || (req.leader?.image && req.feedback.length > 0))) {
+        notes.push(
+          `${reference ? 'the reference' : "the leader's"} image was not sent: ${deps.images.name} cannot work from an image (use gpt-image-1)`,
+        );
+      }
+      // The logo goes along as a further input image, which only the GPT image models take.
+      const sendLogo = logo !== undefined && maxInputs > 1;
+      if (logo && !sendLogo) {
+        notes.push(
+          `the brand logo was not sent to the image model: ${deps.images.name} takes ${maxInputs === 0 ? 'no input image' : 'only the image it edits'}`,
+        );
+      }
       const baseSeed = hashString(`${brief}|${req.feedback.join('|')}`);
-      const jobs: ImageJob[] = copy.drafts.map((d, i) => ({
-        concept: d.concept,
-        copy: d,
-        brand: kit,
-        feedback: req.feedback,
-        edit: req.leader?.image && req.feedback.length > 0 && i % 2 === 0 ? req.leader.image : undefined,
-        imagery: imagery.length ? [imagery[i % imagery.length]] : [],
-        seed: (baseSeed + i * 7919) >>> 0,
-      }));
+      const jobs: ImageJob[] = copy.drafts.map((d, i) => {
+        const edit = maxInputs > 0 ? (leaderEdit(i) ?? reference) : undefined;
+        return {
+          concept: d.concept,
+          copy: d,
+          brand: kit,
+          feedback: req.feedback,
+          edit,
+          editOf: edit ? (leaderEdit(i) ? 'leader' : 'reference') : undefined,
+          logo: sendLogo ? logo : undefined,
+          imagery: imagery.length ? [imagery[i % imagery.length]] : [],
+          seed: (baseSeed + i * 7919) >>> 0,
+        };
+      });
       let drawn = 0;
       progress({ stage: 'drawing', done: 0, total: jobs.length });
       const outcomes = await timed('image', () =>
@@ -184,20 +212,16 @@ export function createPipeline(deps: PipelineDeps): Generator {
           concurrency: deps.concurrency,
           signal,
           onDone: () => progress({ stage: 'drawing', done: ++drawn, total: jobs.length }),
+          billed: meter.record,
         }),
       );
       checkAbort();
-      const imageCalls = deps.images.offline ? 0 : jobs.length;
       const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array }[] = [];
       outcomes.forEach((o, i) => {
         if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image });
         else failures.push({ stage: 'image', message: `candidate ${i + 1} ("${copy.drafts[i].headline}"): ${o.error}` });
       });
-      const cost = {
-        textCalls: copy.textCalls,
-        imageCalls,
-        usd: Math.round((copy.textCalls * deps.prices.text + imageCalls * deps.prices.image) * 10000) / 10000,
-      };
+      const cost = meter.cost();
       const offline = deps.images.offline || copy.drafts.some((d) => d.offline);
       if (cands.length === 0) {
         log.warn('generate: no candidate got a visual', { failures: failures.length });
@@ -274,7 +298,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       for (const x of rendered) {
         if (!x) continue;
         const { r, c, out } = x;
-        const flags = [...c.draft.flags, ...out.flags];
+        const flags = [...c.draft.flags, ...out.flags, ...notes];
         if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
         variants.push({
           id: newId(),
@@ -297,7 +321,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       return { variants, failures, cost, offline } satisfies GenerateResult;
     },
 
-    async rerender(variant, copy, opts) {
+    async rerender(...[variant, copy, opts]: Parameters<Generator['rerender']>): ReturnType<Generator['rerender']> {
       const kit = deps.brand(opts.brand);
       for (const f of opts.formats)
         if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
@@ -311,6 +335,19 @@ export function createPipeline(deps: PipelineDeps): Generator {
         preview: out.images.square ?? (out.images[opts.formats[0]] as Uint8Array),
         flags: [...variant.flags.filter((f) => !f.startsWith('headline shortened')), ...out.flags],
       };
+    },
+  };
+  return {
+    rerender: inner.rerender,
+    async generate(req) {
+      const meter = createCostMeter(deps.prices);
+      try {
+        return await inner.generate(req, meter);
+      } catch (e) {
+        // Requests answered before the failure were billed: the caller can still count them.
+        attachCost(e, meter.cost());
+        throw e;
+      }
     },
   };
 }

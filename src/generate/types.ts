@@ -4,6 +4,7 @@
  */
 import type { SearchHit } from '../library/types.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
+import type { GenerateCost } from './pricing.ts';
 
 export interface Inspiration {
   id: string;
@@ -39,6 +40,10 @@ export interface GenerateRequest {
   inspiration: Inspiration[];
   feedback: string[];
   leader?: Copy & { image?: Uint8Array };
+  /**
+   * An image the visuals should follow (the brief form's upload): with OpenAI every candidate is
+   * made from it on the images edit endpoint. A leader's image does the same outside feedback rounds.
+   */
   referenceImage?: Uint8Array;
   /** The brief's CLIP text embedding when the caller already has it (e.g. from the library search), so it is not computed twice. */
   briefEmbedding?: Float32Array;
@@ -83,7 +88,11 @@ export interface GenerationFailure {
 export interface GenerateResult {
   variants: GeneratedVariant[];
   failures: GenerationFailure[];
-  cost: { textCalls: number; imageCalls: number; usd: number };
+  /**
+   * What the generation cost: the requests the API answered (so billed), priced from the usage it
+   * reported. A `generate()` that throws after billed requests carries it too (`costOf(error)`).
+   */
+  cost: GenerateCost;
   offline: boolean;
 }
 

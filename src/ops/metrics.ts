@@ -4,12 +4,13 @@
  * default — so no module needs prom-client, a registry or a global.
  *
  * The decorators below count without touching the code they wrap: a RoundStore (briefs,
- * rounds, votes), a Generator (latency by stage, failures), an Encoder (call latency,
+ * rounds, votes), a Generator (latency by stage, failures, OpenAI spend), an Encoder (call latency,
  * remote failures) and the in-process encoder's run events (batch sizes).
  */
 import client from 'prom-client';
 import type { Encoder } from '../clip/types.ts';
 import { isAdError } from '../errors.ts';
+import { costOf, type GenerateCost } from '../generate/pricing.ts';
 import type { GenerateProgress, Generator } from '../generate/types.ts';
 import type { RoundStatus, RoundStore } from '../rounds/types.ts';
 
@@ -22,6 +23,8 @@ export interface Metrics {
   generationStage(stage: string, seconds: number): void;
   /** A failed call to something outside: kind like "slack", "openai", "clip", "store". */
   apiError(kind: string, code: string): void;
+  /** What a generation's billed OpenAI requests cost: requests, tokens and USD per model. */
+  openaiSpend(cost: GenerateCost): void;
   encoderBatch(model: EncoderModel, size: number): void;
   encoderQueueWait(model: EncoderModel, seconds: number): void;
   encoderCall(model: EncoderModel, seconds: number): void;
@@ -34,6 +37,7 @@ export const noopMetrics: Metrics = {
   vote() {},
   generationStage() {},
   apiError() {},
+  openaiSpend() {},
   encoderBatch() {},
   encoderQueueWait() {},
   encoderCall() {},
@@ -78,6 +82,24 @@ export function createMetrics(opts: { defaults?: boolean; labels?: Record<string
     labelNames: ['kind', 'code'],
     registers: r,
   });
+  const openaiRequests = new client.Counter({
+    name: 'adcreative_openai_requests_total',
+    help: 'OpenAI requests the API answered (so billed), by model',
+    labelNames: ['model'],
+    registers: r,
+  });
+  const openaiTokens = new client.Counter({
+    name: 'adcreative_openai_tokens_total',
+    help: 'Tokens OpenAI reported for billed requests, by model, kind (text, image) and direction (input, cached_input, output)',
+    labelNames: ['model', 'kind', 'direction'],
+    registers: r,
+  });
+  const openaiUsd = new client.Counter({
+    name: 'adcreative_openai_cost_usd_total',
+    help: 'USD of billed OpenAI requests, priced from the reported usage with the price table (OPENAI_PRICES)',
+    labelNames: ['model'],
+    registers: r,
+  });
   const batch = new client.Histogram({
     name: 'adcreative_encoder_batch_size',
     help: 'Inputs per CLIP inference run',
@@ -112,6 +134,19 @@ export function createMetrics(opts: { defaults?: boolean; labels?: Record<string
     vote: (kind) => votes.inc({ kind }),
     generationStage: (s, seconds) => stage.observe({ stage: s }, seconds),
     apiError: (kind, code) => apiErrors.inc({ kind, code }),
+    openaiSpend: (cost) => {
+      for (const [model, m] of Object.entries(cost.byModel)) {
+        openaiRequests.inc({ model }, m.requests);
+        openaiUsd.inc({ model }, m.usd);
+        for (const kind of ['text', 'image'] as const)
+          for (const [direction, key] of [
+            ['input', 'input'],
+            ['cached_input', 'cachedInput'],
+            ['output', 'output'],
+          ] as const)
+            if (m[kind][key] > 0) openaiTokens.inc({ model, kind, direction }, m[kind][key]);
+      }
+    },
     encoderBatch: (model, size) => batch.observe({ model }, size),
     encoderQueueWait: (model, seconds) => wait.observe({ model }, seconds),
     encoderCall: (model, seconds) => call.observe({ model }, seconds),
@@ -180,9 +215,12 @@ export function instrumentGenerator(gen: Generator, m: Metrics): Generator {
       try {
         const out = await gen.generate({ ...req, onProgress });
         for (const f of out.failures) m.apiError('generate', f.stage);
+        m.openaiSpend(out.cost);
         return out;
       } catch (e) {
         m.apiError('generate', isAdError(e) ? e.code : 'failed');
+        const spent = costOf(e);
+        if (spent) m.openaiSpend(spent);
         throw e;
       } finally {
         const now = performance.now();

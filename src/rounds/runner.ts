@@ -8,6 +8,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { describeError, InputError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
+import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
 import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
@@ -267,10 +268,13 @@ export class RoundRunner {
         });
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
-        return await this.fail(round, { kind: 'generation', why });
+        // Requests answered before the failure (a brief the text model refused) were billed all the same.
+        const spent = costOf(e);
+        const facts = spent && { costUsd: this.d.rounds.spentUsd(spent), textCalls: spent.textCalls, imageCalls: spent.imageCalls };
+        return await this.fail(round, { kind: 'generation', why }, { facts });
       }
       const facts = {
-        costUsd: this.d.rounds.spentUsd(result.cost, result.offline),
+        costUsd: this.d.rounds.spentUsd(result.cost),
         textCalls: result.cost.textCalls,
         imageCalls: result.cost.imageCalls,
       };

@@ -36,8 +36,8 @@ export interface RoundSettings {
   reminderMinutes: number;
   /** A second click on the same Vote button within this window is a double click, not a retraction. */
   doubleClickMs: number;
-  priceImageUsd: number;
-  priceTextUsd: number;
+  /** The price table over the configured models, size and quality (generate/pricing.ts). */
+  pricing: { estimate(variants: number): { usd: number; textCalls: number; imageCalls: number } };
 }
 
 export type VoteOutcome =
@@ -49,7 +49,7 @@ export type VoteOutcome =
 export interface Spend {
   textCalls: number;
   imageCalls: number;
-  /** Priced by the generator from reported usage; 0 when it could not price the calls. */
+  /** Priced by the generator from the usage the API reported (0 for a model without a price, which the log says). */
   usd: number;
 }
 
@@ -151,21 +151,22 @@ export class RoundService {
 
   // ---- cost: the one place prices live ----
 
-  /** The cost estimate shown before anything is made: one copy call plus one image per variant. */
+  /**
+   * The cost estimate shown before anything is made: one copy call plus one image per candidate,
+   * priced with the price table (quality or size `auto` at the dearest the model may pick). The
+   * round's recorded cost is what the API's reported usage priced at.
+   */
   estimateCost(options: Pick<RoundOptions, 'variants'>, offline: boolean): { usd: number; textCalls: number; imageCalls: number } {
     if (offline) return { usd: 0, textCalls: 0, imageCalls: 0 };
-    const imageCalls = options.variants;
-    return { usd: this.settings.priceTextUsd + imageCalls * this.settings.priceImageUsd, textCalls: 1, imageCalls };
+    return this.settings.pricing.estimate(options.variants);
   }
 
   /**
-   * What a round spent: the generator's own priced figure when it gave one, otherwise the
-   * configured per-call prices; nothing for offline drafts.
+   * What a round spent: the requests the API answered, priced by the generator from the usage
+   * the API reported (generate/pricing.ts). Offline drafts bill nothing, so spend nothing.
    */
-  spentUsd(cost: Spend, offline: boolean): number {
-    if (cost.usd > 0) return cost.usd;
-    if (offline) return 0;
-    return cost.textCalls * this.settings.priceTextUsd + cost.imageCalls * this.settings.priceImageUsd;
+  spentUsd(cost: Spend): number {
+    return cost.usd;
   }
 
   // ---- reads ----

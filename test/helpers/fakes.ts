@@ -2,6 +2,7 @@
  * In-memory stand-ins for the generator and the library, for tests of the Slack layer.
  * They return real (tiny) PNGs so uploads and image blocks carry real bytes.
  */
+import { emptyCost } from '../../src/generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateRequest, GenerateResult, Generator } from '../../src/generate/types.ts';
 import type { AddResult, Creative, Library, NewCreative, SearchHit, SearchQuery } from '../../src/library/types.ts';
 
@@ -80,7 +81,7 @@ export function fakeGenerator(): FakeGenerator {
         });
       }
       g.failLabels = [];
-      return { variants, failures, cost: { textCalls: 0, imageCalls: 0, usd: 0 }, offline: true };
+      return { variants, failures, cost: emptyCost(), offline: true };
     },
     async rerender(variant, copy) {
       g.rerenders.push(copy);

@@ -33,7 +33,11 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
   const learning = p.learning?.length ? [section(truncate(`*Learning*\n${p.learning.join('\n')}`, 2900))] : [];
   return {
     text: [...lines, ...(p.learning ?? [])].join('\n'),
-    blocks: [section(lines.join('\n')), ...learning, context('Costs are estimates from the configured per-call prices.')],
+    blocks: [
+      section(lines.join('\n')),
+      ...learning,
+      context('Costs are the usage OpenAI reported for each answered request, priced with the price table (OPENAI_PRICES).'),
+    ],
   };
 }
 

@@ -71,8 +71,7 @@ export async function harness(
     autoCloseMinutes: 60,
     reminderMinutes: 10,
     doubleClickMs: 0,
-    priceImageUsd: 0.04,
-    priceTextUsd: 0.002,
+    pricing: { estimate: (n: number) => ({ usd: 0.002 + 0.04 * n, textCalls: 1, imageCalls: n }) },
     ...opts.settings,
   };
   const h = { dir, slack, gen, lib, socket, encoder: fakeEncoder() } as Harness;

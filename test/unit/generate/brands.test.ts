@@ -62,6 +62,21 @@ describe('brand kits', () => {
     );
   });
 
+  it('logoInVisual is off unless the kit asks, and must be true or false', () => {
+    expect(loadBrand('brands', 'acme', { fonts }).logoInVisual).toBe(false);
+    const d = copyKits();
+    edit(d, 'acme', (o) => {
+      o.logoInVisual = true;
+    });
+    expect(loadBrand(d, 'acme', { fonts }).logoInVisual).toBe(true);
+    edit(d, 'acme', (o) => {
+      o.logoInVisual = 'yes';
+    });
+    expect(() => loadBrand(d, 'acme', { fonts })).toThrow(
+      new RegExp(`${join(d, 'acme.json')}: logoInVisual must be true or false; got "yes"`),
+    );
+  });
+
   it('a missing logo file names the file, field and path', () => {
     const d = copyKits();
     rmSync(join(d, 'logos', 'lumen.svg'));

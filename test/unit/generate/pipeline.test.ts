@@ -5,6 +5,7 @@ import { DEFAULT_BRAND, loadBrand } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
 import type { ImageProvider } from '../../../src/generate/images.ts';
 import { createPipeline, type PipelineDeps } from '../../../src/generate/pipeline.ts';
+import { emptyCost, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
 import { labelFor } from '../../../src/generate/types.ts';
@@ -34,7 +35,7 @@ function deps(over: Partial<PipelineDeps> = {}) {
     weights: DEFAULT_WEIGHTS,
     candidateFactor: 1.5,
     concurrency: 2,
-    prices: { image: 0.04, text: 0.002 },
+    prices: priceTable(),
     logger: silentLogger,
     ...over,
   };
@@ -61,7 +62,7 @@ describe('generation pipeline (studio)', () => {
     expect(encoder.calls.texts).toBe(1);
     expect(r.variants.map((v) => v.label)).toEqual(['A', 'B', 'C']);
     expect(r.offline).toBe(true);
-    expect(r.cost).toEqual({ textCalls: 0, imageCalls: 0, usd: 0 });
+    expect(r.cost).toEqual(emptyCost()); // the studio bills nothing
     const ids = new Set(r.variants.map((v) => v.id));
     expect(ids.size).toBe(3);
     for (const v of r.variants) {

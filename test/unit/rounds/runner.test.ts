@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
+import { attachCost, chatUsage, createCostMeter, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { Generator } from '../../../src/generate/types.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -30,8 +31,7 @@ const settings: RoundSettings = {
   autoCloseMinutes: 60,
   reminderMinutes: 10,
   doubleClickMs: 0,
-  priceImageUsd: 0.04,
-  priceTextUsd: 0.002,
+  pricing: { estimate: (n: number) => ({ usd: 0.002 + 0.04 * n, textCalls: 1, imageCalls: n }) },
 };
 const options: RoundOptions = { variants: 3, formats: ['square', 'story'], channel: 'meta', anonymous: false, hideTally: false };
 const ALICE = 'U0ALICE'; // writes the briefs
@@ -136,7 +136,7 @@ describe('starting a round', () => {
       weights: DEFAULT_WEIGHTS,
       candidateFactor: 1,
       concurrency: 2,
-      prices: { image: 0.04, text: 0.002 },
+      prices: priceTable(),
       logger: createLogger({ write: () => {} }),
     });
     const r = runner({ generator });
@@ -396,9 +396,23 @@ describe('editing copy', () => {
 });
 
 describe('cost: the one place prices live', () => {
-  it("uses the generator's priced figure, else the configured prices, and nothing for offline drafts", () => {
-    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0.5 }, false)).toBe(0.5);
-    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0 }, false)).toBeCloseTo(0.002 + 3 * 0.04, 10);
-    expect(rounds.spentUsd({ textCalls: 0, imageCalls: 0, usd: 0 }, true)).toBe(0);
+  it("records the generator's figure, priced from the usage the API reported, and estimates with the price table", () => {
+    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0.5 })).toBe(0.5);
+    // Nothing billed (offline drafts), or a model without a price: nothing is made up.
+    expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0 })).toBe(0);
+    expect(rounds.estimateCost({ variants: 2 }, false)).toEqual({ usd: 0.002 + 0.04 * 2, textCalls: 1, imageCalls: 2 });
+    expect(rounds.estimateCost({ variants: 2 }, true)).toEqual({ usd: 0, textCalls: 0, imageCalls: 0 });
+  });
+
+  it('a generation that failed after billed requests records what they cost', async () => {
+    const meter = createCostMeter(priceTable());
+    meter.record(chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 100 }));
+    const refused = new Error('the text model declined to write this copy');
+    attachCost(refused, meter.cost());
+    gen.throwNext = refused;
+    await runner().start({ user: ALICE, channel: C, brief: 'Vapes', options, replyTo: { user: ALICE } });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
+    expect(round?.costUsd).toBeCloseTo((1000 * 0.15 + 100 * 0.6) / 1e6, 12);
   });
 });

@@ -14,8 +14,7 @@ const settings: RoundSettings = {
   autoCloseMinutes: 60,
   reminderMinutes: 10,
   doubleClickMs: 800,
-  priceImageUsd: 0.04,
-  priceTextUsd: 0.01,
+  pricing: { estimate: (n: number) => ({ usd: 0.01 + 0.04 * n, textCalls: 1, imageCalls: n }) },
 };
 const options: RoundOptions = { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false };
 

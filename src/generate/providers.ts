@@ -1,0 +1,87 @@
+/**
+ * What the settings select, without loading any client: the providers (OpenAI or offline), the
+ * image settings checked against the model, and the estimate of a round's cost before it is made.
+ */
+import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { checkImageSettings, type ImageSettings, imageSettingsOf } from './image-models.ts';
+import { type CostEstimate, estimateRound, type PriceTable, parsePriceOverrides, priceTable } from './pricing.ts';
+
+export interface Providers {
+  copy: 'openai' | 'offline';
+  images: 'openai' | 'studio';
+}
+
+/** Which providers the settings select; IMAGE_PROVIDER=openai without a key is a config error. */
+export function selectProviders(cfg: Pick<Config, 'openaiApiKey' | 'imageProvider'>): Providers {
+  const key = Boolean(cfg.openaiApiKey);
+  if (cfg.imageProvider === 'openai' && !key) {
+    throw new ConfigError('IMAGE_PROVIDER=openai needs OPENAI_API_KEY; set the key or use IMAGE_PROVIDER=studio (or auto)');
+  }
+  return { copy: key ? 'openai' : 'offline', images: key && cfg.imageProvider !== 'studio' ? 'openai' : 'studio' };
+}
+
+type OpenAISettings = Pick<
+  Config,
+  | 'openaiApiKey'
+  | 'openaiBaseUrl'
+  | 'imageProvider'
+  | 'openaiTextModel'
+  | 'openaiImageModel'
+  | 'openaiImageSize'
+  | 'openaiImageQuality'
+  | 'openaiImageBackground'
+  | 'openaiImageOutputFormat'
+  | 'openaiPrices'
+>;
+
+/**
+ * The OpenAI settings checked together, at start (`adcreative start`, and whenever a generator
+ * or the round estimate is built): the image settings against the configured model's documented
+ * values, OPENAI_PRICES readable, and a price for every OpenAI model in use (on OpenAI's API; a
+ * compatible server's own models may go unpriced, which the generator's log says). Every problem
+ * is listed, each naming the variable and what it takes.
+ */
+export function checkOpenAISettings(cfg: OpenAISettings): void {
+  const problems = [...checkImageSettings(imageSettingsOf(cfg)).problems];
+  let table: PriceTable | undefined;
+  try {
+    table = openaiPriceTable(cfg);
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e));
+  }
+  if (table && cfg.openaiApiKey && !cfg.openaiBaseUrl) {
+    const used: [string, string][] = [['OPENAI_TEXT_MODEL', cfg.openaiTextModel]];
+    if (cfg.imageProvider !== 'studio') used.push(['OPENAI_IMAGE_MODEL', cfg.openaiImageModel]);
+    for (const [name, model] of used.filter(([, m]) => !table[m])) {
+      problems.push(
+        `${name}=${model} has no price, so its cost could not be counted: add it to OPENAI_PRICES (e.g. ${model}:input=USD,${model}:cached_input=USD,${model}:output=USD per 1M tokens)`,
+      );
+    }
+  }
+  if (problems.length === 1) throw new ConfigError(problems[0]);
+  if (problems.length > 1) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** The price table: OpenAI's published prices with OPENAI_PRICES over them. */
+export function openaiPriceTable(cfg: Pick<Config, 'openaiPrices'>): PriceTable {
+  return priceTable(cfg.openaiPrices ? parsePriceOverrides(cfg.openaiPrices) : {});
+}
+
+/** The image settings, checked against the model's documented values. */
+export function imageSettings(cfg: OpenAISettings): ImageSettings {
+  checkOpenAISettings(cfg);
+  return checkImageSettings(imageSettingsOf(cfg)).settings;
+}
+
+/** The estimate shown before a round: the price table over the configured models, size and quality. */
+export function createRoundPricing(cfg: Config): { estimate(variants: number): CostEstimate } {
+  const providers = selectProviders(cfg);
+  const p = {
+    table: openaiPriceTable(cfg),
+    textModel: providers.copy === 'openai' ? cfg.openaiTextModel : undefined,
+    image: providers.images === 'openai' ? imageSettings(cfg) : undefined,
+    candidateFactor: cfg.candidateFactor,
+  };
+  return { estimate: (variants) => estimateRound(p, variants) };
+}

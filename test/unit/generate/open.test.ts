@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { createGenerator, selectProviders } from '../../../src/generate/open.ts';
+import { createLogger } from '../../../src/log.ts';
 import { fakeEncoder } from '../../helpers/generate-fakes.ts';
 
 describe('generator settings', () => {
@@ -27,6 +28,23 @@ describe('generator settings', () => {
     expect(() => loadConfig({ IMAGE_PROVIDER: 'midjourney' })).toThrow(/IMAGE_PROVIDER must be one of auto, openai, studio/);
     expect(() => loadConfig({ RANK_MMR_LAMBDA: '2' })).toThrow(/RANK_MMR_LAMBDA must be a number between 0 and 1/);
     expect(() => loadConfig({ OPENAI_BASE_URL: 'ftp://x' })).toThrow(/OPENAI_BASE_URL must be an http\(s\) URL/);
+  });
+
+  it('PRICE_PER_IMAGE_USD and PRICE_PER_TEXT_CALL_USD are deprecated: ignored, with a warning that says what to use', () => {
+    const lines: string[] = [];
+    const cfg = loadConfig({ PRICE_PER_IMAGE_USD: '0.05', PRICE_PER_TEXT_CALL_USD: '0.01' });
+    createGenerator({
+      cfg,
+      encoder: fakeEncoder(),
+      maxSimilarity: async (e) => e.map(() => 0),
+      logger: createLogger({ write: (l) => lines.push(l) }),
+    });
+    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn');
+    expect(warnings.map((w) => w.msg)).toEqual([
+      'PRICE_PER_IMAGE_USD is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES',
+      'PRICE_PER_TEXT_CALL_USD is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES',
+    ]);
+    expect(warnings[0].hint).toMatch(/OPENAI_PRICES=gpt-image-1:image_output=40/);
   });
 
   it('defaults match the documentation', () => {

@@ -137,6 +137,12 @@ module.exports = {
       ['prom-client'],
       'Code counts through the small Metrics interface; one registry per process.',
     ),
+    owns(
+      'only-s3-asset-store-imports-aws-sdk',
+      '^src/rounds/s3-assets\\.ts$',
+      ['@aws-sdk/[^/]+'],
+      'Variant assets on S3 are one implementation of the AssetStore seam; LanceDB on s3:// uses its own object store.',
+    ),
     owns('only-csv-module-imports-csv-parse', '^src/library/csv\\.ts$', ['csv-parse'], 'Metrics CSVs are parsed in one place.'),
     {
       name: 'src-not-to-dev-dependencies',

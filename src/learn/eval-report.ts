@@ -144,20 +144,67 @@ function frame(title: string, body: string, legend: { name: string; color: strin
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${leg}${body}</svg></figure>`;
 }
 
-function yAxis(max: number, fmt: (v: number) => string): string {
+/**
+ * Axis ticks people can read: a step of 1, 2 or 5 × 10^k (whole numbers when counting), from 0
+ * to the first tick at or above `max`. Bars are drawn against the last tick, so a bar of 4
+ * reaches the line labelled 4.
+ */
+export function niceTicks(max: number, opts: { integer?: boolean } = {}): number[] {
+  const top = Number.isFinite(max) && max > 0 ? max : 1;
+  const raw = top / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw - 1e-12) ?? 10 * mag;
+  if (opts.integer) step = Math.max(1, Math.round(step));
+  const n = Math.ceil(top / step - 1e-9);
+  // i × step, rounded to the step's decimals, so 0.1 × 3 reads 0.3 and not 0.30000000000000004.
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  return Array.from({ length: n + 1 }, (_, i) => Number((i * step).toFixed(decimals)));
+}
+
+/** Evenly spaced ticks from 0 to a fixed top (shares: 0–100 %). */
+const fixedTicks = (max: number) => [0, 1, 2, 3, 4].map((i) => (max * i) / 4);
+
+function yAxis(ticks: number[], fmt: (v: number) => string): string {
   const out: string[] = [];
   const ih = H - M.t - M.b;
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
-    const y = H - M.b - (ih * i) / 4;
+  const top = ticks[ticks.length - 1];
+  for (const v of ticks) {
+    const y = H - M.b - (ih * v) / top;
     out.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${M.l - 6}" y="${y + 4}" font-size="10" text-anchor="end">${esc(fmt(v))}</text>`);
   }
   return out.join('');
 }
 
+/**
+ * Rough advance of a glyph as a share of the font size: East Asian wide characters take a full
+ * em, others about 0.6 (wide enough for digits and Latin in a sans-serif).
+ */
+const advance = (ch: string) =>
+  /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 1 : 0.6;
+
+/** Estimated width of `text` in pixels at `fontSize`. */
+export const textWidth = (text: string, fontSize: number) => [...text].reduce((w, ch) => w + advance(ch) * fontSize, 0);
+
+/** The label cut (with an ellipsis) to what fits in `width` pixels; '' when not even two characters fit. */
+export function fitLabel(text: string, width: number, fontSize: number): string {
+  if (textWidth(text, fontSize) <= width) return text;
+  const chars = [...text];
+  let w = advance('…') * fontSize;
+  let n = 0;
+  while (n < chars.length && w + advance(chars[n]) * fontSize <= width) w += advance(chars[n++]) * fontSize;
+  if (n < 1) return '';
+  return `${chars.slice(0, n).join('').trimEnd()}…`;
+}
+
 function empty(title: string, why: string): string {
   return frame(title, `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" fill="#6b7280">${esc(why)}</text>`);
+}
+
+/** A run of consecutive bars that belong together (the rounds of one brief), named once under them. */
+export interface BarGroup {
+  label: string;
+  size: number;
 }
 
 /** Grouped bars: one group per label, one bar per series. */
@@ -165,12 +212,22 @@ export function barChart(
   title: string,
   labels: string[],
   series: { name: string; values: (number | null)[] }[],
-  opts: { max?: number; fmt?: (v: number) => string } = {},
+  opts: {
+    max?: number;
+    fmt?: (v: number) => string;
+    /** Counts: whole-number ticks. */
+    integer?: boolean;
+    /** Bars named under a shared heading (labels are then the short per-bar names). */
+    groups?: BarGroup[];
+    /** The full name of each bar for its tooltip (labels may be cut to fit). */
+    titles?: string[];
+  } = {},
 ): string {
   const fmt = opts.fmt ?? ((v: number) => String(Math.round(v * 100) / 100));
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   if (!labels.length || !all.length) return empty(title, 'no data yet');
-  const max = opts.max ?? Math.max(...all, 1e-9) * 1.1;
+  const ticks = opts.max !== undefined ? fixedTicks(opts.max) : niceTicks(Math.max(...all), { integer: opts.integer });
+  const max = ticks[ticks.length - 1];
   const iw = W - M.l - M.r;
   const ih = H - M.t - M.b;
   const gw = iw / labels.length;
@@ -183,17 +240,32 @@ export function barChart(
       const h = (ih * Math.min(v, max)) / max;
       const x = M.l + g * gw + gw * 0.1 + k * bw;
       bars.push(
-        `<rect x="${x.toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + (series.length === 1 ? 1 : 0)) % COLORS.length]}"><title>${esc(`${label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + (series.length === 1 ? 1 : 0)) % COLORS.length]}"><title>${esc(`${opts.titles?.[g] ?? label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
       );
     });
-    if (labels.length <= 24) {
+    // Each label gets its own slot and is cut to fit it, so neighbours never overlap.
+    const text = fitLabel(label, gw - 2, 10);
+    if (text) {
       bars.push(
-        `<text x="${(M.l + g * gw + gw / 2).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(label.length > 14 ? `${label.slice(0, 13)}…` : label)}</text>`,
+        `<text x="${(M.l + g * gw + gw / 2).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(text)}</text>`,
       );
     }
   });
+  let at = 0;
+  for (const group of opts.groups ?? []) {
+    const x0 = M.l + at * gw;
+    const w = group.size * gw;
+    const text = fitLabel(group.label, w - 4, 11);
+    if (at > 0) bars.push(`<line x1="${x0.toFixed(1)}" x2="${x0.toFixed(1)}" y1="${H - M.b}" y2="${H - M.b + 34}" stroke="#d1d5db"/>`);
+    if (text) {
+      bars.push(
+        `<text x="${(x0 + w / 2).toFixed(1)}" y="${H - M.b + 30}" font-size="11" text-anchor="middle"><title>${esc(group.label)}</title>${esc(text)}</text>`,
+      );
+    }
+    at += group.size;
+  }
   const legend = series.length > 1 ? series.map((s, k) => ({ name: s.name, color: COLORS[k % COLORS.length] })) : [];
-  return frame(title, yAxis(max, fmt) + bars.join(''), legend);
+  return frame(title, yAxis(ticks, fmt) + bars.join(''), legend);
 }
 
 /** Overlaid histograms of several samples over a shared range. */
@@ -212,7 +284,8 @@ export function histogram(title: string, samples: { name: string; values: number
     // Shares, so samples of different sizes compare.
     return c.map((x) => x / Math.max(1, s.values.length));
   });
-  const max = Math.max(...counts.flat(), 1e-9) * 1.1;
+  const ticks = niceTicks(Math.max(...counts.flat()));
+  const max = ticks[ticks.length - 1];
   const iw = W - M.l - M.r;
   const ih = H - M.t - M.b;
   const bw = iw / bins;
@@ -233,7 +306,7 @@ export function histogram(title: string, samples: { name: string; values: number
   }
   return frame(
     title,
-    yAxis(max, (v) => `${Math.round(v * 100)}%`) + bars.join(''),
+    yAxis(ticks, (v) => `${Math.round(v * 100)}%`) + bars.join(''),
     samples.map((s, k) => ({ name: `${s.name} (${s.values.length})`, color: COLORS[(k + 1) % COLORS.length] })),
   );
 }
@@ -258,7 +331,7 @@ export function calibrationChart(title: string, bins: CalibrationBin[]): string 
     .join('');
   return frame(
     title,
-    yAxis(1, (v) => v.toFixed(2)) +
+    yAxis(fixedTicks(1), (v) => v.toFixed(2)) +
       axes +
       `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#9ca3af" stroke-dasharray="4 3"/>` +
       `<path d="${path}" fill="none" stroke="${COLORS[1]}"/>${pts}` +
@@ -317,6 +390,33 @@ function recallTable(before: RecallReport | null, after: RecallReport | null): s
   return `<table><thead><tr><th></th><th>R@1</th><th>R@5</th><th>R@10</th></tr></thead><tbody>${row('text → image', before.textToImage, after.textToImage)}${row('image → text', before.imageToText, after.imageToText)}</tbody></table><p class="muted">Held-out pairs: ${after.n}. Raw CLIP → through the adapter.</p>`;
 }
 
+/**
+ * Rounds ordered brief by brief (briefs in the order they first appear, rounds in theirs), and
+ * the runs that share a brief, so a chart names each brief once under its rounds.
+ */
+function roundsByBrief(rounds: RoundSummary[]): { rounds: RoundSummary[]; groups: BarGroup[] } {
+  const byBrief = new Map<string, RoundSummary[]>();
+  for (const r of rounds) {
+    const list = byBrief.get(r.briefId);
+    if (list) list.push(r);
+    else byBrief.set(r.briefId, [r]);
+  }
+  const ordered = [...byBrief.values()];
+  return {
+    rounds: ordered.flat(),
+    groups: ordered.map((list) => ({ label: briefLabel(list[0]), size: list.length })),
+  };
+}
+
+/** A brief as one line: its first words, without the inline options people append. */
+function briefLabel(r: RoundSummary): string {
+  const text = (r.brief ?? '')
+    .replace(/\s--\w[\s\S]*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text || r.briefId;
+}
+
 export function renderEvalReport(input: EvalReportInput): string {
   const s = statsSummary(input);
   const variants = input.rounds.flatMap((r) => r.variants);
@@ -327,7 +427,7 @@ export function renderEvalReport(input: EvalReportInput): string {
   const roundsPerBrief = new Map<number, number>();
   for (const n of briefs.values()) roundsPerBrief.set(n, (roundsPerBrief.get(n) ?? 0) + 1);
   const rpbKeys = [...roundsPerBrief.keys()].sort((a, b) => a - b);
-  const recent = input.rounds.slice(-40);
+  const recent = roundsByBrief(input.rounds.slice(-40));
   const decided = input.rounds.filter((r) => r.variants.some((v) => v.winner));
   const wl = (k: 'relevance' | 'novelty' | 'preference') => {
     const winners: number[] = [];
@@ -406,13 +506,18 @@ ${barChart(
   'Rounds per brief',
   rpbKeys.map((k) => `${k} round${k === 1 ? '' : 's'}`),
   [{ name: 'briefs', values: rpbKeys.map((k) => roundsPerBrief.get(k) ?? 0) }],
-  { fmt: (v) => String(Math.round(v)) },
+  { fmt: (v) => String(Math.round(v)), integer: true },
 )}
 ${barChart(
-  `Votes per round (latest ${recent.length})`,
-  recent.map((r) => r.roundId),
-  [{ name: 'votes', values: recent.map((r) => r.variants.reduce((x, v) => x + v.votes, 0)) }],
-  { fmt: (v) => String(Math.round(v)) },
+  `Votes per round (latest ${recent.rounds.length})`,
+  recent.rounds.map((r) => (r.number ? `R${r.number}` : r.roundId.slice(0, 8))),
+  [{ name: 'votes', values: recent.rounds.map((r) => r.variants.reduce((x, v) => x + v.votes, 0)) }],
+  {
+    fmt: (v) => String(Math.round(v)),
+    integer: true,
+    groups: recent.groups,
+    titles: recent.rounds.map((r) => `${briefLabel(r)} · round ${r.number ?? r.roundId}`),
+  },
 )}
 </div>
 </body></html>

@@ -29,6 +29,8 @@ export async function roundSummaries(store: StoreView): Promise<RoundSummary[]> 
     out.push({
       roundId: r.id,
       briefId: briefOf(r),
+      brief: r.brief,
+      number: r.number,
       status: r.status === 'open' ? 'open' : 'closed',
       closedAt: r.closedAt ?? undefined,
       variants: variants.map((v) => ({

@@ -48,6 +48,9 @@ export interface RoundSummary {
   roundId: string;
   /** Groups the rounds of one brief (its thread). */
   briefId: string;
+  /** The brief as typed and the round's number in its thread: how people name a round (charts label by these). */
+  brief?: string;
+  number?: number;
   status: 'open' | 'closed';
   closedAt?: Date;
   variants: {

@@ -202,9 +202,9 @@ describe('composition into ad formats', () => {
     expect(emoji.width).toBe(1200);
   });
 
-  it('renders CJK headlines with a CJK font', async () => {
-    if (!systemAvailable('Noto Sans CJK', hasFont('Noto Sans CJK'), 'Debian package fonts-noto-cjk: apt-get install -y fonts-noto-cjk'))
-      return;
+  it('renders CJK headlines with a CJK font', async (ctx) => {
+    if (!systemAvailable({ what: 'Noto Sans CJK', tests: 'CJK composition', pkg: 'fonts-noto-cjk' }, hasFont('Noto Sans CJK')))
+      return ctx.skip();
     const r = await composeAd({
       visual: await visual(),
       format: 'square',

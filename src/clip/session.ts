@@ -78,7 +78,7 @@ function corrupt(path: string, e: unknown): ModelError {
 }
 
 const PROVIDER_FIX: Record<Exclude<Provider, 'cpu'>, string> = {
-  cuda: 'install the CUDA 12 runtime and cuDNN 9, fetch ONNX Runtime's CUDA provider with `npm run install-cuda`, or set CLIP_DEVICE=auto or cpu',
+  cuda: 'install the CUDA 12 runtime and cuDNN 9, fetch the ONNX Runtime CUDA provider with `npm run install-cuda`, or set CLIP_DEVICE=auto or cpu',
   webgpu: 'the WebGPU provider needs a GPU with Vulkan drivers; set CLIP_DEVICE=auto or cpu',
 };
 

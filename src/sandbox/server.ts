@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { synthesizeTiny } from '../clip/first-run.ts';
 import { type Config, dataPath } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger, silentLogger } from '../log.ts';
@@ -667,14 +668,7 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
     cleanup.length = 0;
   };
   try {
-    const { synthesizeModel } = await import('../clip/synth/index.ts');
-    const model = await chooseModel(
-      cfg,
-      async ({ arch, dir }) => {
-        await synthesizeModel({ arch, outDir: dir, onProgress: (msg) => logger.info(`sandbox: synthetic model: ${msg}`) });
-      },
-      logger,
-    );
+    const model = await chooseModel(cfg, synthesizeTiny, logger);
     const banners: Banner[] = [sandboxBanner()];
     if (model.banner) banners.push(model.banner);
 

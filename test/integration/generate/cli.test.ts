@@ -137,6 +137,36 @@ describe('adcreative generate', () => {
     for (const v of manifest.variants) expect(v.scores.novelty).toBeCloseTo(0.4, 6);
   });
 
+  it("runs the README's example on a fresh clone: no model yet, so it makes the synthetic one once, as npm start does", async () => {
+    const data = mkdtempSync(join(tmpdir(), 'gen-first-run-'));
+    dirs.push(data);
+    const cmd = makeGenerateCommand({
+      cfg: () =>
+        loadConfig({
+          BRANDS_DIR: 'brands',
+          LOG_LEVEL: 'error',
+          DATA_DIR: data,
+          CLIP_MODEL_DIR: join(data, 'none', 'clip-vit-base-patch32'),
+        }),
+    });
+    const argv = ['Lightweight trail backpack for weekend hikers', '--brand', 'acme', '--variants', '2', '--formats', 'square', '--out'];
+    const t = io();
+    expect(await cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out1')]), t)).toBe(0);
+    expect(t.err()).toMatch(
+      /no CLIP model at .*none\/clip-vit-base-patch32: generating the synthetic tiny model once into .*models\/clip-tiny/,
+    );
+    expect(t.err()).toMatch(/SYNTHETIC.*models fetch/);
+    expect(t.out()).toMatch(/2 variants written to/);
+    // The second run reuses the model it made.
+    const again = io();
+    expect(await cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out2')]), again)).toBe(0);
+    expect(again.err()).not.toMatch(/generating the synthetic tiny model/);
+    // An explicit --model that is not there is an error, not a silent stand-in.
+    await expect(cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out3'), '--model', join(data, 'typo')]), io())).rejects.toThrow(
+      /no CLIP model directory at .*typo/,
+    );
+  });
+
   it('refuses an unknown brand, format or channel with the valid values, exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['generate', 'x', '--brand', 'globex'], /unknown brand "globex"; expected one of: acme, fernleaf, lumen, northwind, voltride/],

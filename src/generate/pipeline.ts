@@ -152,6 +152,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       const copy = await timed('copy', () =>
         deps.copywriter.write({
           brief,
+          fields: req.fields,
           brand: kit,
           channel: req.channel,
           limits: deps.limits(req.channel),

@@ -31,8 +31,22 @@ export interface GenerateProgress {
   total: number;
 }
 
+/**
+ * The brief as structure, when the caller has it (the brief form's fields): the copywriter
+ * reads these instead of guessing them from the text, and never prints the audience or tone.
+ */
+export interface BriefFields {
+  product?: string;
+  audience?: string;
+  tone?: string;
+  offer?: string;
+  benefit?: string;
+}
+
 export interface GenerateRequest {
   brief: string;
+  /** The brief's parts as given by a form; `brief` is still the text people see. */
+  fields?: BriefFields;
   brand?: string;
   channel: ChannelName;
   formats: FormatName[];

@@ -39,9 +39,9 @@ function pngSize(b: Buffer): [number, number] {
   return [b.readUInt32BE(16), b.readUInt32BE(20)];
 }
 
-async function run(argv: string[], library?: Library) {
+async function run(argv: string[], library?: Library, env: Record<string, string> = {}) {
   const cmd = makeGenerateCommand({
-    cfg: () => loadConfig({ BRANDS_DIR: 'brands', LOG_LEVEL: 'error' }),
+    cfg: () => loadConfig({ BRANDS_DIR: 'brands', LOG_LEVEL: 'error', ...env }),
     openEncoder: async () => fakeEncoder(),
     openLibrary: async () => {
       if (!library) throw new Error('no library at data/lancedb');
@@ -127,6 +127,8 @@ describe('adcreative generate', () => {
     const r = await run(
       ['Plant-based burgers for the grill season', '--brand', 'fernleaf', '--variants', '3', '--formats', 'square', '--out', out],
       library,
+      // As many candidates as variants, so the ranking cannot drop the one that reuses the library's headline.
+      { GENERATE_CANDIDATE_FACTOR: '1' },
     );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/inspiration: 1 creative from the library/);
@@ -135,6 +137,36 @@ describe('adcreative generate', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
     expect(manifest.variants.some((v: { headline: string }) => v.headline === 'Burgers, minus the cow')).toBe(true);
     for (const v of manifest.variants) expect(v.scores.novelty).toBeCloseTo(0.4, 6);
+  });
+
+  it('--feedback gives the next round different copy: an offer in it leads, "shorter headline" shortens', async () => {
+    const heads = async (...feedback: string[]) => {
+      const out = mkdtempSync(join(tmpdir(), 'gen-cli-'));
+      dirs.push(out);
+      const args = [
+        'Lightweight trail backpack for weekend hikers',
+        '--brand',
+        'acme',
+        '--variants',
+        '3',
+        '--formats',
+        'square',
+        '--out',
+        out,
+      ];
+      for (const f of feedback) args.push('--feedback', f);
+      expect((await run(args)).code).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
+      return manifest.variants.map((v: { headline: string }) => v.headline) as string[];
+    };
+    const first = await heads();
+    const warmer = await heads('warmer colours please');
+    expect(warmer).not.toEqual(first);
+    expect(await heads('lead with 30% off')).toEqual(expect.arrayContaining([expect.stringMatching(/^30% off/)]));
+    const shorter = await heads('shorter headline please');
+    const mean = (hs: string[]) => hs.reduce((n, h) => n + h.length, 0) / hs.length;
+    expect(mean(shorter)).toBeLessThan(mean(first));
+    for (const h of [...first, ...warmer, ...shorter]) expect(h).not.toMatch(/hikers/);
   });
 
   it("runs the README's example on a fresh clone: no model yet, so it makes the synthetic one once, as npm start does", async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
-import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
+import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
 import { attachCost, chatUsage, createCostMeter, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';

@@ -5,7 +5,6 @@
  * is targeting, "energetic, bright" is direction. Form labels ("Product: … Audience: …") are
  * read as fields, and fields given as structure (the brief form) win over what is typed.
  */
-import { hasCjk } from '../words.ts';
 import {
   CTA_CLAUSE,
   detectLanguage,
@@ -369,7 +368,6 @@ export function parseBrief(brief: string, given: BriefFields = {}): ParsedBrief 
   const all = [raw, fields.offer ?? '', fields.benefit ?? ''].join(' ');
   let intent: Intent | undefined = INTENT_CUES.find(([, re]) => re.test(all))?.[0];
   if (!intent && offer) intent = 'sale';
-  if (hasCjk(product) && !cjk) product = trimPunct(product);
   return {
     language,
     product: trimPunct(product),

@@ -311,7 +311,9 @@ export function offlineHeadlines(ctx: CopyContext, parsed = parseBrief(ctx.brief
   if (dir.offer) {
     // An offer the team asked for leads every headline it fits in, not just one of them.
     const lead = cap(dir.offer.short);
-    const led = out.map((h) => (h.angle === 'offer' ? h : { ...h, text: `${lead}: ${lang === 'en' ? low(h.text) : h.text}` }));
+    const led = out
+      .filter((h) => h.angle !== 'question')
+      .map((h) => (h.angle === 'offer' ? h : { ...h, text: `${lead}: ${lang === 'en' ? low(h.text) : h.text}` }));
     const fits = led.filter((h) => usable(h.text) && !seen.has(h.text.toLowerCase()));
     const offerFirst = out.filter((h) => h.angle === 'offer');
     const rest = out.filter((h) => h.angle !== 'offer');

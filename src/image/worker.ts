@@ -34,7 +34,7 @@ export interface StudioRequest {
   concept: string;
   seed: number;
   /** Transferred. */
-  imagery: ArrayBuffer[];
+  photo?: ArrayBuffer;
   size?: number;
 }
 
@@ -92,7 +92,7 @@ if (!isMainThread && parentPort) {
         palette: req.palette,
         concept: req.concept,
         seed: req.seed,
-        imagery: req.imagery.map((b) => new Uint8Array(b)),
+        photo: req.photo ? new Uint8Array(req.photo) : undefined,
         size: req.size,
       }).then((r) => {
         const png = plain(r);

@@ -2,6 +2,7 @@
  * The messages of a round: the parent (brief + live status), the inspiration, one message
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
+import { wholePercents } from '../../rounds/tally.ts';
 import type { RoundOptions } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
 import { ACTION, MENU } from './ids.ts';
@@ -208,9 +209,10 @@ export function tallyMessage(t: TallyView): Message {
     blocks.push(section('Counts are hidden until the round closes.'));
   } else {
     const max = Math.max(1, ...t.entries.map((e) => e.votes));
-    const lines = t.entries.map((e) => {
+    const percent = wholePercents(t.entries.map((e) => e.probBest));
+    const lines = t.entries.map((e, i) => {
       const who = !t.anonymous && e.voters.length ? ` ${truncate(e.voters.map((u) => `<@${u}>`).join(' '), 600)}` : '';
-      return `\`${e.label}\` ${bar(e.votes / max)} *${e.votes}* · ${(e.probBest * 100).toFixed(0)}% chance best${who}`;
+      return `\`${e.label}\` ${bar(e.votes / max)} *${e.votes}* · ${percent[i]}% chance best${who}`;
     });
     blocks.push(section(truncate(lines.join('\n'), LIMITS.sectionText), { block_id: 'tally-bars' }));
   }

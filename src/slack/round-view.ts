@@ -4,6 +4,7 @@
  * a live status line; the thread holds inspiration, variants, notes and the tally.
  */
 import { describeError } from '../errors.ts';
+import { squareThumbnail } from '../image/thumbnail.ts';
 import type { Round, VariantRecord } from '../rounds/types.ts';
 import type {
   CostFacts,
@@ -94,7 +95,10 @@ export class SlackRoundView implements RoundView {
     const fileIds = await Promise.all(
       shown.items.map((h, i) =>
         h.thumbnail
-          ? this.thread.uploadPrivate(h.thumbnail, `inspiration-${round.number}-${i + 1}.webp`, `Past creative: ${h.headline}`)
+          ? // Letterboxed: Slack crops an accessory image to a square, which cut portrait and landscape creatives.
+            squareThumbnail(h.thumbnail)
+              .then((png) => this.thread.uploadPrivate(png, `inspiration-${round.number}-${i + 1}.png`, `Past creative: ${h.headline}`))
+              .catch(() => null)
           : null,
       ),
     );

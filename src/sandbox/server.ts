@@ -20,7 +20,15 @@ import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, rende
 import { type Banner, chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
 import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
 import { persistWorkspace, restoreWorkspace } from './persist.ts';
-import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
+import {
+  type ChangeEvent,
+  type FakeEphemeral,
+  type FakeFile,
+  type FakeMessage,
+  type FakeSlack,
+  type FakeView,
+  startFakeSlack,
+} from './web-api.ts';
 
 export interface Shortcut {
   callbackId: string;
@@ -215,7 +223,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     edited: false,
   });
 
-  function state(userParam: unknown, channelParam: unknown): PageState {
+  function state(userParam: unknown, channelParam: unknown, session?: string | null): PageState {
     const me = pickUser(userParam);
     const channel = pickChannel(channelParam, me);
     const inChannel = [...slack.messages.values()].filter((m) => m.channel === channel);
@@ -226,7 +234,9 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       ...inChannel.map((m) => renderMessage(m, me, replyCounts)),
       ...slack.ephemerals.filter((e) => e.user === me && e.channel === channel).map(renderEphemeral),
     ].sort((a, b) => Number(a.ts) - Number(b.ts) || a.ts.localeCompare(b.ts));
-    const views = [...slack.views.values()].filter((v) => v.user === me && v.type === 'modal');
+    const views = [...slack.views.values()].filter(
+      (v) => v.user === me && v.type === 'modal' && (!session || (viewSession.get(v.id) ?? '') === session),
+    );
     const top = views[views.length - 1];
     const bot = slack.users.get(slack.botUserId);
     return {
@@ -520,6 +530,16 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   // --- live stream ---
   const streams = new Set<ServerResponse>();
   let pending: NodeJS.Timeout | undefined;
+  // A modal belongs to the page (the Slack client) it was opened from, as in Slack: reloading
+  // the page, or the same person's other window, does not show it. Each page load has its own
+  // session id; a view takes the session that last acted as its user when it opened.
+  const lastSession = new Map<string, string>();
+  const viewSession = new Map<string, string>();
+  const onView = (e: ChangeEvent) => {
+    if (e.type === 'view_opened' && !viewSession.has(e.view.id)) viewSession.set(e.view.id, lastSession.get(e.view.user) ?? '');
+    if (e.type === 'view_closed') viewSession.delete(e.view.id);
+  };
+  slack.on('change', onView);
   const onChange = () => {
     // Bursts (a round posting a dozen messages) become one refresh per 50 ms.
     if (pending) return;
@@ -563,7 +583,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
         res.end(req.method === 'HEAD' ? undefined : asset.body);
         return;
       }
-      if (url.pathname === '/api/state') return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel')));
+      if (url.pathname === '/api/state')
+        return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel'), url.searchParams.get('session')));
       if (url.pathname === '/api/events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write('retry: 1000\n\n');
@@ -594,6 +615,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       // JSON only: a cross-site form cannot send it without a CORS preflight, which is refused.
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'send JSON');
       const body = await readJson(req);
+      if (typeof body.session === 'string' && typeof body.user === 'string') lastSession.set(body.user, body.session.slice(0, 64));
       return json(200, await act(body));
     }
     throw new HttpError(405, `${req.method} is not allowed here`);
@@ -610,6 +632,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     port,
     async close() {
       slack.off('change', onChange);
+      slack.off('change', onView);
       clearInterval(keepalive);
       if (pending) clearTimeout(pending);
       for (const s of streams) s.end();

@@ -521,7 +521,7 @@ export const SETTINGS = {
     parse: secretStr,
     secret: true,
     group: 'generation',
-    doc: 'OpenAI API key. Unset: copy is recombined from the library and the brief, images come from the offline studio (labelled offline drafts).',
+    doc: 'OpenAI API key. Unset: copy is written offline from the brief by rules, images come from the offline studio (labelled offline drafts).',
   },
   openaiBaseUrl: {
     env: 'OPENAI_BASE_URL',

@@ -1,6 +1,6 @@
 /**
  * Builds the generator from the configuration: OpenAI copy and images when OPENAI_API_KEY is
- * set (and IMAGE_PROVIDER allows), the offline studio and recombined copy otherwise.
+ * set (and IMAGE_PROVIDER allows), the offline studio and the offline copywriter otherwise.
  */
 import type { Encoder } from '../clip/types.ts';
 import type { Config } from '../config.ts';

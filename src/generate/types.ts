@@ -87,7 +87,7 @@ export interface GeneratedVariant extends Copy {
   imageEmbedding: Float32Array;
   scores: VariantScores;
   reason: string;
-  /** Made without OpenAI (offline studio / recombined copy). */
+  /** Made without OpenAI (offline studio / offline copy). */
   offline: boolean;
   /** Things a person should know: "headline trimmed to 27 chars", … */
   flags: string[];

@@ -88,7 +88,9 @@ export function probabilityBest(counts: number[], opts: { samples?: number; prio
   // Variants with the same count have exactly the same chance (they are exchangeable): the
   // sampling noise between them (25.03 % against 24.97 %) is averaged away.
   const byCount = new Map<number, number[]>();
-  counts.forEach((c, i) => byCount.set(c, [...(byCount.get(c) ?? []), i]));
+  counts.forEach((c, i) => {
+    byCount.set(c, [...(byCount.get(c) ?? []), i]);
+  });
   const p = wins.map((w) => w / samples);
   for (const group of byCount.values()) {
     const mean = group.reduce((a, i) => a + p[i], 0) / group.length;

@@ -222,7 +222,7 @@ function productPartsEn(clause: string): ProductParts {
     const t = clean(tail[0]);
     const occ = OCCASIONS.exec(t);
     if (/^for\s+(?:the\s+)?/i.test(t) && occ) occasion = occ[0].toLowerCase();
-    else benefits.push(t.replace(/^(that|which)\s+/i, ''));
+    else benefits.push(t);
     c = c.slice(0, tail.index);
   }
   const words = c.split(/\s+/).filter(Boolean);

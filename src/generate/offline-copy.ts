@@ -47,7 +47,7 @@ const MASS =
 const article = (p: string) => (plural(p) || MASS.test(p) ? '' : /^[aeiou]/i.test(p) ? 'an ' : 'a ');
 const head = (p: string) => p.split(/\s+/).pop() ?? p;
 /** A prepositional benefit ("on retirement planning") continues the phrase; others follow a comma. */
-const PREP = /^(for|with|on|in|to|from|at|without)\b/i;
+const PREP = /^(for|with|on|in|to|from|at|without|that|which)\b/i;
 const joinBenefit = (h: string, b: string, first = true) => (first && PREP.test(b) ? `${h} ${b}` : `${h}, ${low(b)}`);
 
 const noAngles = (): Record<Angle, string[]> => ({
@@ -74,6 +74,8 @@ function anglesEn(b: ParsedBrief, brandName: string, offer: Offer | undefined, s
   const h = head(p);
   // The head noun alone ("Backpack") only when feedback asks for short headlines.
   const hh = shorter && h !== p ? h : '';
+  // The head noun in a phrase ("Need sunscreen?") when the whole product name does not fit.
+  const hq = h !== p ? h : '';
   out.product = [b0 ? joinBenefit(cap(full), b0) : '', b0 ? joinBenefit(cap(p), b0) : '', cap(full), cap(p), cap(hh)];
   if (offer) {
     const s = offer.short;
@@ -86,12 +88,16 @@ function anglesEn(b: ParsedBrief, brandName: string, offer: Offer | undefined, s
     occ ? `Ready for ${occ}?` : '',
     `Looking for ${article(full)}${full}?`,
     `Need ${article(p)}${p}?`,
-    hh ? `Need ${article(hh)}${hh}?` : '',
+    hq ? `Need ${article(hq)}${hq}?` : '',
   ];
   if (brandName && !p.toLowerCase().includes(brandName.toLowerCase()))
-    out.brand = [`${cap(full)} from ${brandName}`, `${cap(p)} from ${brandName}`, `${brandName} ${p}`, hh ? `${brandName} ${hh}` : ''];
+    out.brand = [`${cap(full)} from ${brandName}`, `${cap(p)} from ${brandName}`, `${brandName} ${p}`, hq ? `${brandName} ${hq}` : ''];
   // A benefit stands alone as a headline unless it only makes sense after the product ("On retirement planning").
-  const alone = (x: string | undefined) => (x && !/^(on|in|to|from|at)\b/i.test(x) ? x : undefined);
+  // "that does not sting your eyes" stands alone as "Does not sting your eyes".
+  const alone = (x: string | undefined) => {
+    const y = x?.replace(/^(that|which)\s+/i, '');
+    return y && !/^(on|in|to|from|at)\b/i.test(y) ? y : undefined;
+  };
   const s0 = alone(b0);
   const s1 = alone(b1);
   if (s0) out.benefit = [s1 ? `${cap(s0)}, ${low(s1)}` : '', cap(s0)];
@@ -106,7 +112,10 @@ function anglesEn(b: ParsedBrief, brandName: string, offer: Offer | undefined, s
     out.quality = [`${cap(b.qualities[0])}. ${cap(b.qualities[1])}. ${cap(p)}.`, `${cap(b.qualities[0])} and ${b.qualities[1]}`];
   else if (q) out.quality = [h !== p ? `${cap(q)} ${h}` : '', shorter ? `${cap(q)}.` : ''];
   // "Meet your new webinar" is not something people say: products and apps only.
-  if (b.intent !== 'lead') out.meet = plural(p) ? [`Meet your new ${p}`] : [`Meet your new ${p}`, `Meet the ${p}`];
+  if (b.intent !== 'lead') {
+    out.meet = plural(p) ? [`Meet your new ${p}`] : [`Meet your new ${p}`, `Meet the ${p}`];
+    if (hq) out.meet.push(`Meet your new ${hq}`);
+  }
   return out;
 }
 

@@ -188,7 +188,7 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const layers: OverlayOptions[] = [];
   const scrim = opacity > 0 ? scrimShape(spec, landscape, textWidth, pad, headlineBox.y, opacity) : undefined;
   if (scrim) {
-    layers.push({ input: Buffer.from(scrim.svg(toHex(scrimRgb))), left: 0, top: 0 });
+    layers.push({ input: Buffer.from(scrim.svg(toHex(scrimRgb))), left: scrim.left, top: scrim.top });
     contrast = regionContrast(blendScrim(region, scrimRgb, opacity), textRgb);
   }
   // The logo keeps 3:1 against what is behind it (the picture, under the scrim where there is
@@ -267,21 +267,25 @@ function scrimShape(
   pad: number,
   headlineTop: number,
   opacity: number,
-): { svg: (colour: string) => string; alpha: (x: number, y: number) => number } {
+): { svg: (colour: string) => string; left: number; top: number; alpha: (x: number, y: number) => number } {
   const { width: W, height: H } = spec;
   const steps = 12;
+  // Drawn over the part it covers only: a full-canvas SVG costs its whole area to rasterise.
   if (landscape) {
     const solid = textWidth + pad;
     const fade = Math.round(W * 0.22);
+    const w = Math.min(W, Math.ceil(solid + fade));
     const alpha = (x: number) => opacity * (1 - smoothstep((x - solid) / fade));
     const stops = Array.from({ length: steps + 1 }, (_, i) => {
       const x = solid + (fade * i) / steps;
-      return `<stop offset="${(x / W).toFixed(4)}" stop-opacity="${alpha(x).toFixed(4)}" stop-color="C"/>`;
+      return `<stop offset="${Math.min(1, x / w).toFixed(4)}" stop-opacity="${alpha(x).toFixed(4)}" stop-color="C"/>`;
     }).join('');
     return {
+      left: 0,
+      top: 0,
       alpha: (x) => alpha(x),
       svg: (c) =>
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="0"><stop offset="0" stop-color="C" stop-opacity="${opacity}"/>${stops}</linearGradient></defs><rect width="${W}" height="${H}" fill="url(#g)"/></svg>`.replaceAll(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${H}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="0"><stop offset="0" stop-color="C" stop-opacity="${opacity}"/>${stops}</linearGradient></defs><rect width="${w}" height="${H}" fill="url(#g)"/></svg>`.replaceAll(
           '"C"',
           `"${c}"`,
         ),
@@ -290,15 +294,19 @@ function scrimShape(
   const full = headlineTop - pad * 0.5;
   const fade = Math.max(pad * 5, Math.round(H * 0.4));
   const start = Math.max(spec.safeTop * 0.5, full - fade);
+  const top = Math.max(0, Math.floor(start));
+  const h = H - top;
   const alpha = (y: number) => opacity * smoothstep((y - start) / Math.max(1, full - start));
   const stops = Array.from({ length: steps + 1 }, (_, i) => {
     const y = start + ((full - start) * i) / steps;
-    return `<stop offset="${(y / H).toFixed(4)}" stop-opacity="${alpha(y).toFixed(4)}" stop-color="C"/>`;
+    return `<stop offset="${((y - top) / h).toFixed(4)}" stop-opacity="${alpha(y).toFixed(4)}" stop-color="C"/>`;
   }).join('');
   return {
+    left: 0,
+    top,
     alpha: (_x, y) => alpha(y),
     svg: (c) =>
-      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="C" stop-opacity="0"/>${stops}<stop offset="1" stop-color="C" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${W}" height="${H}" fill="url(#g)"/></svg>`.replaceAll(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="C" stop-opacity="0"/>${stops}<stop offset="1" stop-color="C" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${W}" height="${h}" fill="url(#g)"/></svg>`.replaceAll(
         '"C"',
         `"${c}"`,
       ),

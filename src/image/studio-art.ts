@@ -136,11 +136,20 @@ async function photoLayers(photo: Uint8Array, S: number, rnd: () => number, fram
   const border = Math.round(S * 0.012);
   const left = Math.round((S - pw) / 2 + (rnd() - 0.5) * S * 0.06);
   const top = Math.round(S * 0.08 + rnd() * S * 0.04);
+  // The frame and its soft shadow, drawn over the frame's own area only (a blur over the whole
+  // canvas costs more than the rest of the draft).
+  const m = Math.round(S * 0.05);
+  const fx = Math.max(0, left - border - m);
+  const fy = Math.max(0, top - border - m);
+  const fw = Math.min(S - fx, pw + 2 * border + 2 * m);
+  const fh = Math.min(S - fy, ph + 2 * border + 2 * m);
+  const rx = left - border - fx;
+  const ry = top - border - fy;
   const shadow = Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><defs><filter id="s" x="-20%" y="-20%" width="140%" height="140%"><feGaussianBlur stdDeviation="${S * 0.012}"/></filter></defs><rect x="${left - border + S * 0.008}" y="${top - border + S * 0.014}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="#000" fill-opacity="0.28" filter="url(#s)"/><rect x="${left - border}" y="${top - border}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="${frame}"/></svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${fw}" height="${fh}"><defs><filter id="s" x="-20%" y="-20%" width="140%" height="140%"><feGaussianBlur stdDeviation="${S * 0.012}"/></filter></defs><rect x="${rx + S * 0.008}" y="${ry + S * 0.014}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="#000" fill-opacity="0.28" filter="url(#s)"/><rect x="${rx}" y="${ry}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="${frame}"/></svg>`,
   );
   return [
-    { input: shadow, left: 0, top: 0 },
+    { input: shadow, left: fx, top: fy },
     { input: pic, left, top },
   ];
 }

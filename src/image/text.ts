@@ -226,11 +226,20 @@ export async function fitText(
     r.height <= box.height && r.width <= box.width && r.height <= maxLines * size * lineFactor;
   // The longest words, to keep a size at which none of them has to be broken ("Lightwei-ght").
   const longest = [...new Set(wordUnits(text).map((w) => w.trim()))].sort((a, b) => [...b].length - [...a].length).slice(0, 2);
+  // Measured once at the largest size: a word's width scales with the size.
+  let widestAtMax = -1;
   let size = maxSize;
   for (;;) {
     const r = await renderText(text, { ...style, size }, box.width);
     let widest = 0;
-    if (fits(r, size)) for (const w of longest) widest = Math.max(widest, (await renderText(w, { ...style, size }, box.width * 4)).width);
+    if (fits(r, size)) {
+      if (widestAtMax < 0) {
+        widestAtMax = 0;
+        for (const w of longest)
+          widestAtMax = Math.max(widestAtMax, (await renderText(w, { ...style, size: maxSize }, box.width * 4)).width);
+      }
+      widest = Math.ceil((widestAtMax * size) / maxSize);
+    }
     // At the smallest size a word wider than the box is broken rather than run off the canvas.
     if (fits(r, size) && (widest <= box.width || size <= minSize))
       return { ...(await balance(text, { ...style, size }, box.width, r, widest)), size, text, shortened: false };
@@ -255,7 +264,7 @@ async function balance(text: string, style: TextStyle, width: number, first: Ren
   let lo = Math.max(Math.round(width * 0.6), Math.ceil(widest) + 2);
   let hi = Math.ceil(first.width);
   let best = first;
-  for (let i = 0; i < 6 && hi - lo > 8; i++) {
+  for (let i = 0; i < 4 && hi - lo > 16; i++) {
     const mid = Math.round((lo + hi) / 2);
     const r = await renderText(text, style, mid);
     if (r.height <= first.height) {

@@ -173,8 +173,8 @@ export class LiveTable {
   }
 
   /**
-   * Reopens the table when a rewrite replaced it since this handle looked (the old handle points
-   * at dropped files): index state, model and width are read again. Resolves true if it did.
+   * Reopens the table when a rewrite replaced it since this handle looked (the old handle holds
+   * the version before it): index state, model and width are read again. Resolves true if it did.
    */
   syncGeneration(): Promise<boolean> {
     const g = rewriteGeneration(this.uri);

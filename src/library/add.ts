@@ -57,6 +57,55 @@ function fallbackCaption(fileName: string | undefined, brand: string, tags: stri
   return [brand, stem, ...tags].filter(Boolean).join(' ') || 'an advertising creative';
 }
 
+/**
+ * The creative an add stores for one image: what the item gives wins, what it leaves out keeps the
+ * stored creative's value (`old`, the same picture added before). Embeddings still fitting are
+ * kept: the image's always, the caption's only while the caption is unchanged; empty ones are
+ * embedded by the caller.
+ */
+export function draftCreative(
+  it: NewCreative,
+  old: StoredCreative | undefined,
+  at: { sha: string; thumbnail: Uint8Array; now: Date },
+): StoredCreative {
+  const headline = it.headline ?? old?.headline ?? '';
+  const body = it.body ?? old?.body ?? '';
+  const brand = norm(it.brand) ?? old?.brand ?? '';
+  const channel = norm(it.channel) ?? old?.channel ?? '';
+  const format = norm(it.format) ?? old?.format ?? '';
+  const tags = it.tags ?? old?.tags ?? [];
+  const derived = [headline, body].filter(Boolean).join(' — ');
+  const caption =
+    it.caption ??
+    (it.headline !== undefined || it.body !== undefined ? derived : undefined) ??
+    old?.caption ??
+    (derived || fallbackCaption(it.fileName, brand, tags));
+  return {
+    id: old?.id ?? idForSha(at.sha),
+    sha256: at.sha,
+    source: it.source ?? old?.source ?? (it.fileName ? `ingest:${it.fileName}` : 'api'),
+    brand,
+    channel,
+    format,
+    headline,
+    body,
+    cta: it.cta ?? old?.cta ?? '',
+    caption,
+    tags,
+    image: it.image,
+    thumbnail: at.thumbnail,
+    fileName: it.fileName ?? old?.fileName ?? '',
+    imageEmbedding: old?.imageEmbedding ?? new Float32Array(0),
+    textEmbedding: old?.caption === caption && old ? old.textEmbedding : new Float32Array(0),
+    impressions: it.impressions ?? old?.impressions ?? 0,
+    clicks: it.clicks ?? old?.clicks ?? 0,
+    conversions: it.conversions ?? old?.conversions ?? 0,
+    createdAt: it.createdAt ?? old?.createdAt ?? at.now,
+    demo: it.demo ?? old?.demo ?? false,
+    provenance: it.provenance ?? old?.provenance,
+  };
+}
+
 async function bySha(live: LiveTable, shas: string[], columns: string[]): Promise<Map<string, StoredCreative>> {
   const out = new Map<string, StoredCreative>();
   if (!live.table || shas.length === 0) return out;
@@ -153,44 +202,7 @@ export async function addOnce(live: LiveTable, items: NewCreative[], ctx: AddCon
   const now = new Date();
   const drafts = [...prepared.values()].map((p) => {
     const old = existing.get(p.sha);
-    const it = p.item;
-    const headline = it.headline ?? old?.headline ?? '';
-    const body = it.body ?? old?.body ?? '';
-    const brand = norm(it.brand) ?? old?.brand ?? '';
-    const channel = norm(it.channel) ?? old?.channel ?? '';
-    const format = norm(it.format) ?? old?.format ?? '';
-    const tags = it.tags ?? old?.tags ?? [];
-    const derived = [headline, body].filter(Boolean).join(' — ');
-    const caption =
-      it.caption ??
-      (it.headline !== undefined || it.body !== undefined ? derived : undefined) ??
-      old?.caption ??
-      (derived || fallbackCaption(p.item.fileName, brand, tags));
-    const c: StoredCreative = {
-      id: old?.id ?? idForSha(p.sha),
-      sha256: p.sha,
-      source: it.source ?? old?.source ?? (it.fileName ? `ingest:${it.fileName}` : 'api'),
-      brand,
-      channel,
-      format,
-      headline,
-      body,
-      cta: it.cta ?? old?.cta ?? '',
-      caption,
-      tags,
-      image: it.image,
-      thumbnail: p.thumb,
-      fileName: it.fileName ?? old?.fileName ?? '',
-      imageEmbedding: old?.imageEmbedding ?? new Float32Array(0),
-      textEmbedding: old?.caption === caption && old ? old.textEmbedding : new Float32Array(0),
-      impressions: it.impressions ?? old?.impressions ?? 0,
-      clicks: it.clicks ?? old?.clicks ?? 0,
-      conversions: it.conversions ?? old?.conversions ?? 0,
-      createdAt: it.createdAt ?? old?.createdAt ?? now,
-      demo: it.demo ?? old?.demo ?? false,
-      provenance: it.provenance ?? old?.provenance,
-    };
-    return { c, name: p.name, isNew: !old };
+    return { c: draftCreative(p.item, old, { sha: p.sha, thumbnail: p.thumb, now }), name: p.name, isNew: !old };
   });
 
   // 3. Embed what is new: images never seen, captions that changed.

@@ -132,7 +132,8 @@ async function restoreFrom(
   // the version before it (a search, scan or the dedupe read of an add, in this process or another
   // one) goes on reading that version's files, which Lance deletes only when compaction cleans up
   // old versions (upkeep.ts). Dropping deleted them under such reads ("Not found" mid-stream).
-  const fresh = await db.createEmptyTable(TABLE, schema, { mode: 'overwrite' });
+  const exists = (await db.tableNames()).includes(TABLE);
+  const fresh = await db.createEmptyTable(TABLE, schema, { mode: exists ? 'overwrite' : 'create' });
   const rows = await copyRows(
     staging,
     fresh,

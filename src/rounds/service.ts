@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAdError, RoundError } from '../errors.ts';
 import { labelFor } from '../generate/types.ts';
+import { redact } from '../redact.ts';
 import type { RoundLeases } from './leases.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
 import type {
@@ -377,7 +378,8 @@ export class RoundService {
   }
 
   async fail(roundId: string, error: string, facts: { costUsd?: number; textCalls?: number; imageCalls?: number } = {}): Promise<void> {
-    await this.store.transitionRound(roundId, ['generating'], 'failed', { error, ...facts });
+    // Kept and shown again later (stats, Try again): never with a key an upstream error echoed.
+    await this.store.transitionRound(roundId, ['generating'], 'failed', { error: redact(error), ...facts });
   }
 
   async mustRound(id: string): Promise<Round> {

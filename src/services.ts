@@ -4,7 +4,8 @@
  * overrides for the parts they replace.
  */
 import type { Encoder } from './clip/types.ts';
-import { type Config, libraryUri } from './config.ts';
+import { type Config, dataPath, libraryUri } from './config.ts';
+import { probeWritable } from './disk.ts';
 import { describeError } from './errors.ts';
 import { listBrands } from './generate/brands.ts';
 import { createRoundPricing } from './generate/providers.ts';
@@ -74,6 +75,11 @@ export interface ServiceOverrides {
   store?: RoundStore;
   assets?: AssetStore & { close?(): void };
   metrics?: MetricsRegistry;
+}
+
+/** A library URI that is a folder on this machine (not s3://, gs://, db://, …). */
+function isLocalPath(uri: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri);
 }
 
 export function roundSettings(cfg: Config): RoundSettings {
@@ -184,6 +190,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       assets: async () => {
         await assets.ready?.();
       },
+      // A full or read-only disk fails here, before a round fails on it (rounds, assets, the library).
+      data_dir_writable: () => probeWritable(dataPath(cfg), 'DATA_DIR'),
+      ...(isLocalPath(libraryUri(cfg)) ? { library_writable: () => probeWritable(libraryUri(cfg), 'the creative library folder') } : {}),
       // A remote encoder must answer its health endpoint; the in-process one is ready when built.
       encoder: async () => {
         const remote = engine as { ready?: () => Promise<boolean> };

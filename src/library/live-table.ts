@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as lancedb from '@lancedb/lancedb';
 import type { Encoder } from '../clip/types.ts';
+import { diskProblem } from '../disk.ts';
 import { describeError, LibraryError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type AnnSettings, annSettingsFor, vectorIndexedColumns } from './ann.ts';
@@ -16,6 +17,7 @@ import type { CtrPrior } from './ctr.ts';
 import { WriteQueue } from './queue.ts';
 import { interruptedRewriteError, interruptedRewrites, rewriteGeneration, rewriteRunning, rewriteRunningError } from './rewrite.ts';
 import { creativesSchema, IMAGE_VECTOR, META_DIMS, META_INDEX_ROWS, META_MODEL, TABLE, TEXT_VECTOR } from './schema.ts';
+import { libraryStorageError } from './storage-error.ts';
 
 /** Thrown inside a queued write when a rewrite replaced the table after the write read from it. */
 const TABLE_REPLACED = Symbol('table replaced');
@@ -48,7 +50,8 @@ export async function retryReplaced<T>(op: () => Promise<T>): Promise<T> {
 
 export class LiveTable {
   /** One writer: every write and compaction runs through here, one at a time. */
-  readonly queue = new WriteQueue();
+  // Every write goes through the queue, so every write failure is explained there (a full disk in words).
+  readonly queue = new WriteQueue((e) => libraryStorageError(e, this.uri));
   /** Whether both embedding columns carry an ANN index, and the query settings it was built with. */
   annIndexed = false;
   ann: AnnSettings | undefined;
@@ -84,10 +87,14 @@ export class LiveTable {
       // Other processes (an `ingest` beside the running bot) write too: see their rows within seconds.
       db = await connectLance(opts.uri, { storageOptions: opts.storageOptions, readConsistencyInterval: 5 });
     } catch (e) {
-      throw new LibraryError('LIBRARY_UNAVAILABLE', `cannot open the creative library at ${opts.uri}: ${describeError(e)}`, {
-        cause: e,
-        hint: 'check LANCEDB_URI',
-      });
+      throw new LibraryError(
+        'LIBRARY_UNAVAILABLE',
+        `cannot open the creative library at ${opts.uri}: ${diskProblem(e) ?? describeError(e)}`,
+        {
+          cause: e,
+          hint: 'check LANCEDB_URI',
+        },
+      );
     }
     // Read before the table is opened: a rewrite finishing in between then shows as a change.
     const generation = rewriteGeneration(opts.uri);

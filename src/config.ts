@@ -240,7 +240,7 @@ export const SETTINGS = {
     default: '10',
     parse: int(1, 10_000),
     group: 'rounds',
-    doc: 'Briefs one person may start per hour.',
+    doc: 'Rounds one person may start per hour: new briefs and next rounds (mentions, New round, Try again) alike.',
   },
   dailyImageCap: {
     env: 'DAILY_IMAGE_CAP',

@@ -229,18 +229,22 @@ export class RoundService {
     return this.store.pruneProcessed(new Date(this.now().getTime() - ageMs));
   }
 
-  /** Creates a round (status "generating") if the rate limit and caps allow it. */
+  /**
+   * Creates a round (status "generating") if the rate limit and caps allow it. The rate limit
+   * counts against `startedBy` (default: the author), whatever the round's number.
+   */
   async createRound(p: {
     channel: string;
     threadTs: string;
     number: number;
     brief: string;
     author: string;
+    startedBy?: string;
     options: RoundOptions;
   }): Promise<Round> {
     const now = this.now();
     const round = await this.store.insertRound(
-      { id: randomUUID(), ...p, createdAt: now, imagesPlanned: p.options.variants },
+      { id: randomUUID(), ...p, startedBy: p.startedBy ?? p.author, createdAt: now, imagesPlanned: p.options.variants },
       {
         perUserLimit: this.settings.ratePerHour,
         perUserSince: new Date(now.getTime() - HOUR),
@@ -341,6 +345,7 @@ export class RoundService {
         number: prev.number + 1,
         brief: prev.brief,
         author: prev.author,
+        startedBy: p.user,
         options: prev.options,
       });
     } catch (e) {

@@ -56,6 +56,8 @@ export interface NewRound {
   number: number;
   brief: string;
   author: string;
+  /** Who started this round: the author for round 1, whoever asked for a next round after it. */
+  startedBy: string;
   options: RoundOptions;
   createdAt: Date;
   imagesPlanned: number;
@@ -130,7 +132,7 @@ export interface Usage {
 }
 
 export interface CapCheck {
-  /** Rounds the author may start since `since` (rate limit). */
+  /** Rounds one person may start since `perUserSince` (rate limit): briefs and next rounds alike. */
   perUserLimit: number;
   perUserSince: Date;
   /** Images the workspace may make since `daySince` (UTC day). */

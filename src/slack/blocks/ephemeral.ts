@@ -62,7 +62,7 @@ export function allowlistMessage(allowed: string[]): Message {
 /** A refusal by the rate limit or a cap, in words that say what to do. */
 export function limitText(code: string, detail: string): string {
   if (code === 'RATE_LIMITED')
-    return `You have reached the limit of briefs per hour (${detail.replace(/^rate limit: /, '')}). Try again later.`;
+    return `You have reached the limit of rounds per hour, new briefs and next rounds together (${detail.replace(/^rate limit: /, '')}). Try again later.`;
   if (code === 'DAILY_IMAGE_CAP') return `The workspace has reached today's image cap: ${detail}. It resets at midnight UTC.`;
   if (code === 'SPEND_CAP')
     return `The workspace has reached its spending limit: ${detail}. It resets on the 1st (UTC); an admin can raise MONTHLY_SPEND_CAP_USD.`;

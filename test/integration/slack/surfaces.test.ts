@@ -330,7 +330,7 @@ describe('the other surfaces', () => {
     await openRound('First brief');
     await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Second brief' });
     await h.slack.waitFor(
-      () => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('limit of briefs per hour')),
+      () => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('limit of rounds per hour')),
       5000,
       'rate limit',
     );

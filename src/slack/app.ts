@@ -23,6 +23,7 @@ import type { Encoder } from '../clip/types.ts';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
+import { guardUnhandledRejections } from '../ops/guard.ts';
 import { type MetricsText, opsRoute, type ReadinessView, readinessWith, tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
@@ -40,6 +41,7 @@ import { makeAppHomeEvent } from './events/app-home.ts';
 import { makeMessageEvent } from './events/message.ts';
 import { makeReactionEvents } from './events/reaction.ts';
 import type { FileSettings } from './files.ts';
+import { admitSlackRequest } from './inbound.ts';
 import { SlackRoundView } from './round-view.ts';
 import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
 import { TallyBoard } from './tally-board.ts';
@@ -141,17 +143,48 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-/** Retries (X-Slack-Retry-Num, repeated event_id) and repeated action payloads are processed once. */
+/**
+ * Retries (X-Slack-Retry-Num, repeated event_id), repeated action payloads and repeated slash
+ * commands (the same trigger_id: a replayed request; Slack makes a new one per invocation) are
+ * processed once.
+ */
 export function makeDedupe(rounds: RoundService, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
-    const body = args.body as { event_id?: string; type?: string; actions?: { action_ts?: string }[]; user?: { id?: string } };
+    const body = args.body as {
+      event_id?: string;
+      type?: string;
+      actions?: { action_ts?: string }[];
+      user?: { id?: string };
+      command?: string;
+      trigger_id?: string;
+    };
     let key: string | undefined;
     if (body.event_id) key = `event:${body.event_id}`;
     else if (body.type === 'block_actions' && body.actions?.[0]?.action_ts) key = `action:${body.user?.id}:${body.actions[0].action_ts}`;
+    else if (body.command && body.trigger_id) key = `command:${body.trigger_id}`;
     if (key && (await rounds.seen(key))) {
       logger.info('duplicate delivery ignored', { key });
       const ack = (args as { ack?: () => Promise<void> }).ack;
       if (ack) await ack();
+      return;
+    }
+    await args.next();
+  };
+}
+
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTION));
+
+/**
+ * A click on an element no listener knows (an old message's button after an upgrade, a forged
+ * payload) is acknowledged at once: left alone, Bolt would ack only after its 2.5 s timeout and
+ * Slack would show the person an error.
+ */
+export function makeAckUnknownActions(logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const body = args.body as { type?: string; actions?: { action_id?: string }[] };
+    if (body.type === 'block_actions' && !(body.actions ?? []).some((a) => KNOWN_ACTIONS.has(a.action_id ?? ''))) {
+      logger.info('unknown action acknowledged', { actions: (body.actions ?? []).map((a) => String(a.action_id).slice(0, 64)) });
+      await (args as { ack?: () => Promise<void> }).ack?.();
       return;
     }
     await args.next();
@@ -255,6 +288,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   };
   const rounds = deps.rounds;
 
+  app.use(makeAckUnknownActions(log));
   app.use(makeDedupe(rounds, log));
   app.command(
     '/adcreative',
@@ -300,6 +334,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
 
   let server: Server | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let unguard: (() => void) | undefined;
   const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
@@ -311,18 +346,25 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     eventsUrl: '',
     readiness,
     async start() {
+      unguard = guardUnhandledRejections(log);
       server = createServer((req, res) => {
         // Deploy: every log line of this request, and of the round work it starts, carries its id.
         tagRequest(req);
         opsRoutes(req, res)
-          .then((handled) => {
+          .then(async (handled) => {
             if (handled) return;
             if (stopping) {
               res.writeHead(503).end('shutting down');
               return;
             }
-            if (receiver instanceof HTTPReceiver) receiver.requestListener(req, res);
-            else res.writeHead(404).end();
+            if (!(receiver instanceof HTTPReceiver)) {
+              res.writeHead(404, { connection: 'close' }).end();
+              return;
+            }
+            // The body is read here, bounded, before Bolt (which would buffer any size) sees it.
+            if (await admitSlackRequest(req, res, { signingSecret: deps.signingSecret as string, logger: log })) {
+              receiver.requestListener(req, res);
+            }
           })
           .catch((e: unknown) => {
             // Bolt's listener throws this for a path it does not serve: a 404, not a failure.
@@ -364,6 +406,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       await runner.drain(graceMs);
       server?.closeAllConnections?.();
       await closing;
+      unguard?.();
       log.info('bot stopped');
     },
   };

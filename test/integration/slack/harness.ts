@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../src/log.ts';
+import { type Logger, silentLogger } from '../../../src/log.ts';
 import { createFileAssetStore } from '../../../src/rounds/assets.ts';
 import type { BriefDefaults } from '../../../src/rounds/brief.ts';
 import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
@@ -56,6 +56,8 @@ export async function harness(
     tallyUpdateMs?: number;
     passBotId?: boolean;
     mode?: 'http' | 'socket';
+    /** Where the bot logs (default: nowhere). */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
@@ -102,7 +104,7 @@ export async function harness(
       },
       defaults: () => defaults,
       synthetic: true,
-      logger: silentLogger,
+      logger: opts.logger ?? silentLogger,
       timerIntervalMs: 3_600_000,
     });
     await h.bot.start();

@@ -16,7 +16,7 @@ import type { AssetStore } from './assets.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions } from './types.ts';
-import type { CostFacts, Failure, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
+import type { CostFacts, Failure, Notice, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
 
 /** What rounds need of the creative library. */
@@ -146,9 +146,9 @@ export class RoundRunner {
    * "New round with feedback" on a tally, or "Try again" under a round that failed. A button of
    * an older round must not end the round people are voting on now.
    */
-  async retry(p: { roundId: string; user: string }): Promise<void> {
+  async retry(p: { roundId: string; user: string; from?: { channel: string | undefined } }): Promise<void> {
     const round = await this.d.rounds.round(p.roundId);
-    if (!round) return;
+    if (!round || !this.sameChannel(round, p.from)) return;
     const latest = await this.d.rounds.latestInThread(round.channel, round.threadTs);
     if (latest && latest.id !== round.id) {
       return this.d.view.tell(
@@ -335,6 +335,8 @@ export class RoundRunner {
     const where: Recipient = { ...who, threadTs: outcome.round.threadTs };
     if (outcome.kind === 'closed') return this.d.view.tell(where, { kind: 'voting_closed', round: outcome.round.number });
     if (outcome.kind === 'ignored') {
+      if (outcome.reason === 'wrong_channel')
+        this.d.logger.warn('vote for a round from another channel ignored', { round: outcome.round.id, channel: who.channel });
       // A second click this soon reads as a double click; say so, or a quick retraction looks lost.
       if (outcome.reason === 'double_click') await this.d.view.tell(where, { kind: 'double_click', label: outcome.variant.label });
       return;
@@ -383,9 +385,17 @@ export class RoundRunner {
 
   // ------------------------------------------------------------------ close
 
-  async close(p: { roundId: string; user: string; channel?: string }): Promise<void> {
+  /** A click from another channel than its round's is dropped, and logged: it was forged. */
+  private sameChannel(round: Round, from: { channel: string | undefined } | undefined): boolean {
+    if (!from || this.d.rounds.clickedIn(round, from.channel)) return true;
+    this.d.logger.warn('click for a round from another channel ignored', { round: round.id, channel: from.channel });
+    return false;
+  }
+
+  /** `from`: where the Close click came from; it must be the round's channel. */
+  async close(p: { roundId: string; user: string; channel?: string; from?: { channel: string | undefined } }): Promise<void> {
     const round = await this.d.rounds.round(p.roundId);
-    if (!round) return;
+    if (!round || !this.sameChannel(round, p.from)) return;
     const who: Recipient = { user: p.user, channel: p.channel ?? round.channel, threadTs: round.threadTs };
     if (!this.d.rounds.mayClose(round, p.user, await this.d.isAdmin(p.user))) {
       return this.d.view.tell(who, { kind: 'close_refused', author: round.author });
@@ -456,13 +466,31 @@ export class RoundRunner {
     );
   }
 
-  /** "Edit copy": every format re-rendered with the new copy and the same image; votes stay. */
+  /** Why `user` may not edit copy in `round` now; undefined when they may. */
+  async editRefusal(round: Round, user: string): Promise<Notice | undefined> {
+    if (!this.d.rounds.mayEdit(round)) return { kind: 'edit_closed', round: round.number };
+    if (!this.d.rounds.mayEditCopy(round, user, await this.d.isAdmin(user))) return { kind: 'edit_refused', author: round.author };
+    return undefined;
+  }
+
+  /** The same question before the editor opens, by variant: nobody fills in a form they may not send. */
+  async editRefusalFor(variantId: string, user: string): Promise<Notice | undefined> {
+    const v = await this.d.rounds.variant(variantId);
+    return v ? this.editRefusal(await this.d.rounds.mustRound(v.roundId), user) : undefined;
+  }
+
+  /**
+   * "Edit copy", by the brief's author or an admin: every format re-rendered with the new copy
+   * and the same image. Votes already cast were for the old copy: once the new copy is shown
+   * they are taken back, and the thread says so, so people vote again on what they now see.
+   */
   async editCopy(p: { variantId: string; user: string; copy: Copy }): Promise<void> {
     const v = await this.d.rounds.variant(p.variantId);
     if (!v) return;
     const round = await this.d.rounds.mustRound(v.roundId);
     const who: Recipient = { user: p.user, channel: round.channel, threadTs: round.threadTs };
-    if (!this.d.rounds.mayEdit(round)) return this.d.view.tell(who, { kind: 'edit_closed', round: round.number });
+    const refused = await this.editRefusal(round, p.user);
+    if (refused) return this.d.view.tell(who, refused);
     const assets = await this.d.assets.load(v.roundId, v.id);
     if (!assets) return this.d.view.tell(who, { kind: 'images_missing', label: v.label, purpose: 'edit' });
     let next: GeneratedVariant;
@@ -490,6 +518,13 @@ export class RoundRunner {
       v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined,
     );
     await this.d.rounds.markPosted(v.id, posted);
+    const reset = await this.d.rounds.resetVotes(updated);
+    if (reset > 0) {
+      await this.d.view
+        .notes(round, [{ kind: 'copy_edited', label: v.label, by: p.user, votesReset: reset }])
+        .catch((e: unknown) => this.warn('note failed', e));
+      await this.refreshTally(round.id, { now: true });
+    }
   }
 }
 

@@ -43,7 +43,7 @@ export interface RoundSettings {
 
 export type VoteOutcome =
   | { kind: 'voted' | 'moved' | 'retracted'; round: Round; variant: VariantRecord; previous: string | null; current: string | null }
-  | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same'; round: Round; variant: VariantRecord }
+  | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same' | 'wrong_channel'; round: Round; variant: VariantRecord }
   | { kind: 'closed'; round: Round; variant: VariantRecord };
 
 /** What generation reports it spent. */
@@ -396,11 +396,25 @@ export class RoundService {
   /**
    * A click on a variant's Vote button: votes for it, moves the vote to it, or — clicked
    * again — takes the vote back. The store's compare-and-set makes concurrent clicks safe.
+   * `from`: the channel the click came from, which must be the round's (see `clickedIn`).
    */
-  async buttonVote(variantId: string, user: string): Promise<VoteOutcome> {
+  async buttonVote(variantId: string, user: string, from?: { channel: string | undefined }): Promise<VoteOutcome> {
     const variant = await this.store.getVariant(variantId);
     if (!variant) throw new RoundError('VARIANT_NOT_FOUND', `no variant ${variantId}`);
+    if (from) {
+      const round = await this.mustRound(variant.roundId);
+      if (!this.clickedIn(round, from.channel)) return { kind: 'ignored', reason: 'wrong_channel', round, variant };
+    }
     return this.applyVote(variant, user, 'button', 'toggle');
+  }
+
+  /**
+   * A button names its round by id in its value; the payload also says which channel the
+   * message was in. A click counts only in the round's own channel: a payload that pairs a
+   * round with another channel is forged (defence in depth, should the signing secret leak).
+   */
+  clickedIn(round: Round, channel: string | undefined): boolean {
+    return channel === round.channel;
   }
 
   /** A vote reaction added on a variant's message: a vote for it (moving any other vote). */
@@ -481,9 +495,39 @@ export class RoundService {
     return this.mayClose(round, user, isAdmin);
   }
 
-  /** Copy may be edited while the round takes votes (the votes stay with the variant). */
+  /** Copy may be edited while the round takes votes. */
   mayEdit(round: Round): boolean {
     return round.status === 'open';
+  }
+
+  /**
+   * Whether `user` may edit a variant's copy: an edit changes what voters chose, so, like
+   * closing, only the brief's author or an admin.
+   */
+  mayEditCopy(round: Round, user: string, isAdmin: boolean): boolean {
+    return this.mayClose(round, user, isAdmin);
+  }
+
+  /**
+   * Takes back every vote for `variant` (its copy was edited: those votes were for copy the new
+   * message no longer shows). Each is a vote event with source "edit", so the history keeps what
+   * was chosen. Returns how many were taken back.
+   */
+  async resetVotes(variant: VariantRecord): Promise<number> {
+    let reset = 0;
+    for (const v of await this.store.listVotes(variant.roundId)) {
+      if (v.variantId !== variant.id) continue;
+      const ok = await this.store.swapVote({
+        roundId: variant.roundId,
+        user: v.user,
+        expected: variant.id,
+        next: null,
+        source: 'edit',
+        at: this.now(),
+      });
+      if (ok) reset++;
+    }
+    return reset;
   }
 
   /**

@@ -89,7 +89,8 @@ export interface VariantRecord {
   fileId: string | null;
 }
 
-export type VoteSource = 'button' | 'reaction';
+/** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */
+export type VoteSource = 'button' | 'reaction' | 'edit';
 
 export interface Vote {
   roundId: string;

@@ -60,7 +60,8 @@ export type RoundNote =
   | { kind: 'reminder'; number: number; minutes: number; author: string }
   | { kind: 'stored'; label: string }
   | { kind: 'store_failed'; label: string; detail: string }
-  | { kind: 'winner_images_missing'; label: string };
+  | { kind: 'winner_images_missing'; label: string }
+  | { kind: 'copy_edited'; label: string; by: string; votesReset: number };
 
 /** Why a round could not be made (the thread says it with a retry; the parent shows it). */
 export type Failure =
@@ -109,6 +110,7 @@ export type Notice =
   | { kind: 'close_refused'; author: string }
   | { kind: 'already_closed'; round: number }
   | { kind: 'edit_closed'; round: number }
+  | { kind: 'edit_refused'; author: string }
   | { kind: 'images_missing'; label: string; purpose: 'edit' | 'download' }
   | { kind: 'rerender_failed'; label: string; detail: string }
   | { kind: 'stale_button'; round: number; latest: number }

@@ -101,6 +101,10 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
       return errorMessage(`Round ${n.round} is already closed.`);
     case 'edit_closed':
       return errorMessage(`Round ${n.round} is closed; its variants can no longer be edited.`);
+    case 'edit_refused':
+      return errorMessage(
+        `Only <@${n.author}> (who wrote the brief) or a workspace admin can edit a variant's copy. To suggest other words, reply in the thread: replies are feedback for the next round.`,
+      );
     case 'images_missing':
       return errorMessage(
         n.purpose === 'edit'

@@ -344,6 +344,8 @@ export function noteText(n: RoundNote): string {
       return `:warning: The winner could not be stored in the creative library: ${esc(truncate(n.detail, 500))}`;
     case 'winner_images_missing':
       return `:warning: The images of variant ${n.label} are missing, so the winner could not be uploaded or stored.`;
+    case 'copy_edited':
+      return `:pencil2: <@${n.by}> edited the copy of variant ${n.label}. The ${n.votesReset} vote${n.votesReset === 1 ? '' : 's'} it had ${n.votesReset === 1 ? 'was' : 'were'} for the old copy and ${n.votesReset === 1 ? 'was' : 'were'} taken back: vote again on what it says now.`;
   }
 }
 

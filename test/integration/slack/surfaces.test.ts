@@ -143,8 +143,9 @@ describe('the other surfaces', () => {
     const A = variants[0];
     const menu = element(A, 'variant_menu');
     const value = (verb: string) => menu.options?.find((o) => o.value.startsWith(`${verb}:`))?.value as string;
+    // The brief's author edits (others are refused: test/security/vote-integrity.test.ts).
     await h.d.blockAction({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       channel: C,
       message: A,
       action: { action_id: 'variant_menu', type: 'overflow', selected_option: { value: value('edit') } },
@@ -155,7 +156,7 @@ describe('the other surfaces', () => {
       'edit modal',
     );
     const empty = await h.d.viewSubmission({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       view,
       values: {
         headline: { value: { type: 'plain_text_input', value: ' ' } },
@@ -165,7 +166,7 @@ describe('the other surfaces', () => {
     });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { headline: 'The headline cannot be empty.' } });
     await h.d.viewSubmission({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       view,
       values: {
         headline: { value: { type: 'plain_text_input', value: 'Brighter nights' } },

@@ -383,13 +383,16 @@ describe('editing copy', () => {
     const r = runner();
     const round = await firstRound(r);
     const [a] = await rounds.variants(round.id);
-    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'New', body: 'Body', cta: 'Go' } });
+    // Only the brief's author (Alice) or an admin (Ada) edits.
+    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'Mine', body: 'Body', cta: 'Go' } });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'edit_refused', author: ALICE });
+    await r.editCopy({ variantId: a.id, user: ALICE, copy: { headline: 'New', body: 'Body', cta: 'Go' } });
     const edited = view.of('variant').at(-1);
     expect(edited?.replace?.messageTs).toBe(a.messageTs);
-    expect(edited?.variant).toMatchObject({ headline: 'New', body: 'Body', cta: 'Go', flags: [`copy edited by <@${BOB}>`] });
+    expect(edited?.variant).toMatchObject({ headline: 'New', body: 'Body', cta: 'Go', flags: [`copy edited by <@${ALICE}>`] });
     expect((await rounds.variant(a.id))?.fileId).toBe(edited?.posted.fileId);
     await r.autoClose(round);
-    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'Later', body: 'b', cta: 'c' } });
+    await r.editCopy({ variantId: a.id, user: ADA, copy: { headline: 'Later', body: 'b', cta: 'c' } });
     expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'edit_closed', round: 1 });
     expect((await rounds.variant(a.id))?.headline).toBe('New');
   });

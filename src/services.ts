@@ -101,6 +101,7 @@ export function slackSettings(cfg: Config): SlackSettings {
     adminUserIds: cfg.slackAdminUserIds,
     channelAllowlist: cfg.slackChannelAllowlist,
     imageMaxBytes: cfg.imageMaxBytes,
+    imageMaxPixels: cfg.imageMaxPixels,
     inspirationCount: 3,
     maxConcurrentRounds: cfg.roundConcurrency,
   };

@@ -60,6 +60,8 @@ export interface SlackSettings {
   channelAllowlist: string[];
   /** Largest image taken from Slack (reference images, "Add to creative library"). */
   imageMaxBytes: number;
+  /** Most pixels (width × height) an image from Slack may have: IMAGE_MAX_PIXELS, as everywhere. */
+  imageMaxPixels: number;
   inspirationCount: number;
   /** Rounds generated at once; the rest wait in line. */
   maxConcurrentRounds: number;
@@ -284,6 +286,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   const files: FileSettings = {
     botToken: deps.botToken,
     maxBytes: settings.imageMaxBytes,
+    maxPixels: settings.imageMaxPixels,
     extraHosts: [...(settings.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])],
   };
   const rounds = deps.rounds;

@@ -32,6 +32,8 @@ export function trustedFileUrl(url: string, extraHosts: string[] = []): boolean 
 export interface FileSettings {
   botToken: string;
   maxBytes: number;
+  /** IMAGE_MAX_PIXELS: checked from the image's header before it is used. */
+  maxPixels: number;
   /** Hosts besides Slack's own that may receive the bot token (the Web API host in use). */
   extraHosts: string[];
 }
@@ -56,9 +58,26 @@ export async function downloadFile(f: SlackFile, s: FileSettings): Promise<Uint8
     );
   const res = await fetch(url, { headers: { Authorization: `Bearer ${s.botToken}` } });
   if (!res.ok) throw new InputError('FILE_DOWNLOAD', `HTTP ${res.status}`);
+  const tooLarge = () => new InputError('FILE_TOO_LARGE', `the file is over ${mb(s.maxBytes)} MB`);
   const len = Number(res.headers.get('content-length') ?? 0);
-  if (len > s.maxBytes) throw new InputError('FILE_TOO_LARGE', `the file is over ${mb(s.maxBytes)} MB`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.length > s.maxBytes) throw new InputError('FILE_TOO_LARGE', `the file is over ${mb(s.maxBytes)} MB`);
-  return bytes;
+  if (len > s.maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  // Read with the limit: a server that sends more than it announced (or announces nothing) stops at it.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (;;) {
+    if (!reader) break;
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > s.maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks, size));
 }

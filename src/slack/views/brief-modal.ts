@@ -86,9 +86,9 @@ export function makeBriefModalSubmission(deps: {
       if (file) {
         try {
           const bytes = await downloadFile(file, deps.files);
-          // A corrupt file would otherwise be dropped quietly further on, and the person
-          // would think the round followed their reference. Pixel limits apply later, where it is decoded.
-          await probe(bytes, { maxBytes: deps.files.maxBytes, maxPixels: Number.MAX_SAFE_INTEGER }, file.name);
+          // A corrupt or oversized file would otherwise be dropped quietly further on, and the
+          // person would think the round followed their reference: IMAGE_MAX_PIXELS, as everywhere.
+          await probe(bytes, { maxBytes: deps.files.maxBytes, maxPixels: deps.files.maxPixels }, file.name);
           referenceImage = bytes;
         } catch (e) {
           await deps.thread.tell(

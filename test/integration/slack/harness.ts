@@ -58,6 +58,8 @@ export async function harness(
     mode?: 'http' | 'socket';
     /** Where the bot logs (default: nowhere). */
     logger?: Logger;
+    /** IMAGE_MAX_PIXELS for images taken from Slack. */
+    imageMaxPixels?: number;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
@@ -99,6 +101,7 @@ export async function harness(
         adminUserIds: [],
         channelAllowlist: [],
         imageMaxBytes: 5 * 1024 * 1024,
+        imageMaxPixels: opts.imageMaxPixels ?? 40_000_000,
         inspirationCount: 3,
         maxConcurrentRounds: 2,
       },

@@ -69,8 +69,21 @@ function secretValues(): string[] {
 
 /** `text` with every configured secret and every key-shaped string replaced by `[redacted]`. */
 export function redact(text: string): string {
+  return redactWith(text, secretValues());
+}
+
+function redactWith(text: string, secrets: string[]): string {
   let s = text;
-  for (const v of secretValues()) if (s.includes(v)) s = s.split(v).join(MARK);
+  for (const v of secrets) if (s.includes(v)) s = s.split(v).join(MARK);
   for (const { re, to } of SHAPES) s = s.replace(re, to ?? MARK);
   return s;
+}
+
+/** `v` with `redact` applied to every string in it (Block Kit blocks, JSON-like values); the shape stays. */
+export function redactStrings<T>(v: T, secrets = secretValues()): T {
+  if (typeof v === 'string') return redactWith(v, secrets) as T;
+  if (Array.isArray(v)) return v.map((x) => redactStrings(x, secrets)) as T;
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactStrings(x, secrets)])) as T;
+  return v;
 }

@@ -6,6 +6,7 @@
  * port, `RoundView` (Slack's is slack/round-view.ts; tests record it).
  */
 import type { Encoder } from '../clip/types.ts';
+import { diskProblem } from '../disk.ts';
 import { describeError, InputError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
@@ -202,13 +203,33 @@ export class RoundRunner {
     this.d.logger.warn(what, { error: describeError(e) });
   }
 
-  /** Marks the round failed, logs why, and shows it in the thread and on the parent. */
+  /**
+   * Marks the round failed and shows it in the thread and on the parent. The message does not
+   * wait on the write: what fails a round may also fail the write (a full disk), and a round whose
+   * failure cannot be recorded must still not sit at "posting variants…" for the people waiting
+   * on it. (Recorded first when it can be, so a quick "Try again" finds the round failed.) A round
+   * left "generating" is failed again at the next start (resume), which says so.
+   */
   private async fail(round: Round, failure: Failure, opts: { facts?: Parameters<RoundService['fail']>[2]; notify?: boolean } = {}) {
     const why = failure.kind === 'restarted' ? 'the bot restarted while this round was being generated' : failure.why;
-    await this.d.rounds.fail(round.id, why, opts.facts);
     this.d.logger.warn('round failed', { round: round.id, number: round.number, channel: round.channel, why });
+    const recorded = await this.d.rounds.fail(round.id, why, opts.facts).then(
+      () => true,
+      (e: unknown) => {
+        this.d.logger.error('could not record that the round failed', { round: round.id, error: describeError(e) });
+        return false;
+      },
+    );
     if (opts.notify === false) return;
-    const failed = (await this.d.rounds.round(round.id)) ?? round;
+    const f = opts.facts;
+    const failed: Round = (recorded && (await this.d.rounds.round(round.id).catch(() => undefined))) || {
+      ...round,
+      status: 'failed',
+      error: why,
+      costUsd: f?.costUsd ?? round.costUsd,
+      textCalls: f?.textCalls ?? round.textCalls,
+      imageCalls: f?.imageCalls ?? round.imageCalls,
+    };
     await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
   }
 
@@ -304,8 +325,12 @@ export class RoundRunner {
       await this.d.view.status(opened, { stage: 'ready', variants: result.variants.length }, this.recorded(opened));
     } catch (e) {
       this.d.logger.error('round failed', { round: round.id, error: e });
-      const current = await this.d.rounds.round(round.id);
-      if (current?.status === 'generating') await this.fail(round, { kind: 'stopped', why: describeError(e) });
+      // The read may fail as the write did: then it is still ours to fail.
+      const current = await this.d.rounds.round(round.id).catch(() => undefined);
+      if (!current || current.status === 'generating') {
+        const disk = diskProblem(e);
+        await this.fail(round, { kind: 'stopped', why: disk ? `the bot could not save it: ${disk}` : describeError(e) });
+      }
     } finally {
       slot.release();
     }

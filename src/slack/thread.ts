@@ -8,6 +8,7 @@
 import { WebClient, WebClientEvent, type WebClientOptions } from '@slack/web-api';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { redact, redactStrings } from '../redact.ts';
 import { checkMessage, checkView, type Message, type View } from './blocks/kit.ts';
 
 /** The error code Slack answered with (`not_in_channel`, `invalid_blocks`, …), if it was one. */
@@ -90,15 +91,22 @@ export class SlackThread {
     );
   }
 
-  private check(m: Message, where: string): void {
-    const problems = checkMessage(m);
+  /**
+   * Every message on its way out: secrets redacted from its text and every string in its blocks
+   * (an upstream error quoted in a failure note may echo a key), then checked against Block Kit's
+   * limits.
+   */
+  private outgoing(m: Message, where: string): Message {
+    const out: Message = { text: redact(m.text), blocks: redactStrings(m.blocks) };
+    const problems = checkMessage(out);
     if (problems.length) this.log.warn('message breaks Block Kit limits', { where, problems });
+    return out;
   }
 
   // ------------------------------------------------------------------ messages
 
   async post(channel: string, m: Message, threadTs?: string): Promise<string> {
-    this.check(m, 'chat.postMessage');
+    m = this.outgoing(m, 'chat.postMessage');
     const r = await this.client.chat.postMessage({
       channel,
       text: m.text,
@@ -112,7 +120,7 @@ export class SlackThread {
 
   /** One `chat.update`, in its turn under the workspace's budget. */
   async update(channel: string, ts: string, m: Message): Promise<void> {
-    this.check(m, 'chat.update');
+    m = this.outgoing(m, 'chat.update');
     await this.turn();
     await this.client.chat.update({ channel, ts, text: m.text, blocks: m.blocks });
   }
@@ -203,7 +211,7 @@ export class SlackThread {
 
   /** A message only `user` sees, in `channel` (and thread); a DM when Slack refuses that. */
   async ephemeral(channel: string, user: string, m: Message, threadTs?: string): Promise<void> {
-    this.check(m, 'chat.postEphemeral');
+    m = this.outgoing(m, 'chat.postEphemeral');
     try {
       await this.client.chat.postEphemeral({ channel, user, text: m.text, blocks: m.blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
     } catch (e) {
@@ -220,7 +228,7 @@ export class SlackThread {
 
   /** An answer through a response_url (a command's or an action's): only that person sees it. */
   async respond(url: string, m: Message): Promise<void> {
-    this.check(m, 'response_url');
+    m = this.outgoing(m, 'response_url');
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8' },

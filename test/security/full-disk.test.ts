@@ -17,6 +17,7 @@ import { createServices, type Services } from '../../src/services.ts';
 import { fakeEncoder } from '../helpers/fake-encoder.ts';
 import { testImage } from '../helpers/images.ts';
 import { makeUnwritable, type Unwritable } from '../helpers/unwritable.ts';
+import { harness } from '../integration/slack/harness.ts';
 
 // LanceDB's own words when the library's folder went read-only (issue 14).
 const RAW =
@@ -96,6 +97,45 @@ describe('a full or read-only disk', () => {
       locked?.restore();
       locked = undefined;
       await services.close();
+    }
+  });
+
+  it('a round that hits a full disk says it stopped, instead of sitting at "posting variants…"', async () => {
+    const h = await harness();
+    try {
+      let release = () => {};
+      h.gen.gate = new Promise<void>((r) => {
+        release = r;
+      });
+      await h.d.slashCommand({ user: 'U0ALICE', channel: 'C0GENERAL', text: 'Wool socks for sailors --variants 2' });
+      const parent = await h.slack.waitFor(
+        () => h.slack.channelMessages('C0GENERAL').find((m) => m.text.includes('Wool socks')),
+        5000,
+        'parent',
+      );
+      await h.slack.waitFor(() => (h.gen.requests.length === 1 ? true : undefined), 5000, 'generating');
+      // The disk goes: neither the variants' images nor the state database can be written.
+      if (!lock([h.dir])) return;
+      release();
+      const note = await h.slack.waitFor(
+        () => h.slack.thread('C0GENERAL', parent.ts).find((m) => m.text.includes('Round 1 stopped')),
+        10_000,
+        'failure note',
+      );
+      expect(note.text).toMatch(
+        /the bot could not save it: (this process may not write there|the disk is full|the file system is mounted read-only)/,
+      );
+      await h.slack.waitFor(
+        () => (h.slack.message('C0GENERAL', parent.ts)?.text.includes('failed') ? true : undefined),
+        10_000,
+        'parent status',
+      );
+      expect(JSON.stringify(h.slack.message('C0GENERAL', parent.ts)?.blocks)).not.toContain('posting variants');
+      await h.bot.runner.work.idle();
+    } finally {
+      locked?.restore();
+      locked = undefined;
+      await h.close();
     }
   });
 });

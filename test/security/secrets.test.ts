@@ -39,10 +39,23 @@ describe('secrets in upstream errors', () => {
     expect(note.text).toContain('[redacted]');
     for (const secret of [KEY, CONFIGURED, 'xoxb-111-222-SeCrEt']) expect(posted).not.toContain(secret);
 
-    // The round is recorded as failed before the note is posted.
+    await h.bot.runner.work.idle();
     const round = await h.store.latestRoundInThread(C, parent.ts);
     expect(round?.status).toBe('failed');
     expect(round?.error).toContain('401 Unauthorized');
     for (const secret of [KEY, CONFIGURED, 'xoxb-111-222-SeCrEt']) expect(round?.error).not.toContain(secret);
+  });
+
+  it('are redacted from everything the bot posts, whatever its source (here a key pasted into a brief)', async () => {
+    await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: `Posters for our API launch, test key ${KEY} --variants 2` });
+    const parent = await h.slack.waitFor(
+      () => h.slack.channelMessages(C).find((m) => m.text.includes('Posters for our API launch')),
+      5000,
+      'parent',
+    );
+    await h.slack.waitFor(() => h.slack.thread(C, parent.ts).find((m) => m.text.startsWith('Tally for round 1:')), 10_000, 'tally');
+    const posted = JSON.stringify([...h.slack.thread(C, parent.ts), ...h.slack.channelMessages(C)]);
+    expect(posted).toContain('test key [redacted]');
+    expect(posted).not.toContain(KEY);
   });
 });

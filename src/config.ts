@@ -701,6 +701,27 @@ export const SETTINGS = {
     group: 'deploy',
     doc: 'Port of `adcreative serve-clip` (KServe v2 / Open Inference Protocol over HTTP).',
   },
+  serveClipToken: {
+    env: 'SERVE_CLIP_TOKEN',
+    parse: secretStr,
+    secret: true,
+    group: 'deploy',
+    doc: 'Bearer token serve-clip requires on every route but its health probes (inference, model metadata, /metrics), and the remote encoder (CLIP_ENDPOINT) sends. Unset: no authentication, so keep serve-clip on loopback or a private network.',
+  },
+  serveClipMaxBodyBytes: {
+    env: 'SERVE_CLIP_MAX_BODY_BYTES',
+    default: '67108864',
+    parse: int(1024),
+    group: 'deploy',
+    doc: 'serve-clip: largest request body (413 above it, refused before it is read). 64 MiB is ~110 preprocessed images; the remote encoder sends at most 32 per request.',
+  },
+  serveClipMaxInflightBytes: {
+    env: 'SERVE_CLIP_MAX_INFLIGHT_BYTES',
+    default: '268435456',
+    parse: int(1024),
+    group: 'deploy',
+    doc: 'serve-clip: request bytes being read or embedded at once, over all clients; a request that would pass it gets 503 with Retry-After (the remote encoder waits and retries).',
+  },
   clipRemoteTimeoutMs: {
     env: 'CLIP_REMOTE_TIMEOUT_MS',
     default: '15000',

@@ -21,6 +21,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       breakerFailures: cfg.clipBreakerFailures,
       breakerCooldownMs: cfg.clipBreakerCooldownMs,
       limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
+      token: cfg.serveClipToken,
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.

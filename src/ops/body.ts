@@ -23,8 +23,13 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Reads the whole body of `req`, refusing (`BodyTooLargeError`) one over `maxBytes`. */
-export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads the whole body of `req`, refusing (`BodyTooLargeError`) one over `maxBytes`.
+ * `alignAt`: the returned bytes are placed so that offset `alignAt` in them starts on an 8-byte
+ * boundary, where typed arrays (Float32Array, BigInt64Array) can view binary data in place
+ * instead of copying it.
+ */
+export function readBoundedBody(req: IncomingMessage, maxBytes: number, opts: { alignAt?: number } = {}): Promise<Buffer> {
   const declared = declaredLength(req);
   if (declared !== undefined && declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes));
   return new Promise((resolve, reject) => {
@@ -48,7 +53,16 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, size));
+      const pad = opts.alignAt === undefined ? 0 : (8 - (opts.alignAt % 8)) % 8;
+      if (pad === 0) return resolve(Buffer.concat(chunks, size));
+      // Its own ArrayBuffer (not the shared pool), so the base is aligned and `pad` does the rest.
+      const out = Buffer.from(new ArrayBuffer(pad + size), pad, size);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+      resolve(out);
     };
     const onError = (e: Error) => {
       cleanup();

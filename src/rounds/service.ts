@@ -25,7 +25,7 @@ import type {
 import type { CloseResult } from './view.ts';
 
 export interface RoundSettings {
-  /** Briefs one person may start per hour. */
+  /** Rounds one person may start per hour: briefs and next rounds alike. */
   ratePerHour: number;
   /** Images the workspace may generate per UTC day. */
   dailyImageCap: number;

@@ -40,8 +40,7 @@ describe('the per-person round limit', () => {
         autoCloseMinutes: 0,
         reminderMinutes: 0,
         doubleClickMs: 0,
-        priceImageUsd: 0,
-        priceTextUsd: 0,
+        pricing: { estimate: (n: number) => ({ usd: 0, textCalls: 1, imageCalls: n }) },
       },
     });
     const first = await rounds.createRound({ channel: 'C1', threadTs: '1.1', number: 1, brief: 'b', author: 'UALICE', options });

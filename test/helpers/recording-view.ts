@@ -58,11 +58,13 @@ export function recordingView(): RecordingView {
     async inspiration(round, s) {
       shown.push({ kind: 'inspiration', round, shown: s });
     },
-    async variant(round, variant, image, replace) {
-      n += 1;
-      const posted = { messageTs: replace?.messageTs ?? `M${n}`, fileId: `F${n}` };
-      shown.push({ kind: 'variant', round, variant, image, replace, posted });
-      return posted;
+    async variants(round, items, onPosted) {
+      for (const { variant, image, replace } of items) {
+        n += 1;
+        const posted = { messageTs: replace?.messageTs ?? `M${n}`, fileId: `F${n}` };
+        shown.push({ kind: 'variant', round, variant, image, replace, posted });
+        await onPosted(variant.id, posted);
+      }
     },
     async notes(round, notes) {
       shown.push({ kind: 'notes', round, notes });

@@ -56,10 +56,17 @@ export async function harness(
     tallyUpdateMs?: number;
     passBotId?: boolean;
     mode?: 'http' | 'socket';
+    /** Slack's own rate limits and processing delay (default: raised, so tests about other things go quickly). */
+    realLimits?: boolean;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
-  const slack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN] });
+  // The stand-in keeps Slack's rules; only its pace is raised here unless a test is about the pace.
+  const fast = !opts.realLimits;
+  const slack = await startFakeSlack({
+    tokens: [TOKEN, APP_TOKEN],
+    ...(fast ? { limits: { updatesPerMinute: 6000, updateBurst: 200, postsPerSecond: 100, postBurst: 100 }, processingMs: 40 } : {}),
+  });
   const socket = opts.mode === 'socket' ? await FakeSocketMode.start() : undefined;
   if (socket) slack.socketModeUrl = socket.url;
   const gen = fakeGenerator();
@@ -99,6 +106,7 @@ export async function harness(
         imageMaxBytes: 5 * 1024 * 1024,
         inspirationCount: 3,
         maxConcurrentRounds: 2,
+        ...(fast ? { updatesPerMinute: 3000, updateBurst: 100, postsPerSecond: 50, postBurst: 50 } : {}),
       },
       defaults: () => defaults,
       synthetic: true,

@@ -12,8 +12,9 @@ import type { BriefDefaults } from '../../../src/rounds/brief.ts';
 import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
 import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
+import type { SLACK_LIMITS } from '../../../src/sandbox/slack-rules.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
-import { createSlackApp, type SlackBot } from '../../../src/slack/app.ts';
+import { createSlackApp, type SlackBot, type SlackSettings } from '../../../src/slack/app.ts';
 import { type FakeEncoder, fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { FakeSocketMode, SocketModeDeliverer } from '../../helpers/fake-socket-mode.ts';
 import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
@@ -56,17 +57,27 @@ export async function harness(
     tallyUpdateMs?: number;
     passBotId?: boolean;
     mode?: 'http' | 'socket';
-    /** Slack's own rate limits and processing delay (default: raised, so tests about other things go quickly). */
-    realLimits?: boolean;
+    /**
+     * Slack's pace: 'slack' keeps the stand-in's real limits and processing delay and the bot's
+     * defaults; the default raises both sides' limits so tests about other things go quickly; an
+     * object sets both sides (the stand-in's limits, and the bot's budgets).
+     */
+    pace?: 'fast' | 'slack' | { slack: Partial<typeof SLACK_LIMITS>; bot: Partial<SlackSettings>; processingMs?: number };
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
   // The stand-in keeps Slack's rules; only its pace is raised here unless a test is about the pace.
-  const fast = !opts.realLimits;
-  const slack = await startFakeSlack({
-    tokens: [TOKEN, APP_TOKEN],
-    ...(fast ? { limits: { updatesPerMinute: 6000, updateBurst: 200, postsPerSecond: 100, postBurst: 100 }, processingMs: 40 } : {}),
-  });
+  const pace =
+    opts.pace === 'slack'
+      ? { slack: {}, bot: {} }
+      : typeof opts.pace === 'object'
+        ? opts.pace
+        : {
+            slack: { updatesPerMinute: 6000, updateBurst: 200, postsPerSecond: 100, postBurst: 100 },
+            bot: { updatesPerMinute: 3000, updateBurst: 100, postsPerSecond: 50, postBurst: 50 },
+            processingMs: 40,
+          };
+  const slack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN], limits: pace.slack, processingMs: pace.processingMs });
   const socket = opts.mode === 'socket' ? await FakeSocketMode.start() : undefined;
   if (socket) slack.socketModeUrl = socket.url;
   const gen = fakeGenerator();
@@ -106,7 +117,7 @@ export async function harness(
         imageMaxBytes: 5 * 1024 * 1024,
         inspirationCount: 3,
         maxConcurrentRounds: 2,
-        ...(fast ? { updatesPerMinute: 3000, updateBurst: 100, postsPerSecond: 50, postBurst: 50 } : {}),
+        ...pace.bot,
       },
       defaults: () => defaults,
       synthetic: true,

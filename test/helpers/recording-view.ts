@@ -37,6 +37,8 @@ export interface RecordingView extends RoundView {
   of<K extends Shown['kind']>(kind: K): Extract<Shown, { kind: K }>[];
   /** What `openThread` answers next (default: a new thread). */
   refuseThread?: { reason: 'not_in_channel' | 'channel_not_found' | 'other'; detail: string };
+  /** Showing a variant in place of an earlier one fails with this (the image never showed). */
+  failReplace?: Error;
 }
 
 export function recordingView(): RecordingView {
@@ -60,6 +62,7 @@ export function recordingView(): RecordingView {
     },
     async variants(round, items, onPosted) {
       for (const { variant, image, replace } of items) {
+        if (replace && v.failReplace) throw v.failReplace;
         n += 1;
         const posted = { messageTs: replace?.messageTs ?? `M${n}`, fileId: `F${n}` };
         shown.push({ kind: 'variant', round, variant, image, replace, posted });

@@ -77,7 +77,7 @@ export function notInChannelMessage(p: {
       break;
     case 'private':
     case 'hidden':
-      text = `:wave: I am not in <#${p.channelId}>${p.kind === 'private' ? ', a private channel,' : ''} so I cannot post the round there. A member of the channel can invite me with ${invite} (or the channel's details → Integrations → Add apps); then send the brief again.`;
+      text = `:wave: I am not in <#${p.channelId}>${p.kind === 'private' ? ', a private channel,' : ' (a private channel, or one I cannot see)'} so I cannot post the round there. A member of the channel can invite me with ${invite} (or the channel's details → Integrations → Add apps); then send the brief again.`;
       break;
     default:
       text = `:wave: I am not in <#${p.channelId}> yet, so I cannot post the round there. Invite me with ${invite} in that channel, or open the channel's details → Integrations → Add apps. Then send the brief again.`;

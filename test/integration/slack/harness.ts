@@ -63,6 +63,8 @@ export async function harness(
      * object sets both sides (the stand-in's limits, and the bot's budgets).
      */
     pace?: 'fast' | 'slack' | { slack: Partial<typeof SLACK_LIMITS>; bot: Partial<SlackSettings>; processingMs?: number };
+    /** The bot's Slack settings beyond the pace (an allow-list, …). */
+    slackSettings?: Partial<SlackSettings>;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
@@ -118,6 +120,7 @@ export async function harness(
         inspirationCount: 3,
         maxConcurrentRounds: 2,
         ...pace.bot,
+        ...opts.slackSettings,
       },
       defaults: () => defaults,
       synthetic: true,

@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { asTyped, canonicalReaction, checkBlocks, notifyingMentions, RateLimit, reusedBlockId, SLACK_LIMITS } from './slack-rules.ts';
 import { fileInMessage, fileMethods, serveFiles, slackFileProblem } from './web-api-files.ts';
+import { viewMethods } from './web-api-views.ts';
 import { type Args, fail, type Handler, parseArgs, parseJsonArg, readBody, recordArgs, SlackApiError, sniffMime } from './web-api-wire.ts';
 import type {
   ChangeEvent,
@@ -100,7 +101,8 @@ export class FakeSlack extends EventEmitter implements Workspace {
   private readonly tokens?: Set<string>;
   readonly maxFileBytes: number;
   private readonly responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string; used: number }>();
-  private readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
+  /** Trigger ids handed out with interactive payloads (web-api-views.ts spends them). */
+  readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
   private server?: Server;
   private origin = '';
   private seq = 0;
@@ -486,21 +488,6 @@ export class FakeSlack extends EventEmitter implements Workspace {
     return text;
   }
 
-  private viewArg(args: Args): Record<string, unknown> {
-    const view = parseJsonArg(args.view, 'view') as Record<string, unknown> | undefined;
-    if (!view || typeof view !== 'object') return fail('invalid_arguments', { detail: 'view is required' });
-    const type = view.type;
-    if (type !== 'modal' && type !== 'home') return fail('invalid_arguments', { detail: 'view.type must be modal or home' });
-    const problem = checkBlocks(view.blocks, 100);
-    if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
-    if (type === 'modal') {
-      const title = (view.title as { text?: string } | undefined)?.text;
-      if (!title || title.length > 24)
-        return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] title must be 1-24 characters'] } });
-    }
-    return view;
-  }
-
   messageJson(m: FakeMessage): Args {
     return {
       type: 'message',
@@ -622,47 +609,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
         if (err) return fail(err);
         return {};
       },
-      'views.open': (args) => {
-        const trig = typeof args.trigger_id === 'string' ? this.triggers.get(args.trigger_id) : undefined;
-        if (!trig) return fail('invalid_trigger_id');
-        if (trig.used || Date.now() - trig.issued > 3000) return fail('expired_trigger_id');
-        trig.used = true;
-        const view = this.viewArg(args);
-        const v: FakeView = {
-          id: this.newId('V'),
-          user: trig.user,
-          type: 'modal',
-          view,
-          hash: this.nextTs(),
-          external_id: view.external_id as string | undefined,
-        };
-        this.views.set(v.id, v);
-        this.emit('change', { type: 'view_opened', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...view } };
-      },
-      'views.push': (args) => this.handlers['views.open'](args, { token: '' }),
-      'views.update': (args) => {
-        const v =
-          typeof args.view_id === 'string' && args.view_id
-            ? this.views.get(args.view_id)
-            : [...this.views.values()].find((x) => x.external_id && x.external_id === args.external_id);
-        if (!v) return fail('not_found');
-        if (typeof args.hash === 'string' && args.hash && args.hash !== v.hash) return fail('hash_conflict');
-        v.view = this.viewArg(args);
-        v.hash = this.nextTs();
-        this.emit('change', { type: 'view_updated', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...v.view } };
-      },
-      'views.publish': (args) => {
-        const user = typeof args.user_id === 'string' ? this.users.get(args.user_id) : undefined;
-        if (!user) return fail('user_not_found');
-        const view = this.viewArg(args);
-        if (view.type !== 'home') return fail('invalid_arguments', { detail: 'views.publish takes a home view' });
-        const v: FakeView = { id: this.homes.get(user.id)?.id ?? this.newId('V'), user: user.id, type: 'home', view, hash: this.nextTs() };
-        this.homes.set(user.id, v);
-        this.emit('change', { type: 'home_published', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...view } };
-      },
+      ...viewMethods(this),
       'users.info': (args) => {
         const u = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
         if (!u) return fail('user_not_found');

@@ -6,6 +6,7 @@ import type { AllMiddlewareArgs, MessageShortcut, SlackShortcutMiddlewareArgs } 
 import { describeError } from '../../errors.ts';
 import type { Library } from '../../library/types.ts';
 import type { WorkQueue } from '../../rounds/work.ts';
+import { IMAGE_TYPES_TEXT } from '../../vocabulary.ts';
 import { errorMessage } from '../blocks/ephemeral.ts';
 import { esc } from '../blocks/kit.ts';
 import { notesMessage } from '../blocks/round.ts';
@@ -33,7 +34,7 @@ export async function addMessageImages(
   const files = described.filter((f) => !('problem' in f) && f.mimetype?.startsWith('image/'));
   if (!files.length && unreadable.length) return { error: esc(unreadable.join('; ')) };
   if (!files.length)
-    return { error: 'That message has no images. Use *Add to creative library* on a message with PNG, JPEG, WebP or GIF images.' };
+    return { error: `That message has no images. Use *Add to creative library* on a message with ${IMAGE_TYPES_TEXT} images.` };
   const items: { image: Uint8Array; fileName: string }[] = [];
   const skipped: string[] = [...unreadable];
   for (const f of files) {

@@ -418,24 +418,25 @@ export class SlackThread {
    * documented argument is `alt_txt` (docs.slack.dev/reference/methods/files.getUploadURLExternal).
    */
   async uploadToThread(channel: string, threadTs: string, files: Upload[], comment?: string): Promise<Uploaded[]> {
-    const ids: string[] = [];
-    for (const f of files) {
-      const r = (await this.call('files.getUploadURLExternal', () =>
-        this.client.apiCall('files.getUploadURLExternal', {
-          filename: f.filename,
-          length: f.bytes.length,
-          ...(f.alt ? { alt_txt: f.alt.slice(0, 1000) } : {}),
-        }),
-      )) as { upload_url?: string; file_id?: string };
-      if (!r.upload_url || !r.file_id) throw new Error('files.getUploadURLExternal gave no upload URL');
-      const sent = await fetch(r.upload_url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: new Uint8Array(f.bytes),
-      });
-      if (!sent.ok) throw new Error(`the upload of ${f.filename} answered HTTP ${sent.status}`);
-      ids.push(r.file_id);
-    }
+    const ids = await Promise.all(
+      files.map(async (f) => {
+        const r = (await this.call('files.getUploadURLExternal', () =>
+          this.client.apiCall('files.getUploadURLExternal', {
+            filename: f.filename,
+            length: f.bytes.length,
+            ...(f.alt ? { alt_txt: f.alt.slice(0, 1000) } : {}),
+          }),
+        )) as { upload_url?: string; file_id?: string };
+        if (!r.upload_url || !r.file_id) throw new Error('files.getUploadURLExternal gave no upload URL');
+        const sent = await fetch(r.upload_url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: new Uint8Array(f.bytes),
+        });
+        if (!sent.ok) throw new Error(`the upload of ${f.filename} answered HTTP ${sent.status}`);
+        return r.file_id;
+      }),
+    );
     await this.call('files.completeUploadExternal', () =>
       this.client.files.completeUploadExternal({
         files: ids.map((id, i) => ({ id, title: files[i].title })) as [{ id: string; title?: string }],

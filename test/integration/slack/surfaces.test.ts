@@ -195,7 +195,7 @@ describe('the other surfaces', () => {
     });
     const shared = await h.slack.waitFor(
       () => h.slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('for <@U0CAROL>')),
-      5000,
+      10_000,
       'download',
     );
     expect(shared.files).toHaveLength(2);

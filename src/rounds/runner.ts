@@ -89,6 +89,8 @@ export class RoundRunner {
   async start(p: {
     user: string;
     channel: string;
+    /** The conversation's name as the surface gave it (it tells a DM from a channel). */
+    channelName?: string;
     brief: string;
     options: RoundOptions;
     referenceImage?: Uint8Array;
@@ -114,7 +116,13 @@ export class RoundRunner {
     if (!opened.ok) {
       await this.d.rounds.fail(round.id, `could not post: ${opened.detail}`);
       this.d.logger.warn('round failed', { round: round.id, why: `could not post: ${opened.detail}` });
-      return this.d.view.tell(p.replyTo, { kind: 'cannot_post', channel: p.channel, reason: opened.reason, detail: opened.detail });
+      return this.d.view.tell(p.replyTo, {
+        kind: 'cannot_post',
+        channel: p.channel,
+        channelName: p.channelName,
+        reason: opened.reason,
+        detail: opened.detail,
+      });
     }
     round = await this.d.rounds.attachThread(round.id, opened.threadTs, opened.permalink);
     await this.run(round, { feedback: [], referenceImage: p.referenceImage });
@@ -275,6 +283,7 @@ export class RoundRunner {
       try {
         result = await this.d.generator.generate({
           brief: round.brief,
+          fields: round.options.fields,
           brand: round.options.brand,
           channel: round.options.channel,
           formats: round.options.formats,
@@ -310,10 +319,11 @@ export class RoundRunner {
         result.variants.map((v) => ({ ...v, formats: formatsOf(v) })),
         (record, i) => this.d.assets.save(round.id, record.id, assetsOf(result.variants[i])),
       );
-      for (const [i, v] of result.variants.entries()) {
-        const posted = await this.d.view.variant(round, records[i], v.preview);
-        await this.d.rounds.markPosted(records[i].id, posted);
-      }
+      await this.d.view.variants(
+        round,
+        records.map((variant, i) => ({ variant, image: result.variants[i].preview })),
+        (id, where) => this.d.rounds.markPosted(id, where),
+      );
       const notes: RoundNote[] = [];
       if (result.failures.length) notes.push({ kind: 'partial', made: result.variants.length, failures: result.failures });
       if (result.offline) notes.push({ kind: 'offline' });
@@ -534,15 +544,20 @@ export class RoundRunner {
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
     }
+    const updated = this.d.rounds.editedCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
+    // Slack first: only a re-render people can see is kept, so Slack and the database stay in step.
+    try {
+      await this.d.view.variants(
+        round,
+        [{ variant: updated, image: next.preview, replace: v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined }],
+        (id, where) => this.d.rounds.markPosted(id, where),
+      );
+    } catch (e) {
+      return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: `it could not be shown: ${describeError(e)}` });
+    }
     await this.d.assets.save(round.id, v.id, assetsOf(next));
-    const updated = await this.d.rounds.editCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
-    const posted = await this.d.view.variant(
-      round,
-      updated,
-      next.preview,
-      v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined,
-    );
-    await this.d.rounds.markPosted(v.id, posted);
+    await this.d.rounds.saveCopy(updated);
+    // Votes cast for the old copy do not count for copy the voters never saw.
     const reset = await this.d.rounds.resetVotes(updated);
     if (reset > 0) {
       await this.d.view

@@ -305,15 +305,15 @@ export class RoundService {
     await this.store.updateVariant(variantId, where);
   }
 
-  /** The copy of a variant was edited by `by` (its images were re-rendered). */
-  async editCopy(
-    variant: VariantRecord,
-    copy: { headline: string; body: string; cta: string; flags: string[] },
-    by: string,
-  ): Promise<VariantRecord> {
-    const patch: VariantPatch = { ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
-    await this.store.updateVariant(variant.id, patch);
-    return { ...variant, ...patch };
+  /** A variant with its copy edited by `by` (not stored yet: see `saveCopy`). */
+  editedCopy(variant: VariantRecord, copy: { headline: string; body: string; cta: string; flags: string[] }, by: string): VariantRecord {
+    return { ...variant, ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
+  }
+
+  /** Stores a variant's edited copy (once people can see it). */
+  async saveCopy(v: VariantRecord): Promise<void> {
+    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags };
+    await this.store.updateVariant(v.id, patch);
   }
 
   async setTallyTs(roundId: string, tallyTs: string): Promise<void> {

@@ -3,6 +3,7 @@
  * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
  * async and the SQL stays portable.
  */
+import type { BriefFields } from '../generate/types.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
@@ -14,6 +15,12 @@ export interface RoundOptions {
   channel: ChannelName;
   anonymous: boolean;
   hideTally: boolean;
+  /**
+   * The brief's parts when a form gave them: they guide the copywriter (audience and tone are
+   * never printed in the ads); `brief` stays the words people see. Kept with the options so every
+   * round of the thread has them.
+   */
+  fields?: BriefFields;
 }
 
 export interface Round {

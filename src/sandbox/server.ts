@@ -269,12 +269,11 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   }
 
   /**
-   * What a person types, as Slack hands it to apps: &, < and > escaped, and "@bob" or
-   * "@adcreative" turned into mentions.
+   * What a person types, with "@bob" or "@adcreative" turned into mentions as Slack's client
+   * does; the stand-in escapes the rest when it delivers it (deliver.ts, postAsUser).
    */
   function slackText(typed: string): string {
-    const text = typed.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    return text.replace(/(^|[\s(])@([a-z0-9._-]+)/gi, (m, pre: string, name: string) => {
+    return typed.replace(/(^|[\s(])@([a-z0-9._-]+)/gi, (m, pre: string, name: string) => {
       const u = [...slack.users.values()].find((x) => x.name.toLowerCase() === name.toLowerCase());
       return u ? `${pre}<@${u.id}>` : m;
     });
@@ -339,6 +338,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
             bytes,
             completed: true,
             channels: [],
+            // A file given in a modal's file_input is the app's to read.
+            appAccess: true,
           };
           slack.files.set(id, f);
           return {
@@ -350,7 +351,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
             size: bytes.length,
             user,
             url_private: `${slack.baseUrl}/files/${id}/${encodeURIComponent(name)}`,
-            url_private_download: `${slack.baseUrl}/files/${id}/download/${encodeURIComponent(name)}`,
+            url_private_download: `${slack.baseUrl}/files-pri/${id}/download/${encodeURIComponent(name)}`,
           };
         });
         block[actionId] = { type: 'file_input', files };

@@ -40,7 +40,7 @@ import { makeAdcreativeCommand } from './commands/adcreative.ts';
 import { makeAppHomeEvent } from './events/app-home.ts';
 import { makeMessageEvent } from './events/message.ts';
 import { makeReactionEvents } from './events/reaction.ts';
-import type { FileSettings } from './files.ts';
+import type { FileSettings, SlackFile } from './files.ts';
 import { admitSlackRequest } from './inbound.ts';
 import { SlackRoundView } from './round-view.ts';
 import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
@@ -67,8 +67,16 @@ export interface SlackSettings {
   maxConcurrentRounds: number;
   /** Hosts besides Slack's own that may receive the bot token with a file download. */
   fileHosts?: string[];
-  /** chat.update calls per minute for the workspace (Tier 3). */
+  /** Slack's pace, which the bot keeps (thread.ts): chat.update per minute for the workspace (Tier 3, about 50) … */
   updatesPerMinute?: number;
+  updateBurst?: number;
+  /** … and chat.postMessage per second in one channel (about 1), after a short burst. */
+  postsPerSecond?: number;
+  postBurst?: number;
+  /** How long an upload may take to show as shared before the bot goes on without it. */
+  shareWaitMs?: number;
+  /** How long a variant posted without its image waits for it. */
+  lateAttachMs?: number;
 }
 
 export interface SlackAppDeps {
@@ -199,7 +207,9 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   if (deps.mode === 'socket' && !deps.appToken) throw new ConfigError(`Socket Mode needs SLACK_APP_TOKEN. ${TOKEN_HELP}`);
   const log = deps.logger.child({ module: 'slack' });
   const retryConfig = { retries: deps.retries ?? 5, factor: 1.6, minTimeout: 500, maxTimeout: 20_000 };
-  const clientOptions = { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), retryConfig };
+  // A 429 comes back to thread.ts, which waits as long as Slack asked and keeps one budget for
+  // every round's edits; the client's own handling would pause every call of the bot instead.
+  const clientOptions = { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), retryConfig, rejectRateLimitedCalls: true };
 
   let botUserId = deps.botUserId;
   let botId = deps.botId;
@@ -263,11 +273,20 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     ignoreSelf: true,
   });
   const settings = deps.settings;
-  const thread = new SlackThread(app.client, { logger: log, updatesPerMinute: settings.updatesPerMinute });
+  const thread = new SlackThread(app.client, {
+    logger: log,
+    updatesPerMinute: settings.updatesPerMinute,
+    updateBurst: settings.updateBurst,
+    postsPerSecond: settings.postsPerSecond,
+    postBurst: settings.postBurst,
+    shareWaitMs: settings.shareWaitMs,
+  });
   const access = new Access(thread, { adminUserIds: settings.adminUserIds, channelAllowlist: settings.channelAllowlist });
   const view = new SlackRoundView(thread, new TallyBoard(thread, { gapMs: settings.tallyUpdateMs }), {
     voteReaction: settings.voteReaction,
     synthetic: deps.synthetic,
+    lateAttachMs: settings.lateAttachMs,
+    logger: log,
   });
   const runner = new RoundRunner({
     rounds: deps.rounds,
@@ -288,6 +307,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     maxBytes: settings.imageMaxBytes,
     maxPixels: settings.imageMaxPixels,
     extraHosts: [...(settings.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])],
+    info: async (id) => (await thread.fileInfo(id)) as SlackFile | undefined,
   };
   const rounds = deps.rounds;
 

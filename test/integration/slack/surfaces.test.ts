@@ -72,13 +72,18 @@ describe('the other surfaces', () => {
       'parent',
     );
     await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts), 10_000, 'tally');
+    // The form's labels never become copy: the brief is the product's words; the audience guides
+    // the copywriter as a field (it is not printed in the ads), and the team sees it on the parent.
     expect(h.gen.requests[0]).toMatchObject({
-      brief: 'Product: Cold brew concentrate. Audience: night-shift nurses.',
+      brief: 'Cold brew concentrate',
+      fields: { product: 'Cold brew concentrate', audience: 'night-shift nurses' },
       channel: 'linkedin',
       brand: 'northwind',
       count: 2,
       formats: ['square', 'landscape'],
     });
+    expect(h.gen.requests[0].brief).not.toMatch(/Product|Audience/);
+    expect(JSON.stringify(parent.blocks)).toContain('*Audience:* night-shift nurses');
   });
 
   it('the brief form: a corrupt reference image is named and the round goes on without it; a good one is used', async () => {
@@ -191,7 +196,7 @@ describe('the other surfaces', () => {
     });
     const shared = await h.slack.waitFor(
       () => h.slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('for <@U0CAROL>')),
-      5000,
+      10_000,
       'download',
     );
     expect(shared.files).toHaveLength(2);

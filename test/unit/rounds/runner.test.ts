@@ -398,6 +398,26 @@ describe('editing copy', () => {
   });
 });
 
+describe('editing copy when Slack cannot show it', () => {
+  it('keeps the copy, the images and the message as they were, and says why', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a] = await rounds.variants(round.id);
+    view.failReplace = new Error('the re-rendered image did not show in Slack in time');
+    await r.editCopy({ variantId: a.id, user: ALICE, copy: { headline: 'Never seen', body: 'b', cta: 'c' } });
+    expect(view.of('tell').at(-1)?.notice).toMatchObject({
+      kind: 'rerender_failed',
+      label: 'A',
+      detail: expect.stringContaining('did not show'),
+    });
+    expect(await rounds.variant(a.id)).toEqual(a);
+    expect(gen.rerenders).toHaveLength(1);
+    const assets = await createFileAssetStore(join(dir, 'variants')).load(round.id, a.id);
+    // The stored images are still the ones shown first (variant A's original preview).
+    expect(Buffer.from(assets?.preview ?? []).equals(Buffer.from(view.of('variant')[0].image))).toBe(true);
+  });
+});
+
 describe('cost: the one place prices live', () => {
   it("records the generator's figure, priced from the usage the API reported, and estimates with the price table", () => {
     expect(rounds.spentUsd({ textCalls: 1, imageCalls: 3, usd: 0.5 })).toBe(0.5);

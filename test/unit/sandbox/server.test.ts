@@ -67,15 +67,27 @@ function tinyApp(signingSecret: string, apiUrl: string): App {
       });
       return;
     }
-    const up = (await client.files.uploadV2({ file: Buffer.from(tinyPng(4, 4, [0, 128, 255])), filename: 'v.png' })) as unknown as {
+    // As Slack wants it: the image is shared (here, in the channel) and referenced only once
+    // files.info shows the share; a private, still-processing upload would make the message invalid.
+    const up = (await client.files.uploadV2({
+      file: Buffer.from(tinyPng(4, 4, [0, 128, 255])),
+      filename: 'v.png',
+      channel_id: command.channel_id,
+    })) as unknown as {
       files: { files: { id: string }[] }[];
     };
+    const fileId = up.files[0].files[0].id;
+    for (let i = 0; i < 50; i++) {
+      const info = await client.files.info({ file: fileId });
+      if (Object.keys((info.file as { shares?: object }).shares ?? {}).length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await client.chat.postMessage({
       channel: command.channel_id,
       text: `brief: ${command.text}`,
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: `*Brief* from <@${command.user_id}>: ${command.text}` } },
-        { type: 'image', slack_file: { id: up.files[0].files[0].id }, alt_text: 'variant A' },
+        { type: 'image', slack_file: { id: fileId }, alt_text: 'variant A' },
         {
           type: 'actions',
           block_id: 'act',

@@ -153,7 +153,8 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
 
   const trainPref: Command = {
     name: 'train preference',
-    summary: 'Learn what the team picks from votes (and CTR from metrics): a Bradley–Terry model on image and copy embeddings.',
+    summary:
+      "Learn the team's taste: priors from the library (CTR, past winners) and every vote, as a posterior over image and copy embeddings.",
     usage: '[--seed N] [--held-out SHARE] [--out PATH]',
     options: { seed: { type: 'string' }, 'held-out': { type: 'string' }, out: { type: 'string' } },
     async run(args, io) {
@@ -163,9 +164,16 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
       return withSources(deps, async (sources, cfg, logger) => {
         const run = await retrainPreference({ cfg, sources, logger }, { seed, heldOutShare, out });
         const m = run.model.meta;
+        line(io, `Trained on ${m.votes} votes in ${m.rounds} rounds (${m.comparisons.votes} comparisons).`);
         line(
           io,
-          `Trained on ${m.votes} votes in ${m.rounds} rounds (${m.comparisons.votes} comparisons) and ${m.comparisons.ctr} CTR comparisons.`,
+          m.prior.ctrRows || m.prior.winners
+            ? `Priors: the CTR of ${m.prior.ctrRows} library creatives and ${m.prior.winners} past winners (leans ${Object.entries(
+                m.prior.leans,
+              )
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}; spread ${m.prior.spread}).`
+            : 'Priors: none (no library creatives with metrics, no past winners): the model learns from votes alone.',
         );
         line(
           io,
@@ -177,8 +185,8 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
         line(
           io,
           st.state === 'insufficient'
-            ? `Insufficient data: the bot shows scores from ${st.needed} votes (PREFERENCE_MIN_VOTES); it has ${st.votes}.`
-            : `The bot shows preference scores (${st.state === 'ready' ? st.votes : 0} votes ≥ ${cfg.preferenceMinVotes}).`,
+            ? `Insufficient data: without priors the bot shows scores from ${st.needed} votes (PREFERENCE_MIN_VOTES); it has ${st.votes}.`
+            : 'The bot shows predicted preference with its 80% interval ("uncertain" while wide) and learns from each vote as it comes.',
         );
         line(io, `Saved the preference model to ${run.path}`);
         return 0;

@@ -19,7 +19,7 @@ describe('the preference score on a variant', () => {
     const m = variantMessage({ round: 1, variant: variant(0.87), fileId: null, voteReaction: '+1' });
     expect(JSON.stringify(m.blocks)).toContain('preference 87th percentile');
     expect(JSON.stringify(m.blocks)).not.toContain('preference 0.87');
-    expect([0, 0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.999].map(preferenceText)).toEqual([
+    expect([0, 0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.999].map((p) => preferenceText(p))).toEqual([
       'preference 0th percentile',
       'preference 1st percentile',
       'preference 2nd percentile',

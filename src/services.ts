@@ -13,7 +13,7 @@ import { formatStatsText, statsSummary } from './learn/eval-report.ts';
 import { followPreferenceModel, learningStatsInput } from './learn/learning.ts';
 import { openLearningSources } from './learn/open-sources.ts';
 import { roundSummaries, shownVariants } from './learn/round-sources.ts';
-import { cachingTextEncoder, createTasteLearner, makeTasteScorer } from './learn/taste-learner.ts';
+import { cachingTextEncoder, createTasteLearner, makeTasteScorer, type TasteLearner } from './learn/taste-learner.ts';
 import { startLearningSchedule } from './learn/train-schedule.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -36,6 +36,8 @@ export interface Services {
   generator: Generator;
   store: RoundStore;
   rounds: RoundService;
+  /** The team's taste model: the fitted file plus every vote since (learn/taste-learner.ts). */
+  taste: TasteLearner;
   assets: AssetStore;
   /** Brand kits found in BRANDS_DIR, read again on each call so a new kit needs no restart. */
   brands: () => string[];
@@ -240,6 +242,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     generator,
     store,
     rounds,
+    taste,
     assets,
     brands,
     synthetic,

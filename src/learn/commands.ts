@@ -3,14 +3,14 @@
  * Built by a factory over how the sources are opened, so tests drive the real commands
  * against in-memory data.
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
 import { createProgress } from '../cli/progress.ts';
 import { type Config, config } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { formatStatsText, renderEvalReport, statsSummary } from './eval-report.ts';
+import { formatStatsText, renderEvalReport, statsSummary, type TasteCurve } from './eval-report.ts';
 import { gatherStats, type LearningConfig, reprojectLibrary, retrainAdapter, retrainPreference } from './learning.ts';
 import { openLearningSources } from './open-sources.ts';
 import { formatRecall } from './recall.ts';
@@ -48,6 +48,26 @@ async function withSources<T>(
 }
 
 const line = (io: CommandIO, s: string) => io.stdout.write(`${s}\n`);
+
+/** The benchmark's learning curve: the file named, else bench/results/taste.json when it is there. */
+function readTasteCurve(path: string | undefined): TasteCurve | undefined {
+  const p = resolve(path ?? join('bench', 'results', 'taste.json'));
+  if (!path && !existsSync(p)) return undefined;
+  let raw: TasteCurve;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new UsageError(
+      `--taste: cannot read ${p} as JSON (${(e as Error).message}); expected bench/results/taste.json from \`npm run bench -- taste\``,
+    );
+  }
+  if (!raw?.curve?.new || !raw.regret?.favouriteShareWindow5) {
+    throw new UsageError(
+      `--taste: ${p} is not a taste benchmark result (no curve or regret); expected the file \`npm run bench -- taste\` writes`,
+    );
+  }
+  return raw;
+}
 
 export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
   const trainAdapter: Command = {
@@ -197,14 +217,15 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
   const evalCmd: Command = {
     name: 'eval',
     summary:
-      'Write the learning report (recall before/after the adapter, score distributions, calibration, rounds and votes) as one HTML file.',
-    usage: '[--out report.html]',
-    options: { out: { type: 'string' } },
+      "Write the learning report (recall before/after the adapter, score distributions, calibration, the taste model's learning curve, rounds and votes) as one HTML file.",
+    usage: '[--out report.html] [--taste bench/results/taste.json]',
+    options: { out: { type: 'string' }, taste: { type: 'string' } },
     async run(args, io) {
       const out = resolve(typeof args.values.out === 'string' ? args.values.out : 'report.html');
+      const curve = readTasteCurve(typeof args.values.taste === 'string' ? args.values.taste : undefined);
       return withSources(deps, async (sources, cfg, logger) => {
         const stats = await gatherStats({ cfg, sources, logger });
-        writeFileSync(out, renderEvalReport({ ...stats, generatedAt: deps.now?.() ?? new Date() }));
+        writeFileSync(out, renderEvalReport({ ...stats, generatedAt: deps.now?.() ?? new Date(), tasteCurve: curve }));
         for (const l of formatStatsText(statsSummary(stats))) line(io, l);
         line(io, `Wrote ${out}`);
         return 0;

@@ -49,3 +49,24 @@ describe('the voting hint on a variant', () => {
     expect(anon).toContain('Slack shows who reacted');
   });
 });
+
+describe('the preference interval on a variant', () => {
+  it('shows the 80% interval, and reads "uncertain" while the interval is wide', () => {
+    expect(preferenceText(0.62, { low: 0.5, high: 0.71 })).toBe('preference 62nd percentile (50th–71st)');
+    expect(preferenceText(0.4, { low: 0.12, high: 0.83 })).toBe('preference uncertain (12th–83rd percentile)');
+    const m = variantMessage({
+      round: 1,
+      variant: { ...variant(0.4), scores: { ...variant(0.4).scores, preferenceLow: 0.1, preferenceHigh: 0.9 } },
+      fileId: null,
+      voteReaction: '+1',
+    });
+    expect(JSON.stringify(m.blocks)).toContain('preference uncertain (10th–90th percentile)');
+    expect(JSON.stringify(m.blocks)).not.toContain('insufficient data');
+  });
+
+  it('says in the note when a variant was shown to learn', () => {
+    const reason = 'shown to learn: #7 of 12 by score, below the cut, but the team may like it more than the model can yet tell';
+    const m = variantMessage({ round: 1, variant: { ...variant(0.4), reason }, fileId: null, voteReaction: '+1' });
+    expect(JSON.stringify(m.blocks)).toContain('shown to learn');
+  });
+});

@@ -19,8 +19,7 @@ const settings = {
   autoCloseMinutes: 0,
   reminderMinutes: 0,
   doubleClickMs: 800,
-  priceImageUsd: 0,
-  priceTextUsd: 0,
+  pricing: { estimate: (n: number) => ({ usd: 0, textCalls: 0, imageCalls: n }) },
 };
 
 let store: SqliteRoundStore;

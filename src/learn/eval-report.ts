@@ -446,7 +446,8 @@ export function lineChart(
     })
     .join('');
   const label = opts.xLabel ? `<text x="${W / 2}" y="${H - 8}" font-size="10" text-anchor="middle">${esc(opts.xLabel)}</text>` : '';
-  const legend = series.map((sr) => ({ name: sr.name, color: sr.color }));
+  // Dashed companions (a worst seed) share their solid line's colour and are named in the caption instead.
+  const legend = series.filter((sr) => !sr.dashed).map((sr) => ({ name: sr.name, color: sr.color }));
   return frame(title, grid + ticks + lines + label, legend);
 }
 
@@ -462,8 +463,8 @@ ${lineChart(
   'Held-out pairwise accuracy against votes cast',
   votes,
   [
-    { name: 'today (mean)', values: acc('today', 'mean'), color: COLORS[0] },
-    { name: 'taste model (mean)', values: acc('new', 'mean'), color: COLORS[1] },
+    { name: "today's model", values: acc('today', 'mean'), color: COLORS[0] },
+    { name: 'taste model', values: acc('new', 'mean'), color: COLORS[1] },
     { name: 'today (worst)', values: acc('today', 'worst'), color: COLORS[0], dashed: true },
     { name: 'taste (worst)', values: acc('new', 'worst'), color: COLORS[1], dashed: true },
   ],

@@ -3,9 +3,9 @@
  * in, N ranked variants rendered in every requested format out.
  */
 import type { SearchHit } from '../library/types.ts';
+import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 import type { GenerateCost } from './pricing.ts';
-import type { CandidateScores } from '../rank/score.ts';
 
 export interface Inspiration {
   id: string;

@@ -1,9 +1,10 @@
 /**
  * One simulated trial of learning a team's taste: round after round, the bot ranks a brief's
  * candidates and shows some, the simulated team (taste-sim.ts) votes on them through the
- * real RoundService over a real SQLite store (button clicks, moved votes, reactions,
- * retractions, the double-click rule), the round closes with the real winner rule, and the
- * model learns. Three arms share the world and the team:
+ * real RoundService over the real SQLite store, opened by openState in a DATA_DIR of its own
+ * (button clicks, moved votes, reactions, retractions, the double-click rule), the round
+ * closes with the real winner rule, and the model learns. Three arms share the world and the
+ * team:
  *
  * - `random`: shows a random set (the baseline for regret);
  * - `today`: the point-estimate model (preference.ts), retrained at each checkpoint, its
@@ -14,11 +15,15 @@
  *
  * Used by `npm run bench -- taste` and the tests; nothing here is used by the bot.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cosine } from '../clip/types.ts';
+import { loadConfig } from '../config.ts';
 import { createRng, type Rng, shuffle } from '../linalg.ts';
 import { type PreferenceInput, type RankWeights, rank } from '../rank/score.ts';
 import { RoundService } from '../rounds/service.ts';
-import { openSqliteStore } from '../rounds/sqlite.ts';
+import { openState } from '../rounds/state.ts';
 import type { VariantRecord } from '../rounds/types.ts';
 import { type PreferenceModel, type ShownVariant, trainPreference, type VoteRecord } from './preference.ts';
 import type { TasteModel } from './taste.ts';
@@ -161,7 +166,10 @@ const settings = {
 export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const { world } = o;
   const rng: Rng = createRng(o.seed * 7919 + { random: 1, today: 2, new: 3 }[o.arm]);
-  const store = await openSqliteStore(':memory:');
+  // State as the bot opens it (SQLite under a DATA_DIR of the trial's own).
+  const dataDir = mkdtempSync(join(tmpdir(), 'taste-trial-'));
+  const state = await openState(loadConfig({ DATA_DIR: dataDir }));
+  const { store } = state;
   let clock = Date.UTC(2026, 0, 5, 9);
   const libImages = world.library.map((r) => r.imageEmbedding);
   const votes: VoteRecord[] = [];
@@ -316,7 +324,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     if (o.arm === 'new' && (r + 1) % o.retrainEvery === 0) refit();
     clock += 3_600_000;
   }
-  await store.close();
+  await state.close();
+  rmSync(dataDir, { recursive: true, force: true });
   return { arm: o.arm, seed: o.seed, checkpoints, rounds: outcomes, updateMs };
 }
 

@@ -3,8 +3,9 @@
  * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
  * async and the SQL stays portable.
  */
-import type { ChannelName, FormatName } from '../vocabulary.ts';
+
 import type { CandidateScores } from '../rank/score.ts';
+import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
 

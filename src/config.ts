@@ -646,10 +646,10 @@ export const SETTINGS = {
   },
   rankWeightPreference: {
     env: 'RANK_WEIGHT_PREFERENCE',
-    default: '0',
+    default: '1',
     parse: num(0, 10),
     group: 'generation',
-    doc: 'Weight of the trained preference model (0 until one is trained).',
+    doc: "Weight of the team's predicted preference (a 0–1 percentile) in a variant's score; above 0 it also picks variants to learn from (Thompson sampling). 0 shows the score but ranks without it.",
   },
   rankMmrLambda: {
     env: 'RANK_MMR_LAMBDA',
@@ -773,10 +773,10 @@ export const SETTINGS = {
   },
   preferenceMinVotes: {
     env: 'PREFERENCE_MIN_VOTES',
-    default: '50',
+    default: '10',
     parse: int(1),
     group: 'learning',
-    doc: 'Votes the preference model needs before scores are shown; below it variants show "insufficient data".',
+    doc: 'Without priors (no library metrics, no past winners), votes the preference model needs before scores are shown; below it variants show "insufficient data". With priors scores show from the start, "uncertain" while the interval is wide.',
   },
   learningSchedule: {
     env: 'LEARNING_SCHEDULE',

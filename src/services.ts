@@ -13,8 +13,8 @@ import type { Generator } from './generate/types.ts';
 import { formatStatsText, statsSummary } from './learn/eval-report.ts';
 import { followPreferenceModel, learningStatsInput } from './learn/learning.ts';
 import { openLearningSources } from './learn/open-sources.ts';
-import { makePreferenceScorer } from './learn/preference.ts';
-import { roundSummaries } from './learn/round-sources.ts';
+import { roundSummaries, shownVariants } from './learn/round-sources.ts';
+import { cachingTextEncoder, createTasteLearner, makeTasteScorer, type TasteLearner } from './learn/taste-learner.ts';
 import { startLearningSchedule } from './learn/train-schedule.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -37,6 +37,8 @@ export interface Services {
   generator: Generator;
   store: RoundStore;
   rounds: RoundService;
+  /** The team's taste model: the fitted file plus every vote since (learn/taste-learner.ts). */
+  taste: TasteLearner;
   assets: AssetStore;
   /** Brand kits found in BRANDS_DIR, read again on each call so a new kit needs no restart. */
   brands: () => string[];
@@ -154,6 +156,15 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   // Opened now so a broken library shows in the start-up log, not in the first round.
   await library().catch(() => undefined);
 
+  // The team's taste: the fitted model (re-read when retrained) plus every vote since, applied as
+  // it is stored (RoundService onVote). Copy embeddings made for ranking are kept for the votes.
+  const copyEncoder = cachingTextEncoder(encoder);
+  const taste = createTasteLearner({
+    fitted: followPreferenceModel(cfg, logger),
+    shown: (roundId) => shownVariants({ store, assets, encoder: copyEncoder }, roundId),
+    logger,
+  });
+
   const generator = instrumentGenerator(
     o.generator ??
       (await import('./generate/open.ts')).createGenerator({
@@ -165,9 +176,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
           library()
             .then((l) => l.maxSimilarity(e))
             .catch(() => e.map(() => Number.NaN)),
-        // The team's preference model, re-read when `train preference` rewrites it; null scores
-        // ("insufficient data") until it has seen PREFERENCE_MIN_VOTES votes.
-        preference: makePreferenceScorer({ model: followPreferenceModel(cfg, logger), encoder, minVotes: cfg.preferenceMinVotes }),
+        // Predicted preference with its interval and Thompson draws; null ("insufficient data") while
+        // the model has no priors and fewer than PREFERENCE_MIN_VOTES votes.
+        preference: makeTasteScorer({ model: taste.current, encoder: copyEncoder, minVotes: cfg.preferenceMinVotes }),
       }),
     metrics,
   );
@@ -202,7 +213,13 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     },
   });
   const rs = roundSettings(cfg);
-  const rounds = new RoundService({ store, settings: rs, leases: state.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
+  const rounds = new RoundService({
+    store,
+    settings: rs,
+    leases: state.leases,
+    leaseMs: cfg.roundLeaseSeconds * 1000,
+    onVote: (change) => taste.observe(change),
+  });
   const brands = () => listBrands(cfg.brandsDir);
   const defaults = (): BriefDefaults => ({
     variants: Math.min(cfg.defaultVariants, cfg.maxVariants),
@@ -235,6 +252,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     generator,
     store,
     rounds,
+    taste,
     assets,
     brands,
     synthetic,
@@ -270,6 +288,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     async close() {
       readiness.stop();
       schedule?.stop();
+      await taste.settled();
       await state.close().catch(() => {});
       // An index build is not worth holding a shutdown past its grace time: it commits nothing half done.
       const indexWaitMs = cfg.shutdownGraceSeconds * 1000;

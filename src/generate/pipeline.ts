@@ -11,7 +11,7 @@ import type { ComposeInput, ComposeResult } from '../image/compose.ts';
 import { createImageWorker, type ImageWorker } from '../image/pool.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
-import { type RankWeights, rank } from '../rank/score.ts';
+import { type PreferenceInput, type RankWeights, rank } from '../rank/score.ts';
 import {
   BRIEF_MAX_CHARS_RANGE,
   CHANNELS,
@@ -52,8 +52,11 @@ export interface PipelineDeps {
   images: ImageProvider;
   encoder: Encoder;
   maxSimilarity: (imageEmbeddings: Float32Array[]) => Promise<number[]>;
-  /** The trained preference model, when there is one (issue 7). */
-  preference?: (variants: PreferenceCandidate[]) => Promise<(number | null)[]>;
+  /**
+   * The team's predicted preference per candidate (learn/taste-learner.ts), with its interval
+   * and `draws` posterior draws for choosing what to show; null where there is none.
+   */
+  preference?: (variants: PreferenceCandidate[], opts: { draws: number }) => Promise<(PreferenceInput | number | null)[]>;
   brand: (name?: string) => BrandKit;
   limits: (channel: GenerateRequest['channel']) => ChannelLimits;
   weights: RankWeights;
@@ -282,10 +285,13 @@ export function createPipeline(deps: PipelineDeps): Generator {
           });
           libSim = imageEmbs.map(() => Number.NaN);
         }
-        let pref: (number | null)[] | undefined;
+        let pref: (PreferenceInput | number | null)[] | undefined;
         if (deps.preference) {
           try {
-            pref = await deps.preference(cands.map((c, i) => ({ ...c.draft, imageEmbedding: imageEmbs[i] })));
+            pref = await deps.preference(
+              cands.map((c, i) => ({ ...c.draft, imageEmbedding: imageEmbs[i] })),
+              { draws: req.count },
+            );
           } catch (e) {
             log.warn('generate: preference model failed; ranking without it', { error: e });
             failures.push({

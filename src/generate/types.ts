@@ -3,6 +3,7 @@
  * in, N ranked variants rendered in every requested format out.
  */
 import type { SearchHit } from '../library/types.ts';
+import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 import type { GenerateCost } from './pricing.ts';
 
@@ -65,14 +66,8 @@ export interface GenerateRequest {
   onProgress?: (p: GenerateProgress) => void;
 }
 
-export interface VariantScores {
-  relevance: number;
-  novelty: number;
-  diversity: number;
-  /** null until a preference model is trained (or below its vote threshold). */
-  preference: number | null;
-  total: number;
-}
+/** A variant's scores as ranked (rank/score.ts): relevance, novelty, diversity, preference with its interval, total. */
+export type VariantScores = CandidateScores;
 
 export interface GeneratedVariant extends Copy {
   id: string;

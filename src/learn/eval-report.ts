@@ -15,7 +15,8 @@ export interface StatsInput {
   adapter: { id: string; meta: AdapterMeta } | null;
   /** False when CLIP_ADAPTER=off (a trained adapter may still exist). */
   adapterEnabled: boolean;
-  preference: { meta: PreferenceMeta } | null;
+  /** The taste model's metadata (a TasteMeta, with its priors) or an older model's. */
+  preference: { meta: PreferenceMeta & { prior?: { ctrRows: number; winners: number } } } | null;
   preferenceMinVotes: number;
   libraryRows: number | null;
   retrainShare: number;
@@ -37,7 +38,15 @@ export interface StatsSummary {
     trainedOnRows: number | null;
     growth: number | null;
   };
-  preference: { state: PreferenceState; votes: number; needed: number; accuracy: number | null; trainedAt: string | null };
+  preference: {
+    state: PreferenceState;
+    votes: number;
+    needed: number;
+    accuracy: number | null;
+    trainedAt: string | null;
+    /** What the prior leans on before the votes: library creatives with CTR, past winners. */
+    priors: { ctrRows: number; winners: number } | null;
+  };
   /** Held-out recall@1/5/10 with raw CLIP and through the adapter. */
   recall: { before: RecallReport | null; after: RecallReport | null };
 }
@@ -53,7 +62,9 @@ export function statsSummary(input: StatsInput): StatsSummary {
     adapterState = !input.adapterEnabled ? 'off' : growth !== null && growth >= input.retrainShare ? 'stale' : 'ready';
   }
   const p = input.preference?.meta;
-  const prefState: PreferenceState = !p ? 'untrained' : p.votes < input.preferenceMinVotes ? 'insufficient' : 'ready';
+  const priors = p?.prior && (p.prior.ctrRows > 0 || p.prior.winners > 0) ? { ctrRows: p.prior.ctrRows, winners: p.prior.winners } : null;
+  // With priors the model shows scores from the start (marked uncertain while they are).
+  const prefState: PreferenceState = !p ? 'untrained' : p.votes < input.preferenceMinVotes && !priors ? 'insufficient' : 'ready';
   return {
     rounds: {
       total: rounds.length,
@@ -78,6 +89,7 @@ export function statsSummary(input: StatsInput): StatsSummary {
       needed: input.preferenceMinVotes,
       accuracy: p?.heldOut.accuracy ?? null,
       trainedAt: p?.trainedAt ?? null,
+      priors,
     },
     recall: { before: a?.meta.before ?? null, after: a?.meta.after ?? null },
   };
@@ -111,7 +123,7 @@ export function formatStatsText(s: StatsSummary): string[] {
     {
       untrained: 'Preference model: not trained (run `adcreative train preference`)',
       insufficient: `Preference model: insufficient data (${pr.votes} of ${pr.needed} votes needed)`,
-      ready: `Preference model: on, trained on ${pr.votes} votes, held-out pairwise accuracy ${pct(pr.accuracy)}`,
+      ready: `Preference model: on, trained on ${pr.votes} votes${pr.priors ? ` and priors (CTR of ${pr.priors.ctrRows} creatives, ${pr.priors.winners} past winners)` : ''}, held-out pairwise accuracy ${pct(pr.accuracy)}`,
     }[pr.state],
   );
   return lines;
@@ -123,6 +135,16 @@ export interface EvalReportInput extends StatsInput {
   generatedAt: Date;
   /** Optional per-epoch history of the last adapter training (held-out recall@1). */
   title?: string;
+  /** The learning curve from `npm run bench -- taste` (bench/results/taste.json), when there is one. */
+  tasteCurve?: TasteCurve;
+}
+
+/** What the report reads of bench/results/taste.json. */
+export interface TasteCurve {
+  date: string;
+  settings: { seeds: number; rounds: number; shown: number };
+  curve: Record<'today' | 'new', { at: number; votes: number; accuracy: { mean: number; worst: number } }[]>;
+  regret: { rounds: number[]; favouriteShareWindow5: Record<'random' | 'today' | 'new', number[]> };
 }
 
 function esc(s: string): string {
@@ -383,6 +405,84 @@ export function stripChart(title: string, groups: { name: string; winners: numbe
   return frame(title, axis + out.join(''));
 }
 
+/** Lines over a shared x axis; a dashed series is drawn thin (e.g. the worst seed beside the mean). */
+export function lineChart(
+  title: string,
+  xs: number[],
+  series: { name: string; values: number[]; color: string; dashed?: boolean }[],
+  opts: { min?: number; max?: number; fmt?: (v: number) => string; xLabel?: string } = {},
+): string {
+  const all = series.flatMap((x) => x.values.filter(Number.isFinite));
+  if (xs.length < 2 || !all.length) return empty(title, 'no data yet');
+  const lo = opts.min ?? Math.min(...all);
+  const hi = opts.max ?? Math.max(...all);
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const x0 = xs[0];
+  const x1 = xs[xs.length - 1];
+  const px = (x: number) => M.l + (iw * (x - x0)) / (x1 - x0 || 1);
+  const py = (v: number) => H - M.b - (ih * (v - lo)) / (hi - lo || 1);
+  const fmt = opts.fmt ?? ((v: number) => v.toFixed(2));
+  const grid = [0, 1, 2, 3, 4]
+    .map((i) => {
+      const v = lo + ((hi - lo) * i) / 4;
+      return `<line x1="${M.l}" x2="${W - M.r}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="#e5e7eb"/><text x="${M.l - 6}" y="${(py(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${esc(fmt(v))}</text>`;
+    })
+    .join('');
+  const ticks = [0, 1, 2, 3, 4]
+    .map((i) => {
+      const x = x0 + ((x1 - x0) * i) / 4;
+      return `<text x="${px(x).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${Math.round(x)}</text>`;
+    })
+    .join('');
+  const lines = series
+    .map((sr) => {
+      const d = sr.values
+        .map((v, i) => (Number.isFinite(v) ? `${px(xs[i]).toFixed(1)},${py(Math.max(lo, Math.min(hi, v))).toFixed(1)}` : null))
+        .filter((p): p is string => p !== null)
+        .map((p, i) => `${i ? 'L' : 'M'}${p}`)
+        .join(' ');
+      return `<path d="${d}" fill="none" stroke="${sr.color}" stroke-width="${sr.dashed ? 1 : 2}"${sr.dashed ? ' stroke-dasharray="4 3"' : ''}><title>${esc(sr.name)}</title></path>`;
+    })
+    .join('');
+  const label = opts.xLabel ? `<text x="${W / 2}" y="${H - 8}" font-size="10" text-anchor="middle">${esc(opts.xLabel)}</text>` : '';
+  // Dashed companions (a worst seed) share their solid line's colour and are named in the caption instead.
+  const legend = series.filter((sr) => !sr.dashed).map((sr) => ({ name: sr.name, color: sr.color }));
+  return frame(title, grid + ticks + lines + label, legend);
+}
+
+/** The simulated team's learning curve and regret, today's model against the taste model. */
+function tasteSection(t: TasteCurve | undefined): string {
+  if (!t) return '<p class="muted">No learning curve yet: run <code>npm run bench -- taste</code> (writes bench/results/taste.json).</p>';
+  const votes = t.curve.new.map((c) => c.at);
+  const acc = (arm: 'today' | 'new', k: 'mean' | 'worst') => t.curve[arm].map((c) => c.accuracy[k]);
+  const pct0 = (v: number) => `${Math.round(v * 100)}%`;
+  return `<p>Simulated team, ${t.settings.seeds} seeds × ${t.settings.rounds} rounds, ${t.settings.shown} variants shown per round (${esc(t.date.slice(0, 10))}). Accuracy: held-out pairs of a brief's candidates ordered as the team's true preference orders them; solid the mean over seeds, dashed the worst seed.</p>
+<div class="grid">
+${lineChart(
+  'Held-out pairwise accuracy against votes cast',
+  votes,
+  [
+    { name: "today's model", values: acc('today', 'mean'), color: COLORS[0] },
+    { name: 'taste model', values: acc('new', 'mean'), color: COLORS[1] },
+    { name: 'today (worst)', values: acc('today', 'worst'), color: COLORS[0], dashed: true },
+    { name: 'taste (worst)', values: acc('new', 'worst'), color: COLORS[1], dashed: true },
+  ],
+  { min: 0.4, max: 1, fmt: pct0, xLabel: 'votes' },
+)}
+${lineChart(
+  "Rounds won by the team's favourite (5-round window)",
+  t.regret.rounds,
+  [
+    { name: 'random', values: t.regret.favouriteShareWindow5.random, color: COLORS[0] },
+    { name: 'today', values: t.regret.favouriteShareWindow5.today, color: COLORS[2] },
+    { name: 'taste model', values: t.regret.favouriteShareWindow5.new, color: COLORS[1] },
+  ],
+  { min: 0, max: 1, fmt: pct0, xLabel: 'round' },
+)}
+</div>`;
+}
+
 function recallTable(before: RecallReport | null, after: RecallReport | null): string {
   if (!before || !after) return '<p class="muted">No adapter trained yet: run <code>adcreative train adapter</code>.</p>';
   const row = (name: string, b: { r1: number; r5: number; r10: number }, a: { r1: number; r5: number; r10: number }) =>
@@ -500,6 +600,8 @@ ${
 ${calibrationChart('Calibration on held-out comparisons', pm?.calibration ?? [])}
 ${stripChart("Winners' scores against the other variants", [wl('relevance'), wl('novelty'), wl('preference')])}
 </div>
+<h2>Learning the team's taste</h2>
+${tasteSection(input.tasteCurve)}
 <h2>Rounds and votes</h2>
 <div class="grid">
 ${barChart(

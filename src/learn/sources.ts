@@ -12,6 +12,10 @@ export interface PairRow {
   imageEmbedding: Float32Array;
   impressions: number;
   clicks: number;
+  /** What the taste model's priors read: past winners are "winner:…" or tagged "winner". */
+  brand?: string;
+  source?: string;
+  tags?: string[];
 }
 
 /** What `train adapter`/`train preference` need from the library. */

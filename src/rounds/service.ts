@@ -84,6 +84,16 @@ export interface HomeSummary {
   winners: { round: Round; variant?: VariantRecord; votes: number }[];
 }
 
+/** A person's vote changed: what the taste model's online update listens to. */
+export interface VoteChange {
+  roundId: string;
+  user: string;
+  kind: 'voted' | 'moved' | 'retracted';
+  /** Their vote before and after (null: none). */
+  previous: string | null;
+  current: string | null;
+}
+
 export interface CloseOutcome {
   round: Round;
   variants: VariantRecord[];
@@ -109,13 +119,26 @@ export class RoundService {
   /** Replicas (PostgreSQL): who owns which round. Unset: this process owns every round. */
   readonly leases?: RoundLeases;
   private readonly leaseMs: number;
+  private readonly onVote?: (change: VoteChange) => void;
 
-  constructor(deps: { store: RoundStore; settings: RoundSettings; clock?: () => Date; leases?: RoundLeases; leaseMs?: number }) {
+  constructor(deps: {
+    store: RoundStore;
+    settings: RoundSettings;
+    clock?: () => Date;
+    leases?: RoundLeases;
+    leaseMs?: number;
+    /**
+     * Told of every stored vote change (e.g. the taste model's online update). Called after the
+     * vote is stored and never awaited; what it throws is its own business, not the voter's.
+     */
+    onVote?: (change: VoteChange) => void;
+  }) {
     this.store = deps.store;
     this.settings = deps.settings;
     this.now = deps.clock ?? (() => new Date());
     this.leases = deps.leases;
     this.leaseMs = deps.leaseMs ?? 30_000;
+    this.onVote = deps.onVote;
   }
 
   // ---- replica ownership (see leases.ts); without leases every call below says "yours" ----
@@ -463,6 +486,11 @@ export class RoundService {
       const ok = await this.store.swapVote({ roundId: round.id, user, expected: current, next, source, at: this.now() });
       if (ok) {
         const kind = next === null ? 'retracted' : current === null ? 'voted' : 'moved';
+        try {
+          this.onVote?.({ roundId: round.id, user, kind, previous: current, current: next });
+        } catch {
+          // A listener's failure must not fail a vote that is already stored.
+        }
         return { kind, round, variant, previous: current, current: next };
       }
       // Lost a race with this person's other click or the round closing: read again.

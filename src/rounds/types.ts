@@ -4,6 +4,7 @@
  * async and the SQL stays portable.
  */
 import type { BriefFields } from '../generate/types.ts';
+import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
@@ -70,13 +71,8 @@ export interface NewRound {
   imagesPlanned: number;
 }
 
-export interface VariantScoresRecord {
-  relevance: number;
-  novelty: number;
-  diversity: number;
-  preference: number | null;
-  total: number;
-}
+/** As ranked (rank/score.ts); stored as JSON, so fields added later are optional. */
+export type VariantScoresRecord = CandidateScores;
 
 export interface VariantRecord {
   id: string;

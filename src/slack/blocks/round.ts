@@ -2,8 +2,9 @@
  * The messages of a round: the parent (brief + live status), the inspiration, one message
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
+import { preferenceUncertain } from '../../rank/score.ts';
 import { wholePercents } from '../../rounds/tally.ts';
-import type { RoundOptions } from '../../rounds/types.ts';
+import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
@@ -116,7 +117,7 @@ export interface VariantView {
   cta: string;
   concept: string;
   reason: string;
-  scores: { relevance: number; novelty: number; diversity: number; preference: number | null; total: number };
+  scores: VariantScoresRecord;
   offline: boolean;
   flags: string[];
 }
@@ -125,15 +126,25 @@ export function variantAlt(v: VariantView): string {
   return truncate(`Variant ${v.label} ad image: ${v.concept || v.headline}. Headline "${v.headline}", button "${v.cta}".`, LIMITS.altText);
 }
 
-/**
- * The preference score arrives as a percentile / 100 against the team's past creatives
- * (learn/preference.ts), and null when there is no model or it has seen too few votes.
- */
-export function preferenceText(p: number | null): string {
-  if (p === null) return 'preference: insufficient data';
+const ordinal = (p: number): string => {
   const n = Math.max(0, Math.min(100, Math.round(p * 100)));
   const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
-  return `preference ${n}${suffix} percentile`;
+  return `${n}${suffix}`;
+};
+
+/**
+ * The preference score arrives as a percentile / 100 against the team's past creatives
+ * (learn/taste.ts) with its 80 % interval, and null when the model knows nothing yet (no
+ * priors, too few votes). A wide interval reads "uncertain" rather than a number to trust.
+ */
+export function preferenceText(p: number | null, range?: { low?: number | null; high?: number | null }): string {
+  if (p === null) return 'preference: insufficient data';
+  const low = range?.low;
+  const high = range?.high;
+  if (typeof low !== 'number' || typeof high !== 'number') return `preference ${ordinal(p)} percentile`;
+  if (preferenceUncertain({ preferenceLow: low, preferenceHigh: high }))
+    return `preference uncertain (${ordinal(low)}–${ordinal(high)} percentile)`;
+  return `preference ${ordinal(p)} percentile (${ordinal(low)}–${ordinal(high)})`;
 }
 
 /**
@@ -171,7 +182,7 @@ export function variantMessage(p: {
       ),
     );
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
-  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference)} · total ${s.total.toFixed(2)}`;
+  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');

@@ -6,7 +6,6 @@ import { InputError } from '../../../src/errors.ts';
 import {
   type CtrObservation,
   type Embedded,
-  makePreferenceScorer,
   PreferenceModel,
   percentileIn,
   trainPreference,
@@ -169,33 +168,6 @@ describe('preference model', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-
-  it('scores generated variants for ranking (0–1, null below the threshold) and refuses another embedding space', async () => {
-    const { model, rng } = fiveHundred();
-    const texts = new Map<string, Float32Array>();
-    const encoder = {
-      info: () => ({ model: 'm', dims: D, synthetic: true, device: 'cpu', precision: 'fp32' as const }),
-      embedTexts: async (xs: string[]) =>
-        xs.map((t) => {
-          if (!texts.has(t)) texts.set(t, unit(rng));
-          return texts.get(t)!;
-        }),
-    };
-    const variants = [0, 1, 2].map((i) => ({ headline: `H${i}`, body: `body ${i}`, imageEmbedding: unit(rng) }));
-    const scores = await makePreferenceScorer({ model, encoder, minVotes: 100 })(variants);
-    expect(scores).toHaveLength(3);
-    for (const [i, s] of scores.entries()) {
-      expect(s).not.toBeNull();
-      // The same number the model gives for the image and the embedded copy ("headline — body").
-      const want = model.score({ imageEmbedding: variants[i].imageEmbedding, textEmbedding: texts.get(`H${i} — body ${i}`)! }, 100)!;
-      expect(s).toBeCloseTo(want.percentile / 100, 10);
-    }
-    expect(await makePreferenceScorer({ model, encoder, minVotes: 501 })(variants)).toEqual([null, null, null]);
-    expect(await makePreferenceScorer({ model: null, encoder, minVotes: 1 })(variants)).toEqual([null, null, null]);
-    await expect(makePreferenceScorer({ model, encoder: { ...encoder, adapter: { id: 'abc' } }, minVotes: 1 })(variants)).rejects.toThrow(
-      /trained on raw CLIP embeddings but the encoder gives adapter abc/,
-    );
   });
 
   it('refuses to train on nothing, with a message that says what to do', () => {

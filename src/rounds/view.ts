@@ -5,6 +5,7 @@
  * `threadTs`/`messageTs` strings the adapter hands back.
  */
 import type { FormatName } from '../vocabulary.ts';
+import type { ApprovalState } from './approvals.ts';
 import type { TallyEntry } from './tally.ts';
 import type { Round, VariantRecord } from './types.ts';
 
@@ -68,7 +69,11 @@ export type RoundNote =
   | { kind: 'stored'; label: string }
   | { kind: 'store_failed'; label: string; detail: string }
   | { kind: 'winner_images_missing'; label: string }
-  | { kind: 'copy_edited'; label: string; by: string; votesReset: number };
+  | { kind: 'copy_edited'; label: string; by: string; votesReset: number }
+  /** The record of one approval, in the thread for everyone: who, which variant, which exact content. */
+  | { kind: 'approved'; label: string; user: string; hash: string; count: number; quorum: number }
+  /** The content of an approved variant changed: those approvals no longer count. */
+  | { kind: 'approvals_voided'; label: string; users: string[]; by: string; hash: string };
 
 /** Why a round could not be made (the thread says it with a retry; the parent shows it). */
 export type Failure =
@@ -78,8 +83,10 @@ export type Failure =
   | { kind: 'stopped'; why: string };
 
 export interface CloseResult {
-  /** A user id, or "auto" for the timer. */
+  /** A user id, "auto" for the timer, or "quorum" when the approvers' quorum closed it. */
   by: string;
+  /** by "quorum": the approvers whose approvals closed it. */
+  approvedBy?: string[];
   winner: { label: string; headline: string; votes: number; total: number } | null;
   tie: { labels: string[]; votes: number; brokenBy: 'preference' | 'position' } | null;
 }
@@ -92,6 +99,8 @@ export interface TallySnapshot {
   /** Feedback waiting for the next round (offered as a button while voting is open). */
   pendingFeedback: number;
   result?: CloseResult;
+  /** Rounds with approvers: who must approve, how many, and who approved the leader's current content. */
+  approval?: ApprovalState;
 }
 
 /** Someone to tell something to, and where they are looking. */
@@ -128,7 +137,16 @@ export type Notice =
   | { kind: 'images_missing'; label: string; purpose: 'edit' | 'download' }
   | { kind: 'rerender_failed'; label: string; detail: string }
   | { kind: 'stale_button'; round: number; latest: number }
-  | { kind: 'more_noted'; label: string; round: number; author: string };
+  | { kind: 'more_noted'; label: string; round: number; author: string }
+  | {
+      kind: 'approve_refused';
+      reason: 'closed' | 'no_approvers' | 'not_approver' | 'not_leader' | 'changed';
+      label: string;
+      round: number;
+      leader?: string;
+      approvers?: string[];
+    }
+  | { kind: 'approval_duplicate'; label: string; hash: string };
 
 export interface FileToShare {
   bytes: Uint8Array;

@@ -31,6 +31,7 @@ import { type RoundLibrary, RoundRunner } from '../rounds/runner.ts';
 import type { RoundService } from '../rounds/service.ts';
 import { createRoundTimer, type RoundTimer } from '../rounds/timer.ts';
 import { Access } from './access.ts';
+import { makeApproveAction } from './actions/approve.ts';
 import { makeCloseAction } from './actions/close.ts';
 import { makeNewRoundAction } from './actions/new-round.ts';
 import { makeVariantMenuAction } from './actions/variant-menu.ts';
@@ -326,6 +327,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   );
   app.action<BlockAction<ButtonAction>>(ACTION.vote, makeVoteAction({ rounds, runner, view }));
   app.action<BlockAction<ButtonAction>>(ACTION.closeRound, makeCloseAction({ runner }));
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, makeApproveAction({ runner }));
   app.action<BlockAction<ButtonAction>>(ACTION.newRound, makeNewRoundAction({ runner }));
   app.action<BlockAction<OverflowAction>>(ACTION.variantMenu, makeVariantMenuAction({ rounds, runner, thread }));
   // The App Home's "Open thread" buttons are links; Slack still sends the click, which needs an ack.

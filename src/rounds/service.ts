@@ -13,6 +13,7 @@ import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision
 import type {
   Approval,
   ContentVersion,
+  ExportRecord,
   Feedback,
   Round,
   RoundOptions,
@@ -603,6 +604,17 @@ export class RoundService {
     await this.store.updateRound(roundId, { winnerVariantId: decision.winnerId, tie: decision.tie });
     const round = await this.mustRound(roundId);
     return { round, variants, tally: t, decision, winner: variants.find((v) => v.id === decision.winnerId) ?? null };
+  }
+
+  // ---- the decision log (decisions.ts) and exports ----
+
+  /** Rounds created or closed since `since`, oldest first. */
+  async roundsSince(since: Date): Promise<Round[]> {
+    return this.store.roundsSince(since);
+  }
+
+  async exportsOf(roundId: string): Promise<ExportRecord[]> {
+    return this.store.exports({ roundId });
   }
 
   // ---- approvals (approvals.ts): who approved which exact content, and the quorum ----

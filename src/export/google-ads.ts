@@ -151,9 +151,9 @@ export async function googleAdsExport(creatives: ExportCreative[], s: ExportSett
 
     // Responsive display ad.
     const h = headlines(c.copy, s, c.adKey, business, GOOGLE.rda.headlines.max);
-    // The approved body is the first description; the long headline is another text.
-    const d = descriptions(c.copy, s, c.adKey, business, GOOGLE.rda.descriptions.max, texts(h));
-    const lh = longHeadlines(c.copy, s, c.adKey, business, 1, [...texts(h), ...texts(d)]);
+    // The approved body stays the first description; the long headline is chosen first among the rest.
+    const lh = longHeadlines(c.copy, s, c.adKey, business, 1, [...texts(h), c.copy.body]);
+    const d = descriptions(c.copy, s, c.adKey, business, GOOGLE.rda.descriptions.max, [...texts(h), ...texts(lh)]);
     const rdaMissing = [...missing];
     if (!h.length) rdaMissing.push('a headline of at most 30 characters');
     if (!lh.length) rdaMissing.push('a long headline of at most 90 characters');
@@ -196,9 +196,11 @@ export async function googleAdsExport(creatives: ExportCreative[], s: ExportSett
     // Performance Max asset group.
     let ph = headlines(c.copy, s, c.adKey, business, 15);
     ph = ensureShort(ph.slice(0, 5), ph.slice(5), GOOGLE.pmax.shortHeadline, 5);
-    let pd = descriptions(c.copy, s, c.adKey, business, 15, texts(ph));
+    // One long headline first (so descriptions cannot use up every text), then descriptions, then more long headlines.
+    const plh1 = longHeadlines(c.copy, s, c.adKey, business, 1, [...texts(ph), c.copy.body]);
+    let pd = descriptions(c.copy, s, c.adKey, business, 15, [...texts(ph), ...texts(plh1)]);
     pd = ensureShort(pd.slice(0, 5), pd.slice(5), GOOGLE.pmax.shortDescription, 5);
-    const plh = longHeadlines(c.copy, s, c.adKey, business, 5, [...texts(ph), ...texts(pd)]);
+    const plh = [...plh1, ...longHeadlines(c.copy, s, c.adKey, business, 4, [...texts(ph), ...texts(pd), ...texts(plh1)])];
     const pmMissing = [...missing];
     if (!logo) pmMissing.push('a logo');
     if (ph.length < GOOGLE.pmax.headlines.min) pmMissing.push(`${GOOGLE.pmax.headlines.min} headlines (found ${ph.length})`);

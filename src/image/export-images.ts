@@ -20,7 +20,9 @@ export async function logoPlate(logo: Uint8Array, width: number, height: number,
       .png()
       .toBuffer();
   } catch (e) {
-    throw new ImageError('LOGO_UNREADABLE', `the brand logo could not be drawn: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ImageError('LOGO_UNREADABLE', `the brand logo could not be drawn: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   const out = await sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
     .composite([{ input: mark, gravity: 'centre' }])

@@ -56,7 +56,13 @@ function unneutralised(record: Record<string, string>): Record<string, string> {
 export function readCsvRows(label: string, raw: string): { line: number; cells: string[] }[] {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parseCsv(raw, { relax_column_count: true, skip_empty_lines: true, bom: true, info: true, relax_quotes: true }) as unknown as typeof rows;
+    rows = parseCsv(raw, {
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
+      relax_quotes: true,
+    }) as unknown as typeof rows;
   } catch (e) {
     throw new InputError('CSV_INVALID', `${label}: not a readable CSV (${describeError(e)})`);
   }

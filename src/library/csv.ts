@@ -53,10 +53,11 @@ function unneutralised(record: Record<string, string>): Record<string, string> {
  * line it ends on: for files whose header is not on the first line (ad platform reports open with
  * a title and a date range) and for reading an export back to check it cell by cell.
  */
-export function readCsvRows(label: string, raw: string): { line: number; cells: string[] }[] {
+export function readCsvRows(label: string, raw: string, opts: { delimiter?: ',' | '\t' } = {}): { line: number; cells: string[] }[] {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     rows = parseCsv(raw, {
+      delimiter: opts.delimiter ?? ',',
       relax_column_count: true,
       skip_empty_lines: true,
       bom: true,

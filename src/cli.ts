@@ -28,6 +28,7 @@ async function loadCommands(): Promise<void> {
     import('./clip/serve-commands.ts').then((m) => m.commands),
     import('./learn/commands.ts').then((m) => m.commands),
     import('./rounds/commands.ts').then((m) => m.commands),
+    import('./export/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);
 }

@@ -91,18 +91,22 @@ function pickColumn(headers: string[], names: readonly string[]): string | undef
 
 /** Finds the header (the first row naming an id column and a figure), the platform, and the data rows. */
 export function parseReport(label: string, text: string, forced?: ReportPlatform): ParsedReport {
-  const firstLines = text.split(/\r?\n/, 12);
-  const tabs = firstLines.filter((l) => l.includes('\t')).length;
-  const commas = firstLines.filter((l) => l.includes(',')).length;
-  const rows = readCsvRows(label, text, { delimiter: tabs > commas ? '\t' : ',' });
-  const headerAt = rows.findIndex((r) => {
-    const hs = r.cells.map(lower);
-    const hasId = [...COLUMNS.meta.ids, ...COLUMNS.google.ids].some((c) => hs.includes(c));
-    const hasFigure = ['impressions', 'impr.', 'clicks', 'link clicks', 'clicks (all)', 'results', 'conversions'].some((c) =>
-      hs.includes(c),
-    );
-    return hasId && hasFigure;
-  });
+  // Google's "CSV for Excel" is tab-separated (and may hold "2,00"): tabs are tried first where there are any.
+  const delimiters: (',' | '\t')[] = text.includes('\t') ? ['\t', ','] : [','];
+  let rows: { line: number; cells: string[] }[] = [];
+  let headerAt = -1;
+  for (const delimiter of delimiters) {
+    rows = readCsvRows(label, text, { delimiter });
+    headerAt = rows.findIndex((r) => {
+      const hs = r.cells.map(lower);
+      const hasId = [...COLUMNS.meta.ids, ...COLUMNS.google.ids].some((c) => hs.includes(c));
+      const hasFigure = ['impressions', 'impr.', 'clicks', 'link clicks', 'clicks (all)', 'results', 'conversions'].some((c) =>
+        hs.includes(c),
+      );
+      return hasId && hasFigure;
+    });
+    if (headerAt >= 0) break;
+  }
   if (headerAt < 0) {
     throw new InputError(
       'REPORT_NO_HEADER',

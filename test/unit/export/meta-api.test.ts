@@ -87,16 +87,22 @@ describe('Meta Marketing API publish', () => {
   });
 
   it('stops with Meta’s own message, code and trace id, and never shows the token', async () => {
-    const err = await api({ accessToken: 'EAAB-wrong' })
+    const err = (await api({ accessToken: 'EAAB-wrong' })
       .publish(entries, (p) => files.get(p))
-      .catch((e: unknown) => e as MetaApiError);
+      .then(
+        () => undefined,
+        (e: unknown) => e as MetaApiError,
+      )) as MetaApiError;
     expect(err).toBeInstanceOf(MetaApiError);
     expect(err.code).toBe('META_TOKEN_REFUSED');
     expect(err.message).toMatch(/Invalid OAuth access token.*code 190, OAuthException.*fbtrace_id Atrace1/);
     expect(err.message).not.toContain('EAAB-wrong');
-    const badSet = await api({ adsetId: '999' })
+    const badSet = (await api({ adsetId: '999' })
       .publish(entries, (p) => files.get(p))
-      .catch((e: unknown) => e as MetaApiError & { published?: unknown[] });
+      .then(
+        () => undefined,
+        (e: unknown) => e as MetaApiError & { published?: unknown[] },
+      )) as MetaApiError & { published?: unknown[] };
     expect(badSet.message).toMatch(/Meta refused the ad .*Invalid adset_id 999 \(code 100/);
     // The creative made before the refusal is reported, not forgotten.
     expect(meta.creatives.size).toBe(1);
@@ -105,9 +111,12 @@ describe('Meta Marketing API publish', () => {
 
   it('refuses a rate limit that does not end, after its retries', async () => {
     meta.rateLimitFirst = 10;
-    const err = await api({ retries: 3 })
+    const err = (await api({ retries: 3 })
       .publish(entries, (p) => files.get(p))
-      .catch((e: unknown) => e as MetaApiError);
+      .then(
+        () => undefined,
+        (e: unknown) => e as MetaApiError,
+      )) as MetaApiError;
     expect(err.message).toMatch(/too many calls to this ad-account.*code 80004\/2446079/);
   });
 });

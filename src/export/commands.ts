@@ -83,6 +83,7 @@ export async function readVariantsFile(
     };
     const label = str('label');
     if (labels && !labels.includes(label)) continue;
+    const copy = { headline: str('headline'), body: str('body'), cta: str('cta') };
     const files = raw.files;
     if (!files || typeof files !== 'object')
       throw new InputError('VARIANTS_INVALID', `${where}.files must map formats (${FORMATS.join(', ')}) to image files`);
@@ -96,7 +97,6 @@ export async function readVariantsFile(
         throw new InputError('FILE_UNREADABLE', `${where}.files.${f}: ${name} is unreadable (${describeError(e)})`);
       }
     }
-    const copy = { headline: str('headline'), body: str('body'), cta: str('cta') };
     const hash = contentHash(copy, images);
     out.push({ adKey: adKey(hash), label, role: 'variant', hash, copy, brief: typeof data.brief === 'string' ? data.brief : '', images });
   }
@@ -328,7 +328,7 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
           ];
           for (const a of r.ads)
             lines.push(
-              `  ${a.adKey} ${a.label}: ${a.impressions} impressions, ${a.clicks} clicks, ${a.conversions} conversions (${a.platforms.map((p) => p.platform).join(' + ')}) — library ${r.dryRun && a.creativeId ? 'would be updated' : a.library}`,
+              `  ${a.adKey} ${a.label}: ${a.impressions} impressions, ${a.clicks} clicks, ${a.conversions} conversions (${a.platforms.map((p) => p.platform).join(' + ')}) — ${!a.creativeId ? 'not in the creative library (figures kept here)' : r.dryRun ? 'creative library would be updated' : 'creative library updated'}`,
             );
           if (r.unmatched.length)
             lines.push(

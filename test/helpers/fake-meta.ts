@@ -187,19 +187,17 @@ export async function startFakeMeta(o: FakeMetaOptions): Promise<FakeMeta> {
             { type: 'ads_management', call_count: 100, total_cputime: 20, total_time: 20, estimated_time_to_regain_access: 0 },
           ],
         });
-      res
-        .writeHead(g.status, headers)
-        .end(
-          JSON.stringify({
-            error: {
-              message: g.message,
-              type: g.type,
-              code: g.code,
-              ...(g.subcode ? { error_subcode: g.subcode } : {}),
-              fbtrace_id: `Atrace${m.requests.length}`,
-            },
-          }),
-        );
+      res.writeHead(g.status, headers).end(
+        JSON.stringify({
+          error: {
+            message: g.message,
+            type: g.type,
+            code: g.code,
+            ...(g.subcode ? { error_subcode: g.subcode } : {}),
+            fbtrace_id: `Atrace${m.requests.length}`,
+          },
+        }),
+      );
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -11,21 +11,21 @@ import { dirname, join, resolve } from 'node:path';
 import { type Command, type CommandIO, stringArg } from '../cli/command.ts';
 import { type Config, config, libraryUri } from '../config.ts';
 import { describeError, InputError, UsageError } from '../errors.ts';
-import { loadBrand } from '../generate/brands.ts';
 import { extraCopyWriter } from '../generate/extra-copy.ts';
 import { contentHash } from '../rounds/approvals.ts';
 import { openState } from '../rounds/state.ts';
 import type { ExportRecord } from '../rounds/types.ts';
 import { FORMATS, type FormatName, isFormat } from '../vocabulary.ts';
+import { exportBrand } from './brand.ts';
 import { adKey, buildExport, type ExportResult } from './build.ts';
-import { askExtraCopy, type ExtraCopy, type ExtraCopyWriter } from './copy.ts';
+import { type ExtraCopyWriter, extraCopyFor } from './copy.ts';
 import { importResults } from './import-results.ts';
 import { isPlatform, PLATFORMS, type Platform } from './limits.ts';
 import type { MetaAdEntry } from './meta.ts';
 import { MetaApi, type Published } from './meta-api.ts';
 import type { ReportPlatform } from './results.ts';
 import { exportImageTools } from './tools.ts';
-import type { ExportBrand, ExportCreative, ExportImageTools } from './types.ts';
+import type { ExportCreative, ExportImageTools } from './types.ts';
 
 export interface ExportCommandDeps {
   config: () => Config;
@@ -106,35 +106,6 @@ export async function readVariantsFile(
     brand: typeof data.brand === 'string' ? data.brand : undefined,
     creatives: out,
   };
-}
-
-/** A brand kit as an export needs it (its display name, logo and plate colour). */
-export function exportBrand(brandsDir: string, name: string): ExportBrand {
-  const kit = loadBrand(brandsDir, name);
-  return { name: kit.name, displayName: kit.displayName || kit.name, logo: kit.logo.length ? kit.logo : undefined, background: '#FFFFFF' };
-}
-
-/** Extra texts for Google's fields, asked of the copywriter once per creative (none: rules). */
-export async function extraCopyFor(
-  writer: ExtraCopyWriter | undefined,
-  creatives: ExportCreative[],
-  brand?: string,
-): Promise<{ extra: Map<string, ExtraCopy>; notes: string[] }> {
-  const extra = new Map<string, ExtraCopy>();
-  const notes = new Set<string>();
-  for (const c of creatives) {
-    const r = await askExtraCopy(writer, {
-      brief: c.brief,
-      brand,
-      copy: c.copy,
-      headlines: { count: 5, max: 30 },
-      longHeadlines: { count: 3, max: 90 },
-      descriptions: { count: 4, max: 90 },
-    });
-    extra.set(c.adKey, r.extra);
-    if (r.note) notes.add(r.note);
-  }
-  return { extra, notes: [...notes] };
 }
 
 /** Publishes an export's Meta creatives as paused ads with the configured account. */

@@ -76,6 +76,18 @@ export function withoutEmoji(text: string): string {
 }
 
 /**
+ * Phrases of a clause split where English joins two thoughts ("sunscreen that does not sting" →
+ * "Sunscreen", "Does not sting"): whole words on both sides, for the short fields.
+ */
+export function phrases(clause: string): string[] {
+  return clause
+    .split(/\s+(?:that|which|so|because|while|and|but|with)\s+/iu)
+    .map((p) => p.replace(/[.!?,;:]+$/u, '').trim())
+    .filter((p) => p.split(/\s+/).length >= 2)
+    .map(capitalise);
+}
+
+/**
  * Whole-text candidates derived from the copy, best first: the headline, the body, its sentences,
  * its clauses, and the headline joined with the first sentence, the CTA and the brand.
  */
@@ -85,12 +97,15 @@ export function derivedTexts(copy: AdCopy, brandName?: string): string[] {
   const ss = sentences(body);
   // The body's leading sentences, longest first: the most of the approved text a shorter field can hold.
   const leading = ss.slice(1).map((_, k) => ss.slice(0, ss.length - 1 - k).join(' '));
-  const out = [head, body, ...leading, ...ss, ...ss.flatMap(clauses)];
+  const parts = [...ss.flatMap(clauses), ...clauses(head)];
+  const out = [head, body, ...leading, ...ss, ...ss.flatMap(clauses), ...[...parts, head].flatMap(phrases)];
   const stop = (s: string) => (/[.!?。！？]$/u.test(s) ? s : `${s}.`);
   if (ss[0]) out.push(`${stop(head)} ${ss[0]}`);
   if (ss.length > 1) out.push(`${ss[0]} ${ss[1]}`);
   if (copy.cta) out.push(`${stop(head)} ${stop(collapse(copy.cta))}`);
   if (brandName) out.push(`${head} — ${brandName}`, `${brandName}: ${head}`, `${collapse(copy.cta)} — ${brandName}`);
+  // The call to action on its own: short, and the copy's own words.
+  if (copy.cta) out.push(collapse(copy.cta));
   // A text is words: an emoji-only "sentence" is no headline.
   return out.map(collapse).filter((t) => /\p{L}.*\p{L}|\p{Script=Han}/u.test(t));
 }
@@ -174,4 +189,27 @@ export function choose(p: {
   if (p.extra) add(p.extra, 'copywriter');
   add(p.derived, 'derived');
   return out;
+}
+
+/** Extra texts for Google's fields, asked of the copywriter once per creative (none: rules). */
+export async function extraCopyFor(
+  writer: ExtraCopyWriter | undefined,
+  creatives: { adKey: string; brief: string; copy: AdCopy }[],
+  brand?: string,
+): Promise<{ extra: Map<string, ExtraCopy>; notes: string[] }> {
+  const extra = new Map<string, ExtraCopy>();
+  const notes = new Set<string>();
+  for (const c of creatives) {
+    const r = await askExtraCopy(writer, {
+      brief: c.brief,
+      brand,
+      copy: c.copy,
+      headlines: { count: 5, max: 30 },
+      longHeadlines: { count: 3, max: 90 },
+      descriptions: { count: 4, max: 90 },
+    });
+    extra.set(c.adKey, r.extra);
+    if (r.note) notes.add(r.note);
+  }
+  return { extra, notes: [...notes] };
 }

@@ -362,7 +362,16 @@ export class RoundRunner {
       approval = await this.d.rounds.approvalState(roundId);
       if (result && t.round.closedBy === 'quorum') result.approvedBy = approval?.approvedBy;
     }
-    return { round: t.round, entries: t.tally.entries, total: t.tally.total, pendingFeedback: pending, result, approval };
+    const afterVote =
+      t.round.status === 'closed' && t.round.winnerVariantId
+        ? { exported: (await this.d.rounds.exportsOf(roundId)).length > 0 }
+        : undefined;
+    return { round: t.round, entries: t.tally.entries, total: t.tally.total, pendingFeedback: pending, result, approval, afterVote };
+  }
+
+  /** Rewrites a round's tally now (after an export: its Results button). */
+  async showTally(roundId: string): Promise<void> {
+    await this.refreshTally(roundId, { now: true });
   }
 
   /** Variants made before content versions were kept get theirs from their stored images. */

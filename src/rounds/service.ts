@@ -15,6 +15,7 @@ import type {
   ContentVersion,
   ExportRecord,
   Feedback,
+  ResultRow,
   Round,
   RoundOptions,
   RoundStatus,
@@ -615,6 +616,16 @@ export class RoundService {
 
   async exportsOf(roundId: string): Promise<ExportRecord[]> {
     return this.store.exports({ roundId });
+  }
+
+  /** A round's creatives went out to the ad platforms (export/round-export.ts). */
+  async recordExports(records: ExportRecord[]): Promise<void> {
+    await this.store.recordExports(records);
+  }
+
+  /** Imported report rows of these exported ads. */
+  async resultRows(adKeys: string[]): Promise<ResultRow[]> {
+    return this.store.resultRows({ adKeys });
   }
 
   // ---- approvals (approvals.ts): who approved which exact content, and the quorum ----

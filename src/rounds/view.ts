@@ -73,7 +73,32 @@ export type RoundNote =
   /** The record of one approval, in the thread for everyone: who, which variant, which exact content. */
   | { kind: 'approved'; label: string; user: string; hash: string; count: number; quorum: number }
   /** The content of an approved variant changed: those approvals no longer count. */
-  | { kind: 'approvals_voided'; label: string; users: string[]; by: string; hash: string };
+  | { kind: 'approvals_voided'; label: string; users: string[]; by: string; hash: string }
+  /** The round's creatives were exported for the ad platforms (the zip is posted beside this). */
+  | {
+      kind: 'exported';
+      by: string;
+      ads: { label: string; adKey: string; role: 'winner' | 'sibling' }[];
+      platforms: { platform: string; included: number; total: number; left: { label: string; why: string }[] }[];
+      checked: { ads: number; images: number };
+      notes: string[];
+    }
+  | { kind: 'export_failed'; detail: string }
+  /** Imported delivery figures of the round's exported creatives, the winner's beside its siblings'. */
+  | {
+      kind: 'results';
+      rows: {
+        label: string;
+        adKey: string;
+        role: 'winner' | 'sibling';
+        impressions: number;
+        clicks: number;
+        conversions: number;
+        platforms: string[];
+        importedAt: Date;
+      }[];
+      waiting: { label: string; adKey: string; role: 'winner' | 'sibling' }[];
+    };
 
 /** Why a round could not be made (the thread says it with a retry; the parent shows it). */
 export type Failure =
@@ -101,6 +126,8 @@ export interface TallySnapshot {
   result?: CloseResult;
   /** Rounds with approvers: who must approve, how many, and who approved the leader's current content. */
   approval?: ApprovalState;
+  /** A closed round with a winner: whether it was exported (then Results can be asked for). */
+  afterVote?: { exported: boolean };
 }
 
 /** Someone to tell something to, and where they are looking. */
@@ -146,7 +173,9 @@ export type Notice =
       leader?: string;
       approvers?: string[];
     }
-  | { kind: 'approval_duplicate'; label: string; hash: string };
+  | { kind: 'approval_duplicate'; label: string; hash: string }
+  | { kind: 'export_refused'; round: number; reason: 'not_closed' | 'no_winner' | 'images_missing' | 'busy' }
+  | { kind: 'results_none'; round: number; exported: boolean };
 
 export interface FileToShare {
   bytes: Uint8Array;
@@ -156,6 +185,13 @@ export interface FileToShare {
 export type FilesCaption =
   | { kind: 'winner'; label: string; round: number }
   | { kind: 'download'; label: string; round: number; for: string };
+
+/** A file that is not one variant's image (an export's zip). */
+export interface ArchiveToShare {
+  filename: string;
+  bytes: Uint8Array;
+  title: string;
+}
 
 export interface RoundView {
   /** Posts the round's first message; its id is the thread every later message goes into. */
@@ -190,6 +226,8 @@ export interface RoundView {
   closed(read: () => Promise<TallySnapshot>): Promise<void>;
   /** Files of one variant shared in the round's thread. */
   files(round: Round, files: FileToShare[], caption: FilesCaption): Promise<void>;
+  /** An archive (the export's zip) shared in the round's thread, with a line saying what it is. */
+  archive(round: Round, file: ArchiveToShare, comment: string): Promise<void>;
   tell(to: Recipient, notice: Notice): Promise<void>;
   /** Pending coalesced writes land now (shutdown). */
   flush(): Promise<void>;

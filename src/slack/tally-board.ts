@@ -23,6 +23,7 @@ export function tallyView(s: TallySnapshot): Message {
     closesAt: r.closesAt,
     result: s.result ? resultText(s.result) : undefined,
     approval: s.approval,
+    afterVote: s.afterVote,
   });
 }
 

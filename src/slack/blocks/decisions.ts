@@ -8,7 +8,7 @@ import type { ApprovalState } from '../../rounds/approvals.ts';
 import { SHORT_HASH, shortHash } from '../../rounds/approvals.ts';
 import type { Notice, RoundNote } from '../../rounds/view.ts';
 import { ACTION } from './ids.ts';
-import { type Block, button, context, type Message, section } from './kit.ts';
+import { type Block, button, context, esc, type Message, section, truncate } from './kit.ts';
 
 const people = (ids: string[]) => ids.map((u) => `<@${u}>`).join(', ');
 
@@ -55,9 +55,53 @@ export function approvalBlocks(a: ApprovalState, open: boolean): { blocks: Block
   return { blocks };
 }
 
-/** Thread notes about approvals; undefined for notes that are not about approvals. */
+const PLATFORM_NAMES: Record<string, string> = { 'google-ads': 'Google Ads', meta: 'Meta', linkedin: 'LinkedIn', tiktok: 'TikTok' };
+const num = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/** The closed tally's buttons: Export the winner, and Results once it was exported. */
+export function afterVoteActions(roundId: string, exported: boolean): Block {
+  const elements = [
+    button({
+      text: exported ? 'Export again' : 'Export winner',
+      action_id: ACTION.exportWinner,
+      value: roundId,
+      ...(exported ? {} : { style: 'primary' as const }),
+    }),
+  ];
+  if (exported) elements.push(button({ text: 'Results', action_id: ACTION.showResults, value: roundId, style: 'primary' }));
+  return { type: 'actions', block_id: 'tally-after-vote', elements };
+}
+
+/** Thread notes about approvals, exports and results; undefined for other notes. */
 export function approvalNoteText(n: RoundNote): string | undefined {
   switch (n.kind) {
+    case 'exported': {
+      const lines = [
+        `:package: <@${n.by}> exported ${n.ads.map((a) => `${a.label}${a.role === 'winner' ? ' (winner)' : ''} as \`${a.adKey}\``).join(', ')}. Every text and image was read back and checked against the platforms' published limits (${n.checked.ads} ads, ${n.checked.images} images, 0 violations); ads are paused.`,
+        ...n.platforms.map(
+          (p) =>
+            `• ${PLATFORM_NAMES[p.platform] ?? p.platform}: ${p.included} of ${p.total}${p.left.length ? ` — ${p.left.map((l) => `${l.label}: ${esc(truncate(l.why, 200))}`).join('; ')}` : ''}`,
+        ),
+        ...n.notes.slice(0, 4).map((x) => `_${esc(truncate(x, 300))}_`),
+        'When the ads have run, import the platforms’ reports with `adcreative results import FILE`, then press *Results*.',
+      ];
+      return lines.join('\n');
+    }
+    case 'export_failed':
+      return `:warning: The export could not be made: ${esc(truncate(n.detail, 1500))}`;
+    case 'results': {
+      const lines = ['*Results of the exported ads* (from the imported reports):'];
+      for (const r of n.rows) {
+        const ctr = r.impressions > 0 ? pct(r.clicks / r.impressions) : '—';
+        const cvr = r.clicks > 0 ? pct(r.conversions / r.clicks) : '—';
+        lines.push(
+          `${r.role === 'winner' ? ':trophy: ' : '• '}*${r.label}*${r.role === 'winner' ? ' (winner)' : ''} \`${r.adKey}\` — ${num(r.impressions)} impressions · ${num(r.clicks)} clicks · CTR ${ctr} · ${num(r.conversions)} conversions (${cvr}) · ${r.platforms.map((p) => PLATFORM_NAMES[p === 'google' ? 'google-ads' : p] ?? p).join(' + ')}`,
+        );
+      }
+      if (n.waiting.length) lines.push(`No figures yet for ${n.waiting.map((w) => `${w.label} (\`${w.adKey}\`)`).join(', ')}.`);
+      return lines.join('\n');
+    }
     case 'approved':
       return `:white_check_mark: <@${n.user}> approved variant ${n.label} — content \`${shortHash(n.hash)}\` (copy and images) — ${n.count} of ${n.quorum} approval${n.quorum === 1 ? '' : 's'}.`;
     case 'approvals_voided':
@@ -93,6 +137,21 @@ export function approvalNotice(n: Notice): Message | undefined {
       return undefined;
     case 'approval_duplicate':
       return say(`You already approved variant ${n.label} in this exact version (\`${n.hash.slice(0, SHORT_HASH)}\`).`);
+    case 'export_refused':
+      return say(
+        {
+          not_closed: `:warning: Round ${n.round} is still open: close it (or let its approvers approve) before exporting.`,
+          no_winner: `:warning: Round ${n.round} closed without a winner, so there is nothing to export.`,
+          images_missing: `:warning: The winner's images of round ${n.round} are no longer available, so it cannot be exported.`,
+          busy: `Round ${n.round} is being exported right now; the zip will appear in the thread.`,
+        }[n.reason],
+      );
+    case 'results_none':
+      return say(
+        n.exported
+          ? `No results for round ${n.round} yet. Download the ads' report from Meta Ads Manager or Google Ads (CSV) and run \`adcreative results import FILE\`.`
+          : `Round ${n.round} has not been exported yet: press *Export winner* first.`,
+      );
     default:
       return undefined;
   }

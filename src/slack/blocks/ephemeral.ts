@@ -153,6 +153,8 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
       );
     case 'approve_refused':
     case 'approval_duplicate':
+    case 'export_refused':
+    case 'results_none':
       return approvalNotice(n) as Message;
     case 'more_noted':
       return notesMessage([

@@ -7,7 +7,7 @@ import type { ApprovalState } from '../../rounds/approvals.ts';
 import { wholePercents } from '../../rounds/tally.ts';
 import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
-import { approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
+import { afterVoteActions, approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
 
@@ -238,6 +238,8 @@ export interface TallyView {
   result?: string;
   /** Rounds with approvers. */
   approval?: ApprovalState;
+  /** A closed round with a winner: Export (and Results once exported). */
+  afterVote?: { exported: boolean };
 }
 
 export function bar(fraction: number, width = 12): string {
@@ -300,6 +302,7 @@ export function tallyMessage(t: TallyView): Message {
   if (t.cost) notes.push(t.cost);
   if (t.status === 'superseded') notes.push('A new round started in this thread; this one no longer takes votes.');
   if (notes.length) blocks.push(context(...notes));
+  if (t.status === 'closed' && t.afterVote) blocks.push(afterVoteActions(t.roundId, t.afterVote.exported));
   if (open) {
     const elements = [
       button({
@@ -423,6 +426,9 @@ export function noteText(n: RoundNote): string {
       return `:pencil2: <@${n.by}> edited the copy of variant ${n.label}. The ${n.votesReset} vote${n.votesReset === 1 ? '' : 's'} it had ${n.votesReset === 1 ? 'was' : 'were'} for the old copy and ${n.votesReset === 1 ? 'was' : 'were'} taken back: vote again on what it says now.`;
     case 'approved':
     case 'approvals_voided':
+    case 'exported':
+    case 'export_failed':
+    case 'results':
       return approvalNoteText(n) as string;
   }
 }

@@ -59,107 +59,62 @@ const NO_EMOJI = { forbidWhat: 'emoji (Google Ads editorial policy)' };
 const PMAX_TEXT = 'Google Ads API, Performance Max asset requirements; Google Ads Help 14528373';
 const PMAX_IMAGES = 'Google Ads API, Performance Max asset requirements';
 
+const MB = 1024 * 1024;
+const KB = 1024;
+
+/** A text rule; Google's count double-width characters twice and take no emoji. */
+const text = (doc: string, field: string, max: number, more: Partial<TextRule> = {}): TextRule => ({ doc, field, max, ...more });
+const gText = (doc: string, field: string, max: number): TextRule => text(doc, field, max, { width: 'google', ...NO_EMOJI });
+
+/** An image rule: aspect ratio (±1%), smallest size, largest file, JPEG or PNG. */
+const image = (
+  doc: string,
+  slot: string,
+  ratio: number,
+  [minWidth, minHeight]: [number, number],
+  maxBytes: number,
+  more: Partial<ImageRule> = {},
+): ImageRule => ({
+  doc,
+  slot,
+  ratio,
+  tolerance: 0.01,
+  minWidth,
+  minHeight,
+  maxBytes,
+  types: ['png', 'jpeg'],
+  ...more,
+});
+
 export const GOOGLE = {
   rda: {
-    headline: { doc: RDA, field: 'Headline', max: 30, width: 'google', ...NO_EMOJI } as TextRule,
+    headline: gText(RDA, 'Headline', 30),
     headlines: { min: 1, max: 5 },
-    longHeadline: { doc: RDA, field: 'Long headline', max: 90, width: 'google', ...NO_EMOJI } as TextRule,
-    description: { doc: RDA, field: 'Description', max: 90, width: 'google', ...NO_EMOJI } as TextRule,
+    longHeadline: gText(RDA, 'Long headline', 90),
+    description: gText(RDA, 'Description', 90),
     descriptions: { min: 1, max: 5 },
-    businessName: { doc: RDA, field: 'Business name', max: 25, width: 'google', ...NO_EMOJI } as TextRule,
-    marketing: {
-      doc: RDA,
-      slot: 'marketing image',
-      ratio: 1.91,
-      tolerance: 0.01,
-      minWidth: 600,
-      minHeight: 314,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    square: {
-      doc: RDA,
-      slot: 'square marketing image',
-      ratio: 1,
-      tolerance: 0.01,
-      minWidth: 300,
-      minHeight: 300,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    logo: {
-      doc: RDA,
-      slot: 'logo (4:1)',
-      ratio: 4,
-      tolerance: 0.01,
-      minWidth: 512,
-      minHeight: 128,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    squareLogo: {
-      doc: RDA,
-      slot: 'square logo',
-      ratio: 1,
-      tolerance: 0.01,
-      minWidth: 128,
-      minHeight: 128,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
+    businessName: gText(RDA, 'Business name', 25),
+    marketing: image(RDA, 'marketing image', 1.91, [600, 314], 5120 * KB),
+    square: image(RDA, 'square marketing image', 1, [300, 300], 5120 * KB),
+    logo: image(RDA, 'logo (4:1)', 4, [512, 128], 5120 * KB),
+    squareLogo: image(RDA, 'square logo', 1, [128, 128], 5120 * KB),
   },
   pmax: {
-    headline: { doc: PMAX_TEXT, field: 'Headline', max: 30, width: 'google', ...NO_EMOJI } as TextRule,
+    headline: gText(PMAX_TEXT, 'Headline', 30),
     /** At least one headline must be this short. */
-    shortHeadline: { doc: PMAX_TEXT, field: 'Headline (one of them)', max: 15, width: 'google', ...NO_EMOJI } as TextRule,
+    shortHeadline: gText(PMAX_TEXT, 'Headline (one of them)', 15),
     headlines: { min: 3, max: 15 },
-    longHeadline: { doc: PMAX_TEXT, field: 'Long headline', max: 90, width: 'google', ...NO_EMOJI } as TextRule,
+    longHeadline: gText(PMAX_TEXT, 'Long headline', 90),
     longHeadlines: { min: 1, max: 5 },
-    description: { doc: PMAX_TEXT, field: 'Description', max: 90, width: 'google', ...NO_EMOJI } as TextRule,
+    description: gText(PMAX_TEXT, 'Description', 90),
     /** At least one description must be this short. */
-    shortDescription: { doc: PMAX_TEXT, field: 'Description (one of them)', max: 60, width: 'google', ...NO_EMOJI } as TextRule,
+    shortDescription: gText(PMAX_TEXT, 'Description (one of them)', 60),
     descriptions: { min: 3, max: 5 },
-    businessName: { doc: PMAX_TEXT, field: 'Business name', max: 25, width: 'google', ...NO_EMOJI } as TextRule,
-    landscape: {
-      doc: PMAX_IMAGES,
-      slot: 'landscape image',
-      ratio: 1.91,
-      tolerance: 0.01,
-      minWidth: 600,
-      minHeight: 314,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    square: {
-      doc: PMAX_IMAGES,
-      slot: 'square image',
-      ratio: 1,
-      tolerance: 0.01,
-      minWidth: 300,
-      minHeight: 300,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    logo: {
-      doc: PMAX_IMAGES,
-      slot: 'logo',
-      ratio: 1,
-      tolerance: 0.01,
-      minWidth: 128,
-      minHeight: 128,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
-    landscapeLogo: {
-      doc: PMAX_IMAGES,
-      slot: 'landscape logo',
-      ratio: 4,
-      tolerance: 0.01,
-      minWidth: 512,
-      minHeight: 128,
-      maxBytes: 5_120 * 1024,
-      types: ['png', 'jpeg'],
-    } as ImageRule,
+    businessName: gText(PMAX_TEXT, 'Business name', 25),
+    landscape: image(PMAX_IMAGES, 'landscape image', 1.91, [600, 314], 5120 * KB),
+    square: image(PMAX_IMAGES, 'square image', 1, [300, 300], 5120 * KB),
+    logo: image(PMAX_IMAGES, 'logo', 1, [128, 128], 5120 * KB),
+    landscapeLogo: image(PMAX_IMAGES, 'landscape logo', 4, [512, 128], 5120 * KB),
   },
 } as const;
 
@@ -171,44 +126,15 @@ export const GOOGLE = {
 // top and bottom free of text and logos.
 const META_GUIDE = 'Meta Ads Guide, image ads (facebook.com/business/ads-guide/image)';
 export const META = {
-  primaryText: { doc: META_GUIDE, field: 'Primary text', max: 125 } as TextRule,
-  headline: { doc: META_GUIDE, field: 'Headline', max: 27 } as TextRule,
-  description: { doc: META_GUIDE, field: 'Description', max: 27 } as TextRule,
+  primaryText: text(META_GUIDE, 'Primary text', 125),
+  headline: text(META_GUIDE, 'Headline', 27),
+  description: text(META_GUIDE, 'Description', 27),
   /** asset_feed_spec holds up to 5 bodies and 5 titles (Marketing API, Dynamic Creative / asset feed spec). */
   bodies: { max: 5 },
   titles: { max: 5 },
-  square: {
-    doc: META_GUIDE,
-    slot: '1:1 feed',
-    ratio: 1,
-    tolerance: 0.01,
-    minWidth: 1080,
-    minHeight: 1080,
-    maxBytes: 30 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
-  portrait: {
-    doc: META_GUIDE,
-    slot: '4:5 feed',
-    ratio: 0.8,
-    tolerance: 0.01,
-    minWidth: 1080,
-    minHeight: 1350,
-    maxBytes: 30 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
-  story: {
-    doc: META_GUIDE,
-    slot: '9:16 Stories and Reels',
-    ratio: 9 / 16,
-    tolerance: 0.01,
-    minWidth: 1080,
-    minHeight: 1920,
-    maxBytes: 30 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-    safeTop: 250,
-    safeBottom: 250,
-  } as ImageRule,
+  square: image(META_GUIDE, '1:1 feed', 1, [1080, 1080], 30 * MB),
+  portrait: image(META_GUIDE, '4:5 feed', 0.8, [1080, 1350], 30 * MB),
+  story: image(META_GUIDE, '9:16 Stories and Reels', 9 / 16, [1080, 1920], 30 * MB, { safeTop: 250, safeBottom: 250 }),
 } as const;
 
 /** call_to_action_types the Marketing API takes for a link ad (the common ones; Marketing API, CallToAction reference). */
@@ -236,28 +162,10 @@ export const META_CTA_TYPES = [
 // JPG, PNG or GIF, 5 MB at most.
 const LINKEDIN_GUIDE = 'LinkedIn ads guide, single image ads specifications';
 export const LINKEDIN = {
-  intro: { doc: LINKEDIN_GUIDE, field: 'Introductory text', max: 150 } as TextRule,
-  headline: { doc: LINKEDIN_GUIDE, field: 'Headline', max: 70 } as TextRule,
-  landscape: {
-    doc: LINKEDIN_GUIDE,
-    slot: '1.91:1',
-    ratio: 1.91,
-    tolerance: 0.01,
-    minWidth: 640,
-    minHeight: 335,
-    maxBytes: 5 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
-  square: {
-    doc: LINKEDIN_GUIDE,
-    slot: '1:1',
-    ratio: 1,
-    tolerance: 0.01,
-    minWidth: 360,
-    minHeight: 360,
-    maxBytes: 5 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
+  intro: text(LINKEDIN_GUIDE, 'Introductory text', 150),
+  headline: text(LINKEDIN_GUIDE, 'Headline', 70),
+  landscape: image(LINKEDIN_GUIDE, '1.91:1', 1.91, [640, 335], 5 * MB),
+  square: image(LINKEDIN_GUIDE, '1:1', 1, [360, 360], 5 * MB),
 } as const;
 
 // --- TikTok ---
@@ -267,29 +175,11 @@ export const LINKEDIN = {
 // The 500 KB file size is a suggestion there, reported as a warning, not a limit.
 const TIKTOK_GUIDE = 'TikTok Ads Manager, Image Ads Specification (aid 6701253237862825989)';
 export const TIKTOK = {
-  text: { doc: TIKTOK_GUIDE, field: 'Ad text', min: 12, max: 100, forbid: /[{}#]/u, forbidWhat: 'emoji, "{", "}" or "#"' } as TextRule,
-  brandName: { doc: TIKTOK_GUIDE, field: 'Brand name', min: 2, max: 20, forbidWhat: 'emoji' } as TextRule,
-  landscape: {
-    doc: TIKTOK_GUIDE,
-    slot: '1.91:1',
-    ratio: 1.91,
-    tolerance: 0.01,
-    minWidth: 1200,
-    minHeight: 628,
-    maxBytes: 100 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
-  vertical: {
-    doc: TIKTOK_GUIDE,
-    slot: '9:16',
-    ratio: 9 / 16,
-    tolerance: 0.01,
-    minWidth: 720,
-    minHeight: 1280,
-    maxBytes: 100 * 1024 * 1024,
-    types: ['png', 'jpeg'],
-  } as ImageRule,
-  suggestedMaxBytes: 500 * 1024,
+  text: text(TIKTOK_GUIDE, 'Ad text', 100, { min: 12, forbid: /[{}#]/u, forbidWhat: 'emoji, "{", "}" or "#"' }),
+  brandName: text(TIKTOK_GUIDE, 'Brand name', 20, { min: 2, forbidWhat: 'emoji' }),
+  landscape: image(TIKTOK_GUIDE, '1.91:1', 1.91, [1200, 628], 100 * MB),
+  vertical: image(TIKTOK_GUIDE, '9:16', 9 / 16, [720, 1280], 100 * MB),
+  suggestedMaxBytes: 500 * KB,
 } as const;
 
 /**

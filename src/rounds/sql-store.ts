@@ -643,15 +643,24 @@ export class SqlRoundStore implements RoundStore {
 
   async exports(filter: { roundId?: string; adKeys?: string[] } = {}): Promise<ExportRecord[]> {
     let rows: SqlRow[];
-    if (filter.roundId) rows = await this.all('SELECT * FROM exports WHERE round_id = ? ORDER BY at, id', [filter.roundId]);
+    // One export's records share a time: the winner first, then by label, then by id.
+    const order = "ORDER BY at, CASE role WHEN 'winner' THEN 0 ELSE 1 END, label, id";
+    if (filter.roundId) rows = await this.all(`SELECT * FROM exports WHERE round_id = ? ${order}`, [filter.roundId]);
     else if (filter.adKeys) {
       if (!filter.adKeys.length) return [];
       rows = [];
       for (const part of chunk(filter.adKeys, 500)) {
         rows.push(...(await this.all(`SELECT * FROM exports WHERE ad_key IN (${marks(part)})`, part)));
       }
-      rows.sort((a, b) => String(a.at).localeCompare(String(b.at)) || String(a.id).localeCompare(String(b.id)));
-    } else rows = await this.all('SELECT * FROM exports ORDER BY at, id');
+      const rank = (r: SqlRow) => (r.role === 'winner' ? 0 : 1);
+      rows.sort(
+        (a, b) =>
+          String(a.at).localeCompare(String(b.at)) ||
+          rank(a) - rank(b) ||
+          String(a.label).localeCompare(String(b.label)) ||
+          String(a.id).localeCompare(String(b.id)),
+      );
+    } else rows = await this.all(`SELECT * FROM exports ${order}`);
     return rows.map(exportFromRow);
   }
 

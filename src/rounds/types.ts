@@ -315,7 +315,7 @@ export interface RoundStore {
   voidApprovals(variantId: string, keepHash: string, at: Date, reason: string): Promise<Approval[]>;
 
   recordExports(records: ExportRecord[]): Promise<void>;
-  /** Exports of one round, or those with the given ad keys, or (no filter) all, oldest first. */
+  /** Exports of one round, or those with the given ad keys, or (no filter) all: oldest first, a winner before its siblings. */
   exports(filter?: { roundId?: string; adKeys?: string[] }): Promise<ExportRecord[]>;
   addResultRows(rows: ResultRow[]): Promise<void>;
   /** Imported rows for the given ad keys (or of one import), in import order. */

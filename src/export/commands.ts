@@ -307,7 +307,7 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
               ...r.unmatched.map((u) => `  line ${u.line}${u.name ? ` "${u.name}"` : ''}: ${u.reason}`),
             );
           if (!library && r.ads.some((a) => a.creativeId))
-            lines.push('the creative library could not be opened: figures kept, library not updated');
+            lines.push(`the creative library could not be opened (${libraryError}): figures kept, library not updated`);
           io.stdout.write(`${lines.join('\n')}\n`);
         }
         return r.unmatched.length ? 1 : 0;

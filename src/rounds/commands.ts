@@ -47,8 +47,7 @@ export function makeDecisionsCommand(deps: DecisionsCommandDeps): Command {
             autoCloseMinutes: 0,
             reminderMinutes: 0,
             doubleClickMs: 0,
-            priceImageUsd: 0,
-            priceTextUsd: 0,
+            pricing: { estimate: () => ({ usd: 0, textCalls: 0, imageCalls: 0 }) },
           },
         });
         const log = await decisionLog(rounds, since);

@@ -84,7 +84,7 @@ async function waitFor<T>(what: string, find: () => Promise<T | undefined>, time
   }
 }
 
-const unescape = (s: string) =>
+const htmlText = (s: string) =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -97,7 +97,7 @@ function buttonValue(m: PageMessage, actionId: string): string | undefined {
   const re = new RegExp(`<(?:button|a)[^>]*data-action-id="${actionId}"[^>]*>`, 'g');
   const tag = re.exec(m.html)?.[0];
   const v = tag ? /data-value="([^"]*)"/.exec(tag)?.[1] : undefined;
-  return v === undefined ? undefined : unescape(v);
+  return v === undefined ? undefined : htmlText(v);
 }
 
 async function click(user: string, m: PageMessage, actionId: string): Promise<void> {
@@ -241,7 +241,7 @@ describe.skipIf(!existsSync(UNZIP) && !existsSync(PY))('after the vote, in the s
         ].sort(),
       );
       for (const c of exported) {
-        expect(unescape(inspiration.html)).toContain(c.headline);
+        expect(htmlText(inspiration.html)).toContain(c.headline);
         const ctr = (100 * smoothedCtr(c.clicks, c.impressions, stats.ctrPrior)).toFixed(2);
         expect(inspiration.html).toContain(`CTR ${ctr}%`);
       }

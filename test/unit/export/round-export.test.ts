@@ -10,8 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RoundExporter } from '../../../src/export/round-export.ts';
 import { exportImageTools } from '../../../src/export/tools.ts';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
-import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
+import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
+import { priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { Generator } from '../../../src/generate/types.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -93,8 +94,7 @@ beforeEach(async () => {
       autoCloseMinutes: 0,
       reminderMinutes: 0,
       doubleClickMs: 0,
-      priceImageUsd: 0,
-      priceTextUsd: 0,
+      pricing: { estimate: (n: number) => ({ usd: 0, textCalls: 0, imageCalls: n }) },
     },
   });
   view = recordingView();
@@ -141,7 +141,7 @@ describe('export of a closed round', () => {
       weights: DEFAULT_WEIGHTS,
       candidateFactor: 1,
       concurrency: 2,
-      prices: { image: 0, text: 0 },
+      prices: priceTable(),
       logger: silentLogger,
     });
     const { runner, exporter, refreshed } = setup(generator);

@@ -34,8 +34,8 @@ export function contentHash(
 }
 
 /**
- * `--approvers` as people type it: Slack mentions (`<@U123>`, `<@U123|alice>`), bare user ids
- * (`U0123ABC`) or `@names`, separated by commas or spaces. Names cannot be turned into user
+ * `--approvers` as people type it: Slack mentions (`<@U123>`, `<@U123|alice>`, or decoded at the
+ * edge as `@U123`), bare user ids (`U0123ABC`) or `@names`, separated by commas or spaces. Names cannot be turned into user
  * ids here; the Slack adapter resolves them (`names`).
  */
 export function parseApprovers(raw: string): { ids: string[]; names: string[] } {
@@ -45,7 +45,8 @@ export function parseApprovers(raw: string): { ids: string[]; names: string[] } 
   for (const tok of raw.split(/[\s,]+/).filter(Boolean)) {
     const mention = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/.exec(tok);
     if (mention) ids.push(mention[1]);
-    else if (/^[UW][A-Z0-9]{6,}$/.test(tok)) ids.push(tok);
+    // A mention decoded at the Slack edge reads "@U0123ABC": still a user id.
+    else if (/^@[UW][A-Z0-9]{2,}$/.test(tok) || /^[UW][A-Z0-9]{6,}$/.test(tok)) ids.push(tok.replace(/^@/, ''));
     else if (/^@[\p{L}\p{N}._-]{1,80}$/u.test(tok)) names.push(tok.slice(1).toLowerCase());
     else bad.push(tok);
   }

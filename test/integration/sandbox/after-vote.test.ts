@@ -79,7 +79,8 @@ async function waitFor<T>(what: string, find: () => Promise<T | undefined>, time
   for (;;) {
     const got = await find();
     if (got !== undefined) return got;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify((await messages(ALICE)).map((m) => m.text)).slice(0, 3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

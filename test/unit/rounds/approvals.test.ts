@@ -25,8 +25,8 @@ describe('content hash', () => {
 
 describe('approvers and quorum', () => {
   it('reads mentions, user ids and @names, once each', () => {
-    expect(parseApprovers('<@U0ALICE|alice>, <@U0BOB> U0CAROL12 @dana @Dana')).toEqual({
-      ids: ['U0ALICE', 'U0BOB', 'U0CAROL12'],
+    expect(parseApprovers('<@U0ALICE|alice>, <@U0BOB> U0CAROL12 @U0EVE123 @dana @Dana')).toEqual({
+      ids: ['U0ALICE', 'U0BOB', 'U0CAROL12', 'U0EVE123'],
       names: ['dana'],
     });
   });

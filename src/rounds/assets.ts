@@ -4,7 +4,8 @@
  * with new copy. Two stores behind one interface: a folder ($DATA_DIR/variants/<round>/<variant>/
  * by default) and S3-compatible object storage (ASSETS_URI=s3://…, in s3-assets.ts).
  */
-import { access, constants, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, constants, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.ts';
 import type { FormatName } from '../vocabulary.ts';
@@ -34,6 +35,22 @@ export function assetFolder(roundId: string, variantId: string): string {
   return `${roundId}/${variantId}`;
 }
 
+/**
+ * Writes beside the file and renames over it: an edit re-saves a variant while someone may be
+ * downloading it, and a plain write lets that reader see a file cut short (an empty PNG, which
+ * Slack refuses to upload). A rename within one folder is atomic on POSIX file systems.
+ */
+async function writeWhole(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 export function createFileAssetStore(dir: string): AssetStore & { location: string; ready(): Promise<void> } {
   const folder = (roundId: string, variantId: string) => join(dir, assetFolder(roundId, variantId));
   return {
@@ -41,10 +58,10 @@ export function createFileAssetStore(dir: string): AssetStore & { location: stri
     async save(roundId, variantId, a) {
       const d = folder(roundId, variantId);
       await mkdir(d, { recursive: true });
-      for (const [fmt, bytes] of Object.entries(a.images)) if (bytes) await writeFile(join(d, `${fmt}.png`), bytes);
-      await writeFile(join(d, 'preview.png'), a.preview);
-      await writeFile(join(d, 'visual.bin'), a.visual);
-      await writeFile(
+      for (const [fmt, bytes] of Object.entries(a.images)) if (bytes) await writeWhole(join(d, `${fmt}.png`), bytes);
+      await writeWhole(join(d, 'preview.png'), a.preview);
+      await writeWhole(join(d, 'visual.bin'), a.visual);
+      await writeWhole(
         join(d, 'embedding.f32'),
         Buffer.from(a.imageEmbedding.buffer, a.imageEmbedding.byteOffset, a.imageEmbedding.byteLength),
       );

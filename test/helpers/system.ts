@@ -8,7 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 
-export const REQUIRE_SYSTEM = process.env.ADCREATIVE_REQUIRE_SYSTEM === '1';
+/** Read at each call: a test of this helper sets it for itself while CI sets it for the run. */
+export function requireSystem(): boolean {
+  return process.env.ADCREATIVE_REQUIRE_SYSTEM === '1';
+}
 
 /** Where the test processes record their skips for the run's summary (set in vitest.config.ts). */
 export const SKIP_LOG_ENV = 'ADCREATIVE_SKIP_LOG';
@@ -29,7 +32,7 @@ export interface SystemNeed {
 export function systemAvailable(need: SystemNeed, available: boolean): boolean {
   if (available) return true;
   const msg = `${need.what} is not installed (apt-get install -y ${need.pkg})`;
-  if (REQUIRE_SYSTEM) throw new Error(`ADCREATIVE_REQUIRE_SYSTEM=1 but ${msg}`);
+  if (requireSystem()) throw new Error(`ADCREATIVE_REQUIRE_SYSTEM=1 but ${msg}`);
   process.stderr.write(`skipping ${need.tests}: ${msg}\n`);
   const log = process.env[SKIP_LOG_ENV];
   if (log) appendFileSync(log, `${JSON.stringify(need)}\n`);

@@ -176,7 +176,7 @@ export async function main(argv: string[]): Promise<void> {
       precision,
       threads,
       batchMax,
-      batchWaitMs: cfg.clipBatchWaitMs,
+      batchWaitMs: cfg.clipBatchWaitMs === 'auto' ? undefined : cfg.clipBatchWaitMs,
       limits: LIMITS,
       logger: silentLogger,
       textPadding,
@@ -185,7 +185,7 @@ export async function main(argv: string[]): Promise<void> {
 
   // --- vision: raw session.run, encoder model-only, encoder end to end ---
   type Row = { batch: number; rawImgPerSec: number; modelOnlyImgPerSec: number; endToEndImgPerSec: number; maxEventLoopDelayMs?: number };
-  const vision: Record<Precision, Row[]> = { fp32: [], int8: [] };
+  const vision: Record<Precision, Row[]> = { fp32: [], fp16: [], int8: [] };
   const embeddings: Partial<Record<Precision, Float32Array[]>> = {};
   for (const precision of ['fp32', 'int8'] as const) {
     const path = join(modelDir, onnxFile('vision', precision));
@@ -453,7 +453,7 @@ export async function main(argv: string[]): Promise<void> {
       images: nImages,
       imageSize: '1024x768 JPEG q85',
       intraOpThreads: threads || os.availableParallelism(),
-      batchWaitMs: cfg.clipBatchWaitMs,
+      batchWaitMs: cfg.clipBatchWaitMs === 'auto' ? undefined : cfg.clipBatchWaitMs,
       decodeConcurrency: decodeConcurrency ?? 'default (cores left by inference, at least 1)',
       decodePreprocessMsPerImageSerial: round(decodeMsPerImage, 1),
     },

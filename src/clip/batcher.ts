@@ -33,6 +33,8 @@ export interface Batcher<I, O> {
   readonly queued: number;
   /** Rejects everything queued and refuses new work. */
   close(reason: Error): void;
+  /** Changes the ceiling and the wait (the encoder learns them once the execution provider is known). */
+  configure(limits: { batchMax: number; waitMs: number }): void;
 }
 
 interface Entry<I, O> {
@@ -42,9 +44,14 @@ interface Entry<I, O> {
   reject(e: unknown): void;
 }
 
+function checkMax(batchMax: number): number {
+  if (!Number.isInteger(batchMax) || batchMax < 1) throw new RangeError(`batchMax must be a positive integer; got ${batchMax}`);
+  return batchMax;
+}
+
 export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
-  if (!Number.isInteger(opts.batchMax) || opts.batchMax < 1)
-    throw new RangeError(`batchMax must be a positive integer; got ${opts.batchMax}`);
+  let batchMax = checkMax(opts.batchMax);
+  let waitMs = opts.waitMs;
   const queue: Entry<I, O>[] = [];
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
@@ -53,7 +60,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
 
   const schedule = () => {
     if (busy || queue.length === 0) return;
-    if (queue.length >= opts.batchMax) {
+    if (queue.length >= batchMax) {
       void flush();
     } else if (!timer) {
       // Even with waitMs 0 the run starts on a later turn, so callers of the same tick share it.
@@ -63,7 +70,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
           timer = undefined;
           if (!busy && queue.length > 0) void flush();
         },
-        Math.max(0, opts.waitMs - waited),
+        Math.max(0, waitMs - waited),
       );
     }
   };
@@ -72,7 +79,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     if (timer) clearTimeout(timer);
     timer = undefined;
     busy = true;
-    const batch = queue.splice(0, opts.batchMax);
+    const batch = queue.splice(0, batchMax);
     runs++;
     try {
       const out = await opts.run(
@@ -116,6 +123,11 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     },
     get queued() {
       return queue.length;
+    },
+    configure(limits) {
+      batchMax = checkMax(limits.batchMax);
+      waitMs = limits.waitMs;
+      schedule();
     },
     close(reason) {
       closed = reason;

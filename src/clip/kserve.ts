@@ -266,6 +266,8 @@ export interface ModelMetadata {
   platform: string;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
+  /** serve-clip's addition (clients ignore unknown fields): the execution provider, precision and vision input in use. */
+  parameters?: Record<string, string>;
 }
 
 /** The two models' signatures, as serve-clip reports them and Triton's config.pbtxt declares them (-1: any size). */

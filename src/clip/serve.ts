@@ -46,6 +46,8 @@ export interface ClipServer {
   server: Server;
   port: number;
   url: string;
+  /** Settles once the models loaded (or failed to: the failure is logged and /v2/health/ready stays 503). */
+  warm: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,9 +101,26 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
     .then(() => {
       ready['clip-text'] = true;
       ready['clip-vision'] = true;
-      log.info('models ready', { models: Object.keys(models), dims, device: encoder.info().device, synthetic: encoder.info().synthetic });
+      const info = encoder.info();
+      log.info('models ready', {
+        models: Object.keys(models),
+        dims,
+        provider: info.device,
+        precision: info.precision,
+        visionInput: encoder.settings().visionInput,
+        synthetic: info.synthetic,
+      });
     })
     .catch((e: unknown) => log.error('model load failed', { error: describeError(e) }));
+
+  /** A model's metadata, with the execution provider and precision in use once the models loaded. */
+  const metadata = (name: ClipModelName): ModelMetadata => {
+    const info = encoder.info();
+    return {
+      ...models[name],
+      parameters: { execution_provider: info.device, precision: info.precision, vision_input: encoder.settings().visionInput },
+    };
+  };
 
   const inferText = async (req: InferRequest): Promise<Tensor> => {
     const ids = input(req, 'input_ids', 'clip-text', 'INT64');
@@ -202,7 +221,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
       return `infer:${name}`;
     }
     if (m[3] === undefined && req.method === 'GET') {
-      sendJson(res, 200, meta);
+      sendJson(res, 200, metadata(name as ClipModelName));
       return 'metadata';
     }
     throw new KServeError(405, `${req.method} is not allowed on ${path}`);
@@ -244,6 +263,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
     server,
     port,
     url: `http://${host}:${port}`,
+    warm,
     async close() {
       unsubscribe();
       await warm;

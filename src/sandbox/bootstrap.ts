@@ -30,8 +30,9 @@ export interface ModelFacts {
 }
 
 /** A model folder counts when it has config.json and both ONNX towers for the precision asked. */
-export function inspectModelDir(dir: string, precision: 'fp32' | 'int8' = 'fp32'): ModelFacts {
-  const suffix = precision === 'int8' ? '_quantized' : '';
+export function inspectModelDir(dir: string, precision: 'auto' | 'fp32' | 'fp16' | 'int8' = 'fp32'): ModelFacts {
+  // `auto` needs the fp32 files (the CPU's, and any GPU's fallback).
+  const suffix = precision === 'int8' ? '_quantized' : precision === 'fp16' ? '_fp16' : '';
   const files = ['config.json', join('onnx', `text_model${suffix}.onnx`), join('onnx', `vision_model${suffix}.onnx`)];
   if (!files.every((f) => existsSync(join(dir, f)))) return { present: false, synthetic: false };
   try {

@@ -15,11 +15,11 @@
 import { availableParallelism } from 'node:os';
 import { type AdError, ImageError, InferenceError, InputError, isAdError, ModelError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { WorkerPool } from '../workers/pool.ts';
+import { createSemaphore } from '../workers/pool.ts';
 import { type WireError, WorkerRpc } from '../workers/rpc.ts';
 import { createBatcher } from './batcher.ts';
 import { inspectModelDir, type ModelDir, type ModelKind, type PrecisionSetting } from './model-dir.ts';
-import type { PrepRequest, PrepResult } from './prep-worker.ts';
+import { createPrepPool } from './prep-pool.ts';
 import { type DecodeMode, type ImageLimits, readPreprocessConfig } from './preprocess.ts';
 import { type Device, isGpu, type Provider, type VisionInputSetting, type WebGpuSettings } from './session.ts';
 import { ClipTokenizer } from './tokenizer.ts';
@@ -120,12 +120,6 @@ function reviveError(e: WireError): AdError {
   return new InferenceError('INFERENCE_FAILED', `ONNX Runtime failed: ${e.message}`, opts);
 }
 
-/** A failed preprocess: the image's fault unless the worker itself said otherwise. */
-function revivePreprocessError(e: WireError): AdError {
-  if (e.name === 'ModelError' || e.name === 'InferenceError') return reviveError(e);
-  return new ImageError(e.name === 'ImageError' && e.code ? e.code : 'IMAGE_CORRUPT', e.message, { hint: e.hint });
-}
-
 const closedError = () => new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
 
 /** A buffer that can be transferred whole (not a view into a larger or pooled one). */
@@ -138,38 +132,6 @@ function rows(r: RunResult): Float32Array[] {
   const out: Float32Array[] = [];
   for (let i = 0; i < r.rows; i++) out.push(new Float32Array(r.data, i * r.dims * 4, r.dims));
   return out;
-}
-
-/** A FIFO counting semaphore whose capacity can change. */
-function createSemaphore(n: number) {
-  let capacity = n;
-  let used = 0;
-  const waiters: (() => void)[] = [];
-  const wake = () => {
-    while (used < capacity && waiters.length) {
-      used++;
-      waiters.shift()?.();
-    }
-  };
-  return {
-    acquire(): Promise<void> {
-      if (used < capacity && waiters.length === 0) {
-        used++;
-        return Promise.resolve();
-      }
-      return new Promise((r) => {
-        waiters.push(r);
-      });
-    },
-    release(): void {
-      used--;
-      wake();
-    },
-    resize(c: number): void {
-      capacity = Math.max(1, c);
-      wake();
-    },
-  };
 }
 
 export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
@@ -215,16 +177,11 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   let prepThreads =
     opts.decodeConcurrency ?? prepPoolSize(opts.device === 'cpu' || opts.device === 'auto' ? 'cpu' : opts.device, opts.threads);
   // Preprocessing gets a pool of its own: in the inference worker its JavaScript parts would
-  // wait for each blocking run() to end, so decoding could not overlap inference.
-  const prep = new WorkerPool<PrepRequest>(
-    {
-      entry: new URL('./prep-worker.ts', import.meta.url),
-      name: 'a CLIP preprocessing worker',
-      closedError,
-      deathError: (why) => new ImageError('PREP_WORKER_FAILED', `a CLIP preprocessing worker ${why}`),
-    },
-    prepThreads,
-  );
+  // wait for each blocking run() to end, so decoding could not overlap inference. One image per
+  // thread at a time: on a CPU the pool has the cores inference leaves (at least one), since
+  // decoding there preempts ONNX Runtime's threads, whose parallel loops stall while any one
+  // of them is descheduled.
+  const prep = createPrepPool(prepThreads, closedError);
   const warnedNotes = new Set<string>();
   let warnedUv = false;
 
@@ -239,7 +196,6 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     window.resize(Math.max(2 * batchMax, 8));
     prepThreads = opts.decodeConcurrency ?? prepPoolSize(r.provider, opts.threads);
     prep.resize(prepThreads);
-    decodes.resize(prepThreads);
     if (first && prepThreads > uvThreads() && !warnedUv) {
       warnedUv = true;
       log.warn(
@@ -428,10 +384,6 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   // Decoded-but-not-yet-embedded images, across all callers: enough to fill the next batch
   // while one runs, without holding a whole large call's tensors in memory.
   const window = createSemaphore(Math.max(2 * batchMax, 8));
-  // One image per preprocessing thread at a time. On a CPU the pool has the cores inference
-  // leaves (at least one): decoding there preempts ONNX Runtime's threads, whose parallel
-  // loops stall while any one of them is descheduled.
-  const decodes = createSemaphore(prepThreads);
 
   const checkOpen = () => {
     if (closed) throw closedError();
@@ -452,24 +404,14 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       try {
         if (failed) throw new ImageError('IMAGE_SKIPPED', 'skipped after another image of the same call failed');
         let pixels: Float32Array | Uint8Array;
-        await decodes.acquire();
         try {
-          // A copy (never Buffer#slice, a view): the transfer detaches it, and the caller keeps its bytes.
-          const own = new Uint8Array(bytes).buffer as ArrayBuffer;
-          const r = await prep.call<PrepResult>(
-            { bytes: own, cfg, limits: opts.limits, output, decode: opts.decode ?? 'default' },
-            [own],
-            revivePreprocessError,
-          );
-          pixels = output === 'rgb8' ? new Uint8Array(r.pixels) : new Float32Array(r.pixels);
+          pixels = await prep.preprocess(bytes, cfg, opts.limits, output, opts.decode);
         } catch (e) {
           failed = true;
           if (images.length === 1) throw e;
           const code = isAdError(e) ? e.code : 'IMAGE_CORRUPT';
           const msg = e instanceof Error ? e.message : String(e);
           throw new ImageError(code, `image ${i + 1} of ${images.length}: ${msg}`, { cause: e, hint: isAdError(e) ? e.hint : undefined });
-        } finally {
-          decodes.release();
         }
         return await imageBatcher.submitOne(pixels);
       } finally {
@@ -554,7 +496,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       tokenBatcher.close(err);
       imageBatcher.close(err);
       // Let the sessions release after the run in progress, but never wait long for it.
-      await Promise.all([worker.close({ farewell: { type: 'close' } }), prep.close({ graceMs: 0 })]);
+      await Promise.all([worker.close({ farewell: { type: 'close' } }), prep.close()]);
     },
   };
 }

@@ -41,6 +41,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       breakerFailures: cfg.clipBreakerFailures,
       breakerCooldownMs: cfg.clipBreakerCooldownMs,
       limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
+      prepThreads: orUndefined(cfg.clipPrepThreads),
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.

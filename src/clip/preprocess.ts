@@ -220,7 +220,13 @@ export async function cropRgb(
       source: opts.source,
       info,
       // Shrink-on-load only for JPEG: libjpeg's 1/2, 1/4, 1/8 scales; WebP's loader would rescale by any factor.
-      resize: { width: rs.width, height: rs.height, window: win, filter: cfg.resample, shrinkOnLoad: mode === 'fast' && info.format === 'jpeg' },
+      resize: {
+        width: rs.width,
+        height: rs.height,
+        window: win,
+        filter: cfg.resample,
+        shrinkOnLoad: mode === 'fast' && info.format === 'jpeg',
+      },
     });
     px = img.data;
   } else {

@@ -85,7 +85,9 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   const metrics = opts.metrics ?? noopMetrics;
   const log = opts.logger.child({ component: 'serve-clip' });
   const dims = encoder.dims;
-  const models: Record<string, ModelMetadata> = clipModels(dims);
+  // The vision signature follows the graph that loaded: float CHW, or 8-bit HWC for an rgb8 model.
+  const signatures = () => clipModels(dims, 224, encoder.settings().visionInput === 'rgb8' ? 'rgb8' : 'float');
+  const models: Record<string, ModelMetadata> = signatures();
   const maxBody = opts.maxBodyBytes ?? 256 * 1024 * 1024;
   const maxBatch = opts.maxBatch ?? 1024;
   const version = opts.version ?? '1';
@@ -117,7 +119,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   const metadata = (name: ClipModelName): ModelMetadata => {
     const info = encoder.info();
     return {
-      ...models[name],
+      ...signatures()[name],
       parameters: { execution_provider: info.device, precision: info.precision, vision_input: encoder.settings().visionInput },
     };
   };
@@ -155,21 +157,35 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   };
 
   const inferVision = async (req: InferRequest): Promise<Tensor> => {
-    const px = input(req, 'pixel_values', 'clip-vision', 'FP32');
-    const want = models['clip-vision'].inputs[0].shape;
-    if (px.shape.length !== 4 || px.shape[1] !== want[1] || px.shape[2] !== want[2] || px.shape[3] !== want[3])
+    const graph = await encoder.visionInput();
+    const rgb8 = graph.type === 'uint8';
+    const name = rgb8 ? 'pixels' : 'pixel_values';
+    const other = req.inputs.find((i) => i.name === (rgb8 ? 'pixel_values' : 'pixels'));
+    if (other && !req.inputs.some((i) => i.name === name))
       throw new KServeError(
         400,
-        `clip-vision: pixel_values must have shape [batch, 3, ${want[2]}, ${want[3]}] (CLIP-preprocessed CHW); got ${JSON.stringify(px.shape)}`,
+        rgb8
+          ? 'clip-vision: this server\'s vision model takes 8-bit pixels: send "pixels" UINT8 [batch, 224, 224, 3] (resized and centre-cropped RGB), not pixel_values'
+          : 'clip-vision: this server\'s vision model takes "pixel_values" FP32 [batch, 3, 224, 224] (CLIP-preprocessed CHW); it was started without an 8-bit-pixel model (models rgb8)',
+      );
+    const px = input(req, name, 'clip-vision', rgb8 ? 'UINT8' : 'FP32');
+    const want = graph.dims;
+    if (px.shape.length !== 4 || px.shape.slice(1).some((d, i) => d !== want[i + 1]))
+      throw new KServeError(
+        400,
+        `clip-vision: ${name} must have shape [batch, ${want.slice(1).join(', ')}] (${rgb8 ? '8-bit RGB HWC' : 'CLIP-preprocessed CHW'}); got ${JSON.stringify(px.shape)}`,
       );
     const batch = px.shape[0];
     if (batch > maxBatch) throw new KServeError(400, `clip-vision: batch of ${batch} exceeds the limit of ${maxBatch}`);
-    const per = 3 * want[2] * want[3];
-    const data = px.data as Float32Array;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
+    const per = want.slice(1).reduce((a, b) => a * b, 1);
+    if (!rgb8) {
+      const data = px.data as Float32Array;
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
+      }
     }
     // One owned buffer per image: the batcher transfers them to the worker.
+    const data = px.data as Float32Array | Uint8Array;
     const images = Array.from({ length: batch }, (_, b) => data.slice(b * per, (b + 1) * per));
     const out = await encoder.embedPreprocessed(images);
     return { name: 'image_embeds', datatype: 'FP32', shape: [batch, dims], data: join(out, dims) };

@@ -208,7 +208,11 @@ export async function decodeRgb(bytes: Uint8Array, limits: ImageLimits, opts: De
     }
     const r = opts.resize;
     if (r) {
-      img = img.resize(r.width, r.height, { fit: 'fill', kernel: r.filter === 'bilinear' ? 'linear' : 'cubic', fastShrinkOnLoad: r.shrinkOnLoad === true });
+      img = img.resize(r.width, r.height, {
+        fit: 'fill',
+        kernel: r.filter === 'bilinear' ? 'linear' : 'cubic',
+        fastShrinkOnLoad: r.shrinkOnLoad === true,
+      });
       if (r.window) img = img.extract(r.window);
     }
     const { data, info: out } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

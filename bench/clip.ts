@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- clip [--device cpu|webgpu|cuda] [--quick] [--model DIR] [--precisions fp32,int8]
+ * `npm run bench -- clip [--device cpu|webgpu|cuda] [--quick] [--model DIR] [--arch vit-b-32|tiny] [--precisions fp32,int8]
  *   [--batches 1,8,32] [--rgb8] [--decode default|fast] [--prep-threads N] [--images N] [--no-peer] [--no-gemm] [--out FILE]`
  *
  * CLIP throughput on the synthetic ViT-B/32 (real architecture and size), in one run:
@@ -195,6 +195,7 @@ export async function main(argv: string[]): Promise<void> {
       'no-peer': { type: 'boolean' },
       'no-gemm': { type: 'boolean' },
       'no-text': { type: 'boolean' },
+      arch: { type: 'string' },
       out: { type: 'string' },
     },
     strict: true,
@@ -218,8 +219,10 @@ export async function main(argv: string[]): Promise<void> {
   const loadBefore = os.loadavg();
 
   if (!existsSync(join(modelDir, 'onnx/vision_model.onnx'))) {
-    log(`generating the synthetic vit-b-32 model into ${modelDir} (once)…`);
-    await synthesizeModel({ arch: 'vit-b-32', outDir: modelDir, quantize: precisions.includes('int8'), onProgress: (m) => log(`  ${m}`) });
+    const arch = values.arch ?? 'vit-b-32';
+    if (arch !== 'vit-b-32' && arch !== 'tiny') throw new Error(`--arch takes vit-b-32 or tiny; got ${JSON.stringify(arch)}`);
+    log(`generating the synthetic ${arch} model into ${modelDir} (once)…`);
+    await synthesizeModel({ arch, outDir: modelDir, quantize: precisions.includes('int8'), onProgress: (m) => log(`  ${m}`) });
   }
   if (precisions.includes('int8') && !existsSync(join(modelDir, onnxFile('vision', 'int8')))) {
     log(`quantizing ${modelDir} (once)…`);

@@ -63,7 +63,7 @@ const serveCmd: Command = {
     const info = encoder.info();
     const s = encoder.settings();
     io.stderr.write(
-      `serve-clip: KServe v2 on ${server.url} (models clip-text, clip-vision on ${describeEncoder(info)}; vision input ${s.visionInput}; batching ${noBatching ? 'off' : `up to ${s.batchMax}, ${s.batchWaitMs} ms wait`}; ${s.prepThreads} preprocessing threads)\n`,
+      `serve-clip: KServe v2 on ${server.url} (models clip-text, clip-vision on ${describeEncoder(info)}; vision input ${s.visionInput}; batching ${noBatching ? 'off' : `up to ${s.batchMax}, ${s.batchWaitMs} ms wait`}; preprocessing threads: ${s.prepThreads})\n`,
     );
     const sig = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -55,7 +55,11 @@ const serveCmd: Command = {
       // /healthz, /readyz (the models loaded) and /metrics beside the KServe routes.
       extraRoute: opsRoute({
         metrics,
-        readiness: createReadiness({ checks: { models: () => encoder.warmup() }, logger }),
+        readiness: createReadiness({
+          // Ready once the models loaded; /readyz then names where they run.
+          checks: { models: () => encoder.warmup().then(() => describeEncoder(encoder.info())) },
+          logger,
+        }),
       }),
     });
     // The start-up line names what runs where, once the models have loaded (or could not).

@@ -35,6 +35,7 @@ import { type Provider, sessionOptions } from '../src/clip/session.ts';
 import { synthesizeModel } from '../src/clip/synth/index.ts';
 import { ClipTokenizer } from '../src/clip/tokenizer.ts';
 import { cosine } from '../src/clip/types.ts';
+import { webgpuSettings } from '../src/clip/webgpu-options.ts';
 import { dataPath, loadConfig } from '../src/config.ts';
 import { generateJpegs } from '../src/image/bench-images.ts';
 import { silentLogger } from '../src/log.ts';
@@ -273,7 +274,7 @@ export async function main(argv: string[]): Promise<void> {
       textPadding,
       decodeConcurrency: prepThreads,
       decode,
-      webgpu: cfg.clipWebgpuOptions,
+      webgpu: webgpuSettings(cfg.clipWebgpuOptions),
     });
 
   // --- vision: raw session.run, encoder model-only, encoder end to end ---
@@ -283,7 +284,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const precision of precisions) {
     for (const input of inputs) {
       const path = join(modelDir, onnxFile('vision', precision, input));
-      const raw = await ort.InferenceSession.create(path, sessionOptions(device, threads, cfg.clipWebgpuOptions));
+      const raw = await ort.InferenceSession.create(path, sessionOptions(device, threads, webgpuSettings(cfg.clipWebgpuOptions)));
       const inputName = raw.inputNames[0];
       for (const batch of batches) {
         const n = Math.max(batch, Math.min(nImages, quick ? Math.max(batch * 2, 8) : Math.max(batch * 4, gpu ? 256 : nImages)));
@@ -363,7 +364,7 @@ export async function main(argv: string[]): Promise<void> {
     for (const precision of precisions) {
       const s = await ort.InferenceSession.create(
         join(modelDir, onnxFile('text', precision)),
-        sessionOptions(device, threads, cfg.clipWebgpuOptions),
+        sessionOptions(device, threads, webgpuSettings(cfg.clipWebgpuOptions)),
       );
       for (const batch of batches.filter((b) => b >= 8)) {
         const ids = new BigInt64Array(batch * seq);

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseWebGpuOptions } from './clip/webgpu-options.ts';
 import { ConfigError } from './errors.ts';
 import {
   BRIEF_MAX_CHARS_RANGE,
@@ -67,6 +66,20 @@ export function oneOf<const T extends string>(...values: T[]): Parser<T> {
     return v as T;
   };
 }
+
+/** `key=value` pairs separated by commas (keys and values: letters, digits, `_`, `.`, `-`). */
+export const keyValues: Parser<Record<string, string>> = (raw, name) => {
+  const out: Record<string, string> = {};
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z][A-Za-z0-9_.]*)=([A-Za-z0-9_.-]+)$/.exec(part);
+    if (!m) bad(name, 'key=value pairs separated by commas (e.g. preferredLayout=NHWC,validationMode=disabled)', raw);
+    out[m[1]] = m[2];
+  }
+  return out;
+};
 
 /** `auto` (the value is settled later, e.g. by the CLIP execution provider), or what `p` parses. */
 export function autoOr<T>(p: Parser<T>): Parser<T | 'auto'> {
@@ -401,7 +414,7 @@ export const SETTINGS = {
   clipWebgpuOptions: {
     env: 'CLIP_WEBGPU_OPTIONS',
     default: '',
-    parse: (raw: string, name: string) => parseWebGpuOptions(raw, name),
+    parse: keyValues,
     group: 'clip',
     doc: 'WebGPU provider options as `key=value,…`: `preferredLayout=NHWC`, or any `ep.webgpuexecutionprovider.<key>` entry (e.g. `validationMode=disabled`).',
   },

@@ -11,7 +11,6 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelError } from '../errors.ts';
 import { readModelConfig } from './model-config.ts';
-import { MODEL_FIX_HINT } from './session.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 /** CLIP_PRECISION: a precision, or `auto` (by provider: GPU fp16, CPU fp32). */
@@ -23,6 +22,10 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 export type VisionInput = 'float' | 'rgb8';
 
 const SUFFIX: Record<Precision, string> = { fp32: '', fp16: '_fp16', int8: '_quantized' };
+
+/** The fix for a model that is missing or cannot be read, shown with every model error. */
+export const MODEL_FIX_HINT =
+  'run `npm run -s adcreative -- models fetch` for the real model, or `npm run -s adcreative -- models synth --arch tiny --out DIR` and set CLIP_MODEL_DIR=DIR';
 
 export const METADATA_FILES = ['config.json', 'preprocessor_config.json', 'tokenizer.json'] as const;
 

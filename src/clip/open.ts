@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import { applyConfiguredAdapter } from './adapter.ts';
 import { createOnnxEncoder, type OnnxEncoderOptions } from './encoder.ts';
 import type { Encoder } from './types.ts';
+import { webgpuSettings } from './webgpu-options.ts';
 
 const orUndefined = (v: number | 'auto'): number | undefined => (v === 'auto' ? undefined : v);
 
@@ -23,7 +24,7 @@ export function encoderOptions(cfg: Config, over: Partial<OnnxEncoderOptions> & 
     batchWaitMs: orUndefined(cfg.clipBatchWaitMs),
     decodeConcurrency: orUndefined(cfg.clipPrepThreads),
     decode: cfg.clipDecode,
-    webgpu: cfg.clipWebgpuOptions,
+    webgpu: webgpuSettings(cfg.clipWebgpuOptions),
     limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
     ...over,
   };

@@ -24,7 +24,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InferenceError, ModelError } from '../errors.ts';
-import type { ModelFiles, Precision, PrecisionSetting, VisionInput } from './model-dir.ts';
+import { MODEL_FIX_HINT, type ModelFiles, type Precision, type PrecisionSetting, type VisionInput } from './model-dir.ts';
 import type { WebGpuSettings } from './webgpu-options.ts';
 
 export type { WebGpuSettings } from './webgpu-options.ts';
@@ -81,10 +81,6 @@ export interface ProviderMemo {
 export function newProviderMemo(): ProviderMemo {
   return { failed: new Map() };
 }
-
-/** The fix for a model that is missing or cannot be read, shown with every model error. */
-export const MODEL_FIX_HINT =
-  'run `npm run -s adcreative -- models fetch` for the real model, or `npm run -s adcreative -- models synth --arch tiny --out DIR` and set CLIP_MODEL_DIR=DIR';
 
 export function intraOpThreads(threads: number): number {
   return threads > 0 ? threads : availableParallelism();

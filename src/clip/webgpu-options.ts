@@ -1,6 +1,6 @@
 /**
- * CLIP_WEBGPU_OPTIONS: options for ONNX Runtime's WebGPU execution provider, parsed without
- * loading ONNX Runtime (the configuration validates them at start).
+ * CLIP_WEBGPU_OPTIONS: options for ONNX Runtime's WebGPU execution provider, read without
+ * loading ONNX Runtime.
  */
 import { ConfigError } from '../errors.ts';
 
@@ -13,27 +13,20 @@ export interface WebGpuSettings {
 }
 
 /**
- * `key=value` pairs separated by commas. `preferredLayout` is the provider option; every
- * other key becomes an `ep.webgpuexecutionprovider.<key>` session config entry, which the
- * provider reads (validationMode, storageBufferCacheMode, maxNumPendingDispatches, …).
+ * CLIP_WEBGPU_OPTIONS (key=value pairs, parsed by the configuration) as the provider takes them:
+ * `preferredLayout` is the provider option; every other key becomes an
+ * `ep.webgpuexecutionprovider.<key>` session config entry, which the provider reads
+ * (validationMode, storageBufferCacheMode, maxNumPendingDispatches, …).
  */
-export function parseWebGpuOptions(raw: string, name = 'CLIP_WEBGPU_OPTIONS'): WebGpuSettings {
+export function webgpuSettings(options: Record<string, string>, name = 'CLIP_WEBGPU_OPTIONS'): WebGpuSettings {
   const out: WebGpuSettings = {};
   const entries: Record<string, string> = {};
-  for (const part of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const m = /^([A-Za-z][A-Za-z0-9]*)=([A-Za-z0-9_.-]+)$/.exec(part);
-    if (!m)
-      throw new ConfigError(
-        `${name} must be key=value pairs separated by commas (e.g. preferredLayout=NHWC,validationMode=disabled); got ${JSON.stringify(part)}`,
-      );
-    if (m[1] === 'preferredLayout') {
-      if (m[2] !== 'NCHW' && m[2] !== 'NHWC')
-        throw new ConfigError(`${name}: preferredLayout must be NCHW or NHWC; got ${JSON.stringify(m[2])}`);
-      out.preferredLayout = m[2];
-    } else entries[m[1]] = m[2];
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'preferredLayout') {
+      if (value !== 'NCHW' && value !== 'NHWC')
+        throw new ConfigError(`${name}: preferredLayout must be NCHW or NHWC; got ${JSON.stringify(value)}`);
+      out.preferredLayout = value;
+    } else entries[key] = value;
   }
   if (Object.keys(entries).length) out.entries = entries;
   return out;

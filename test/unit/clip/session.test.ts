@@ -6,10 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { batchDefaults, prepPoolSize } from '../../../src/clip/encoder.ts';
 import type { ModelFiles } from '../../../src/clip/model-dir.ts';
+import { encoderOptions } from '../../../src/clip/open.ts';
 import { pickFile, sessionOptions, type WebGpuHostFacts, webgpuFix } from '../../../src/clip/session.ts';
-import { parseWebGpuOptions } from '../../../src/clip/webgpu-options.ts';
+import { webgpuSettings } from '../../../src/clip/webgpu-options.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { ConfigError } from '../../../src/errors.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 const all: ModelFiles = {
   fp32: { float: '/m/onnx/vision_model.onnx', rgb8: '/m/onnx/vision_model_rgb8.onnx' },
@@ -85,7 +87,9 @@ describe('WebGPU: what to install', () => {
 
 describe('WebGPU session options', () => {
   it('passes the layout as a provider option and the rest as ep.webgpuexecutionprovider entries', () => {
-    const s = parseWebGpuOptions('preferredLayout=NHWC, validationMode=disabled,maxNumPendingDispatches=64');
+    const s = webgpuSettings(
+      loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=NHWC, validationMode=disabled,maxNumPendingDispatches=64' }).clipWebgpuOptions,
+    );
     const o = sessionOptions('webgpu', 0, s);
     expect(o.executionProviders).toEqual([{ name: 'webgpu', preferredLayout: 'NHWC' }]);
     expect((o.extra as { ep: unknown }).ep).toEqual({
@@ -98,10 +102,15 @@ describe('WebGPU session options', () => {
 
   it('a malformed CLIP_WEBGPU_OPTIONS is refused at start, naming the variable', () => {
     expect(() => loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=NHWC,oops' })).toThrow(ConfigError);
-    expect(() => loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=CHWN' })).toThrow(
-      /CLIP_WEBGPU_OPTIONS: preferredLayout must be NCHW or NHWC/,
+    expect(() => loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=NHWC,oops' })).toThrow(/CLIP_WEBGPU_OPTIONS must be key=value pairs/);
+    // The layout's values are the provider's business: checked when the encoder is built from the configuration.
+    const cfg = loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=CHWN' });
+    expect(() => encoderOptions(cfg, { logger: silentLogger })).toThrow(
+      /CLIP_WEBGPU_OPTIONS: preferredLayout must be NCHW or NHWC; got "CHWN"/,
     );
-    expect(loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=NHWC' }).clipWebgpuOptions).toEqual({ preferredLayout: 'NHWC' });
+    expect(webgpuSettings(loadConfig({ CLIP_WEBGPU_OPTIONS: 'preferredLayout=NHWC' }).clipWebgpuOptions)).toEqual({
+      preferredLayout: 'NHWC',
+    });
   });
 });
 

@@ -3,7 +3,8 @@
  * int8): weights stored and arithmetic done in float16, inputs and outputs kept float32 (a
  * Cast after each float input and before each float output), so callers and the KServe
  * contract do not change. Numerically sensitive operators stay float32 with Casts around them:
- * LayerNormalization and Softmax by default (their reductions lose most in fp16), plus the
+ * LayerNormalization and Softmax by default (their reductions lose most in fp16; also ReduceMean,
+ * Pow and Sqrt, which older exports use to spell out LayerNorm), plus the
  * operators whose inputs must be float32 (Resize's scales, Range, …) and every operator outside
  * the standard domain (e.g. com.microsoft's int8 kernels).
  *
@@ -48,7 +49,11 @@ export interface Fp16Stats {
   bytesOut: number;
 }
 
-export const DEFAULT_KEEP: readonly string[] = ['LayerNormalization', 'Softmax'];
+/**
+ * LayerNormalization and Softmax; and the reductions of a LayerNorm that older exports (opset < 17)
+ * spell out as ReduceMean, Pow and Sqrt, where a squared activation of a few hundred overflows float16.
+ */
+export const DEFAULT_KEEP: readonly string[] = ['LayerNormalization', 'Softmax', 'ReduceMean', 'Pow', 'Sqrt'];
 
 /** Operators that stay float32 whatever `keep` says: inputs that must be float32, or no fp16 kernel anywhere. */
 const ALWAYS_FP32 = new Set([

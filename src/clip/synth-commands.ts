@@ -77,7 +77,7 @@ const PARITY_MIN = 0.999;
 const fp16: Command = {
   name: 'models fp16',
   summary: 'Write fp16 versions (onnx/*_fp16.onnx: fp16 weights and arithmetic, fp32 inputs and outputs) for GPU hosts',
-  usage: 'DIR [--keep LayerNormalization,Softmax|none] [--no-check]',
+  usage: 'DIR [--keep LayerNormalization,Softmax,ReduceMean,Pow,Sqrt|none] [--no-check]',
   options: { keep: { type: 'string' }, 'no-check': { type: 'boolean' } },
   positionals: true,
   async run(args, io) {

@@ -100,6 +100,20 @@ describe('convertToFp16', () => {
     expect(vals[3]).toBeCloseTo(-1e4, -1);
   });
 
+  it('keeps the reductions of a spelled-out LayerNorm in float32, where squares of large activations would overflow', () => {
+    const g = new GraphBuilder('ln');
+    const x = g.input('x', DataType.FLOAT, ['n', 8]);
+    const axes = g.ints('axes', [-1]);
+    const d = g.op('Sub', [x, g.op('ReduceMean', [x, axes])]);
+    const variance = g.op('ReduceMean', [g.op('Pow', [d, g.scalar('two', 2)]), axes]);
+    const std = g.op('Sqrt', [g.op('Add', [variance, g.scalar('eps', 1e-5)])]);
+    g.node('Div', [d, std], { outputs: ['y'] });
+    g.output('y', DataType.FLOAT, ['n', 8]);
+    const { stats } = convertToFp16(g.encode({ opset: 18, producer: 'test' }));
+    expect(stats.kept).toEqual({ ReduceMean: 2, Pow: 1, Sqrt: 1 });
+    expect(stats.converted).toBe(3); // Sub, Add, Div
+  });
+
   it('with nothing kept, casts only at the float inputs and outputs', () => {
     const { bytes, stats } = convertToFp16(sample(), { keep: [] });
     const nodes = decodeModel(bytes, 'f').graph?.node ?? [];

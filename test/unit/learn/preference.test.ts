@@ -13,6 +13,7 @@ import {
   type VoteRecord,
 } from '../../../src/learn/preference.ts';
 import { createRng, normalizeRows, type Rng } from '../../../src/linalg.ts';
+import { fakeEncoder, textVector } from '../../helpers/fake-encoder.ts';
 
 const D = 64;
 
@@ -173,22 +174,14 @@ describe('preference model', () => {
 
   it('scores generated variants for ranking (0–1, null below the threshold) and refuses another embedding space', async () => {
     const { model, rng } = fiveHundred();
-    const texts = new Map<string, Float32Array>();
-    const encoder = {
-      info: () => ({ model: 'm', dims: D, synthetic: true, device: 'cpu', precision: 'fp32' as const }),
-      embedTexts: async (xs: string[]) =>
-        xs.map((t) => {
-          if (!texts.has(t)) texts.set(t, unit(rng));
-          return texts.get(t)!;
-        }),
-    };
+    const encoder = fakeEncoder({ dims: D, model: 'm' });
     const variants = [0, 1, 2].map((i) => ({ headline: `H${i}`, body: `body ${i}`, imageEmbedding: unit(rng) }));
     const scores = await makePreferenceScorer({ model, encoder, minVotes: 100 })(variants);
     expect(scores).toHaveLength(3);
     for (const [i, s] of scores.entries()) {
       expect(s).not.toBeNull();
       // The same number the model gives for the image and the embedded copy ("headline — body").
-      const want = model.score({ imageEmbedding: variants[i].imageEmbedding, textEmbedding: texts.get(`H${i} — body ${i}`)! }, 100)!;
+      const want = model.score({ imageEmbedding: variants[i].imageEmbedding, textEmbedding: textVector(`H${i} — body ${i}`, D) }, 100)!;
       expect(s).toBeCloseTo(want.percentile / 100, 10);
     }
     expect(await makePreferenceScorer({ model, encoder, minVotes: 501 })(variants)).toEqual([null, null, null]);

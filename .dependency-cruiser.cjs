@@ -12,7 +12,7 @@
 const pkg = (...names) => `(^|/)node_modules/(${names.map((n) => n.replace(/[.]/g, '\\.')).join('|')})/`;
 
 /** Modules at the ground floor: everyone may import them; they import only each other. */
-const GROUND = '^src/(config|errors|linalg|log|random|vocabulary)\\.ts$';
+const GROUND = '^src/(config|disk|errors|linalg|log|random|redact|vocabulary)\\.ts$';
 
 /**
  * "Each external library is imported in exactly one module (folder)": the folder owns the
@@ -42,7 +42,7 @@ module.exports = {
       name: 'ground-floor-imports-nothing-above',
       severity: 'error',
       comment:
-        'config, errors, linalg, log, random and vocabulary are read by every module (config.ts validates settings with the ' +
+        'config, disk, errors, linalg, log, random, redact and vocabulary are read by every module (config.ts validates settings with the ' +
         'vocabulary); if one of them imported a feature module, that module would load before config was valid and ' +
         'circles would follow. They may import each other and Node built-ins only.',
       from: { path: GROUND },
@@ -136,6 +136,12 @@ module.exports = {
       '^src/ops/metrics\\.ts$',
       ['prom-client'],
       'Code counts through the small Metrics interface; one registry per process.',
+    ),
+    owns(
+      'only-s3-asset-store-imports-aws-sdk',
+      '^src/rounds/s3-assets\\.ts$',
+      ['@aws-sdk/[^/]+'],
+      'Variant assets on S3 are one implementation of the AssetStore seam; LanceDB on s3:// uses its own object store.',
     ),
     owns('only-csv-module-imports-csv-parse', '^src/library/csv\\.ts$', ['csv-parse'], 'Metrics CSVs are parsed in one place.'),
     {

@@ -29,10 +29,12 @@ ARG RUNTIME=cpu
 FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /app
 ARG RUNTIME
-COPY package.json package-lock.json .npmrc ./
-# .npmrc skips onnxruntime-node's CUDA download (offline CI); the cuda image asks for CUDA 12.
-RUN if [ "$RUNTIME" = "cuda" ]; then export ONNXRUNTIME_NODE_INSTALL=cuda12; else export ONNXRUNTIME_NODE_INSTALL=skip; fi \
- && npm ci --omit=dev --no-audit --no-fund \
+COPY package.json package-lock.json ./
+# onnxruntime-node's install script only downloads the CUDA provider: package.json's allowScripts
+# denies it (npm >= 11.16) and ONNXRUNTIME_NODE_INSTALL=skip does the same for older npm; the cuda
+# image then runs it on purpose for CUDA 12 (npm run install-cuda; the build needs network for NuGet).
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
+ && if [ "$RUNTIME" = "cuda" ]; then ONNXRUNTIME_NODE_INSTALL=cuda12 npm run install-cuda; fi \
  && npm cache clean --force
 COPY tsconfig.json ./
 COPY src ./src

@@ -3,7 +3,7 @@
  */
 const [name, ...args] = process.argv.slice(2);
 if (!name || !/^[a-z-]+$/.test(name)) {
-  process.stderr.write('usage: npm run bench -- <clip|library|generate|slack|train|serve> [options]\n');
+  process.stderr.write('usage: npm run bench -- <clip|library|generate|slack|train|taste|serve> [options]\n');
   process.exit(2);
 }
 const mod = (await import(`./${name}.ts`).catch((e: unknown) => {

@@ -10,7 +10,6 @@
  *    and the JSON says so.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Adapter, withAdapter } from '../src/clip/adapter.ts';
@@ -20,17 +19,7 @@ import { dataPath, loadConfig } from '../src/config.ts';
 import { adapterFromResult, syntheticPairs, trainAdapter } from '../src/learn/adapter-train.ts';
 import { formatRecall } from '../src/learn/recall.ts';
 import { createRng, median, normalizeRows } from '../src/linalg.ts';
-
-function machine() {
-  return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    freeMemoryGiB: Math.round(freemem() / 2 ** 30),
-    node: process.version,
-    load: loadavg().map((x) => Math.round(x * 100) / 100),
-  };
-}
+import { machine } from './machine.ts';
 
 /** Median time in ms of `fn` over `reps` runs after `warm` warm-up runs. */
 async function time(fn: () => unknown | Promise<unknown>, reps: number, warm = 3): Promise<number> {

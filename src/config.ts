@@ -266,7 +266,7 @@ export const SETTINGS = {
     default: '10',
     parse: int(1, 10_000),
     group: 'rounds',
-    doc: 'Briefs one person may start per hour.',
+    doc: 'Rounds one person may start per hour: new briefs and next rounds (mentions, New round, Try again) alike.',
   },
   dailyImageCap: {
     env: 'DAILY_IMAGE_CAP',
@@ -575,7 +575,7 @@ export const SETTINGS = {
     parse: secretStr,
     secret: true,
     group: 'generation',
-    doc: 'OpenAI API key. Unset: copy is recombined from the library and the brief, images come from the offline studio (labelled offline drafts).',
+    doc: 'OpenAI API key. Unset: copy is written offline from the brief by rules, images come from the offline studio (labelled offline drafts).',
   },
   openaiBaseUrl: {
     env: 'OPENAI_BASE_URL',
@@ -700,10 +700,10 @@ export const SETTINGS = {
   },
   rankWeightPreference: {
     env: 'RANK_WEIGHT_PREFERENCE',
-    default: '0',
+    default: '1',
     parse: num(0, 10),
     group: 'generation',
-    doc: 'Weight of the trained preference model (0 until one is trained).',
+    doc: "Weight of the team's predicted preference (a 0–1 percentile) in a variant's score; above 0 it also picks variants to learn from (Thompson sampling). 0 shows the score but ranks without it.",
   },
   rankMmrLambda: {
     env: 'RANK_MMR_LAMBDA',
@@ -754,6 +754,27 @@ export const SETTINGS = {
     parse: int(0, 65535),
     group: 'deploy',
     doc: 'Port of `adcreative serve-clip` (KServe v2 / Open Inference Protocol over HTTP).',
+  },
+  serveClipToken: {
+    env: 'SERVE_CLIP_TOKEN',
+    parse: secretStr,
+    secret: true,
+    group: 'deploy',
+    doc: 'Bearer token serve-clip requires on every route but its health probes (inference, model metadata, /metrics), and the remote encoder (CLIP_ENDPOINT) sends. Unset: no authentication, so keep serve-clip on loopback or a private network.',
+  },
+  serveClipMaxBodyBytes: {
+    env: 'SERVE_CLIP_MAX_BODY_BYTES',
+    default: '67108864',
+    parse: int(1024),
+    group: 'deploy',
+    doc: 'serve-clip: largest request body (413 above it, refused before it is read). 64 MiB is ~110 preprocessed images; the remote encoder sends at most 32 per request.',
+  },
+  serveClipMaxInflightBytes: {
+    env: 'SERVE_CLIP_MAX_INFLIGHT_BYTES',
+    default: '268435456',
+    parse: int(1024),
+    group: 'deploy',
+    doc: 'serve-clip: request bytes being read or embedded at once, over all clients; a request that would pass it gets 503 with Retry-After (the remote encoder waits and retries).',
   },
   clipRemoteTimeoutMs: {
     env: 'CLIP_REMOTE_TIMEOUT_MS',
@@ -806,10 +827,10 @@ export const SETTINGS = {
   },
   preferenceMinVotes: {
     env: 'PREFERENCE_MIN_VOTES',
-    default: '50',
+    default: '10',
     parse: int(1),
     group: 'learning',
-    doc: 'Votes the preference model needs before scores are shown; below it variants show "insufficient data".',
+    doc: 'Without priors (no library metrics, no past winners), votes the preference model needs before scores are shown; below it variants show "insufficient data". With priors scores show from the start, "uncertain" while the interval is wide.',
   },
   learningSchedule: {
     env: 'LEARNING_SCHEDULE',

@@ -2,6 +2,8 @@
  * Typed errors. Every failure a caller may handle has a stable `code`, so listeners,
  * the CLI and tests branch on codes rather than on message text.
  */
+import { redact } from './redact.ts';
+
 export class AdError extends Error {
   readonly code: string;
   /** A hint that tells a person what to do next (a command to run, a setting to fix). */
@@ -60,9 +62,13 @@ export function isAdError(e: unknown): e is AdError {
   return e instanceof AdError;
 }
 
-/** A one-line description for logs and CLI output. Never includes causes' stacks. */
+/**
+ * A one-line description for logs, Slack messages, stored round errors and CLI output. Never
+ * includes causes' stacks; secrets are redacted (an upstream error may echo a request's
+ * `Authorization` header).
+ */
 export function describeError(e: unknown): string {
-  if (e instanceof AdError) return e.hint ? `${e.message} (${e.hint})` : e.message;
-  if (e instanceof Error) return e.message;
-  return String(e);
+  if (e instanceof AdError) return redact(e.hint ? `${e.message} (${e.hint})` : e.message);
+  if (e instanceof Error) return redact(e.message);
+  return redact(String(e));
 }

@@ -312,3 +312,195 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * Cholesky factor L (lower, row-major, float64) of a symmetric positive-definite d×d matrix,
+ * with `jitter` added to the diagonal; undefined when it is not positive definite.
+ */
+export function cholesky(A: ArrayLike<number>, d: number, jitter = 0): Float64Array | undefined {
+  const L = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    const oi = i * d;
+    for (let j = 0; j <= i; j++) {
+      const oj = j * d;
+      let s = A[oi + j] + (i === j ? jitter : 0);
+      for (let k = 0; k < j; k++) s -= L[oi + k] * L[oj + k];
+      if (i === j) {
+        if (!(s > 0)) return undefined;
+        L[oi + i] = Math.sqrt(s);
+      } else L[oi + j] = s / L[oj + j];
+    }
+  }
+  return L;
+}
+
+/** Solves (L Lᵀ) x = b for x, given the Cholesky factor L. */
+export function choleskySolve(L: Float64Array, b: ArrayLike<number>, d: number): Float64Array {
+  const y = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * d + k] * y[k];
+    y[i] = s / L[i * d + i];
+  }
+  for (let i = d - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < d; k++) s -= L[k * d + i] * y[k];
+    y[i] = s / L[i * d + i];
+  }
+  return y;
+}
+
+/** Inverse of a symmetric positive-definite matrix from its Cholesky factor. */
+export function choleskyInverse(L: Float64Array, d: number): Float64Array {
+  const inv = new Float64Array(d * d);
+  const e = new Float64Array(d);
+  for (let c = 0; c < d; c++) {
+    e.fill(0);
+    e[c] = 1;
+    const col = choleskySolve(L, e, d);
+    for (let r = 0; r < d; r++) inv[r * d + c] = col[r];
+  }
+  return inv;
+}
+
+/** log det(L Lᵀ). */
+export function choleskyLogDet(L: Float64Array, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += Math.log(L[i * d + i]);
+  return 2 * s;
+}
+
+/** Gram–Schmidt (twice, for stability) on the k rows of a k×d matrix, in place; a row that vanishes is left zero. */
+export function orthonormalizeRows(Q: Float64Array, k: number, d: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < k; i++) {
+      const oi = i * d;
+      for (let r = 0; r < i; r++) {
+        const or = r * d;
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += Q[oi + j] * Q[or + j];
+        for (let j = 0; j < d; j++) Q[oi + j] -= dot * Q[or + j];
+      }
+      let s = 0;
+      for (let j = 0; j < d; j++) s += Q[oi + j] * Q[oi + j];
+      const n = Math.sqrt(s);
+      for (let j = 0; j < d; j++) Q[oi + j] = n > 1e-12 ? Q[oi + j] / n : 0;
+    }
+  }
+}
+
+/**
+ * The top-k principal directions of the n×d rows of X (centred on their mean), as the rows of
+ * a k×d matrix, by subspace iteration (Y = X̄Qᵀ, Q = orth(YᵀX̄)) on the blocked products
+ * above; with the mean and each direction's variance. k is capped at min(n − 1, d).
+ */
+export function principalComponents(
+  X: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  rng: Rng,
+  iterations = 10,
+): { mean: Float32Array; components: Float32Array; variances: number[]; k: number } {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= Math.max(1, n);
+  const kk = Math.max(0, Math.min(k, n - 1, d));
+  const Xc = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) Xc[i * d + j] = X[i * d + j] - mean[j];
+  // A few extra directions speed convergence of the last wanted ones.
+  const m = Math.min(d, kk + 8);
+  let Q = new Float64Array(m * d);
+  for (let i = 0; i < Q.length; i++) Q[i] = rng.normal();
+  orthonormalizeRows(Q, m, d);
+  const Qf = new Float32Array(m * d);
+  const Y = new Float32Array(n * m);
+  const next = new Float32Array(m * d);
+  for (let it = 0; it < iterations; it++) {
+    Qf.set(Q);
+    gemmNT(Xc, Qf, Y, n, d, m);
+    gemmTN(Y, Xc, next, n, m, d);
+    Q = Float64Array.from(next);
+    orthonormalizeRows(Q, m, d);
+  }
+  // Variance along each direction (‖X̄q‖²/(n−1)), and order by it: subspace iteration leaves the basis unordered within it.
+  Qf.set(Q);
+  gemmNT(Xc, Qf, Y, n, d, m);
+  const variances: number[] = [];
+  for (let r = 0; r < m; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Y[i * m + r] * Y[i * m + r];
+    variances.push(s / Math.max(1, n - 1));
+  }
+  const order = variances
+    .map((_, i) => i)
+    .sort((a, b) => variances[b] - variances[a])
+    .slice(0, kk);
+  const components = new Float32Array(kk * d);
+  order.forEach((o, r) => {
+    for (let j = 0; j < d; j++) components[r * d + j] = Q[o * d + j];
+  });
+  return { mean: Float32Array.from(mean), components, variances: order.map((o) => variances[o]), k: kk };
+}
+
+/** Solves the small dense system A X = B (A n×n, B n×m, row-major) by Gaussian elimination with partial pivoting. */
+export function solveDense(A: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
+  const a = Float64Array.from(A);
+  const x = Float64Array.from(B);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[piv * n + c])) piv = r;
+    if (piv !== c) {
+      for (let j = 0; j < n; j++) [a[c * n + j], a[piv * n + j]] = [a[piv * n + j], a[c * n + j]];
+      for (let j = 0; j < m; j++) [x[c * m + j], x[piv * m + j]] = [x[piv * m + j], x[c * m + j]];
+    }
+    const p = a[c * n + c] || 1e-300;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = a[r * n + c] / p;
+      if (f === 0) continue;
+      for (let j = c; j < n; j++) a[r * n + j] -= f * a[c * n + j];
+      for (let j = 0; j < m; j++) x[r * m + j] -= f * x[c * m + j];
+    }
+  }
+  for (let r = 0; r < n; r++) {
+    const p = a[r * n + r] || 1e-300;
+    for (let j = 0; j < m; j++) x[r * m + j] /= p;
+  }
+  return x;
+}
+
+/** M·v for a D×D row-major M. */
+export function matVec(M: Float64Array, v: ArrayLike<number>, D: number, out = new Float64Array(D)): Float64Array {
+  for (let i = 0; i < D; i++) {
+    let s = 0;
+    const o = i * D;
+    for (let j = 0; j < D; j++) s += M[o + j] * v[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** a · b over the length of a. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Cholesky with a growing diagonal jitter when round-off has left a positive-definite matrix
+ * just short of it; undefined when even a large jitter does not help.
+ */
+export function choleskyJittered(A: ArrayLike<number>, D: number): Float64Array | undefined {
+  let L = cholesky(A, D);
+  for (let jitter = 1e-10; !L && jitter < 1; jitter *= 100) L = cholesky(A, D, jitter);
+  return L;
+}
+
+/** Inverse of a symmetric positive-definite matrix; throws RangeError when it is not one. */
+export function invertSpd(A: Float64Array, D: number): Float64Array {
+  const L = choleskyJittered(A, D);
+  if (!L) throw new RangeError('the matrix is not positive definite');
+  return choleskyInverse(L, D);
+}

@@ -1,9 +1,9 @@
 /**
- * Structured JSON logs on stderr. Every line passes through `redact`, so a token that
- * slips into a message or an error never reaches the log.
+ * Structured JSON logs on stderr. Every line passes through `redact` (redact.ts), so a token
+ * that slips into a message or an error never reaches the log.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { SECRET_ENV_NAMES } from './config.ts';
+import { redact } from './redact.ts';
 
 // The request being handled, so every line logged while handling it (in listeners and the
 // work they start) carries its id without passing it down by hand.
@@ -25,34 +25,6 @@ export function currentRequestId(): string | undefined {
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-// Slack tokens, OpenAI keys and bearer headers, wherever they appear.
-const TOKEN_PATTERNS = [/xox[abposr]-[A-Za-z0-9-]+/g, /xapp-[A-Za-z0-9-]+/g, /sk-[A-Za-z0-9_-]{8,}/g, /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi];
-
-function secretValues(): string[] {
-  const out: string[] = [];
-  // LanceDB Cloud and s3:// library URIs take their credentials from these variables.
-  for (const name of [
-    ...SECRET_ENV_NAMES,
-    'OPENAI_API_KEY',
-    'DATABASE_URL',
-    'LANCEDB_API_KEY',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-  ]) {
-    const v = process.env[name];
-    if (v && v.length >= 6) out.push(v);
-  }
-  return out;
-}
-
-export function redact(text: string): string {
-  let s = text;
-  for (const v of secretValues()) s = s.split(v).join('[redacted]');
-  for (const re of TOKEN_PATTERNS) s = s.replace(re, (_m, p1) => (typeof p1 === 'string' ? `${p1}[redacted]` : '[redacted]'));
-  // Passwords inside connection strings (postgres://user:pass@host).
-  return s.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1[redacted]@');
-}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;

@@ -4,7 +4,8 @@
  * overrides for the parts they replace.
  */
 import { describeEncoder, type Encoder, engineOf } from './clip/types.ts';
-import { type Config, libraryUri } from './config.ts';
+import { type Config, dataPath, libraryUri } from './config.ts';
+import { probeWritable } from './disk.ts';
 import { describeError } from './errors.ts';
 import { listBrands } from './generate/brands.ts';
 import { createRoundPricing } from './generate/providers.ts';
@@ -12,8 +13,8 @@ import type { Generator } from './generate/types.ts';
 import { formatStatsText, statsSummary } from './learn/eval-report.ts';
 import { followPreferenceModel, learningStatsInput } from './learn/learning.ts';
 import { openLearningSources } from './learn/open-sources.ts';
-import { makePreferenceScorer } from './learn/preference.ts';
-import { roundSummaries } from './learn/round-sources.ts';
+import { roundSummaries, shownVariants } from './learn/round-sources.ts';
+import { cachingTextEncoder, createTasteLearner, makeTasteScorer, type TasteLearner } from './learn/taste-learner.ts';
 import { startLearningSchedule } from './learn/train-schedule.ts';
 import type { Library } from './library/types.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -36,6 +37,8 @@ export interface Services {
   generator: Generator;
   store: RoundStore;
   rounds: RoundService;
+  /** The team's taste model: the fitted file plus every vote since (learn/taste-learner.ts). */
+  taste: TasteLearner;
   assets: AssetStore;
   /** Brand kits found in BRANDS_DIR, read again on each call so a new kit needs no restart. */
   brands: () => string[];
@@ -76,6 +79,11 @@ export interface ServiceOverrides {
   metrics?: MetricsRegistry;
 }
 
+/** A library URI that is a folder on this machine (not s3://, gs://, db://, …). */
+function isLocalPath(uri: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri);
+}
+
 export function roundSettings(cfg: Config): RoundSettings {
   return {
     ratePerHour: cfg.briefRatePerHour,
@@ -95,6 +103,7 @@ export function slackSettings(cfg: Config): SlackSettings {
     adminUserIds: cfg.slackAdminUserIds,
     channelAllowlist: cfg.slackChannelAllowlist,
     imageMaxBytes: cfg.imageMaxBytes,
+    imageMaxPixels: cfg.imageMaxPixels,
     inspirationCount: 3,
     maxConcurrentRounds: cfg.roundConcurrency,
   };
@@ -151,6 +160,15 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   // Opened now so a broken library shows in the start-up log, not in the first round.
   await library().catch(() => undefined);
 
+  // The team's taste: the fitted model (re-read when retrained) plus every vote since, applied as
+  // it is stored (RoundService onVote). Copy embeddings made for ranking are kept for the votes.
+  const copyEncoder = cachingTextEncoder(encoder);
+  const taste = createTasteLearner({
+    fitted: followPreferenceModel(cfg, logger),
+    shown: (roundId) => shownVariants({ store, assets, encoder: copyEncoder }, roundId),
+    logger,
+  });
+
   const generator = instrumentGenerator(
     o.generator ??
       (await import('./generate/open.ts')).createGenerator({
@@ -162,9 +180,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
           library()
             .then((l) => l.maxSimilarity(e))
             .catch(() => e.map(() => Number.NaN)),
-        // The team's preference model, re-read when `train preference` rewrites it; null scores
-        // ("insufficient data") until it has seen PREFERENCE_MIN_VOTES votes.
-        preference: makePreferenceScorer({ model: followPreferenceModel(cfg, logger), encoder, minVotes: cfg.preferenceMinVotes }),
+        // Predicted preference with its interval and Thompson draws; null ("insufficient data") while
+        // the model has no priors and fewer than PREFERENCE_MIN_VOTES votes.
+        preference: makeTasteScorer({ model: taste.current, encoder: copyEncoder, minVotes: cfg.preferenceMinVotes }),
       }),
     metrics,
   );
@@ -188,6 +206,9 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       assets: async () => {
         await assets.ready?.();
       },
+      // A full or read-only disk fails here, before a round fails on it (rounds, assets, the library).
+      data_dir_writable: () => probeWritable(dataPath(cfg), 'DATA_DIR'),
+      ...(isLocalPath(libraryUri(cfg)) ? { library_writable: () => probeWritable(libraryUri(cfg), 'the creative library folder') } : {}),
       // A remote encoder must answer its health endpoint; the in-process one must have loaded
       // its sessions. Either way /readyz names where CLIP runs.
       encoder: async () => {
@@ -203,7 +224,13 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     },
   });
   const rs = roundSettings(cfg);
-  const rounds = new RoundService({ store, settings: rs, leases: state.leases, leaseMs: cfg.roundLeaseSeconds * 1000 });
+  const rounds = new RoundService({
+    store,
+    settings: rs,
+    leases: state.leases,
+    leaseMs: cfg.roundLeaseSeconds * 1000,
+    onVote: (change) => taste.observe(change),
+  });
   const brands = () => listBrands(cfg.brandsDir);
   const defaults = (): BriefDefaults => ({
     variants: Math.min(cfg.defaultVariants, cfg.maxVariants),
@@ -236,6 +263,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     generator,
     store,
     rounds,
+    taste,
     assets,
     brands,
     synthetic,
@@ -271,6 +299,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     async close() {
       readiness.stop();
       schedule?.stop();
+      await taste.settled();
       await state.close().catch(() => {});
       // An index build is not worth holding a shutdown past its grace time: it commits nothing half done.
       const indexWaitMs = cfg.shutdownGraceSeconds * 1000;

@@ -6,7 +6,6 @@ import type { Command } from './cli/command.ts';
 import { type Config, config } from './config.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { checkOpenAISettings } from './generate/providers.ts';
-import { redact } from './log.ts';
 
 export type Mode = 'socket' | 'http' | 'sandbox';
 
@@ -72,8 +71,8 @@ export const commands: Command[] = [
       try {
         return await runBot(config());
       } catch (e) {
-        // Redacted: a start-up error may quote a connection string or a token.
-        io.stderr.write(`adcreative: ${redact(describeError(e))}\n`);
+        // describeError redacts: a start-up error may quote a connection string or a token.
+        io.stderr.write(`adcreative: ${describeError(e)}\n`);
         return 1;
       }
     },

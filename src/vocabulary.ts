@@ -99,22 +99,51 @@ export interface FieldLimit {
   label: string;
 }
 
+/**
+ * How a platform counts a text's length: every character once, or East Asian wide characters
+ * (Chinese, Japanese, Korean) twice, as Google Ads and TikTok do.
+ */
+export type CountRule = 'chars' | 'double-width';
+
 export interface ChannelLimits {
   headline: FieldLimit;
   body: FieldLimit;
   cta: FieldLimit;
+  count: CountRule;
 }
 
-export type CopyField = keyof ChannelLimits;
+export type CopyField = Exclude<keyof ChannelLimits, 'count'>;
 const COPY_FIELDS: readonly CopyField[] = ['headline', 'body', 'cta'];
 
-/** Copy limits per channel, in characters (design §5); COPY_LIMITS overrides entries. */
+/** Copy limits per channel, in characters as each platform counts them (design §5); COPY_LIMITS overrides entries. */
 export const DEFAULT_LIMITS: Record<ChannelName, ChannelLimits> = {
-  meta: { headline: { max: 27, label: 'headline' }, body: { max: 125, label: 'primary text' }, cta: { max: 20, label: 'CTA' } },
-  google: { headline: { max: 30, label: 'headline' }, body: { max: 90, label: 'description' }, cta: { max: 20, label: 'CTA' } },
-  linkedin: { headline: { max: 70, label: 'headline' }, body: { max: 150, label: 'intro text' }, cta: { max: 20, label: 'CTA' } },
-  // TikTok has one ad text (100); the headline drawn on the creative shares that limit.
-  tiktok: { headline: { max: 100, label: 'ad text' }, body: { max: 100, label: 'ad text' }, cta: { max: 20, label: 'CTA' } },
+  meta: {
+    headline: { max: 27, label: 'headline' },
+    body: { max: 125, label: 'primary text' },
+    cta: { max: 20, label: 'CTA' },
+    count: 'chars',
+  },
+  // Google Ads: "double-width characters (Chinese, Japanese, Korean) count as 2" against every limit.
+  google: {
+    headline: { max: 30, label: 'headline' },
+    body: { max: 90, label: 'description' },
+    cta: { max: 20, label: 'CTA' },
+    count: 'double-width',
+  },
+  linkedin: {
+    headline: { max: 70, label: 'headline' },
+    body: { max: 150, label: 'intro text' },
+    cta: { max: 20, label: 'CTA' },
+    count: 'chars',
+  },
+  // TikTok has one ad text (100 Latin characters; Asian characters count as 2); the headline
+  // drawn on the creative shares that limit.
+  tiktok: {
+    headline: { max: 100, label: 'ad text' },
+    body: { max: 100, label: 'ad text' },
+    cta: { max: 20, label: 'CTA' },
+    count: 'double-width',
+  },
 };
 
 export type LimitOverrides = Partial<Record<ChannelName, Partial<Record<CopyField, number>>>>;
@@ -145,5 +174,6 @@ export function limitsFor(channel: ChannelName, overrides: LimitOverrides = {}):
     headline: { ...base.headline, max: o.headline ?? base.headline.max },
     body: { ...base.body, max: o.body ?? base.body.max },
     cta: { ...base.cta, max: o.cta ?? base.cta.max },
+    count: base.count,
   };
 }

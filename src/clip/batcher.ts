@@ -1,8 +1,9 @@
 /**
  * Dynamic batching: concurrent requests are gathered into one inference run of up to
  * `batchMax` inputs, waiting at most `waitMs` for more after the first one arrives.
- * Calls larger than `batchMax` are split; results come back in each caller's order; a run
- * that fails rejects only the callers whose inputs were in it.
+ * Calls larger than `batchMax` are split; results come back in each caller's order. A run
+ * that fails with inputs of several calls is run again call by call, so one caller's bad
+ * input (a token id the model cannot take) fails that caller only, not its batch-mates.
  *
  * One run is in flight at a time (the worker could not run two at once anyway), so while
  * a run is busy the next batch fills up, and it starts the moment the previous one ends.
@@ -39,6 +40,8 @@ export interface Batcher<I, O> {
 
 interface Entry<I, O> {
   item: I;
+  /** The call (`submit`) this input came with. */
+  call: number;
   at: number;
   resolve(o: O): void;
   reject(e: unknown): void;
@@ -56,7 +59,18 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
   let runs = 0;
+  let calls = 0;
   let closed: Error | undefined;
+
+  const runOnce = async (batch: Entry<I, O>[]): Promise<void> => {
+    runs++;
+    const out = await opts.run(
+      batch.map((e) => e.item),
+      { size: batch.length, seq: runs, waitMs: performance.now() - batch.reduce((t, e) => t + e.at, 0) / batch.length },
+    );
+    if (out.length !== batch.length) throw new Error(`batch run returned ${out.length} results for ${batch.length} inputs`);
+    for (let i = 0; i < batch.length; i++) batch[i].resolve(out[i]);
+  };
 
   const schedule = () => {
     if (busy || queue.length === 0) return;
@@ -80,37 +94,43 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     timer = undefined;
     busy = true;
     const batch = queue.splice(0, batchMax);
-    runs++;
     try {
-      const out = await opts.run(
-        batch.map((e) => e.item),
-        { size: batch.length, seq: runs, waitMs: performance.now() - batch.reduce((t, e) => t + e.at, 0) / batch.length },
-      );
-      if (out.length !== batch.length) throw new Error(`batch run returned ${out.length} results for ${batch.length} inputs`);
-      for (let i = 0; i < batch.length; i++) batch[i].resolve(out[i]);
+      await runOnce(batch);
     } catch (err) {
-      for (const e of batch) e.reject(err);
+      const byCall = new Map<number, Entry<I, O>[]>();
+      for (const e of batch) byCall.set(e.call, [...(byCall.get(e.call) ?? []), e]);
+      if (byCall.size === 1 || closed) {
+        for (const e of batch) e.reject(err);
+      } else {
+        // Whose input broke the run? Each call again on its own: the others still get answers.
+        for (const group of byCall.values()) {
+          await runOnce(group).catch((e: unknown) => {
+            for (const x of group) x.reject(e);
+          });
+        }
+      }
     } finally {
       busy = false;
       schedule();
     }
   };
 
-  const enqueue = (item: I): Promise<O> =>
+  const enqueue = (item: I, call: number): Promise<O> =>
     new Promise<O>((resolve, reject) => {
       if (closed) reject(closed);
-      else queue.push({ item, at: performance.now(), resolve, reject });
+      else queue.push({ item, call, at: performance.now(), resolve, reject });
     });
 
   const submitOne = (item: I): Promise<O> => {
-    const p = enqueue(item);
+    const p = enqueue(item, ++calls);
     schedule();
     return p;
   };
 
   // All of one call's inputs are queued before scheduling, so they share runs.
   const submit = (items: readonly I[]): Promise<O[]> => {
-    const ps = items.map(enqueue);
+    const call = ++calls;
+    const ps = items.map((item) => enqueue(item, call));
     schedule();
     return Promise.all(ps);
   };

@@ -465,6 +465,17 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       checkOpen();
       if (!rowsIn.length) return [];
       await ensureSession('text');
+      // An id the model's embedding table does not have fails the whole run it is in: refused here.
+      const vocab = BigInt((await tokenizer()).vocabSize);
+      rowsIn.forEach((r, b) => {
+        for (let i = 0; i < r.ids.length; i++) {
+          if (r.ids[i] < 0n || r.ids[i] >= vocab)
+            throw new InputError(
+              'INPUT_INVALID',
+              `input_ids row ${b} holds ${r.ids[i]} at position ${i}, not a token id of this model (0 to ${vocab - 1n})`,
+            );
+        }
+      });
       return tokenBatcher.submit(rowsIn);
     },
     stats: () => structuredClone(stats),

@@ -4,10 +4,13 @@
  * HTTP Range request when a previous transfer broke off, restarted from zero when the server
  * ignores Range), is checked, and is renamed into place atomically.
  *
- * Checksums: sums that the manifest pins are enforced. Where it cannot pin one (the weights
- * could not be downloaded when the manifest was written), the first download records the
- * sum in `checksums.lock.json` inside the model directory (trust on first download, also
- * for files copied in by hand), and every later run verifies against it.
+ * What is verified (models/README.md says it for people): the manifest pins the revision to a
+ * commit, so the hub serves the same files every time; sums that the manifest pins (copied from
+ * the hub's published LFS details) are enforced; a published size is enforced too, before the
+ * transfer when the server announces a length. Where no sum could be pinned, the hub's advertised
+ * LFS sum (X-Linked-ETag) checks the first download, which records the sum in
+ * `checksums.lock.json` inside the model directory (trust on first download, also for files copied
+ * in by hand), and every later run verifies against it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -26,6 +29,8 @@ export interface ManifestFile {
   sha256: string | null;
   optional?: boolean;
   approxBytes?: number;
+  /** The size the hub shows for the file at the pinned revision, as it shows it: "352 MB", "89.1 MB" (SI units). */
+  publishedSize?: string;
 }
 
 export interface ManifestModel {
@@ -86,6 +91,33 @@ export function loadManifest(path = defaultManifestPath()): Manifest {
 
 export function filesFor(model: ManifestModel, precision: FetchPrecision): ManifestFile[] {
   return model.files.filter((f) => f.precision === 'any' || precision === 'all' || f.precision === precision);
+}
+
+/** A revision that names one commit (40 hex digits), not a branch or tag that can move. */
+export function isCommit(revision: string): boolean {
+  return /^[0-9a-f]{40}$/.test(revision);
+}
+
+const SI: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 };
+
+/**
+ * Whether `bytes` is the size the hub shows as `published` ("352 MB", "89.1 MB", "4.58 kB"): the
+ * hub rounds to three significant digits, so the size must round to the same figure.
+ */
+export function matchesPublishedSize(bytes: number, published: string): boolean {
+  const m = /^(\d+(?:\.(\d+))?)\s*(B|kB|KB|MB|GB)$/.exec(published.trim());
+  if (!m) throw new ModelError('MANIFEST_INVALID', `publishedSize ${JSON.stringify(published)} is not like "352 MB" or "89.1 MB"`);
+  const decimals = m[2]?.length ?? 0;
+  const shown = bytes / SI[m[3]];
+  return Math.abs(shown - Number(m[1])) <= 0.5 * 10 ** -decimals + 1e-9;
+}
+
+function sizeMismatch(url: string, bytes: number, published: string, when: string): ModelError {
+  return new ModelError(
+    'SIZE_MISMATCH',
+    `${url}: ${when} ${bytes} bytes, but the hub publishes ${published} for this file at the pinned revision`,
+    { hint: 'check HF_ENDPOINT (a mirror serving other files?) and the revision in models/manifest.json' },
+  );
 }
 
 export function fileUrl(endpoint: string, repo: string, revision: string, path: string): string {
@@ -188,6 +220,8 @@ export interface DownloadOptions {
   dest: string;
   /** Enforced when given. */
   expectedSha256?: string;
+  /** Enforced when given, before the transfer when the server announces the length. */
+  publishedSize?: string;
   fetchImpl?: typeof fetch;
   /** Abort a transfer that receives nothing for this long. */
   stallTimeoutMs?: number;
@@ -276,6 +310,12 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
 
     const length = Number(res.headers.get('content-length') ?? Number.NaN);
     const already = append ? have : 0;
+    if (opts.publishedSize && Number.isFinite(length) && !matchesPublishedSize(already + length, opts.publishedSize)) {
+      clearTimeout(stall);
+      await res.body?.cancel();
+      await rm(part, { force: true });
+      throw sizeMismatch(opts.url, already + length, opts.publishedSize, 'the server offers');
+    }
     opts.progress?.start(already, Number.isFinite(length) ? already + length : 0);
     const fh = await open(part, append ? 'a' : 'w');
     let broken: unknown;
@@ -316,6 +356,11 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     break;
   }
 
+  if (opts.publishedSize && !matchesPublishedSize(statSync(part).size, opts.publishedSize)) {
+    const got = statSync(part).size;
+    await rm(part, { force: true });
+    throw sizeMismatch(opts.url, got, opts.publishedSize, 'downloaded');
+  }
   const sha256 = await sha256File(part);
   const expected = opts.expectedSha256 ?? serverSha;
   if (expected && sha256 !== expected.toLowerCase()) {
@@ -367,28 +412,49 @@ export async function fetchModel(opts: FetchModelOptions): Promise<FetchedFile[]
   const lock = readLock(dir);
   lock.model ??= opts.model.source;
   lock.repo ??= opts.model.repo;
-  const revision = lock.commit ?? opts.model.revision;
+  // A pinned commit is the source of truth; a branch ("main") is followed to the commit the first
+  // download resolved it to, so later runs at least do not drift.
+  const pinned = isCommit(opts.model.revision);
+  if (pinned && lock.commit && lock.commit !== opts.model.revision)
+    opts.logger?.warn(
+      'checksums.lock.json was recorded at another commit than the manifest pins; files without a pinned sum are checked against it',
+      {
+        lock: lock.commit,
+        manifest: opts.model.revision,
+      },
+    );
+  if (!pinned)
+    opts.logger?.warn('the manifest names a branch, not a commit: the files behind it can change', { revision: opts.model.revision });
+  const revision = pinned ? opts.model.revision : (lock.commit ?? opts.model.revision);
   const files = filesFor(opts.model, opts.precision);
   const out: FetchedFile[] = [];
   const stream = opts.progressStream ?? process.stderr;
 
   for (const f of files) {
     const dest = join(dir, f.path);
-    const pinned = f.sha256 ?? lock.files[f.path]?.sha256 ?? undefined;
+    const pinnedSum = f.sha256 ?? lock.files[f.path]?.sha256 ?? undefined;
     if (existsSync(dest)) {
-      const sha = await sha256File(dest);
-      if (!pinned) {
-        lock.files[f.path] = { sha256: sha, size: statSync(dest).size, recordedAt: new Date().toISOString(), from: 'local' };
+      const size = statSync(dest).size;
+      const sha = f.publishedSize && !matchesPublishedSize(size, f.publishedSize) ? undefined : await sha256File(dest);
+      if (sha === undefined) {
+        opts.logger?.warn('file does not have its published size; downloading it again', { path: dest, size, published: f.publishedSize });
+        await rm(dest, { force: true });
+      } else if (!pinnedSum) {
+        lock.files[f.path] = { sha256: sha, size, recordedAt: new Date().toISOString(), from: 'local' };
         await writeLock(dir, lock);
-        out.push({ path: f.path, status: 'recorded', sha256: sha, size: statSync(dest).size });
+        out.push({ path: f.path, status: 'recorded', sha256: sha, size });
         continue;
-      }
-      if (sha === pinned) {
-        out.push({ path: f.path, status: 'verified', sha256: sha, size: statSync(dest).size });
+      } else if (sha === pinnedSum) {
+        out.push({ path: f.path, status: 'verified', sha256: sha, size });
         continue;
+      } else {
+        opts.logger?.warn('file does not match its recorded checksum; downloading it again', {
+          path: dest,
+          sha256: sha,
+          expected: pinnedSum,
+        });
+        await rm(dest, { force: true });
       }
-      opts.logger?.warn('file does not match its recorded checksum; downloading it again', { path: dest, sha256: sha, expected: pinned });
-      await rm(dest, { force: true });
     }
     const url = fileUrl(opts.endpoint, opts.model.repo, revision, f.path);
     let r: DownloadResult;
@@ -396,7 +462,8 @@ export async function fetchModel(opts: FetchModelOptions): Promise<FetchedFile[]
       r = await downloadFile({
         url,
         dest,
-        expectedSha256: pinned,
+        expectedSha256: pinnedSum,
+        publishedSize: f.publishedSize,
         fetchImpl: opts.fetchImpl,
         stallTimeoutMs: opts.stallTimeoutMs,
         retries: opts.retries,

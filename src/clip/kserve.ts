@@ -69,23 +69,58 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Nested or flat JSON arrays, row-major, as the protocol allows. */
-function flatten(v: unknown, out: unknown[]): void {
-  if (Array.isArray(v)) for (const x of v) flatten(x, out);
-  else out.push(v);
+/** JSON data may nest at most this deep (a tensor's rank; CLIP's are 2 and 4). */
+const MAX_NESTING = 16;
+
+/**
+ * Nested or flat JSON arrays, row-major, as the protocol allows. Walked without recursion and
+ * refused past MAX_NESTING: a request nested 100,000 deep is the client's mistake (400), not a
+ * stack overflow (500).
+ */
+function flatten(name: string, v: unknown, out: unknown[]): void {
+  const stack: { items: unknown[]; at: number }[] = [];
+  let cur: unknown = v;
+  for (;;) {
+    if (Array.isArray(cur)) {
+      if (stack.length >= MAX_NESTING)
+        throw new KServeError(400, `input ${name}: data nests deeper than ${MAX_NESTING} levels; send it flat or nested by its shape`);
+      stack.push({ items: cur, at: 0 });
+    } else {
+      out.push(cur);
+    }
+    let next: unknown;
+    let found = false;
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.at < top.items.length) {
+        next = top.items[top.at++];
+        found = true;
+        break;
+      }
+      stack.pop();
+    }
+    if (!found) return;
+    cur = next;
+  }
 }
 
 function fromBytes(datatype: Datatype, bytes: Uint8Array): TensorData {
-  // Copied into a fresh buffer: aligned, and owned (transferable to the inference worker).
+  // A view of the body where it is aligned (serve-clip reads bodies so that it is): an image
+  // batch is not copied whole only to be cut into per-image buffers next. Else a copy.
+  // A plain Uint8Array view, never the Buffer itself: Buffer#slice would give views, not copies.
+  if (datatype === 'UINT8') return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteOffset % BYTES[datatype] === 0) {
+    const n = bytes.byteLength / BYTES[datatype];
+    return datatype === 'FP32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new BigInt64Array(bytes.buffer, bytes.byteOffset, n);
+  }
   const buf = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(buf).set(bytes);
-  if (datatype === 'UINT8') return new Uint8Array(buf);
   return datatype === 'FP32' ? new Float32Array(buf) : new BigInt64Array(buf);
 }
 
 function fromJson(name: string, datatype: Datatype, data: unknown): TensorData {
   const flat: unknown[] = [];
-  flatten(data, flat);
+  flatten(name, data, flat);
   if (datatype === 'FP32') {
     const out = new Float32Array(flat.length);
     for (let i = 0; i < flat.length; i++) {

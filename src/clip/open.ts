@@ -43,6 +43,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       breakerCooldownMs: cfg.clipBreakerCooldownMs,
       limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
       prepThreads: orUndefined(cfg.clipPrepThreads),
+      token: cfg.serveClipToken,
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.

@@ -18,6 +18,8 @@
  * is ("CLIP server at … is down; retrying in 20 s"), which the bot shows in Slack; after the
  * cool-down one probe request goes through (half-open) and its success closes the circuit.
  * 4xx answers are the caller's fault: InferenceError at once, no retry, no breaker count.
+ * 503 with Retry-After is a busy server, not a down one: waited out (within the retries), no
+ * breaker count.
  */
 
 import { existsSync } from 'node:fs';
@@ -52,6 +54,8 @@ export interface RemoteEncoderOptions {
   backoffMs?: number;
   /** Image preprocessing threads (default: the cores but one). */
   prepThreads?: number;
+  /** Bearer token the server requires (SERVE_CLIP_TOKEN). */
+  token?: string;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -68,6 +72,8 @@ class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Seconds the server asked us to wait (Retry-After), when it did. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -83,6 +89,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
   const maxBatch = opts.maxBatch ?? 32;
   const backoff = opts.backoffMs ?? 200;
   const binary = !opts.json;
+  const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   const limits = opts.limits ?? { maxPixels: 40_000_000, maxBytes: 26_214_400 };
 
   for (const f of ['tokenizer.json', 'preprocessor_config.json', 'config.json']) {
@@ -104,7 +111,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
   // What the server's clip-vision takes, from its model metadata: asked once it answers.
   let visionWire: Promise<'float' | 'rgb8'> | undefined;
   const serverVisionInput = (): Promise<'float' | 'rgb8'> => {
-    visionWire ??= fetch(`${endpoint}/v2/models/clip-vision`, { signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) })
+    visionWire ??= fetch(`${endpoint}/v2/models/clip-vision`, { headers: auth, signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) })
       .then(async (res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const meta = (await res.json()) as { inputs?: { name?: string; datatype?: string }[] };
@@ -166,7 +173,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
       const res = await fetch(`${endpoint}/v2/models/${model}/infer`, {
         method: 'POST',
         body: body as Uint8Array<ArrayBuffer>,
-        headers,
+        headers: { ...headers, ...auth },
         signal: ac.signal,
       });
       const buf = Buffer.from(await res.arrayBuffer());
@@ -178,7 +185,8 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
         } catch {
           // Not JSON: keep the text.
         }
-        throw new HttpStatusError(res.status, `${model}: HTTP ${res.status}: ${msg}`);
+        const after = Number(res.headers.get('retry-after'));
+        throw new HttpStatusError(res.status, `${model}: HTTP ${res.status}: ${msg}`, Number.isFinite(after) ? after : undefined);
       }
       return decodeInferResponse(buf, res.headers.get(HEADER_LENGTH) ?? undefined).outputs;
     } catch (e) {
@@ -219,6 +227,12 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
         }
         if (isAdError(e)) throw e;
         last = e;
+        if (e instanceof HttpStatusError && e.status === 503 && e.retryAfter !== undefined) {
+          // Busy, not down: wait as told (capped), without counting toward the breaker.
+          recordSuccess();
+          if (i < retries) await sleep(Math.min(5_000, e.retryAfter * 1000) * (0.5 + Math.random() / 2));
+          continue;
+        }
         recordFailure(e);
         log.warn('CLIP server request failed', {
           model,
@@ -237,6 +251,11 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
       }
     }
     const msg = last instanceof Error ? last.message : String(last);
+    if (last instanceof HttpStatusError && last.status === 503)
+      throw new NetworkError('CLIP_SERVER_BUSY', `CLIP server at ${endpoint} stayed busy over ${retries + 1} attempts: ${msg}`, {
+        cause: last,
+        hint: 'raise SERVE_CLIP_MAX_INFLIGHT_BYTES on the server if it has the memory, or add serve-clip instances',
+      });
     throw new NetworkError('CLIP_SERVER_UNREACHABLE', `CLIP server at ${endpoint} did not answer after ${retries + 1} attempts: ${msg}`, {
       cause: last,
       hint: 'check that `adcreative serve-clip` (or Triton) runs and is reachable from the bot',
@@ -316,7 +335,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
     breaker: () => ({ state: state(), failures, retryAt: failures >= threshold ? openUntil : null }),
     async ready() {
       try {
-        const res = await fetch(`${endpoint}/v2/health/ready`, { signal: AbortSignal.timeout(Math.min(timeoutMs, 3000)) });
+        const res = await fetch(`${endpoint}/v2/health/ready`, { headers: auth, signal: AbortSignal.timeout(Math.min(timeoutMs, 3000)) });
         await res.arrayBuffer();
         return res.ok;
       } catch {

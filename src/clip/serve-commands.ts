@@ -49,9 +49,13 @@ const serveCmd: Command = {
     const server = await startClipServer({
       encoder,
       port,
-      host: typeof args.values.host === 'string' ? args.values.host : '0.0.0.0',
+      // This machine only unless --host says otherwise (0.0.0.0: every interface).
+      host: typeof args.values.host === 'string' ? args.values.host : '127.0.0.1',
       logger,
       metrics,
+      token: cfg.serveClipToken,
+      maxBodyBytes: cfg.serveClipMaxBodyBytes,
+      maxInflightBytes: cfg.serveClipMaxInflightBytes,
       // /healthz, /readyz (the models loaded) and /metrics beside the KServe routes.
       extraRoute: opsRoute({
         metrics,
@@ -67,7 +71,7 @@ const serveCmd: Command = {
     const info = encoder.info();
     const s = encoder.settings();
     io.stderr.write(
-      `serve-clip: KServe v2 on ${server.url} (models clip-text, clip-vision on ${describeEncoder(info)}; vision input ${s.visionInput}; batching ${noBatching ? 'off' : `up to ${s.batchMax}, ${s.batchWaitMs} ms wait`}; preprocessing threads: ${s.prepThreads})\n`,
+      `serve-clip: KServe v2 listening on ${server.listening}, e.g. ${server.url} (models clip-text, clip-vision on ${describeEncoder(info)}; vision input ${s.visionInput}; batching ${noBatching ? 'off' : `up to ${s.batchMax}, ${s.batchWaitMs} ms wait`}; preprocessing threads: ${s.prepThreads}; ${cfg.serveClipToken ? 'bearer token required (SERVE_CLIP_TOKEN)' : 'no authentication: set SERVE_CLIP_TOKEN before serving other machines'})\n`,
     );
     const sig = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

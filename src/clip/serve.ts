@@ -6,11 +6,19 @@
  * preprocessed pixel tensors). The endpoints are Triton's, so the bot's remote encoder
  * works against either this server or Triton Inference Server with the repository that
  * `models triton` writes.
+ *
+ * Exposure: it binds loopback unless told otherwise (`--host`). With SERVE_CLIP_TOKEN set, every
+ * route but the health probes (/healthz, /readyz, /v2/health/live, /v2/health/ready) wants
+ * `Authorization: Bearer <token>` (the remote encoder sends it). Memory is bounded before anything is
+ * parsed: a body over `maxBodyBytes` is refused (413) unread, and bodies being read or
+ * embedded together stay under `maxInflightBytes` (more: 503 with Retry-After).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, isAdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { BodyTooLargeError, readBoundedBody } from '../ops/body.ts';
 import { tagRequest } from '../ops/http.ts';
 import { type Metrics, noopMetrics } from '../ops/metrics.ts';
 import type { OnnxEncoder, TokenRow } from './encoder.ts';
@@ -29,12 +37,17 @@ export type ClipModelName = 'clip-text' | 'clip-vision';
 
 export interface ClipServerOptions {
   encoder: OnnxEncoder;
+  /** Address to bind (default 127.0.0.1: this machine only). */
   host?: string;
   port: number;
   logger: Logger;
   metrics?: Metrics;
-  /** Largest request body accepted (default 256 MiB: 1,000 images of 224×224 FP32 is ~600 MB; clients send batches). */
+  /** Bearer token every /v2 route and /metrics require (SERVE_CLIP_TOKEN); none: open. */
+  token?: string;
+  /** Largest request body accepted (default 64 MiB, ~110 preprocessed images; clients send batches of 32). */
   maxBodyBytes?: number;
+  /** Request bytes being read or embedded at once (default 256 MiB); a request past it gets 503 + Retry-After. */
+  maxInflightBytes?: number;
   /** Largest batch in one request. */
   maxBatch?: number;
   version?: string;
@@ -45,31 +58,51 @@ export interface ClipServerOptions {
 export interface ClipServer {
   server: Server;
   port: number;
+  /** Where a client on this machine reaches it. */
   url: string;
   /** Settles once the models loaded (or failed to: the failure is logged and /v2/health/ready stays 503). */
   warm: Promise<void>;
+  /** What it listens on, as an operator should read it: "127.0.0.1:8000 (this machine only)", "0.0.0.0:8000 (all interfaces)". */
+  listening: string;
   close(): Promise<void>;
 }
 
+/** Whether `host` binds every interface rather than one address. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+}
+
+/** Compares a presented bearer token in constant time (digests: equal lengths whatever was sent). */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(m[1]), digest(token));
+}
+
 const CONTEXT_LENGTH = 77;
+
+/** Routes answered without a token: health probes, which say nothing but up/ready. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready']);
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit)
-    throw new KServeError(413, `request body of ${declared} bytes exceeds the ${limit}-byte limit`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new KServeError(413, `request body exceeds the ${limit}-byte limit`);
-    chunks.push(c as Buffer);
+/** A refusal that also closes the connection: the rest of the body is neither read nor drained. */
+class Refusal extends KServeError {
+  constructor(
+    status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, message);
   }
-  return Buffer.concat(chunks, size);
 }
 
 function input(req: InferRequest, name: string, model: string, datatype: Tensor['datatype']): Tensor {
@@ -88,7 +121,9 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   // The vision signature follows the graph that loaded: float CHW, or 8-bit HWC for an rgb8 model.
   const signatures = () => clipModels(dims, 224, encoder.settings().visionInput === 'rgb8' ? 'rgb8' : 'float');
   const models: Record<string, ModelMetadata> = signatures();
-  const maxBody = opts.maxBodyBytes ?? 256 * 1024 * 1024;
+  const maxBody = opts.maxBodyBytes ?? 64 * 1024 * 1024;
+  const maxInflight = Math.max(opts.maxInflightBytes ?? 256 * 1024 * 1024, maxBody);
+  let inflightBytes = 0;
   const maxBatch = opts.maxBatch ?? 1024;
   const version = opts.version ?? '1';
   const ready: Record<ClipModelName, boolean> = { 'clip-text': false, 'clip-vision': false };
@@ -184,17 +219,51 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
         if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
       }
     }
-    // One owned buffer per image: the batcher transfers them to the worker.
+    // One owned buffer per image (the batcher transfers them to the worker), copied straight
+    // from the request body: `data` is a view of it, not a copy of its own.
     const data = px.data as Float32Array | Uint8Array;
     const images = Array.from({ length: batch }, (_, b) => data.slice(b * per, (b + 1) * per));
     const out = await encoder.embedPreprocessed(images);
     return { name: 'image_embeds', datatype: 'FP32', shape: [batch, dims], data: join(out, dims) };
   };
 
+  /**
+   * Reserves room for a request's body in the in-flight budget (its announced size; the
+   * ceiling when it announces none) until its answer is sent, then reads it.
+   */
+  const admitBody = async (req: IncomingMessage, res: ServerResponse, headerLength: string | undefined): Promise<Buffer> => {
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > maxBody)
+      throw new Refusal(413, `request body of ${declared} bytes exceeds the ${maxBody}-byte limit (SERVE_CLIP_MAX_BODY_BYTES)`);
+    const need = Number.isFinite(declared) ? declared : maxBody;
+    if (inflightBytes + need > maxInflight) {
+      throw new Refusal(
+        503,
+        `busy: ${inflightBytes} request bytes in flight (SERVE_CLIP_MAX_INFLIGHT_BYTES is ${maxInflight}); retry shortly`,
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    inflightBytes += need;
+    res.once('close', () => {
+      inflightBytes -= need;
+    });
+    const at = Number(headerLength);
+    try {
+      return await readBoundedBody(req, maxBody, Number.isInteger(at) && at >= 0 ? { alignAt: at } : {});
+    } catch (e) {
+      if (e instanceof BodyTooLargeError)
+        throw new Refusal(413, `request body exceeds the ${maxBody}-byte limit (SERVE_CLIP_MAX_BODY_BYTES)`);
+      throw e;
+    }
+  };
+
   const infer = async (model: ClipModelName, req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req, maxBody);
     const headerLen = req.headers[HEADER_LENGTH];
-    const parsed = decodeInferRequest(body, Array.isArray(headerLen) ? headerLen[0] : headerLen);
+    const headerLength = Array.isArray(headerLen) ? headerLen[0] : headerLen;
+    const body = await admitBody(req, res, headerLength);
+    const parsed = decodeInferRequest(body, headerLength);
     const tensor = model === 'clip-text' ? await inferText(parsed) : await inferVision(parsed);
     const expected = models[model].outputs[0].name;
     const unknown = parsed.outputs.find((o) => o.name !== expected);
@@ -205,8 +274,13 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    if (opts.extraRoute && (await opts.extraRoute(req, res))) return 'ops';
     const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    // Health probes stay open (orchestrators send no token, and they tell nothing); models and metrics do not.
+    if (opts.token && !OPEN_PATHS.has(path) && !tokenMatches(req.headers.authorization, opts.token))
+      throw new Refusal(401, 'missing or wrong bearer token (set SERVE_CLIP_TOKEN to the same value on the bot)', {
+        'www-authenticate': 'Bearer',
+      });
+    if (opts.extraRoute && (await opts.extraRoute(req, res))) return 'ops';
     if (req.method === 'GET' && path === '/v2/health/live') {
       sendJson(res, 200, { live: true });
       return 'live';
@@ -259,27 +333,41 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
         } else if (isAdError(e) && e.code === 'ENCODER_CLOSED') {
           status = 503;
         }
-        if (status >= 500) log.error('request failed', { requestId: id, url: req.url, error: message });
+        if (status >= 500 && status !== 503) log.error('request failed', { requestId: id, url: req.url, error: message });
         else log.info('request refused', { requestId: id, url: req.url, status, error: message });
         metrics.httpRequest('error', status, (performance.now() - t0) / 1000);
-        if (!res.headersSent) sendJson(res, status, { error: message });
-        else res.destroy();
+        if (res.headersSent) res.destroy();
+        else if (e instanceof Refusal) {
+          // Close the connection after the answer: a body not read is not left to drain.
+          const text = JSON.stringify({ error: message });
+          res.writeHead(status, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+            connection: 'close',
+            ...e.headers,
+          });
+          res.end(text, () => req.socket.destroy());
+        } else sendJson(res, status, { error: message });
       });
   });
   // Many replicas keep connections open to one server.
   server.keepAliveTimeout = 65_000;
+  const bind = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+    server.listen(opts.port, bind, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
-  log.info('serve-clip listening', { port, host: opts.host ?? '0.0.0.0' });
+  const local = isWildcard(bind) ? '127.0.0.1' : bind;
+  const hostPart = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const listening = `${hostPart(bind || '0.0.0.0')}:${port} (${isWildcard(bind) ? 'all interfaces' : isLoopback(bind) ? 'this machine only' : 'that address only'})`;
+  log.info('serve-clip listening', { listening, auth: opts.token ? 'bearer token' : 'none' });
   return {
     server,
     port,
-    url: `http://${host}:${port}`,
+    url: `http://${hostPart(local)}:${port}`,
     warm,
+    listening,
     async close() {
       unsubscribe();
       await warm;

@@ -186,7 +186,7 @@ export function webgpuFix(facts: WebGpuHostFacts = hostFacts()): string {
 
 export function providerFix(provider: Exclude<Provider, 'cpu'>, facts?: WebGpuHostFacts): string {
   if (provider === 'webgpu') return webgpuFix(facts);
-  return 'the CUDA provider needs the CUDA 12 runtime and cuDNN 9 and its libraries, which onnxruntime-node does not ship: reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install` (network to NuGet), or use CLIP_DEVICE=webgpu (bundled), auto or cpu';
+  return 'the CUDA provider needs the CUDA 12 runtime and cuDNN 9, and its libraries, which onnxruntime-node does not ship: fetch them with `npm run install-cuda` (network to NuGet), or use CLIP_DEVICE=webgpu (bundled), auto or cpu';
 }
 
 /** The file a provider loads under the precision and vision-input settings; undefined when there is none. */

@@ -130,12 +130,17 @@ export function parseBrandFile(file: string, opts: LoadBrandOptions = {}): Brand
 
   const f = obj('fonts');
   if (!fontCache && !opts.fonts) fontCache = installedFontFamilies();
-  const installed = opts.fonts ?? fontCache ?? new Set<string>();
+  let installed = opts.fonts ?? fontCache ?? new Set<string>();
   const fonts = { headline: '', body: '' };
   for (const k of ['headline', 'body'] as const) {
     const v = f[k];
     if (typeof v !== 'string' || v.trim() === '') fail(`fonts.${k}`, 'must be a font family name');
     const fam = (v as string).trim();
+    if (!opts.fonts && installed.size > 0 && !installed.has(fam.toLowerCase())) {
+      // Installed since the list was read? Ask fontconfig again before refusing the kit.
+      fontCache = installedFontFamilies();
+      installed = fontCache;
+    }
     if (installed.size > 0 && !installed.has(fam.toLowerCase())) {
       fail(
         `fonts.${k}`,

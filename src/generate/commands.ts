@@ -21,7 +21,8 @@ import type { GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
   cfg?: () => Config;
-  openEncoder?: (cfg: Config, logger: Logger) => Promise<Encoder>;
+  /** Default: the configured model, or on a first run the synthetic one (see defaultEncoder). */
+  openEncoder?: (cfg: Config, logger: Logger, o: { explicit: boolean; say: (s: string) => void }) => Promise<Encoder>;
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
@@ -40,9 +41,23 @@ function parseFormats(raw: string | undefined): FormatName[] {
 
 const fmt = (x: number | null) => (x === null ? '–' : x.toFixed(2));
 
-async function defaultEncoder(cfg: Config, logger: Logger): Promise<Encoder> {
+/**
+ * The configured model; on a first run with none (and no --model), the synthetic tiny model
+ * that `npm start` also makes, generated once under DATA_DIR, with a warning that says so.
+ */
+async function defaultEncoder(cfg: Config, logger: Logger, o: { explicit: boolean; say: (s: string) => void }): Promise<Encoder> {
   const { openEncoder } = await import('../clip/open.ts');
-  return openEncoder(cfg, { logger });
+  if (o.explicit) return openEncoder(cfg, { logger });
+  const { chooseModel, synthesizeTiny } = await import('../clip/first-run.ts');
+  const model = await chooseModel(
+    cfg,
+    async (p) => {
+      o.say(`no CLIP model at ${cfg.clipModelDir}: generating the synthetic tiny model once into ${p.dir} (a few seconds)…`);
+      await synthesizeTiny(p);
+    },
+    logger,
+  );
+  return openEncoder(model.cfg, { logger });
 }
 
 async function defaultLibrary(cfg: Config, encoder: Encoder, logger: Logger): Promise<Library> {
@@ -88,10 +103,13 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const logger = createLogger({ level: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
       const say = (s: string) => io.stderr.write(`${s}\n`);
 
-      const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger);
+      const encoder = await (deps.openEncoder ?? defaultEncoder)(cfg, logger, { explicit: typeof args.values.model === 'string', say });
       let library: Library | undefined;
       try {
-        if (encoder.info().synthetic) say('warning: the CLIP model is SYNTHETIC: relevance and novelty scores are meaningless');
+        if (encoder.info().synthetic)
+          say(
+            'warning: the CLIP model is SYNTHETIC: relevance and novelty scores are meaningless (the real model: npm run -s adcreative -- models fetch)',
+          );
         try {
           library = await (deps.openLibrary ?? defaultLibrary)(cfg, encoder, logger);
         } catch (e) {

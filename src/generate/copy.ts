@@ -2,17 +2,18 @@
  * Copywriting. With a key: one Chat Completions call with a JSON schema (structured output)
  * for all candidates, then channel limits and never-say words are checked; offending
  * variants are regenerated once, then over-long fields are trimmed at a word boundary and
- * flagged, and copy that still uses a banned word is rejected. Without a key: copy
- * recombined from the retrieved creatives and the brief, labelled offline.
+ * flagged, and copy that still uses a banned word is rejected. Without a key: the offline
+ * copywriter (offline-copy.ts), labelled offline.
  */
 import { GenerationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type ChannelLimits, type ChannelName, charCount as length } from '../vocabulary.ts';
+import type { ChannelLimits, ChannelName } from '../vocabulary.ts';
+import { countLength as length } from '../words.ts';
 import type { BrandKit } from './brands.ts';
 import { trimToLimit } from './limits.ts';
 import { describeOpenAIError, type OpenAIClient } from './openai.ts';
 import { type BilledRequest, chatUsage } from './pricing.ts';
-import type { Copy, GenerationFailure, Inspiration } from './types.ts';
+import type { BriefFields, Copy, GenerationFailure, Inspiration } from './types.ts';
 
 export interface CopyDraft extends Copy {
   concept: string;
@@ -22,6 +23,8 @@ export interface CopyDraft extends Copy {
 
 export interface CopyContext {
   brief: string;
+  /** The brief's parts when a form gave them (never printed as labels). */
+  fields?: BriefFields;
   brand: BrandKit;
   channel: ChannelName;
   limits: ChannelLimits;
@@ -63,7 +66,7 @@ function issuesOf(c: Copy, ctx: CopyContext): Issue[] {
   const out: Issue[] = [];
   for (const field of ['headline', 'body', 'cta'] as const) {
     const lim = ctx.limits[field];
-    const n = length(c[field]);
+    const n = length(c[field], ctx.limits.count);
     if (n > lim.max) out.push({ field, text: `${lim.label} is ${n} characters; the ${ctx.channel} limit is ${lim.max}` });
     const banned = findBanned(c[field], ctx.brand.neverSay);
     if (banned.length)
@@ -86,8 +89,8 @@ export function finalise(c: CopyDraft, ctx: CopyContext): { draft?: CopyDraft; r
         rejected: `copy rejected: the ${ctx.limits[field].label} uses the never-say word ${banned.map((b) => `"${b}"`).join(', ')}`,
       };
     const lim = ctx.limits[field];
-    if (length(out[field]) > lim.max) {
-      out[field] = trimToLimit(out[field], lim.max);
+    if (length(out[field], ctx.limits.count) > lim.max) {
+      out[field] = trimToLimit(out[field], lim.max, ctx.limits.count);
       flags.push(`${lim.label} trimmed to ${lim.max} characters for ${ctx.channel}`);
     }
   }
@@ -292,136 +295,6 @@ export function createOpenAICopywriter(opts: {
         );
       }
       return { drafts: out, failures, textCalls: calls.n };
-    },
-  };
-}
-
-// ---------- offline recombination ----------
-
-function clean(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
-
-function capitalise(s: string): string {
-  return s ? s[0].toLocaleUpperCase() + s.slice(1) : s;
-}
-
-function stripBanned(s: string, banned: string[]): string {
-  let out = s;
-  for (const w of banned) out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(w)}(?![\\p{L}\\p{N}])`, 'giu'), '');
-  return clean(out.replace(/\s+([,.;:!?])/g, '$1'));
-}
-
-/** Clauses of the brief, longest-useful first: the raw material for offline headlines. */
-function clauses(brief: string): string[] {
-  return clean(brief)
-    .split(/(?<=[.!?。！？])\s*|[;:—–]\s+|,\s+(?=\S+\s+\S+)/u)
-    .map((s) => clean(s).replace(/[.。]$/u, ''))
-    .filter((s) => length(s) >= 3);
-}
-
-/**
- * Up to `count` distinct (headline, body, CTA) index triples, in the order that changes the most
- * visible part first: every headline once before a headline repeats, and a repeated headline with
- * another body or CTA. Variants repeat only when fewer than `count` combinations exist.
- */
-export function distinctCombos(h: number, b: number, c: number, count: number): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  // Stage s holds the body/CTA pairs whose indexes sum to s; within a stage every headline comes once.
-  for (let stage = 0; stage <= b + c - 2 && out.length < count; stage++) {
-    for (let j = 0; j <= stage && out.length < count; j++) {
-      const k = stage - j;
-      if (j >= b || k >= c) continue;
-      for (let i = 0; i < h && out.length < count; i++) out.push([i, j, k]);
-    }
-  }
-  return out.length ? out : [[0, 0, 0]];
-}
-
-const SHORTER = /short|concise|brief|fewer words|kürzer|plus court|más corto|短/i;
-
-export function createOfflineCopywriter(): Copywriter {
-  return {
-    offline: true,
-    async write(ctx) {
-      const banned = ctx.brand.neverSay;
-      // Only the same brand's past copy is reused word for word: another brand's headline ("Decaf
-      // that tastes like coffee") under a sunscreen brief reads as nonsense to the team.
-      const insp = ctx.inspiration
-        .filter((i) => i.brand !== undefined && i.brand === ctx.brand.name)
-        .sort((a, b) => b.ctr * (0.5 + b.similarity) - a.ctr * (0.5 + a.similarity));
-      const ok = (s: string) => s.length > 0 && findBanned(s, banned).length === 0;
-      const brandName = ctx.brand.mustSay[0] ?? ctx.brand.displayName;
-
-      // Offline headlines are our own cut of the brief: whole leading words that fit, no ellipsis.
-      const fitHeadline = (s: string) => {
-        if (length(s) <= ctx.limits.headline.max) return s;
-        const words = s.split(' ');
-        let out = '';
-        for (const w of words) {
-          const next = out ? `${out} ${w}` : w;
-          if (length(next) > ctx.limits.headline.max) break;
-          out = next;
-        }
-        return out.replace(/[\s,.;:–—-]+$/u, '') || s;
-      };
-      const parts = clauses(ctx.brief).map((c) => fitHeadline(capitalise(stripBanned(c, banned))));
-      const headlines: string[] = [];
-      const push = (list: string[], s: string) => {
-        const c = clean(s);
-        if (ok(c) && !list.some((x) => x.toLowerCase() === c.toLowerCase())) list.push(c);
-      };
-      for (const p of parts) push(headlines, p);
-      for (const i of insp) push(headlines, i.headline);
-      // Brand-first headlines only whole: "Acme: Trail pack for day" (cut to fit) reads as a mistake.
-      if (brandName)
-        for (const p of parts.slice(0, 2)) {
-          const h = `${brandName}: ${p}`;
-          if (length(h) <= ctx.limits.headline.max) push(headlines, h);
-        }
-      if (ctx.leader) push(headlines, ctx.leader.headline);
-      if (headlines.length === 0) push(headlines, capitalise(stripBanned(clean(ctx.brief), banned)) || brandName || 'New');
-      if (ctx.feedback.some((f) => SHORTER.test(f))) headlines.sort((a, b) => length(a) - length(b));
-
-      const bodies: string[] = [];
-      const briefBody = capitalise(stripBanned(clean(ctx.brief), banned));
-      push(bodies, brandName && !findBanned(briefBody, [brandName]).length ? `${briefBody} — ${brandName}.` : briefBody);
-      for (const i of insp) push(bodies, i.body);
-      if (ctx.leader) push(bodies, ctx.leader.body);
-      // When there is little else to use: the brief's clauses in another order, and a brand-first
-      // form. Each names the brand, as every variant must.
-      const stop = (x: string) => (/[.!?。！？]$/u.test(x) ? x : `${x}.`);
-      const signed = (x: string) => (brandName && !findBanned(x, [brandName]).length ? `${x} — ${brandName}.` : stop(x));
-      const reordered = clauses(ctx.brief)
-        .reverse()
-        .map((c) => capitalise(stripBanned(c, banned)));
-      if (reordered.length > 1) push(bodies, signed(reordered.map(stop).join(' ').replace(/[.]$/u, '')));
-      if (brandName && !findBanned(briefBody, [brandName]).length) push(bodies, `${brandName}: ${stop(briefBody)}`);
-      const about = stripBanned(clean(ctx.brand.description), banned);
-      if (about) push(bodies, signed(`${stop(briefBody)} ${about.replace(/[.。]$/u, '')}`));
-
-      const ctas: string[] = [];
-      push(ctas, ctx.brand.defaultCta);
-      for (const i of insp) push(ctas, i.cta);
-
-      const feedbackNote = ctx.feedback.length ? `; reflecting: ${ctx.feedback.slice(-3).join('; ')}` : '';
-      const drafts: CopyDraft[] = [];
-      const combos = distinctCombos(headlines.length, bodies.length, ctas.length, ctx.count);
-      for (let i = 0; i < ctx.count; i++) {
-        const inspiredBy = insp.length ? insp[i % insp.length] : undefined;
-        const [h, b, c] = combos[i % combos.length];
-        const d: CopyDraft = {
-          headline: headlines[h],
-          body: bodies[b],
-          cta: ctas[c],
-          concept: `${clean(ctx.brief).slice(0, 160)}${inspiredBy ? `; echoing "${inspiredBy.headline}"` : ''}${feedbackNote}; variation ${i + 1}`,
-          flags: ['offline copy: recombined from the library and the brief (no OPENAI_API_KEY)'],
-          offline: true,
-        };
-        const r = finalise(d, ctx);
-        if (r.draft) drafts.push(r.draft);
-      }
-      return { drafts, failures: [], textCalls: 0 };
     },
   };
 }

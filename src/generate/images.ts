@@ -32,8 +32,10 @@ export interface ImageJob {
   editOf?: 'leader' | 'reference';
   /** The brand logo, sent along with `edit` (or alone) where the kit asks for it in the visual. */
   logo?: Uint8Array;
-  /** Imagery the studio may weave in (inspiration thumbnails). */
-  imagery: Uint8Array[];
+  /** A photo the studio shows as it is (the reference image, a text-free library image); none: a drawn scene. */
+  photo?: Uint8Array;
+  /** The studio's palette for this brief (mood, brand accent, colour feedback): generate/mood.ts. */
+  palette?: string[];
   seed: number;
 }
 

@@ -1,16 +1,17 @@
 /**
  * Builds the generator from the configuration: OpenAI copy and images when OPENAI_API_KEY is
- * set (and IMAGE_PROVIDER allows), the offline studio and recombined copy otherwise.
+ * set (and IMAGE_PROVIDER allows), the offline studio and the offline copywriter otherwise.
  */
 import type { Encoder } from '../clip/types.ts';
 import type { Config } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { limitsFor } from '../vocabulary.ts';
 import { type BrandKit, DEFAULT_BRAND, loadBrand } from './brands.ts';
-import { type Copywriter, createOfflineCopywriter, createOpenAICopywriter } from './copy.ts';
+import { type Copywriter, createOpenAICopywriter } from './copy.ts';
 import { createOpenAIImages, type ImageProvider } from './images.ts';
+import { createOfflineCopywriter } from './offline-copy.ts';
 import { createOpenAIClient } from './openai.ts';
-import { createPipeline, type PreferenceCandidate, type TimedStage } from './pipeline.ts';
+import { createPipeline, type PipelineDeps, type TimedStage } from './pipeline.ts';
 import { checkOpenAISettings, imageSettings, openaiPriceTable, type Providers, selectProviders } from './providers.ts';
 import { createStudioImages } from './studio.ts';
 import type { Generator } from './types.ts';
@@ -21,8 +22,8 @@ export interface GeneratorDeps {
   /** Highest similarity of each image embedding to the library (novelty = 1 − it). */
   maxSimilarity: (imageEmbeddings: Float32Array[]) => Promise<number[]>;
   logger?: Logger;
-  /** The trained preference model (issue 7); its weight is RANK_WEIGHT_PREFERENCE. */
-  preference?: (variants: PreferenceCandidate[]) => Promise<(number | null)[]>;
+  /** The team's taste model (learn/taste-learner.ts); its weight is RANK_WEIGHT_PREFERENCE. */
+  preference?: PipelineDeps['preference'];
   /** Wall time per stage, for the benchmark. */
   onTiming?: (stage: TimedStage, ms: number) => void;
 }

@@ -11,7 +11,7 @@ import type { ComposeInput, ComposeResult } from '../image/compose.ts';
 import { createImageWorker, type ImageWorker } from '../image/pool.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
-import { type RankWeights, rank } from '../rank/score.ts';
+import { type PreferenceInput, type RankWeights, rank } from '../rank/score.ts';
 import {
   BRIEF_MAX_CHARS_RANGE,
   CHANNELS,
@@ -24,8 +24,10 @@ import {
   VARIANTS_RANGE,
 } from '../vocabulary.ts';
 import { type BrandKit, composeStyle } from './brands.ts';
+import { parseBrief } from './brief-parse.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
+import { asksForProduct, studioPalette } from './mood.ts';
 import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
 import {
   type Copy,
@@ -50,8 +52,11 @@ export interface PipelineDeps {
   images: ImageProvider;
   encoder: Encoder;
   maxSimilarity: (imageEmbeddings: Float32Array[]) => Promise<number[]>;
-  /** The trained preference model, when there is one (issue 7). */
-  preference?: (variants: PreferenceCandidate[]) => Promise<(number | null)[]>;
+  /**
+   * The team's predicted preference per candidate (learn/taste-learner.ts), with its interval
+   * and `draws` posterior draws for choosing what to show; null where there is none.
+   */
+  preference?: (variants: PreferenceCandidate[], opts: { draws: number }) => Promise<(PreferenceInput | number | null)[]>;
   brand: (name?: string) => BrandKit;
   limits: (channel: GenerateRequest['channel']) => ChannelLimits;
   weights: RankWeights;
@@ -94,6 +99,35 @@ function validate(req: GenerateRequest): void {
   if (!req.formats.length) throw new UsageError(`no formats asked for; expected some of: ${FORMATS.join(', ')}`);
   for (const f of req.formats)
     if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
+}
+
+/**
+ * What the pictures of a round are made of: the palette (the brief's mood, the brand's accent,
+ * colour feedback) and which photo each candidate shows. The reference image is a photo of the
+ * product: every other candidate shows it, every one when feedback asks to see the product. A
+ * library image is shown only when it carries no copy of its own (no headline): a past ad's
+ * words would compete with the new ones.
+ */
+export function visualPlan(
+  req: Pick<GenerateRequest, 'referenceImage' | 'inspiration' | 'feedback' | 'fields' | 'brand'>,
+  brief: string,
+  kit: BrandKit,
+): { palette: string[]; photoFor: (i: number) => Uint8Array | undefined } {
+  const parsed = parseBrief(brief, req.fields);
+  const { palette } = studioPalette({ brief: { ...parsed, text: brief }, brand: kit.colors, feedback: req.feedback });
+  const clean = req.inspiration
+    .filter((i) => i.image?.length && !i.headline.trim() && (i.brand === undefined || i.brand === kit.name))
+    .map((i) => i.image as Uint8Array);
+  const ref = req.referenceImage?.length ? req.referenceImage : undefined;
+  const everyOne = ref && asksForProduct(req.feedback);
+  return {
+    palette,
+    photoFor: (i) => {
+      if (ref && (everyOne || i % 2 === 0)) return ref;
+      if (clean.length && i % 3 === 1) return clean[Math.floor(i / 3) % clean.length];
+      return undefined;
+    },
+  };
 }
 
 export function createPipeline(deps: PipelineDeps): Generator {
@@ -152,6 +186,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       const copy = await timed('copy', () =>
         deps.copywriter.write({
           brief,
+          fields: req.fields,
           brand: kit,
           channel: req.channel,
           limits: deps.limits(req.channel),
@@ -169,9 +204,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
 
       // 2. A visual per candidate. Feedback rounds edit the leader's image for every other candidate;
       // otherwise a reference (the brief's upload, or a leader outside feedback rounds) is what every
-      // candidate works from. The offline studio weaves the reference in among the library's imagery.
-      const imagery = req.inspiration.map((i) => i.image).filter((x): x is Uint8Array => x !== undefined && x.length > 0);
-      if (req.referenceImage) imagery.unshift(req.referenceImage);
+      // candidate works from. The offline studio shows the reference as a photo (visualPlan).
+      const looks = visualPlan(req, brief, kit);
       const online = !deps.images.offline;
       const maxInputs = deps.images.maxInputs ?? Number.POSITIVE_INFINITY;
       const leaderEdit = (i: number) => (req.leader?.image && req.feedback.length > 0 && i % 2 === 0 ? req.leader.image : undefined);
@@ -201,7 +235,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
           edit,
           editOf: edit ? (leaderEdit(i) ? 'leader' : 'reference') : undefined,
           logo: sendLogo ? logo : undefined,
-          imagery: imagery.length ? [imagery[i % imagery.length]] : [],
+          photo: looks.photoFor(i),
+          palette: looks.palette,
           seed: (baseSeed + i * 7919) >>> 0,
         };
       });
@@ -250,10 +285,13 @@ export function createPipeline(deps: PipelineDeps): Generator {
           });
           libSim = imageEmbs.map(() => Number.NaN);
         }
-        let pref: (number | null)[] | undefined;
+        let pref: (PreferenceInput | number | null)[] | undefined;
         if (deps.preference) {
           try {
-            pref = await deps.preference(cands.map((c, i) => ({ ...c.draft, imageEmbedding: imageEmbs[i] })));
+            pref = await deps.preference(
+              cands.map((c, i) => ({ ...c.draft, imageEmbedding: imageEmbs[i] })),
+              { draws: req.count },
+            );
           } catch (e) {
             log.warn('generate: preference model failed; ranking without it', { error: e });
             failures.push({

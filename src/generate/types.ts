@@ -3,6 +3,7 @@
  * in, N ranked variants rendered in every requested format out.
  */
 import type { SearchHit } from '../library/types.ts';
+import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 import type { GenerateCost } from './pricing.ts';
 
@@ -31,8 +32,22 @@ export interface GenerateProgress {
   total: number;
 }
 
+/**
+ * The brief as structure, when the caller has it (the brief form's fields): the copywriter
+ * reads these instead of guessing them from the text, and never prints the audience or tone.
+ */
+export interface BriefFields {
+  product?: string;
+  audience?: string;
+  tone?: string;
+  offer?: string;
+  benefit?: string;
+}
+
 export interface GenerateRequest {
   brief: string;
+  /** The brief's parts as given by a form; `brief` is still the text people see. */
+  fields?: BriefFields;
   brand?: string;
   channel: ChannelName;
   formats: FormatName[];
@@ -51,14 +66,8 @@ export interface GenerateRequest {
   onProgress?: (p: GenerateProgress) => void;
 }
 
-export interface VariantScores {
-  relevance: number;
-  novelty: number;
-  diversity: number;
-  /** null until a preference model is trained (or below its vote threshold). */
-  preference: number | null;
-  total: number;
-}
+/** A variant's scores as ranked (rank/score.ts): relevance, novelty, diversity, preference with its interval, total. */
+export type VariantScores = CandidateScores;
 
 export interface GeneratedVariant extends Copy {
   id: string;
@@ -73,7 +82,7 @@ export interface GeneratedVariant extends Copy {
   imageEmbedding: Float32Array;
   scores: VariantScores;
   reason: string;
-  /** Made without OpenAI (offline studio / recombined copy). */
+  /** Made without OpenAI (offline studio / offline copy). */
   offline: boolean;
   /** Things a person should know: "headline trimmed to 27 chars", … */
   flags: string[];

@@ -48,7 +48,14 @@ export interface ComposeResult {
   ctaBox: Rect;
   /** The headline as drawn when it had to be shortened to fit. */
   shortenedHeadline?: string;
+  /** Contrast of the logo with what is behind it (10th percentile of its pixels); ≥ 3 (WCAG non-text). */
+  logoContrast?: number;
+  /** Where the logo landed, and whether it sits on a plate because the picture alone gave too little contrast. */
+  logoBox?: Rect & { plate: boolean };
 }
+
+/** WCAG 2.1 §1.4.11: graphical objects (a logo) need 3:1 against what is next to them. */
+export const LOGO_CONTRAST = 3;
 
 function colour(hex: string, field: string): RGB {
   const c = parseHex(hex);
@@ -136,7 +143,8 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const ctaTextRgb = contrastRatio(textRgb, accentRgb) >= WCAG_AA ? textRgb : readableOn(accentRgb);
   const ctaSize = Math.round((landscape ? 0.045 : 0.036) * short);
   const logoH = Math.round((landscape ? 0.1 : 0.075) * short);
-  const textWidth = landscape ? Math.round(W * 0.55) - pad : W - 2 * pad;
+  // Landscape: the copy takes the left 58 % over a side scrim, the picture shows on the right.
+  const textWidth = landscape ? Math.round(W * 0.58) - pad : W - 2 * pad;
 
   const [base, ctaText, logo, tag] = await Promise.all([
     baseImage(input.visual, spec),
@@ -159,13 +167,15 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
     ctaSize * 2,
     Math.round(landscape ? available : Math.min(available, 0.45 * (H - spec.safeTop - spec.safeBottom))),
   );
-  const maxSize = Math.round((landscape ? 0.1 : 0.085) * short);
+  // As large as the width allows: a short headline fills the line instead of sitting small in a corner.
+  const maxSize = Math.round((landscape ? 0.12 : 0.115) * short);
   const headline: FittedText = await fitText(
     input.headline,
     { family: input.style.fonts.headline, bold: true, color: toHex(textRgb), lineSpacing: 0 },
     { width: textWidth, height: headlineMaxH },
     maxSize,
-    Math.round(maxSize * 0.45),
+    Math.round(maxSize * 0.4),
+    landscape ? 3 : 4,
   );
   const headlineBox: Rect = { x: pad, y: ctaBox.y - gap - headline.height, width: headline.width, height: headline.height };
 
@@ -176,16 +186,38 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
   const opacity = scrimOpacity(region, textRgb, scrimRgb);
   let contrast = regionContrast(region, textRgb);
   const layers: OverlayOptions[] = [];
-  if (opacity > 0) {
-    const fade = pad * 2;
-    const y0 = Math.max(landscape ? 0 : spec.safeTop, headlineBox.y - fade);
-    const y1 = H;
-    const x1 = landscape ? Math.min(W, textWidth + 2 * pad) : W;
-    const h = y1 - y0;
-    const stop = Math.min(1, fade / h);
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${x1}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${toHex(scrimRgb)}" stop-opacity="0"/><stop offset="${stop.toFixed(3)}" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/><stop offset="1" stop-color="${toHex(scrimRgb)}" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${x1}" height="${h}" fill="url(#g)"/></svg>`;
-    layers.push({ input: Buffer.from(svg), left: 0, top: y0 });
+  const scrim = opacity > 0 ? scrimShape(spec, landscape, textWidth, pad, headlineBox.y, opacity) : undefined;
+  if (scrim) {
+    layers.push({ input: Buffer.from(scrim.svg(toHex(scrimRgb))), left: scrim.left, top: scrim.top });
     contrast = regionContrast(blendScrim(region, scrimRgb, opacity), textRgb);
+  }
+  // The logo keeps 3:1 against what is behind it (the picture, under the scrim where there is
+  // one); where it would not, it sits on a plate in the colour that gives it the most.
+  let logoContrast: number | undefined;
+  let logoBox: ComposeResult['logoBox'];
+  if (logo) {
+    // Parts in the brand's primary colour are knock-outs, drawn to show the brand colour behind
+    // them (Lumen's crescent): the rest is what must stand out.
+    const px = await logoPixels(logo.png, primaryRgb);
+    const behind = (x: number, y: number): RGB => {
+      const X = Math.min(W - 1, Math.max(0, Math.round(pad + x)));
+      const Y = Math.min(H - 1, Math.max(0, Math.round(top + y)));
+      const i = 3 * (Y * W + X);
+      const c: RGB = [base[i], base[i + 1], base[i + 2]];
+      const a = scrim ? scrim.alpha(X, Y) : 0;
+      return a > 0 ? [a * scrimRgb[0] + (1 - a) * c[0], a * scrimRgb[1] + (1 - a) * c[1], a * scrimRgb[2] + (1 - a) * c[2]] : c;
+    };
+    logoContrast = logoContrastOn(px, behind);
+    logoBox = { x: pad, y: top, width: logo.width, height: logo.height, plate: false };
+    if (logoContrast < LOGO_CONTRAST) {
+      const options: RGB[] = [primaryRgb, [255, 255, 255], [17, 17, 17], textRgb, accentRgb];
+      const scored = options.map((c) => ({ c, k: logoContrastOn(px, () => c) }));
+      const plate = scored.find((o) => o.k >= LOGO_CONTRAST) ?? scored.reduce((a, b) => (b.k > a.k ? b : a));
+      const m = Math.round(logo.height * 0.28);
+      layers.push({ input: plateSvg(logo.width + 2 * m, logo.height + 2 * m, toHex(plate.c), m), left: pad - m, top: top - m });
+      logoContrast = plate.k;
+      logoBox = { x: pad - m, y: top - m, width: logo.width + 2 * m, height: logo.height + 2 * m, plate: true };
+    }
   }
   if (logo) layers.push({ input: logo.png, left: pad, top });
   if (tag) {
@@ -213,7 +245,102 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
     headlineBox,
     ctaBox,
     shortenedHeadline: headline.shortened ? headline.text : undefined,
+    logoContrast,
+    logoBox,
   };
+}
+
+const smoothstep = (t: number) => {
+  const x = Math.max(0, Math.min(1, t));
+  return x * x * (3 - 2 * x);
+};
+
+/**
+ * The scrim behind the copy, as a picture and as the opacity at any pixel (for contrast checks).
+ * It eases in over a long distance (smoothstep), so there is no edge where it starts: above the
+ * headline in portrait formats, to the right of the text column in landscape.
+ */
+function scrimShape(
+  spec: FormatSpec,
+  landscape: boolean,
+  textWidth: number,
+  pad: number,
+  headlineTop: number,
+  opacity: number,
+): { svg: (colour: string) => string; left: number; top: number; alpha: (x: number, y: number) => number } {
+  const { width: W, height: H } = spec;
+  const steps = 12;
+  // Drawn over the part it covers only: a full-canvas SVG costs its whole area to rasterise.
+  if (landscape) {
+    const solid = textWidth + pad;
+    const fade = Math.round(W * 0.22);
+    const w = Math.min(W, Math.ceil(solid + fade));
+    const alpha = (x: number) => opacity * (1 - smoothstep((x - solid) / fade));
+    const stops = Array.from({ length: steps + 1 }, (_, i) => {
+      const x = solid + (fade * i) / steps;
+      return `<stop offset="${Math.min(1, x / w).toFixed(4)}" stop-opacity="${alpha(x).toFixed(4)}" stop-color="C"/>`;
+    }).join('');
+    return {
+      left: 0,
+      top: 0,
+      alpha: (x) => alpha(x),
+      svg: (c) =>
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${H}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="0"><stop offset="0" stop-color="C" stop-opacity="${opacity}"/>${stops}</linearGradient></defs><rect width="${w}" height="${H}" fill="url(#g)"/></svg>`.replaceAll(
+          '"C"',
+          `"${c}"`,
+        ),
+    };
+  }
+  const full = headlineTop - pad * 0.5;
+  const fade = Math.max(pad * 5, Math.round(H * 0.4));
+  const start = Math.max(spec.safeTop * 0.5, full - fade);
+  const top = Math.max(0, Math.floor(start));
+  const h = H - top;
+  const alpha = (y: number) => opacity * smoothstep((y - start) / Math.max(1, full - start));
+  const stops = Array.from({ length: steps + 1 }, (_, i) => {
+    const y = start + ((full - start) * i) / steps;
+    return `<stop offset="${((y - top) / h).toFixed(4)}" stop-opacity="${alpha(y).toFixed(4)}" stop-color="C"/>`;
+  }).join('');
+  return {
+    left: 0,
+    top,
+    alpha: (_x, y) => alpha(y),
+    svg: (c) =>
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="C" stop-opacity="0"/>${stops}<stop offset="1" stop-color="C" stop-opacity="${opacity}"/></linearGradient></defs><rect width="${W}" height="${h}" fill="url(#g)"/></svg>`.replaceAll(
+        '"C"',
+        `"${c}"`,
+      ),
+  };
+}
+
+/** The logo's opaque pixels (every few, with their position) other than its knock-outs, for contrast checks. */
+async function logoPixels(png: Buffer, knockout: RGB): Promise<{ x: number; y: number; c: RGB }[]> {
+  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const step = Math.max(1, Math.round(Math.sqrt((info.width * info.height) / 4000)));
+  const out: { x: number; y: number; c: RGB }[] = [];
+  for (let y = 0; y < info.height; y += step) {
+    for (let x = 0; x < info.width; x += step) {
+      const i = 4 * (y * info.width + x);
+      if (data[i + 3] < 200) continue;
+      const c: RGB = [data[i], data[i + 1], data[i + 2]];
+      if (Math.max(...c.map((v, k) => Math.abs(v - knockout[k]))) <= 24) continue;
+      out.push({ x, y, c });
+    }
+  }
+  return out;
+}
+
+/** Contrast of the logo against what is behind each of its pixels, at the 10th percentile (its weakest part). */
+function logoContrastOn(px: { x: number; y: number; c: RGB }[], behind: (x: number, y: number) => RGB): number {
+  if (!px.length) return Number.POSITIVE_INFINITY;
+  const ks = px.map((p) => contrastRatio(p.c, behind(p.x, p.y))).sort((a, b) => a - b);
+  return ks[Math.floor(ks.length * 0.1)];
+}
+
+function plateSvg(width: number, height: number, fill: string, radius: number): Buffer {
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" rx="${radius}" ry="${radius}" fill="${fill}"/></svg>`,
+  );
 }
 
 export interface SheetTile {

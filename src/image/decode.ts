@@ -88,15 +88,18 @@ function label(source?: string): string {
   return source ? `${source}: ` : '';
 }
 
+/** An image file of `size` bytes is over IMAGE_MAX_BYTES (for callers that refuse before reading it). */
+export function fileTooLarge(size: number, limits: Pick<ImageLimits, 'maxBytes'>, source?: string): ImageError {
+  return new ImageError(
+    'IMAGE_TOO_LARGE',
+    `${label(source)}the image file is ${size} bytes; the limit is ${limits.maxBytes} bytes (IMAGE_MAX_BYTES)`,
+  );
+}
+
 function checkBytes(bytes: Uint8Array, limits: ImageLimits, source?: string): ImageFormat {
   if (bytes.length === 0)
     throw new ImageError('IMAGE_EMPTY', `${label(source)}the image is empty (0 bytes); expected a ${SUPPORTED_LIST} file`);
-  if (bytes.length > limits.maxBytes) {
-    throw new ImageError(
-      'IMAGE_TOO_LARGE',
-      `${label(source)}the image file is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes (IMAGE_MAX_BYTES)`,
-    );
-  }
+  if (bytes.length > limits.maxBytes) throw fileTooLarge(bytes.length, limits, source);
   const format = sniffFormat(bytes);
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
     // SVG is refused on purpose: a vector document (scripts, external references, unbounded

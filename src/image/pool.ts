@@ -66,10 +66,10 @@ export function createImageWorker(opts: { size?: number } = {}): ImageWorker {
       return { ...r.compose, png: Buffer.from(r.compose.png) };
     },
     async studioArt(input) {
-      const imagery = (input.imagery ?? []).map(own);
+      const photo = input.photo?.length ? own(input.photo) : undefined;
       const r = await call(
-        { type: 'studio', palette: [...input.palette], concept: input.concept, seed: input.seed, imagery, size: input.size },
-        imagery,
+        { type: 'studio', palette: [...input.palette], concept: input.concept, seed: input.seed, photo, size: input.size },
+        photo ? [photo] : [],
       );
       if (!('png' in r)) throw new ImageError('IMAGE_WORKER_FAILED', 'the image worker answered a draft without one');
       return Buffer.from(r.png);

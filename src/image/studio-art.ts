@@ -1,7 +1,8 @@
 /**
- * The offline studio's drafts: an abstract visual made from the brand palette, shapes chosen
- * from the visual concept's words, and (when given) the retrieved creatives' imagery tinted
- * into the palette. Deterministic for a seed, so tests and reruns give the same picture.
+ * The offline studio's drafts: a scene in the draft's palette (the brief's mood, the brand's
+ * accent, the team's colour feedback: generate/mood.ts), shapes chosen from the visual
+ * concept's words, and the photo it is given shown as a photo. Deterministic for a seed, so
+ * tests and reruns give the same picture.
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { mulberry32 } from '../random.ts';
@@ -11,8 +12,8 @@ export interface StudioArtInput {
   palette: string[]; // #rrggbb, at least one
   concept: string;
   seed: number;
-  /** Images to weave in (inspiration thumbnails, the leader's visual). */
-  imagery?: Uint8Array[];
+  /** A photo to show as it is: the brief's reference image, the leader's visual, a text-free library image. */
+  photo?: Uint8Array;
   size?: number;
 }
 
@@ -109,44 +110,75 @@ function motifSvg(motif: Motif, S: number, cols: RGB[], rnd: () => number): stri
   return parts.join('');
 }
 
-/** A square PNG draft (default 1024 px, like the image API's). */
+/** A photo drawn as itself, full bleed when it has the pixels for it, else framed on the scene. */
+async function photoLayers(photo: Uint8Array, S: number, rnd: () => number, frame: string): Promise<OverlayOptions[]> {
+  const meta = await sharp(photo).metadata();
+  const w = meta.autoOrient?.width ?? meta.width ?? 0;
+  const h = meta.autoOrient?.height ?? meta.height ?? 0;
+  if (!w || !h) throw new Error('unreadable photo');
+  if (Math.min(w, h) >= S * 0.5) {
+    const full = await sharp(photo)
+      .rotate()
+      .resize(S, S, { fit: 'cover', position: sharp.strategy.attention })
+      .flatten({ background: '#ffffff' })
+      .png()
+      .toBuffer();
+    return [{ input: full, left: 0, top: 0 }];
+  }
+  // A small photo (a library thumbnail) is shown at a size it can carry, framed like a print,
+  // in the upper part of the picture where the copy does not go.
+  const boxW = Math.round(S * 0.64);
+  const boxH = Math.round(S * 0.5);
+  const scale = Math.min(boxW / w, boxH / h, 2.5);
+  const pw = Math.max(1, Math.round(w * scale));
+  const ph = Math.max(1, Math.round(h * scale));
+  const pic = await sharp(photo).rotate().resize(pw, ph, { kernel: 'lanczos3' }).flatten({ background: '#ffffff' }).png().toBuffer();
+  const border = Math.round(S * 0.012);
+  const left = Math.round((S - pw) / 2 + (rnd() - 0.5) * S * 0.06);
+  const top = Math.round(S * 0.08 + rnd() * S * 0.04);
+  // The frame and its soft shadow, drawn over the frame's own area only (a blur over the whole
+  // canvas costs more than the rest of the draft).
+  const m = Math.round(S * 0.05);
+  const fx = Math.max(0, left - border - m);
+  const fy = Math.max(0, top - border - m);
+  const fw = Math.min(S - fx, pw + 2 * border + 2 * m);
+  const fh = Math.min(S - fy, ph + 2 * border + 2 * m);
+  const rx = left - border - fx;
+  const ry = top - border - fy;
+  const shadow = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${fw}" height="${fh}"><defs><filter id="s" x="-20%" y="-20%" width="140%" height="140%"><feGaussianBlur stdDeviation="${S * 0.012}"/></filter></defs><rect x="${rx + S * 0.008}" y="${ry + S * 0.014}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="#000" fill-opacity="0.28" filter="url(#s)"/><rect x="${rx}" y="${ry}" width="${pw + 2 * border}" height="${ph + 2 * border}" rx="${border}" fill="${frame}"/></svg>`,
+  );
+  return [
+    { input: shadow, left: fx, top: fy },
+    { input: pic, left, top },
+  ];
+}
+
+/**
+ * A square PNG draft (default 1024 px, like the image API's): a scene in the palette, whose
+ * order means something — two background tones, a motif colour, a highlight — with the photo,
+ * when there is one, shown as a photo (never blurred or tinted into the scene).
+ */
 export async function renderStudioArt(input: StudioArtInput): Promise<Buffer> {
   const S = input.size ?? 1024;
   const rnd = mulberry32(input.seed ^ hashString(input.concept));
   const cols = input.palette.map((p) => parseHex(p)).filter((c): c is RGB => c !== undefined);
   if (cols.length === 0) cols.push([80, 80, 80]);
-  const bgA = cols[Math.floor(rnd() * cols.length)];
-  const bgB = cols[(cols.indexOf(bgA) + 1) % cols.length];
+  while (cols.length < 4) cols.push(cols[cols.length - 1]);
+  const [bgA, bgB] = rnd() < 0.5 ? [cols[0], cols[1]] : [cols[1], cols[0]];
   const angle = Math.floor(rnd() * 360);
-  const motif = motifFor(input.concept, rnd, 0.6);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><defs><linearGradient id="bg" gradientTransform="rotate(${angle} 0.5 0.5)"><stop offset="0" stop-color="${shade(bgA, -0.1)}"/><stop offset="1" stop-color="${shade(bgB, 0.05)}"/></linearGradient></defs><rect width="${S}" height="${S}" fill="url(#bg)"/>${motifSvg(motif, S, cols, rnd)}</svg>`;
+  const motif = motifFor(input.concept, rnd, 0.7);
+  const shapes = motifSvg(motif, S, [cols[2], cols[3], cols[0]], rnd);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><defs><linearGradient id="bg" gradientTransform="rotate(${angle} 0.5 0.5)"><stop offset="0" stop-color="${toHex(bgA)}"/><stop offset="1" stop-color="${shade(bgB, -0.05)}"/></linearGradient></defs><rect width="${S}" height="${S}" fill="url(#bg)"/>${shapes}</svg>`;
 
   const layers: OverlayOptions[] = [{ input: Buffer.from(svg), left: 0, top: 0 }];
-  const imagery = (input.imagery ?? []).slice(0, 2);
-  const tinted = await Promise.all(
-    imagery.map(async (img, i) => {
-      try {
-        const tint = cols[(i + 1) % cols.length];
-        const side = Math.round(S * (0.45 + 0.2 * rnd()));
-        const pic = await sharp(img)
-          .rotate()
-          .resize(side, side, { fit: 'cover', position: sharp.strategy.entropy })
-          // Softened so that copy baked into a past creative reads as texture, not as a
-          // second headline competing with the new one.
-          .blur(Math.max(0.3, side / 40))
-          .greyscale()
-          .tint({ r: tint[0], g: tint[1], b: tint[2] })
-          .ensureAlpha(0.55)
-          .png()
-          .toBuffer();
-        return { input: pic, left: Math.round(rnd() * (S - side)), top: Math.round(rnd() * (S - side)), blend: 'over' as const };
-      } catch {
-        // An unreadable inspiration image only costs the draft one layer.
-        return undefined;
-      }
-    }),
-  );
-  for (const t of tinted) if (t) layers.push(t);
+  if (input.photo?.length) {
+    try {
+      layers.push(...(await photoLayers(input.photo, S, rnd, '#ffffff')));
+    } catch {
+      // An unreadable photo costs the draft its photo, not the draft.
+    }
+  }
   return (
     sharp({ create: { width: S, height: S, channels: 3, background: toHex(bgA) } })
       .composite(layers)

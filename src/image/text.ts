@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { ImageError } from '../errors.ts';
+import { hasCjk, joinWords, wordUnits } from '../words.ts';
 
 /** Escapes text for SVG/XML and for Pango markup (the same five entities). */
 export function escapeXml(text: string): string {
@@ -39,35 +40,55 @@ function scriptOf(cp: number): ScriptFont | undefined {
   return SCRIPT_FONTS.find((s) => s.test(cp));
 }
 
-/** True when the text needs CJK glyphs (drawn with Noto Sans CJK, wrapped per character). */
-export function hasCjk(text: string): boolean {
-  for (const ch of text) if (SCRIPT_FONTS[0].test(ch.codePointAt(0) ?? 0)) return true;
-  return false;
-}
-
-/** Asks fontconfig whether any installed font has a glyph for the code point. */
-export type GlyphQuery = (cp: number) => boolean;
+/**
+ * Asks fontconfig for an installed font with a glyph for the code point: the path of its file,
+ * `true` when fontconfig cannot say (no fc-list: rendering is not blocked on a check we cannot
+ * make), `false` when there is none.
+ */
+export type GlyphQuery = (cp: number) => string | boolean;
 
 export const fontconfigGlyphQuery: GlyphQuery = (cp) => {
   try {
-    const out = execFileSync('fc-list', [`:charset=${cp.toString(16)}`, 'family'], {
+    // A fresh fc-list each time: it sees fonts installed since the bot started.
+    const out = execFileSync('fc-list', [`:charset=${cp.toString(16)}`, 'file'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    return out.trim().length > 0;
+    const files = out
+      .split('\n')
+      .map((l) => l.trim().replace(/:$/, ''))
+      .filter(Boolean)
+      .sort();
+    // Prefer the Sans face the renderer asks for (Noto Sans CJK) over Serif and others.
+    return files.find((f) => /Sans/i.test(f) && !/Mono/i.test(f)) ?? files[0] ?? false;
   } catch {
-    // No fontconfig tools: do not block rendering on a check we cannot make.
     return true;
   }
 };
 
+/** How long a "no font has it" answer stands before fontconfig is asked again. */
+export const GLYPH_RETRY_MS = 2000;
+
+/** What a text needs from the fonts: the files found for its non-Latin scripts (for `renderText`). */
+export interface GlyphCheck {
+  fontfiles: string[];
+}
+
 /**
  * A checker that throws `FONT_MISSING` naming the script and the Debian package to install.
- * Results are cached per 128-code-point block, which keeps it to a handful of fc-list calls.
+ * Answers are cached per 128-code-point block, which keeps it to a handful of fc-list calls;
+ * a missing font is asked about again after GLYPH_RETRY_MS, so a font installed while the bot
+ * runs (apt-get install fonts-noto-cjk) is found on the next try, without a restart.
  */
-export function createGlyphChecker(query: GlyphQuery = fontconfigGlyphQuery): (text: string) => void {
-  const cache = new Map<number, boolean>();
+export function createGlyphChecker(
+  query: GlyphQuery = fontconfigGlyphQuery,
+  opts: { now?: () => number; retryMs?: number } = {},
+): (text: string) => GlyphCheck {
+  const now = opts.now ?? Date.now;
+  const retryMs = opts.retryMs ?? GLYPH_RETRY_MS;
+  const cache = new Map<number, { found: string | boolean; at: number }>();
   return (text) => {
+    const fontfiles = new Set<string>();
     for (const ch of text) {
       const cp = ch.codePointAt(0) ?? 0;
       // ASCII, Latin, Greek, Cyrillic, punctuation and the like are in DejaVu, which the kits use.
@@ -75,12 +96,12 @@ export function createGlyphChecker(query: GlyphQuery = fontconfigGlyphQuery): (t
       if (cp >= 0xfe00 && cp <= 0xfe0f) continue; // variation selectors draw nothing
       if (EMOJI_ONE.test(ch) || cp === 0x200d) continue; // emoji are dropped when no font has them (dropEmoji)
       const block = cp >> 7;
-      let ok = cache.get(block);
-      if (ok === undefined) {
-        ok = query(cp);
-        cache.set(block, ok);
+      let hit = cache.get(block);
+      if (!hit || (hit.found === false && now() - hit.at >= retryMs)) {
+        hit = { found: query(cp), at: now() };
+        cache.set(block, hit);
       }
-      if (!ok) {
+      if (hit.found === false) {
         const script = scriptOf(cp);
         const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
         const pkg = script?.pkg ?? 'fonts-noto-core';
@@ -90,7 +111,9 @@ export function createGlyphChecker(query: GlyphQuery = fontconfigGlyphQuery): (t
           { hint: `apt-get install -y ${pkg}` },
         );
       }
+      if (typeof hit.found === 'string') fontfiles.add(hit.found);
     }
+    return { fontfiles: [...fontfiles] };
   };
 }
 
@@ -98,13 +121,15 @@ export const checkGlyphs = createGlyphChecker();
 
 const EMOJI_ONE = /^\p{Extended_Pictographic}$/u;
 const EMOJI = /\p{Extended_Pictographic}(?:\uFE0F|\u200D\p{Extended_Pictographic})*\uFE0F?/gu;
-let emojiFont: boolean | undefined;
+let emojiFont: { has: boolean; at: number } | undefined;
 
 /** Emoji from a copywriter are decoration: without an emoji font they are left out, not drawn as boxes. */
 export function dropEmoji(text: string, query?: GlyphQuery): string {
   if (!/\p{Extended_Pictographic}/u.test(text)) return text;
-  if (!query && emojiFont === undefined) emojiFont = fontconfigGlyphQuery(0x1f600);
-  const has = query ? query(0x1f600) : emojiFont;
+  // As with glyphs: "no emoji font" is asked again after a while (one may have been installed).
+  if (!query && (!emojiFont || (!emojiFont.has && Date.now() - emojiFont.at >= GLYPH_RETRY_MS)))
+    emojiFont = { has: fontconfigGlyphQuery(0x1f600) !== false, at: Date.now() };
+  const has = query ? query(0x1f600) !== false : emojiFont?.has;
   return has
     ? text
     : text
@@ -148,9 +173,10 @@ export async function renderText(raw: string, style: TextStyle, width: number): 
         : 'nothing to draw: the text is empty',
     );
   }
-  checkGlyphs(text);
+  const { fontfiles } = checkGlyphs(text);
   const cjk = hasCjk(text);
-  const markup = `<span foreground="${style.color}">${escapeXml(text)}</span>`;
+  // CJK lines break between words, never inside one ("清爽不 / 油腻" splits "not greasy").
+  const markup = `<span foreground="${style.color}">${escapeXml(cjk ? joinWords(text) : text)}</span>`;
   const { data, info } = await sharp({
     text: {
       text: markup,
@@ -163,6 +189,9 @@ export async function renderText(raw: string, style: TextStyle, width: number): 
       align: style.align === 'centre' ? 'centre' : 'left',
       dpi: 72,
       spacing: style.lineSpacing ?? 0,
+      // The file fontconfig found for the script, handed to Pango directly: its own font list is
+      // read once per process, so a font installed since the bot started is only seen this way.
+      ...(fontfiles.length ? { fontfile: fontfiles[0] } : {}),
     },
   })
     .png({ compressionLevel: 1 })
@@ -179,7 +208,9 @@ export interface FittedText extends RenderedText {
 
 /**
  * The largest size between `maxSize` and `minSize` at which `text` wrapped to `width` fits in
- * `height`; below that, words are dropped from the end (with an ellipsis) until it fits.
+ * `height` in at most `maxLines` lines; below that, words are dropped from the end (with an
+ * ellipsis) until it fits. The lines are then balanced: the box is narrowed as far as the
+ * text keeps its number of lines, so no line is left with one word dangling.
  */
 export async function fitText(
   text: string,
@@ -187,24 +218,61 @@ export async function fitText(
   box: { width: number; height: number },
   maxSize: number,
   minSize: number,
+  maxLines = 4,
 ): Promise<FittedText> {
+  // Line height as a share of the size: Noto Sans CJK's is taller than DejaVu's.
+  const lineFactor = hasCjk(text) ? 1.5 : 1.25;
+  const fits = (r: RenderedText, size: number) =>
+    r.height <= box.height && r.width <= box.width && r.height <= maxLines * size * lineFactor;
+  // The longest words, to keep a size at which none of them has to be broken ("Lightwei-ght").
+  const longest = [...new Set(wordUnits(text).map((w) => w.trim()))].sort((a, b) => [...b].length - [...a].length).slice(0, 2);
+  // Measured once at the largest size: a word's width scales with the size.
+  let widestAtMax = -1;
   let size = maxSize;
   for (;;) {
     const r = await renderText(text, { ...style, size }, box.width);
-    if (r.height <= box.height && r.width <= box.width) return { ...r, size, text, shortened: false };
+    let widest = 0;
+    if (fits(r, size)) {
+      if (widestAtMax < 0) {
+        widestAtMax = 0;
+        for (const w of longest)
+          widestAtMax = Math.max(widestAtMax, (await renderText(w, { ...style, size: maxSize }, box.width * 4)).width);
+      }
+      widest = Math.ceil((widestAtMax * size) / maxSize);
+    }
+    // At the smallest size a word wider than the box is broken rather than run off the canvas.
+    if (fits(r, size) && (widest <= box.width || size <= minSize))
+      return { ...(await balance(text, { ...style, size }, box.width, r, widest)), size, text, shortened: false };
     if (size <= minSize) break;
     size = Math.max(minSize, Math.floor(size * 0.9));
   }
-  const cjk = hasCjk(text);
-  let units = cjk ? Array.from(text) : text.split(/\s+/);
+  // Whole words are dropped from the end, CJK ones too (never "清爽不…").
+  let units = wordUnits(text);
   while (units.length > 1) {
     units = units.slice(0, -1);
-    const cut = `${units.join(cjk ? '' : ' ').replace(/[\s,.;:–—-]+$/u, '')}…`;
+    const cut = `${units.join('').replace(/[\s,.;:、，。；：–—-]+$/u, '')}…`;
     const r = await renderText(cut, { ...style, size: minSize }, box.width);
-    if (r.height <= box.height && r.width <= box.width) return { ...r, size: minSize, text: cut, shortened: true };
+    if (fits(r, minSize)) return { ...r, size: minSize, text: cut, shortened: true };
   }
-  const r = await renderText(units.join(''), { ...style, size: minSize }, box.width);
-  return { ...r, size: minSize, text: units.join(''), shortened: true };
+  const r = await renderText(units.join('').trim(), { ...style, size: minSize }, box.width);
+  return { ...r, size: minSize, text: units.join('').trim(), shortened: true };
+}
+
+/** The narrowest wrap width (down to 60 %, never below the widest word) that keeps the text's line count: even lines. */
+async function balance(text: string, style: TextStyle, width: number, first: RenderedText, widest: number): Promise<RenderedText> {
+  if (first.height <= style.size * 1.6) return first; // one line: nothing to balance
+  let lo = Math.max(Math.round(width * 0.6), Math.ceil(widest) + 2);
+  let hi = Math.ceil(first.width);
+  let best = first;
+  for (let i = 0; i < 4 && hi - lo > 16; i++) {
+    const mid = Math.round((lo + hi) / 2);
+    const r = await renderText(text, style, mid);
+    if (r.height <= first.height) {
+      best = r;
+      hi = mid;
+    } else lo = mid;
+  }
+  return best;
 }
 
 /** Font families fontconfig knows (lower-cased), for validating brand kits. */

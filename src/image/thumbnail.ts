@@ -47,6 +47,21 @@ export async function makeThumbnail(bytes: Uint8Array, limits: ImageLimits, name
   }
 }
 
+/**
+ * The whole image in a square PNG, letterboxed: for places that show a thumbnail cropped to a
+ * square (a Slack section's accessory image), where a portrait or landscape creative would lose
+ * its top and bottom, or its sides, with its copy.
+ */
+export async function squareThumbnail(bytes: Uint8Array, size = THUMBNAIL_SIZE, background = '#F4F4F4'): Promise<Uint8Array> {
+  const png = await sharp(bytes, { failOn: 'error', pages: 1 })
+    .rotate()
+    .resize(size, size, { fit: 'contain', background })
+    .flatten({ background })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
 /** The container format sharp sees in `bytes` ("jpeg", "png", "webp", "gif", "heif", …), or undefined. */
 export async function imageFormat(bytes: Uint8Array): Promise<string | undefined> {
   try {

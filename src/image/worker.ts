@@ -30,7 +30,7 @@ export interface StudioRequest {
   concept: string;
   seed: number;
   /** Transferred. */
-  imagery: ArrayBuffer[];
+  photo?: ArrayBuffer;
   size?: number;
 }
 
@@ -54,7 +54,7 @@ serveRpc<ImageRequest>(async (req): Promise<HandlerResult<ImageResult>> => {
       palette: req.palette,
       concept: req.concept,
       seed: req.seed,
-      imagery: req.imagery.map((b) => new Uint8Array(b)),
+      photo: req.photo ? new Uint8Array(req.photo) : undefined,
       size: req.size,
     });
     const png = plain(r);

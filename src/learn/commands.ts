@@ -3,14 +3,14 @@
  * Built by a factory over how the sources are opened, so tests drive the real commands
  * against in-memory data.
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
 import { createProgress } from '../cli/progress.ts';
 import { type Config, config } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { formatStatsText, renderEvalReport, statsSummary } from './eval-report.ts';
+import { formatStatsText, renderEvalReport, statsSummary, type TasteCurve } from './eval-report.ts';
 import { gatherStats, type LearningConfig, reprojectLibrary, retrainAdapter, retrainPreference } from './learning.ts';
 import { openLearningSources } from './open-sources.ts';
 import { formatRecall } from './recall.ts';
@@ -48,6 +48,26 @@ async function withSources<T>(
 }
 
 const line = (io: CommandIO, s: string) => io.stdout.write(`${s}\n`);
+
+/** The benchmark's learning curve: the file named, else bench/results/taste.json when it is there. */
+function readTasteCurve(path: string | undefined): TasteCurve | undefined {
+  const p = resolve(path ?? join('bench', 'results', 'taste.json'));
+  if (!path && !existsSync(p)) return undefined;
+  let raw: TasteCurve;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new UsageError(
+      `--taste: cannot read ${p} as JSON (${(e as Error).message}); expected bench/results/taste.json from \`npm run bench -- taste\``,
+    );
+  }
+  if (!raw?.curve?.new || !raw.regret?.favouriteShareWindow5) {
+    throw new UsageError(
+      `--taste: ${p} is not a taste benchmark result (no curve or regret); expected the file \`npm run bench -- taste\` writes`,
+    );
+  }
+  return raw;
+}
 
 export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
   const trainAdapter: Command = {
@@ -153,7 +173,8 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
 
   const trainPref: Command = {
     name: 'train preference',
-    summary: 'Learn what the team picks from votes (and CTR from metrics): a Bradley–Terry model on image and copy embeddings.',
+    summary:
+      "Learn the team's taste: priors from the library (CTR, past winners) and every vote, as a posterior over image and copy embeddings.",
     usage: '[--seed N] [--held-out SHARE] [--out PATH]',
     options: { seed: { type: 'string' }, 'held-out': { type: 'string' }, out: { type: 'string' } },
     async run(args, io) {
@@ -163,9 +184,16 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
       return withSources(deps, async (sources, cfg, logger) => {
         const run = await retrainPreference({ cfg, sources, logger }, { seed, heldOutShare, out });
         const m = run.model.meta;
+        line(io, `Trained on ${m.votes} votes in ${m.rounds} rounds (${m.comparisons.votes} comparisons).`);
         line(
           io,
-          `Trained on ${m.votes} votes in ${m.rounds} rounds (${m.comparisons.votes} comparisons) and ${m.comparisons.ctr} CTR comparisons.`,
+          m.prior.ctrRows || m.prior.winners
+            ? `Priors: the CTR of ${m.prior.ctrRows} library creatives and ${m.prior.winners} past winners (leans ${Object.entries(
+                m.prior.leans,
+              )
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}; spread ${m.prior.spread}).`
+            : 'Priors: none (no library creatives with metrics, no past winners): the model learns from votes alone.',
         );
         line(
           io,
@@ -177,8 +205,8 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
         line(
           io,
           st.state === 'insufficient'
-            ? `Insufficient data: the bot shows scores from ${st.needed} votes (PREFERENCE_MIN_VOTES); it has ${st.votes}.`
-            : `The bot shows preference scores (${st.state === 'ready' ? st.votes : 0} votes ≥ ${cfg.preferenceMinVotes}).`,
+            ? `Insufficient data: without priors the bot shows scores from ${st.needed} votes (PREFERENCE_MIN_VOTES); it has ${st.votes}.`
+            : 'The bot shows predicted preference with its 80% interval ("uncertain" while wide) and learns from each vote as it comes.',
         );
         line(io, `Saved the preference model to ${run.path}`);
         return 0;
@@ -189,14 +217,15 @@ export function makeLearningCommands(deps: LearningCommandDeps): Command[] {
   const evalCmd: Command = {
     name: 'eval',
     summary:
-      'Write the learning report (recall before/after the adapter, score distributions, calibration, rounds and votes) as one HTML file.',
-    usage: '[--out report.html]',
-    options: { out: { type: 'string' } },
+      "Write the learning report (recall before/after the adapter, score distributions, calibration, the taste model's learning curve, rounds and votes) as one HTML file.",
+    usage: '[--out report.html] [--taste bench/results/taste.json]',
+    options: { out: { type: 'string' }, taste: { type: 'string' } },
     async run(args, io) {
       const out = resolve(typeof args.values.out === 'string' ? args.values.out : 'report.html');
+      const curve = readTasteCurve(typeof args.values.taste === 'string' ? args.values.taste : undefined);
       return withSources(deps, async (sources, cfg, logger) => {
         const stats = await gatherStats({ cfg, sources, logger });
-        writeFileSync(out, renderEvalReport({ ...stats, generatedAt: deps.now?.() ?? new Date() }));
+        writeFileSync(out, renderEvalReport({ ...stats, generatedAt: deps.now?.() ?? new Date(), tasteCurve: curve }));
         for (const l of formatStatsText(statsSummary(stats))) line(io, l);
         line(io, `Wrote ${out}`);
         return 0;

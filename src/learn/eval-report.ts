@@ -15,7 +15,8 @@ export interface StatsInput {
   adapter: { id: string; meta: AdapterMeta } | null;
   /** False when CLIP_ADAPTER=off (a trained adapter may still exist). */
   adapterEnabled: boolean;
-  preference: { meta: PreferenceMeta } | null;
+  /** The taste model's metadata (a TasteMeta, with its priors) or an older model's. */
+  preference: { meta: PreferenceMeta & { prior?: { ctrRows: number; winners: number } } } | null;
   preferenceMinVotes: number;
   libraryRows: number | null;
   retrainShare: number;
@@ -37,7 +38,15 @@ export interface StatsSummary {
     trainedOnRows: number | null;
     growth: number | null;
   };
-  preference: { state: PreferenceState; votes: number; needed: number; accuracy: number | null; trainedAt: string | null };
+  preference: {
+    state: PreferenceState;
+    votes: number;
+    needed: number;
+    accuracy: number | null;
+    trainedAt: string | null;
+    /** What the prior leans on before the votes: library creatives with CTR, past winners. */
+    priors: { ctrRows: number; winners: number } | null;
+  };
   /** Held-out recall@1/5/10 with raw CLIP and through the adapter. */
   recall: { before: RecallReport | null; after: RecallReport | null };
 }
@@ -53,7 +62,9 @@ export function statsSummary(input: StatsInput): StatsSummary {
     adapterState = !input.adapterEnabled ? 'off' : growth !== null && growth >= input.retrainShare ? 'stale' : 'ready';
   }
   const p = input.preference?.meta;
-  const prefState: PreferenceState = !p ? 'untrained' : p.votes < input.preferenceMinVotes ? 'insufficient' : 'ready';
+  const priors = p?.prior && (p.prior.ctrRows > 0 || p.prior.winners > 0) ? { ctrRows: p.prior.ctrRows, winners: p.prior.winners } : null;
+  // With priors the model shows scores from the start (marked uncertain while they are).
+  const prefState: PreferenceState = !p ? 'untrained' : p.votes < input.preferenceMinVotes && !priors ? 'insufficient' : 'ready';
   return {
     rounds: {
       total: rounds.length,
@@ -78,6 +89,7 @@ export function statsSummary(input: StatsInput): StatsSummary {
       needed: input.preferenceMinVotes,
       accuracy: p?.heldOut.accuracy ?? null,
       trainedAt: p?.trainedAt ?? null,
+      priors,
     },
     recall: { before: a?.meta.before ?? null, after: a?.meta.after ?? null },
   };
@@ -111,7 +123,7 @@ export function formatStatsText(s: StatsSummary): string[] {
     {
       untrained: 'Preference model: not trained (run `adcreative train preference`)',
       insufficient: `Preference model: insufficient data (${pr.votes} of ${pr.needed} votes needed)`,
-      ready: `Preference model: on, trained on ${pr.votes} votes, held-out pairwise accuracy ${pct(pr.accuracy)}`,
+      ready: `Preference model: on, trained on ${pr.votes} votes${pr.priors ? ` and priors (CTR of ${pr.priors.ctrRows} creatives, ${pr.priors.winners} past winners)` : ''}, held-out pairwise accuracy ${pct(pr.accuracy)}`,
     }[pr.state],
   );
   return lines;
@@ -123,6 +135,16 @@ export interface EvalReportInput extends StatsInput {
   generatedAt: Date;
   /** Optional per-epoch history of the last adapter training (held-out recall@1). */
   title?: string;
+  /** The learning curve from `npm run bench -- taste` (bench/results/taste.json), when there is one. */
+  tasteCurve?: TasteCurve;
+}
+
+/** What the report reads of bench/results/taste.json. */
+export interface TasteCurve {
+  date: string;
+  settings: { seeds: number; rounds: number; shown: number };
+  curve: Record<'today' | 'new', { at: number; votes: number; accuracy: { mean: number; worst: number } }[]>;
+  regret: { rounds: number[]; favouriteShareWindow5: Record<'random' | 'today' | 'new', number[]> };
 }
 
 function esc(s: string): string {
@@ -144,20 +166,67 @@ function frame(title: string, body: string, legend: { name: string; color: strin
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${leg}${body}</svg></figure>`;
 }
 
-function yAxis(max: number, fmt: (v: number) => string): string {
+/**
+ * Axis ticks people can read: a step of 1, 2 or 5 × 10^k (whole numbers when counting), from 0
+ * to the first tick at or above `max`. Bars are drawn against the last tick, so a bar of 4
+ * reaches the line labelled 4.
+ */
+export function niceTicks(max: number, opts: { integer?: boolean } = {}): number[] {
+  const top = Number.isFinite(max) && max > 0 ? max : 1;
+  const raw = top / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw - 1e-12) ?? 10 * mag;
+  if (opts.integer) step = Math.max(1, Math.round(step));
+  const n = Math.ceil(top / step - 1e-9);
+  // i × step, rounded to the step's decimals, so 0.1 × 3 reads 0.3 and not 0.30000000000000004.
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  return Array.from({ length: n + 1 }, (_, i) => Number((i * step).toFixed(decimals)));
+}
+
+/** Evenly spaced ticks from 0 to a fixed top (shares: 0–100 %). */
+const fixedTicks = (max: number) => [0, 1, 2, 3, 4].map((i) => (max * i) / 4);
+
+function yAxis(ticks: number[], fmt: (v: number) => string): string {
   const out: string[] = [];
   const ih = H - M.t - M.b;
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
-    const y = H - M.b - (ih * i) / 4;
+  const top = ticks[ticks.length - 1];
+  for (const v of ticks) {
+    const y = H - M.b - (ih * v) / top;
     out.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${M.l - 6}" y="${y + 4}" font-size="10" text-anchor="end">${esc(fmt(v))}</text>`);
   }
   return out.join('');
 }
 
+/**
+ * Rough advance of a glyph as a share of the font size: East Asian wide characters take a full
+ * em, others about 0.6 (wide enough for digits and Latin in a sans-serif).
+ */
+const advance = (ch: string) =>
+  /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 1 : 0.6;
+
+/** Estimated width of `text` in pixels at `fontSize`. */
+export const textWidth = (text: string, fontSize: number) => [...text].reduce((w, ch) => w + advance(ch) * fontSize, 0);
+
+/** The label cut (with an ellipsis) to what fits in `width` pixels; '' when not even two characters fit. */
+export function fitLabel(text: string, width: number, fontSize: number): string {
+  if (textWidth(text, fontSize) <= width) return text;
+  const chars = [...text];
+  let w = advance('…') * fontSize;
+  let n = 0;
+  while (n < chars.length && w + advance(chars[n]) * fontSize <= width) w += advance(chars[n++]) * fontSize;
+  if (n < 1) return '';
+  return `${chars.slice(0, n).join('').trimEnd()}…`;
+}
+
 function empty(title: string, why: string): string {
   return frame(title, `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" fill="#6b7280">${esc(why)}</text>`);
+}
+
+/** A run of consecutive bars that belong together (the rounds of one brief), named once under them. */
+export interface BarGroup {
+  label: string;
+  size: number;
 }
 
 /** Grouped bars: one group per label, one bar per series. */
@@ -165,12 +234,22 @@ export function barChart(
   title: string,
   labels: string[],
   series: { name: string; values: (number | null)[] }[],
-  opts: { max?: number; fmt?: (v: number) => string } = {},
+  opts: {
+    max?: number;
+    fmt?: (v: number) => string;
+    /** Counts: whole-number ticks. */
+    integer?: boolean;
+    /** Bars named under a shared heading (labels are then the short per-bar names). */
+    groups?: BarGroup[];
+    /** The full name of each bar for its tooltip (labels may be cut to fit). */
+    titles?: string[];
+  } = {},
 ): string {
   const fmt = opts.fmt ?? ((v: number) => String(Math.round(v * 100) / 100));
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   if (!labels.length || !all.length) return empty(title, 'no data yet');
-  const max = opts.max ?? Math.max(...all, 1e-9) * 1.1;
+  const ticks = opts.max !== undefined ? fixedTicks(opts.max) : niceTicks(Math.max(...all), { integer: opts.integer });
+  const max = ticks[ticks.length - 1];
   const iw = W - M.l - M.r;
   const ih = H - M.t - M.b;
   const gw = iw / labels.length;
@@ -183,17 +262,32 @@ export function barChart(
       const h = (ih * Math.min(v, max)) / max;
       const x = M.l + g * gw + gw * 0.1 + k * bw;
       bars.push(
-        `<rect x="${x.toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + (series.length === 1 ? 1 : 0)) % COLORS.length]}"><title>${esc(`${label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${(H - M.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(k + (series.length === 1 ? 1 : 0)) % COLORS.length]}"><title>${esc(`${opts.titles?.[g] ?? label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
       );
     });
-    if (labels.length <= 24) {
+    // Each label gets its own slot and is cut to fit it, so neighbours never overlap.
+    const text = fitLabel(label, gw - 2, 10);
+    if (text) {
       bars.push(
-        `<text x="${(M.l + g * gw + gw / 2).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(label.length > 14 ? `${label.slice(0, 13)}…` : label)}</text>`,
+        `<text x="${(M.l + g * gw + gw / 2).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(text)}</text>`,
       );
     }
   });
+  let at = 0;
+  for (const group of opts.groups ?? []) {
+    const x0 = M.l + at * gw;
+    const w = group.size * gw;
+    const text = fitLabel(group.label, w - 4, 11);
+    if (at > 0) bars.push(`<line x1="${x0.toFixed(1)}" x2="${x0.toFixed(1)}" y1="${H - M.b}" y2="${H - M.b + 34}" stroke="#d1d5db"/>`);
+    if (text) {
+      bars.push(
+        `<text x="${(x0 + w / 2).toFixed(1)}" y="${H - M.b + 30}" font-size="11" text-anchor="middle"><title>${esc(group.label)}</title>${esc(text)}</text>`,
+      );
+    }
+    at += group.size;
+  }
   const legend = series.length > 1 ? series.map((s, k) => ({ name: s.name, color: COLORS[k % COLORS.length] })) : [];
-  return frame(title, yAxis(max, fmt) + bars.join(''), legend);
+  return frame(title, yAxis(ticks, fmt) + bars.join(''), legend);
 }
 
 /** Overlaid histograms of several samples over a shared range. */
@@ -212,7 +306,8 @@ export function histogram(title: string, samples: { name: string; values: number
     // Shares, so samples of different sizes compare.
     return c.map((x) => x / Math.max(1, s.values.length));
   });
-  const max = Math.max(...counts.flat(), 1e-9) * 1.1;
+  const ticks = niceTicks(Math.max(...counts.flat()));
+  const max = ticks[ticks.length - 1];
   const iw = W - M.l - M.r;
   const ih = H - M.t - M.b;
   const bw = iw / bins;
@@ -233,7 +328,7 @@ export function histogram(title: string, samples: { name: string; values: number
   }
   return frame(
     title,
-    yAxis(max, (v) => `${Math.round(v * 100)}%`) + bars.join(''),
+    yAxis(ticks, (v) => `${Math.round(v * 100)}%`) + bars.join(''),
     samples.map((s, k) => ({ name: `${s.name} (${s.values.length})`, color: COLORS[(k + 1) % COLORS.length] })),
   );
 }
@@ -258,7 +353,7 @@ export function calibrationChart(title: string, bins: CalibrationBin[]): string 
     .join('');
   return frame(
     title,
-    yAxis(1, (v) => v.toFixed(2)) +
+    yAxis(fixedTicks(1), (v) => v.toFixed(2)) +
       axes +
       `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#9ca3af" stroke-dasharray="4 3"/>` +
       `<path d="${path}" fill="none" stroke="${COLORS[1]}"/>${pts}` +
@@ -310,11 +405,116 @@ export function stripChart(title: string, groups: { name: string; winners: numbe
   return frame(title, axis + out.join(''));
 }
 
+/** Lines over a shared x axis; a dashed series is drawn thin (e.g. the worst seed beside the mean). */
+export function lineChart(
+  title: string,
+  xs: number[],
+  series: { name: string; values: number[]; color: string; dashed?: boolean }[],
+  opts: { min?: number; max?: number; fmt?: (v: number) => string; xLabel?: string } = {},
+): string {
+  const all = series.flatMap((x) => x.values.filter(Number.isFinite));
+  if (xs.length < 2 || !all.length) return empty(title, 'no data yet');
+  const lo = opts.min ?? Math.min(...all);
+  const hi = opts.max ?? Math.max(...all);
+  const iw = W - M.l - M.r;
+  const ih = H - M.t - M.b;
+  const x0 = xs[0];
+  const x1 = xs[xs.length - 1];
+  const px = (x: number) => M.l + (iw * (x - x0)) / (x1 - x0 || 1);
+  const py = (v: number) => H - M.b - (ih * (v - lo)) / (hi - lo || 1);
+  const fmt = opts.fmt ?? ((v: number) => v.toFixed(2));
+  const grid = [0, 1, 2, 3, 4]
+    .map((i) => {
+      const v = lo + ((hi - lo) * i) / 4;
+      return `<line x1="${M.l}" x2="${W - M.r}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="#e5e7eb"/><text x="${M.l - 6}" y="${(py(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${esc(fmt(v))}</text>`;
+    })
+    .join('');
+  const ticks = [0, 1, 2, 3, 4]
+    .map((i) => {
+      const x = x0 + ((x1 - x0) * i) / 4;
+      return `<text x="${px(x).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${Math.round(x)}</text>`;
+    })
+    .join('');
+  const lines = series
+    .map((sr) => {
+      const d = sr.values
+        .map((v, i) => (Number.isFinite(v) ? `${px(xs[i]).toFixed(1)},${py(Math.max(lo, Math.min(hi, v))).toFixed(1)}` : null))
+        .filter((p): p is string => p !== null)
+        .map((p, i) => `${i ? 'L' : 'M'}${p}`)
+        .join(' ');
+      return `<path d="${d}" fill="none" stroke="${sr.color}" stroke-width="${sr.dashed ? 1 : 2}"${sr.dashed ? ' stroke-dasharray="4 3"' : ''}><title>${esc(sr.name)}</title></path>`;
+    })
+    .join('');
+  const label = opts.xLabel ? `<text x="${W / 2}" y="${H - 8}" font-size="10" text-anchor="middle">${esc(opts.xLabel)}</text>` : '';
+  // Dashed companions (a worst seed) share their solid line's colour and are named in the caption instead.
+  const legend = series.filter((sr) => !sr.dashed).map((sr) => ({ name: sr.name, color: sr.color }));
+  return frame(title, grid + ticks + lines + label, legend);
+}
+
+/** The simulated team's learning curve and regret, today's model against the taste model. */
+function tasteSection(t: TasteCurve | undefined): string {
+  if (!t) return '<p class="muted">No learning curve yet: run <code>npm run bench -- taste</code> (writes bench/results/taste.json).</p>';
+  const votes = t.curve.new.map((c) => c.at);
+  const acc = (arm: 'today' | 'new', k: 'mean' | 'worst') => t.curve[arm].map((c) => c.accuracy[k]);
+  const pct0 = (v: number) => `${Math.round(v * 100)}%`;
+  return `<p>Simulated team, ${t.settings.seeds} seeds × ${t.settings.rounds} rounds, ${t.settings.shown} variants shown per round (${esc(t.date.slice(0, 10))}). Accuracy: held-out pairs of a brief's candidates ordered as the team's true preference orders them; solid the mean over seeds, dashed the worst seed.</p>
+<div class="grid">
+${lineChart(
+  'Held-out pairwise accuracy against votes cast',
+  votes,
+  [
+    { name: "today's model", values: acc('today', 'mean'), color: COLORS[0] },
+    { name: 'taste model', values: acc('new', 'mean'), color: COLORS[1] },
+    { name: 'today (worst)', values: acc('today', 'worst'), color: COLORS[0], dashed: true },
+    { name: 'taste (worst)', values: acc('new', 'worst'), color: COLORS[1], dashed: true },
+  ],
+  { min: 0.4, max: 1, fmt: pct0, xLabel: 'votes' },
+)}
+${lineChart(
+  "Rounds won by the team's favourite (5-round window)",
+  t.regret.rounds,
+  [
+    { name: 'random', values: t.regret.favouriteShareWindow5.random, color: COLORS[0] },
+    { name: 'today', values: t.regret.favouriteShareWindow5.today, color: COLORS[2] },
+    { name: 'taste model', values: t.regret.favouriteShareWindow5.new, color: COLORS[1] },
+  ],
+  { min: 0, max: 1, fmt: pct0, xLabel: 'round' },
+)}
+</div>`;
+}
+
 function recallTable(before: RecallReport | null, after: RecallReport | null): string {
   if (!before || !after) return '<p class="muted">No adapter trained yet: run <code>adcreative train adapter</code>.</p>';
   const row = (name: string, b: { r1: number; r5: number; r10: number }, a: { r1: number; r5: number; r10: number }) =>
     `<tr><th>${name}</th>${(['r1', 'r5', 'r10'] as const).map((k) => `<td>${pct(b[k])} → <b>${pct(a[k])}</b></td>`).join('')}</tr>`;
   return `<table><thead><tr><th></th><th>R@1</th><th>R@5</th><th>R@10</th></tr></thead><tbody>${row('text → image', before.textToImage, after.textToImage)}${row('image → text', before.imageToText, after.imageToText)}</tbody></table><p class="muted">Held-out pairs: ${after.n}. Raw CLIP → through the adapter.</p>`;
+}
+
+/**
+ * Rounds ordered brief by brief (briefs in the order they first appear, rounds in theirs), and
+ * the runs that share a brief, so a chart names each brief once under its rounds.
+ */
+function roundsByBrief(rounds: RoundSummary[]): { rounds: RoundSummary[]; groups: BarGroup[] } {
+  const byBrief = new Map<string, RoundSummary[]>();
+  for (const r of rounds) {
+    const list = byBrief.get(r.briefId);
+    if (list) list.push(r);
+    else byBrief.set(r.briefId, [r]);
+  }
+  const ordered = [...byBrief.values()];
+  return {
+    rounds: ordered.flat(),
+    groups: ordered.map((list) => ({ label: briefLabel(list[0]), size: list.length })),
+  };
+}
+
+/** A brief as one line: its first words, without the inline options people append. */
+function briefLabel(r: RoundSummary): string {
+  const text = (r.brief ?? '')
+    .replace(/\s--\w[\s\S]*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text || r.briefId;
 }
 
 export function renderEvalReport(input: EvalReportInput): string {
@@ -327,7 +527,7 @@ export function renderEvalReport(input: EvalReportInput): string {
   const roundsPerBrief = new Map<number, number>();
   for (const n of briefs.values()) roundsPerBrief.set(n, (roundsPerBrief.get(n) ?? 0) + 1);
   const rpbKeys = [...roundsPerBrief.keys()].sort((a, b) => a - b);
-  const recent = input.rounds.slice(-40);
+  const recent = roundsByBrief(input.rounds.slice(-40));
   const decided = input.rounds.filter((r) => r.variants.some((v) => v.winner));
   const wl = (k: 'relevance' | 'novelty' | 'preference') => {
     const winners: number[] = [];
@@ -400,19 +600,26 @@ ${
 ${calibrationChart('Calibration on held-out comparisons', pm?.calibration ?? [])}
 ${stripChart("Winners' scores against the other variants", [wl('relevance'), wl('novelty'), wl('preference')])}
 </div>
+<h2>Learning the team's taste</h2>
+${tasteSection(input.tasteCurve)}
 <h2>Rounds and votes</h2>
 <div class="grid">
 ${barChart(
   'Rounds per brief',
   rpbKeys.map((k) => `${k} round${k === 1 ? '' : 's'}`),
   [{ name: 'briefs', values: rpbKeys.map((k) => roundsPerBrief.get(k) ?? 0) }],
-  { fmt: (v) => String(Math.round(v)) },
+  { fmt: (v) => String(Math.round(v)), integer: true },
 )}
 ${barChart(
-  `Votes per round (latest ${recent.length})`,
-  recent.map((r) => r.roundId),
-  [{ name: 'votes', values: recent.map((r) => r.variants.reduce((x, v) => x + v.votes, 0)) }],
-  { fmt: (v) => String(Math.round(v)) },
+  `Votes per round (latest ${recent.rounds.length})`,
+  recent.rounds.map((r) => (r.number ? `R${r.number}` : r.roundId.slice(0, 8))),
+  [{ name: 'votes', values: recent.rounds.map((r) => r.variants.reduce((x, v) => x + v.votes, 0)) }],
+  {
+    fmt: (v) => String(Math.round(v)),
+    integer: true,
+    groups: recent.groups,
+    titles: recent.rounds.map((r) => `${briefLabel(r)} · round ${r.number ?? r.roundId}`),
+  },
 )}
 </div>
 </body></html>

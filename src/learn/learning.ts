@@ -15,8 +15,10 @@ import { InputError, ModelError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { adapterFromResult, type TrainAdapterOptions, type TrainAdapterResult, trainAdapter } from './adapter-train.ts';
 import type { StatsInput } from './eval-report.ts';
-import { type CtrObservation, PreferenceModel, type TrainPreferenceOptions, trainPreference } from './preference.ts';
 import { collectPairs, type LearningSources } from './sources.ts';
+import { TasteModel } from './taste.ts';
+import { type FitTasteOptions, fitTaste } from './taste-fit.ts';
+import { type PriorRow, tasteInput } from './taste-prior.ts';
 
 export type LearningConfig = Pick<
   Config,
@@ -66,10 +68,22 @@ export function preferencePath(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>)
   return cfg.preferenceModel?.trim() || dataPath(cfg, 'preference.json');
 }
 
-/** The trained preference model, or null when none has been trained yet. */
-export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>): PreferenceModel | null {
+/**
+ * The trained preference (taste) model, or null when none has been trained yet. A file from
+ * the point-estimate model (version 1) counts as none: the next retrain replaces it.
+ */
+export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>, logger?: Logger): TasteModel | null {
   const p = preferencePath(cfg);
-  return existsSync(p) ? PreferenceModel.load(p) : null;
+  if (!existsSync(p)) return null;
+  try {
+    return TasteModel.load(p);
+  } catch (e) {
+    if (e instanceof ModelError && e.code === 'PREFERENCE_OUTDATED') {
+      logger?.warn('the preference model file is from an older version; it is replaced at the next retrain', { path: p });
+      return null;
+    }
+    throw e;
+  }
 }
 
 /**
@@ -77,8 +91,8 @@ export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferen
  * from the CLI or the schedule takes effect without a restart). A bad file is logged and
  * the previous model kept.
  */
-export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>, logger?: Logger): () => PreferenceModel | null {
-  let current: PreferenceModel | null = null;
+export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>, logger?: Logger): () => TasteModel | null {
+  let current: TasteModel | null = null;
   let stamp: string | undefined;
   return () => {
     const p = preferencePath(cfg);
@@ -90,7 +104,7 @@ export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceM
     if (now === stamp) return current;
     stamp = now;
     try {
-      current = now === 'missing' ? null : PreferenceModel.load(p);
+      current = now === 'missing' ? null : loadConfiguredPreference(cfg, logger);
     } catch (e) {
       logger?.warn('preference model could not be reloaded; keeping the previous one', { error: e });
     }
@@ -204,45 +218,67 @@ export async function reprojectLibrary(ctx: LearningContext): Promise<{ rows: nu
 }
 
 export interface PreferenceRun {
-  model: PreferenceModel;
+  model: TasteModel;
   path: string;
   ctrObservations: number;
 }
 
+/** Rebuild the basis once the creatives it was built on have grown by this share; until then scores stay on one scale. */
+const BASIS_REBUILD_GROWTH = 0.25;
+
+/**
+ * The periodic full retrain of the taste model: priors from the library (CTR, past winners),
+ * every vote of finished rounds, hyperparameters by evidence. Works with no votes at all as
+ * long as the library gives priors, so the model is useful before the first vote.
+ */
 export async function retrainPreference(
   ctx: LearningContext,
-  opts: TrainPreferenceOptions & { out?: string } = {},
+  opts: FitTasteOptions & { out?: string; rank?: number } = {},
 ): Promise<PreferenceRun> {
   const { cfg, sources } = ctx;
   const votes = sources.votes ? await sources.votes.votes() : [];
-  const ctr: CtrObservation[] = [];
+  const library: PriorRow[] = [];
   if (sources.library) {
     for await (const r of sources.library.pairs()) {
       if (r.imageEmbedding.length !== sources.model.dims || r.textEmbedding.length !== sources.model.dims) continue;
-      ctr.push({
-        id: r.id,
-        imageEmbedding: r.imageEmbedding,
-        textEmbedding: r.textEmbedding,
-        impressions: r.impressions,
-        clicks: r.clicks,
-      });
+      library.push(r);
     }
   }
-  const model = trainPreference(
-    {
-      votes,
-      ctr,
-      // The percentile scale: the team's own past creatives when there are any.
-      reference: ctr.length ? ctr : undefined,
-      model: sources.model.dims || !sources.votes?.model ? sources.model.name : (await sources.votes.model()).name,
-      adapter: readLibrarySpace(cfg)?.adapter ?? null,
-    },
-    opts,
-  );
+  if (!votes.length && !library.length) {
+    throw new InputError('NO_PREFERENCE_DATA', 'no votes and no library creatives to learn preferences from', {
+      hint: 'ingest creatives (with metrics) into the library, or run some rounds and vote',
+    });
+  }
   const path = opts.out ?? preferencePath(cfg);
-  model.save(path);
-  ctx.logger?.info('preference model trained', { path, votes: model.meta.votes, accuracy: model.meta.heldOut.accuracy });
-  return { model, path, ctrObservations: ctr.filter((c) => c.impressions > 0).length };
+  const adapter = readLibrarySpace(cfg)?.adapter ?? null;
+  const model = sources.model.dims || !sources.votes?.model ? sources.model.name : (await sources.votes.model()).name;
+  // Keep the previous basis while the creatives have not grown much: a vote's meaning stays put.
+  let basis: { basis: TasteModel['basis']; items: number } | undefined;
+  try {
+    const prev = existsSync(path) ? TasteModel.load(path) : null;
+    const items = library.length + new Set(votes.flatMap((v) => v.shown.map((s) => s.variantId))).size;
+    if (
+      prev &&
+      prev.meta.model === model &&
+      prev.meta.adapter === adapter &&
+      prev.meta.basisItems &&
+      items < prev.meta.basisItems * (1 + BASIS_REBUILD_GROWTH)
+    ) {
+      basis = { basis: prev.basis, items: prev.meta.basisItems };
+    }
+  } catch (e) {
+    ctx.logger?.debug('previous preference model not reused', { error: e });
+  }
+  const input = tasteInput({ votes, library, model, adapter }, { seed: opts.seed, basis, rank: opts.rank });
+  const fitted = fitTaste(input, opts);
+  fitted.save(path);
+  ctx.logger?.info('preference model trained', {
+    path,
+    votes: fitted.meta.votes,
+    accuracy: fitted.meta.heldOut.accuracy,
+    priors: fitted.meta.prior,
+  });
+  return { model: fitted, path, ctrObservations: fitted.meta.prior.ctrRows };
 }
 
 /**

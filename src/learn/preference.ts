@@ -1,5 +1,9 @@
 /**
- * The preference model: what this team tends to pick. A Bradley–Terry model on CLIP image
+ * The point-estimate preference model (version 1 files), kept as the baseline the taste model
+ * (taste.ts) is measured against in `npm run bench -- taste`, and for the shared pieces: the
+ * vote records, the copy-text rule, percentiles, accuracy and calibration of margins.
+ *
+ * A Bradley–Terry model on CLIP image
  * and copy embeddings: utility u(x) = w · x with x = [image; copy], and
  * P(a preferred to b) = σ(u(a) − u(b)). Each vote gives one comparison per other variant
  * shown in its round (chosen ≻ each shown); CTR from metrics adds comparisons between
@@ -12,7 +16,6 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Encoder } from '../clip/types.ts';
 import { InputError, ModelError } from '../errors.ts';
 import { base64ToFloats, createRng, floatsToBase64, type Rng, shuffle, sigmoid } from '../linalg.ts';
 
@@ -124,13 +127,7 @@ export class PreferenceModel {
   }
 
   assertCompatible(info: { model: string; dims: number }): void {
-    if (info.model !== this.meta.model || info.dims !== this.meta.dims) {
-      throw new ModelError(
-        'PREFERENCE_MODEL_MISMATCH',
-        `the preference model was trained on ${this.meta.model} (${this.meta.dims}-d) embeddings but the encoder is ${info.model} (${info.dims}-d)`,
-        { hint: 'retrain it with `adcreative train preference`' },
-      );
-    }
+    assertSameModel(this.meta, info);
   }
 
   toJSON() {
@@ -138,38 +135,15 @@ export class PreferenceModel {
   }
 
   save(path: string): void {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.toJSON()));
-    renameSync(tmp, path);
+    writePreferenceFile(path, this.toJSON());
   }
 
   static load(path: string): PreferenceModel {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new ModelError('PREFERENCE_MISSING', `cannot read the preference model ${path}: ${(e as Error).message}`, {
-        cause: e,
-        hint: 'train one with `adcreative train preference`',
-      });
-    }
-    return PreferenceModel.parse(text, path);
+    return PreferenceModel.parse(readPreferenceFile(path), path);
   }
 
   static parse(text: string, source = 'preference model'): PreferenceModel {
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(text);
-    } catch (e) {
-      throw new ModelError('PREFERENCE_INVALID', `${source} is not JSON: ${(e as Error).message}`, { cause: e });
-    }
-    if (!raw || raw.format !== PREFERENCE_FORMAT) {
-      throw new ModelError(
-        'PREFERENCE_INVALID',
-        `${source} is not an adcreative preference model (expected "format": "${PREFERENCE_FORMAT}")`,
-      );
-    }
+    const raw = parsePreferenceJson(text, source);
     if (raw.version !== VERSION)
       throw new ModelError('PREFERENCE_INVALID', `${source} has version ${raw.version}; this build reads ${VERSION}`);
     if (typeof raw.weights !== 'string' || typeof raw.model !== 'string' || typeof raw.dims !== 'number') {
@@ -178,6 +152,53 @@ export class PreferenceModel {
     const { format: _f, version: _v, weights, ...meta } = raw;
     return new PreferenceModel(meta as unknown as PreferenceMeta, base64ToFloats(weights as string));
   }
+}
+
+/** Refuses embeddings from another model than the one a preference model was trained on. */
+export function assertSameModel(meta: { model: string; dims: number }, info: { model: string; dims: number }): void {
+  if (info.model !== meta.model || info.dims !== meta.dims) {
+    throw new ModelError(
+      'PREFERENCE_MODEL_MISMATCH',
+      `the preference model was trained on ${meta.model} (${meta.dims}-d) embeddings but the encoder is ${info.model} (${info.dims}-d)`,
+      { hint: 'retrain it with `adcreative train preference`' },
+    );
+  }
+}
+
+/** A preference model file written whole or not at all (a reader never sees half a file). */
+export function writePreferenceFile(path: string, json: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(json));
+  renameSync(tmp, path);
+}
+
+export function readPreferenceFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ModelError('PREFERENCE_MISSING', `cannot read the preference model ${path}: ${(e as Error).message}`, {
+      cause: e,
+      hint: 'train one with `adcreative train preference`',
+    });
+  }
+}
+
+/** A preference model file's JSON, checked to be one (any version). */
+export function parsePreferenceJson(text: string, source: string): Record<string, unknown> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelError('PREFERENCE_INVALID', `${source} is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (!raw || raw.format !== PREFERENCE_FORMAT) {
+    throw new ModelError(
+      'PREFERENCE_INVALID',
+      `${source} is not an adcreative preference model (expected "format": "${PREFERENCE_FORMAT}")`,
+    );
+  }
+  return raw;
 }
 
 function featureDot(w: Float32Array, x: Embedded, d: number): number {
@@ -337,22 +358,28 @@ function margin(w: Float32Array, diff: Float32Array): number {
   return z;
 }
 
-function accuracy(w: Float32Array, comps: Comparison[]): number | null {
-  if (!comps.length) return null;
-  let ok = 0;
-  for (const c of comps) {
-    const z = margin(w, c.diff);
-    ok += z > 0 ? 1 : z === 0 ? 0.5 : 0;
-  }
-  return ok / comps.length;
+function margins(w: Float32Array, comps: Comparison[]): number[] {
+  return comps.map((c) => margin(w, c.diff));
 }
 
-function calibrate(w: Float32Array, comps: Comparison[], bins = 10): CalibrationBin[] {
+/**
+ * Pairwise accuracy of predicted margins (u(chosen) − u(other), one per comparison): the share
+ * the model orders the way the vote went; a tie counts half. Null with no comparisons.
+ */
+export function marginAccuracy(z: ArrayLike<number>): number | null {
+  if (!z.length) return null;
+  let ok = 0;
+  for (let i = 0; i < z.length; i++) ok += z[i] > 0 ? 1 : z[i] === 0 ? 0.5 : 0;
+  return ok / z.length;
+}
+
+/** Calibration of predicted margins (as probabilities σ(z)) against the votes, in `bins` bins. */
+export function marginCalibration(z: ArrayLike<number>, bins = 10): CalibrationBin[] {
   const sum = new Float64Array(bins);
   const hit = new Float64Array(bins);
   const cnt = new Float64Array(bins);
-  for (const c of comps) {
-    const p = sigmoid(margin(w, c.diff));
+  for (let i = 0; i < z.length; i++) {
+    const p = sigmoid(z[i]);
     // Each comparison both ways round: (p, went that way) and (1 − p, did not).
     for (const [q, y] of [
       [p, 1],
@@ -439,7 +466,7 @@ export function trainPreference(input: TrainPreferenceInput, opts: TrainPreferen
     const valSet = order.slice(cut).flatMap((i) => trainSets[i].diffs.map((diff) => ({ diff, weight: 1 })));
     let bestAcc = -1;
     for (const lam of grid) {
-      const acc = accuracy(fitChoices(fitSet, 2 * d, lam, Math.ceil(iterations / 2)), valSet) ?? 0;
+      const acc = marginAccuracy(margins(fitChoices(fitSet, 2 * d, lam, Math.ceil(iterations / 2)), valSet)) ?? 0;
       if (acc > bestAcc + 1e-9) {
         bestAcc = acc;
         l2 = lam;
@@ -455,8 +482,8 @@ export function trainPreference(input: TrainPreferenceInput, opts: TrainPreferen
     rounds: roundIds.length,
     comparisons: { votes: trainComps.length, ctr: ctrComps.length },
     l2,
-    heldOut: { rounds: held.size, comparisons: heldComps.length, accuracy: accuracy(w, heldComps) },
-    calibration: calibrate(w, heldComps.length ? heldComps : trainComps),
+    heldOut: { rounds: held.size, comparisons: heldComps.length, accuracy: marginAccuracy(margins(w, heldComps)) },
+    calibration: marginCalibration(margins(w, heldComps.length ? heldComps : trainComps)),
     reference: quantiles(
       refs.map((r) => probe.utility(r)),
       1001,
@@ -490,37 +517,4 @@ function quantiles(xs: number[], max: number): number[] {
 /** The copy text a variant's text embedding is made from: the library's caption rule (headline — body). */
 export function copyText(c: { headline: string; body: string }): string {
   return [c.headline, c.body].filter(Boolean).join(' — ');
-}
-
-/**
- * The preference term for ranking (the generator's `preference` hook): per candidate, its
- * percentile among the team's past creatives as a fraction 0–1 (show it ×100), or null
- * while the model has fewer than `minVotes` votes. Copy is embedded with `encoder`, which
- * must be the one the training embeddings came from (same model, same adapter).
- */
-export function makePreferenceScorer(opts: {
-  /** The model, or a getter (e.g. `followPreferenceModel(cfg)`) so a retrained one is picked up. */
-  model: PreferenceModel | null | (() => PreferenceModel | null);
-  encoder: Pick<Encoder, 'embedTexts' | 'info'> & { adapter?: { id: string } };
-  minVotes: number;
-}): (variants: { headline: string; body: string; imageEmbedding: Float32Array }[]) => Promise<(number | null)[]> {
-  const { encoder, minVotes } = opts;
-  return async (variants) => {
-    const model = typeof opts.model === 'function' ? opts.model() : opts.model;
-    if (!model || model.meta.votes < minVotes || !variants.length) return variants.map(() => null);
-    model.assertCompatible(encoder.info());
-    const space = encoder.adapter?.id ?? null;
-    if (space !== model.meta.adapter) {
-      throw new ModelError(
-        'PREFERENCE_SPACE_MISMATCH',
-        `the preference model was trained on ${model.meta.adapter ? `adapter ${model.meta.adapter}` : 'raw CLIP'} embeddings but the encoder gives ${space ? `adapter ${space}` : 'raw CLIP'} ones`,
-        { hint: 'retrain it with `adcreative train preference`' },
-      );
-    }
-    const texts = await encoder.embedTexts(variants.map(copyText));
-    return variants.map((v, i) => {
-      const s = model.score({ imageEmbedding: v.imageEmbedding, textEmbedding: texts[i] }, minVotes);
-      return s === null ? null : s.percentile / 100;
-    });
-  };
 }

@@ -29,6 +29,8 @@ export async function roundSummaries(store: StoreView): Promise<RoundSummary[]> 
     out.push({
       roundId: r.id,
       briefId: briefOf(r),
+      brief: r.brief,
+      number: r.number,
       status: r.status === 'open' ? 'open' : 'closed',
       closedAt: r.closedAt ?? undefined,
       variants: variants.map((v) => ({
@@ -47,6 +49,23 @@ export function roundStatsSource(store: StoreView): RoundStatsSource {
   return { rounds: () => roundSummaries(store) };
 }
 
+/**
+ * The variants a round showed, with their image embedding (from the assets kept when the
+ * round was made) and copy embedding (the stored copy, embedded again); variants without
+ * stored assets are left out.
+ */
+export async function shownVariants(
+  deps: { store: Pick<RoundStore, 'listVariants'>; assets: Pick<AssetStore, 'load'>; encoder: Pick<Encoder, 'embedTexts'> },
+  roundId: string,
+): Promise<ShownVariant[]> {
+  const variants: VariantRecord[] = await deps.store.listVariants(roundId);
+  const withAssets = await Promise.all(variants.map(async (v) => ({ v, a: await deps.assets.load(roundId, v.id).catch(() => undefined) })));
+  const usable = withAssets.filter((x) => x.a?.imageEmbedding.length);
+  if (!usable.length) return [];
+  const texts = await deps.encoder.embedTexts(usable.map((x) => copyText(x.v)));
+  return usable.map((x, i) => ({ variantId: x.v.id, imageEmbedding: x.a?.imageEmbedding as Float32Array, textEmbedding: texts[i] }));
+}
+
 /** Votes of finished rounds with the shown variants' embeddings; variants without stored assets are left out. */
 export function roundVoteSource(deps: {
   store: StoreView;
@@ -63,23 +82,19 @@ export function roundVoteSource(deps: {
       const rounds = await deps.store.roundsWithStatus(['closed', 'superseded']);
       rounds.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
       const out: VoteRecord[] = [];
-      let encoder: Pick<Encoder, 'embedTexts'> | undefined;
+      let opened: Pick<Encoder, 'embedTexts'> | undefined;
+      // CLIP is opened only once some round has stored assets to embed the copy of.
+      const encoder = {
+        embedTexts: async (t: string[]) => {
+          opened ??= await deps.encoder();
+          return opened.embedTexts(t);
+        },
+      };
       for (const r of rounds) {
         const votes = await deps.store.listVotes(r.id);
         if (!votes.length) continue;
-        const variants: VariantRecord[] = await deps.store.listVariants(r.id);
-        const withAssets = await Promise.all(
-          variants.map(async (v) => ({ v, a: await deps.assets.load(r.id, v.id).catch(() => undefined) })),
-        );
-        const usable = withAssets.filter((x) => x.a?.imageEmbedding.length);
-        if (usable.length < 2) continue;
-        encoder ??= await deps.encoder();
-        const texts = await encoder.embedTexts(usable.map((x) => copyText(x.v)));
-        const shown: ShownVariant[] = usable.map((x, i) => ({
-          variantId: x.v.id,
-          imageEmbedding: x.a!.imageEmbedding,
-          textEmbedding: texts[i],
-        }));
+        const shown = await shownVariants({ store: deps.store, assets: deps.assets, encoder }, r.id);
+        if (shown.length < 2) continue;
         for (const vote of votes) {
           if (shown.some((s) => s.variantId === vote.variantId)) {
             out.push({ roundId: r.id, chosenVariantId: vote.variantId, shown, userId: vote.user });

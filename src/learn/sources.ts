@@ -12,6 +12,10 @@ export interface PairRow {
   imageEmbedding: Float32Array;
   impressions: number;
   clicks: number;
+  /** What the taste model's priors read: past winners are "winner:…" or tagged "winner". */
+  brand?: string;
+  source?: string;
+  tags?: string[];
 }
 
 /** What `train adapter`/`train preference` need from the library. */
@@ -48,6 +52,9 @@ export interface RoundSummary {
   roundId: string;
   /** Groups the rounds of one brief (its thread). */
   briefId: string;
+  /** The brief as typed and the round's number in its thread: how people name a round (charts label by these). */
+  brief?: string;
+  number?: number;
   status: 'open' | 'closed';
   closedAt?: Date;
   variants: {

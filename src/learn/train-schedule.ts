@@ -1,16 +1,18 @@
 /**
  * Optional retraining inside the bot (LEARNING_SCHEDULE, off by default): every interval,
  * retrain the adapter when the library has grown by ADAPTER_RETRAIN_SHARE since the last
- * one (or there is none), and the preference model when new votes arrived. Runs never
- * overlap, training yields to the event loop between minibatches so Slack acks keep
- * flowing, and a failure is logged and retried at the next tick rather than crashing the bot.
+ * one (or there is none), and the preference (taste) model when new votes arrived or there
+ * is none yet (its priors come from the library, so it is worth fitting before any vote;
+ * with no model the first pass runs at once). Between passes each vote reaches the taste
+ * model online (taste-learner.ts). Runs never overlap, training yields to the event loop
+ * between minibatches so Slack acks keep flowing, and a failure is logged and retried at
+ * the next tick rather than crashing the bot.
  */
 import { existsSync } from 'node:fs';
 import { Adapter, adapterOutputPath, resolveAdapterPath } from '../clip/adapter.ts';
 import { isAdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type LearningConfig, preferencePath, retrainAdapter, retrainPreference } from './learning.ts';
-import { PreferenceModel } from './preference.ts';
+import { type LearningConfig, loadConfiguredPreference, retrainAdapter, retrainPreference } from './learning.ts';
 import type { LearningSources } from './sources.ts';
 
 export interface ScheduleOutcome {
@@ -59,12 +61,11 @@ export async function retrainDue(deps: Omit<ScheduleDeps, 'setTimer' | 'clearTim
         }
       }
     }
-    if (sources.votes) {
+    if (sources.votes || sources.library) {
       try {
-        const votes = (await sources.votes.votes()).length;
-        const p = preferencePath(cfg);
-        const current = existsSync(p) ? PreferenceModel.load(p) : null;
-        if (votes > 0 && (!current || votes > current.meta.votes)) {
+        const votes = sources.votes ? (await sources.votes.votes()).length : 0;
+        const current = loadConfiguredPreference(cfg, logger);
+        if (!current || votes > current.meta.votes) {
           await retrainPreference({ cfg, sources, logger });
           outcome.preference = 'trained';
         }
@@ -96,17 +97,24 @@ export function startLearningSchedule(deps: ScheduleDeps): LearningSchedule | nu
     });
     return running;
   };
-  const arm = () => {
+  const arm = (ms: number) => {
     if (stopped) return;
     timer = setTimer(() => {
       runOnce()
         .catch((e) => deps.logger.warn('scheduled retraining failed', { error: e }))
-        .finally(arm);
-    }, every);
+        .finally(() => arm(every));
+    }, ms);
     // Never keeps the process alive on its own.
     timer.unref?.();
   };
-  arm();
+  // No preference model yet: fit one from the library's priors now rather than a whole interval later.
+  let first = every;
+  try {
+    if (!loadConfiguredPreference(deps.cfg)) first = 0;
+  } catch {
+    // An unreadable file is for the pass to report.
+  }
+  arm(first);
   deps.logger.info('learning schedule on', { everyMs: every });
   return {
     runOnce,

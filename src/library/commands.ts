@@ -121,15 +121,15 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
   const ingest: Command = {
     name: 'ingest',
     summary: 'Add images (folders, files, or CSV/JSONL manifests) to the creative library; same image again updates its metadata',
-    usage: 'PATH… [--dry-run] [--batch N] [--json]',
+    usage: 'PATH… [--dry-run] [--batch N] [--allow-outside] [--json]',
     positionals: true,
-    options: { 'dry-run': { type: 'boolean' }, batch: str, json },
+    options: { 'dry-run': { type: 'boolean' }, batch: str, 'allow-outside': { type: 'boolean' }, json },
     async run(args, io) {
       if (args.positionals.length === 0)
         throw new UsageError(`give at least one folder, image or manifest\nusage: adcreative ingest ${this.usage}`);
       const dryRun = args.values['dry-run'] === true;
       const asJson = args.values.json === true;
-      const plan = await planIngest(args.positionals);
+      const plan = await planIngest(args.positionals, { allowOutside: args.values['allow-outside'] === true });
       const ctx = await setup(!dryRun);
       try {
         warnSynthetic(io, ctx.encoder, asJson);

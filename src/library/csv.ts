@@ -1,6 +1,7 @@
 /**
- * CSV input (ingest manifests, metrics exports): header names trimmed and lower-cased, each
- * record with the line it ends on so that errors can point at it.
+ * CSV in and out. Input (ingest manifests, metrics exports): header names trimmed and
+ * lower-cased, each record with the line it ends on so that errors can point at it. Output
+ * (`library export`): cells quoted where needed and neutralised against formula injection.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { describeError, InputError } from '../errors.ts';
@@ -25,5 +26,24 @@ export function readCsvRecords(label: string, raw: string): CsvRecord[] {
   } catch (e) {
     throw new InputError('MANIFEST_INVALID', `${label}: not a readable CSV (${describeError(e)})`);
   }
-  return records.map((r) => ({ line: r.info.lines, record: r.record }));
+  return records.map((r) => ({ line: r.info.lines, record: unneutralised(r.record) }));
+}
+
+/**
+ * Spreadsheets run a cell that begins with = + - @ (or a tab or carriage return before one) as
+ * a formula, and captions come from any Slack user ("Add to creative library"): such a cell is
+ * written with a leading apostrophe, which spreadsheets show as text (OWASP, "CSV Injection").
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV cell: text neutralised and quoted where needed; numbers and booleans as they are. */
+export function csvCell(v: string | number | boolean): string {
+  const s = typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Reading our own export back: the apostrophe `csvCell` put in front of a formula-like cell goes again. */
+function unneutralised(record: Record<string, string>): Record<string, string> {
+  for (const [k, v] of Object.entries(record)) if (v.startsWith("'") && FORMULA_START.test(v.slice(1))) record[k] = v.slice(1);
+  return record;
 }

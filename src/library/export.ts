@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imageFormat } from '../image/thumbnail.ts';
+import { csvCell } from './csv.ts';
 import type { Creative, Library, SearchFilters } from './types.ts';
 
 const COLUMNS = [
@@ -26,11 +27,6 @@ const COLUMNS = [
   'date',
   'demo',
 ] as const;
-
-export function csvCell(v: string | number | boolean): string {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 async function extensionOf(c: Creative): Promise<string> {
   const f = await imageFormat(c.image);

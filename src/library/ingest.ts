@@ -2,18 +2,29 @@
  * Ingest: folders of images (with optional `<image>.json` sidecars) and manifests (CSV or JSONL)
  * become `NewCreative`s, read lazily batch by batch. Every problem is collected with the file
  * (and manifest line) it belongs to; the rest is still ingested.
+ *
+ * Every file is looked at before it is read: only regular files (a manifest row or a symlink
+ * pointing at /dev/zero or a FIFO would be read forever), no larger than their limit (an image
+ * over IMAGE_MAX_BYTES is refused without reading it), and a manifest's rows name files inside
+ * the manifest's folder unless the operator says `--allow-outside`.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { describeError, InputError } from '../errors.ts';
+import { fileTooLarge } from '../image/decode.ts';
 import { type ImageLimits, makeThumbnail } from '../image/thumbnail.ts';
 import { CHANNELS, FORMATS } from '../vocabulary.ts';
 import { readCsvRecords } from './csv.ts';
 import { sha256Hex } from './lance-library.ts';
 import type { AddResult, CreativeMeta, Library, NewCreative } from './types.ts';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif']);
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff']);
 const MANIFEST_EXTENSIONS = new Set(['.csv', '.jsonl']);
+/** A sidecar holds one creative's metadata: a few hundred bytes. */
+const SIDECAR_MAX_BYTES = 1 << 20;
+/** A manifest is read whole; 256 MiB is over a million rows. */
+export const MANIFEST_MAX_BYTES = 256 * (1 << 20);
 
 export type IngestMeta = Partial<Omit<CreativeMeta, 'demo'>>;
 
@@ -22,6 +33,13 @@ export interface IngestItem {
   path: string;
   file: string;
   meta: IngestMeta;
+  /** From a manifest: the folder (real path) the file must resolve inside, unless --allow-outside. */
+  within?: string;
+}
+
+export interface PlanOptions {
+  /** Manifest rows may name files outside the manifest's folder (`--allow-outside`). */
+  allowOutside?: boolean;
 }
 
 export interface IngestPlan {
@@ -93,12 +111,68 @@ export function parseMeta(rec: Record<string, unknown>): IngestMeta {
   return Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as IngestMeta;
 }
 
+/**
+ * Reads `file` only if it is a regular file of at most `maxBytes` (checked on the open handle,
+ * so a file swapped after the check is not read either), and never more than its size said.
+ */
+async function readRegularFile(file: string, maxBytes: number, tooLarge: (size: number) => Error): Promise<Buffer> {
+  // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever.
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new InputError('FILE_NOT_REGULAR', `not a regular file (${kindOf(st)}); only regular files are read`);
+    if (st.size > maxBytes) throw tooLarge(st.size);
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const { bytesRead } = await fh.read(buf, got, st.size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === st.size ? buf : buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
+function kindOf(st: {
+  isDirectory(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isFIFO()) return 'a pipe';
+  if (st.isSocket()) return 'a socket';
+  return 'not a plain file';
+}
+
+function unreadable(e: unknown): InputError {
+  if (e instanceof InputError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : describeError(e);
+  return new InputError('FILE_UNREADABLE', `unreadable: ${why}`);
+}
+
 async function sidecarFor(file: string): Promise<IngestMeta> {
   for (const p of [`${file}.json`, join(dirname(file), `${basename(file, extname(file))}.json`)]) {
     let raw: string;
     try {
-      raw = await readFile(p, 'utf8');
-    } catch {
+      raw = (
+        await readRegularFile(
+          p,
+          SIDECAR_MAX_BYTES,
+          (size) =>
+            new InputError('SIDECAR_INVALID', `sidecar ${shown(p)} is ${size} bytes; a sidecar holds at most ${SIDECAR_MAX_BYTES} bytes`),
+        )
+      ).toString('utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if (e instanceof InputError && e.code === 'FILE_NOT_REGULAR')
+        throw new InputError('SIDECAR_INVALID', `sidecar ${shown(p)}: ${e.message}`);
+      if (e instanceof InputError) throw e;
       continue;
     }
     let obj: unknown;
@@ -125,7 +199,9 @@ async function walk(dir: string, out: string[]): Promise<void> {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) out.push(p);
+    // Symlinks are not followed into folders (no loops), but a link to an image is read like
+    // the image; anything else (a device, a pipe) is refused with its reason when it is read.
+    else out.push(p);
   }
 }
 
@@ -147,12 +223,22 @@ function manifestRecords(file: string, raw: string): { line: number; rec?: Recor
   return readCsvRecords(shown(file), raw).map((r) => ({ line: r.line, rec: r.record }));
 }
 
-async function planManifest(file: string, plan: IngestPlan): Promise<void> {
+async function planManifest(file: string, plan: IngestPlan, opts: PlanOptions): Promise<void> {
   let raw: string;
   try {
-    raw = await readFile(file, 'utf8');
+    raw = (
+      await readRegularFile(
+        file,
+        MANIFEST_MAX_BYTES,
+        (size) =>
+          new InputError(
+            'MANIFEST_TOO_LARGE',
+            `the manifest is ${size} bytes; the limit is ${MANIFEST_MAX_BYTES} bytes (split it into several files)`,
+          ),
+      )
+    ).toString('utf8');
   } catch (e) {
-    plan.failed.push({ path: shown(file), reason: `unreadable: ${describeError(e)}` });
+    plan.failed.push({ path: shown(file), reason: unreadable(e).message });
     return;
   }
   let rows: ReturnType<typeof manifestRecords>;
@@ -163,6 +249,7 @@ async function planManifest(file: string, plan: IngestPlan): Promise<void> {
     return;
   }
   const base = dirname(file);
+  const within = opts.allowOutside ? undefined : await realpath(base).catch(() => base);
   for (const r of rows) {
     const where = `${shown(file)} line ${r.line}`;
     if (r.error || !r.rec) {
@@ -174,18 +261,32 @@ async function planManifest(file: string, plan: IngestPlan): Promise<void> {
       plan.failed.push({ path: where, reason: 'no file column (expected the image path relative to the manifest)' });
       continue;
     }
+    const abs = resolve(base, rel);
+    if (within && !inside(base, abs)) {
+      plan.failed.push({ path: `${where} (${rel})`, reason: outsideReason(base) });
+      continue;
+    }
     try {
       const meta = parseMeta(r.rec);
-      const abs = resolve(base, rel);
-      plan.items.push({ path: `${where} (${rel})`, file: abs, meta });
+      plan.items.push({ path: `${where} (${rel})`, file: abs, meta, within });
     } catch (e) {
       plan.failed.push({ path: where, reason: describeError(e) });
     }
   }
 }
 
+/** Whether `path` lies inside the folder `dir` (both resolved). */
+function inside(dir: string, path: string): boolean {
+  const r = relative(dir, path);
+  return r !== '' && !r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r);
+}
+
+function outsideReason(dir: string): string {
+  return `outside the manifest's folder ${shown(dir)}: a manifest names files in its own folder (pass --allow-outside to read files elsewhere)`;
+}
+
 /** Works out what to ingest from the given paths, without reading any image yet. */
-export async function planIngest(paths: string[]): Promise<IngestPlan> {
+export async function planIngest(paths: string[], opts: PlanOptions = {}): Promise<IngestPlan> {
   const plan: IngestPlan = { items: [], failed: [], skipped: [] };
   for (const given of paths) {
     const abs = resolve(given);
@@ -198,12 +299,16 @@ export async function planIngest(paths: string[]): Promise<IngestPlan> {
     }
     const files: string[] = [];
     if (st.isDirectory()) await walk(abs, files);
-    else files.push(abs);
+    else if (st.isFile()) files.push(abs);
+    else {
+      plan.failed.push({ path: given, reason: `not a regular file (${kindOf(st)}); give image files, manifests or folders` });
+      continue;
+    }
     const explicit = !st.isDirectory();
     for (const f of files) {
       const ext = extname(f).toLowerCase();
       if (MANIFEST_EXTENSIONS.has(ext)) {
-        await planManifest(f, plan);
+        await planManifest(f, plan, opts);
       } else if (IMAGE_EXTENSIONS.has(ext)) {
         try {
           plan.items.push({ path: shown(f), file: f, meta: await sidecarFor(f) });
@@ -237,14 +342,15 @@ export interface IngestReport extends AddResult {
   dryRun: boolean;
 }
 
-async function readItem(it: IngestItem): Promise<NewCreative> {
+async function readItem(it: IngestItem, limits: ImageLimits): Promise<NewCreative> {
   let image: Uint8Array;
   try {
-    image = new Uint8Array(await readFile(it.file));
+    // A symlink inside the manifest's folder may still point out of it.
+    if (it.within && !inside(it.within, await realpath(it.file))) throw new InputError('FILE_OUTSIDE', outsideReason(it.within));
+    const buf = await readRegularFile(it.file, limits.maxBytes, (size) => fileTooLarge(size, limits));
+    image = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : describeError(e);
-    throw new InputError('FILE_UNREADABLE', `unreadable: ${why}`);
+    throw unreadable(e);
   }
   return { ...it.meta, image, fileName: shown(it.file), source: `ingest:${shown(it.file)}` };
 }
@@ -261,7 +367,7 @@ export async function runIngest(library: Library, plan: IngestPlan, opts: Ingest
     const names = new Map<string, string>();
     for (const it of slice) {
       try {
-        const c = await readItem(it);
+        const c = await readItem(it, opts.imageLimits);
         names.set(c.fileName ?? '', it.path);
         items.push(c);
       } catch (e) {

@@ -6,9 +6,14 @@ export class WriteQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
 
+  /** `explain` turns a task's failure into the error its caller sees (a disk error in words). */
+  constructor(private readonly explain: (e: unknown) => unknown = (e) => e) {}
+
   run<T>(task: () => Promise<T>): Promise<T> {
     this.pending++;
-    const result = this.tail.then(task, task);
+    const result = this.tail.then(task, task).catch((e: unknown) => {
+      throw this.explain(e);
+    });
     this.tail = result.then(
       () => {
         this.pending--;

@@ -4,7 +4,8 @@
  *
  *   1. every row goes through `transform` into a staging table; the live table is untouched. When
  *      all rows are in, the staging table is marked complete (metadata on its `id` field).
- *   2. the live table is replaced by a copy of the complete staging table, which is then dropped.
+ *   2. the live table is overwritten (a new version; readers of the old one keep its files) with a
+ *      copy of the complete staging table, which is then dropped.
  *
  * A complete staging table is the only whole copy while step 2 runs, so after a crash there the
  * library refuses to open (writes to a half-copied table would be lost when it is restored) until
@@ -80,10 +81,22 @@ export async function interruptedRewrites(db: lancedb.Connection): Promise<Rewri
   const names = await db.tableNames();
   const out: RewriteKind[] = [];
   for (const kind of Object.keys(STAGING) as RewriteKind[]) {
-    if (!names.includes(STAGING[kind].table)) continue;
-    const t = await db.openTable(STAGING[kind].table);
-    if ((await idMetadata(t)).has(COMPLETE)) out.push(kind);
-    t.close();
+    const name = STAGING[kind].table;
+    if (!names.includes(name)) continue;
+    let marks: Map<string, string>;
+    try {
+      const t = await db.openTable(name);
+      try {
+        marks = await idMetadata(t);
+      } finally {
+        t.close();
+      }
+    } catch (e) {
+      // Dropped since it was listed: its rewrite has just finished (no lock is held here).
+      if (!(await db.tableNames()).includes(name)) continue;
+      throw e;
+    }
+    if (marks.has(COMPLETE)) out.push(kind);
   }
   return out;
 }
@@ -115,8 +128,12 @@ async function restoreFrom(
 ): Promise<number> {
   const marks = await idMetadata(staging);
   const schema = withFieldMetadata(await staging.schema(), 'id', {}, (k) => k.startsWith(MARK));
-  if ((await db.tableNames()).includes(TABLE)) await db.dropTable(TABLE);
-  const fresh = await db.createEmptyTable(TABLE, schema);
+  // Overwritten, never dropped: an overwrite is one more version of the table, and a read still on
+  // the version before it (a search, scan or the dedupe read of an add, in this process or another
+  // one) goes on reading that version's files, which Lance deletes only when compaction cleans up
+  // old versions (upkeep.ts). Dropping deleted them under such reads ("Not found" mid-stream).
+  const exists = (await db.tableNames()).includes(TABLE);
+  const fresh = await db.createEmptyTable(TABLE, schema, { mode: exists ? 'overwrite' : 'create' });
   const rows = await copyRows(
     staging,
     fresh,
@@ -264,7 +281,7 @@ function stale(lock: string, owner: LockOwner | undefined): boolean {
 
 /**
  * Which rewrite the library at `uri` last went through ('' for none, or for object-store URIs,
- * which keep no such marker). A handle opened before a change holds files the rewrite dropped.
+ * which keep no such marker). A handle opened before a change still reads the version the rewrite replaced.
  */
 export function rewriteGeneration(uri: string): string {
   const dir = lockDir(uri);

@@ -19,6 +19,10 @@ export interface EmbeddingPair {
   imageEmbedding: Float32Array;
   impressions: number;
   clicks: number;
+  /** For the taste model's priors: past winners ("winner:…" or tagged "winner") among their brand's creatives. */
+  brand: string;
+  source: string;
+  tags: string[];
 }
 
 /** The library as the learning loop reads it: rows with both embeddings, no image bytes. */
@@ -30,7 +34,16 @@ export function libraryPairSource(library: LanceLibrary): {
     async *pairs() {
       for await (const c of library.scan({ images: false })) {
         if (!c.textEmbedding.length || !c.imageEmbedding.length) continue;
-        yield { id: c.id, textEmbedding: c.textEmbedding, imageEmbedding: c.imageEmbedding, impressions: c.impressions, clicks: c.clicks };
+        yield {
+          id: c.id,
+          textEmbedding: c.textEmbedding,
+          imageEmbedding: c.imageEmbedding,
+          impressions: c.impressions,
+          clicks: c.clicks,
+          brand: c.brand,
+          source: c.source,
+          tags: c.tags,
+        };
       }
     },
     count: () => library.count(),

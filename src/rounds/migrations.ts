@@ -102,4 +102,14 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX processed_events_at ON processed_events (at)',
     ],
   },
+  {
+    version: 2,
+    name: 'who started each round (the per-person limit counts every round a person starts)',
+    sql: [
+      'ALTER TABLE rounds ADD COLUMN started_by TEXT',
+      // Before this, only first rounds were counted, by their author: the best record there is.
+      'UPDATE rounds SET started_by = author WHERE started_by IS NULL',
+      'CREATE INDEX rounds_started_by ON rounds (started_by, created_at)',
+    ],
+  },
 ];

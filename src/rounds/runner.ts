@@ -6,6 +6,7 @@
  * port, `RoundView` (Slack's is slack/round-view.ts; tests record it).
  */
 import type { Encoder } from '../clip/types.ts';
+import { diskProblem } from '../disk.ts';
 import { describeError, InputError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
@@ -16,7 +17,7 @@ import type { AssetStore } from './assets.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions } from './types.ts';
-import type { CostFacts, Failure, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
+import type { CostFacts, Failure, Notice, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
 
 /** What rounds need of the creative library. */
@@ -88,6 +89,8 @@ export class RoundRunner {
   async start(p: {
     user: string;
     channel: string;
+    /** The conversation's name as the surface gave it (it tells a DM from a channel). */
+    channelName?: string;
     brief: string;
     options: RoundOptions;
     referenceImage?: Uint8Array;
@@ -113,7 +116,13 @@ export class RoundRunner {
     if (!opened.ok) {
       await this.d.rounds.fail(round.id, `could not post: ${opened.detail}`);
       this.d.logger.warn('round failed', { round: round.id, why: `could not post: ${opened.detail}` });
-      return this.d.view.tell(p.replyTo, { kind: 'cannot_post', channel: p.channel, reason: opened.reason, detail: opened.detail });
+      return this.d.view.tell(p.replyTo, {
+        kind: 'cannot_post',
+        channel: p.channel,
+        channelName: p.channelName,
+        reason: opened.reason,
+        detail: opened.detail,
+      });
     }
     round = await this.d.rounds.attachThread(round.id, opened.threadTs, opened.permalink);
     await this.run(round, { feedback: [], referenceImage: p.referenceImage });
@@ -146,9 +155,9 @@ export class RoundRunner {
    * "New round with feedback" on a tally, or "Try again" under a round that failed. A button of
    * an older round must not end the round people are voting on now.
    */
-  async retry(p: { roundId: string; user: string }): Promise<void> {
+  async retry(p: { roundId: string; user: string; from?: { channel: string | undefined } }): Promise<void> {
     const round = await this.d.rounds.round(p.roundId);
-    if (!round) return;
+    if (!round || !this.sameChannel(round, p.from)) return;
     const latest = await this.d.rounds.latestInThread(round.channel, round.threadTs);
     if (latest && latest.id !== round.id) {
       return this.d.view.tell(
@@ -202,13 +211,33 @@ export class RoundRunner {
     this.d.logger.warn(what, { error: describeError(e) });
   }
 
-  /** Marks the round failed, logs why, and shows it in the thread and on the parent. */
+  /**
+   * Marks the round failed and shows it in the thread and on the parent. The message does not
+   * wait on the write: what fails a round may also fail the write (a full disk), and a round whose
+   * failure cannot be recorded must still not sit at "posting variants…" for the people waiting
+   * on it. (Recorded first when it can be, so a quick "Try again" finds the round failed.) A round
+   * left "generating" is failed again at the next start (resume), which says so.
+   */
   private async fail(round: Round, failure: Failure, opts: { facts?: Parameters<RoundService['fail']>[2]; notify?: boolean } = {}) {
     const why = failure.kind === 'restarted' ? 'the bot restarted while this round was being generated' : failure.why;
-    await this.d.rounds.fail(round.id, why, opts.facts);
     this.d.logger.warn('round failed', { round: round.id, number: round.number, channel: round.channel, why });
+    const recorded = await this.d.rounds.fail(round.id, why, opts.facts).then(
+      () => true,
+      (e: unknown) => {
+        this.d.logger.error('could not record that the round failed', { round: round.id, error: describeError(e) });
+        return false;
+      },
+    );
     if (opts.notify === false) return;
-    const failed = (await this.d.rounds.round(round.id)) ?? round;
+    const f = opts.facts;
+    const failed: Round = (recorded && (await this.d.rounds.round(round.id).catch(() => undefined))) || {
+      ...round,
+      status: 'failed',
+      error: why,
+      costUsd: f?.costUsd ?? round.costUsd,
+      textCalls: f?.textCalls ?? round.textCalls,
+      imageCalls: f?.imageCalls ?? round.imageCalls,
+    };
     await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
   }
 
@@ -254,6 +283,7 @@ export class RoundRunner {
       try {
         result = await this.d.generator.generate({
           brief: round.brief,
+          fields: round.options.fields,
           brand: round.options.brand,
           channel: round.options.channel,
           formats: round.options.formats,
@@ -289,10 +319,11 @@ export class RoundRunner {
         result.variants.map((v) => ({ ...v, formats: formatsOf(v) })),
         (record, i) => this.d.assets.save(round.id, record.id, assetsOf(result.variants[i])),
       );
-      for (const [i, v] of result.variants.entries()) {
-        const posted = await this.d.view.variant(round, records[i], v.preview);
-        await this.d.rounds.markPosted(records[i].id, posted);
-      }
+      await this.d.view.variants(
+        round,
+        records.map((variant, i) => ({ variant, image: result.variants[i].preview })),
+        (id, where) => this.d.rounds.markPosted(id, where),
+      );
       const notes: RoundNote[] = [];
       if (result.failures.length) notes.push({ kind: 'partial', made: result.variants.length, failures: result.failures });
       if (result.offline) notes.push({ kind: 'offline' });
@@ -304,8 +335,12 @@ export class RoundRunner {
       await this.d.view.status(opened, { stage: 'ready', variants: result.variants.length }, this.recorded(opened));
     } catch (e) {
       this.d.logger.error('round failed', { round: round.id, error: e });
-      const current = await this.d.rounds.round(round.id);
-      if (current?.status === 'generating') await this.fail(round, { kind: 'stopped', why: describeError(e) });
+      // The read may fail as the write did: then it is still ours to fail.
+      const current = await this.d.rounds.round(round.id).catch(() => undefined);
+      if (!current || current.status === 'generating') {
+        const disk = diskProblem(e);
+        await this.fail(round, { kind: 'stopped', why: disk ? `the bot could not save it: ${disk}` : describeError(e) });
+      }
     } finally {
       slot.release();
     }
@@ -335,6 +370,8 @@ export class RoundRunner {
     const where: Recipient = { ...who, threadTs: outcome.round.threadTs };
     if (outcome.kind === 'closed') return this.d.view.tell(where, { kind: 'voting_closed', round: outcome.round.number });
     if (outcome.kind === 'ignored') {
+      if (outcome.reason === 'wrong_channel')
+        this.d.logger.warn('vote for a round from another channel ignored', { round: outcome.round.id, channel: who.channel });
       // A second click this soon reads as a double click; say so, or a quick retraction looks lost.
       if (outcome.reason === 'double_click') await this.d.view.tell(where, { kind: 'double_click', label: outcome.variant.label });
       return;
@@ -383,9 +420,17 @@ export class RoundRunner {
 
   // ------------------------------------------------------------------ close
 
-  async close(p: { roundId: string; user: string; channel?: string }): Promise<void> {
+  /** A click from another channel than its round's is dropped, and logged: it was forged. */
+  private sameChannel(round: Round, from: { channel: string | undefined } | undefined): boolean {
+    if (!from || this.d.rounds.clickedIn(round, from.channel)) return true;
+    this.d.logger.warn('click for a round from another channel ignored', { round: round.id, channel: from.channel });
+    return false;
+  }
+
+  /** `from`: where the Close click came from; it must be the round's channel. */
+  async close(p: { roundId: string; user: string; channel?: string; from?: { channel: string | undefined } }): Promise<void> {
     const round = await this.d.rounds.round(p.roundId);
-    if (!round) return;
+    if (!round || !this.sameChannel(round, p.from)) return;
     const who: Recipient = { user: p.user, channel: p.channel ?? round.channel, threadTs: round.threadTs };
     if (!this.d.rounds.mayClose(round, p.user, await this.d.isAdmin(p.user))) {
       return this.d.view.tell(who, { kind: 'close_refused', author: round.author });
@@ -456,13 +501,31 @@ export class RoundRunner {
     );
   }
 
-  /** "Edit copy": every format re-rendered with the new copy and the same image; votes stay. */
+  /** Why `user` may not edit copy in `round` now; undefined when they may. */
+  async editRefusal(round: Round, user: string): Promise<Notice | undefined> {
+    if (!this.d.rounds.mayEdit(round)) return { kind: 'edit_closed', round: round.number };
+    if (!this.d.rounds.mayEditCopy(round, user, await this.d.isAdmin(user))) return { kind: 'edit_refused', author: round.author };
+    return undefined;
+  }
+
+  /** The same question before the editor opens, by variant: nobody fills in a form they may not send. */
+  async editRefusalFor(variantId: string, user: string): Promise<Notice | undefined> {
+    const v = await this.d.rounds.variant(variantId);
+    return v ? this.editRefusal(await this.d.rounds.mustRound(v.roundId), user) : undefined;
+  }
+
+  /**
+   * "Edit copy", by the brief's author or an admin: every format re-rendered with the new copy
+   * and the same image. Votes already cast were for the old copy: once the new copy is shown
+   * they are taken back, and the thread says so, so people vote again on what they now see.
+   */
   async editCopy(p: { variantId: string; user: string; copy: Copy }): Promise<void> {
     const v = await this.d.rounds.variant(p.variantId);
     if (!v) return;
     const round = await this.d.rounds.mustRound(v.roundId);
     const who: Recipient = { user: p.user, channel: round.channel, threadTs: round.threadTs };
-    if (!this.d.rounds.mayEdit(round)) return this.d.view.tell(who, { kind: 'edit_closed', round: round.number });
+    const refused = await this.editRefusal(round, p.user);
+    if (refused) return this.d.view.tell(who, refused);
     const assets = await this.d.assets.load(v.roundId, v.id);
     if (!assets) return this.d.view.tell(who, { kind: 'images_missing', label: v.label, purpose: 'edit' });
     let next: GeneratedVariant;
@@ -481,15 +544,27 @@ export class RoundRunner {
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
     }
+    const updated = this.d.rounds.editedCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
+    // Slack first: only a re-render people can see is kept, so Slack and the database stay in step.
+    try {
+      await this.d.view.variants(
+        round,
+        [{ variant: updated, image: next.preview, replace: v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined }],
+        (id, where) => this.d.rounds.markPosted(id, where),
+      );
+    } catch (e) {
+      return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: `it could not be shown: ${describeError(e)}` });
+    }
     await this.d.assets.save(round.id, v.id, assetsOf(next));
-    const updated = await this.d.rounds.editCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
-    const posted = await this.d.view.variant(
-      round,
-      updated,
-      next.preview,
-      v.messageTs ? { messageTs: v.messageTs, fileId: v.fileId } : undefined,
-    );
-    await this.d.rounds.markPosted(v.id, posted);
+    await this.d.rounds.saveCopy(updated);
+    // Votes cast for the old copy do not count for copy the voters never saw.
+    const reset = await this.d.rounds.resetVotes(updated);
+    if (reset > 0) {
+      await this.d.view
+        .notes(round, [{ kind: 'copy_edited', label: v.label, by: p.user, votesReset: reset }])
+        .catch((e: unknown) => this.warn('note failed', e));
+      await this.refreshTally(round.id, { now: true });
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAdError, RoundError } from '../errors.ts';
 import { labelFor } from '../generate/types.ts';
+import { redact } from '../redact.ts';
 import type { RoundLeases } from './leases.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
 import type {
@@ -24,7 +25,7 @@ import type {
 import type { CloseResult } from './view.ts';
 
 export interface RoundSettings {
-  /** Briefs one person may start per hour. */
+  /** Rounds one person may start per hour: briefs and next rounds alike. */
   ratePerHour: number;
   /** Images the workspace may generate per UTC day. */
   dailyImageCap: number;
@@ -42,7 +43,7 @@ export interface RoundSettings {
 
 export type VoteOutcome =
   | { kind: 'voted' | 'moved' | 'retracted'; round: Round; variant: VariantRecord; previous: string | null; current: string | null }
-  | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same'; round: Round; variant: VariantRecord }
+  | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same' | 'wrong_channel'; round: Round; variant: VariantRecord }
   | { kind: 'closed'; round: Round; variant: VariantRecord };
 
 /** What generation reports it spent. */
@@ -83,6 +84,16 @@ export interface HomeSummary {
   winners: { round: Round; variant?: VariantRecord; votes: number }[];
 }
 
+/** A person's vote changed: what the taste model's online update listens to. */
+export interface VoteChange {
+  roundId: string;
+  user: string;
+  kind: 'voted' | 'moved' | 'retracted';
+  /** Their vote before and after (null: none). */
+  previous: string | null;
+  current: string | null;
+}
+
 export interface CloseOutcome {
   round: Round;
   variants: VariantRecord[];
@@ -108,13 +119,26 @@ export class RoundService {
   /** Replicas (PostgreSQL): who owns which round. Unset: this process owns every round. */
   readonly leases?: RoundLeases;
   private readonly leaseMs: number;
+  private readonly onVote?: (change: VoteChange) => void;
 
-  constructor(deps: { store: RoundStore; settings: RoundSettings; clock?: () => Date; leases?: RoundLeases; leaseMs?: number }) {
+  constructor(deps: {
+    store: RoundStore;
+    settings: RoundSettings;
+    clock?: () => Date;
+    leases?: RoundLeases;
+    leaseMs?: number;
+    /**
+     * Told of every stored vote change (e.g. the taste model's online update). Called after the
+     * vote is stored and never awaited; what it throws is its own business, not the voter's.
+     */
+    onVote?: (change: VoteChange) => void;
+  }) {
     this.store = deps.store;
     this.settings = deps.settings;
     this.now = deps.clock ?? (() => new Date());
     this.leases = deps.leases;
     this.leaseMs = deps.leaseMs ?? 30_000;
+    this.onVote = deps.onVote;
   }
 
   // ---- replica ownership (see leases.ts); without leases every call below says "yours" ----
@@ -228,18 +252,22 @@ export class RoundService {
     return this.store.pruneProcessed(new Date(this.now().getTime() - ageMs));
   }
 
-  /** Creates a round (status "generating") if the rate limit and caps allow it. */
+  /**
+   * Creates a round (status "generating") if the rate limit and caps allow it. The rate limit
+   * counts against `startedBy` (default: the author), whatever the round's number.
+   */
   async createRound(p: {
     channel: string;
     threadTs: string;
     number: number;
     brief: string;
     author: string;
+    startedBy?: string;
     options: RoundOptions;
   }): Promise<Round> {
     const now = this.now();
     const round = await this.store.insertRound(
-      { id: randomUUID(), ...p, createdAt: now, imagesPlanned: p.options.variants },
+      { id: randomUUID(), ...p, startedBy: p.startedBy ?? p.author, createdAt: now, imagesPlanned: p.options.variants },
       {
         perUserLimit: this.settings.ratePerHour,
         perUserSince: new Date(now.getTime() - HOUR),
@@ -300,15 +328,15 @@ export class RoundService {
     await this.store.updateVariant(variantId, where);
   }
 
-  /** The copy of a variant was edited by `by` (its images were re-rendered). */
-  async editCopy(
-    variant: VariantRecord,
-    copy: { headline: string; body: string; cta: string; flags: string[] },
-    by: string,
-  ): Promise<VariantRecord> {
-    const patch: VariantPatch = { ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
-    await this.store.updateVariant(variant.id, patch);
-    return { ...variant, ...patch };
+  /** A variant with its copy edited by `by` (not stored yet: see `saveCopy`). */
+  editedCopy(variant: VariantRecord, copy: { headline: string; body: string; cta: string; flags: string[] }, by: string): VariantRecord {
+    return { ...variant, ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
+  }
+
+  /** Stores a variant's edited copy (once people can see it). */
+  async saveCopy(v: VariantRecord): Promise<void> {
+    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags };
+    await this.store.updateVariant(v.id, patch);
   }
 
   async setTallyTs(roundId: string, tallyTs: string): Promise<void> {
@@ -340,6 +368,7 @@ export class RoundService {
         number: prev.number + 1,
         brief: prev.brief,
         author: prev.author,
+        startedBy: p.user,
         options: prev.options,
       });
     } catch (e) {
@@ -377,7 +406,8 @@ export class RoundService {
   }
 
   async fail(roundId: string, error: string, facts: { costUsd?: number; textCalls?: number; imageCalls?: number } = {}): Promise<void> {
-    await this.store.transitionRound(roundId, ['generating'], 'failed', { error, ...facts });
+    // Kept and shown again later (stats, Try again): never with a key an upstream error echoed.
+    await this.store.transitionRound(roundId, ['generating'], 'failed', { error: redact(error), ...facts });
   }
 
   async mustRound(id: string): Promise<Round> {
@@ -389,11 +419,25 @@ export class RoundService {
   /**
    * A click on a variant's Vote button: votes for it, moves the vote to it, or — clicked
    * again — takes the vote back. The store's compare-and-set makes concurrent clicks safe.
+   * `from`: the channel the click came from, which must be the round's (see `clickedIn`).
    */
-  async buttonVote(variantId: string, user: string): Promise<VoteOutcome> {
+  async buttonVote(variantId: string, user: string, from?: { channel: string | undefined }): Promise<VoteOutcome> {
     const variant = await this.store.getVariant(variantId);
     if (!variant) throw new RoundError('VARIANT_NOT_FOUND', `no variant ${variantId}`);
+    if (from) {
+      const round = await this.mustRound(variant.roundId);
+      if (!this.clickedIn(round, from.channel)) return { kind: 'ignored', reason: 'wrong_channel', round, variant };
+    }
     return this.applyVote(variant, user, 'button', 'toggle');
+  }
+
+  /**
+   * A button names its round by id in its value; the payload also says which channel the
+   * message was in. A click counts only in the round's own channel: a payload that pairs a
+   * round with another channel is forged (defence in depth, should the signing secret leak).
+   */
+  clickedIn(round: Round, channel: string | undefined): boolean {
+    return channel === round.channel;
   }
 
   /** A vote reaction added on a variant's message: a vote for it (moving any other vote). */
@@ -442,6 +486,11 @@ export class RoundService {
       const ok = await this.store.swapVote({ roundId: round.id, user, expected: current, next, source, at: this.now() });
       if (ok) {
         const kind = next === null ? 'retracted' : current === null ? 'voted' : 'moved';
+        try {
+          this.onVote?.({ roundId: round.id, user, kind, previous: current, current: next });
+        } catch {
+          // A listener's failure must not fail a vote that is already stored.
+        }
         return { kind, round, variant, previous: current, current: next };
       }
       // Lost a race with this person's other click or the round closing: read again.
@@ -474,9 +523,39 @@ export class RoundService {
     return this.mayClose(round, user, isAdmin);
   }
 
-  /** Copy may be edited while the round takes votes (the votes stay with the variant). */
+  /** Copy may be edited while the round takes votes. */
   mayEdit(round: Round): boolean {
     return round.status === 'open';
+  }
+
+  /**
+   * Whether `user` may edit a variant's copy: an edit changes what voters chose, so, like
+   * closing, only the brief's author or an admin.
+   */
+  mayEditCopy(round: Round, user: string, isAdmin: boolean): boolean {
+    return this.mayClose(round, user, isAdmin);
+  }
+
+  /**
+   * Takes back every vote for `variant` (its copy was edited: those votes were for copy the new
+   * message no longer shows). Each is a vote event with source "edit", so the history keeps what
+   * was chosen. Returns how many were taken back.
+   */
+  async resetVotes(variant: VariantRecord): Promise<number> {
+    let reset = 0;
+    for (const v of await this.store.listVotes(variant.roundId)) {
+      if (v.variantId !== variant.id) continue;
+      const ok = await this.store.swapVote({
+        roundId: variant.roundId,
+        user: v.user,
+        expected: variant.id,
+        next: null,
+        source: 'edit',
+        at: this.now(),
+      });
+      if (ok) reset++;
+    }
+    return reset;
   }
 
   /**

@@ -233,13 +233,14 @@ export class SqlRoundStore implements RoundStore {
   async insertRound(r: NewRound, caps: CapCheck): Promise<Round> {
     return this.db.transaction(async (tx) => {
       await this.lock(tx, LOCK_INSERT_ROUND);
+      // Every round a person starts counts, first or next: five mentions in a thread are five rounds.
       const mine = await this.one(
-        "SELECT COUNT(*) AS n FROM rounds WHERE author = ? AND number = 1 AND created_at >= ? AND status <> 'failed'",
-        [r.author, caps.perUserSince.toISOString()],
+        "SELECT COUNT(*) AS n FROM rounds WHERE started_by = ? AND created_at >= ? AND status <> 'failed'",
+        [r.startedBy, caps.perUserSince.toISOString()],
         tx,
       );
-      if (r.number === 1 && Number(mine?.n) >= caps.perUserLimit) {
-        throw new RoundError('RATE_LIMITED', `rate limit: ${caps.perUserLimit} briefs per hour per person`);
+      if (Number(mine?.n) >= caps.perUserLimit) {
+        throw new RoundError('RATE_LIMITED', `rate limit: ${caps.perUserLimit} rounds per hour per person`);
       }
       const images = Number(
         (
@@ -269,9 +270,20 @@ export class SqlRoundStore implements RoundStore {
       }
       try {
         const row = await this.one(
-          `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, options, status, created_at, images_planned)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?) RETURNING *`,
-          [r.id, r.channel, r.threadTs, r.number, r.brief, r.author, JSON.stringify(r.options), r.createdAt.toISOString(), r.imagesPlanned],
+          `INSERT INTO rounds (id, channel, thread_ts, number, brief, author, started_by, options, status, created_at, images_planned)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?) RETURNING *`,
+          [
+            r.id,
+            r.channel,
+            r.threadTs,
+            r.number,
+            r.brief,
+            r.author,
+            r.startedBy,
+            JSON.stringify(r.options),
+            r.createdAt.toISOString(),
+            r.imagesPlanned,
+          ],
           tx,
         );
         return roundFromRow(row as SqlRow);

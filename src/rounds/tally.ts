@@ -85,7 +85,38 @@ export function probabilityBest(counts: number[], opts: { samples?: number; prio
     }
     wins[best] += 1;
   }
-  return wins.map((w) => w / samples);
+  // Variants with the same count have exactly the same chance (they are exchangeable): the
+  // sampling noise between them (25.03 % against 24.97 %) is averaged away.
+  const byCount = new Map<number, number[]>();
+  counts.forEach((c, i) => {
+    byCount.set(c, [...(byCount.get(c) ?? []), i]);
+  });
+  const p = wins.map((w) => w / samples);
+  for (const group of byCount.values()) {
+    const mean = group.reduce((a, i) => a + p[i], 0) / group.length;
+    for (const i of group) p[i] = mean;
+  }
+  return p;
+}
+
+/**
+ * Whole percentages for shares that sum to 1, summing to exactly 100 (largest remainder:
+ * the points lost to rounding go to the shares that lost the most). Four variants with no
+ * votes read 25/25/25/25, not 25/25/25/26.
+ */
+export function wholePercents(shares: number[]): number[] {
+  const total = shares.reduce((a, b) => a + b, 0);
+  if (!shares.length || total <= 0) return shares.map(() => 0);
+  const exact = shares.map((s) => (100 * s) / total);
+  const out = exact.map(Math.floor);
+  let left = 100 - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i] += 1;
+    left -= 1;
+  }
+  return out;
 }
 
 export function tally(variants: TallyVariant[], votes: Vote[], opts: { samples?: number } = {}): Tally {

@@ -3,6 +3,8 @@
  * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
  * async and the SQL stays portable.
  */
+import type { BriefFields } from '../generate/types.ts';
+import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
@@ -14,6 +16,12 @@ export interface RoundOptions {
   channel: ChannelName;
   anonymous: boolean;
   hideTally: boolean;
+  /**
+   * The brief's parts when a form gave them: they guide the copywriter (audience and tone are
+   * never printed in the ads); `brief` stays the words people see. Kept with the options so every
+   * round of the thread has them.
+   */
+  fields?: BriefFields;
 }
 
 export interface Round {
@@ -56,18 +64,15 @@ export interface NewRound {
   number: number;
   brief: string;
   author: string;
+  /** Who started this round: the author for round 1, whoever asked for a next round after it. */
+  startedBy: string;
   options: RoundOptions;
   createdAt: Date;
   imagesPlanned: number;
 }
 
-export interface VariantScoresRecord {
-  relevance: number;
-  novelty: number;
-  diversity: number;
-  preference: number | null;
-  total: number;
-}
+/** As ranked (rank/score.ts); stored as JSON, so fields added later are optional. */
+export type VariantScoresRecord = CandidateScores;
 
 export interface VariantRecord {
   id: string;
@@ -87,7 +92,8 @@ export interface VariantRecord {
   fileId: string | null;
 }
 
-export type VoteSource = 'button' | 'reaction';
+/** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */
+export type VoteSource = 'button' | 'reaction' | 'edit';
 
 export interface Vote {
   roundId: string;
@@ -130,7 +136,7 @@ export interface Usage {
 }
 
 export interface CapCheck {
-  /** Rounds the author may start since `since` (rate limit). */
+  /** Rounds one person may start since `perUserSince` (rate limit): briefs and next rounds alike. */
   perUserLimit: number;
   perUserSince: Date;
   /** Images the workspace may make since `daySince` (UTC day). */

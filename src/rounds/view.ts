@@ -51,6 +51,13 @@ export interface PostedVariant {
   fileId: string | null;
 }
 
+/** A variant to show with its image; `replace`: instead of the message shown before (copy edited). */
+export interface VariantToShow {
+  variant: VariantRecord;
+  image: Uint8Array;
+  replace?: PostedVariant;
+}
+
 /** What the thread is told besides variants and the tally. */
 export type RoundNote =
   | { kind: 'partial'; made: number; failures: { label?: string; stage: string; message: string }[] }
@@ -60,7 +67,8 @@ export type RoundNote =
   | { kind: 'reminder'; number: number; minutes: number; author: string }
   | { kind: 'stored'; label: string }
   | { kind: 'store_failed'; label: string; detail: string }
-  | { kind: 'winner_images_missing'; label: string };
+  | { kind: 'winner_images_missing'; label: string }
+  | { kind: 'copy_edited'; label: string; by: string; votesReset: number };
 
 /** Why a round could not be made (the thread says it with a retry; the parent shows it). */
 export type Failure =
@@ -100,7 +108,14 @@ export interface Recipient {
 export type Notice =
   | { kind: 'restarting' }
   | { kind: 'refused'; code: string; detail: string }
-  | { kind: 'cannot_post'; channel: string; reason: 'not_in_channel' | 'channel_not_found' | 'other'; detail?: string }
+  | {
+      kind: 'cannot_post';
+      channel: string;
+      /** The conversation's name as the surface gave it (Slack: "directmessage", "mpdm-…"), to tell DMs apart. */
+      channelName?: string;
+      reason: 'not_in_channel' | 'channel_not_found' | 'other';
+      detail?: string;
+    }
   | { kind: 'still_generating'; round: number }
   | { kind: 'voting_closed'; round: number }
   | { kind: 'double_click'; label: string }
@@ -109,6 +124,7 @@ export type Notice =
   | { kind: 'close_refused'; author: string }
   | { kind: 'already_closed'; round: number }
   | { kind: 'edit_closed'; round: number }
+  | { kind: 'edit_refused'; author: string }
   | { kind: 'images_missing'; label: string; purpose: 'edit' | 'download' }
   | { kind: 'rerender_failed'; label: string; detail: string }
   | { kind: 'stale_button'; round: number; latest: number }
@@ -138,8 +154,12 @@ export interface RoundView {
    */
   status(round: Round, line: StatusLine, cost: CostFacts): Promise<void>;
   inspiration(round: Round, shown: InspirationShown): Promise<void>;
-  /** Shows one variant with its image; with `replace`, in place of the message shown before. */
-  variant(round: Round, v: VariantRecord, image: Uint8Array, replace?: PostedVariant): Promise<PostedVariant>;
+  /**
+   * Shows variants with their images, in order. `posted` hears where each one is as soon as it
+   * is shown, and again if its image could only be attached later. A variant is never shown
+   * silently without its image: while the image is missing, its message says so.
+   */
+  variants(round: Round, items: VariantToShow[], posted: (variantId: string, where: PostedVariant) => Promise<void>): Promise<void>;
   notes(round: Round, notes: RoundNote[]): Promise<void>;
   /**
    * The tally of a round. `post`: shows it for the first time and returns its message id.

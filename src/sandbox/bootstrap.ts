@@ -4,8 +4,7 @@
  * library, the offline studio — and says so on the page, with the command that replaces
  * the stand-in with the real thing. What the first start made is reused by later ones.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Config, dataPath } from '../config.ts';
 import type { AddResult, Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
@@ -19,84 +18,15 @@ export interface Banner {
   command?: string;
 }
 
-/** The synthetic model's folder: always under DATA_DIR, never the real model's folder. */
-export function syntheticModelDir(cfg: Pick<Config, 'dataDir'>): string {
-  return dataPath(cfg, 'models', 'clip-tiny');
-}
-
-export interface ModelFacts {
-  present: boolean;
-  synthetic: boolean;
-}
-
-/** A model folder counts when it has config.json and both ONNX towers for the precision asked. */
-export function inspectModelDir(dir: string, precision: 'auto' | 'fp32' | 'fp16' | 'int8' = 'fp32'): ModelFacts {
-  // `auto` needs the fp32 files (the CPU's, and any GPU's fallback).
-  const suffix = precision === 'int8' ? '_quantized' : precision === 'fp16' ? '_fp16' : '';
-  const files = ['config.json', join('onnx', `text_model${suffix}.onnx`), join('onnx', `vision_model${suffix}.onnx`)];
-  if (!files.every((f) => existsSync(join(dir, f)))) return { present: false, synthetic: false };
-  try {
-    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { adcreative_synthetic?: unknown };
-    return { present: true, synthetic: json.adcreative_synthetic === true };
-  } catch {
-    return { present: false, synthetic: false };
-  }
-}
-
-export interface ModelChoice {
-  /** The configuration to build the services with (CLIP_MODEL_DIR possibly swapped). */
-  cfg: Config;
-  banner?: Banner;
-  /** True when this start generated the synthetic model. */
-  synthesized: boolean;
-}
-
-export type SynthesizeModel = (p: { arch: 'tiny'; dir: string; logger: Logger }) => Promise<void>;
-
-/**
- * Keeps a real model (or a remote encoder) when there is one; otherwise uses the synthetic
- * `tiny` model under DATA_DIR, generating it once.
- */
-export async function chooseModel(cfg: Config, synthesize: SynthesizeModel, logger: Logger = silentLogger): Promise<ModelChoice> {
-  if (cfg.clipEndpoint) return { cfg, synthesized: false };
-  const fetchCmd = 'npm run -s adcreative -- models fetch';
-  const configured = resolve(cfg.clipModelDir);
-  const here = inspectModelDir(configured, cfg.clipPrecision);
-  if (here.present && !here.synthetic) return { cfg, synthesized: false };
-  if (here.present) {
-    return {
-      cfg,
-      synthesized: false,
-      banner: {
-        level: 'warn',
-        text: `CLIP: the synthetic model at ${shown(configured)} is loaded, so similarities and rankings are meaningless`,
-        command: fetchCmd,
-      },
-    };
-  }
-  const dir = syntheticModelDir(cfg);
-  if (resolve(dir) === configured) {
-    // Only reachable when someone points CLIP_MODEL_DIR into DATA_DIR's synthetic folder; still ours.
-    logger.info('sandbox: CLIP_MODEL_DIR is the synthetic model folder', { dir });
-  }
-  let synthesized = false;
-  if (!inspectModelDir(dir, 'fp32').present) {
-    logger.info('sandbox: no CLIP model found; generating the synthetic tiny model', { configured, dir });
-    mkdirSync(dirname(dir), { recursive: true });
-    await synthesize({ arch: 'tiny', dir, logger });
-    if (!inspectModelDir(dir, 'fp32').present) throw new Error(`the synthetic model was not written to ${dir}`);
-    synthesized = true;
-  }
-  return {
-    cfg: { ...cfg, clipModelDir: dir, clipPrecision: 'fp32' },
-    synthesized,
-    banner: {
-      level: 'warn',
-      text: `CLIP: no model at ${shown(configured)}, so the synthetic tiny model is used and similarities and rankings are meaningless`,
-      command: fetchCmd,
-    },
-  };
-}
+// The model part of the first run is CLIP's (the CLI's generate uses it too).
+export {
+  chooseModel,
+  type ModelChoice,
+  type ModelFacts,
+  modelPresence,
+  type SynthesizeModel,
+  syntheticModelDir,
+} from '../clip/first-run.ts';
 
 export type BuildDemoLibrary<L = Library> = (
   library: L,
@@ -179,9 +109,4 @@ export function sandboxBanner(): Banner {
     text: 'Local sandbox: no Slack workspace is connected; everything here stays on this machine',
     command: 'SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… npm start',
   };
-}
-
-function shown(p: string): string {
-  const r = relative(process.cwd(), p);
-  return r && !r.startsWith('..') ? r : p;
 }

@@ -8,6 +8,7 @@
  * `X-Slack-Retry-Reason` and repeat the same `event_id`.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { asTyped, canonicalReaction } from './slack-rules.ts';
 import type { FakeMessage, FakeSlack, FakeView } from './web-api.ts';
 
 export function signSlackRequest(signingSecret: string, timestamp: number, body: string): string {
@@ -122,8 +123,12 @@ export class Deliverer {
     return { id, username: u?.name ?? id.toLowerCase(), name: u?.name ?? id.toLowerCase(), team_id: this.teamId };
   }
 
+  /** The channel_name Slack puts in payloads: "directmessage" for a DM, "mpdm-…" for a group DM. */
   private channelName(id: string): string {
-    return this.slack?.channels.get(id)?.name ?? id.toLowerCase();
+    const ch = this.slack?.channels.get(id);
+    if (ch?.isIm) return 'directmessage';
+    if (ch?.isMpim) return ch.name.startsWith('mpdm-') ? ch.name : `mpdm-${ch.name}-1`;
+    return ch?.name ?? id.toLowerCase();
   }
 
   private trigger(user: string): string {
@@ -146,7 +151,11 @@ export class Deliverer {
     return m as Json;
   }
 
-  /** `/adcreative <text>` typed by `user` in `channel`. */
+  /**
+   * `/adcreative <text>` typed by `user` in `channel`: the text goes out as Slack sends it, with
+   * `&`, `<` and `>` as entities (docs.slack.dev/interactivity/implementing-slash-commands;
+   * markup such as `<@U…>` stays markup).
+   */
   slashCommand(p: { user: string; channel: string; text: string; command?: string }, opts?: SendOptions): Promise<Delivery> {
     const form = {
       token: 'verification-token-unused',
@@ -157,7 +166,7 @@ export class Deliverer {
       user_id: p.user,
       user_name: String(this.userJson(p.user).name),
       command: p.command ?? '/adcreative',
-      text: p.text,
+      text: asTyped(p.text),
       api_app_id: this.apiAppId,
       is_enterprise_install: 'false',
       response_url: this.response(p.channel, p.user),
@@ -370,7 +379,9 @@ export class Deliverer {
 
   private reactionEvent(type: string, p: { user: string; channel: string; ts: string; reaction: string; itemUser?: string }): Json {
     const itemUser = p.itemUser ?? this.slack?.message(p.channel, p.ts)?.user ?? this.botUserId;
-    return { type, user: p.user, reaction: p.reaction, item_user: itemUser, item: { type: 'message', channel: p.channel, ts: p.ts } };
+    // Slack reports the emoji's canonical name, whatever alias was used, with the skin tone as a suffix.
+    const reaction = canonicalReaction(p.reaction);
+    return { type, user: p.user, reaction, item_user: itemUser, item: { type: 'message', channel: p.channel, ts: p.ts } };
   }
 
   appHomeOpened(user: string, opts?: SendOptions & { eventId?: string }) {

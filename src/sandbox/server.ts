@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { synthesizeTiny } from '../clip/first-run.ts';
 import { type Config, dataPath } from '../config.ts';
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger, silentLogger } from '../log.ts';
@@ -19,7 +20,15 @@ import { EMOJI, escapeHtml, type RenderContext, renderBlocks, renderModal, rende
 import { type Banner, chooseModel, ensureLibrary, generationBanner, sandboxBanner } from './bootstrap.ts';
 import { createDeliverer, type Deliverer, type Delivery } from './deliver.ts';
 import { persistWorkspace, restoreWorkspace } from './persist.ts';
-import { type FakeEphemeral, type FakeFile, type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './web-api.ts';
+import {
+  type ChangeEvent,
+  type FakeEphemeral,
+  type FakeFile,
+  type FakeMessage,
+  type FakeSlack,
+  type FakeView,
+  startFakeSlack,
+} from './web-api.ts';
 
 export interface Shortcut {
   callbackId: string;
@@ -214,7 +223,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     edited: false,
   });
 
-  function state(userParam: unknown, channelParam: unknown): PageState {
+  function state(userParam: unknown, channelParam: unknown, session?: string | null): PageState {
     const me = pickUser(userParam);
     const channel = pickChannel(channelParam, me);
     const inChannel = [...slack.messages.values()].filter((m) => m.channel === channel);
@@ -225,7 +234,9 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       ...inChannel.map((m) => renderMessage(m, me, replyCounts)),
       ...slack.ephemerals.filter((e) => e.user === me && e.channel === channel).map(renderEphemeral),
     ].sort((a, b) => Number(a.ts) - Number(b.ts) || a.ts.localeCompare(b.ts));
-    const views = [...slack.views.values()].filter((v) => v.user === me && v.type === 'modal');
+    const views = [...slack.views.values()].filter(
+      (v) => v.user === me && v.type === 'modal' && (!session || (viewSession.get(v.id) ?? '') === session),
+    );
     const top = views[views.length - 1];
     const bot = slack.users.get(slack.botUserId);
     return {
@@ -258,12 +269,11 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   }
 
   /**
-   * What a person types, as Slack hands it to apps: &, < and > escaped, and "@bob" or
-   * "@adcreative" turned into mentions.
+   * What a person types, with "@bob" or "@adcreative" turned into mentions as Slack's client
+   * does; the stand-in escapes the rest when it delivers it (deliver.ts, postAsUser).
    */
   function slackText(typed: string): string {
-    const text = typed.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    return text.replace(/(^|[\s(])@([a-z0-9._-]+)/gi, (m, pre: string, name: string) => {
+    return typed.replace(/(^|[\s(])@([a-z0-9._-]+)/gi, (m, pre: string, name: string) => {
       const u = [...slack.users.values()].find((x) => x.name.toLowerCase() === name.toLowerCase());
       return u ? `${pre}<@${u.id}>` : m;
     });
@@ -328,6 +338,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
             bytes,
             completed: true,
             channels: [],
+            // A file given in a modal's file_input is the app's to read.
+            appAccess: true,
           };
           slack.files.set(id, f);
           return {
@@ -339,7 +351,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
             size: bytes.length,
             user,
             url_private: `${slack.baseUrl}/files/${id}/${encodeURIComponent(name)}`,
-            url_private_download: `${slack.baseUrl}/files/${id}/download/${encodeURIComponent(name)}`,
+            url_private_download: `${slack.baseUrl}/files-pri/${id}/download/${encodeURIComponent(name)}`,
           };
         });
         block[actionId] = { type: 'file_input', files };
@@ -519,6 +531,16 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
   // --- live stream ---
   const streams = new Set<ServerResponse>();
   let pending: NodeJS.Timeout | undefined;
+  // A modal belongs to the page (the Slack client) it was opened from, as in Slack: reloading
+  // the page, or the same person's other window, does not show it. Each page load has its own
+  // session id; a view takes the session that last acted as its user when it opened.
+  const lastSession = new Map<string, string>();
+  const viewSession = new Map<string, string>();
+  const onView = (e: ChangeEvent) => {
+    if (e.type === 'view_opened' && !viewSession.has(e.view.id)) viewSession.set(e.view.id, lastSession.get(e.view.user) ?? '');
+    if (e.type === 'view_closed') viewSession.delete(e.view.id);
+  };
+  slack.on('change', onView);
   const onChange = () => {
     // Bursts (a round posting a dozen messages) become one refresh per 50 ms.
     if (pending) return;
@@ -562,7 +584,8 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
         res.end(req.method === 'HEAD' ? undefined : asset.body);
         return;
       }
-      if (url.pathname === '/api/state') return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel')));
+      if (url.pathname === '/api/state')
+        return json(200, state(url.searchParams.get('user'), url.searchParams.get('channel'), url.searchParams.get('session')));
       if (url.pathname === '/api/events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         res.write('retry: 1000\n\n');
@@ -593,6 +616,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
       // JSON only: a cross-site form cannot send it without a CORS preflight, which is refused.
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'send JSON');
       const body = await readJson(req);
+      if (typeof body.session === 'string' && typeof body.user === 'string') lastSession.set(body.user, body.session.slice(0, 64));
       return json(200, await act(body));
     }
     throw new HttpError(405, `${req.method} is not allowed here`);
@@ -609,6 +633,7 @@ export async function startPageServer(opts: PageServerOptions): Promise<PageServ
     port,
     async close() {
       slack.off('change', onChange);
+      slack.off('change', onView);
       clearInterval(keepalive);
       if (pending) clearTimeout(pending);
       for (const s of streams) s.end();
@@ -667,14 +692,7 @@ export async function startSandbox(cfg: Config, opts: SandboxOptions = {}): Prom
     cleanup.length = 0;
   };
   try {
-    const { synthesizeModel } = await import('../clip/synth/index.ts');
-    const model = await chooseModel(
-      cfg,
-      async ({ arch, dir }) => {
-        await synthesizeModel({ arch, outDir: dir, onProgress: (msg) => logger.info(`sandbox: synthetic model: ${msg}`) });
-      },
-      logger,
-    );
+    const model = await chooseModel(cfg, synthesizeTiny, logger);
     const banners: Banner[] = [sandboxBanner()];
     if (model.banner) banners.push(model.banner);
 

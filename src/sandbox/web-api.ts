@@ -12,8 +12,9 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkBlocks } from './slack-rules.ts';
-import { fileJson, fileMethods, serveFiles } from './web-api-files.ts';
+import { asTyped, canonicalReaction, checkBlocks, notifyingMentions, RateLimit, reusedBlockId, SLACK_LIMITS } from './slack-rules.ts';
+import { fileInMessage, fileMethods, serveFiles, slackFileProblem } from './web-api-files.ts';
+import { viewMethods } from './web-api-views.ts';
 import { type Args, fail, type Handler, parseArgs, parseJsonArg, readBody, recordArgs, SlackApiError, sniffMime } from './web-api-wire.ts';
 import type {
   ChangeEvent,
@@ -46,6 +47,19 @@ export interface FakeSlackOptions {
   channels?: FakeChannel[];
   /** Largest file accepted by files.getUploadURLExternal, in bytes (Slack: 1 GB). */
   maxFileBytes?: number;
+  /** How long an upload takes to process before it shows as shared (Slack processes uploads asynchronously); default 250 ms. */
+  processingMs?: number;
+  /** Rate limits (default: Slack's, `SLACK_LIMITS`); tests that are not about them may raise them. */
+  limits?: Partial<typeof SLACK_LIMITS>;
+}
+
+/** A mention that notified people: `<!channel>`, `<!here>`, `<!everyone>` or `<@U…>`, and where. */
+export interface Notification {
+  mention: string;
+  channel: string;
+  ts: string;
+  /** The part of the message that carried it: the notification `text`, or the blocks. */
+  in: 'text' | 'blocks';
 }
 
 interface Injected {
@@ -76,11 +90,19 @@ export class FakeSlack extends EventEmitter implements Workspace {
   /** The App Home each user sees, by user id. */
   readonly homes = new Map<string, FakeView>();
   readonly calls: RecordedCall[] = [];
+  /** Every mention in what the bot posted that notified someone. */
+  readonly notifications: Notification[] = [];
+  readonly processingMs: number;
+  downloadRedirect?: (file: FakeFile) => string | undefined;
+  private readonly limits: typeof SLACK_LIMITS;
+  private readonly buckets = new Map<string, RateLimit>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly injected = new Map<string, Injected[]>();
   private readonly tokens?: Set<string>;
   readonly maxFileBytes: number;
   private readonly responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string; used: number }>();
-  private readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
+  /** Trigger ids handed out with interactive payloads (web-api-views.ts spends them). */
+  readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
   private server?: Server;
   private origin = '';
   private seq = 0;
@@ -96,6 +118,8 @@ export class FakeSlack extends EventEmitter implements Workspace {
     this.botId = opts.botId ?? 'B0BOT';
     this.tokens = opts.tokens ? new Set(opts.tokens) : undefined;
     this.maxFileBytes = opts.maxFileBytes ?? 1024 * 1024 * 1024;
+    this.processingMs = opts.processingMs ?? 250;
+    this.limits = { ...SLACK_LIMITS, ...opts.limits };
     for (const u of opts.users ?? DEFAULT_USERS) this.users.set(u.id, { ...u });
     this.users.set(this.botUserId, { id: this.botUserId, name: 'adcreative', realName: 'adcreative', isBot: true });
     const everyone = [...this.users.keys()];
@@ -139,7 +163,26 @@ export class FakeSlack extends EventEmitter implements Workspace {
     return this.origin;
   }
 
+  after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  botToken(token: string): boolean {
+    return this.tokens ? this.tokens.has(token) : token.startsWith('xoxb-');
+  }
+
+  botCanSee(f: FakeFile): boolean {
+    if (f.user === this.botUserId || f.appAccess) return true;
+    return f.channels.some((c) => this.channels.get(c)?.members.includes(this.botUserId));
+  }
+
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     const s = this.server;
     this.server = undefined;
     if (!s) return;
@@ -238,15 +281,22 @@ export class FakeSlack extends EventEmitter implements Workspace {
     if (!ch.members.includes(user)) ch.members.push(user);
   }
 
-  /** A person posts; returns the stored message (deliver it to the bot as a `message` event). */
+  /**
+   * A person posts `text` as they typed it (mentions written as markup, `<@U…>`); it is stored
+   * and delivered the way Slack does, with `&`, `<` and `>` escaped. Returns the stored message
+   * (deliver it to the bot as a `message` event). `connect`: the files come from a Slack Connect
+   * partner (events carry only stubs of them).
+   */
   postAsUser(p: {
     user: string;
     channel: string;
     text: string;
     thread_ts?: string;
     files?: { name: string; bytes: Uint8Array }[];
+    connect?: boolean;
   }): FakeMessage {
     if (!this.channels.has(p.channel)) throw new Error(`no channel ${p.channel}`);
+    const ts = this.nextTs();
     const fileIds: string[] = [];
     for (const f of p.files ?? []) {
       const id = this.newId('F');
@@ -261,16 +311,18 @@ export class FakeSlack extends EventEmitter implements Workspace {
         bytes,
         completed: true,
         channels: [p.channel],
+        shares: [{ channel: p.channel, ts, ...(p.thread_ts ? { thread_ts: p.thread_ts } : {}) }],
+        connect: p.connect,
       };
       this.files.set(id, file);
       fileIds.push(id);
     }
     return this.store({
       channel: p.channel,
-      ts: this.nextTs(),
+      ts,
       thread_ts: p.thread_ts,
       user: p.user,
-      text: p.text,
+      text: asTyped(p.text),
       files: fileIds,
       reactions: [],
     });
@@ -334,7 +386,8 @@ export class FakeSlack extends EventEmitter implements Workspace {
     return m;
   }
 
-  private react(user: string, channel: string, ts: string, name: string, add: boolean): string | undefined {
+  private react(user: string, channel: string, ts: string, typed: string, add: boolean): string | undefined {
+    const name = canonicalReaction(typed);
     const m = this.message(channel, ts);
     if (!m) return 'message_not_found';
     let r = m.reactions.find((x) => x.name === name);
@@ -388,15 +441,44 @@ export class FakeSlack extends EventEmitter implements Workspace {
   blocksArg(args: Args): unknown[] | undefined {
     const blocks = parseJsonArg(args.blocks, 'blocks');
     if (blocks === undefined) return undefined;
-    const problem = checkBlocks(blocks);
+    const problem = checkBlocks(blocks, 50, { slackFileProblem: (ref) => slackFileProblem(this, ref) });
     if (problem) return fail('invalid_blocks', { errors: [problem], response_metadata: { messages: [`[ERROR] ${problem}`] } });
-    for (const b of blocks as { type: string; slack_file?: { id?: string } }[]) {
-      if (b.type === 'image' && b.slack_file?.id) {
-        const f = this.files.get(b.slack_file.id);
-        if (!f?.completed) return fail('invalid_blocks', { errors: [`file ${b.slack_file.id} not found or not complete`] });
-      }
-    }
     return blocks as unknown[];
+  }
+
+  /** Records the mentions that notified people (the notification `text` and the blocks' mrkdwn). */
+  private notify(m: { channel: string; ts: string; text: string; blocks?: unknown[] }): void {
+    for (const mention of notifyingMentions(m.text)) this.notifications.push({ mention, channel: m.channel, ts: m.ts, in: 'text' });
+    const mrkdwn = JSON.stringify(m.blocks ?? [])
+      .match(/"type":"mrkdwn","text":"((?:[^"\\]|\\.)*)"/g)
+      ?.map((x) => JSON.parse(`{${x}}`).text as string);
+    for (const t of mrkdwn ?? [])
+      for (const mention of notifyingMentions(t)) this.notifications.push({ mention, channel: m.channel, ts: m.ts, in: 'blocks' });
+  }
+
+  /** Slack's rate limits: the seconds to wait when `method` is past its budget, or undefined. */
+  private limited(method: string, args: Args, token: string): number | undefined {
+    let key: string | undefined;
+    let perMinute = 0;
+    let burst = 0;
+    if (method === 'chat.update') {
+      // Tier 3, per app per workspace: every edit of every message shares it.
+      key = `update:${token}`;
+      perMinute = this.limits.updatesPerMinute;
+      burst = this.limits.updateBurst;
+    } else if (method === 'chat.postMessage') {
+      // About one message a second per channel, with short bursts.
+      key = `post:${String(args.channel ?? '')}`;
+      perMinute = this.limits.postsPerSecond * 60;
+      burst = this.limits.postBurst;
+    }
+    if (!key) return undefined;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new RateLimit(perMinute, burst);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.take();
   }
 
   private textArg(args: Args, blocks: unknown[] | undefined): string {
@@ -404,21 +486,6 @@ export class FakeSlack extends EventEmitter implements Workspace {
     if (!text && !blocks) return fail('no_text');
     if (text.length > 40_000) return fail('msg_too_long');
     return text;
-  }
-
-  private viewArg(args: Args): Record<string, unknown> {
-    const view = parseJsonArg(args.view, 'view') as Record<string, unknown> | undefined;
-    if (!view || typeof view !== 'object') return fail('invalid_arguments', { detail: 'view is required' });
-    const type = view.type;
-    if (type !== 'modal' && type !== 'home') return fail('invalid_arguments', { detail: 'view.type must be modal or home' });
-    const problem = checkBlocks(view.blocks, 100);
-    if (problem) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
-    if (type === 'modal') {
-      const title = (view.title as { text?: string } | undefined)?.text;
-      if (!title || title.length > 24)
-        return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] title must be 1-24 characters'] } });
-    }
-    return view;
   }
 
   messageJson(m: FakeMessage): Args {
@@ -437,7 +504,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
         ? m.files
             .map((id) => this.files.get(id))
             .filter((f): f is FakeFile => !!f)
-            .map((f) => fileJson(this, f))
+            .map((f) => fileInMessage(this, f))
         : undefined,
       reactions: m.reactions.length ? m.reactions.map((r) => ({ name: r.name, users: [...r.users], count: r.users.length })) : undefined,
     };
@@ -479,6 +546,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
           files: [],
           reactions: [],
         });
+        this.notify(m);
         return { channel: ch.id, ts: m.ts, message: this.messageJson(m) };
       },
       'chat.update': (args) => {
@@ -487,10 +555,16 @@ export class FakeSlack extends EventEmitter implements Workspace {
         if (!m) return fail('message_not_found');
         if (m.user !== this.botUserId) return fail('cant_update_message');
         const blocks = this.blocksArg(args);
+        const reused = blocks && reusedBlockId(m.blocks, blocks);
+        if (reused)
+          return fail('invalid_blocks', {
+            errors: [`block_id ${reused} was used by this message before; a message that is updated needs new block_ids`],
+          });
         const text = typeof args.text === 'string' ? args.text : m.text;
         if (!text && !blocks && !m.blocks) return fail('no_text');
         m.text = text;
         if (blocks) m.blocks = blocks;
+        this.notify(m);
         m.edited = { user: this.botUserId, ts: this.nextTs() };
         this.emit('change', { type: 'message_changed', message: m } satisfies ChangeEvent);
         return { channel: ch.id, ts: m.ts, text: m.text, message: this.messageJson(m) };
@@ -535,47 +609,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
         if (err) return fail(err);
         return {};
       },
-      'views.open': (args) => {
-        const trig = typeof args.trigger_id === 'string' ? this.triggers.get(args.trigger_id) : undefined;
-        if (!trig) return fail('invalid_trigger_id');
-        if (trig.used || Date.now() - trig.issued > 3000) return fail('expired_trigger_id');
-        trig.used = true;
-        const view = this.viewArg(args);
-        const v: FakeView = {
-          id: this.newId('V'),
-          user: trig.user,
-          type: 'modal',
-          view,
-          hash: this.nextTs(),
-          external_id: view.external_id as string | undefined,
-        };
-        this.views.set(v.id, v);
-        this.emit('change', { type: 'view_opened', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...view } };
-      },
-      'views.push': (args) => this.handlers['views.open'](args, { token: '' }),
-      'views.update': (args) => {
-        const v =
-          typeof args.view_id === 'string' && args.view_id
-            ? this.views.get(args.view_id)
-            : [...this.views.values()].find((x) => x.external_id && x.external_id === args.external_id);
-        if (!v) return fail('not_found');
-        if (typeof args.hash === 'string' && args.hash && args.hash !== v.hash) return fail('hash_conflict');
-        v.view = this.viewArg(args);
-        v.hash = this.nextTs();
-        this.emit('change', { type: 'view_updated', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...v.view } };
-      },
-      'views.publish': (args) => {
-        const user = typeof args.user_id === 'string' ? this.users.get(args.user_id) : undefined;
-        if (!user) return fail('user_not_found');
-        const view = this.viewArg(args);
-        if (view.type !== 'home') return fail('invalid_arguments', { detail: 'views.publish takes a home view' });
-        const v: FakeView = { id: this.homes.get(user.id)?.id ?? this.newId('V'), user: user.id, type: 'home', view, hash: this.nextTs() };
-        this.homes.set(user.id, v);
-        this.emit('change', { type: 'home_published', view: v } satisfies ChangeEvent);
-        return { view: { id: v.id, hash: v.hash, ...view } };
-      },
+      ...viewMethods(this),
       'users.info': (args) => {
         const u = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
         if (!u) return fail('user_not_found');
@@ -598,8 +632,10 @@ export class FakeSlack extends EventEmitter implements Workspace {
           channel: {
             id: ch.id,
             name: ch.name,
-            is_channel: !ch.isPrivate,
-            is_group: ch.isPrivate,
+            is_channel: !ch.isPrivate && !ch.isIm && !ch.isMpim,
+            is_group: ch.isPrivate && !ch.isIm && !ch.isMpim,
+            is_im: !!ch.isIm,
+            is_mpim: !!ch.isMpim,
             is_private: ch.isPrivate,
             is_member: ch.members.includes(this.botUserId),
             num_members: ch.members.length,
@@ -649,6 +685,8 @@ export class FakeSlack extends EventEmitter implements Workspace {
         if (!valid) return finish(200, { ok: false, error: 'invalid_auth' });
         if (!token.startsWith(kind)) return finish(200, { ok: false, error: 'not_allowed_token_type' });
       }
+      const wait = this.limited(method, args, token);
+      if (wait !== undefined) return finish(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(wait) });
       const inj = this.injected.get(method)?.[0];
       if (inj) {
         inj.times -= 1;

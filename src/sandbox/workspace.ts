@@ -19,6 +19,9 @@ export interface FakeChannel {
   isPrivate: boolean;
   /** User ids in the channel; the bot can post only where its user id is listed. */
   members: string[];
+  /** A direct message between two people (Slack's `is_im`), or a group one (`is_mpim`). */
+  isIm?: boolean;
+  isMpim?: boolean;
 }
 
 export interface FakeReaction {
@@ -52,7 +55,16 @@ export interface FakeFile {
   length: number;
   bytes?: Buffer;
   completed: boolean;
+  /** Channels it is shared in (`shares` says by which messages). */
   channels: string[];
+  /** The messages that share it; a file nobody shared is private to whoever uploaded it. */
+  shares?: { channel: string; ts: string; thread_ts?: string }[];
+  /** When Slack finishes processing the upload (uploads are processed asynchronously); 0: done. */
+  readyAt?: number;
+  /** The app may read it without sharing a channel with it (given to the app in a modal's file_input). */
+  appAccess?: boolean;
+  /** A Slack Connect file: events carry a stub with `file_access: "check_file_info"`, files.info the rest. */
+  connect?: boolean;
 }
 
 export interface FakeEphemeral {
@@ -108,4 +120,14 @@ export interface Workspace {
   /** Stores a message and tells listeners. */
   store(m: FakeMessage): FakeMessage;
   changed(e: ChangeEvent): void;
+  /** How long an upload takes to process before it shows as shared (ms). */
+  readonly processingMs: number;
+  /** Runs `fn` after `ms` (tracked so closing the stand-in cancels it). */
+  after(ms: number, fn: () => void): void;
+  /** Whether the bot may read `f` (its own upload, a file in a conversation it is in, one given to the app). */
+  botCanSee(f: FakeFile): boolean;
+  /** Whether `token` is the bot's (a file download carries it as a bearer token). */
+  botToken(token: string): boolean;
+  /** Where downloads of `url_private_download` are sent first (a test's redirect); undefined: the stand-in's own file host. */
+  downloadRedirect?: (file: FakeFile) => string | undefined;
 }

@@ -23,6 +23,7 @@ import type { Encoder } from '../clip/types.ts';
 import { ConfigError, describeError } from '../errors.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
+import { guardUnhandledRejections } from '../ops/guard.ts';
 import { type MetricsText, opsRoute, type ReadinessView, readinessWith, tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
@@ -39,7 +40,8 @@ import { makeAdcreativeCommand } from './commands/adcreative.ts';
 import { makeAppHomeEvent } from './events/app-home.ts';
 import { makeMessageEvent } from './events/message.ts';
 import { makeReactionEvents } from './events/reaction.ts';
-import type { FileSettings } from './files.ts';
+import type { FileSettings, SlackFile } from './files.ts';
+import { admitSlackRequest } from './inbound.ts';
 import { SlackRoundView } from './round-view.ts';
 import { makeAddToLibraryShortcut } from './shortcuts/add-to-library.ts';
 import { TallyBoard } from './tally-board.ts';
@@ -58,13 +60,23 @@ export interface SlackSettings {
   channelAllowlist: string[];
   /** Largest image taken from Slack (reference images, "Add to creative library"). */
   imageMaxBytes: number;
+  /** Most pixels (width × height) an image from Slack may have: IMAGE_MAX_PIXELS, as everywhere. */
+  imageMaxPixels: number;
   inspirationCount: number;
   /** Rounds generated at once; the rest wait in line. */
   maxConcurrentRounds: number;
   /** Hosts besides Slack's own that may receive the bot token with a file download. */
   fileHosts?: string[];
-  /** chat.update calls per minute for the workspace (Tier 3). */
+  /** Slack's pace, which the bot keeps (thread.ts): chat.update per minute for the workspace (Tier 3, about 50) … */
   updatesPerMinute?: number;
+  updateBurst?: number;
+  /** … and chat.postMessage per second in one channel (about 1), after a short burst. */
+  postsPerSecond?: number;
+  postBurst?: number;
+  /** How long an upload may take to show as shared before the bot goes on without it. */
+  shareWaitMs?: number;
+  /** How long a variant posted without its image waits for it. */
+  lateAttachMs?: number;
 }
 
 export interface SlackAppDeps {
@@ -141,17 +153,48 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-/** Retries (X-Slack-Retry-Num, repeated event_id) and repeated action payloads are processed once. */
+/**
+ * Retries (X-Slack-Retry-Num, repeated event_id), repeated action payloads and repeated slash
+ * commands (the same trigger_id: a replayed request; Slack makes a new one per invocation) are
+ * processed once.
+ */
 export function makeDedupe(rounds: RoundService, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
-    const body = args.body as { event_id?: string; type?: string; actions?: { action_ts?: string }[]; user?: { id?: string } };
+    const body = args.body as {
+      event_id?: string;
+      type?: string;
+      actions?: { action_ts?: string }[];
+      user?: { id?: string };
+      command?: string;
+      trigger_id?: string;
+    };
     let key: string | undefined;
     if (body.event_id) key = `event:${body.event_id}`;
     else if (body.type === 'block_actions' && body.actions?.[0]?.action_ts) key = `action:${body.user?.id}:${body.actions[0].action_ts}`;
+    else if (body.command && body.trigger_id) key = `command:${body.trigger_id}`;
     if (key && (await rounds.seen(key))) {
       logger.info('duplicate delivery ignored', { key });
       const ack = (args as { ack?: () => Promise<void> }).ack;
       if (ack) await ack();
+      return;
+    }
+    await args.next();
+  };
+}
+
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTION));
+
+/**
+ * A click on an element no listener knows (an old message's button after an upgrade, a forged
+ * payload) is acknowledged at once: left alone, Bolt would ack only after its 2.5 s timeout and
+ * Slack would show the person an error.
+ */
+export function makeAckUnknownActions(logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const body = args.body as { type?: string; actions?: { action_id?: string }[] };
+    if (body.type === 'block_actions' && !(body.actions ?? []).some((a) => KNOWN_ACTIONS.has(a.action_id ?? ''))) {
+      logger.info('unknown action acknowledged', { actions: (body.actions ?? []).map((a) => String(a.action_id).slice(0, 64)) });
+      await (args as { ack?: () => Promise<void> }).ack?.();
       return;
     }
     await args.next();
@@ -164,7 +207,9 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   if (deps.mode === 'socket' && !deps.appToken) throw new ConfigError(`Socket Mode needs SLACK_APP_TOKEN. ${TOKEN_HELP}`);
   const log = deps.logger.child({ module: 'slack' });
   const retryConfig = { retries: deps.retries ?? 5, factor: 1.6, minTimeout: 500, maxTimeout: 20_000 };
-  const clientOptions = { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), retryConfig };
+  // A 429 comes back to thread.ts, which waits as long as Slack asked and keeps one budget for
+  // every round's edits; the client's own handling would pause every call of the bot instead.
+  const clientOptions = { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), retryConfig, rejectRateLimitedCalls: true };
 
   let botUserId = deps.botUserId;
   let botId = deps.botId;
@@ -228,11 +273,20 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     ignoreSelf: true,
   });
   const settings = deps.settings;
-  const thread = new SlackThread(app.client, { logger: log, updatesPerMinute: settings.updatesPerMinute });
+  const thread = new SlackThread(app.client, {
+    logger: log,
+    updatesPerMinute: settings.updatesPerMinute,
+    updateBurst: settings.updateBurst,
+    postsPerSecond: settings.postsPerSecond,
+    postBurst: settings.postBurst,
+    shareWaitMs: settings.shareWaitMs,
+  });
   const access = new Access(thread, { adminUserIds: settings.adminUserIds, channelAllowlist: settings.channelAllowlist });
   const view = new SlackRoundView(thread, new TallyBoard(thread, { gapMs: settings.tallyUpdateMs }), {
     voteReaction: settings.voteReaction,
     synthetic: deps.synthetic,
+    lateAttachMs: settings.lateAttachMs,
+    logger: log,
   });
   const runner = new RoundRunner({
     rounds: deps.rounds,
@@ -251,10 +305,13 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   const files: FileSettings = {
     botToken: deps.botToken,
     maxBytes: settings.imageMaxBytes,
+    maxPixels: settings.imageMaxPixels,
     extraHosts: [...(settings.fileHosts ?? []), ...(deps.slackApiUrl ? [new URL(deps.slackApiUrl).host] : [])],
+    info: async (id) => (await thread.fileInfo(id)) as SlackFile | undefined,
   };
   const rounds = deps.rounds;
 
+  app.use(makeAckUnknownActions(log));
   app.use(makeDedupe(rounds, log));
   app.command(
     '/adcreative',
@@ -300,6 +357,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
 
   let server: Server | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let unguard: (() => void) | undefined;
   const host = deps.host ?? '0.0.0.0';
   const bot: SlackBot = {
     app,
@@ -311,18 +369,25 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     eventsUrl: '',
     readiness,
     async start() {
+      unguard = guardUnhandledRejections(log);
       server = createServer((req, res) => {
         // Deploy: every log line of this request, and of the round work it starts, carries its id.
         tagRequest(req);
         opsRoutes(req, res)
-          .then((handled) => {
+          .then(async (handled) => {
             if (handled) return;
             if (stopping) {
               res.writeHead(503).end('shutting down');
               return;
             }
-            if (receiver instanceof HTTPReceiver) receiver.requestListener(req, res);
-            else res.writeHead(404).end();
+            if (!(receiver instanceof HTTPReceiver)) {
+              res.writeHead(404, { connection: 'close' }).end();
+              return;
+            }
+            // The body is read here, bounded, before Bolt (which would buffer any size) sees it.
+            if (await admitSlackRequest(req, res, { signingSecret: deps.signingSecret as string, logger: log })) {
+              receiver.requestListener(req, res);
+            }
           })
           .catch((e: unknown) => {
             // Bolt's listener throws this for a path it does not serve: a 404, not a failure.
@@ -364,6 +429,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
       await runner.drain(graceMs);
       server?.closeAllConnections?.();
       await closing;
+      unguard?.();
       log.info('bot stopped');
     },
   };

@@ -4,6 +4,8 @@
  * a live status line; the thread holds inspiration, variants, notes and the tally.
  */
 import { describeError } from '../errors.ts';
+import { squareThumbnail } from '../image/thumbnail.ts';
+import type { Logger } from '../log.ts';
 import type { Round, VariantRecord } from '../rounds/types.ts';
 import type {
   CostFacts,
@@ -18,8 +20,9 @@ import type {
   RoundView,
   StatusLine,
   TallySnapshot,
+  VariantToShow,
 } from '../rounds/view.ts';
-import { noticeMessage } from './blocks/ephemeral.ts';
+import { notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
 import {
   costLine,
   failedRoundMessage,
@@ -34,7 +37,7 @@ import {
   variantMessage,
 } from './blocks/round.ts';
 import type { TallyBoard } from './tally-board.ts';
-import { type SlackThread, slackError } from './thread.ts';
+import { type SlackThread, slackError, type Uploaded } from './thread.ts';
 
 export interface RoundViewSettings {
   voteReaction: string;
@@ -42,6 +45,9 @@ export interface RoundViewSettings {
   synthetic: boolean;
   /** The parent's status line is edited at most this often. */
   statusGapMs?: number;
+  /** How long a variant posted without its image waits for Slack to show the image shared. */
+  lateAttachMs?: number;
+  logger?: Logger;
 }
 
 export class SlackRoundView implements RoundView {
@@ -91,13 +97,37 @@ export class SlackRoundView implements RoundView {
   }
 
   async inspiration(round: Round, shown: InspirationShown): Promise<void> {
-    const fileIds = await Promise.all(
-      shown.items.map((h, i) =>
-        h.thumbnail
-          ? this.thread.uploadPrivate(h.thumbnail, `inspiration-${round.number}-${i + 1}.webp`, `Past creative: ${h.headline}`)
-          : null,
-      ),
-    );
+    // Slack shows png, jpg and gif in image blocks (docs.slack.dev/reference/block-kit/composition-objects/slack-file-object):
+    // the library's WebP thumbnails become PNG, letterboxed, since Slack crops an accessory image to a square.
+    const withImage = shown.items.flatMap((h, i) => (h.thumbnail ? [{ h, i, thumbnail: h.thumbnail }] : []));
+    const fileIds = new Map<number, string>();
+    let missing = withImage.length;
+    if (withImage.length) {
+      try {
+        const uploads = await Promise.all(
+          withImage.map(async ({ h, i, thumbnail }) => {
+            return {
+              bytes: await squareThumbnail(thumbnail),
+              filename: `inspiration-${round.number}-${i + 1}.png`,
+              title: h.headline || `Past creative ${i + 1}`,
+              alt: `Past creative: ${h.headline}`,
+            };
+          }),
+        );
+        const up = await this.thread.uploadToThread(
+          round.channel,
+          round.threadTs,
+          uploads,
+          `Round ${round.number}: the closest past creatives in the library`,
+        );
+        for (const [k, u] of up.entries()) if (u.shareTs) fileIds.set(withImage[k].i, u.id);
+        missing = withImage.length - fileIds.size;
+        // Files Slack did not show shared in time are not referenced, so they are not left behind either.
+        await this.thread.deleteFiles(up.filter((u) => !u.shareTs).map((u) => u.id));
+      } catch (e) {
+        this.s.logger?.warn('inspiration images could not be uploaded', { error: slackError(e) ?? describeError(e) });
+      }
+    }
     await this.thread.post(
       round.channel,
       inspirationMessage({
@@ -105,37 +135,106 @@ export class SlackRoundView implements RoundView {
         state: shown.state,
         detail: shown.detail,
         synthetic: this.s.synthetic,
-        hits: shown.items.map((h, i) => ({ ...h, fileId: fileIds[i] ?? undefined })),
+        missingImages: missing,
+        hits: shown.items.map((h, i) => ({ ...h, fileId: fileIds.get(i) })),
       }),
       round.threadTs,
     );
   }
 
-  async variant(round: Round, v: VariantRecord, image: Uint8Array, replace?: PostedVariant): Promise<PostedVariant> {
-    const name = `round-${round.number}-variant-${v.label}${replace ? '-edit' : ''}.png`;
-    const fileId = (await this.thread.uploadPrivate(image, name, variantAlt(v))) ?? replace?.fileId ?? null;
-    const message = (id: string | null) =>
-      variantMessage({
-        round: round.number,
-        variant: v,
-        fileId: id,
-        voteReaction: this.s.voteReaction,
-        anonymous: round.options.anonymous,
-      });
-    if (replace) {
-      await this.thread.update(round.channel, replace.messageTs, message(fileId));
-      return { messageTs: replace.messageTs, fileId };
+  private variantMessageFor(round: Round, v: VariantRecord, fileId: string | null, image?: 'pending' | 'failed') {
+    return variantMessage({
+      round: round.number,
+      variant: v,
+      fileId,
+      voteReaction: this.s.voteReaction,
+      anonymous: round.options.anonymous,
+      image,
+    });
+  }
+
+  async variants(round: Round, items: VariantToShow[], posted: (id: string, where: PostedVariant) => Promise<void>): Promise<void> {
+    if (!items.length) return;
+    const edit = items.every((x) => x.replace);
+    const labels = items.map((x) => x.variant.label).join(', ');
+    let up: Uploaded[] = [];
+    try {
+      up = await this.thread.uploadToThread(
+        round.channel,
+        round.threadTs,
+        items.map((x) => ({
+          bytes: x.image,
+          filename: `round-${round.number}-variant-${x.variant.label}${x.replace ? '-edited' : ''}.png`,
+          title: `Variant ${x.variant.label} · round ${round.number}`,
+          alt: variantAlt(x.variant),
+        })),
+        edit ? `Variant ${labels} of round ${round.number}, re-rendered with the edited copy` : `Round ${round.number}: variants ${labels}`,
+      );
+    } catch (e) {
+      // Edited copy: nothing changes until its image can be shown (the runner keeps the old copy).
+      if (edit) throw e;
+      this.s.logger?.warn('variant images could not be uploaded', { error: slackError(e) ?? describeError(e) });
     }
-    // A freshly uploaded file can take a moment before blocks may reference it.
-    for (let attempt = 0; attempt < 3 && fileId; attempt++) {
-      try {
-        return { messageTs: await this.thread.post(round.channel, message(fileId), round.threadTs), fileId };
-      } catch (e) {
-        if (slackError(e) !== 'invalid_blocks') throw e;
-        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    for (const [i, x] of items.entries()) {
+      const file = up[i];
+      if (x.replace) {
+        if (!file?.shareTs) {
+          if (file) await this.thread.deleteFiles([file.id]);
+          throw new Error(`the re-rendered image of variant ${x.variant.label} did not show in Slack in time`);
+        }
+        await this.thread.update(round.channel, x.replace.messageTs, this.variantMessageFor(round, x.variant, file.id));
+        await posted(x.variant.id, { messageTs: x.replace.messageTs, fileId: file.id });
+        continue;
       }
+      if (file?.shareTs) {
+        const messageTs = await this.thread.post(round.channel, this.variantMessageFor(round, x.variant, file.id), round.threadTs);
+        await posted(x.variant.id, { messageTs, fileId: file.id });
+        continue;
+      }
+      // Never silently without its image: the message says the image is coming, and it is attached when Slack shows it shared.
+      const messageTs = await this.thread.post(round.channel, this.variantMessageFor(round, x.variant, null, 'pending'), round.threadTs);
+      await posted(x.variant.id, { messageTs, fileId: null });
+      this.thread.later(this.attachLater(round, x, messageTs, file, posted));
     }
-    return { messageTs: await this.thread.post(round.channel, message(null), round.threadTs), fileId: null };
+  }
+
+  /** The image of a variant posted without it: shown once Slack shares it (uploaded again if the upload failed). */
+  private async attachLater(
+    round: Round,
+    x: VariantToShow,
+    messageTs: string,
+    file: Uploaded | undefined,
+    posted: (id: string, where: PostedVariant) => Promise<void>,
+  ): Promise<void> {
+    let id = file?.id;
+    let shared = false;
+    if (id) shared = !!(await this.thread.sharedIn(id, round.channel, round.threadTs, this.s.lateAttachMs ?? 30_000));
+    else {
+      const again = await this.thread
+        .uploadToThread(
+          round.channel,
+          round.threadTs,
+          [
+            {
+              bytes: x.image,
+              filename: `round-${round.number}-variant-${x.variant.label}.png`,
+              title: `Variant ${x.variant.label}`,
+              alt: variantAlt(x.variant),
+            },
+          ],
+          `Variant ${x.variant.label} of round ${round.number}`,
+        )
+        .catch(() => []);
+      id = again[0]?.id;
+      shared = !!again[0]?.shareTs;
+    }
+    if (id && shared) {
+      await this.thread.update(round.channel, messageTs, this.variantMessageFor(round, x.variant, id));
+      await posted(x.variant.id, { messageTs, fileId: id });
+      return;
+    }
+    if (id) await this.thread.deleteFiles([id]);
+    await this.thread.update(round.channel, messageTs, this.variantMessageFor(round, x.variant, null, 'failed'));
   }
 
   async notes(round: Round, notes: RoundNote[]): Promise<void> {
@@ -168,9 +267,10 @@ export class SlackRoundView implements RoundView {
     );
   }
 
+  /** Shares files in the thread and returns once Slack shows them there, so what is said next comes after them. */
   async files(round: Round, files: FileToShare[], caption: FilesCaption): Promise<void> {
     const winner = caption.kind === 'winner';
-    await this.thread.uploadToThread(
+    const up = await this.thread.uploadToThread(
       round.channel,
       round.threadTs,
       files.map((f) => ({
@@ -182,11 +282,19 @@ export class SlackRoundView implements RoundView {
         ? `:trophy: Variant ${caption.label} in all formats`
         : `Variant ${caption.label} (round ${caption.round}) in all formats, for <@${caption.for}>`,
     );
+    if (up.some((u) => !u.shareTs)) this.s.logger?.warn('files not shown as shared in time', { round: round.id });
   }
 
   async tell(to: Recipient, notice: Notice): Promise<void> {
-    const botName = notice.kind === 'cannot_post' ? await this.thread.botName() : undefined;
-    await this.thread.tell(to, noticeMessage(notice, { botName }));
+    if (notice.kind === 'cannot_post' && notice.reason !== 'other') {
+      const name = notice.channelName;
+      const kind =
+        name === 'directmessage' ? 'dm' : name?.startsWith('mpdm-') ? 'group_dm' : await this.thread.conversationKind(notice.channel);
+      const message = notInChannelMessage({ channelId: notice.channel, kind, botName: await this.thread.botName() });
+      // Not ephemerally in the conversation the bot cannot post in: the command's reply address, or a DM.
+      return this.thread.tell({ user: to.user, replyUrl: to.replyUrl }, message);
+    }
+    await this.thread.tell(to, noticeMessage(notice));
   }
 
   flush(): Promise<void> {

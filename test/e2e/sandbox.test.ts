@@ -19,7 +19,7 @@ import { tinyPng } from '../helpers/png.ts';
 import { chromiumPath, systemAvailable } from '../helpers/system.ts';
 
 const exe = chromiumPath();
-const run = systemAvailable('Chromium', !!exe, 'apt-get install chromium');
+const run = systemAvailable({ what: 'Chromium', tests: 'browser e2e', pkg: 'chromium' }, !!exe);
 const SHOTS = join(process.cwd(), 'test-results', 'sandbox');
 
 const ALICE = 'U0ALICE'; // the brief's author

@@ -22,7 +22,7 @@ export function postgresBin(): string | undefined {
 }
 
 export function postgresAvailable(): boolean {
-  return systemAvailable('PostgreSQL', postgresBin() !== undefined, 'apt-get install -y postgresql');
+  return systemAvailable({ what: 'PostgreSQL', tests: 'PostgreSQL store tests', pkg: 'postgresql' }, postgresBin() !== undefined);
 }
 
 export async function freePort(): Promise<number> {

@@ -37,6 +37,8 @@ export interface RecordingView extends RoundView {
   of<K extends Shown['kind']>(kind: K): Extract<Shown, { kind: K }>[];
   /** What `openThread` answers next (default: a new thread). */
   refuseThread?: { reason: 'not_in_channel' | 'channel_not_found' | 'other'; detail: string };
+  /** Showing a variant in place of an earlier one fails with this (the image never showed). */
+  failReplace?: Error;
 }
 
 export function recordingView(): RecordingView {
@@ -58,11 +60,14 @@ export function recordingView(): RecordingView {
     async inspiration(round, s) {
       shown.push({ kind: 'inspiration', round, shown: s });
     },
-    async variant(round, variant, image, replace) {
-      n += 1;
-      const posted = { messageTs: replace?.messageTs ?? `M${n}`, fileId: `F${n}` };
-      shown.push({ kind: 'variant', round, variant, image, replace, posted });
-      return posted;
+    async variants(round, items, onPosted) {
+      for (const { variant, image, replace } of items) {
+        if (replace && v.failReplace) throw v.failReplace;
+        n += 1;
+        const posted = { messageTs: replace?.messageTs ?? `M${n}`, fileId: `F${n}` };
+        shown.push({ kind: 'variant', round, variant, image, replace, posted });
+        await onPosted(variant.id, posted);
+      }
     },
     async notes(round, notes) {
       shown.push({ kind: 'notes', round, notes });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, redact } from '../../src/log.ts';
+import { createLogger } from '../../src/log.ts';
+import { redact } from '../../src/redact.ts';
 
 const saved = { ...process.env };
 afterEach(() => {

@@ -26,6 +26,8 @@ const ui = {
   seenEphemeral: null,
   seenFor: '',
   viewKey: '',
+  /** This page load: a modal opened here is shown here only, as a Slack client shows its own. */
+  session: crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`,
   pickerFor: null,
   fetching: null,
   again: false,
@@ -47,7 +49,7 @@ async function api(path, body) {
   const res = await fetch(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: ui.me, channel: ui.channel, ...body }),
+    body: JSON.stringify({ user: ui.me, channel: ui.channel, session: ui.session, ...body }),
   });
   let data = {};
   try {
@@ -70,7 +72,7 @@ async function refresh() {
   }
   ui.fetching = (async () => {
     try {
-      const q = new URLSearchParams({ user: ui.me, channel: ui.channel });
+      const q = new URLSearchParams({ user: ui.me, channel: ui.channel, session: ui.session });
       const res = await fetch(`/api/state?${q}`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const state = await res.json();

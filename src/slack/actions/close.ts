@@ -7,6 +7,6 @@ export function makeCloseAction(deps: { runner: Pick<RoundRunner, 'close' | 'wor
     await ack();
     if (!action.value) return;
     const channel = body.channel?.id ?? body.container?.channel_id;
-    deps.runner.work.track(deps.runner.close({ roundId: action.value, user: body.user.id, channel }), 'close');
+    deps.runner.work.track(deps.runner.close({ roundId: action.value, user: body.user.id, channel, from: { channel } }), 'close');
   };
 }

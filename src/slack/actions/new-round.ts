@@ -6,6 +6,7 @@ export function makeNewRoundAction(deps: { runner: Pick<RoundRunner, 'retry' | '
   return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> => {
     await ack();
     if (!action.value) return;
-    deps.runner.work.track(deps.runner.retry({ roundId: action.value, user: body.user.id }), 'new round');
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    deps.runner.work.track(deps.runner.retry({ roundId: action.value, user: body.user.id, from: { channel } }), 'new round');
   };
 }

@@ -3,14 +3,14 @@ import type { AllMiddlewareArgs, BlockAction, OverflowAction, SlackActionMiddlew
 import { describeError } from '../../errors.ts';
 import type { RoundRunner } from '../../rounds/runner.ts';
 import type { RoundService } from '../../rounds/service.ts';
-import { errorMessage } from '../blocks/ephemeral.ts';
+import { errorMessage, noticeMessage } from '../blocks/ephemeral.ts';
 import { MENU } from '../blocks/ids.ts';
 import { editCopyModal } from '../blocks/views.ts';
 import type { SlackThread } from '../thread.ts';
 
 export function makeVariantMenuAction(deps: {
   rounds: Pick<RoundService, 'variant'>;
-  runner: Pick<RoundRunner, 'download' | 'moreLikeThis' | 'work'>;
+  runner: Pick<RoundRunner, 'download' | 'moreLikeThis' | 'work' | 'editRefusalFor'>;
   thread: Pick<SlackThread, 'openView' | 'tell'>;
 }) {
   return async ({
@@ -27,6 +27,8 @@ export function makeVariantMenuAction(deps: {
     if (verb === MENU.edit) {
       const variant = await deps.rounds.variant(variantId);
       if (!variant) return;
+      const refused = await deps.runner.editRefusalFor(variantId, user);
+      if (refused) return deps.thread.tell({ user, channel }, noticeMessage(refused));
       // trigger_id is valid for 3 s: open the modal before anything slow.
       try {
         await deps.thread.openView(

@@ -30,7 +30,7 @@ export function makeVoteAction(deps: {
     const user = body.user.id;
     // Stored before the ack: Slack never resends an acknowledged click, so a crash between an early
     // ack and the write would lose a vote the voter saw go through.
-    const vote = deps.rounds.buttonVote(variantId, user);
+    const vote = deps.rounds.buttonVote(variantId, user, { channel });
     const cap = new AbortController();
     await Promise.race([vote.catch(() => undefined), sleep(ackWithin, undefined, { signal: cap.signal }).catch(() => undefined)]);
     cap.abort();

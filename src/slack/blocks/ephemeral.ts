@@ -8,7 +8,7 @@ import { formatUsd, notesMessage } from './round.ts';
 export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars: number; voteReaction: string }): Message {
   const lines = [
     '*adcreative* turns a brief into ad variants your team votes on.',
-    `\`${USAGE}\``,
+    `\`${esc(USAGE)}\``,
     '• `/adcreative` alone opens a form (product, audience, tone, channel, formats, brand, reference image).',
     '• `/adcreative stats` shows this month’s spend against the cap.',
     `• Options: --variants 1-${p.maxVariants}; --formats square, portrait, story, landscape; --channel meta, google, linkedin, tiktok; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
@@ -41,28 +41,61 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
   };
 }
 
-export function errorMessage(message: string, hint?: string): Message {
-  const text = truncate(`:warning: ${message}${hint ? `\n${hint}` : ''}`, 2900);
-  return { text, blocks: [section(esc(text).replace(/&lt;@(U[A-Z0-9]+)&gt;/g, '<@$1>'))] };
+/**
+ * A refusal or failure, to one person. `mrkdwn` is written by the bot: its own mentions (`<@U…>`,
+ * `<#C…>`) render, and any words from a person, the model or an error must already be escaped
+ * with `esc` (see `plainError`). The fallback text is the same string, so it carries no live
+ * mention that someone else wrote.
+ */
+export function errorMessage(mrkdwn: string, hint?: string): Message {
+  const text = truncate(`:warning: ${mrkdwn}${hint ? `\n${hint}` : ''}`, 2900);
+  return { text, blocks: [section(text)] };
 }
 
-export function notInChannelMessage(p: { channelId: string; isPrivate?: boolean; botName?: string }): Message {
-  const who = p.botName ? `@${p.botName}` : 'the app';
-  const text = `:wave: I am not in <#${p.channelId}> yet, so I cannot post the round there. Invite me with \`/invite ${who}\` in that channel${p.isPrivate ? ' (private channels need an invite from a member)' : ''}, or open the channel's details → Integrations → Add apps. Then send the brief again.`;
+/** An error message whose text is plain (an exception's message, a parser's complaint quoting the input). */
+export function plainError(text: string): Message {
+  return errorMessage(esc(text));
+}
+
+/**
+ * Why the bot could not post the round where the brief was typed, and what to do, by the kind of
+ * conversation: a public channel needs an invite; a private one an invite from a member; a direct
+ * message between people (or a group one) cannot have the bot in it at all.
+ */
+export function notInChannelMessage(p: {
+  channelId: string;
+  kind: 'public' | 'private' | 'dm' | 'group_dm' | 'hidden';
+  botName?: string;
+}): Message {
+  const who = p.botName ? `@${esc(p.botName)}` : 'the app';
+  const invite = `\`/invite ${who}\``;
+  let text: string;
+  switch (p.kind) {
+    case 'dm':
+    case 'group_dm':
+      text = `:wave: I cannot post in a ${p.kind === 'dm' ? 'direct message between people' : 'group direct message'}, so the round has nowhere to go. Send the brief in a channel I am in, or in your direct message with me (my App Home → Messages).`;
+      break;
+    case 'private':
+    case 'hidden':
+      text = `:wave: I am not in <#${p.channelId}>${p.kind === 'private' ? ', a private channel,' : ' (a private channel, or one I cannot see)'} so I cannot post the round there. A member of the channel can invite me with ${invite} (or the channel's details → Integrations → Add apps); then send the brief again.`;
+      break;
+    default:
+      text = `:wave: I am not in <#${p.channelId}> yet, so I cannot post the round there. Invite me with ${invite} in that channel, or open the channel's details → Integrations → Add apps. Then send the brief again.`;
+  }
   return { text, blocks: [section(text)] };
 }
 
 /** Briefs are taken only in some channels: which. */
 export function allowlistMessage(allowed: string[]): Message {
   return errorMessage(
-    `Briefs are not accepted in this channel. Use one of: ${allowed.map((c) => (c.startsWith('C') || c.startsWith('G') ? `<#${c}>` : `#${c.replace(/^#/, '')}`)).join(', ')}.`,
+    `Briefs are not accepted in this channel. Use one of: ${allowed.map((c) => (/^[CG][A-Z0-9]+$/.test(c) ? `<#${c}>` : `#${esc(c.replace(/^#/, ''))}`)).join(', ')}.`,
   );
 }
 
 /** A refusal by the rate limit or a cap, in words that say what to do. */
 export function limitText(code: string, detail: string): string {
   if (code === 'RATE_LIMITED')
-    return `You have reached the limit of briefs per hour (${detail.replace(/^rate limit: /, '')}). Try again later.`;
+    return `You have reached the limit of rounds per hour, new briefs and next rounds together (${detail.replace(/^rate limit: /, '')}). Try again later.`;
   if (code === 'DAILY_IMAGE_CAP') return `The workspace has reached today's image cap: ${detail}. It resets at midnight UTC.`;
   if (code === 'SPEND_CAP')
     return `The workspace has reached its spending limit: ${detail}. It resets on the 1st (UTC); an admin can raise MONTHLY_SPEND_CAP_USD.`;
@@ -75,12 +108,12 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
     case 'restarting':
       return errorMessage('The bot is restarting; send the brief again in a minute.');
     case 'refused':
-      return errorMessage(limitText(n.code, n.detail));
+      return errorMessage(esc(limitText(n.code, n.detail)));
     case 'cannot_post':
-      if (n.reason === 'other') return errorMessage(`I could not post in this channel (${n.detail ?? 'unknown error'}).`);
+      if (n.reason === 'other') return errorMessage(`I could not post in this channel (${esc(n.detail ?? 'unknown error')}).`);
       return notInChannelMessage({
         channelId: n.channel,
-        isPrivate: n.channel.startsWith('G') || n.reason === 'channel_not_found',
+        kind: n.reason === 'channel_not_found' ? 'hidden' : 'public',
         botName: ctx.botName,
       });
     case 'still_generating':
@@ -94,13 +127,17 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
     case 'your_vote':
       return notesMessage([n.retracted ? `You took back your vote for variant ${n.label}.` : `Your vote: variant ${n.label}.`]);
     case 'vote_failed':
-      return errorMessage(`Your vote was not recorded: ${n.detail}`);
+      return errorMessage(`Your vote was not recorded: ${esc(n.detail)}`);
     case 'close_refused':
       return errorMessage(`Only <@${n.author}> (who wrote the brief) or a workspace admin can close this round.`);
     case 'already_closed':
       return errorMessage(`Round ${n.round} is already closed.`);
     case 'edit_closed':
       return errorMessage(`Round ${n.round} is closed; its variants can no longer be edited.`);
+    case 'edit_refused':
+      return errorMessage(
+        `Only <@${n.author}> (who wrote the brief) or a workspace admin can edit a variant's copy. To suggest other words, reply in the thread: replies are feedback for the next round.`,
+      );
     case 'images_missing':
       return errorMessage(
         n.purpose === 'edit'
@@ -108,7 +145,7 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
           : `The images of variant ${n.label} are no longer available.`,
       );
     case 'rerender_failed':
-      return errorMessage(`Variant ${n.label} could not be re-rendered: ${n.detail}`);
+      return errorMessage(`Variant ${n.label} could not be re-rendered: ${esc(n.detail)}`);
     case 'stale_button':
       return errorMessage(
         `That button belongs to round ${n.round}; round ${n.latest} is the latest in this thread. Use its buttons, or mention me.`,

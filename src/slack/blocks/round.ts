@@ -2,7 +2,9 @@
  * The messages of a round: the parent (brief + live status), the inspiration, one message
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
-import type { RoundOptions } from '../../rounds/types.ts';
+import { preferenceUncertain } from '../../rank/score.ts';
+import { wholePercents } from '../../rounds/tally.ts';
+import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
@@ -20,15 +22,25 @@ export interface ParentView {
 
 function optionSummary(o: RoundOptions): string {
   const parts = [`${o.variants} variant${o.variants === 1 ? '' : 's'}`, o.formats.join(', '), o.channel];
-  if (o.brand) parts.push(`brand ${o.brand}`);
+  if (o.brand) parts.push(`brand ${esc(o.brand)}`);
   if (o.anonymous) parts.push('anonymous votes');
   if (o.hideTally) parts.push('tally hidden until close');
   return parts.join(' · ');
 }
 
+/** The form's audience and tone, shown to the team (they guide the copy, and are not in the ads). */
+function fieldsSummary(o: RoundOptions): string | undefined {
+  const f = o.fields;
+  const parts = [f?.audience && `*Audience:* ${esc(truncate(f.audience, 300))}`, f?.tone && `*Tone:* ${esc(truncate(f.tone, 200))}`];
+  const shown = parts.filter(Boolean);
+  return shown.length ? shown.join(' · ') : undefined;
+}
+
 export function parentMessage(p: ParentView): Message {
+  const fields = fieldsSummary(p.options);
   const blocks: Block[] = [
     section(`*Brief* from <@${p.author}>:\n>${esc(truncate(p.brief, 2500)).replace(/\n/g, '\n>')}`),
+    ...(fields ? [context(fields)] : []),
     context(optionSummary(p.options)),
     section(`*Round ${p.round}:* ${p.status}`, { block_id: 'status' }),
   ];
@@ -37,7 +49,8 @@ export function parentMessage(p: ParentView): Message {
   if (p.cost) notes.push(p.cost);
   if (p.synthetic) notes.push(':warning: synthetic CLIP model: similarity scores are meaningless');
   if (notes.length) blocks.push(context(...notes));
-  return { text: truncate(`Brief from <@${p.author}>: ${p.brief} — round ${p.round}: ${p.status}`, 3000), blocks };
+  // The notification text carries the brief escaped too: a brief that says <!channel> pings nobody.
+  return { text: truncate(`Brief from <@${p.author}>: ${esc(p.brief)} — round ${p.round}: ${p.status}`, 3000), blocks };
 }
 
 export interface InspirationHit {
@@ -56,12 +69,14 @@ export function inspirationMessage(p: {
   state: 'ok' | 'empty' | 'unavailable';
   detail?: string;
   synthetic?: boolean;
+  /** How many of the hits' images could not be attached. */
+  missingImages?: number;
 }): Message {
   const blocks: Block[] = [section(`*Inspiration for round ${p.round}* — the closest past creatives`)];
   if (p.state === 'empty') {
     blocks.push(
       section(
-        'The creative library is empty, so there is nothing to learn from yet. Fill it with `npm run -s adcreative -- library demo` (demo creatives) or `npm run -s adcreative -- ingest <folder>` (your own ads), or use *Add to creative library* on a message with images.',
+        'The creative library is empty, so there is nothing to learn from yet. Fill it with `npm run -s adcreative -- library demo` (demo creatives) or `npm run -s adcreative -- ingest &lt;folder&gt;` (your own ads), or use *Add to creative library* on a message with images.',
       ),
     );
   } else if (p.state === 'unavailable') {
@@ -89,6 +104,7 @@ export function inspirationMessage(p: {
       );
     }
   }
+  if (p.missingImages) blocks.push(context(`:warning: ${p.missingImages} image${p.missingImages === 1 ? '' : 's'} could not be attached.`));
   if (p.synthetic) blocks.push(context(':warning: CLIP is running a synthetic model: these similarities are meaningless.'));
   return { text: `Inspiration for round ${p.round}`, blocks };
 }
@@ -101,7 +117,7 @@ export interface VariantView {
   cta: string;
   concept: string;
   reason: string;
-  scores: { relevance: number; novelty: number; diversity: number; preference: number | null; total: number };
+  scores: VariantScoresRecord;
   offline: boolean;
   flags: string[];
 }
@@ -110,15 +126,35 @@ export function variantAlt(v: VariantView): string {
   return truncate(`Variant ${v.label} ad image: ${v.concept || v.headline}. Headline "${v.headline}", button "${v.cta}".`, LIMITS.altText);
 }
 
-/**
- * The preference score arrives as a percentile / 100 against the team's past creatives
- * (learn/preference.ts), and null when there is no model or it has seen too few votes.
- */
-export function preferenceText(p: number | null): string {
-  if (p === null) return 'preference: insufficient data';
+const ordinal = (p: number): string => {
   const n = Math.max(0, Math.min(100, Math.round(p * 100)));
   const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
-  return `preference ${n}${suffix} percentile`;
+  return `${n}${suffix}`;
+};
+
+/**
+ * The preference score arrives as a percentile / 100 against the team's past creatives
+ * (learn/taste.ts) with its 80 % interval, and null when the model knows nothing yet (no
+ * priors, too few votes). A wide interval reads "uncertain" rather than a number to trust.
+ */
+export function preferenceText(p: number | null, range?: { low?: number | null; high?: number | null }): string {
+  if (p === null) return 'preference: insufficient data';
+  const low = range?.low;
+  const high = range?.high;
+  if (typeof low !== 'number' || typeof high !== 'number') return `preference ${ordinal(p)} percentile`;
+  if (preferenceUncertain({ preferenceLow: low, preferenceHigh: high }))
+    return `preference uncertain (${ordinal(low)}–${ordinal(high)} percentile)`;
+  return `preference ${ordinal(p)} percentile (${ordinal(low)}–${ordinal(high)})`;
+}
+
+/**
+ * A variant's flag as mrkdwn: the generator's notes are plain text (they may quote the model's
+ * copy) and are escaped; the one flag the bot writes with a person in it ("copy edited by
+ * <@U…>", rounds/service.ts) shows that person as a mention.
+ */
+export function flagText(flag: string): string {
+  const edited = /^copy edited by <@([UW][A-Z0-9]+)>$/.exec(flag);
+  return edited ? `copy edited by <@${edited[1]}>` : esc(flag);
 }
 
 export function variantMessage(p: {
@@ -128,6 +164,8 @@ export function variantMessage(p: {
   voteReaction: string;
   /** Anonymous rounds: Slack shows who reacted, so the hint says so. */
   anonymous?: boolean;
+  /** Without a file: the image is still being attached, or could not be. */
+  image?: 'pending' | 'failed';
 }): Message {
   const v = p.variant;
   const s = v.scores;
@@ -135,12 +173,20 @@ export function variantMessage(p: {
     section(`*Variant ${v.label}* · round ${p.round}\n*${esc(truncate(v.headline, 300))}*`, { block_id: `head-${v.label}` }),
   ];
   if (p.fileId) blocks.push({ type: 'image', block_id: `img-${v.label}`, slack_file: { id: p.fileId }, alt_text: variantAlt(v) });
+  else
+    blocks.push(
+      context(
+        p.image === 'failed'
+          ? ':warning: The image could not be attached here; *Download all formats* in the menu has every format.'
+          : ':hourglass_flowing_sand: The image is being attached; it appears here in a moment.',
+      ),
+    );
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
-  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference)} · total ${s.total.toFixed(2)}`;
+  const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
-  if (v.flags.length) notes.push(esc(truncate(v.flags.join('; '), 500)));
+  if (v.flags.length) notes.push(truncate(v.flags.map(flagText).join('; '), 500));
   blocks.push(context(...notes));
   blocks.push({
     type: 'actions',
@@ -165,7 +211,7 @@ export function variantMessage(p: {
         : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`,
     ),
   );
-  return { text: truncate(`Variant ${v.label}: ${v.headline}`, 3000), blocks };
+  return { text: truncate(`Variant ${v.label}: ${esc(v.headline)}`, 3000), blocks };
 }
 
 export interface TallyEntryView {
@@ -195,6 +241,24 @@ export function bar(fraction: number, width = 12): string {
   return `${'█'.repeat(n)}${'░'.repeat(width - n)}`;
 }
 
+/** " <@U1> <@U2> and 40 more" in at most `room` characters ("" when nobody voted or nothing fits). */
+export function voterList(voters: string[], room: number): string {
+  if (!voters.length || room <= 0) return '';
+  const out: string[] = [];
+  let used = 0;
+  for (const [i, u] of voters.entries()) {
+    const mention = ` <@${u}>`;
+    const rest = voters.length - i - 1;
+    const tail = rest ? ` and ${rest} more`.length : 0;
+    if (used + mention.length + tail > room) break;
+    out.push(mention);
+    used += mention.length;
+  }
+  const more = voters.length - out.length;
+  const text = `${out.join('')}${more ? `${out.length ? ' and' : ''} ${more} ${out.length ? 'more' : `voter${more === 1 ? '' : 's'}`}` : ''}`;
+  return text.length <= room ? text : '';
+}
+
 export function tallyMessage(t: TallyView): Message {
   const blocks: Block[] = [];
   const open = t.status === 'open';
@@ -208,11 +272,17 @@ export function tallyMessage(t: TallyView): Message {
     blocks.push(section('Counts are hidden until the round closes.'));
   } else {
     const max = Math.max(1, ...t.entries.map((e) => e.votes));
-    const lines = t.entries.map((e) => {
-      const who = !t.anonymous && e.voters.length ? ` ${truncate(e.voters.map((u) => `<@${u}>`).join(' '), 600)}` : '';
-      return `\`${e.label}\` ${bar(e.votes / max)} *${e.votes}* · ${(e.probBest * 100).toFixed(0)}% chance best${who}`;
+    const percent = wholePercents(t.entries.map((e) => e.probBest));
+    const heads = t.entries.map((e, i) => `\`${e.label}\` ${bar(e.votes / max)} *${e.votes}* · ${percent[i]}% chance best`);
+    // Every variant keeps its row: the voters' names share what room is left, the rest are counted.
+    let room = LIMITS.sectionText - heads.reduce((n, h) => n + h.length + 1, 0);
+    const lines = heads.map((h, i) => {
+      const voters = t.anonymous ? [] : t.entries[i].voters;
+      const who = voterList(voters, Math.floor(room / (heads.length - i)));
+      room -= who.length;
+      return `${h}${who}`;
     });
-    blocks.push(section(truncate(lines.join('\n'), LIMITS.sectionText), { block_id: 'tally-bars' }));
+    blocks.push(section(lines.join('\n'), { block_id: 'tally-bars' }));
   }
   if (t.result) blocks.push(section(t.result, { block_id: 'tally-result' }));
   const notes: string[] = [];
@@ -257,11 +327,11 @@ export function tallyMessage(t: TallyView): Message {
  * thread (a new round from the brief and the feedback so far), for people who do not know that.
  */
 export function failedRoundMessage(p: { roundId: string; headline: string }): Message {
-  const text = truncate(`:warning: ${p.headline}`, LIMITS.sectionText);
+  const text = `:warning: ${esc(truncate(p.headline, LIMITS.sectionText - 20))}`;
   return {
     text: `${text}\nTry again, or mention me in this thread.`,
     blocks: [
-      section(esc(text)),
+      section(text),
       { type: 'actions', elements: [button({ text: 'Try again', action_id: ACTION.newRound, value: p.roundId, style: 'primary' })] },
       context('Or mention me in this thread; add feedback first if something should change.'),
     ],
@@ -342,6 +412,8 @@ export function noteText(n: RoundNote): string {
       return `:warning: The winner could not be stored in the creative library: ${esc(truncate(n.detail, 500))}`;
     case 'winner_images_missing':
       return `:warning: The images of variant ${n.label} are missing, so the winner could not be uploaded or stored.`;
+    case 'copy_edited':
+      return `:pencil2: <@${n.by}> edited the copy of variant ${n.label}. The ${n.votesReset} vote${n.votesReset === 1 ? '' : 's'} it had ${n.votesReset === 1 ? 'was' : 'were'} for the old copy and ${n.votesReset === 1 ? 'was' : 'were'} taken back: vote again on what it says now.`;
   }
 }
 

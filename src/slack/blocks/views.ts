@@ -33,6 +33,7 @@ export const BRIEF_BLOCKS = {
   product: 'product',
   audience: 'audience',
   tone: 'tone',
+  offer: 'offer',
   channel: 'ad_channel',
   formats: 'formats',
   brand: 'brand',
@@ -65,6 +66,8 @@ export function briefModal(p: {
       }),
       textInput(BRIEF_BLOCKS.audience, 'Audience', { optional: true, max: 300, placeholder: 'Night-shift nurses' }),
       textInput(BRIEF_BLOCKS.tone, 'Tone', { optional: true, max: 200, placeholder: 'Warm, a little playful' }),
+      textInput(BRIEF_BLOCKS.offer, 'Offer', { optional: true, max: 200, placeholder: '20% off the first box' }),
+      context('The audience and tone guide the copy; they are not written into the ads.'),
       {
         type: 'input',
         block_id: BRIEF_BLOCKS.channel,
@@ -160,7 +163,7 @@ function linked(text: string, url: string | null): string {
 
 export function homeView(p: { user: string; open: HomeRound[]; winners: HomeWinner[]; synthetic?: boolean }): View {
   const blocks: Block[] = [{ type: 'header', text: plain('adcreative', LIMITS.headerText) }];
-  blocks.push(section(`Hi <@${p.user}>. Type \`/adcreative <brief>\` in a channel to start a round, or \`/adcreative help\`.`));
+  blocks.push(section(`Hi <@${p.user}>. Type \`/adcreative &lt;brief&gt;\` in a channel to start a round, or \`/adcreative help\`.`));
   if (p.synthetic) blocks.push(context(':warning: A synthetic CLIP model is loaded: similarity scores are meaningless.'));
   blocks.push({ type: 'divider' }, section('*Your open rounds*'));
   if (!p.open.length) blocks.push(context('None right now.'));

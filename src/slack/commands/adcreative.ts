@@ -7,8 +7,9 @@ import { describeError } from '../../errors.ts';
 import { type BriefDefaults, parseCommand } from '../../rounds/brief.ts';
 import type { RoundRunner } from '../../rounds/runner.ts';
 import type { Access } from '../access.ts';
-import { allowlistMessage, errorMessage, helpMessage, statsMessage } from '../blocks/ephemeral.ts';
+import { allowlistMessage, errorMessage, helpMessage, plainError, statsMessage } from '../blocks/ephemeral.ts';
 import { briefModal } from '../blocks/views.ts';
+import { fromSlack } from '../text.ts';
 import type { SlackThread } from '../thread.ts';
 
 export function makeAdcreativeCommand(deps: {
@@ -23,9 +24,10 @@ export function makeAdcreativeCommand(deps: {
     const defaults = deps.defaults();
     let parsed: ReturnType<typeof parseCommand>;
     try {
-      parsed = parseCommand(command.text ?? '', defaults);
+      // Decoded once, here: Slack sends the text with &, < and > as entities.
+      parsed = parseCommand(fromSlack(command.text ?? ''), defaults);
     } catch (e) {
-      const m = errorMessage(describeError(e));
+      const m = plainError(describeError(e));
       await ack({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
       return;
     }
@@ -62,7 +64,7 @@ export function makeAdcreativeCommand(deps: {
         logger.warn(`views.open failed: ${describeError(e)}`);
         await deps.thread.tell(
           who,
-          errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative <brief>`.'),
+          errorMessage('The brief form could not be opened. Type the brief after the command instead: `/adcreative &lt;brief&gt;`.'),
         );
       }
       return;
@@ -73,7 +75,15 @@ export function makeAdcreativeCommand(deps: {
     }
     const { brief, options } = parsed;
     deps.runner.work.track(
-      () => deps.runner.start({ user: command.user_id, channel: command.channel_id, brief, options, replyTo: who }),
+      () =>
+        deps.runner.start({
+          user: command.user_id,
+          channel: command.channel_id,
+          channelName: command.channel_name,
+          brief,
+          options,
+          replyTo: who,
+        }),
       'brief',
     );
   };

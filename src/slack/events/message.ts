@@ -6,6 +6,7 @@
  */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { RoundRunner } from '../../rounds/runner.ts';
+import { fromSlack, mentions, withoutMention } from '../text.ts';
 import type { SlackThread } from '../thread.ts';
 
 const HUMAN_SUBTYPES = new Set(['thread_broadcast', 'file_share']);
@@ -15,7 +16,6 @@ export function makeMessageEvent(deps: {
   thread: Pick<SlackThread, 'react'>;
   botUserId: string;
 }) {
-  const mention = `<@${deps.botUserId}>`;
   return async ({ event }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs): Promise<void> => {
     const e = event as { subtype?: string; bot_id?: string; user?: string; thread_ts?: string; ts: string; text?: string; channel: string };
     if ((e.subtype && !HUMAN_SUBTYPES.has(e.subtype)) || e.bot_id || !e.user || e.user === deps.botUserId) return;
@@ -23,7 +23,9 @@ export function makeMessageEvent(deps: {
     const raw = e.text ?? '';
     const p = { channel: e.channel, threadTs: e.thread_ts, ts: e.ts, user: e.user };
     deps.runner.work.track(async () => {
-      const outcome = await deps.runner.feedback({ ...p, text: raw.split(mention).join(' '), mentioned: raw.includes(mention) });
+      // Decoded once, here: message events carry &, < and > as entities and mentions as markup.
+      const text = fromSlack(withoutMention(raw, deps.botUserId));
+      const outcome = await deps.runner.feedback({ ...p, text, mentioned: mentions(raw, deps.botUserId) });
       // 👀 says "kept for the next round".
       if (outcome === 'noted') await deps.thread.react(p.channel, p.ts, 'eyes').catch(() => {});
     }, 'feedback');

@@ -5,6 +5,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { RoundRunner } from '../../rounds/runner.ts';
 import type { RoundService } from '../../rounds/service.ts';
+import { sameEmoji } from '../emoji.ts';
 
 export function makeReactionEvents(deps: {
   rounds: Pick<RoundService, 'reactionAdded' | 'reactionRemoved'>;
@@ -12,11 +13,8 @@ export function makeReactionEvents(deps: {
   voteReaction: string;
   botUserId: string;
 }) {
-  const matches = (name: string) => {
-    const want = deps.voteReaction;
-    // Skin tones arrive as "+1::skin-tone-3"; they are the same vote.
-    return name === want || name.split('::')[0] === want;
-  };
+  // Aliases and skin tones ("+1::skin-tone-3") are the same vote.
+  const matches = (name: string) => sameEmoji(name, deps.voteReaction);
   const added = async ({ event }: SlackEventMiddlewareArgs<'reaction_added'> & AllMiddlewareArgs): Promise<void> => {
     if (!matches(event.reaction) || event.user === deps.botUserId || event.item.type !== 'message') return;
     const outcome = await deps.rounds.reactionAdded(event.item.channel, event.item.ts, event.user);

@@ -4,12 +4,14 @@
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError } from '../../errors.ts';
+import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
 import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
 import type { RoundRunner } from '../../rounds/runner.ts';
 import type { ChannelName, FormatName } from '../../vocabulary.ts';
 import type { Access } from '../access.ts';
 import { allowlistMessage, errorMessage } from '../blocks/ephemeral.ts';
+import { esc } from '../blocks/kit.ts';
 import { BRIEF_BLOCKS } from '../blocks/views.ts';
 import { downloadFile, type FileSettings, refuseFile, type SlackFile } from '../files.ts';
 import type { SlackThread } from '../thread.ts';
@@ -21,21 +23,27 @@ export function briefFromForm(
   d: BriefDefaults,
 ): {
   brief?: string;
-  options?: { channel: ChannelName; formats: FormatName[]; brand?: string; variants: number };
+  options?: { channel: ChannelName; formats: FormatName[]; brand?: string; variants: number; fields: BriefFields };
   errors: Record<string, string>;
 } {
   const errors: Record<string, string> = {};
-  const text = (b: string) => (values[b]?.value?.value ?? '').trim();
+  // plain_text_input values arrive as typed (no entities): used as they are.
+  const text = (b: string) => (values[b]?.value?.value ?? '').replace(/\s+/g, ' ').trim();
   const product = text(BRIEF_BLOCKS.product);
-  const audience = text(BRIEF_BLOCKS.audience);
-  const tone = text(BRIEF_BLOCKS.tone);
-  const parts = [product && `Product: ${product}.`, audience && `Audience: ${audience}.`, tone && `Tone: ${tone}.`]
-    .filter(Boolean)
-    .join(' ');
+  const offer = text(BRIEF_BLOCKS.offer);
+  const fields: BriefFields = { product };
+  for (const [k, v] of [
+    ['audience', text(BRIEF_BLOCKS.audience)],
+    ['tone', text(BRIEF_BLOCKS.tone)],
+    ['offer', offer],
+  ] as const)
+    if (v) fields[k] = v;
+  // The words people see are the product and the offer; the form's labels never become copy, and
+  // the audience and tone travel as fields that guide the copywriter without being printed.
   let brief: string | undefined;
   try {
     if (!product) throw new Error('Describe the product.');
-    brief = checkBriefText(parts, d.maxChars);
+    brief = checkBriefText(offer ? `${product.replace(/[.!]+$/, '')}. ${offer}` : product, d.maxChars);
   } catch (e) {
     errors[BRIEF_BLOCKS.product] = describeError(e).slice(0, 150);
   }
@@ -48,7 +56,7 @@ export function briefFromForm(
   const variants = Number(values[BRIEF_BLOCKS.variants]?.value?.selected_option?.value ?? d.variants);
   if (!Number.isInteger(variants) || variants < 1 || variants > d.maxVariants)
     errors[BRIEF_BLOCKS.variants] = `Pick 1 to ${d.maxVariants}.`;
-  return { brief, options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants }, errors };
+  return { brief, options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields }, errors };
 }
 
 export function makeBriefModalSubmission(deps: {
@@ -86,14 +94,14 @@ export function makeBriefModalSubmission(deps: {
       if (file) {
         try {
           const bytes = await downloadFile(file, deps.files);
-          // A corrupt file would otherwise be dropped quietly further on, and the person
-          // would think the round followed their reference. Pixel limits apply later, where it is decoded.
-          await probe(bytes, { maxBytes: deps.files.maxBytes, maxPixels: Number.MAX_SAFE_INTEGER }, file.name);
+          // A corrupt or oversized file would otherwise be dropped quietly further on, and the
+          // person would think the round followed their reference: IMAGE_MAX_PIXELS, as everywhere.
+          await probe(bytes, { maxBytes: deps.files.maxBytes, maxPixels: deps.files.maxPixels }, file.name);
           referenceImage = bytes;
         } catch (e) {
           await deps.thread.tell(
             { user },
-            errorMessage(`The reference image could not be used: ${describeError(e)}. The round goes on without it.`),
+            errorMessage(`The reference image could not be used: ${esc(describeError(e))}. The round goes on without it.`),
           );
         }
       }

@@ -202,7 +202,7 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     expect((e as InferenceError).code).toBe('PROVIDER_UNAVAILABLE');
     expect((e as InferenceError).message).toContain('CLIP_DEVICE=cuda');
     expect((e as InferenceError).hint).toContain('CLIP_DEVICE=webgpu');
-    expect((e as InferenceError).hint).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
+    expect((e as InferenceError).hint).toContain('npm run install-cuda');
   });
 
   it('CLIP_DEVICE=webgpu without a usable GPU fails loudly and says what to install', async () => {

@@ -134,7 +134,7 @@ describe('serve-clip + remote encoder', () => {
     expect(meta.inputs).toEqual([{ name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, 224, 224] }]);
   });
 
-  it('serves an 8-bit-pixel vision model: its metadata says so, with the provider, and the remote encoder sends bytes', async () => {
+  it('serves an 8-bit-pixel vision model: its metadata says so, with the provider, and the remote encoder (with the token) sends bytes', async () => {
     await rgb8ModelDir(modelDir);
     const rgb8Encoder = createOnnxEncoder({
       modelDir,
@@ -145,16 +145,21 @@ describe('serve-clip + remote encoder', () => {
       limits: { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 },
       logger: silentLogger,
     });
-    const rgb8Server = await startClipServer({ encoder: rgb8Encoder, port: 0, host: '127.0.0.1', logger: silentLogger });
+    // Behind SERVE_CLIP_TOKEN the metadata is guarded too: the remote encoder must ask with the token.
+    const token = 'rgb8-test-token-3b81';
+    const auth = { authorization: `Bearer ${token}` };
+    const rgb8Server = await startClipServer({ encoder: rgb8Encoder, port: 0, host: '127.0.0.1', logger: silentLogger, token });
     try {
       await rgb8Server.warm;
-      const meta = (await (await fetch(`${rgb8Server.url}/v2/models/clip-vision`)).json()) as Record<string, unknown>;
+      expect((await fetch(`${rgb8Server.url}/v2/models/clip-vision`)).status).toBe(401);
+      const meta = (await (await fetch(`${rgb8Server.url}/v2/models/clip-vision`, { headers: auth })).json()) as Record<string, unknown>;
       expect(meta.inputs).toEqual([{ name: 'pixels', datatype: 'UINT8', shape: [-1, 224, 224, 3] }]);
       expect(meta.parameters).toEqual({ execution_provider: 'cpu', precision: 'fp32', vision_input: 'rgb8' });
       const lines: string[] = [];
       const remote = createRemoteEncoder({
         endpoint: rgb8Server.url,
         modelDir,
+        token,
         logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
       });
       const images = await Promise.all([testImage(1, [300, 200]), testImage(2, [200, 300])]);
@@ -165,7 +170,7 @@ describe('serve-clip + remote encoder', () => {
       // A float tensor to the 8-bit server is refused with what to send instead.
       const res = await fetch(`${rgb8Server.url}/v2/models/clip-vision/infer`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [1, 3, 1, 1], data: [0, 0, 0] }] }),
       });
       expect(res.status).toBe(400);

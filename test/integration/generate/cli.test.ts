@@ -39,9 +39,9 @@ function pngSize(b: Buffer): [number, number] {
   return [b.readUInt32BE(16), b.readUInt32BE(20)];
 }
 
-async function run(argv: string[], library?: Library) {
+async function run(argv: string[], library?: Library, env: Record<string, string> = {}) {
   const cmd = makeGenerateCommand({
-    cfg: () => loadConfig({ BRANDS_DIR: 'brands', LOG_LEVEL: 'error' }),
+    cfg: () => loadConfig({ BRANDS_DIR: 'brands', LOG_LEVEL: 'error', ...env }),
     openEncoder: async () => fakeEncoder({ dims: 64 }),
     openLibrary: async () => {
       if (!library) throw new Error('no library at data/lancedb');
@@ -127,6 +127,8 @@ describe('adcreative generate', () => {
     const r = await run(
       ['Plant-based burgers for the grill season', '--brand', 'fernleaf', '--variants', '3', '--formats', 'square', '--out', out],
       library,
+      // As many candidates as variants, so the ranking cannot drop the one that reuses the library's headline.
+      { GENERATE_CANDIDATE_FACTOR: '1' },
     );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/inspiration: 1 creative from the library/);
@@ -138,6 +140,66 @@ describe('adcreative generate', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
     expect(manifest.variants.some((v: { headline: string }) => v.headline === 'Burgers, minus the cow')).toBe(true);
     for (const v of manifest.variants) expect(v.scores.novelty).toBeCloseTo(0.4, 6);
+  });
+
+  it('--feedback gives the next round different copy: an offer in it leads, "shorter headline" shortens', async () => {
+    const heads = async (...feedback: string[]) => {
+      const out = mkdtempSync(join(tmpdir(), 'gen-cli-'));
+      dirs.push(out);
+      const args = [
+        'Lightweight trail backpack for weekend hikers',
+        '--brand',
+        'acme',
+        '--variants',
+        '3',
+        '--formats',
+        'square',
+        '--out',
+        out,
+      ];
+      for (const f of feedback) args.push('--feedback', f);
+      expect((await run(args)).code).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
+      return manifest.variants.map((v: { headline: string }) => v.headline) as string[];
+    };
+    const first = await heads();
+    const warmer = await heads('warmer colours please');
+    expect(warmer).not.toEqual(first);
+    expect(await heads('lead with 30% off')).toEqual(expect.arrayContaining([expect.stringMatching(/^30% off/)]));
+    const shorter = await heads('shorter headline please');
+    const mean = (hs: string[]) => hs.reduce((n, h) => n + h.length, 0) / hs.length;
+    expect(mean(shorter)).toBeLessThan(mean(first));
+    for (const h of [...first, ...warmer, ...shorter]) expect(h).not.toMatch(/hikers/);
+  });
+
+  it("runs the README's example on a fresh clone: no model yet, so it makes the synthetic one once, as npm start does", async () => {
+    const data = mkdtempSync(join(tmpdir(), 'gen-first-run-'));
+    dirs.push(data);
+    const cmd = makeGenerateCommand({
+      cfg: () =>
+        loadConfig({
+          BRANDS_DIR: 'brands',
+          LOG_LEVEL: 'error',
+          DATA_DIR: data,
+          CLIP_MODEL_DIR: join(data, 'none', 'clip-vit-base-patch32'),
+        }),
+    });
+    const argv = ['Lightweight trail backpack for weekend hikers', '--brand', 'acme', '--variants', '2', '--formats', 'square', '--out'];
+    const t = io();
+    expect(await cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out1')]), t)).toBe(0);
+    expect(t.err()).toMatch(
+      /no CLIP model at .*none\/clip-vit-base-patch32: generating the synthetic tiny model once into .*models\/clip-tiny/,
+    );
+    expect(t.err()).toMatch(/SYNTHETIC.*models fetch/);
+    expect(t.out()).toMatch(/2 variants written to/);
+    // The second run reuses the model it made.
+    const again = io();
+    expect(await cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out2')]), again)).toBe(0);
+    expect(again.err()).not.toMatch(/generating the synthetic tiny model/);
+    // An explicit --model that is not there is an error, not a silent stand-in.
+    await expect(cmd.run(parseCommandArgs(cmd, [...argv, join(data, 'out3'), '--model', join(data, 'typo')]), io())).rejects.toThrow(
+      /no CLIP model directory at .*typo/,
+    );
   });
 
   it('refuses an unknown brand, format or channel with the valid values, exit 2', async () => {

@@ -47,6 +47,7 @@ async function seedRounds(store: RoundStore, a: AssetStore, dims: number): Promi
         number: (r % 2) + 1,
         brief: 'b',
         author: 'U1',
+        startedBy: 'U1',
         options,
         createdAt: at,
         imagesPlanned: 3,

@@ -33,6 +33,10 @@ vi.mock('../../../src/library/ann.ts', async (importOriginal) => {
 const { LanceLibrary } = await import('../../../src/library/lance-library.ts');
 const { rewriteLibraryEmbeddings } = await import('../../../src/library/training-pairs.ts');
 
+// How long a build may take to reach the gate: vi.waitFor's default (1 s) is too short on a busy
+// machine, where the writes queued ahead of the build's barrier take longer than that.
+const REACH = { timeout: 30_000, interval: 50 };
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'adc-index-build-'));
@@ -53,7 +57,8 @@ describe('index builds beside the write queue', () => {
       built = true;
       return r;
     });
-    await vi.waitFor(() => expect(gate.entered).toBe(1));
+    build.catch(() => undefined); // awaited below; a failure fails the test there, not as an unhandled rejection
+    await vi.waitFor(() => expect(gate.entered).toBe(1), REACH);
     expect((await lib.stats()).index.building).toBe(true);
 
     // Writes land while the build is held: before this change they queued behind it.
@@ -98,12 +103,14 @@ describe('index builds beside the write queue', () => {
     const images = await Promise.all(Array.from({ length: 300 }, (_, i) => testImage(8000 + i, [24, 24])));
     await lib.add(images.map((image) => ({ image, brand: 'acme' })));
     const build = lib.buildIndex();
-    await vi.waitFor(() => expect(gate.entered).toBe(1));
+    build.catch(() => undefined); // awaited below
+    await vi.waitFor(() => expect(gate.entered).toBe(1), REACH);
     let rewritten = false;
     const rewrite = rewriteLibraryEmbeddings({ uri, target: 'adapter-b', fn: (r) => r }).then((n) => {
       rewritten = true;
       return n;
     });
+    rewrite.catch(() => undefined); // awaited below
     await new Promise((r) => setTimeout(r, 400));
     expect(rewritten).toBe(false); // the build would commit to the table the rewrite replaces
     gate.open();

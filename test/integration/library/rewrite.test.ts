@@ -6,14 +6,30 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Encoder } from '../../../src/clip/types.ts';
+import { connectLance } from '../../../src/library/connect.ts';
 import { LanceLibrary } from '../../../src/library/lance-library.ts';
 import { reembedLibrary } from '../../../src/library/reembed.ts';
-import { withRewriteLock } from '../../../src/library/rewrite.ts';
+import { interruptedRewrites, STAGING, withRewriteLock } from '../../../src/library/rewrite.ts';
+import { creativesSchema } from '../../../src/library/schema.ts';
 import { finishInterruptedReprojection, rewriteLibraryEmbeddings } from '../../../src/library/training-pairs.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { testImage } from '../../helpers/images.ts';
+
+// Thumbnails (the first step of an add) wait here while a test holds the gate: the add's read of
+// the table (its duplicate check) then comes at a moment the test picks.
+const thumbs = vi.hoisted(() => ({ held: undefined as Promise<void> | undefined }));
+vi.mock('../../../src/image/thumbnail.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../src/image/thumbnail.ts')>();
+  return {
+    ...real,
+    makeThumbnail: async (...args: Parameters<typeof real.makeThumbnail>) => {
+      await thumbs.held;
+      return real.makeThumbnail(...args);
+    },
+  };
+});
 
 let dir: string;
 beforeAll(() => {
@@ -194,6 +210,8 @@ describe('library reembed across crashes', () => {
         write ??= lib.add(images.slice(10).map((image) => ({ image, brand: 'acme' }))).then(() => {
           storedDuring = true;
         });
+        // Awaited below, after the rewrite: a failure must fail this test there, not escape unhandled meanwhile.
+        write.catch(() => undefined);
         return r;
       },
     });
@@ -203,6 +221,94 @@ describe('library reembed across crashes', () => {
     const s = await lib.stats(); // …and then landed in the new table
     expect(s.rows).toBe(12);
     await lib.close();
+  });
+
+  it('a write whose duplicate check reads the table while a rewrite copies it back lands in the new table', async () => {
+    const uri = join(dir, 'checking');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    const lib = await LanceLibrary.open({ uri, encoder: a });
+    const images = await Promise.all(Array.from({ length: 12 }, (_, i) => testImage(6100 + i, [20, 20])));
+    await lib.add(images.slice(0, 10).map((image) => ({ image, brand: 'acme' })));
+    let release = () => {};
+    thumbs.held = new Promise<void>((r) => {
+      release = r;
+    });
+    let write: Promise<unknown> | undefined;
+    try {
+      const rows = await rewriteLibraryEmbeddings({
+        uri,
+        target: 'adapter-c',
+        fn: (r) => {
+          // A winner is stored while the re-projection stages its rows…
+          write ??= lib.add([
+            { image: images[10], brand: 'acme' },
+            { image: images[11], headline: 'winner' },
+          ]);
+          write.catch(() => undefined); // awaited below; a failure fails the test there
+          return r;
+        },
+        // …and reads the table for duplicates only once the copy-back has replaced it.
+        onRestore: () => release(),
+      });
+      expect(rows).toBe(10);
+    } finally {
+      release();
+      thumbs.held = undefined;
+    }
+    expect(await write).toMatchObject({ ingested: 2, failed: [] });
+    expect((await lib.stats()).rows).toBe(12);
+    expect((await lib.search({ image: images[11], k: 1 }))[0].headline).toBe('winner');
+    await lib.close();
+  });
+
+  it('a read in flight while a rewrite replaces the table finishes on the rows it started on', async () => {
+    const uri = join(dir, 'reading');
+    const a = fakeEncoder({ dims: 16, model: 'model-a' });
+    // No compaction: one fragment per add, more than Lance reads ahead of a scan (16 here), so the
+    // scan below must open data files after the rewrite has replaced the table.
+    const lib = await LanceLibrary.open({ uri, encoder: a, settings: { optimizeEvery: 0 } });
+    const images = await Promise.all(Array.from({ length: 40 }, (_, i) => testImage(8000 + i, [20, 20])));
+    const ids: string[] = [];
+    for (const image of images) ids.push(...(await lib.add([{ image, brand: 'acme' }])).ids);
+    // An export (or the learning loop) is part-way through the library when a re-projection lands.
+    const reading = lib.scan({ images: false })[Symbol.asyncIterator]();
+    const first = await reading.next();
+    expect(first.done).toBe(false);
+    expect(await rewriteLibraryEmbeddings({ uri, target: 'adapter-r', fn: (r) => r })).toBe(40);
+    const seen = [(first.value as { id: string }).id];
+    for (let r = await reading.next(); !r.done; r = await reading.next()) seen.push(r.value.id);
+    expect(seen.sort()).toEqual([...ids].sort());
+    // The next read is on the rewritten table.
+    expect(await lib.count()).toBe(40);
+    expect((await lib.search({ image: images[7], k: 1 }))[0].id).toBe(ids[7]);
+    await lib.close();
+  });
+
+  it('a staging table dropped between listing and opening it (its rewrite just finished) is not an error', async () => {
+    const uri = join(dir, 'vanishing');
+    const db = await connectLance(uri);
+    await db.createEmptyTable(STAGING.reproject.table, creativesSchema('model-a', 16));
+    // Opening a library (or checking for an interrupted re-projection) takes no lock: the rewrite
+    // may drop its staging table right after the listing saw it.
+    let dropped = false;
+    const racing = new Proxy(db, {
+      get(target, key) {
+        if (key === 'tableNames')
+          return async () => {
+            const names = await target.tableNames();
+            if (!dropped) {
+              dropped = true;
+              await target.dropTable(STAGING.reproject.table);
+            }
+            return names;
+          };
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    expect(await interruptedRewrites(racing)).toEqual([]);
+    expect(dropped).toBe(true);
+    db.close();
   });
 
   it('an open library notices a rewrite made between its writes: reopens the new table, or refuses another model', async () => {

@@ -43,6 +43,7 @@ const round = (id: string): NewRound => ({
   number: 1,
   brief: 'oat milk',
   author: 'U1',
+  startedBy: 'U1',
   options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false },
   createdAt: new Date(),
   imagesPlanned: 2,

@@ -47,6 +47,7 @@ function newRound(p: Partial<NewRound> = {}): NewRound {
     number: 1,
     brief: 'oat milk for runners',
     author: 'U1',
+    startedBy: p.author ?? 'U1',
     options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false },
     createdAt: new Date(),
     imagesPlanned: 2,

@@ -123,11 +123,25 @@ async function expectAsWritten(store: SqlRoundStore): Promise<void> {
 
 async function expectWritable(store: SqlRoundStore): Promise<void> {
   await store.migrate();
-  expect((await store.db.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))).toEqual([1]);
+  expect((await store.db.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))).toEqual([1, 2]);
+  // Migration 2: rounds made before it count against their author.
+  expect(
+    Number((await store.db.query('SELECT COUNT(*) AS n FROM rounds WHERE started_by IS NULL OR started_by <> author')).rows[0].n),
+  ).toBe(0);
   expect(await store.swapVote({ roundId: 'r-2', user: 'U3', expected: null, next: 'r-2-A', source: 'reaction', at: T(21) })).toBe(true);
   expect(await store.swapVote({ roundId: 'r-1', user: 'U5', expected: null, next: 'r-1-A', source: 'button', at: T(21) })).toBe(false);
   expect((await store.listVotes('r-2')).map((v) => v.user)).toEqual(['U2', 'U3']);
-  const made = { id: 'r-4', channel: 'C1', threadTs: THREAD, author: 'U1', brief: 'again', options, createdAt: T(22), imagesPlanned: 1 };
+  const made = {
+    id: 'r-4',
+    channel: 'C1',
+    threadTs: THREAD,
+    author: 'U1',
+    startedBy: 'U1',
+    brief: 'again',
+    options,
+    createdAt: T(22),
+    imagesPlanned: 1,
+  };
   await expect(store.insertRound({ ...made, number: 2 } as never, CAPS)).rejects.toMatchObject({ code: 'ROUND_EXISTS' });
   expect(await store.insertRound({ ...made, number: 3 } as never, CAPS)).toMatchObject({ id: 'r-4', number: 3, status: 'generating' });
   expect((await store.roundsInThread('C1', THREAD)).map((r) => r.number)).toEqual([1, 2, 3]);

@@ -59,32 +59,156 @@ describe('fake Slack Web API', () => {
     });
   });
 
-  it('does files upload v2 in two steps and serves the bytes back', async () => {
+  it('does the two-step upload; a file is shown in blocks only once processed and shared, as png, jpg or gif', async () => {
     const png = tinyPng(3, 2, [200, 10, 10]);
-    const r = (await client.files.uploadV2({ file: Buffer.from(png), filename: 'a.png', alt_text: 'red' })) as unknown as {
+    // @slack/web-api sends alt_text; the method's documented argument is alt_txt.
+    await expect(client.files.uploadV2({ file: Buffer.from(png), filename: 'a.png', alt_text: 'red' })).rejects.toMatchObject({
+      data: { error: 'invalid_arguments' },
+    });
+    // Without a channel the upload stays private: a block may not show it.
+    const priv = (await client.files.uploadV2({ file: Buffer.from(png), filename: 'a.png' })) as unknown as {
       files: { files: { id: string }[] }[];
     };
-    const id = r.files[0].files[0].id;
-    expect(slack.fileBytes(id)?.equals(Buffer.from(png))).toBe(true);
-    expect(slack.callsTo('files.getUploadURLExternal')).toHaveLength(1);
-    expect(slack.callsTo('files.completeUploadExternal')).toHaveLength(1);
+    const privateId = priv.files[0].files[0].id;
+    expect(slack.fileBytes(privateId)?.equals(Buffer.from(png))).toBe(true);
+    await new Promise((r) => setTimeout(r, slack.processingMs + 20));
+    await expect(
+      client.chat.postMessage({
+        channel: 'C0GENERAL',
+        text: 'img',
+        blocks: [{ type: 'image', slack_file: { id: privateId }, alt_text: 'red' }],
+      }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks', errors: [expect.stringMatching(/not shared/)] } });
+    // Shared into a thread: processed asynchronously, so the share (and its message) comes a moment later.
+    const parent = await client.chat.postMessage({ channel: 'C0GENERAL', text: 'round' });
+    const shared = (await client.files.uploadV2({
+      file: Buffer.from(png),
+      filename: 'b.png',
+      channel_id: 'C0GENERAL',
+      thread_ts: parent.ts as string,
+    })) as unknown as { files: { files: { id: string }[] }[] };
+    const id = shared.files[0].files[0].id;
+    expect((await client.files.info({ file: id })).file?.shares).toEqual({});
+    await expect(
+      client.chat.postMessage({ channel: 'C0GENERAL', text: 'img', blocks: [{ type: 'image', slack_file: { id }, alt_text: 'red' }] }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks', errors: [expect.stringMatching(/still being processed/)] } });
+    await slack.waitFor(() => slack.thread('C0GENERAL', parent.ts as string).find((m) => m.files.includes(id)), 2000, 'the share');
+    const info = await client.files.info({ file: id });
+    expect(info.file?.shares).toMatchObject({ public: { C0GENERAL: [{ thread_ts: parent.ts }] } });
     const posted = await client.chat.postMessage({
       channel: 'C0GENERAL',
       text: 'img',
       blocks: [{ type: 'image', slack_file: { id }, alt_text: 'red' }],
     });
     expect(posted.ok).toBe(true);
-    const res = await fetch(`${slack.baseUrl}/files/${id}/a.png`);
-    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(png))).toBe(true);
     await expect(
       client.chat.postMessage({
         channel: 'C0GENERAL',
         text: 'img',
         blocks: [{ type: 'image', slack_file: { id: 'F0MISSING' }, alt_text: 'x' }],
       }),
-    ).rejects.toMatchObject({
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+  });
+
+  it('refuses image blocks of types Slack does not show (a WebP thumbnail)', async () => {
+    const parent = await client.chat.postMessage({ channel: 'C0GENERAL', text: 'round' });
+    const webp = Buffer.from('RIFF\u0000\u0000\u0000\u0000WEBPVP8 ', 'latin1');
+    const up = (await client.files.uploadV2({
+      file: webp,
+      filename: 'thumb.webp',
+      channel_id: 'C0GENERAL',
+      thread_ts: parent.ts as string,
+    })) as unknown as { files: { files: { id: string }[] }[] };
+    const id = up.files[0].files[0].id;
+    await slack.waitFor(
+      () => Object.keys(slack.files.get(id)?.shares ?? []).length > 0 && Date.now() >= (slack.files.get(id)?.readyAt ?? 0),
+      2000,
+      'share',
+    );
+    await expect(
+      client.chat.postMessage({
+        channel: 'C0GENERAL',
+        text: 'x',
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x' }, accessory: { type: 'image', slack_file: { id }, alt_text: 'x' } }],
+      }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks', errors: [expect.stringMatching(/png, jpg, jpeg and gif/)] } });
+  });
+
+  it('serves a file to the bot token only where the bot may see it; anyone else gets the sign-in page', async () => {
+    const png = tinyPng(2, 2, [1, 2, 3]);
+    const inChannel = slack.postAsUser({ user: 'U0BOB', channel: 'C0GENERAL', text: 'ad', files: [{ name: 'ad.png', bytes: png }] });
+    const outside = slack.postAsUser({ user: 'U0BOB', channel: 'C0RANDOM', text: 'ad', files: [{ name: 'ad.png', bytes: png }] });
+    const get = (id: string, token?: string) =>
+      fetch(`${slack.baseUrl}/files/${id}/download/ad.png`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const ok = await get(inChannel.files[0], 'xoxb-test');
+    expect(ok.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await ok.arrayBuffer()).equals(Buffer.from(png))).toBe(true);
+    for (const res of [await get(inChannel.files[0]), await get(outside.files[0], 'xoxb-test')]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await res.text()).toContain('Sign in');
+    }
+    // url_private_download goes through a redirect, as Slack's file host may.
+    const info = slack.messageJson(inChannel).files as { url_private_download: string }[];
+    const hop = await fetch(info[0].url_private_download, { redirect: 'manual', headers: { authorization: 'Bearer xoxb-test' } });
+    expect(hop.status).toBe(302);
+  });
+
+  it('describes Slack Connect files in events only as stubs; files.info has the rest', async () => {
+    const m = slack.postAsUser({
+      user: 'U0BOB',
+      channel: 'C0GENERAL',
+      text: 'partner ad',
+      files: [{ name: 'p.png', bytes: tinyPng(2, 2, [9, 9, 9]) }],
+      connect: true,
+    });
+    expect(slack.messageJson(m).files).toEqual([
+      { id: m.files[0], mode: 'file_access', file_access: 'check_file_info', created: 0, timestamp: 0, user: '' },
+    ]);
+    const info = await client.files.info({ file: m.files[0] });
+    expect(info.file).toMatchObject({
+      id: m.files[0],
+      mimetype: 'image/png',
+      url_private_download: expect.stringContaining('/files-pri/'),
+    });
+  });
+
+  it('answers 429 with Retry-After past Tier 3 for chat.update and one message a second per channel', async () => {
+    await slack.close();
+    slack = await startFakeSlack({ limits: { updateBurst: 3, postBurst: 2 } });
+    client = new WebClient('xoxb-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const m = await client.chat.postMessage({ channel: 'C0GENERAL', text: 'tally' });
+    await client.chat.postMessage({ channel: 'C0GENERAL', text: 'two' });
+    await expect(client.chat.postMessage({ channel: 'C0GENERAL', text: 'three' })).rejects.toMatchObject({
+      code: 'slack_webapi_rate_limited_error',
+      retryAfter: 1,
+    });
+    // Another channel has its own pace; edits share one budget for the workspace.
+    await client.chat.postMessage({ channel: 'U0BOB', text: 'dm' });
+    for (let i = 0; i < 3; i++) await client.chat.update({ channel: 'C0GENERAL', ts: m.ts as string, text: `v${i}` });
+    await expect(client.chat.update({ channel: 'C0GENERAL', ts: m.ts as string, text: 'v4' })).rejects.toMatchObject({
+      code: 'slack_webapi_rate_limited_error',
+      retryAfter: 2,
+    });
+  });
+
+  it('refuses an update that re-uses block_ids, and records mentions that notify people', async () => {
+    const blocks = [{ type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: 'hi <@U0BOB>' } }];
+    const m = await client.chat.postMessage({ channel: 'C0GENERAL', text: 'hi &lt;!channel&gt;', blocks });
+    await expect(client.chat.update({ channel: 'C0GENERAL', ts: m.ts as string, text: 'x', blocks })).rejects.toMatchObject({
       data: { error: 'invalid_blocks' },
     });
+    await client.chat.update({
+      channel: 'C0GENERAL',
+      ts: m.ts as string,
+      text: '<!here> look',
+      blocks: [{ ...blocks[0], block_id: 'status~2' }],
+    });
+    expect(slack.notifications.map((n) => [n.mention, n.in])).toEqual([
+      ['@U0BOB', 'blocks'],
+      ['!here', 'text'],
+      ['@U0BOB', 'blocks'],
+    ]);
   });
 
   it('keeps reactions, ephemerals, views and injected failures', async () => {
@@ -148,8 +272,8 @@ describe('deliver', () => {
   it('signs every shape with v0 HMAC and sends Slack bodies', async () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
     const d = new Deliverer({ url, signingSecret: 's3cret', slack });
-    await d.slashCommand({ user: 'U0ALICE', channel: 'C0GENERAL', text: 'coffee ad --variants 2' });
-    const m = slack.postAsUser({ user: 'U0BOB', channel: 'C0GENERAL', text: 'warmer' });
+    await d.slashCommand({ user: 'U0ALICE', channel: 'C0GENERAL', text: 'Fish & chips <3 for <@U0BOB> --variants 2' });
+    const m = slack.postAsUser({ user: 'U0BOB', channel: 'C0GENERAL', text: 'warmer & <brighter>' });
     await d.messageEvent(m, { retryNum: 1, retryReason: 'http_timeout', eventId: 'Ev1' });
     await d.blockAction({ user: 'U0BOB', channel: 'C0GENERAL', message: m, action: { action_id: 'vote', value: 'x' } });
     for (const g of got) {
@@ -158,10 +282,15 @@ describe('deliver', () => {
     }
     const form = new URLSearchParams(got[0].body);
     expect(form.get('command')).toBe('/adcreative');
-    expect(form.get('text')).toBe('coffee ad --variants 2');
+    // As Slack sends what a person typed: entities for &, < and >; the client's markup stays markup.
+    expect(form.get('text')).toBe('Fish &amp; chips &lt;3 for <@U0BOB> --variants 2');
     expect(form.get('response_url')).toContain(slack.baseUrl);
     const ev = JSON.parse(got[1].body);
-    expect(ev).toMatchObject({ type: 'event_callback', event_id: 'Ev1', event: { type: 'message', text: 'warmer', user: 'U0BOB' } });
+    expect(ev).toMatchObject({
+      type: 'event_callback',
+      event_id: 'Ev1',
+      event: { type: 'message', text: 'warmer &amp; &lt;brighter&gt;', user: 'U0BOB' },
+    });
     expect(got[1].headers['x-slack-retry-num']).toBe('1');
     const payload = JSON.parse(new URLSearchParams(got[2].body).get('payload') ?? '{}');
     expect(payload).toMatchObject({
@@ -169,5 +298,8 @@ describe('deliver', () => {
       actions: [{ action_id: 'vote', value: 'x' }],
       container: { channel_id: 'C0GENERAL' },
     });
+    // A reaction is reported by its canonical name, with the skin tone as a suffix.
+    await d.reactionAdded({ user: 'U0BOB', channel: 'C0GENERAL', ts: m.ts, reaction: 'thumbsup::skin-tone-3' });
+    expect(JSON.parse(got[3].body).event.reaction).toBe('+1::skin-tone-3');
   });
 });

@@ -6,14 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../src/log.ts';
+import { type Logger, silentLogger } from '../../../src/log.ts';
 import { createFileAssetStore } from '../../../src/rounds/assets.ts';
 import type { BriefDefaults } from '../../../src/rounds/brief.ts';
 import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
 import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
+import type { SLACK_LIMITS } from '../../../src/sandbox/slack-rules.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
-import { createSlackApp, type SlackBot } from '../../../src/slack/app.ts';
+import { createSlackApp, type SlackBot, type SlackSettings } from '../../../src/slack/app.ts';
 import { type FakeEncoder, fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { FakeSocketMode, SocketModeDeliverer } from '../../helpers/fake-socket-mode.ts';
 import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
@@ -56,10 +57,33 @@ export async function harness(
     tallyUpdateMs?: number;
     passBotId?: boolean;
     mode?: 'http' | 'socket';
+    /** Where the bot logs (default: nowhere). */
+    logger?: Logger;
+    /** IMAGE_MAX_PIXELS for images taken from Slack. */
+    imageMaxPixels?: number;
+    /**
+     * Slack's pace: 'slack' keeps the stand-in's real limits and processing delay and the bot's
+     * defaults; the default raises both sides' limits so tests about other things go quickly; an
+     * object sets both sides (the stand-in's limits, and the bot's budgets).
+     */
+    pace?: 'fast' | 'slack' | { slack: Partial<typeof SLACK_LIMITS>; bot: Partial<SlackSettings>; processingMs?: number };
+    /** The bot's Slack settings beyond the pace (an allow-list, …). */
+    slackSettings?: Partial<SlackSettings>;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'slack-it-'));
-  const slack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN] });
+  // The stand-in keeps Slack's rules; only its pace is raised here unless a test is about the pace.
+  const pace =
+    opts.pace === 'slack'
+      ? { slack: {}, bot: {} }
+      : typeof opts.pace === 'object'
+        ? opts.pace
+        : {
+            slack: { updatesPerMinute: 6000, updateBurst: 200, postsPerSecond: 100, postBurst: 100 },
+            bot: { updatesPerMinute: 3000, updateBurst: 100, postsPerSecond: 50, postBurst: 50 },
+            processingMs: 40,
+          };
+  const slack = await startFakeSlack({ tokens: [TOKEN, APP_TOKEN], limits: pace.slack, processingMs: pace.processingMs });
   const socket = opts.mode === 'socket' ? await FakeSocketMode.start() : undefined;
   if (socket) slack.socketModeUrl = socket.url;
   const gen = fakeGenerator();
@@ -97,12 +121,15 @@ export async function harness(
         adminUserIds: [],
         channelAllowlist: [],
         imageMaxBytes: 5 * 1024 * 1024,
+        imageMaxPixels: opts.imageMaxPixels ?? 40_000_000,
         inspirationCount: 3,
         maxConcurrentRounds: 2,
+        ...pace.bot,
+        ...opts.slackSettings,
       },
       defaults: () => defaults,
       synthetic: true,
-      logger: silentLogger,
+      logger: opts.logger ?? silentLogger,
       timerIntervalMs: 3_600_000,
     });
     await h.bot.start();

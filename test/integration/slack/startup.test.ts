@@ -59,6 +59,7 @@ describe('start-up', () => {
         adminUserIds: [],
         channelAllowlist: [],
         imageMaxBytes: 1,
+        imageMaxPixels: 1,
         inspirationCount: 1,
         maxConcurrentRounds: 1,
       },

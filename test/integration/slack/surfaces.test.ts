@@ -72,13 +72,18 @@ describe('the other surfaces', () => {
       'parent',
     );
     await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts), 10_000, 'tally');
+    // The form's labels never become copy: the brief is the product's words; the audience guides
+    // the copywriter as a field (it is not printed in the ads), and the team sees it on the parent.
     expect(h.gen.requests[0]).toMatchObject({
-      brief: 'Product: Cold brew concentrate. Audience: night-shift nurses.',
+      brief: 'Cold brew concentrate',
+      fields: { product: 'Cold brew concentrate', audience: 'night-shift nurses' },
       channel: 'linkedin',
       brand: 'northwind',
       count: 2,
       formats: ['square', 'landscape'],
     });
+    expect(h.gen.requests[0].brief).not.toMatch(/Product|Audience/);
+    expect(JSON.stringify(parent.blocks)).toContain('*Audience:* night-shift nurses');
   });
 
   it('the brief form: a corrupt reference image is named and the round goes on without it; a good one is used', async () => {
@@ -143,8 +148,9 @@ describe('the other surfaces', () => {
     const A = variants[0];
     const menu = element(A, 'variant_menu');
     const value = (verb: string) => menu.options?.find((o) => o.value.startsWith(`${verb}:`))?.value as string;
+    // The brief's author edits (others are refused: test/security/vote-integrity.test.ts).
     await h.d.blockAction({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       channel: C,
       message: A,
       action: { action_id: 'variant_menu', type: 'overflow', selected_option: { value: value('edit') } },
@@ -155,7 +161,7 @@ describe('the other surfaces', () => {
       'edit modal',
     );
     const empty = await h.d.viewSubmission({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       view,
       values: {
         headline: { value: { type: 'plain_text_input', value: ' ' } },
@@ -165,7 +171,7 @@ describe('the other surfaces', () => {
     });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { headline: 'The headline cannot be empty.' } });
     await h.d.viewSubmission({
-      user: 'U0BOB',
+      user: 'U0ALICE',
       view,
       values: {
         headline: { value: { type: 'plain_text_input', value: 'Brighter nights' } },
@@ -190,7 +196,7 @@ describe('the other surfaces', () => {
     });
     const shared = await h.slack.waitFor(
       () => h.slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('for <@U0CAROL>')),
-      5000,
+      10_000,
       'download',
     );
     expect(shared.files).toHaveLength(2);
@@ -330,7 +336,7 @@ describe('the other surfaces', () => {
     await openRound('First brief');
     await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Second brief' });
     await h.slack.waitFor(
-      () => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('limit of briefs per hour')),
+      () => h.slack.ephemeralsFor('U0ALICE').find((e) => e.text.includes('limit of rounds per hour')),
       5000,
       'rate limit',
     );

@@ -78,6 +78,26 @@ describe('dynamic batcher', () => {
     expect(results[2]).toEqual({ status: 'fulfilled', value: [5, 6] });
   });
 
+  it('a run shared by several calls that fails is run again call by call: only the bad call fails', async () => {
+    const runs: number[][] = [];
+    const b = createBatcher<number, number>({
+      batchMax: 16,
+      waitMs: 0,
+      run: async (items) => {
+        runs.push([...items]);
+        if (items.includes(-1)) throw new Error('token id out of range');
+        return items.map((x) => x + 1);
+      },
+    });
+    const results = await Promise.allSettled([b.submit([1, 2]), b.submit([-1, 3]), b.submit([4]), b.submitOne(5)]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: [2, 3] });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: 'token id out of range' } });
+    expect(results[2]).toEqual({ status: 'fulfilled', value: [5] });
+    expect(results[3]).toEqual({ status: 'fulfilled', value: 6 });
+    // One shared run, then one per call.
+    expect(runs).toEqual([[1, 2, -1, 3, 4, 5], [1, 2], [-1, 3], [4], [5]]);
+  });
+
   it('rejects a run that returns the wrong number of results', async () => {
     const b = createBatcher<number, number>({ batchMax: 4, waitMs: 0, run: async () => [1] });
     await expect(b.submit([1, 2])).rejects.toThrow(/1 results for 2 inputs/);

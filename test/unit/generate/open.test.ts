@@ -52,7 +52,7 @@ describe('generator settings', () => {
     expect(c.openaiImageModel).toBe('gpt-image-1');
     expect(c.imageProvider).toBe('auto');
     expect(c.brandsDir).toBe('brands');
-    expect(c.rankWeightPreference).toBe(0);
+    expect(c.rankWeightPreference).toBe(1);
     expect(c.candidateFactor).toBe(1.5);
   });
 });

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { cosine } from '../../../src/clip/types.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { DEFAULT_BRAND, loadBrand } from '../../../src/generate/brands.ts';
-import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
 import type { ImageProvider } from '../../../src/generate/images.ts';
-import { createPipeline, type PipelineDeps } from '../../../src/generate/pipeline.ts';
+import { warmth } from '../../../src/generate/mood.ts';
+import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
+import { createPipeline, type PipelineDeps, visualPlan } from '../../../src/generate/pipeline.ts';
 import { emptyCost, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
@@ -189,5 +190,44 @@ describe('generation pipeline (studio)', () => {
 
   it('labels past Z continue AA, AB…', () => {
     expect([0, 1, 25, 26, 27].map(labelFor)).toEqual(['A', 'B', 'Z', 'AA', 'AB']);
+  });
+});
+
+describe('what the pictures are made of', () => {
+  const ref = new Uint8Array([1, 2, 3]);
+  const acme = loadBrand('brands', 'acme', { fonts });
+  const plan = (over: Partial<GenerateRequest>) =>
+    visualPlan({ inspiration: [], feedback: [], ...over }, over.brief ?? 'Trail pack for day hikes', acme);
+
+  it('the reference image is a photo in every other candidate, in every one when feedback asks to see the product', () => {
+    const p = plan({ referenceImage: ref });
+    expect([0, 1, 2, 3].map((i) => p.photoFor(i) === ref)).toEqual([true, false, true, false]);
+    const shown = plan({ referenceImage: ref, feedback: ['show the product'] });
+    expect([0, 1, 2, 3].every((i) => shown.photoFor(i) === ref)).toBe(true);
+  });
+
+  it('a library image is used only when it carries no copy of its own, and only the same brand’s', () => {
+    const withCopy = {
+      id: 'a',
+      brand: 'acme',
+      headline: 'Pack light, hike far',
+      body: '',
+      cta: '',
+      ctr: 0.1,
+      similarity: 0.9,
+      image: new Uint8Array([9]),
+    };
+    const textFree = { ...withCopy, id: 'b', headline: '', image: new Uint8Array([7]) };
+    const otherBrand = { ...textFree, id: 'c', brand: 'northwind', image: new Uint8Array([5]) };
+    const p = plan({ inspiration: [withCopy, otherBrand, textFree] });
+    const used = [0, 1, 2, 3, 4, 5].map((i) => p.photoFor(i)).filter(Boolean);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.every((x) => x === textFree.image)).toBe(true);
+  });
+
+  it('the palette follows the brief and the feedback', () => {
+    expect(warmth(plan({ brief: 'Bright, energetic summer running shoes' }).palette)).toBeGreaterThan(0.5);
+    const before = warmth(plan({}).palette);
+    expect(warmth(plan({ feedback: ['warmer colours please'] }).palette)).toBeGreaterThan(before + 0.3);
   });
 });

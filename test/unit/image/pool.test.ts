@@ -39,11 +39,11 @@ describe('image work in a worker thread', () => {
     expect(input.visual.equals(scene)).toBe(true);
   });
 
-  it('draws the same studio draft as on this thread, inspiration imagery included', async () => {
-    const input = { palette: ['#1F6F50', '#F2B33D', '#FFFFFF'], concept: 'trail run at sunrise', seed: 42, imagery: [Buffer.from(scene)] };
+  it('draws the same studio draft as on this thread, photo included', async () => {
+    const input = { palette: ['#1F6F50', '#F2B33D', '#FFFFFF'], concept: 'trail run at sunrise', seed: 42, photo: Buffer.from(scene) };
     const [here, there] = await Promise.all([renderStudioArt(input), composer.studioArt(input)]);
     expect(Buffer.compare(there, here)).toBe(0);
-    expect(input.imagery[0].equals(scene)).toBe(true);
+    expect(input.photo.equals(scene)).toBe(true);
   });
 
   it('rejects with the same typed error and code', async () => {

@@ -9,8 +9,9 @@ import { loadConfig } from '../../../src/config.ts';
 import { syntheticPairs } from '../../../src/learn/adapter-train.ts';
 import { makeLearningCommands } from '../../../src/learn/commands.ts';
 import { followPreferenceModel, readLibrarySpace } from '../../../src/learn/learning.ts';
-import { PreferenceModel, type VoteRecord } from '../../../src/learn/preference.ts';
+import type { VoteRecord } from '../../../src/learn/preference.ts';
 import { type LearningSources, memoryPairSource, type PairRow, type RoundSummary } from '../../../src/learn/sources.ts';
+import { TasteModel } from '../../../src/learn/taste.ts';
 import { retrainDue, startLearningSchedule } from '../../../src/learn/train-schedule.ts';
 import { createRng, normalizeRows } from '../../../src/linalg.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -163,19 +164,37 @@ describe('learning commands', () => {
     return expect(run('train adapter', ['--lr', 'fast'])).rejects.toThrow(/--lr must be a number between/);
   });
 
-  it('train preference: saves the model and says "insufficient data" below PREFERENCE_MIN_VOTES', async () => {
+  it('train preference: fits the taste model on the library priors and the votes, and says it shows scores from the start', async () => {
     const follow = followPreferenceModel({ dataDir: dir, preferenceModel: undefined });
     expect(follow()).toBeNull();
     const r = await run('train preference', []);
     expect(r.code).toBe(0);
     expect(follow()?.meta.votes).toBe(60);
     expect(r.out).toMatch(/Trained on 60 votes in 20 rounds/);
-    expect(r.out).toMatch(/Insufficient data: the bot shows scores from 100 votes \(PREFERENCE_MIN_VOTES\); it has 60/);
-    const m = PreferenceModel.load(join(dir, 'preference.json'));
+    expect(r.out).toMatch(/Priors: the CTR of 300 library creatives and 0 past winners/);
+    expect(r.out).toMatch(/shows predicted preference with its 80% interval/);
+    const m = TasteModel.load(join(dir, 'preference.json'));
     expect(m.meta.model).toBe('test/clip');
-    expect(m.meta.comparisons.ctr).toBeGreaterThanOrEqual(0);
+    expect(m.meta.prior.ctrRows).toBe(300);
+    expect(m.status(100)).toMatchObject({ state: 'ready', votes: 60, priors: true });
+  });
+
+  it('train preference: without library metrics or winners it says "insufficient data" below PREFERENCE_MIN_VOTES', async () => {
+    rows = rows.map((r) => ({ ...r, impressions: 0, clicks: 0 }));
+    const r = await run('train preference', []);
+    expect(r.out).toMatch(/Priors: none/);
+    expect(r.out).toMatch(/Insufficient data: without priors the bot shows scores from 100 votes \(PREFERENCE_MIN_VOTES\); it has 60/);
     env.PREFERENCE_MIN_VOTES = '50';
-    expect((await run('train preference', [])).out).toMatch(/The bot shows preference scores \(60 votes ≥ 50\)/);
+    expect((await run('train preference', [])).out).toMatch(/shows predicted preference with its 80% interval/);
+  });
+
+  it('train preference: an old point-estimate file is replaced, not trusted', async () => {
+    const { trainPreference } = await import('../../../src/learn/preference.ts');
+    trainPreference({ votes: votes(30), model: 'test/clip' }).save(join(dir, 'preference.json'));
+    expect(() => TasteModel.load(join(dir, 'preference.json'))).toThrow(/version 1 preference model/);
+    expect(followPreferenceModel({ dataDir: dir, preferenceModel: undefined })()).toBeNull();
+    await run('train preference', []);
+    expect(TasteModel.load(join(dir, 'preference.json')).meta.votes).toBe(60);
   });
 
   it('eval: writes the HTML report and prints the summary', async () => {
@@ -208,18 +227,25 @@ describe('learning commands', () => {
 
     expect(startLearningSchedule({ cfg: loadConfig(env), openSources: async () => sources(), logger: silentLogger })).toBeNull();
     const timers: { fn: () => void; ms: number }[] = [];
-    const sched = startLearningSchedule({
-      cfg,
-      openSources: async () => sources(),
-      logger: silentLogger,
-      setTimer: (fn, ms) => {
-        timers.push({ fn, ms });
-        return {};
-      },
-      clearTimer: () => {},
-    });
+    const start = () =>
+      startLearningSchedule({
+        cfg,
+        openSources: async () => sources(),
+        logger: silentLogger,
+        setTimer: (fn, ms) => {
+          timers.push({ fn, ms });
+          return {};
+        },
+        clearTimer: () => {},
+      });
+    const sched = start();
     expect(sched).not.toBeNull();
     expect(timers[0].ms).toBe(3_600_000);
     sched!.stop();
+    // No preference model yet: the first pass runs at once, so the priors are in use before the first vote.
+    rmSync(join(dir, 'preference.json'));
+    timers.length = 0;
+    start()!.stop();
+    expect(timers[0].ms).toBe(0);
   });
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterMeta } from '../../../src/clip/adapter.ts';
-import { formatStatsText, renderEvalReport, type StatsInput, statsSummary } from '../../../src/learn/eval-report.ts';
+import {
+  barChart,
+  fitLabel,
+  formatStatsText,
+  niceTicks,
+  renderEvalReport,
+  type StatsInput,
+  statsSummary,
+  textWidth,
+} from '../../../src/learn/eval-report.ts';
 import type { PreferenceMeta } from '../../../src/learn/preference.ts';
 import type { RoundSummary } from '../../../src/learn/sources.ts';
 
@@ -157,5 +166,99 @@ describe('renderEvalReport', () => {
     expect(html.slice(html.indexOf('<ul class="stats">'), html.indexOf('</ul>'))).not.toContain('`');
     const none = renderEvalReport({ ...input({ rounds: [] }), generatedAt: new Date() });
     expect(none).toContain('no closed rounds with winners yet');
+  });
+});
+
+/** The chart whose caption is `title`, cut out of the page. */
+function chart(html: string, title: string): string {
+  const at = html.indexOf(`<figcaption>${title}`);
+  expect(at).toBeGreaterThan(-1);
+  return html.slice(at, html.indexOf('</figure>', at));
+}
+
+/** The y-axis: each tick's label and height; the bars: their height and tooltip. */
+function readChart(svg: string) {
+  const ticks = [
+    ...svg.matchAll(/<line x1="48" x2="544" y1="([\d.]+)" y2="[\d.]+" stroke="#e5e7eb"\/><text [^>]*text-anchor="end">([^<]*)<\/text>/g),
+  ].map((m) => ({ y: Number(m[1]), label: m[2] }));
+  const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"[^>]*><title>([^<]*)<\/title>/g)].map(
+    (m) => ({
+      x: Number(m[1]),
+      top: Number(m[2]),
+      height: Number(m[3]),
+      title: m[4],
+    }),
+  );
+  const labels = [...svg.matchAll(/<text x="([\d.]+)" y="226" font-size="10" text-anchor="middle">([^<]*)<\/text>/g)].map((m) => ({
+    x: Number(m[1]),
+    text: m[2],
+  }));
+  return { ticks, bars, labels };
+}
+
+describe('eval report charts', () => {
+  it('ticks at round steps, and a bar reaches the tick of its value', () => {
+    expect(niceTicks(5, { integer: true })).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(niceTicks(9, { integer: true })).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(2, { integer: true })).toEqual([0, 1, 2]);
+    expect(niceTicks(0.37)).toEqual([0, 0.1, 0.2, 0.3, 0.4]);
+    expect(niceTicks(0)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+
+    const svg = barChart('Votes', ['a', 'b', 'c'], [{ name: 'votes', values: [4, 5, 1] }], { integer: true });
+    const { ticks, bars } = readChart(svg);
+    expect(ticks.map((t) => t.label)).toEqual(['0', '1', '2', '3', '4', '5']);
+    // Evenly spaced: every gap between neighbouring ticks is the same.
+    const gaps = ticks.slice(1).map((t, i) => ticks[i].y - t.y);
+    for (const g of gaps) expect(g).toBeCloseTo(gaps[0], 5);
+    // The 4-vote bar's top sits on the "4" line, the 5-vote bar's on "5".
+    const tickY = (label: string) => ticks.find((t) => t.label === label)!.y;
+    expect(bars[0].top).toBeCloseTo(tickY('4'), 0);
+    expect(bars[1].top).toBeCloseTo(tickY('5'), 0);
+    expect(bars[2].top).toBeCloseTo(tickY('1'), 0);
+  });
+
+  it('names rounds by their brief and round number, never by id, and labels never overlap', () => {
+    const many: RoundSummary[] = [];
+    const briefs = ['Summer sale on running shoes for young urban runners', '清爽不油腻的防晒霜，面向年轻女性', 'Budget app launch'];
+    for (let i = 0; i < 36; i++) {
+      const b = i % 3;
+      many.push({
+        roundId: `0f9c1d2e-${String(i).padStart(4, '0')}-4a5b-8c7d-6e5f4a3b2c1d`,
+        briefId: `C1:${b}`,
+        brief: `${briefs[b]} --variants 4`,
+        number: Math.floor(i / 3) + 1,
+        status: 'closed',
+        variants: [{ variantId: `v${i}`, label: 'A', scores: {}, votes: i % 7, winner: false }],
+      });
+    }
+    const html = renderEvalReport({ ...input({ rounds: many }), generatedAt: new Date('2026-11-03T00:00:00Z') });
+    const svg = chart(html, 'Votes per round');
+    expect(svg).not.toContain('0f9c1d2e');
+    // Each brief is named once under its rounds (options stripped), rounds by number.
+    expect(svg).toContain('<title>Summer sale on running shoes for young urban runners</title>');
+    expect(svg).not.toContain('--variants');
+    expect((svg.match(/<title>Budget app launch<\/title>/g) ?? []).length).toBe(1);
+    expect(svg).toContain('Summer sale on running shoes for young urban runners · round 12 · votes: ');
+    const { labels, bars } = readChart(svg);
+    expect(bars).toHaveLength(36);
+    // Rounds of one brief sit together: the first twelve bars are the summer sale's, in order.
+    expect(bars.slice(0, 12).every((b) => b.title.startsWith('Summer sale'))).toBe(true);
+    // Estimated text extents (0.6 em a glyph) of neighbouring labels do not meet.
+    const extent = (l: { x: number; text: string }) => [l.x - textWidth(l.text, 10) / 2, l.x + textWidth(l.text, 10) / 2];
+    for (let i = 1; i < labels.length; i++) expect(extent(labels[i])[0]).toBeGreaterThanOrEqual(extent(labels[i - 1])[1]);
+    const groupLabels = [...svg.matchAll(/y="242" font-size="11" text-anchor="middle"><title>[^<]*<\/title>([^<]*)<\/text>/g)].map(
+      (m) => m[1],
+    );
+    expect(groupLabels).toHaveLength(3);
+    for (const g of groupLabels) expect(textWidth(g, 11)).toBeLessThanOrEqual(496 / 3);
+    expect(groupLabels[1]).toMatch(/^清爽不油腻的防晒霜，面向年.*…$/u);
+  });
+
+  it('cuts a label to its room with an ellipsis, or drops it when nothing fits', () => {
+    expect(fitLabel('R12', 30, 10)).toBe('R12');
+    expect(fitLabel('Summer sale on running shoes', 60, 10)).toBe('Summer sa…');
+    // CJK glyphs are a full em wide.
+    expect(fitLabel('清爽不油腻的防晒霜', 50, 10)).toBe('清爽不油…');
+    expect(fitLabel('R12', 8, 10)).toBe('');
   });
 });

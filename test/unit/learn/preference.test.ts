@@ -6,14 +6,12 @@ import { InputError } from '../../../src/errors.ts';
 import {
   type CtrObservation,
   type Embedded,
-  makePreferenceScorer,
   PreferenceModel,
   percentileIn,
   trainPreference,
   type VoteRecord,
 } from '../../../src/learn/preference.ts';
 import { createRng, normalizeRows, type Rng } from '../../../src/linalg.ts';
-import { fakeEncoder, textVector } from '../../helpers/fake-encoder.ts';
 
 const D = 64;
 
@@ -170,25 +168,6 @@ describe('preference model', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-
-  it('scores generated variants for ranking (0–1, null below the threshold) and refuses another embedding space', async () => {
-    const { model, rng } = fiveHundred();
-    const encoder = fakeEncoder({ dims: D, model: 'm' });
-    const variants = [0, 1, 2].map((i) => ({ headline: `H${i}`, body: `body ${i}`, imageEmbedding: unit(rng) }));
-    const scores = await makePreferenceScorer({ model, encoder, minVotes: 100 })(variants);
-    expect(scores).toHaveLength(3);
-    for (const [i, s] of scores.entries()) {
-      expect(s).not.toBeNull();
-      // The same number the model gives for the image and the embedded copy ("headline — body").
-      const want = model.score({ imageEmbedding: variants[i].imageEmbedding, textEmbedding: textVector(`H${i} — body ${i}`, D) }, 100)!;
-      expect(s).toBeCloseTo(want.percentile / 100, 10);
-    }
-    expect(await makePreferenceScorer({ model, encoder, minVotes: 501 })(variants)).toEqual([null, null, null]);
-    expect(await makePreferenceScorer({ model: null, encoder, minVotes: 1 })(variants)).toEqual([null, null, null]);
-    await expect(makePreferenceScorer({ model, encoder: { ...encoder, adapter: { id: 'abc' } }, minVotes: 1 })(variants)).rejects.toThrow(
-      /trained on raw CLIP embeddings but the encoder gives adapter abc/,
-    );
   });
 
   it('refuses to train on nothing, with a message that says what to do', () => {

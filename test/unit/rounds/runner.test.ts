@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
-import { createOfflineCopywriter } from '../../../src/generate/copy.ts';
+import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
 import { attachCost, chatUsage, createCostMeter, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
@@ -383,15 +383,38 @@ describe('editing copy', () => {
     const r = runner();
     const round = await firstRound(r);
     const [a] = await rounds.variants(round.id);
-    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'New', body: 'Body', cta: 'Go' } });
+    // Only the brief's author (Alice) or an admin (Ada) edits.
+    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'Mine', body: 'Body', cta: 'Go' } });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'edit_refused', author: ALICE });
+    await r.editCopy({ variantId: a.id, user: ALICE, copy: { headline: 'New', body: 'Body', cta: 'Go' } });
     const edited = view.of('variant').at(-1);
     expect(edited?.replace?.messageTs).toBe(a.messageTs);
-    expect(edited?.variant).toMatchObject({ headline: 'New', body: 'Body', cta: 'Go', flags: [`copy edited by <@${BOB}>`] });
+    expect(edited?.variant).toMatchObject({ headline: 'New', body: 'Body', cta: 'Go', flags: [`copy edited by <@${ALICE}>`] });
     expect((await rounds.variant(a.id))?.fileId).toBe(edited?.posted.fileId);
     await r.autoClose(round);
-    await r.editCopy({ variantId: a.id, user: BOB, copy: { headline: 'Later', body: 'b', cta: 'c' } });
+    await r.editCopy({ variantId: a.id, user: ADA, copy: { headline: 'Later', body: 'b', cta: 'c' } });
     expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'edit_closed', round: 1 });
     expect((await rounds.variant(a.id))?.headline).toBe('New');
+  });
+});
+
+describe('editing copy when Slack cannot show it', () => {
+  it('keeps the copy, the images and the message as they were, and says why', async () => {
+    const r = runner();
+    const round = await firstRound(r);
+    const [a] = await rounds.variants(round.id);
+    view.failReplace = new Error('the re-rendered image did not show in Slack in time');
+    await r.editCopy({ variantId: a.id, user: ALICE, copy: { headline: 'Never seen', body: 'b', cta: 'c' } });
+    expect(view.of('tell').at(-1)?.notice).toMatchObject({
+      kind: 'rerender_failed',
+      label: 'A',
+      detail: expect.stringContaining('did not show'),
+    });
+    expect(await rounds.variant(a.id)).toEqual(a);
+    expect(gen.rerenders).toHaveLength(1);
+    const assets = await createFileAssetStore(join(dir, 'variants')).load(round.id, a.id);
+    // The stored images are still the ones shown first (variant A's original preview).
+    expect(Buffer.from(assets?.preview ?? []).equals(Buffer.from(view.of('variant')[0].image))).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideWinner, probabilityBest, tally } from '../../../src/rounds/tally.ts';
+import { decideWinner, probabilityBest, tally, wholePercents } from '../../../src/rounds/tally.ts';
 import type { Vote } from '../../../src/rounds/types.ts';
+import { tallyMessage } from '../../../src/slack/blocks/round.ts';
 
 const variants = [
   { id: 'a', label: 'A', position: 0, preference: 0.2 },
@@ -20,6 +21,47 @@ describe('probability of being best', () => {
     // P(p1 > p2) with p ~ Dirichlet(1+3, 1+1) = P(Beta(4,2) > 0.5) = 1 - I_0.5(4,2) = 13/16.
     const [p1] = probabilityBest([3, 1], { samples: 200_000 });
     expect(p1).toBeCloseTo(13 / 16, 2);
+  });
+
+  it('gives variants with the same count exactly the same chance', () => {
+    expect(new Set(probabilityBest([0, 0, 0, 0])).size).toBe(1);
+    const p = probabilityBest([2, 0, 2, 1]);
+    expect(p[0]).toBe(p[2]);
+  });
+
+  it('shows whole percentages that sum to 100: no votes on four variants reads 25/25/25/25, not 25/25/25/26', () => {
+    expect(wholePercents(probabilityBest([0, 0, 0, 0]))).toEqual([25, 25, 25, 25]);
+    expect(wholePercents([1 / 3, 1 / 3, 1 / 3])).toEqual([34, 33, 33]);
+    expect(wholePercents([0.004, 0.996])).toEqual([0, 100]);
+    for (const counts of [
+      [0, 0, 0],
+      [3, 1, 0, 0, 2],
+      [1, 1, 1, 1, 1, 1],
+      [7, 2],
+    ]) {
+      expect(
+        wholePercents(probabilityBest(counts)).reduce((a, b) => a + b, 0),
+        counts.join(','),
+      ).toBe(100);
+    }
+    // As the tally message shows them.
+    const t = tally(
+      ['a', 'b', 'c', 'd'].map((id, i) => ({ id, label: id.toUpperCase(), position: i, preference: null })),
+      [],
+    );
+    const text = JSON.stringify(
+      tallyMessage({
+        roundId: 'r',
+        round: 1,
+        status: 'open',
+        anonymous: false,
+        hideTally: false,
+        total: 0,
+        entries: t.entries,
+        pendingFeedback: 0,
+      }).blocks,
+    );
+    expect(text.match(/(\d+)% chance best/g)).toEqual(Array(4).fill('25% chance best'));
   });
 
   it('is deterministic for the same counts', () => {

@@ -9,7 +9,7 @@ import {
   chooseModel,
   ensureLibrary,
   generationBanner,
-  inspectModelDir,
+  modelPresence,
   type SynthesizeModel,
   syntheticModelDir,
 } from '../../../src/sandbox/bootstrap.ts';
@@ -121,10 +121,10 @@ describe('model choice', () => {
     mkdirSync(join(half, 'onnx'), { recursive: true });
     writeFileSync(join(half, 'config.json'), '{}');
     writeFileSync(join(half, 'onnx', 'text_model.onnx'), 'x');
-    expect(inspectModelDir(half).present).toBe(false);
+    expect(modelPresence(half).present).toBe(false);
     writeFileSync(join(half, 'onnx', 'vision_model.onnx'), 'x');
-    expect(inspectModelDir(half)).toEqual({ present: true, synthetic: false });
-    expect(inspectModelDir(half, 'int8').present).toBe(false);
+    expect(modelPresence(half)).toEqual({ present: true, synthetic: false });
+    expect(modelPresence(half, 'int8').present).toBe(false);
   });
 });
 

@@ -117,7 +117,7 @@ const messages: [string, Message][] = [
     }),
   ],
   ['error', errorMessage('Only <@U0ALICE> or an admin can close this round.', 'Ask them.')],
-  ['not in channel', notInChannelMessage({ channelId: 'C0RANDOM' })],
+  ['not in channel', notInChannelMessage({ channelId: 'C0RANDOM', kind: 'public' })],
 ];
 
 const views: [string, View][] = [

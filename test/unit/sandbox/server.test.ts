@@ -67,15 +67,27 @@ function tinyApp(signingSecret: string, apiUrl: string): App {
       });
       return;
     }
-    const up = (await client.files.uploadV2({ file: Buffer.from(tinyPng(4, 4, [0, 128, 255])), filename: 'v.png' })) as unknown as {
+    // As Slack wants it: the image is shared (here, in the channel) and referenced only once
+    // files.info shows the share; a private, still-processing upload would make the message invalid.
+    const up = (await client.files.uploadV2({
+      file: Buffer.from(tinyPng(4, 4, [0, 128, 255])),
+      filename: 'v.png',
+      channel_id: command.channel_id,
+    })) as unknown as {
       files: { files: { id: string }[] }[];
     };
+    const fileId = up.files[0].files[0].id;
+    for (let i = 0; i < 50; i++) {
+      const info = await client.files.info({ file: fileId });
+      if (Object.keys((info.file as { shares?: object }).shares ?? {}).length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await client.chat.postMessage({
       channel: command.channel_id,
       text: `brief: ${command.text}`,
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: `*Brief* from <@${command.user_id}>: ${command.text}` } },
-        { type: 'image', slack_file: { id: up.files[0].files[0].id }, alt_text: 'variant A' },
+        { type: 'image', slack_file: { id: fileId }, alt_text: 'variant A' },
         {
           type: 'actions',
           block_id: 'act',
@@ -186,8 +198,8 @@ async function post(path: string, body: Record<string, unknown>): Promise<{ stat
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function state(user?: string): Promise<PageState> {
-  const q = new URLSearchParams(user ? { user } : {});
+async function state(user?: string, session?: string): Promise<PageState> {
+  const q = new URLSearchParams({ ...(user ? { user } : {}), ...(session ? { session } : {}) });
   return (await (await fetch(`${page.url}/api/state?${q}`)).json()) as PageState;
 }
 
@@ -328,6 +340,17 @@ describe('sandbox page server', () => {
     const mine = s.messages.find((m) => m.user === 'U0BOB' && m.threadTs === parent.ts)!;
     expect(mine.html).toContain('@adcreative');
     expect(mine.bot).toBe(false);
+  });
+
+  it('shows a modal on the page it was opened from only: a reload or another window of that person does not bring it back', async () => {
+    await post('/api/message', { user: 'U0ALICE', channel: CH, text: '/adcreative modal', session: 'page-1' });
+    const s = await until('the modal', async () => (await state('U0ALICE', 'page-1')).view ?? undefined);
+    // The page reloaded (a new session), or a second window: no modal.
+    expect((await state('U0ALICE', 'page-2')).view).toBeNull();
+    // The page that opened it still has it, until it is closed there.
+    expect((await state('U0ALICE', 'page-1')).view?.id).toBe(s.id);
+    await post('/api/view-close', { user: 'U0ALICE', viewId: s.id, session: 'page-1' });
+    expect((await state('U0ALICE', 'page-1')).view).toBeNull();
   });
 
   it('opens a modal for its user only, shows validation errors, and closes it on success with uploaded files', async () => {

@@ -19,7 +19,7 @@ describe('the preference score on a variant', () => {
     const m = variantMessage({ round: 1, variant: variant(0.87), fileId: null, voteReaction: '+1' });
     expect(JSON.stringify(m.blocks)).toContain('preference 87th percentile');
     expect(JSON.stringify(m.blocks)).not.toContain('preference 0.87');
-    expect([0, 0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.999].map(preferenceText)).toEqual([
+    expect([0, 0.01, 0.02, 0.03, 0.11, 0.12, 0.13, 0.21, 0.999].map((p) => preferenceText(p))).toEqual([
       'preference 0th percentile',
       'preference 1st percentile',
       'preference 2nd percentile',
@@ -47,5 +47,26 @@ describe('the voting hint on a variant', () => {
     );
     expect(anon).toContain('anonymous');
     expect(anon).toContain('Slack shows who reacted');
+  });
+});
+
+describe('the preference interval on a variant', () => {
+  it('shows the 80% interval, and reads "uncertain" while the interval is wide', () => {
+    expect(preferenceText(0.62, { low: 0.5, high: 0.71 })).toBe('preference 62nd percentile (50th–71st)');
+    expect(preferenceText(0.4, { low: 0.12, high: 0.83 })).toBe('preference uncertain (12th–83rd percentile)');
+    const m = variantMessage({
+      round: 1,
+      variant: { ...variant(0.4), scores: { ...variant(0.4).scores, preferenceLow: 0.1, preferenceHigh: 0.9 } },
+      fileId: null,
+      voteReaction: '+1',
+    });
+    expect(JSON.stringify(m.blocks)).toContain('preference uncertain (10th–90th percentile)');
+    expect(JSON.stringify(m.blocks)).not.toContain('insufficient data');
+  });
+
+  it('says in the note when a variant was shown to learn', () => {
+    const reason = 'shown to learn: #7 of 12 by score, below the cut, but the team may like it more than the model can yet tell';
+    const m = variantMessage({ round: 1, variant: { ...variant(0.4), reason }, fileId: null, voteReaction: '+1' });
+    expect(JSON.stringify(m.blocks)).toContain('shown to learn');
   });
 });

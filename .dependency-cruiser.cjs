@@ -59,9 +59,9 @@ module.exports = {
       name: 'domain-knows-no-slack',
       severity: 'error',
       comment:
-        'Rounds, generation, the library, CLIP, images and learning work without Slack (the CLI, the learning loop, ' +
+        'Rounds, generation, exports, the library, CLIP, images and learning work without Slack (the CLI, the learning loop, ' +
         'tests with a recording RoundView); only the Slack adapter, the sandbox and the composition root know about them.',
-      from: { path: '^src/(rounds|generate|library|clip|image|rank|learn|ops)/' },
+      from: { path: '^src/(rounds|generate|library|clip|image|rank|learn|ops|export)/' },
       to: { path: '^src/(slack|sandbox)/' },
     },
     {

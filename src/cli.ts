@@ -27,6 +27,8 @@ async function loadCommands(): Promise<void> {
     import('./sandbox/commands.ts').then((m) => m.commands),
     import('./clip/serve-commands.ts').then((m) => m.commands),
     import('./learn/commands.ts').then((m) => m.commands),
+    import('./rounds/commands.ts').then((m) => m.commands),
+    import('./export/commands.ts').then((m) => m.commands),
   ]);
   for (const l of lists) registerCommands(l);
 }

@@ -839,6 +839,40 @@ export const SETTINGS = {
     group: 'learning',
     doc: 'Retrain the adapter and preference model inside the bot every this long (e.g. `24h`, `90m`); `off` disables.',
   },
+
+  // --- export (issue 17) ---
+  exportFinalUrl: {
+    env: 'EXPORT_FINAL_URL',
+    parse: url,
+    group: 'export',
+    doc: 'Landing page of exported ads (Google Final URL, Meta link, LinkedIn destination); `export --final-url` overrides it.',
+  },
+  metaAccessToken: {
+    env: 'META_ACCESS_TOKEN',
+    parse: secretStr,
+    secret: true,
+    group: 'export',
+    doc: 'Marketing API access token (ads_management) for `export --publish`; unset: exports are files only.',
+  },
+  metaAdAccountId: {
+    env: 'META_AD_ACCOUNT_ID',
+    parse: (raw, name) => {
+      const v = raw.trim();
+      if (!/^(act_)?\d+$/.test(v)) bad(name, 'an ad account id such as act_1234567890', raw);
+      return v;
+    },
+    group: 'export',
+    doc: 'Ad account `export --publish` creates creatives and paused ads in (act_…).',
+  },
+  metaPageId: { env: 'META_PAGE_ID', parse: str, group: 'export', doc: 'Facebook Page the published creatives run as.' },
+  metaAdsetId: { env: 'META_ADSET_ID', parse: str, group: 'export', doc: 'Ad set the published (paused) ads are created in.' },
+  metaGraphUrl: {
+    env: 'META_GRAPH_URL',
+    default: 'https://graph.facebook.com/v21.0',
+    parse: url,
+    group: 'export',
+    doc: 'Graph API base including its version (a stand-in in tests).',
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Specs = typeof SETTINGS;

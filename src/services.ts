@@ -7,7 +7,9 @@ import { describeEncoder, type Encoder, engineOf } from './clip/types.ts';
 import { type Config, dataPath, libraryUri } from './config.ts';
 import { probeWritable } from './disk.ts';
 import { describeError } from './errors.ts';
+import { exportBrand } from './export/brand.ts';
 import { listBrands } from './generate/brands.ts';
+import { extraCopyWriter } from './generate/extra-copy.ts';
 import { createRoundPricing } from './generate/providers.ts';
 import type { Generator } from './generate/types.ts';
 import { formatStatsText, statsSummary } from './learn/eval-report.ts';
@@ -288,6 +290,19 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         readiness,
         metrics,
         learningSummary,
+        exports: {
+          brand: (name) => {
+            if (!name) return undefined;
+            try {
+              return exportBrand(cfg.brandsDir, name);
+            } catch (e) {
+              logger.warn('export: brand kit unreadable', { brand: name, error: describeError(e) });
+              return undefined;
+            }
+          },
+          extraCopy: extraCopyWriter(cfg),
+          finalUrl: cfg.exportFinalUrl,
+        },
       };
       const bot = await createSlackApp(deps);
       // Slack's rate limits, counted as API errors (the Web API client emits them).

@@ -158,7 +158,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         });
         await library?.close();
         library = undefined;
-        return await writeResult(result, { out, formats, brief, io });
+        return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel });
       } finally {
         // Also when generation failed part-way (a missing font, a cancelled run).
         await library?.close().catch(() => {});
@@ -171,7 +171,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
 
 async function writeResult(
   result: GenerateResult,
-  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO },
+  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName },
 ): Promise<number> {
   const say = (s: string) => o.io.stderr.write(`${s}\n`);
   for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
@@ -182,6 +182,9 @@ async function writeResult(
   mkdirSync(o.out, { recursive: true });
   const manifest = {
     brief: o.brief,
+    // `adcreative export --variants` reads the brand kit (business name, logo) from here.
+    brand: o.brand ?? null,
+    channel: o.channel,
     offline: result.offline,
     cost: result.cost,
     failures: result.failures,

@@ -47,3 +47,30 @@ function unneutralised(record: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(record)) if (v.startsWith("'") && FORMULA_START.test(v.slice(1))) record[k] = v.slice(1);
   return record;
 }
+
+/**
+ * Rows of cells exactly as written (no header handling, no trimming inside quotes), each with the
+ * line it ends on: for files whose header is not on the first line (ad platform reports open with
+ * a title and a date range) and for reading an export back to check it cell by cell.
+ */
+export function readCsvRows(label: string, raw: string, opts: { delimiter?: ',' | '\t' } = {}): { line: number; cells: string[] }[] {
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parseCsv(raw, {
+      delimiter: opts.delimiter ?? ',',
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
+      relax_quotes: true,
+    }) as unknown as typeof rows;
+  } catch (e) {
+    throw new InputError('CSV_INVALID', `${label}: not a readable CSV (${describeError(e)})`);
+  }
+  return rows.map((r) => ({ line: r.info.lines, cells: r.record }));
+}
+
+/** A cell as its writer meant it: the apostrophe `csvCell` put before a formula-like value taken off. */
+export function cellValue(cell: string): string {
+  return cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell;
+}

@@ -90,6 +90,15 @@ export async function importMetrics(library: Library, file: string, opts: { dryR
       report.failed.push({ line, reason: describeError(e) });
     }
   }
-  report.updated = opts.dryRun ? new Set(updates.map((u) => u.id)).size : await library.updateMetrics(updates);
+  report.updated = await applyMetrics(library, updates, opts.dryRun);
   return report;
+}
+
+/**
+ * Writes creatives' delivery figures (or, on a dry run, counts the creatives they would change):
+ * the one write behind `metrics import` and `results import`, whose figures the CTR prior, the
+ * search's performance term and the preference model read.
+ */
+export async function applyMetrics(library: Pick<Library, 'updateMetrics'>, updates: MetricsUpdate[], dryRun = false): Promise<number> {
+  return dryRun ? new Set(updates.map((u) => u.id)).size : library.updateMetrics(updates);
 }

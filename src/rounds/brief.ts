@@ -2,11 +2,13 @@
  * `/adcreative` text → a command. The single words `help` and `stats` are commands, nothing
  * is the modal, anything else is a brief with optional inline options:
  *   --variants N  --formats a,b  --brand NAME  --channel NAME  --anonymous  --hide-tally
+ *   --approvers @alice,@bob  --quorum N   (approvals.ts)
  * Options may appear anywhere; `--x=v` works too. Slack's clients turn "--" into "—" on
  * some keyboards, so an em or en dash counts as "--".
  */
 import { InputError } from '../errors.ts';
 import { CHANNELS, type ChannelName, charCount, FORMATS, type FormatName, isChannel, splitFormats } from '../vocabulary.ts';
+import { approvalOptions, parseApprovers, parseQuorum } from './approvals.ts';
 import type { RoundOptions } from './types.ts';
 
 export interface BriefDefaults {
@@ -24,12 +26,13 @@ export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'stats' }
   | { kind: 'modal' }
-  | { kind: 'brief'; brief: string; options: RoundOptions };
+  /** `approverNames`: approvers typed as @names, which only Slack can turn into user ids. */
+  | { kind: 'brief'; brief: string; options: RoundOptions; approverNames?: string[] };
 
-const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel'] as const;
+const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel', 'approvers', 'quorum'] as const;
 const FLAG_OPTIONS = ['anonymous', 'hide-tally'] as const;
 
-export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally]`;
+export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally] [--approvers @a,@b] [--quorum N]`;
 
 function input(code: string, message: string): InputError {
   return new InputError(code, message);
@@ -127,6 +130,10 @@ export function parseCommand(text: string, d: BriefDefaults): ParsedCommand {
     );
   }
   const brief = checkBriefText(words.join(' '), d.maxChars);
+  const people = values.approvers !== undefined ? parseApprovers(values.approvers) : { ids: [], names: [] };
+  const quorum = values.quorum !== undefined ? parseQuorum(values.quorum) : undefined;
+  // Checked with the names counted as people, so a quorum too high is refused before any lookup.
+  const approval = approvalOptions([...people.ids, ...people.names.map((n) => `@${n}`)], quorum);
   const options: RoundOptions = {
     variants: values.variants !== undefined ? parseVariants(values.variants, d.maxVariants) : Math.min(d.variants, d.maxVariants),
     formats: values.formats !== undefined ? parseFormats(values.formats) : [...d.formats],
@@ -135,5 +142,9 @@ export function parseCommand(text: string, d: BriefDefaults): ParsedCommand {
     anonymous: flags.has('anonymous'),
     hideTally: flags.has('hide-tally'),
   };
-  return { kind: 'brief', brief, options };
+  if (approval.approvers) {
+    options.approvers = people.ids;
+    options.quorum = approval.quorum;
+  }
+  return { kind: 'brief', brief, options, ...(people.names.length ? { approverNames: people.names } : {}) };
 }

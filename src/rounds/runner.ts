@@ -13,10 +13,11 @@ import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
 import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
+import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
-import { type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
-import type { Round, RoundOptions } from './types.ts';
+import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
+import type { Round, RoundOptions, VariantRecord } from './types.ts';
 import type { CostFacts, Failure, Notice, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
 
@@ -319,6 +320,8 @@ export class RoundRunner {
         result.variants.map((v) => ({ ...v, formats: formatsOf(v) })),
         (record, i) => this.d.assets.save(round.id, record.id, assetsOf(result.variants[i])),
       );
+      // Version 1 of each variant's content: what an approval will name.
+      for (const [i, v] of result.variants.entries()) await this.d.rounds.recordContent(records[i], contentHash(v, v.images), null);
       await this.d.view.variants(
         round,
         records.map((variant, i) => ({ variant, image: result.variants[i].preview })),
@@ -352,13 +355,33 @@ export class RoundRunner {
   async snapshot(roundId: string): Promise<TallySnapshot> {
     const t = await this.d.rounds.tally(roundId);
     const pending = t.round.status === 'open' ? (await this.d.rounds.pendingFeedback(t.round.channel, t.round.threadTs)).length : 0;
-    return {
-      round: t.round,
-      entries: t.tally.entries,
-      total: t.tally.total,
-      pendingFeedback: pending,
-      result: closeResult(t.round, t.variants, t.tally),
-    };
+    const result = closeResult(t.round, t.variants, t.tally);
+    let approval: TallySnapshot['approval'];
+    if (hasApprovers(t.round.options)) {
+      await this.ensureContent(t.round.id, t.variants);
+      approval = await this.d.rounds.approvalState(roundId);
+      if (result && t.round.closedBy === 'quorum') result.approvedBy = approval?.approvedBy;
+    }
+    const afterVote =
+      t.round.status === 'closed' && t.round.winnerVariantId
+        ? { exported: (await this.d.rounds.exportsOf(roundId)).length > 0 }
+        : undefined;
+    return { round: t.round, entries: t.tally.entries, total: t.tally.total, pendingFeedback: pending, result, approval, afterVote };
+  }
+
+  /** Rewrites a round's tally now (after an export: its Results button). */
+  async showTally(roundId: string): Promise<void> {
+    await this.refreshTally(roundId, { now: true });
+  }
+
+  /** Variants made before content versions were kept get theirs from their stored images. */
+  private async ensureContent(roundId: string, variants: VariantRecord[]): Promise<void> {
+    const have = await this.d.rounds.currentContent(roundId);
+    for (const v of variants) {
+      if (have.has(v.id)) continue;
+      const assets = await this.d.assets.load(roundId, v.id).catch(() => undefined);
+      if (assets) await this.d.rounds.recordContent(v, contentHash(v, assets.images), null);
+    }
   }
 
   private async refreshTally(roundId: string, opts: { now?: boolean } = {}): Promise<void> {
@@ -416,6 +439,44 @@ export class RoundRunner {
     if (p.mentioned) this.work.track(() => this.next({ channel: p.channel, threadTs: p.threadTs, user: p.user }), 'next round');
     else if (latest.status === 'open') await this.refreshTally(latest.id);
     return outcome;
+  }
+
+  // ------------------------------------------------------------------ approvals
+
+  /**
+   * "Approve" on the leading variant, drawn with content `hash`. Each approval is said in the
+   * thread (who, which variant, which content); the approval that completes the quorum closes
+   * the round with that variant as the winner.
+   */
+  async approve(p: { variantId: string; hash: string; user: string; channel?: string }): Promise<ApproveOutcome | undefined> {
+    const v = await this.d.rounds.variant(p.variantId);
+    if (!v) return undefined;
+    const o = await this.d.rounds.approve(p.variantId, p.user, p.hash);
+    const who: Recipient = { user: p.user, channel: p.channel ?? o.round.channel, threadTs: o.round.threadTs };
+    if (o.kind === 'refused') {
+      await this.d.view.tell(who, {
+        kind: 'approve_refused',
+        reason: o.reason,
+        label: o.variant.label,
+        round: o.round.number,
+        leader: o.leader,
+        approvers: o.round.options.approvers,
+      });
+      return o;
+    }
+    if (o.kind === 'duplicate') {
+      await this.d.view.tell(who, { kind: 'approval_duplicate', label: o.variant.label, hash: o.hash });
+      return o;
+    }
+    await this.d.view
+      .notes(o.round, [{ kind: 'approved', label: o.variant.label, user: p.user, hash: o.hash, count: o.count, quorum: o.quorum }])
+      .catch((e: unknown) => this.warn('approval note failed', e));
+    if (o.met) {
+      const closed = await this.d.rounds.close(o.round.id, 'quorum', { winnerId: o.variant.id });
+      if (closed) await this.announce(closed);
+      else await this.refreshTally(o.round.id, { now: true });
+    } else await this.refreshTally(o.round.id);
+    return o;
   }
 
   // ------------------------------------------------------------------ close
@@ -559,12 +620,14 @@ export class RoundRunner {
     await this.d.rounds.saveCopy(updated);
     // Votes cast for the old copy do not count for copy the voters never saw.
     const reset = await this.d.rounds.resetVotes(updated);
-    if (reset > 0) {
-      await this.d.view
-        .notes(round, [{ kind: 'copy_edited', label: v.label, by: p.user, votesReset: reset }])
-        .catch((e: unknown) => this.warn('note failed', e));
-      await this.refreshTally(round.id, { now: true });
-    }
+    // New content: approvals of the earlier content no longer count either, and the thread says so.
+    const hash = contentHash(updated, next.images);
+    const voided = await this.d.rounds.contentChanged(updated, hash, p.user);
+    const notes: RoundNote[] = [];
+    if (reset > 0) notes.push({ kind: 'copy_edited', label: v.label, by: p.user, votesReset: reset });
+    if (voided.length) notes.push({ kind: 'approvals_voided', label: v.label, users: voided.map((a) => a.user), by: p.user, hash });
+    if (notes.length) await this.d.view.notes(round, notes).catch((e: unknown) => this.warn('note failed', e));
+    if (reset > 0 || hasApprovers(round.options)) await this.refreshTally(round.id, { now: true });
   }
 }
 

@@ -7,10 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { isAdError, RoundError } from '../errors.ts';
 import { labelFor } from '../generate/types.ts';
 import { redact } from '../redact.ts';
+import { type ApprovalState, approvalState, hasApprovers, latestVersions, liveApprovals } from './approvals.ts';
 import type { RoundLeases } from './leases.ts';
 import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision } from './tally.ts';
 import type {
+  Approval,
+  ContentVersion,
+  ExportRecord,
   Feedback,
+  ResultRow,
   Round,
   RoundOptions,
   RoundStatus,
@@ -93,6 +98,27 @@ export interface VoteChange {
   previous: string | null;
   current: string | null;
 }
+
+/** What became of an "Approve". */
+export type ApproveOutcome =
+  | {
+      kind: 'approved' | 'duplicate';
+      round: Round;
+      variant: VariantRecord;
+      hash: string;
+      /** Live approvals of this content, this one included, and how many close the round. */
+      count: number;
+      quorum: number;
+      met: boolean;
+    }
+  | {
+      kind: 'refused';
+      reason: 'closed' | 'no_approvers' | 'not_approver' | 'not_leader' | 'changed';
+      round: Round;
+      variant: VariantRecord;
+      /** The variant that leads now (not_leader). */
+      leader?: string;
+    };
 
 export interface CloseOutcome {
   round: Round;
@@ -562,7 +588,7 @@ export class RoundService {
    * Closes voting and decides the winner. `by` is a user id, or "auto" for the timer.
    * Returns undefined when the round was not open (already closed, superseded).
    */
-  async close(roundId: string, by: string): Promise<CloseOutcome | undefined> {
+  async close(roundId: string, by: string, opts: { winnerId?: string } = {}): Promise<CloseOutcome | undefined> {
     const now = this.now();
     const before = await this.mustRound(roundId);
     if (before.status !== 'open') return undefined;
@@ -570,10 +596,127 @@ export class RoundService {
     const closed = await this.store.transitionRound(roundId, ['open'], 'closed', { closedAt: now, closedBy: by });
     if (!closed) return undefined;
     const { variants, tally: t } = await this.tally(roundId);
-    const decision = decideWinner(variants.map(toTallyVariant), t);
+    const voted = decideWinner(variants.map(toTallyVariant), t);
+    // A quorum of approvers closes with the variant they approved, whatever the votes did since.
+    const decision =
+      opts.winnerId && opts.winnerId !== voted.winnerId && variants.some((v) => v.id === opts.winnerId)
+        ? { ...voted, winnerId: opts.winnerId, tie: false, tiedLabels: [], brokenBy: null }
+        : voted;
     await this.store.updateRound(roundId, { winnerVariantId: decision.winnerId, tie: decision.tie });
     const round = await this.mustRound(roundId);
     return { round, variants, tally: t, decision, winner: variants.find((v) => v.id === decision.winnerId) ?? null };
+  }
+
+  // ---- the decision log (decisions.ts) and exports ----
+
+  /** Rounds created or closed since `since`, oldest first. */
+  async roundsSince(since: Date): Promise<Round[]> {
+    return this.store.roundsSince(since);
+  }
+
+  async exportsOf(roundId: string): Promise<ExportRecord[]> {
+    return this.store.exports({ roundId });
+  }
+
+  /** A round's creatives went out to the ad platforms (export/round-export.ts). */
+  async recordExports(records: ExportRecord[]): Promise<void> {
+    await this.store.recordExports(records);
+  }
+
+  /** Imported report rows of these exported ads. */
+  async resultRows(adKeys: string[]): Promise<ResultRow[]> {
+    return this.store.resultRows({ adKeys });
+  }
+
+  // ---- approvals (approvals.ts): who approved which exact content, and the quorum ----
+
+  /** A variant's content as made or edited: a new version with its hash (`by`: null for the generator). */
+  async recordContent(variant: VariantRecord, hash: string, by: string | null): Promise<ContentVersion> {
+    return this.store.addContentVersion({
+      variantId: variant.id,
+      roundId: variant.roundId,
+      hash,
+      headline: variant.headline,
+      body: variant.body,
+      cta: variant.cta,
+      formats: variant.formats,
+      by,
+      at: this.now(),
+    });
+  }
+
+  /** Each variant's current content version. */
+  async currentContent(roundId: string): Promise<Map<string, ContentVersion>> {
+    return latestVersions(await this.store.contentVersions(roundId));
+  }
+
+  async contentVersions(roundId: string): Promise<ContentVersion[]> {
+    return this.store.contentVersions(roundId);
+  }
+
+  async approvals(roundId: string): Promise<Approval[]> {
+    return this.store.listApprovals(roundId);
+  }
+
+  /**
+   * The content of a variant changed (its copy was edited and every format re-rendered): the
+   * new version is recorded and approvals of any earlier content are voided; returns those.
+   */
+  async contentChanged(variant: VariantRecord, hash: string, by: string): Promise<Approval[]> {
+    await this.recordContent(variant, hash, by);
+    return this.store.voidApprovals(variant.id, hash, this.now(), `content changed by ${by}`);
+  }
+
+  /** Where the round's approval stands: its approvers, quorum, the leader's content and who approved it. */
+  async approvalState(roundId: string): Promise<ApprovalState | undefined> {
+    const round = await this.mustRound(roundId);
+    if (!hasApprovers(round.options)) return undefined;
+    const leader = await this.leader(roundId);
+    const hash = leader ? (await this.currentContent(roundId)).get(leader.id)?.hash : undefined;
+    return approvalState(
+      round.options,
+      leader && hash ? { variantId: leader.id, label: leader.label, hash } : undefined,
+      await this.store.listApprovals(roundId),
+    );
+  }
+
+  /**
+   * "Approve" on the leading variant, as drawn with content `shownHash`. Only a named approver,
+   * only the variant leading now, only the content they saw (an edit since then changed the
+   * hash: they must look again). `met` says the quorum of live approvals of this content is reached.
+   */
+  async approve(variantId: string, user: string, shownHash: string): Promise<ApproveOutcome> {
+    const variant = await this.store.getVariant(variantId);
+    if (!variant) throw new RoundError('VARIANT_NOT_FOUND', `no variant ${variantId}`);
+    const round = await this.mustRound(variant.roundId);
+    const refuse = (reason: Extract<ApproveOutcome, { kind: 'refused' }>['reason'], leader?: string): ApproveOutcome => ({
+      kind: 'refused',
+      reason,
+      round,
+      variant,
+      leader,
+    });
+    if (round.status !== 'open') return refuse('closed');
+    if (!hasApprovers(round.options)) return refuse('no_approvers');
+    const approvers = round.options.approvers as string[];
+    if (!approvers.includes(user)) return refuse('not_approver');
+    const leader = await this.leader(round.id);
+    if (leader?.id !== variant.id) return refuse('not_leader', leader?.label);
+    const current = (await this.currentContent(round.id)).get(variant.id)?.hash;
+    if (!current || current !== shownHash) return refuse('changed');
+    const stored = await this.store.approve({ roundId: round.id, variantId: variant.id, user, hash: current, at: this.now() });
+    if (stored === 'closed') return refuse('closed');
+    const quorum = round.options.quorum ?? approvers.length;
+    const count = liveApprovals(await this.store.listApprovals(round.id), variant.id, current, approvers).length;
+    return {
+      kind: stored === 'recorded' ? 'approved' : 'duplicate',
+      round,
+      variant,
+      hash: current,
+      count,
+      quorum,
+      met: count >= quorum,
+    };
   }
 
   /** A new round started in the thread: the previous one stops taking votes. */
@@ -646,7 +789,7 @@ export function closeResult(round: Round, variants: VariantRecord[], t: Tally): 
   return {
     by,
     winner: { label: winner.label, headline: winner.headline, votes, total: t.total },
-    tie: d.tie ? { labels: d.tiedLabels, votes: d.votes, brokenBy: d.brokenBy ?? 'position' } : null,
+    tie: d.tie && d.winnerId === winner.id ? { labels: d.tiedLabels, votes: d.votes, brokenBy: d.brokenBy ?? 'position' } : null,
   };
 }
 

@@ -14,9 +14,14 @@ import { LEASES_SCHEMA } from './leases.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type { SqlDriver, SqlParam, SqlQuery, SqlRow } from './sql.ts';
 import type {
+  Approval,
+  ApproveResult,
   CapCheck,
+  ContentVersion,
+  ExportRecord,
   Feedback,
   NewRound,
+  ResultRow,
   Round,
   RoundPatch,
   RoundStatus,
@@ -122,6 +127,70 @@ function feedbackFromRow(r: SqlRow): Feedback {
   };
 }
 
+function versionFromRow(r: SqlRow): ContentVersion {
+  return {
+    variantId: String(r.variant_id),
+    roundId: String(r.round_id),
+    seq: Number(r.seq),
+    hash: String(r.content_hash),
+    headline: String(r.headline),
+    body: String(r.body),
+    cta: String(r.cta),
+    formats: JSON.parse(String(r.formats)),
+    by: str(r.by_user),
+    at: new Date(String(r.at)),
+  };
+}
+
+function approvalFromRow(r: SqlRow): Approval {
+  return {
+    roundId: String(r.round_id),
+    variantId: String(r.variant_id),
+    user: String(r.user_id),
+    hash: String(r.content_hash),
+    at: new Date(String(r.at)),
+    voidedAt: date(r.voided_at),
+    voidedReason: str(r.voided_reason),
+  };
+}
+
+function exportFromRow(r: SqlRow): ExportRecord {
+  return {
+    id: String(r.id),
+    adKey: String(r.ad_key),
+    roundId: str(r.round_id),
+    variantId: str(r.variant_id),
+    label: String(r.label),
+    hash: String(r.content_hash),
+    role: r.role as ExportRecord['role'],
+    platforms: JSON.parse(String(r.platforms)),
+    creativeId: str(r.creative_id),
+    by: String(r.by_user),
+    at: new Date(String(r.at)),
+    published: r.published ? JSON.parse(String(r.published)) : null,
+  };
+}
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function resultFromRow(r: SqlRow): ResultRow {
+  return {
+    importId: String(r.import_id),
+    line: Number(r.line),
+    platform: r.platform as ResultRow['platform'],
+    source: String(r.source),
+    adKey: str(r.ad_key),
+    platformAdId: str(r.platform_ad_id),
+    adName: str(r.ad_name),
+    impressions: numOrNull(r.impressions),
+    clicks: numOrNull(r.clicks),
+    conversions: numOrNull(r.conversions),
+    raw: JSON.parse(String(r.raw)),
+    reason: str(r.reason),
+    importedAt: new Date(String(r.imported_at)),
+  };
+}
+
 type Columns<P> = { [K in keyof Required<P>]: [string, (v: Exclude<P[K], undefined>) => SqlParam] };
 
 const ROUND_COLUMNS: Columns<RoundPatch> = {
@@ -168,6 +237,13 @@ function assignments<P extends object>(table: string, columns: Columns<P>, patch
 }
 
 const marks = (xs: readonly unknown[]): string => xs.map(() => '?').join(', ');
+
+/** Long IN lists in parts, under both databases' limits on bound parameters. */
+function chunk<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
 
 /** Two clicks on "New round" race for the same round number: the loser is told, not crashed. */
 function roundExists(n: number): RoundError {
@@ -486,6 +562,144 @@ export class SqlRoundStore implements RoundStore {
       [since.toISOString()],
     )) as SqlRow;
     return { rounds: Number(r.rounds), failed: Number(r.failed), images: Number(r.images), usd: Number(r.usd) };
+  }
+
+  async roundsSince(since: Date): Promise<Round[]> {
+    const at = since.toISOString();
+    return (await this.all('SELECT * FROM rounds WHERE created_at >= ? OR closed_at >= ? ORDER BY created_at, number', [at, at])).map(
+      roundFromRow,
+    );
+  }
+
+  async addContentVersion(v: Omit<ContentVersion, 'seq'>): Promise<ContentVersion> {
+    return this.db.transaction(async (tx) => {
+      const seq = Number(
+        (await this.one('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM variant_versions WHERE variant_id = ?', [v.variantId], tx))?.n,
+      );
+      await tx.query(
+        `INSERT INTO variant_versions (variant_id, round_id, seq, content_hash, headline, body, cta, formats, by_user, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [v.variantId, v.roundId, seq, v.hash, v.headline, v.body, v.cta, JSON.stringify(v.formats), v.by, v.at.toISOString()],
+      );
+      return { ...v, seq };
+    });
+  }
+
+  async contentVersions(roundId: string): Promise<ContentVersion[]> {
+    return (await this.all('SELECT * FROM variant_versions WHERE round_id = ? ORDER BY variant_id, seq', [roundId])).map(versionFromRow);
+  }
+
+  async approve(a: { roundId: string; variantId: string; user: string; hash: string; at: Date }): Promise<ApproveResult> {
+    return this.db.transaction(async (tx) => {
+      // As for votes: a close waits for an approval being written, and the approval for the close.
+      const open = await this.one(`SELECT 1 FROM rounds WHERE id = ? AND status = 'open'${this.db.dialect.forShare}`, [a.roundId], tx);
+      if (!open) return 'closed';
+      const n = await this.changed(
+        'INSERT INTO approvals (round_id, variant_id, user_id, content_hash, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        [a.roundId, a.variantId, a.user, a.hash, a.at.toISOString()],
+        tx,
+      );
+      return n === 1 ? 'recorded' : 'duplicate';
+    });
+  }
+
+  async listApprovals(roundId: string): Promise<Approval[]> {
+    return (await this.all('SELECT * FROM approvals WHERE round_id = ? ORDER BY at, user_id', [roundId])).map(approvalFromRow);
+  }
+
+  async voidApprovals(variantId: string, keepHash: string, at: Date, reason: string): Promise<Approval[]> {
+    const r = await this.db.query(
+      `UPDATE approvals SET voided_at = ?, voided_reason = ?
+       WHERE variant_id = ? AND content_hash <> ? AND voided_at IS NULL RETURNING *`,
+      [at.toISOString(), reason, variantId, keepHash],
+    );
+    return r.rows.map(approvalFromRow).sort((x, y) => x.at.getTime() - y.at.getTime() || x.user.localeCompare(y.user));
+  }
+
+  async recordExports(records: ExportRecord[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const e of records) {
+        await tx.query(
+          `INSERT INTO exports (id, ad_key, round_id, variant_id, label, content_hash, role, platforms, creative_id, by_user, at, published)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            e.id,
+            e.adKey,
+            e.roundId,
+            e.variantId,
+            e.label,
+            e.hash,
+            e.role,
+            JSON.stringify(e.platforms),
+            e.creativeId,
+            e.by,
+            e.at.toISOString(),
+            e.published ? JSON.stringify(e.published) : null,
+          ],
+        );
+      }
+    });
+  }
+
+  async exports(filter: { roundId?: string; adKeys?: string[] } = {}): Promise<ExportRecord[]> {
+    let rows: SqlRow[];
+    // One export's records share a time: the winner first, then by label, then by id.
+    const order = "ORDER BY at, CASE role WHEN 'winner' THEN 0 ELSE 1 END, label, id";
+    if (filter.roundId) rows = await this.all(`SELECT * FROM exports WHERE round_id = ? ${order}`, [filter.roundId]);
+    else if (filter.adKeys) {
+      if (!filter.adKeys.length) return [];
+      rows = [];
+      for (const part of chunk(filter.adKeys, 500)) {
+        rows.push(...(await this.all(`SELECT * FROM exports WHERE ad_key IN (${marks(part)})`, part)));
+      }
+      const rank = (r: SqlRow) => (r.role === 'winner' ? 0 : 1);
+      rows.sort(
+        (a, b) =>
+          String(a.at).localeCompare(String(b.at)) ||
+          rank(a) - rank(b) ||
+          String(a.label).localeCompare(String(b.label)) ||
+          String(a.id).localeCompare(String(b.id)),
+      );
+    } else rows = await this.all(`SELECT * FROM exports ${order}`);
+    return rows.map(exportFromRow);
+  }
+
+  async addResultRows(rows: ResultRow[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const r of rows) {
+        await tx.query(
+          `INSERT INTO result_rows (import_id, line, platform, source, ad_key, platform_ad_id, ad_name, impressions, clicks, conversions, raw, reason, imported_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            r.importId,
+            r.line,
+            r.platform,
+            r.source,
+            r.adKey,
+            r.platformAdId,
+            r.adName,
+            r.impressions,
+            r.clicks,
+            r.conversions,
+            JSON.stringify(r.raw),
+            r.reason,
+            r.importedAt.toISOString(),
+          ],
+        );
+      }
+    });
+  }
+
+  async resultRows(filter: { adKeys?: string[]; importId?: string }): Promise<ResultRow[]> {
+    const order = ' ORDER BY imported_at, import_id, line';
+    if (filter.importId)
+      return (await this.all(`SELECT * FROM result_rows WHERE import_id = ?${order}`, [filter.importId])).map(resultFromRow);
+    const keys = filter.adKeys ?? [];
+    const rows: SqlRow[] = [];
+    for (const part of chunk(keys, 500)) rows.push(...(await this.all(`SELECT * FROM result_rows WHERE ad_key IN (${marks(part)})`, part)));
+    return rows
+      .map(resultFromRow)
+      .sort((a, b) => a.importedAt.getTime() - b.importedAt.getTime() || a.importId.localeCompare(b.importId) || a.line - b.line);
   }
 }
 

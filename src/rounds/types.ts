@@ -22,6 +22,10 @@ export interface RoundOptions {
    * round of the thread has them.
    */
   fields?: BriefFields;
+  /** Slack user ids whose "Approve" counts (approvals.ts); absent or empty: no approval step. */
+  approvers?: string[];
+  /** Approvals of the leading variant's exact content that close the round by themselves. */
+  quorum?: number;
 }
 
 export interface Round {
@@ -147,6 +151,74 @@ export interface CapCheck {
   monthSince: Date;
 }
 
+/**
+ * One version of a variant's content: its copy and the hash of the copy and every rendered
+ * image (approvals.ts). A variant gets version 1 when it is made and one more per copy edit.
+ */
+export interface ContentVersion {
+  variantId: string;
+  roundId: string;
+  seq: number;
+  hash: string;
+  headline: string;
+  body: string;
+  cta: string;
+  formats: FormatName[];
+  /** Who made this version: null for the generator, a user id for an edit. */
+  by: string | null;
+  at: Date;
+}
+
+/** A person's approval of one exact content of a variant; voided (never deleted) when that content changes. */
+export interface Approval {
+  roundId: string;
+  variantId: string;
+  user: string;
+  hash: string;
+  at: Date;
+  voidedAt: Date | null;
+  voidedReason: string | null;
+}
+
+export type ApproveResult = 'recorded' | 'duplicate' | 'closed';
+
+/** One exported creative: the ad key names it on every platform so results can be matched back. */
+export interface ExportRecord {
+  id: string;
+  adKey: string;
+  /** The round and variant it came from (null for `adcreative export` of a variants.json). */
+  roundId: string | null;
+  variantId: string | null;
+  label: string;
+  hash: string;
+  role: 'winner' | 'sibling' | 'variant';
+  platforms: string[];
+  /** The creative library row that holds it, whose metrics imported results update. */
+  creativeId: string | null;
+  by: string;
+  at: Date;
+  /** Ids the ad platforms gave it when published (platform → ids). */
+  published: Record<string, string[]> | null;
+}
+
+/** One row of an imported ad platform report, matched to an ad key or kept unmatched with the reason. */
+export interface ResultRow {
+  importId: string;
+  line: number;
+  platform: 'meta' | 'google';
+  source: string;
+  adKey: string | null;
+  platformAdId: string | null;
+  adName: string | null;
+  impressions: number | null;
+  clicks: number | null;
+  conversions: number | null;
+  raw: Record<string, string>;
+  /** Why it matched nothing (null when matched). */
+  reason: string | null;
+  importedAt: Date;
+}
+
 export type RoundPatch = Partial<
   Pick<
     Round,
@@ -226,4 +298,26 @@ export interface RoundStore {
   markFeedbackUsed(ids: string[], roundId: string): Promise<void>;
 
   usageSince(since: Date): Promise<Usage>;
+
+  /** Rounds created or closed at or after `since`, oldest first (the decision log). */
+  roundsSince(since: Date): Promise<Round[]>;
+
+  /** Records a new content version of a variant (the next seq). */
+  addContentVersion(v: Omit<ContentVersion, 'seq'>): Promise<ContentVersion>;
+  contentVersions(roundId: string): Promise<ContentVersion[]>;
+  /**
+   * Records an approval of one content hash, only while the round is open (a close waits for
+   * it, as for votes); 'duplicate' when this person already approved that exact content.
+   */
+  approve(a: { roundId: string; variantId: string; user: string; hash: string; at: Date }): Promise<ApproveResult>;
+  listApprovals(roundId: string): Promise<Approval[]>;
+  /** Voids the variant's live approvals of any content other than `keepHash`; returns those voided. */
+  voidApprovals(variantId: string, keepHash: string, at: Date, reason: string): Promise<Approval[]>;
+
+  recordExports(records: ExportRecord[]): Promise<void>;
+  /** Exports of one round, or those with the given ad keys, or (no filter) all: oldest first, a winner before its siblings. */
+  exports(filter?: { roundId?: string; adKeys?: string[] }): Promise<ExportRecord[]>;
+  addResultRows(rows: ResultRow[]): Promise<void>;
+  /** Imported rows for the given ad keys (or of one import), in import order. */
+  resultRows(filter: { adKeys?: string[]; importId?: string }): Promise<ResultRow[]>;
 }

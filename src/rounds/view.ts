@@ -5,6 +5,7 @@
  * `threadTs`/`messageTs` strings the adapter hands back.
  */
 import type { FormatName } from '../vocabulary.ts';
+import type { ApprovalState } from './approvals.ts';
 import type { TallyEntry } from './tally.ts';
 import type { Round, VariantRecord } from './types.ts';
 
@@ -68,7 +69,36 @@ export type RoundNote =
   | { kind: 'stored'; label: string }
   | { kind: 'store_failed'; label: string; detail: string }
   | { kind: 'winner_images_missing'; label: string }
-  | { kind: 'copy_edited'; label: string; by: string; votesReset: number };
+  | { kind: 'copy_edited'; label: string; by: string; votesReset: number }
+  /** The record of one approval, in the thread for everyone: who, which variant, which exact content. */
+  | { kind: 'approved'; label: string; user: string; hash: string; count: number; quorum: number }
+  /** The content of an approved variant changed: those approvals no longer count. */
+  | { kind: 'approvals_voided'; label: string; users: string[]; by: string; hash: string }
+  /** The round's creatives were exported for the ad platforms (the zip is posted beside this). */
+  | {
+      kind: 'exported';
+      by: string;
+      ads: { label: string; adKey: string; role: 'winner' | 'sibling' }[];
+      platforms: { platform: string; included: number; total: number; left: { label: string; why: string }[] }[];
+      checked: { ads: number; images: number };
+      notes: string[];
+    }
+  | { kind: 'export_failed'; detail: string }
+  /** Imported delivery figures of the round's exported creatives, the winner's beside its siblings'. */
+  | {
+      kind: 'results';
+      rows: {
+        label: string;
+        adKey: string;
+        role: 'winner' | 'sibling';
+        impressions: number;
+        clicks: number;
+        conversions: number;
+        platforms: string[];
+        importedAt: Date;
+      }[];
+      waiting: { label: string; adKey: string; role: 'winner' | 'sibling' }[];
+    };
 
 /** Why a round could not be made (the thread says it with a retry; the parent shows it). */
 export type Failure =
@@ -78,8 +108,10 @@ export type Failure =
   | { kind: 'stopped'; why: string };
 
 export interface CloseResult {
-  /** A user id, or "auto" for the timer. */
+  /** A user id, "auto" for the timer, or "quorum" when the approvers' quorum closed it. */
   by: string;
+  /** by "quorum": the approvers whose approvals closed it. */
+  approvedBy?: string[];
   winner: { label: string; headline: string; votes: number; total: number } | null;
   tie: { labels: string[]; votes: number; brokenBy: 'preference' | 'position' } | null;
 }
@@ -92,6 +124,10 @@ export interface TallySnapshot {
   /** Feedback waiting for the next round (offered as a button while voting is open). */
   pendingFeedback: number;
   result?: CloseResult;
+  /** Rounds with approvers: who must approve, how many, and who approved the leader's current content. */
+  approval?: ApprovalState;
+  /** A closed round with a winner: whether it was exported (then Results can be asked for). */
+  afterVote?: { exported: boolean };
 }
 
 /** Someone to tell something to, and where they are looking. */
@@ -128,7 +164,18 @@ export type Notice =
   | { kind: 'images_missing'; label: string; purpose: 'edit' | 'download' }
   | { kind: 'rerender_failed'; label: string; detail: string }
   | { kind: 'stale_button'; round: number; latest: number }
-  | { kind: 'more_noted'; label: string; round: number; author: string };
+  | { kind: 'more_noted'; label: string; round: number; author: string }
+  | {
+      kind: 'approve_refused';
+      reason: 'closed' | 'no_approvers' | 'not_approver' | 'not_leader' | 'changed';
+      label: string;
+      round: number;
+      leader?: string;
+      approvers?: string[];
+    }
+  | { kind: 'approval_duplicate'; label: string; hash: string }
+  | { kind: 'export_refused'; round: number; reason: 'not_closed' | 'no_winner' | 'images_missing' | 'busy' }
+  | { kind: 'results_none'; round: number; exported: boolean };
 
 export interface FileToShare {
   bytes: Uint8Array;
@@ -138,6 +185,13 @@ export interface FileToShare {
 export type FilesCaption =
   | { kind: 'winner'; label: string; round: number }
   | { kind: 'download'; label: string; round: number; for: string };
+
+/** A file that is not one variant's image (an export's zip). */
+export interface ArchiveToShare {
+  filename: string;
+  bytes: Uint8Array;
+  title: string;
+}
 
 export interface RoundView {
   /** Posts the round's first message; its id is the thread every later message goes into. */
@@ -172,6 +226,8 @@ export interface RoundView {
   closed(read: () => Promise<TallySnapshot>): Promise<void>;
   /** Files of one variant shared in the round's thread. */
   files(round: Round, files: FileToShare[], caption: FilesCaption): Promise<void>;
+  /** An archive (the export's zip) shared in the round's thread, with a line saying what it is. */
+  archive(round: Round, file: ArchiveToShare, comment: string): Promise<void>;
   tell(to: Recipient, notice: Notice): Promise<void>;
   /** Pending coalesced writes land now (shutdown). */
   flush(): Promise<void>;

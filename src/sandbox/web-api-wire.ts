@@ -57,6 +57,7 @@ export function sniffMime(bytes: Buffer | undefined, name: string): string {
     if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
     if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
     if (bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+    if (bytes.readUInt32LE(0) === 0x04034b50) return 'application/zip';
   }
   if (/\.png$/i.test(name)) return 'image/png';
   if (/\.jpe?g$/i.test(name)) return 'image/jpeg';

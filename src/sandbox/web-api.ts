@@ -626,6 +626,28 @@ export class FakeSlack extends EventEmitter implements Workspace {
           },
         };
       },
+      // users.list: cursor pagination as Slack documents it (limit up to 1000; next_cursor empty on the last page).
+      'users.list': (args) => {
+        const limit = args.limit === undefined ? 0 : Number(args.limit);
+        if (!Number.isInteger(limit) || limit < 0 || limit > 1000) return fail('invalid_limit');
+        const all = [...this.users.values()];
+        const start = typeof args.cursor === 'string' && args.cursor ? Number(Buffer.from(args.cursor, 'base64').toString()) : 0;
+        if (!Number.isInteger(start) || start < 0 || start > all.length) return fail('invalid_cursor');
+        const page = all.slice(start, limit ? start + limit : undefined);
+        const next = start + page.length < all.length ? Buffer.from(String(start + page.length)).toString('base64') : '';
+        return {
+          members: page.map((u) => ({
+            id: u.id,
+            team_id: this.teamId,
+            name: u.name,
+            real_name: u.realName ?? u.name,
+            is_bot: !!u.isBot,
+            deleted: false,
+            profile: { display_name: u.name, display_name_normalized: u.name, real_name: u.realName ?? u.name },
+          })),
+          response_metadata: { next_cursor: next },
+        };
+      },
       'conversations.info': (args) => {
         const ch = this.channelFor(args.channel, false);
         return {

@@ -21,6 +21,10 @@ import {
 } from '@slack/bolt';
 import type { Encoder } from '../clip/types.ts';
 import { ConfigError, describeError } from '../errors.ts';
+import type { ExtraCopyWriter } from '../export/copy.ts';
+import { RoundExporter } from '../export/round-export.ts';
+import { exportImageTools } from '../export/tools.ts';
+import type { ExportBrand } from '../export/types.ts';
 import type { Generator } from '../generate/types.ts';
 import type { Logger } from '../log.ts';
 import { guardUnhandledRejections } from '../ops/guard.ts';
@@ -31,6 +35,8 @@ import { type RoundLibrary, RoundRunner } from '../rounds/runner.ts';
 import type { RoundService } from '../rounds/service.ts';
 import { createRoundTimer, type RoundTimer } from '../rounds/timer.ts';
 import { Access } from './access.ts';
+import { makeAfterVoteActions } from './actions/after-vote.ts';
+import { makeApproveAction } from './actions/approve.ts';
 import { makeCloseAction } from './actions/close.ts';
 import { makeNewRoundAction } from './actions/new-round.ts';
 import { makeVariantMenuAction } from './actions/variant-menu.ts';
@@ -114,6 +120,8 @@ export interface SlackAppDeps {
   metrics?: MetricsText;
   /** Lines about the learning loop (adapter, preference model, votes) for `/adcreative stats`. */
   learningSummary?: () => Promise<string[]>;
+  /** Exports of closed rounds: brand kits (business name, logo), the copywriter for extra texts, the landing page. */
+  exports?: { brand: (name?: string) => ExportBrand | undefined; extraCopy?: ExtraCopyWriter; finalUrl?: string };
 }
 
 export interface SlackBot {
@@ -301,6 +309,20 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     logger: log,
   });
   runnerRef = runner;
+  const exporter = new RoundExporter({
+    rounds: deps.rounds,
+    assets: deps.assets,
+    generator: deps.generator,
+    library: deps.library,
+    view,
+    refreshTally: (id) => runner.showTally(id),
+    brand: deps.exports?.brand ?? (() => undefined),
+    extraCopy: deps.exports?.extraCopy,
+    finalUrl: deps.exports?.finalUrl,
+    tools: exportImageTools(),
+    logger: log,
+  });
+  const afterVote = makeAfterVoteActions({ exporter, runner });
   // Files come from the Web API in use (Slack's, GovSlack's, or the sandbox's own stand-in).
   const files: FileSettings = {
     botToken: deps.botToken,
@@ -326,6 +348,9 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
   );
   app.action<BlockAction<ButtonAction>>(ACTION.vote, makeVoteAction({ rounds, runner, view }));
   app.action<BlockAction<ButtonAction>>(ACTION.closeRound, makeCloseAction({ runner }));
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, makeApproveAction({ runner }));
+  app.action<BlockAction<ButtonAction>>(ACTION.exportWinner, afterVote.exportWinner);
+  app.action<BlockAction<ButtonAction>>(ACTION.showResults, afterVote.results);
   app.action<BlockAction<ButtonAction>>(ACTION.newRound, makeNewRoundAction({ runner }));
   app.action<BlockAction<OverflowAction>>(ACTION.variantMenu, makeVariantMenuAction({ rounds, runner, thread }));
   // The App Home's "Open thread" buttons are links; Slack still sends the click, which needs an ack.

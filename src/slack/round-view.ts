@@ -8,6 +8,7 @@ import { squareThumbnail } from '../image/thumbnail.ts';
 import type { Logger } from '../log.ts';
 import type { Round, VariantRecord } from '../rounds/types.ts';
 import type {
+  ArchiveToShare,
   CostFacts,
   Failure,
   FilesCaption,
@@ -283,6 +284,15 @@ export class SlackRoundView implements RoundView {
         : `Variant ${caption.label} (round ${caption.round}) in all formats, for <@${caption.for}>`,
     );
     if (up.some((u) => !u.shareTs)) this.s.logger?.warn('files not shown as shared in time', { round: round.id });
+  }
+
+  async archive(round: Round, file: ArchiveToShare, comment: string): Promise<void> {
+    await this.thread.uploadToThread(
+      round.channel,
+      round.threadTs,
+      [{ bytes: file.bytes, filename: file.filename, title: file.title }],
+      comment,
+    );
   }
 
   async tell(to: Recipient, notice: Notice): Promise<void> {

@@ -22,6 +22,8 @@ export function tallyView(s: TallySnapshot): Message {
     cost: costLine({ usd: r.costUsd, textCalls: r.textCalls, imageCalls: r.imageCalls, offline: r.offline }),
     closesAt: r.closesAt,
     result: s.result ? resultText(s.result) : undefined,
+    approval: s.approval,
+    afterVote: s.afterVote,
   });
 }
 

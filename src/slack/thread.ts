@@ -401,6 +401,39 @@ export class SlackThread {
     }
   }
 
+  /**
+   * User ids for names people typed (`@alice`): matched, lower-cased, against each member's
+   * username, display name and real name (users.list, paged). Names no active human member has
+   * are left out of the answer, for the caller to say which.
+   */
+  async userIdsByName(names: string[]): Promise<Map<string, string>> {
+    const wanted = new Set(names.map((n) => n.toLowerCase()));
+    const found = new Map<string, string>();
+    let cursor: string | undefined;
+    do {
+      const r = (await this.client.users.list({ limit: 200, ...(cursor ? { cursor } : {}) })) as {
+        members?: {
+          id?: string;
+          name?: string;
+          real_name?: string;
+          deleted?: boolean;
+          is_bot?: boolean;
+          profile?: { display_name?: string; real_name?: string };
+        }[];
+        response_metadata?: { next_cursor?: string };
+      };
+      for (const m of r.members ?? []) {
+        if (!m.id || m.deleted || m.is_bot) continue;
+        for (const n of [m.name, m.profile?.display_name, m.real_name, m.profile?.real_name]) {
+          const k = n?.toLowerCase();
+          if (k && wanted.has(k) && !found.has(k)) found.set(k, m.id);
+        }
+      }
+      cursor = r.response_metadata?.next_cursor || undefined;
+    } while (cursor && found.size < wanted.size);
+    return found;
+  }
+
   // ------------------------------------------------------------------ views
 
   async openView(triggerId: string, view: View): Promise<void> {

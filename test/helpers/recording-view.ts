@@ -5,6 +5,7 @@
  */
 import type { Round, VariantRecord } from '../../src/rounds/types.ts';
 import type {
+  ArchiveToShare,
   CostFacts,
   Failure,
   FilesCaption,
@@ -29,6 +30,7 @@ export type Shown =
   | { kind: 'failed'; round: Round; failure: Failure }
   | { kind: 'closed'; snapshot: TallySnapshot }
   | { kind: 'files'; round: Round; files: FileToShare[]; caption: FilesCaption }
+  | { kind: 'archive'; round: Round; file: ArchiveToShare; comment: string }
   | { kind: 'tell'; to: Recipient; notice: Notice };
 
 export interface RecordingView extends RoundView {
@@ -89,6 +91,9 @@ export function recordingView(): RecordingView {
     },
     async files(round, files, caption) {
       shown.push({ kind: 'files', round, files, caption });
+    },
+    async archive(round, file, comment) {
+      shown.push({ kind: 'archive', round, file, comment });
     },
     async tell(to, notice) {
       shown.push({ kind: 'tell', to, notice });

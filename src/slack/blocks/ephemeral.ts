@@ -2,6 +2,7 @@
 import { USAGE } from '../../rounds/brief.ts';
 import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
+import { approvalNotice } from './decisions.ts';
 import { context, esc, type Message, section, truncate } from './kit.ts';
 import { formatUsd, notesMessage } from './round.ts';
 
@@ -150,6 +151,11 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
       return errorMessage(
         `That button belongs to round ${n.round}; round ${n.latest} is the latest in this thread. Use its buttons, or mention me.`,
       );
+    case 'approve_refused':
+    case 'approval_duplicate':
+    case 'export_refused':
+    case 'results_none':
+      return approvalNotice(n) as Message;
     case 'more_noted':
       return notesMessage([
         `:memo: Noted: more like variant ${n.label} is feedback for the next round. Voting on round ${n.round} stays open: only <@${n.author}> (who wrote the brief) or a workspace admin can end it with *More like this*. The tally's *New round with feedback* button, or a reply that mentions me, starts the next round with it.`,

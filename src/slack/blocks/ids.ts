@@ -5,6 +5,9 @@ export const ACTION = {
   newRound: 'new_round',
   variantMenu: 'variant_menu',
   homeOpenThread: 'home_open_thread',
+  approve: 'approve_variant',
+  exportWinner: 'export_winner',
+  showResults: 'show_results',
 } as const;
 
 export const CALLBACK = {

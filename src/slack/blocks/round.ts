@@ -3,9 +3,11 @@
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
 import { preferenceUncertain } from '../../rank/score.ts';
+import type { ApprovalState } from '../../rounds/approvals.ts';
 import { wholePercents } from '../../rounds/tally.ts';
 import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
+import { afterVoteActions, approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
 
@@ -234,6 +236,10 @@ export interface TallyView {
   closesAt?: Date | null;
   /** Filled once closed. */
   result?: string;
+  /** Rounds with approvers. */
+  approval?: ApprovalState;
+  /** A closed round with a winner: Export (and Results once exported). */
+  afterVote?: { exported: boolean };
 }
 
 export function bar(fraction: number, width = 12): string {
@@ -285,6 +291,8 @@ export function tallyMessage(t: TallyView): Message {
     blocks.push(section(lines.join('\n'), { block_id: 'tally-bars' }));
   }
   if (t.result) blocks.push(section(t.result, { block_id: 'tally-result' }));
+  const approval = t.approval ? approvalBlocks(t.approval, open) : undefined;
+  if (approval) blocks.push(...approval.blocks);
   const notes: string[] = [];
   if (open && t.closesAt)
     notes.push(
@@ -294,6 +302,7 @@ export function tallyMessage(t: TallyView): Message {
   if (t.cost) notes.push(t.cost);
   if (t.status === 'superseded') notes.push('A new round started in this thread; this one no longer takes votes.');
   if (notes.length) blocks.push(context(...notes));
+  if (t.status === 'closed' && t.afterVote) blocks.push(afterVoteActions(t.roundId, t.afterVote.exported));
   if (open) {
     const elements = [
       button({
@@ -310,6 +319,7 @@ export function tallyMessage(t: TallyView): Message {
         },
       }),
     ];
+    if (approval?.button) elements.unshift(approval.button);
     if (t.pendingFeedback > 0)
       elements.push(
         button({ text: `New round with feedback (${t.pendingFeedback})`, action_id: ACTION.newRound, value: t.roundId, style: 'primary' }),
@@ -414,12 +424,18 @@ export function noteText(n: RoundNote): string {
       return `:warning: The images of variant ${n.label} are missing, so the winner could not be uploaded or stored.`;
     case 'copy_edited':
       return `:pencil2: <@${n.by}> edited the copy of variant ${n.label}. The ${n.votesReset} vote${n.votesReset === 1 ? '' : 's'} it had ${n.votesReset === 1 ? 'was' : 'were'} for the old copy and ${n.votesReset === 1 ? 'was' : 'were'} taken back: vote again on what it says now.`;
+    case 'approved':
+    case 'approvals_voided':
+    case 'exported':
+    case 'export_failed':
+    case 'results':
+      return approvalNoteText(n) as string;
   }
 }
 
 /** How voting ended, for the tally and the parent. */
 export function resultText(r: CloseResult): string {
-  const by = r.by === 'auto' ? 'automatically' : `by <@${r.by}>`;
+  const by = r.by === 'auto' ? 'automatically' : r.by === 'quorum' ? quorumCloser(r.approvedBy) : `by <@${r.by}>`;
   if (!r.winner) return `Round closed ${by} with no votes, so no winner was stored.`;
   const w = r.winner;
   const tie = r.tie

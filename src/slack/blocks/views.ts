@@ -39,6 +39,8 @@ export const BRIEF_BLOCKS = {
   brand: 'brand',
   variants: 'variants',
   reference: 'reference',
+  approvers: 'approvers',
+  quorum: 'quorum',
 } as const;
 
 export function briefModal(p: {
@@ -109,6 +111,19 @@ export function briefModal(p: {
             String(Math.min(p.defaults.variants, p.maxVariants)),
           ),
         },
+      },
+      textInput(BRIEF_BLOCKS.approvers, 'Approvers', {
+        optional: true,
+        max: 500,
+        placeholder: '@alice, @bob — who must approve the winner',
+      }),
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.quorum,
+        optional: true,
+        label: plain('Approvals needed'),
+        hint: plain('How many approvers must approve the leading variant to close the round (default: all of them).'),
+        element: { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '1', max_value: '20' },
       },
       {
         type: 'input',

@@ -7,6 +7,7 @@ import { describeError } from '../../errors.ts';
 import { type BriefDefaults, parseCommand } from '../../rounds/brief.ts';
 import type { RoundRunner } from '../../rounds/runner.ts';
 import type { Access } from '../access.ts';
+import { resolveApprovers } from '../approvers.ts';
 import { allowlistMessage, errorMessage, helpMessage, plainError, statsMessage } from '../blocks/ephemeral.ts';
 import { briefModal } from '../blocks/views.ts';
 import { fromSlack } from '../text.ts';
@@ -14,7 +15,7 @@ import type { SlackThread } from '../thread.ts';
 
 export function makeAdcreativeCommand(deps: {
   runner: Pick<RoundRunner, 'start' | 'work' | 'rounds'>;
-  thread: Pick<SlackThread, 'tell' | 'openView'>;
+  thread: Pick<SlackThread, 'tell' | 'openView' | 'userIdsByName'>;
   access: Pick<Access, 'channelAllowed' | 'settings'>;
   defaults: () => BriefDefaults;
   voteReaction: string;
@@ -73,18 +74,18 @@ export function makeAdcreativeCommand(deps: {
       await deps.thread.tell(who, allowlistMessage(deps.access.settings.channelAllowlist));
       return;
     }
-    const { brief, options } = parsed;
-    deps.runner.work.track(
-      () =>
-        deps.runner.start({
-          user: command.user_id,
-          channel: command.channel_id,
-          channelName: command.channel_name,
-          brief,
-          options,
-          replyTo: who,
-        }),
-      'brief',
-    );
+    const { brief, options, approverNames } = parsed;
+    deps.runner.work.track(async () => {
+      const refused = await resolveApprovers(deps.thread, options, approverNames ?? []);
+      if (refused) return deps.thread.tell(who, plainError(refused));
+      await deps.runner.start({
+        user: command.user_id,
+        channel: command.channel_id,
+        channelName: command.channel_name,
+        brief,
+        options,
+        replyTo: who,
+      });
+    }, 'brief');
   };
 }

@@ -3,13 +3,16 @@
  * stays open); the round itself starts after the ack, and messages reach the person by DM.
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { describeError } from '../../errors.ts';
+import { describeError, isAdError } from '../../errors.ts';
 import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
+import { approvalOptions, parseApprovers, parseQuorum } from '../../rounds/approvals.ts';
 import { type BriefDefaults, checkBriefText } from '../../rounds/brief.ts';
 import type { RoundRunner } from '../../rounds/runner.ts';
+import type { RoundOptions } from '../../rounds/types.ts';
 import type { ChannelName, FormatName } from '../../vocabulary.ts';
 import type { Access } from '../access.ts';
+import { resolveApprovers } from '../approvers.ts';
 import { allowlistMessage, errorMessage } from '../blocks/ephemeral.ts';
 import { esc } from '../blocks/kit.ts';
 import { BRIEF_BLOCKS } from '../blocks/views.ts';
@@ -23,7 +26,17 @@ export function briefFromForm(
   d: BriefDefaults,
 ): {
   brief?: string;
-  options?: { channel: ChannelName; formats: FormatName[]; brand?: string; variants: number; fields: BriefFields };
+  options?: {
+    channel: ChannelName;
+    formats: FormatName[];
+    brand?: string;
+    variants: number;
+    fields: BriefFields;
+    approvers?: string[];
+    quorum?: number;
+  };
+  /** Approvers typed as @names, for Slack to resolve. */
+  approverNames?: string[];
   errors: Record<string, string>;
 } {
   const errors: Record<string, string> = {};
@@ -56,12 +69,34 @@ export function briefFromForm(
   const variants = Number(values[BRIEF_BLOCKS.variants]?.value?.selected_option?.value ?? d.variants);
   if (!Number.isInteger(variants) || variants < 1 || variants > d.maxVariants)
     errors[BRIEF_BLOCKS.variants] = `Pick 1 to ${d.maxVariants}.`;
-  return { brief, options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields }, errors };
+  let approval: { approvers?: string[]; quorum?: number } = {};
+  let approverNames: string[] | undefined;
+  try {
+    const raw = text(BRIEF_BLOCKS.approvers);
+    const quorumRaw = values[BRIEF_BLOCKS.quorum]?.value?.value?.trim();
+    const quorum = quorumRaw ? parseQuorum(quorumRaw) : undefined;
+    const people = raw ? parseApprovers(raw) : { ids: [], names: [] };
+    const checked = approvalOptions([...people.ids, ...people.names.map((n) => `@${n}`)], quorum);
+    if (checked.approvers) approval = { approvers: people.ids, quorum: checked.quorum };
+    if (people.names.length) approverNames = people.names;
+  } catch (e) {
+    const msg = describeError(e)
+      .replace(/--approvers/g, 'Approvers')
+      .replace(/--quorum/g, 'Approvals needed')
+      .slice(0, 150);
+    errors[isAdError(e) && e.code === 'BAD_QUORUM' ? BRIEF_BLOCKS.quorum : BRIEF_BLOCKS.approvers] = msg;
+  }
+  return {
+    brief,
+    options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields, ...approval },
+    approverNames,
+    errors,
+  };
 }
 
 export function makeBriefModalSubmission(deps: {
   runner: Pick<RoundRunner, 'start' | 'work'>;
-  thread: Pick<SlackThread, 'tell'>;
+  thread: Pick<SlackThread, 'tell' | 'userIdsByName'>;
   access: Pick<Access, 'channelAllowed' | 'settings'>;
   defaults: () => BriefDefaults;
   files: FileSettings;
@@ -84,12 +119,15 @@ export function makeBriefModalSubmission(deps: {
     } catch {
       channel = '';
     }
-    const { brief, options } = form;
+    const { brief } = form;
     if (!deps.access.channelAllowed(channel)) {
       await deps.thread.tell({ user }, allowlistMessage(deps.access.settings.channelAllowlist));
       return;
     }
     deps.runner.work.track(async () => {
+      const options: RoundOptions = { ...form.options, anonymous: false, hideTally: false } as RoundOptions;
+      const refused = await resolveApprovers(deps.thread, options, form.approverNames ?? []);
+      if (refused) return deps.thread.tell({ user }, errorMessage(esc(refused)));
       let referenceImage: Uint8Array | undefined;
       if (file) {
         try {
@@ -110,7 +148,7 @@ export function makeBriefModalSubmission(deps: {
         user,
         channel,
         brief,
-        options: { ...options, anonymous: false, hideTally: false },
+        options,
         referenceImage,
         replyTo: { user },
       });

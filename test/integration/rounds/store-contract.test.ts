@@ -313,6 +313,158 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     for (const k of keys) expect(await store.markProcessed(k, new Date())).toBe(false);
   });
 
+  it('keeps each content version of a variant with its hash, who made it and when', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await store.insertVariants([variant(r.id, 'A', 0), variant(r.id, 'B', 1)]);
+    const t = new Date('2026-03-01T10:00:00.000Z');
+    const v1 = await store.addContentVersion({
+      variantId: `${r.id}-A`,
+      roundId: r.id,
+      hash: 'h1',
+      headline: 'Headline A',
+      body: 'Body',
+      cta: 'Shop now',
+      formats: ['square'],
+      by: null,
+      at: t,
+    });
+    const v2 = await store.addContentVersion({ ...v1, hash: 'h2', headline: 'Edited', by: 'U2', at: new Date(t.getTime() + 1000) });
+    await store.addContentVersion({ ...v1, variantId: `${r.id}-B`, hash: 'hb' });
+    expect([v1.seq, v2.seq]).toEqual([1, 2]);
+    const all = await store.contentVersions(r.id);
+    expect(all.map((v) => [v.variantId.slice(-1), v.seq, v.hash, v.headline, v.by])).toEqual([
+      ['A', 1, 'h1', 'Headline A', null],
+      ['A', 2, 'h2', 'Edited', 'U2'],
+      ['B', 1, 'hb', 'Headline A', null],
+    ]);
+    expect(all[1]).toEqual(v2);
+  });
+
+  it('records approvals of exact content once, voids them on a content change, and refuses them once closed', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await store.insertVariants([variant(r.id, 'A', 0), variant(r.id, 'B', 1)]);
+    await store.transitionRound(r.id, ['generating'], 'open');
+    const A = `${r.id}-A`;
+    const at = new Date('2026-03-01T10:00:00.000Z');
+    expect(await store.approve({ roundId: r.id, variantId: A, user: 'Ualice', hash: 'h1', at })).toBe('recorded');
+    expect(await store.approve({ roundId: r.id, variantId: A, user: 'Ualice', hash: 'h1', at })).toBe('duplicate');
+    expect(await store.approve({ roundId: r.id, variantId: A, user: 'Ubob', hash: 'h1', at: new Date(at.getTime() + 1) })).toBe('recorded');
+    expect(await store.approve({ roundId: r.id, variantId: `${r.id}-B`, user: 'Ubob', hash: 'hb', at })).toBe('recorded');
+    // The copy of A changed to h2: both approvals of h1 are voided, B's stays.
+    const voided = await store.voidApprovals(A, 'h2', new Date(at.getTime() + 5000), 'copy edited by U3');
+    expect(voided.map((a) => [a.user, a.hash, a.voidedReason])).toEqual([
+      ['Ualice', 'h1', 'copy edited by U3'],
+      ['Ubob', 'h1', 'copy edited by U3'],
+    ]);
+    expect(await store.voidApprovals(A, 'h2', new Date(), 'again')).toEqual([]);
+    // The record keeps them; Alice may approve the new content.
+    expect(await store.approve({ roundId: r.id, variantId: A, user: 'Ualice', hash: 'h2', at: new Date(at.getTime() + 6000) })).toBe(
+      'recorded',
+    );
+    const list = await store.listApprovals(r.id);
+    expect(list.map((a) => [a.user, a.variantId.slice(-1), a.hash, a.voidedAt?.toISOString() ?? null])).toEqual([
+      ['Ualice', 'A', 'h1', new Date(at.getTime() + 5000).toISOString()],
+      ['Ubob', 'B', 'hb', null],
+      ['Ubob', 'A', 'h1', new Date(at.getTime() + 5000).toISOString()],
+      ['Ualice', 'A', 'h2', null],
+    ]);
+    await store.transitionRound(r.id, ['open'], 'closed');
+    expect(await store.approve({ roundId: r.id, variantId: A, user: 'Ucarol', hash: 'h2', at })).toBe('closed');
+    expect((await store.listApprovals(r.id)).length).toBe(4);
+  });
+
+  it('an approval arriving while a close is being written waits for it, then refuses', async () => {
+    const r = await store.insertRound(newRound(), CAPS());
+    await store.insertVariants([variant(r.id, 'A', 0)]);
+    await store.transitionRound(r.id, ['generating'], 'open');
+    const db = (store as SqlRoundStore).db;
+    let written!: () => void;
+    let commit!: () => void;
+    const closeWritten = new Promise<void>((res) => (written = res));
+    const mayCommit = new Promise<void>((res) => (commit = res));
+    const closing = db.transaction(async (tx) => {
+      await tx.query("UPDATE rounds SET status = 'closed' WHERE id = ?", [r.id]);
+      written();
+      await mayCommit;
+    });
+    await closeWritten;
+    let settled = false;
+    const approval = store
+      .approve({ roundId: r.id, variantId: `${r.id}-A`, user: 'Ulate', hash: 'h', at: new Date() })
+      .finally(() => (settled = true));
+    await new Promise((res) => setTimeout(res, 150));
+    const waited = !settled;
+    commit();
+    await closing;
+    expect(waited).toBe(true);
+    expect(await approval).toBe('closed');
+    expect(await store.listApprovals(r.id)).toEqual([]);
+  });
+
+  it('lists rounds created or closed since a date, oldest first', async () => {
+    const t = Date.parse('2026-05-10T00:00:00.000Z');
+    const old = await store.insertRound(newRound({ author: 'Us1', createdAt: new Date(t - 86_400_000) }), CAPS(new Date(t)));
+    const oldClosedLate = await store.insertRound(newRound({ author: 'Us2', createdAt: new Date(t - 3_600_000) }), CAPS(new Date(t)));
+    const fresh = await store.insertRound(newRound({ author: 'Us3', createdAt: new Date(t + 1000) }), CAPS(new Date(t)));
+    await store.updateRound(old.id, { closedAt: new Date(t - 1000) });
+    await store.updateRound(oldClosedLate.id, { closedAt: new Date(t + 5000) });
+    const since = (await store.roundsSince(new Date(t))).map((r) => r.id);
+    expect(since).toContain(oldClosedLate.id);
+    expect(since).toContain(fresh.id);
+    expect(since).not.toContain(old.id);
+    expect(since.indexOf(oldClosedLate.id)).toBeLessThan(since.indexOf(fresh.id));
+  });
+
+  it('keeps exports and imported result rows, matched or not, and finds them by ad key across many keys', async () => {
+    const at = new Date('2026-06-01T12:00:00.000Z');
+    const records = Array.from({ length: 620 }, (_, i) => ({
+      id: `ex-${name}-${i}`,
+      adKey: `adc-${String(i).padStart(12, '0')}`,
+      roundId: i === 0 ? 'r-x' : null,
+      variantId: i === 0 ? 'r-x-A' : null,
+      label: 'A',
+      hash: `hash${i}`,
+      role: (i === 0 ? 'winner' : 'variant') as 'winner' | 'variant',
+      platforms: ['meta', 'google-ads'],
+      creativeId: i === 0 ? 'cre-1' : null,
+      by: 'U1',
+      at: new Date(at.getTime() + i),
+      published: i === 0 ? { meta: ['123', '456'] } : null,
+    }));
+    await store.recordExports(records);
+    expect(await store.exports({ roundId: 'r-x' })).toEqual([records[0]]);
+    const keys = records.map((r) => r.adKey);
+    expect((await store.exports({ adKeys: keys })).map((e) => e.id)).toEqual(records.map((r) => r.id));
+    expect(await store.exports({ adKeys: [] })).toEqual([]);
+    expect((await store.exports()).length).toBe(620);
+    const row = (line: number, adKey: string | null, importId: string, importedAt: Date) => ({
+      importId,
+      line,
+      platform: 'meta' as const,
+      source: 'report.csv',
+      adKey,
+      platformAdId: adKey ? '120200000001' : null,
+      adName: adKey ? `${adKey} A` : 'someone else’s ad',
+      impressions: adKey ? 3_000_000_000 : 10,
+      clicks: adKey ? 1234 : null,
+      conversions: adKey ? 1.5 : null,
+      raw: { 'Ad name': adKey ?? 'x', Impressions: '3,000,000,000' },
+      reason: adKey ? null : 'no exported creative has this name',
+      importedAt,
+    });
+    const first = [row(5, keys[0], 'imp-1', at), row(6, null, 'imp-1', at)];
+    const second = [row(5, keys[0], 'imp-2', new Date(at.getTime() + 60_000))];
+    await store.addResultRows(second);
+    await store.addResultRows(first);
+    expect(await store.resultRows({ importId: 'imp-1' })).toEqual(first);
+    const mine = await store.resultRows({ adKeys: [keys[0], keys[1]] });
+    expect(mine.map((r) => [r.importId, r.line, r.impressions, r.conversions])).toEqual([
+      ['imp-1', 5, 3_000_000_000, 1.5],
+      ['imp-2', 5, 3_000_000_000, 1.5],
+    ]);
+    await expect(store.addResultRows([first[0]])).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+  });
+
   it('refuses a patch naming an unknown field as STORE_BAD_PATCH', async () => {
     const r = await store.insertRound(newRound(), CAPS());
     await expect(store.updateRound(r.id, { nope: 1 } as never)).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_BAD_PATCH' });

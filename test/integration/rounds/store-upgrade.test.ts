@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlLeases } from '../../../src/rounds/leases.ts';
+import { MIGRATIONS } from '../../../src/rounds/migrations.ts';
 import { openPostgresStore } from '../../../src/rounds/postgres.ts';
 import type { SqlRoundStore } from '../../../src/rounds/sql-store.ts';
 import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
@@ -123,11 +124,16 @@ async function expectAsWritten(store: SqlRoundStore): Promise<void> {
 
 async function expectWritable(store: SqlRoundStore): Promise<void> {
   await store.migrate();
-  expect((await store.db.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))).toEqual([1, 2]);
+  // Every migration shipped since then is applied on top.
+  expect((await store.db.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => Number(r.version))).toEqual(
+    MIGRATIONS.map((m) => m.version),
+  );
   // Migration 2: rounds made before it count against their author.
   expect(
     Number((await store.db.query('SELECT COUNT(*) AS n FROM rounds WHERE started_by IS NULL OR started_by <> author')).rows[0].n),
   ).toBe(0);
+  // Tables added later work on the old rows: an approval of an open round from back then.
+  expect(await store.approve({ roundId: 'r-2', variantId: 'r-2-A', user: 'U4', hash: 'h', at: T(21) })).toBe('recorded');
   expect(await store.swapVote({ roundId: 'r-2', user: 'U3', expected: null, next: 'r-2-A', source: 'reaction', at: T(21) })).toBe(true);
   expect(await store.swapVote({ roundId: 'r-1', user: 'U5', expected: null, next: 'r-1-A', source: 'button', at: T(21) })).toBe(false);
   expect((await store.listVotes('r-2')).map((v) => v.user)).toEqual(['U2', 'U3']);

@@ -2,9 +2,18 @@
 # adcreative: the bot (`start`) and the CLIP inference server (`serve-clip`) in one image.
 #
 #   docker build -t adcreative .                                   # CPU (slim Debian runtime)
-#   docker build --build-arg RUNTIME=cuda -t adcreative:cuda .     # GPU host: CUDA 12 + cuDNN 9 runtime,
-#                                                                  # ONNX Runtime's CUDA provider installed
-#   docker run --gpus all -e CLIP_DEVICE=cuda -v models:/app/models adcreative:cuda serve-clip
+#   docker build --build-arg RUNTIME=gpu -t adcreative:gpu .       # NVIDIA GPU through WebGPU over Vulkan: the
+#                                                                  # provider ships in onnxruntime-node, nothing
+#                                                                  # downloaded; the image adds the Vulkan loader
+#   docker run --gpus 'all,capabilities=compute,utility,graphics' -v ./models:/models:ro \
+#     -e CLIP_MODEL_DIR=/models/clip-vit-base-patch32 adcreative:gpu serve-clip
+#   docker build --build-arg RUNTIME=cuda -t adcreative:cuda .     # the alternative: ONNX Runtime's CUDA provider
+#                                                                  # (CUDA 12 + cuDNN 9 base; the build fetches the
+#                                                                  # provider from NuGet: needs network)
+#
+# WebGPU needs the NVIDIA driver's Vulkan ICD inside the container: the NVIDIA Container Toolkit
+# mounts it only when NVIDIA_DRIVER_CAPABILITIES includes `graphics` (set below; `--gpus` with
+# capabilities=… or compose's device capabilities override it).
 #
 # Multi-stage: native modules (better-sqlite3, sharp, onnxruntime-node, LanceDB) install in
 # the build stage from the lockfile, dev dependencies left out; the runtime stage carries
@@ -13,6 +22,7 @@
 # the /data volume (SQLite, LanceDB, variant images) unless DATABASE_URL / LANCEDB_URI say
 # otherwise. Model weights are never baked in: mount them (see README "Deploying").
 ARG NODE_VERSION=20
+# cpu | gpu (WebGPU over Vulkan) | cuda (CUDA provider)
 ARG RUNTIME=cpu
 
 # ---------------------------------------------------------------- build
@@ -22,9 +32,9 @@ ARG RUNTIME
 COPY package.json package-lock.json ./
 # onnxruntime-node's install script only downloads the CUDA provider: package.json's allowScripts
 # denies it (npm >= 11.16) and ONNXRUNTIME_NODE_INSTALL=skip does the same for older npm; the cuda
-# image then runs it on purpose (npm run install-cuda).
+# image then runs it on purpose for CUDA 12 (npm run install-cuda; the build needs network for NuGet).
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
- && if [ "$RUNTIME" = "cuda" ]; then npm run install-cuda; fi \
+ && if [ "$RUNTIME" = "cuda" ]; then ONNXRUNTIME_NODE_INSTALL=cuda12 npm run install-cuda; fi \
  && npm cache clean --force
 COPY tsconfig.json ./
 COPY src ./src
@@ -35,10 +45,22 @@ COPY models/README.md models/manifest.json ./models/
 # ---------------------------------------------------------------- runtimes
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime-cpu
 
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime-gpu
+# The Vulkan loader and the GL-vendor libraries the NVIDIA ICD (libGLX_nvidia, mounted by the
+# container toolkit) links against; the ICD manifest that points the loader at it, as NVIDIA's
+# own Vulkan images write it. The driver itself always comes from the host.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libx11-6 libxext6 \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /usr/share/vulkan/icd.d \
+ && printf '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3"}}\n' > /usr/share/vulkan/icd.d/nvidia_icd.json
+ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics CLIP_DEVICE=auto \
+    UV_THREADPOOL_SIZE=32
+
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 AS runtime-cuda
 # The CUDA base has no Node.js: the official binary is self-contained (glibc, libstdc++ only).
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
-ENV CLIP_DEVICE=cuda
+ENV CLIP_DEVICE=cuda UV_THREADPOOL_SIZE=32
 
 # ---------------------------------------------------------------- final
 FROM runtime-${RUNTIME} AS runtime

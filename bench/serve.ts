@@ -11,6 +11,13 @@
  * The model: $DATA_DIR/models/clip-vit-b-32 (make it with
  * `npm run -s adcreative -- models synth --arch vit-b-32`), or --model DIR.
  * Writes bench/results/serve.json.
+ *
+ * `--device webgpu|cuda [--images-per-request 16] [--vision-input float|rgb8]` (or `--against-peers`
+ * on the CPU, as the GPU check's dry run does): serve-clip on the
+ * GPU (precision and vision input as the model directory offers: fp16, rgb8), batching by
+ * provider, against its peers on the same host: raw `session.run` on the same device and file
+ * at its best batch (target: serve-clip ≥ 80% of it), and serve-clip on the CPU provider under
+ * the same load (target: ≥ 10×). Writes bench/results/serve-<device>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,8 +26,11 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
 import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH } from '../src/clip/kserve.ts';
-import { preprocessImage, readPreprocessConfig } from '../src/clip/preprocess.ts';
+import { onnxFile } from '../src/clip/model-dir.ts';
+import { cropRgb, preprocessImage, readPreprocessConfig } from '../src/clip/preprocess.ts';
+import { sessionOptions } from '../src/clip/session.ts';
 import { dataPath, loadConfig } from '../src/config.ts';
 import { generateJpegs } from '../src/image/bench-images.ts';
 
@@ -50,14 +60,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(model: string, batching: { max: number; waitMs: number } | null): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(
+  model: string,
+  batching: { max: number; waitMs: number } | null | 'auto',
+  env: Record<string, string> = { CLIP_DEVICE: 'cpu' },
+): Promise<{ url: string; child: ChildProcess; startLine: () => string }> {
   const port = await freePort();
-  const args = ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'serve-clip', '--host', '127.0.0.1', '--port', String(port), '--model', model];
-  if (batching) args.push('--batch-max', String(batching.max), '--batch-wait-ms', String(batching.waitMs));
-  else args.push('--no-batching');
+  // serve-clip's own entry: the same command, without the modules of the bot's other commands.
+  const args = ['--import', 'tsx', join(ROOT, 'src/clip/serve-main.ts'), '--host', '127.0.0.1', '--port', String(port), '--model', model];
+  if (batching === null) args.push('--no-batching');
+  else if (batching !== 'auto') args.push('--batch-max', String(batching.max), '--batch-wait-ms', String(batching.waitMs));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', CLIP_DEVICE: 'cpu' },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -65,11 +80,12 @@ async function startServer(model: string, batching: { max: number; waitMs: numbe
     err = (err + b.toString()).slice(-4000);
   });
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 180_000;
+  const until = Date.now() + 300_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`serve-clip exited (${child.exitCode}): ${err}`);
     try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, child };
+      if ((await fetch(`${url}/v2/health/ready`)).ok)
+        return { url, child, startLine: () => /serve-clip: KServe v2 on .*/.exec(err)?.[0] ?? '' };
     } catch {
       // Starting.
     }
@@ -168,10 +184,30 @@ export async function main(argv: string[]): Promise<void> {
       rounds: { type: 'string' },
       'batch-max': { type: 'string' },
       'batch-wait-ms': { type: 'string' },
+      device: { type: 'string' },
+      'images-per-request': { type: 'string' },
+      'vision-input': { type: 'string' },
+      'against-peers': { type: 'boolean' },
+      out: { type: 'string' },
     },
     strict: true,
   });
   const quick = values.quick === true;
+  const device = values.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'webgpu' && device !== 'cuda')
+    throw new Error(`--device takes cpu, webgpu or cuda; got ${JSON.stringify(device)}`);
+  // A GPU is measured against raw session.run and the CPU provider; `--against-peers` does the same on the CPU (the GPU check's dry run).
+  if (device !== 'cpu' || values['against-peers'] === true) {
+    return gpuServe(argv, device, {
+      quick,
+      model: values.model,
+      clients: values.clients,
+      seconds: values.seconds,
+      imagesPerRequest: values['images-per-request'],
+      visionInput: values['vision-input'],
+      out: values.out,
+    });
+  }
   const cfg = loadConfig({ ...process.env });
   const model = resolve(typeof values.model === 'string' ? values.model : dataPath(cfg, 'models', 'clip-vit-b-32'));
   if (!existsSync(join(model, 'onnx', 'vision_model.onnx'))) {
@@ -289,4 +325,163 @@ export async function main(argv: string[]): Promise<void> {
   log(
     `\nserve-clip, ${clients} clients: batched ${bat.requestsPerSec} req/s (p95 ${bat.p95Ms} ms) vs unbatched ${unb.requestsPerSec} req/s (p95 ${unb.p95Ms} ms): ${ratio}× throughput, p95 ${p95Ok ? 'no worse' : 'WORSE'}; target ≥ 1.4× at no worse p95: ${out.target.met ? 'met' : 'NOT met'}\nload average ${loadBefore.map((x) => round(x)).join(' ')} (shared machine: figures are noisy)\nwrote bench/results/serve.json`,
   );
+}
+
+// --- GPU: serve-clip on the device against raw session.run there, and against the CPU provider ---
+
+async function requestBodies(model: string, input: 'float' | 'rgb8', perRequest: number, distinct: number) {
+  const pre = readPreprocessConfig(model);
+  const limits = { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 };
+  const jpegs = await generateJpegs({ count: distinct, width: 1024, height: 768, seed: 9 });
+  const items = await Promise.all(jpegs.map((j) => (input === 'rgb8' ? cropRgb(j, pre, limits) : preprocessImage(j, pre, limits))));
+  const per = items[0].length;
+  return Array.from({ length: distinct }, (_, r) => {
+    const data = input === 'rgb8' ? new Uint8Array(per * perRequest) : new Float32Array(per * perRequest);
+    for (let k = 0; k < perRequest; k++) data.set(items[(r + k) % items.length] as never, k * per);
+    const enc = encodeInferRequest({
+      inputs: [
+        input === 'rgb8'
+          ? { name: 'pixels', datatype: 'UINT8', shape: [perRequest, pre.cropHeight, pre.cropWidth, 3], data: data as Uint8Array }
+          : { name: 'pixel_values', datatype: 'FP32', shape: [perRequest, 3, pre.cropHeight, pre.cropWidth], data: data as Float32Array },
+      ],
+      outputs: ['image_embeds'],
+      binary: true,
+    });
+    return { body: new Uint8Array(enc.body), headers: enc.headers };
+  });
+}
+
+async function rawBest(path: string, device: 'webgpu' | 'cuda' | 'cpu', input: 'float' | 'rgb8', batches: number[]) {
+  const s = await ort.InferenceSession.create(path, sessionOptions(device, 0));
+  const rows: { batch: number; imgPerSec: number }[] = [];
+  try {
+    for (const batch of batches) {
+      const t =
+        input === 'rgb8'
+          ? new ort.Tensor(
+              'uint8',
+              new Uint8Array(batch * 224 * 224 * 3).map((_, i) => (i * 37) & 255),
+              [batch, 224, 224, 3],
+            )
+          : new ort.Tensor(
+              'float32',
+              new Float32Array(batch * 3 * 224 * 224).map((_, i) => Math.sin(i * 0.37)),
+              [batch, 3, 224, 224],
+            );
+      const feeds = { [s.inputNames[0]]: t };
+      await s.run(feeds);
+      await s.run(feeds);
+      const n = Math.max(3, Math.round((device === 'cpu' ? 64 : 2048) / batch));
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await s.run(feeds);
+      rows.push({ batch, imgPerSec: round((n * batch) / ((performance.now() - t0) / 1000)) });
+      log(`  raw ${device} batch ${batch}: ${rows.at(-1)?.imgPerSec} img/s`);
+    }
+  } finally {
+    await s.release();
+  }
+  return { rows, best: rows.reduce((a, r) => (r.imgPerSec > a.imgPerSec ? r : a)) };
+}
+
+async function gpuServe(
+  argv: string[],
+  device: 'webgpu' | 'cuda' | 'cpu',
+  o: { quick: boolean; model?: string; clients?: string; seconds?: string; imagesPerRequest?: string; visionInput?: string; out?: string },
+): Promise<void> {
+  const cfg = loadConfig({ ...process.env });
+  const model = resolve(o.model ?? dataPath(cfg, 'models', 'clip-vit-b-32'));
+  const fp16 = existsSync(join(model, onnxFile('vision', 'fp16')));
+  const precision = fp16 ? 'fp16' : 'fp32';
+  const input = (o.visionInput ?? (existsSync(join(model, onnxFile('vision', precision, 'rgb8'))) ? 'rgb8' : 'float')) as 'float' | 'rgb8';
+  const clients = Number(o.clients ?? 32);
+  const perRequest = Number(o.imagesPerRequest ?? 16);
+  const seconds = Number(o.seconds ?? (o.quick ? 10 : 20));
+  const warmup = o.quick ? 3 : 5;
+  const loadBefore = os.loadavg();
+  log(`serve-clip on ${device}: ${precision}, ${input} input, ${clients} clients × ${perRequest} images per request`);
+
+  // The peer: raw session.run on the same device and file, at its best batch.
+  const raw = await rawBest(join(model, onnxFile('vision', precision, input)), device, input, o.quick ? [32, 128] : [32, 128, 256]);
+  const bodies = await requestBodies(model, input, perRequest, 8);
+  const gpuEnv = {
+    CLIP_DEVICE: device,
+    CLIP_PRECISION: precision,
+    CLIP_VISION_INPUT: input,
+    UV_THREADPOOL_SIZE: String(os.availableParallelism() + 4),
+  };
+  const gpuServer = await startServer(model, 'auto', gpuEnv);
+  let gpu: ReturnType<typeof summary>;
+  let startLine = '';
+  try {
+    const x = await load(gpuServer.url, bodies, clients, seconds, warmup);
+    gpu = summary(x, seconds, perRequest, await meanBatch(gpuServer.url));
+    startLine = gpuServer.startLine();
+  } finally {
+    await stopServer(gpuServer.child);
+  }
+  log(
+    `  serve-clip ${device}: ${gpu.imgPerSec} img/s (p50 ${gpu.p50Ms} ms, p95 ${gpu.p95Ms} ms, mean batch ${gpu.meanBatch}, errors ${gpu.errors})`,
+  );
+
+  // The host's CPU provider behind the same server and load (fp32 float: the CPU's default).
+  const cpuBodies = input === 'float' ? bodies : await requestBodies(model, 'float', perRequest, 8);
+  const cpuServer = await startServer(model, 'auto', { CLIP_DEVICE: 'cpu', CLIP_PRECISION: 'fp32', CLIP_VISION_INPUT: 'float' });
+  let cpu: ReturnType<typeof summary>;
+  try {
+    const x = await load(cpuServer.url, cpuBodies, Math.min(clients, 8), o.quick ? 8 : 15, warmup);
+    cpu = summary(x, o.quick ? 8 : 15, perRequest, await meanBatch(cpuServer.url));
+  } finally {
+    await stopServer(cpuServer.child);
+  }
+  log(`  serve-clip cpu: ${cpu.imgPerSec} img/s`);
+
+  const out = {
+    benchmark: 'serve',
+    date: new Date().toISOString(),
+    command: `npm run bench -- serve ${argv.join(' ')}`,
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.availableParallelism(),
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      gpu: process.env.GPU_NAME,
+      loadAverageBefore: loadBefore.map((x) => round(x)),
+      loadAverageAfter: os.loadavg().map((x) => round(x)),
+    },
+    settings: {
+      model,
+      device,
+      precision,
+      visionInput: input,
+      clients,
+      imagesPerRequest: perRequest,
+      seconds,
+      warmupSeconds: warmup,
+      batching: 'auto (by provider)',
+      serverStartLine: startLine,
+    },
+    rawSessionRun: raw,
+    serveClip: { onDevice: gpu, cpuProvider: cpu },
+    ratios: {
+      serveOverRawBest: { target: '≥ 0.8', value: round(gpu.imgPerSec / raw.best.imgPerSec, 3) },
+      gpuOverCpuProvider: { target: '≥ 10', value: round(gpu.imgPerSec / cpu.imgPerSec, 2) },
+    },
+  };
+  const file = resolve(o.out ?? join(ROOT, 'bench', 'results', `serve-${device}.json`));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  log(
+    `serve-clip ${device} ${gpu.imgPerSec} img/s = ${out.ratios.serveOverRawBest.value} of raw session.run at its best batch (${raw.best.batch}: ${raw.best.imgPerSec}), ${out.ratios.gpuOverCpuProvider.value}× the CPU provider (${cpu.imgPerSec}); wrote ${file}`,
+  );
+}
+
+function summary(x: Awaited<ReturnType<typeof load>>, seconds: number, perRequest: number, batch: number) {
+  return {
+    requests: x.completed,
+    imgPerSec: round((x.completed * perRequest) / seconds),
+    p50Ms: round(percentile(x.latencies, 50), 1),
+    p95Ms: round(percentile(x.latencies, 95), 1),
+    meanBatch: batch,
+    errors: x.errors,
+  };
 }

@@ -67,6 +67,32 @@ export function oneOf<const T extends string>(...values: T[]): Parser<T> {
   };
 }
 
+/** `key=value` pairs separated by commas (keys and values: letters, digits, `_`, `.`, `-`). */
+export const keyValues: Parser<Record<string, string>> = (raw, name) => {
+  const out: Record<string, string> = {};
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z][A-Za-z0-9_.]*)=([A-Za-z0-9_.-]+)$/.exec(part);
+    if (!m) bad(name, 'key=value pairs separated by commas (e.g. preferredLayout=NHWC,validationMode=disabled)', raw);
+    out[m[1]] = m[2];
+  }
+  return out;
+};
+
+/** `auto` (the value is settled later, e.g. by the CLIP execution provider), or what `p` parses. */
+export function autoOr<T>(p: Parser<T>): Parser<T | 'auto'> {
+  return (raw, name) => {
+    if (raw.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return p(raw, name);
+    } catch (e) {
+      throw new ConfigError(`${(e as Error).message.replace(/ must be /, ' must be auto or ')}`);
+    }
+  };
+}
+
 export const bool: Parser<boolean> = (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -334,14 +360,21 @@ export const SETTINGS = {
     default: 'auto',
     parse: oneOf('auto', 'cpu', 'cuda', 'webgpu'),
     group: 'clip',
-    doc: 'Execution provider: auto tries CUDA then falls back to CPU.',
+    doc: 'Execution provider: `auto` tries CUDA, then WebGPU (bundled; Vulkan on NVIDIA), then CPU, logging each attempt; `cuda` or `webgpu` fail loudly when unavailable.',
   },
   clipPrecision: {
     env: 'CLIP_PRECISION',
-    default: 'fp32',
-    parse: oneOf('fp32', 'int8'),
+    default: 'auto',
+    parse: oneOf('auto', 'fp32', 'fp16', 'int8'),
     group: 'clip',
-    doc: 'Which ONNX files to load: fp32 (model.onnx) or int8 (*_quantized.onnx).',
+    doc: 'Which ONNX files to load: `auto` = fp16 on a GPU when `onnx/*_fp16.onnx` exist (`models fp16`), else fp32; fp32, fp16, or int8 (`*_quantized.onnx`, a CPU choice).',
+  },
+  clipVisionInput: {
+    env: 'CLIP_VISION_INPUT',
+    default: 'auto',
+    parse: oneOf('auto', 'float', 'rgb8'),
+    group: 'clip',
+    doc: 'Vision graph input: `float` (the standard export), `rgb8` (8-bit pixels normalised inside the graph, `models rgb8`), or `auto` = rgb8 where its file exists.',
   },
   clipThreads: {
     env: 'CLIP_THREADS',
@@ -352,17 +385,38 @@ export const SETTINGS = {
   },
   clipBatchMax: {
     env: 'CLIP_BATCH_MAX',
-    default: '8',
-    parse: int(1, 256),
+    default: 'auto',
+    parse: autoOr(int(1, 1024)),
     group: 'clip',
-    doc: 'Dynamic batcher: most inputs in one inference run.',
+    doc: 'Dynamic batcher: most inputs in one inference run; `auto` = 128 on a GPU, 8 on a CPU.',
   },
   clipBatchWaitMs: {
     env: 'CLIP_BATCH_WAIT_MS',
-    default: '4',
-    parse: int(0, 1000),
+    default: 'auto',
+    parse: autoOr(int(0, 1000)),
     group: 'clip',
-    doc: 'Dynamic batcher: longest wait for more inputs before a run.',
+    doc: 'Dynamic batcher: longest wait for more inputs before a run; `auto` = 5 on a GPU, 4 on a CPU.',
+  },
+  clipPrepThreads: {
+    env: 'CLIP_PREP_THREADS',
+    default: 'auto',
+    parse: autoOr(int(1, 256)),
+    group: 'clip',
+    doc: 'Image preprocessing threads (decode, resize, normalise); `auto` = all cores but one on a GPU, the cores inference leaves free on a CPU. Set UV_THREADPOOL_SIZE above it.',
+  },
+  clipDecode: {
+    env: 'CLIP_DECODE',
+    default: 'default',
+    parse: oneOf('default', 'exact', 'fast'),
+    group: 'clip',
+    doc: 'Image decode: `default` (libvips downscale, near Pillow), `exact` (Pillow resampler, slower), `fast` (JPEG shrink-on-load: faster, further from the reference; see README).',
+  },
+  clipWebgpuOptions: {
+    env: 'CLIP_WEBGPU_OPTIONS',
+    default: '',
+    parse: keyValues,
+    group: 'clip',
+    doc: 'WebGPU provider options as `key=value,…`: `preferredLayout=NHWC`, or any `ep.webgpuexecutionprovider.<key>` entry (e.g. `validationMode=disabled`).',
   },
   clipEndpoint: {
     env: 'CLIP_ENDPOINT',

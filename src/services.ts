@@ -3,7 +3,7 @@
  * store → Slack app. `npm start` uses it for every mode (the sandbox too); tests pass
  * overrides for the parts they replace.
  */
-import type { Encoder } from './clip/types.ts';
+import { describeEncoder, type Encoder, engineOf } from './clip/types.ts';
 import { type Config, dataPath, libraryUri } from './config.ts';
 import { probeWritable } from './disk.ts';
 import { describeError } from './errors.ts';
@@ -116,15 +116,19 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   const metrics = o.metrics ?? createMetrics({ labels: { replica: replicaId(cfg) } });
   const rawEncoder = o.encoder ?? (await (await import('./clip/open.ts')).openEncoder(cfg, { logger }));
   // In-process encoder: its runs report batch sizes. Every encoder: call latency and failures.
-  type Run = { kind: 'text' | 'vision'; size: number; queueWaitMs?: number };
   // Under a CLIP adapter (learning), the engine is its `base`.
-  const engine = (rawEncoder as { base?: Encoder }).base ?? rawEncoder;
-  const onRun = (engine as { onRun?: (l: (e: Run) => void) => unknown }).onRun;
-  onRun?.call(engine, (e: Run) => {
+  const engine = engineOf(rawEncoder);
+  engine.onRun?.((e) => {
     metrics.encoderBatch(e.kind, e.size);
     if (e.queueWaitMs !== undefined) metrics.encoderQueueWait(e.kind, e.queueWaitMs / 1000);
   });
   const encoder = instrumentEncoder(rawEncoder, metrics);
+  // Loaded now, in the background: the provider is chosen (and named in the log and /readyz)
+  // before the first brief, which then does not wait for it.
+  const warming = engine
+    .warmup?.()
+    .then(() => logger.info('clip encoder ready', { encoder: describeEncoder(encoder.info()) }))
+    .catch((e: unknown) => logger.error('clip encoder failed to load', { error: describeError(e) }));
   const synthetic = encoder.info().synthetic;
   if (synthetic)
     logger.warn('SYNTHETIC CLIP MODEL LOADED: similarity scores are meaningless; install the real model for real rankings', {
@@ -207,10 +211,17 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
       // A full or read-only disk fails here, before a round fails on it (rounds, assets, the library).
       data_dir_writable: () => probeWritable(dataPath(cfg), 'DATA_DIR'),
       ...(isLocalPath(libraryUri(cfg)) ? { library_writable: () => probeWritable(libraryUri(cfg), 'the creative library folder') } : {}),
-      // A remote encoder must answer its health endpoint; the in-process one is ready when built.
+      // A remote encoder must answer its health endpoint; the in-process one must have loaded
+      // its sessions. Either way /readyz names where CLIP runs.
       encoder: async () => {
-        const remote = engine as { ready?: () => Promise<boolean> };
-        if (remote.ready && !(await remote.ready.call(engine))) throw new Error(`CLIP server ${encoder.info().device} is not ready`);
+        await warming;
+        const info = encoder.info();
+        if (engine.ready && !(await engine.ready())) {
+          throw new Error(
+            info.device.startsWith('remote') ? `CLIP server ${info.device} is not ready` : `CLIP is loading (${describeEncoder(info)})`,
+          );
+        }
+        return describeEncoder(info);
       },
     },
   });

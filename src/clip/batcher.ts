@@ -34,6 +34,8 @@ export interface Batcher<I, O> {
   readonly queued: number;
   /** Rejects everything queued and refuses new work. */
   close(reason: Error): void;
+  /** Changes the ceiling and the wait (the encoder learns them once the execution provider is known). */
+  configure(limits: { batchMax: number; waitMs: number }): void;
 }
 
 interface Entry<I, O> {
@@ -45,9 +47,14 @@ interface Entry<I, O> {
   reject(e: unknown): void;
 }
 
+function checkMax(batchMax: number): number {
+  if (!Number.isInteger(batchMax) || batchMax < 1) throw new RangeError(`batchMax must be a positive integer; got ${batchMax}`);
+  return batchMax;
+}
+
 export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
-  if (!Number.isInteger(opts.batchMax) || opts.batchMax < 1)
-    throw new RangeError(`batchMax must be a positive integer; got ${opts.batchMax}`);
+  let batchMax = checkMax(opts.batchMax);
+  let waitMs = opts.waitMs;
   const queue: Entry<I, O>[] = [];
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
@@ -67,7 +74,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
 
   const schedule = () => {
     if (busy || queue.length === 0) return;
-    if (queue.length >= opts.batchMax) {
+    if (queue.length >= batchMax) {
       void flush();
     } else if (!timer) {
       // Even with waitMs 0 the run starts on a later turn, so callers of the same tick share it.
@@ -77,7 +84,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
           timer = undefined;
           if (!busy && queue.length > 0) void flush();
         },
-        Math.max(0, opts.waitMs - waited),
+        Math.max(0, waitMs - waited),
       );
     }
   };
@@ -86,7 +93,7 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     if (timer) clearTimeout(timer);
     timer = undefined;
     busy = true;
-    const batch = queue.splice(0, opts.batchMax);
+    const batch = queue.splice(0, batchMax);
     try {
       await runOnce(batch);
     } catch (err) {
@@ -136,6 +143,11 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     },
     get queued() {
       return queue.length;
+    },
+    configure(limits) {
+      batchMax = checkMax(limits.batchMax);
+      waitMs = limits.waitMs;
+      schedule();
     },
     close(reason) {
       closed = reason;

@@ -1,52 +1,73 @@
 /**
  * The in-process CLIP encoder: tokenizer on the calling thread, a dynamic batcher per model
- * half, and one worker thread that owns the ONNX Runtime sessions and runs them, and also
- * preprocesses images (decode, flatten, resample, float conversion: pixel loops that held
- * the bot's event loop for tens of milliseconds per image when they ran here). Images are preprocessed as they arrive and join the next
- * batch, so decoding overlaps inference; tensors travel to and from the worker as
- * transferred buffers.
+ * input, one worker thread that owns the ONNX Runtime sessions and runs them, and a pool of
+ * preprocessing threads (decode, flatten, resample, normalise: pixel loops that held the
+ * bot's event loop for tens of milliseconds per image when they ran here). Images are
+ * preprocessed as they arrive and join the next batch, so decoding overlaps inference;
+ * tensors travel to and from the workers as transferred buffers.
+ *
+ * What depends on the execution provider settles when the first session loads (session.ts
+ * picks the provider, the precision and the file): the batch ceiling and wait (GPU-sized or
+ * CPU-sized unless set), the size of the preprocessing pool (all cores but one on a GPU, the
+ * cores inference leaves free on a CPU), and what the pool produces (float tensors, or 8-bit
+ * pixels for an `rgb8` vision model).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { type AdError, ImageError, InferenceError, InputError, isAdError, ModelError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { createSemaphore } from '../workers/pool.ts';
+import { type WireError, WorkerRpc } from '../workers/rpc.ts';
 import { createBatcher } from './batcher.ts';
-import { inspectModelDir, type ModelDir, type ModelKind, type Precision } from './model-dir.ts';
-import { type ImageLimits, readPreprocessConfig } from './preprocess.ts';
-import { type Device, intraOpThreads } from './session.ts';
+import { inspectModelDir, type ModelDir, type ModelKind, type PrecisionSetting } from './model-dir.ts';
+import { createPrepPool } from './prep-pool.ts';
+import { type DecodeMode, type ImageLimits, readPreprocessConfig } from './preprocess.ts';
+import { type Device, isGpu, type Provider, type VisionInputSetting, type WebGpuSettings } from './session.ts';
 import { ClipTokenizer } from './tokenizer.ts';
-import type { Encoder, EncoderInfo } from './types.ts';
-import type { LoadResult, PreprocessResult, RunResult, WireError, WireTensor, WorkerReply, WorkerRequest } from './worker.ts';
+import type { Encoder, EncoderInfo, RunEvent } from './types.ts';
+import type { InputInfo, LoadResult, RunResult, WireTensor, WorkerRequest } from './worker.ts';
+
+export type { RunEvent } from './types.ts';
 
 export interface OnnxEncoderOptions {
   modelDir: string;
   device: Device;
-  precision: Precision;
+  precision: PrecisionSetting;
+  /** Which vision graph to load: the float export, the 8-bit-pixel variant, or (`auto`) the latter where it exists. */
+  visionInput?: VisionInputSetting;
   /** ONNX Runtime intra-op threads; 0: one per core. */
   threads: number;
-  batchMax: number;
-  batchWaitMs: number;
+  /** Most inputs in one run; default by provider (`batchDefaults`). */
+  batchMax?: number;
+  /** Longest wait for more inputs before a run; default by provider. */
+  batchWaitMs?: number;
   limits: ImageLimits;
   logger: Logger;
   /** Text padding: to the longest text of each batch (default), or always to 77. */
   textPadding?: 'longest' | 'max';
-  /** Images decoded at once; default: the cores inference leaves free (at least 1) on CPU, all cores on a GPU. */
+  /** Preprocessing threads (images decoded at once); default by provider (`prepPoolSize`). */
   decodeConcurrency?: number;
+  /** How images are decoded and resized (preprocess.ts); default `default`. */
+  decode?: DecodeMode;
+  webgpu?: WebGpuSettings;
 }
 
-/** One inference run, for tests and the benchmark. */
-export interface RunEvent {
-  kind: ModelKind;
-  /** Inputs in the run. */
-  size: number;
-  /** Padded sequence length (text runs). */
-  seqLen?: number;
-  /** Time inside session.run in the worker. */
-  runMs: number;
-  /** From sending the batch to having its embeddings back on this thread. */
-  roundTripMs: number;
-  /** Mean time the run's inputs waited for it to start (the batcher's queue). */
-  queueWaitMs?: number;
+/** Batching that fills the provider: where throughput stops rising on a GPU; a few inputs on a CPU. */
+export function batchDefaults(provider: Provider): { batchMax: number; batchWaitMs: number } {
+  // GPU: ViT-B/32 on WebGPU (H200) still gained from 32 to 128 images (1,412 → 1,543 img/s fp16)
+  // and text from 32 to 128 (563 → 997/s); a 5 ms wait costs a lone request little next to
+  // the 8 ms a batch of one takes there. CPU: throughput is flat past 8 (bench/results/clip.json).
+  return isGpu(provider) ? { batchMax: 128, batchWaitMs: 5 } : { batchMax: 8, batchWaitMs: 4 };
+}
+
+/** Preprocessing threads: on a GPU all cores but the caller's; on a CPU the cores inference leaves free. */
+export function prepPoolSize(provider: Provider, threads: number, cores = availableParallelism()): number {
+  return Math.max(1, isGpu(provider) ? cores - 1 : cores - (threads > 0 ? threads : cores));
+}
+
+/** libuv's thread pool, which every sharp call runs on: UV_THREADPOOL_SIZE as the process started with it. */
+function uvThreads(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
 }
 
 export interface EncoderStats {
@@ -59,16 +80,19 @@ export interface EncoderStats {
 
 export interface OnnxEncoder extends Encoder {
   stats(): EncoderStats;
-  /** Calls `listener` after every inference run; returns an unsubscribe function. */
   onRun(listener: (e: RunEvent) => void): () => void;
   /** Loads the sessions now rather than on first use. */
   warmup(kinds?: ModelKind[]): Promise<void>;
+  ready(): Promise<boolean>;
   /**
-   * Embeds images that are already preprocessed (CHW float32 tensors as `preprocessImage`
-   * makes them): the model-only path, for benchmarks and callers that preprocess themselves.
-   * The tensors' buffers are transferred to the worker and are unusable afterwards.
+   * Embeds images that are already preprocessed: normalised CHW float32 tensors as
+   * `preprocessImage` makes them, or 8-bit HWC crops as `cropRgb` makes them, whichever the
+   * loaded vision graph takes (`visionInput()`): the model-only path, for serve-clip and the
+   * benchmark. The buffers are transferred to the worker and are unusable afterwards.
    */
-  embedPreprocessed(pixels: Float32Array[]): Promise<Float32Array[]>;
+  embedPreprocessed(pixels: (Float32Array | Uint8Array)[]): Promise<Float32Array[]>;
+  /** The vision graph's pixel input (loads the vision session). */
+  visionInput(): Promise<InputInfo>;
   /** What the model directory holds. */
   readonly model: ModelDir;
   /**
@@ -77,6 +101,8 @@ export interface OnnxEncoder extends Encoder {
    * concurrent callers share runs through the same dynamic batching as `embedTexts`.
    */
   embedTokenized(rows: TokenRow[]): Promise<Float32Array[]>;
+  /** Batching and preprocessing as settled for the provider (after the first load). */
+  settings(): { provider: Provider | undefined; batchMax: number; batchWaitMs: number; prepThreads: number; visionInput: string };
 }
 
 /** One tokenized text: ids and attention mask of equal length (trailing padding allowed). */
@@ -84,8 +110,6 @@ export interface TokenRow {
   ids: BigInt64Array;
   mask: BigInt64Array;
 }
-
-type WorkerRequestBody = WorkerRequest extends infer T ? (T extends WorkerRequest ? Omit<T, 'id'> : never) : never;
 
 const OUTPUT: Record<ModelKind, string> = { text: 'text_embeds', vision: 'image_embeds' };
 
@@ -96,88 +120,10 @@ function reviveError(e: WireError): AdError {
   return new InferenceError('INFERENCE_FAILED', `ONNX Runtime failed: ${e.message}`, opts);
 }
 
-/** A failed preprocess in the worker: the image's fault unless the worker itself said otherwise. */
-function revivePreprocessError(e: WireError): AdError {
-  if (e.name === 'ModelError' || e.name === 'InferenceError') return reviveError(e);
-  return new ImageError(e.name === 'ImageError' && e.code ? e.code : 'IMAGE_CORRUPT', e.message, { hint: e.hint });
-}
-
-/** The RPC side of the inference worker; respawned on next use if it dies. */
-class WorkerClient {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve(r: WorkerReply & { ok: true }): void; reject(e: unknown): void; revive: (e: WireError) => AdError }
-  >();
-  private closed = false;
-
-  constructor(private readonly onExit: () => void) {}
-
-  private spawn(): Worker {
-    // The bootstrap registers the TypeScript loader in the new thread, then imports worker.ts.
-    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      execArgv: [],
-      workerData: { entry: new URL('./worker.ts', import.meta.url).href },
-    });
-    w.on('message', (reply: WorkerReply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) w.unref();
-      if (reply.ok) p.resolve(reply);
-      else p.reject(p.revive(reply.error));
-    });
-    const fail = (err: AdError) => {
-      // Calls still waiting on this worker get an answer even when it was closed on purpose.
-      for (const p of this.pending.values())
-        p.reject(this.closed ? new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed') : err);
-      this.pending.clear();
-      if (this.worker !== w) return;
-      this.worker = undefined;
-      this.onExit();
-    };
-    w.on('error', (e) => fail(new InferenceError('WORKER_FAILED', `the CLIP inference worker failed: ${e.message}`, { cause: e })));
-    w.on('exit', (code) => fail(new InferenceError('WORKER_EXITED', `the CLIP inference worker exited (code ${code})`)));
-    return w;
-  }
-
-  get alive(): boolean {
-    return this.worker !== undefined;
-  }
-
-  call<R extends LoadResult | RunResult | PreprocessResult | null>(
-    req: WorkerRequestBody,
-    transfer: ArrayBuffer[] = [],
-    revive: (e: WireError) => AdError = reviveError,
-  ): Promise<R> {
-    if (this.closed) return Promise.reject(new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed'));
-    this.worker ??= this.spawn();
-    const w = this.worker;
-    const id = this.nextId++;
-    return new Promise<R>((resolve, reject) => {
-      this.pending.set(id, { resolve: (r) => resolve(r.result as R), reject, revive });
-      w.ref();
-      w.postMessage({ ...req, id } as WorkerRequest, transfer);
-    });
-  }
-
-  async close(): Promise<void> {
-    const w = this.worker;
-    if (!w) {
-      this.closed = true;
-      return;
-    }
-    // Let the session release after the run in progress, but never wait long for it.
-    const released = this.call({ type: 'close' }).catch(() => undefined);
-    this.closed = true;
-    await Promise.race([released, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await w.terminate();
-  }
-}
+const closedError = () => new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
 
 /** A buffer that can be transferred whole (not a view into a larger or pooled one). */
-function ownBuffer(a: Float32Array | BigInt64Array): ArrayBuffer {
+function ownBuffer(a: Float32Array | BigInt64Array | Uint8Array): ArrayBuffer {
   if (a.byteOffset === 0 && a.buffer.byteLength === a.byteLength && a.buffer instanceof ArrayBuffer) return a.buffer;
   return a.slice().buffer as ArrayBuffer;
 }
@@ -186,38 +132,6 @@ function rows(r: RunResult): Float32Array[] {
   const out: Float32Array[] = [];
   for (let i = 0; i < r.rows; i++) out.push(new Float32Array(r.data, i * r.dims * 4, r.dims));
   return out;
-}
-
-/** A FIFO counting semaphore whose capacity can change. */
-function createSemaphore(n: number) {
-  let capacity = n;
-  let used = 0;
-  const waiters: (() => void)[] = [];
-  const wake = () => {
-    while (used < capacity && waiters.length) {
-      used++;
-      waiters.shift()?.();
-    }
-  };
-  return {
-    acquire(): Promise<void> {
-      if (used < capacity && waiters.length === 0) {
-        used++;
-        return Promise.resolve();
-      }
-      return new Promise((r) => {
-        waiters.push(r);
-      });
-    },
-    release(): void {
-      used--;
-      wake();
-    },
-    resize(c: number): void {
-      capacity = Math.max(1, c);
-      wake();
-    },
-  };
 }
 
 export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
@@ -237,39 +151,102 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     runMs: { text: 0, vision: 0 },
   };
   const listeners = new Set<(e: RunEvent) => void>();
-  let device: string = opts.device;
+  let provider: Provider | undefined;
+  let precision: EncoderInfo['precision'] = 'auto';
   let closed = false;
+  const loaded: Partial<Record<ModelKind, LoadResult>> = {};
 
   const sessions: Partial<Record<ModelKind, Promise<LoadResult>>> = {};
-  const worker = new WorkerClient(() => {
-    // A dead worker took its sessions with it: the next call loads them again.
-    delete sessions.text;
-    delete sessions.vision;
+  const worker = new WorkerRpc<WorkerRequest>({
+    entry: new URL('./worker.ts', import.meta.url),
+    name: 'the CLIP inference worker',
+    closedError,
+    onExit: () => {
+      // A dead worker took its sessions with it: the next call loads them again.
+      delete sessions.text;
+      delete sessions.vision;
+      delete loaded.text;
+      delete loaded.vision;
+    },
   });
-  // Preprocessing gets a worker of its own: in the inference worker its JavaScript parts would
-  // wait for each blocking run() to end, so decoding could not overlap inference.
-  const prepWorker = new WorkerClient(() => {});
+
+  // Settled by provider on the first load unless given.
+  const cpuDefaults = batchDefaults('cpu');
+  let batchMax = opts.batchMax ?? cpuDefaults.batchMax;
+  let batchWaitMs = opts.batchWaitMs ?? cpuDefaults.batchWaitMs;
+  let prepThreads =
+    opts.decodeConcurrency ?? prepPoolSize(opts.device === 'cpu' || opts.device === 'auto' ? 'cpu' : opts.device, opts.threads);
+  // Preprocessing gets a pool of its own: in the inference worker its JavaScript parts would
+  // wait for each blocking run() to end, so decoding could not overlap inference. One image per
+  // thread at a time: on a CPU the pool has the cores inference leaves (at least one), since
+  // decoding there preempts ONNX Runtime's threads, whose parallel loops stall while any one
+  // of them is descheduled.
+  const prep = createPrepPool(prepThreads, closedError);
+  const warnedNotes = new Set<string>();
+  let warnedUv = false;
+
+  const settle = (r: LoadResult) => {
+    const first = provider === undefined;
+    provider = r.provider;
+    if (precision === 'auto') precision = r.precision;
+    const d = batchDefaults(r.provider);
+    batchMax = opts.batchMax ?? d.batchMax;
+    batchWaitMs = opts.batchWaitMs ?? d.batchWaitMs;
+    for (const b of [textBatcher, imageBatcher, tokenBatcher]) b.configure({ batchMax, waitMs: batchWaitMs });
+    window.resize(Math.max(2 * batchMax, 8));
+    prepThreads = opts.decodeConcurrency ?? prepPoolSize(r.provider, opts.threads);
+    prep.resize(prepThreads);
+    if (first && prepThreads > uvThreads() && !warnedUv) {
+      warnedUv = true;
+      log.warn(
+        `image preprocessing: ${prepThreads} threads, but libuv's pool (which sharp decodes on) has ${uvThreads()}: start the process with UV_THREADPOOL_SIZE=${prepThreads + 1} or more to decode that many images at once`,
+        { prepThreads, uvThreads: uvThreads() },
+      );
+    }
+  };
 
   const ensureSession = (kind: ModelKind): Promise<LoadResult> => {
     const existing = sessions[kind];
     if (existing) return existing;
-    const path = kind === 'text' ? model.textModel : model.visionModel;
     stats.loads[kind]++;
-    const p = worker.call<LoadResult>({ type: 'load', kind, path, settings: { device: opts.device, threads: opts.threads } }).then((r) => {
-      device = r.provider;
-      if (opts.decodeConcurrency === undefined && kind === 'vision')
-        decodes.resize(r.provider === 'cpu' ? cpuDecodes : availableParallelism());
-      if (r.fallbackReason) {
-        log.warn(`CLIP_DEVICE=${opts.device}: CUDA is not available, running on CPU`, { kind, reason: r.fallbackReason });
+    const settings = {
+      device: opts.device,
+      threads: opts.threads,
+      precision: opts.precision,
+      visionInput: opts.visionInput ?? 'float',
+      webgpu: opts.webgpu,
+    };
+    const p = worker.call<LoadResult>({ type: 'load', kind, files: model.files[kind], settings }, [], reviveError).then((r) => {
+      loaded[kind] = r;
+      // Each provider tried and failed is reported by the worker once, in order.
+      const failures = r.attempts.filter((a) => a.error);
+      failures.forEach((a, i) => {
+        const next = failures[i + 1]?.provider ?? r.provider;
+        log.warn(`CLIP_DEVICE=${opts.device}: the ${a.provider} execution provider could not load; trying ${next}`, {
+          kind,
+          provider: a.provider,
+          reason: a.error,
+        });
+      });
+      for (const n of r.notes) {
+        if (warnedNotes.has(n)) continue;
+        warnedNotes.add(n);
+        log.warn(`CLIP: ${n}`, { kind, provider: r.provider });
       }
+      settle(r);
       log.info('clip session loaded', {
         kind,
-        path,
+        path: r.path,
         provider: r.provider,
         requestedDevice: opts.device,
-        precision: opts.precision,
+        precision: r.precision,
+        requestedPrecision: opts.precision,
+        ...(kind === 'vision' ? { visionInput: r.input } : {}),
         intraOpThreads: r.intraOpThreads,
         interOpThreads: r.interOpThreads,
+        batchMax,
+        batchWaitMs,
+        prepThreads,
         loadMs: Math.round(r.loadMs),
       });
       return r;
@@ -319,6 +296,7 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     const r = await worker.call<RunResult>(
       { type: 'run', kind, inputs, output: OUTPUT[kind] },
       inputs.flatMap((t) => t.parts),
+      reviveError,
     );
     if (r.rows !== size) throw new InferenceError('INFERENCE_FAILED', `the ${kind} model returned ${r.rows} embeddings for ${size} inputs`);
     emit({ kind, size, seqLen, runMs: r.runMs, roundTripMs: performance.now() - t0, queueWaitMs });
@@ -326,8 +304,8 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
   };
 
   const textBatcher = createBatcher<string, Float32Array>({
-    batchMax: opts.batchMax,
-    waitMs: opts.batchWaitMs,
+    batchMax,
+    waitMs: batchWaitMs,
     run: async (texts, info) => {
       const tok = await tokenizer();
       const enc = tok.encodeBatch(texts, { padTo: opts.textPadding ?? 'longest' });
@@ -345,14 +323,24 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     },
   });
 
-  const imageBatcher = createBatcher<Float32Array, Float32Array>({
-    batchMax: opts.batchMax,
-    waitMs: opts.batchWaitMs,
+  /** The vision graph's pixel input, from its loaded session. */
+  const pixelInput = async (): Promise<InputInfo> => {
+    const r = await ensureSession('vision');
+    const { cropHeight, cropWidth } = await preprocessConfig();
+    const found = r.inputs.find((i) => i.name === 'pixels' || i.name === 'pixel_values') ?? r.inputs[0];
+    if (found.type === 'uint8') return { name: found.name, type: 'uint8', dims: [-1, cropHeight, cropWidth, 3] };
+    return { name: found.name, type: 'float32', dims: [-1, 3, cropHeight, cropWidth] };
+  };
+
+  const imageBatcher = createBatcher<Float32Array | Uint8Array, Float32Array>({
+    batchMax,
+    waitMs: batchWaitMs,
     run: async (pixels, info) => {
-      const { cropHeight, cropWidth } = await preprocessConfig();
+      const input = await pixelInput();
+      const dims = [pixels.length, ...input.dims.slice(1)];
       return runModel(
         'vision',
-        [{ name: 'pixel_values', type: 'float32', dims: [pixels.length, 3, cropHeight, cropWidth], parts: pixels.map(ownBuffer) }],
+        [{ name: input.name, type: input.type === 'uint8' ? 'uint8' : 'float32', dims, parts: pixels.map(ownBuffer) }],
         pixels.length,
         undefined,
         info.waitMs,
@@ -362,8 +350,8 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
 
   // --- raw token rows (serve-clip): padded here to the longest row of each batch ---
   const tokenBatcher = createBatcher<TokenRow, Float32Array>({
-    batchMax: opts.batchMax,
-    waitMs: opts.batchWaitMs,
+    batchMax,
+    waitMs: batchWaitMs,
     run: async (rowsIn, info) => {
       const padId = BigInt((await tokenizer()).padId);
       // A row's length is up to its last attended token; whatever padding it came with is dropped.
@@ -395,16 +383,10 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
 
   // Decoded-but-not-yet-embedded images, across all callers: enough to fill the next batch
   // while one runs, without holding a whole large call's tensors in memory.
-  const window = createSemaphore(Math.max(2 * opts.batchMax, 8));
-  // Decodes at once. On CPU, inference already has `threads` cores; one decode at a time
-  // (~7 ms for a 1024×768 JPEG, several times the model's rate) keeps up without preempting
-  // ONNX Runtime's threads, whose parallel loops stall while any one of them is descheduled.
-  // A GPU leaves the cores to decoding.
-  const cpuDecodes = Math.max(1, availableParallelism() - intraOpThreads(opts.threads));
-  const decodes = createSemaphore(opts.decodeConcurrency ?? (opts.device === 'cpu' ? cpuDecodes : availableParallelism()));
+  const window = createSemaphore(Math.max(2 * batchMax, 8));
 
   const checkOpen = () => {
-    if (closed) throw new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+    if (closed) throw closedError();
   };
 
   const embedImages = async (images: Uint8Array[]): Promise<Float32Array[]> => {
@@ -413,33 +395,23 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       throw new InputError('INPUT_INVALID', 'embedImages expects an array of image file bytes (Uint8Array/Buffer)');
     }
     if (images.length === 0) return [];
-    const cfg = await preprocessConfig();
+    // The vision session decides what preprocessing makes (and the provider sizes the pool).
+    const [cfg, input] = await Promise.all([preprocessConfig(), pixelInput()]);
+    const output = input.type === 'uint8' ? 'rgb8' : 'float';
     let failed = false;
     const one = async (bytes: Uint8Array, i: number): Promise<Float32Array> => {
       await window.acquire();
       try {
         if (failed) throw new ImageError('IMAGE_SKIPPED', 'skipped after another image of the same call failed');
-        let pixels: Float32Array;
-        await decodes.acquire();
+        let pixels: Float32Array | Uint8Array;
         try {
-          // In the worker: decoding's alpha flattening, the exact resampler for upscales and the
-          // float conversion are loops over pixels that would otherwise hold this event loop.
-          // A copy (never Buffer#slice, a view): the transfer detaches it, and the caller keeps its bytes.
-          const own = new Uint8Array(bytes).buffer as ArrayBuffer;
-          const r = await prepWorker.call<PreprocessResult>(
-            { type: 'preprocess', bytes: own, cfg, limits: opts.limits },
-            [own],
-            revivePreprocessError,
-          );
-          pixels = new Float32Array(r.pixels);
+          pixels = await prep.preprocess(bytes, cfg, opts.limits, output, opts.decode);
         } catch (e) {
           failed = true;
           if (images.length === 1) throw e;
           const code = isAdError(e) ? e.code : 'IMAGE_CORRUPT';
           const msg = e instanceof Error ? e.message : String(e);
           throw new ImageError(code, `image ${i + 1} of ${images.length}: ${msg}`, { cause: e, hint: isAdError(e) ? e.hint : undefined });
-        } finally {
-          decodes.release();
         }
         return await imageBatcher.submitOne(pixels);
       } finally {
@@ -459,6 +431,8 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       throw new InputError('INPUT_INVALID', 'embedTexts expects an array of strings');
     }
     if (texts.length === 0) return [];
+    // Loaded before batching, so the first batches are already sized for the provider.
+    await ensureSession('text');
     return textBatcher.submit(texts);
   };
 
@@ -466,26 +440,31 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
     dims: model.dims,
     model,
     info(): EncoderInfo {
-      return { model: model.name, dims: model.dims, synthetic: model.synthetic, device, precision: opts.precision };
+      return { model: model.name, dims: model.dims, synthetic: model.synthetic, device: provider ?? opts.device, precision };
     },
     embedTexts,
     embedImages,
     async embedPreprocessed(pixels) {
       checkOpen();
       if (pixels.length === 0) return [];
-      const { cropHeight, cropWidth } = await preprocessConfig();
-      const want = 3 * cropHeight * cropWidth;
-      const wrong = pixels.find((p) => !(p instanceof Float32Array) || p.length !== want);
+      const input = await pixelInput();
+      const want = input.dims.slice(1).reduce((a, b) => a * b, 1);
+      const Want = input.type === 'uint8' ? Uint8Array : Float32Array;
+      const what =
+        input.type === 'uint8' ? `8-bit RGB ${input.dims.slice(1).join('×')} (HWC)` : `float32 ${input.dims.slice(1).join('×')} (CHW)`;
+      const wrong = pixels.find((p) => !(p instanceof Want) || p.length !== want);
       if (wrong)
         throw new InputError(
           'INPUT_INVALID',
-          `a preprocessed image has ${wrong.length} values; expected 3×${cropHeight}×${cropWidth} = ${want}`,
+          `a preprocessed image is ${wrong instanceof Uint8Array ? '8-bit' : 'float32'} with ${wrong.length} values; this vision model takes ${what} = ${want} values`,
         );
       return imageBatcher.submit(pixels);
     },
+    visionInput: pixelInput,
     async embedTokenized(rowsIn) {
       checkOpen();
       if (!rowsIn.length) return [];
+      await ensureSession('text');
       // An id the model's embedding table does not have fails the whole run it is in: refused here.
       const vocab = BigInt((await tokenizer()).vocabSize);
       rowsIn.forEach((r, b) => {
@@ -510,14 +489,25 @@ export function createOnnxEncoder(opts: OnnxEncoderOptions): OnnxEncoder {
       if (kinds.includes('text')) await tokenizer();
       if (kinds.includes('vision')) await preprocessConfig();
     },
+    async ready() {
+      return !closed && loaded.text !== undefined && loaded.vision !== undefined;
+    },
+    settings: () => ({
+      provider,
+      batchMax,
+      batchWaitMs,
+      prepThreads,
+      visionInput: loaded.vision?.input ?? opts.visionInput ?? 'float',
+    }),
     async close() {
       if (closed) return;
       closed = true;
-      const err = new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+      const err = closedError();
       textBatcher.close(err);
       tokenBatcher.close(err);
       imageBatcher.close(err);
-      await Promise.all([worker.close(), prepWorker.close()]);
+      // Let the sessions release after the run in progress, but never wait long for it.
+      await Promise.all([worker.close({ farewell: { type: 'close' } }), prep.close()]);
     },
   };
 }

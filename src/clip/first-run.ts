@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { type Config, dataPath } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { onnxFile, type PrecisionSetting } from './model-dir.ts';
 
 /** The synthetic model's folder: always under DATA_DIR, never the real model's folder. */
 export function syntheticModelDir(cfg: Pick<Config, 'dataDir'>): string {
@@ -20,10 +21,13 @@ export interface ModelFacts {
   synthetic: boolean;
 }
 
-/** A model folder counts when it has config.json and both ONNX towers for the precision asked. */
-export function modelPresence(dir: string, precision: 'fp32' | 'int8' = 'fp32'): ModelFacts {
-  const suffix = precision === 'int8' ? '_quantized' : '';
-  const files = ['config.json', join('onnx', `text_model${suffix}.onnx`), join('onnx', `vision_model${suffix}.onnx`)];
+/**
+ * A model folder counts when it has config.json and both ONNX towers for the precision asked
+ * (`auto` needs the fp32 files: the CPU's, and any GPU's fallback).
+ */
+export function modelPresence(dir: string, precision: PrecisionSetting = 'fp32'): ModelFacts {
+  const p = precision === 'auto' ? 'fp32' : precision;
+  const files = ['config.json', onnxFile('text', p), onnxFile('vision', p)];
   if (!files.every((f) => existsSync(join(dir, f)))) return { present: false, synthetic: false };
   try {
     const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { adcreative_synthetic?: unknown };

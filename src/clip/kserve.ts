@@ -9,8 +9,8 @@
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
-export type Datatype = 'FP32' | 'INT64';
-export type TensorData = Float32Array | BigInt64Array;
+export type Datatype = 'FP32' | 'INT64' | 'UINT8';
+export type TensorData = Float32Array | BigInt64Array | Uint8Array;
 
 export interface Tensor {
   name: string;
@@ -59,7 +59,7 @@ export interface Encoded {
   headers: Record<string, string>;
 }
 
-const BYTES: Record<Datatype, number> = { FP32: 4, INT64: 8 };
+const BYTES: Record<Datatype, number> = { FP32: 4, INT64: 8, UINT8: 1 };
 
 export function elementCount(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -107,6 +107,8 @@ function flatten(name: string, v: unknown, out: unknown[]): void {
 function fromBytes(datatype: Datatype, bytes: Uint8Array): TensorData {
   // A view of the body where it is aligned (serve-clip reads bodies so that it is): an image
   // batch is not copied whole only to be cut into per-image buffers next. Else a copy.
+  // A plain Uint8Array view, never the Buffer itself: Buffer#slice would give views, not copies.
+  if (datatype === 'UINT8') return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteOffset % BYTES[datatype] === 0) {
     const n = bytes.byteLength / BYTES[datatype];
     return datatype === 'FP32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new BigInt64Array(bytes.buffer, bytes.byteOffset, n);
@@ -125,6 +127,16 @@ function fromJson(name: string, datatype: Datatype, data: unknown): TensorData {
       const x = flat[i];
       if (typeof x !== 'number')
         throw new KServeError(400, `input ${name}: FP32 data must be numbers; element ${i} is ${JSON.stringify(x)}`);
+      out[i] = x;
+    }
+    return out;
+  }
+  if (datatype === 'UINT8') {
+    const out = new Uint8Array(flat.length);
+    for (let i = 0; i < flat.length; i++) {
+      const x = flat[i];
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 255)
+        throw new KServeError(400, `input ${name}: UINT8 data must be integers from 0 to 255; element ${i} is ${JSON.stringify(x)}`);
       out[i] = x;
     }
     return out;
@@ -172,8 +184,8 @@ function parseTensor(w: unknown, binary: Buffer, offset: { at: number }, where: 
   const t = w as WireTensor;
   if (typeof t.name !== 'string' || !t.name) throw new KServeError(400, `${where}: a tensor has no name`);
   const name = t.name;
-  if (t.datatype !== 'FP32' && t.datatype !== 'INT64')
-    throw new KServeError(400, `${where} ${name}: datatype must be FP32 or INT64; got ${JSON.stringify(t.datatype)}`);
+  if (t.datatype !== 'FP32' && t.datatype !== 'INT64' && t.datatype !== 'UINT8')
+    throw new KServeError(400, `${where} ${name}: datatype must be FP32, INT64 or UINT8; got ${JSON.stringify(t.datatype)}`);
   const datatype = t.datatype;
   if (!Array.isArray(t.shape) || t.shape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0))
     throw new KServeError(400, `${where} ${name}: shape must be an array of non-negative integers; got ${JSON.stringify(t.shape)}`);
@@ -300,10 +312,19 @@ export interface ModelMetadata {
   platform: string;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
+  /** serve-clip's addition (clients ignore unknown fields): the execution provider, precision and vision input in use. */
+  parameters?: Record<string, string>;
 }
 
-/** The two models' signatures, as serve-clip reports them and Triton's config.pbtxt declares them (-1: any size). */
-export function clipModels(dims: number, imageSize = 224): Record<'clip-text' | 'clip-vision', ModelMetadata> {
+/**
+ * The two models' signatures, as serve-clip reports them and Triton's config.pbtxt declares
+ * them (-1: any size). `rgb8`: the vision model takes 8-bit pixels (`models rgb8`).
+ */
+export function clipModels(
+  dims: number,
+  imageSize = 224,
+  visionInput: 'float' | 'rgb8' = 'float',
+): Record<'clip-text' | 'clip-vision', ModelMetadata> {
   return {
     'clip-text': {
       name: 'clip-text',
@@ -319,7 +340,11 @@ export function clipModels(dims: number, imageSize = 224): Record<'clip-text' | 
       name: 'clip-vision',
       versions: ['1'],
       platform: 'onnxruntime_onnx',
-      inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, imageSize, imageSize] }],
+      inputs: [
+        visionInput === 'rgb8'
+          ? { name: 'pixels', datatype: 'UINT8', shape: [-1, imageSize, imageSize, 3] }
+          : { name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, imageSize, imageSize] },
+      ],
       outputs: [{ name: 'image_embeds', datatype: 'FP32', shape: [-1, dims] }],
     },
   };

@@ -31,7 +31,13 @@ const fetchCmd: Command = {
     const name = args.positionals[0] ?? manifest.default;
     const model = manifest.models[name];
     if (!model) throw new UsageError(`unknown model "${name}"; the manifest has: ${Object.keys(manifest.models).join(', ')}`);
-    const precision = oneOfArg<FetchPrecision>(args.values.precision, 'precision', ['fp32', 'int8', 'all'], cfg.clipPrecision);
+    // fp16 files are made here from the fp32 ones (`models fp16`), not downloaded.
+    const precision = oneOfArg<FetchPrecision>(
+      args.values.precision,
+      'precision',
+      ['fp32', 'int8', 'all'],
+      cfg.clipPrecision === 'int8' ? 'int8' : 'fp32',
+    );
     const dir = typeof args.values.dir === 'string' ? resolve(args.values.dir) : join(PROJECT_ROOT, model.dir);
     const logger = createLogger({ level: cfg.logLevel });
     io.stderr.write(`fetching ${name} (${model.repo}@${model.revision}, ${precision}) into ${dir} from ${cfg.clipHubEndpoint}\n`);
@@ -52,6 +58,7 @@ const fetchCmd: Command = {
     }
     const shown = isAbsolute(dir) ? relative(process.cwd(), dir) || '.' : dir;
     io.stdout.write(`model ready in ${shown}${precision === 'int8' ? ' (set CLIP_PRECISION=int8)' : ''}\n`);
+    if (precision !== 'int8') io.stdout.write(`for a GPU host: npm run -s adcreative -- models fp16 ${shown}\n`);
     return 0;
   },
 };
@@ -95,7 +102,7 @@ const listCmd: Command = {
 const embedCmd: Command = {
   name: 'clip embed',
   summary: 'Embed one text or one image; prints {"dims", "norm", "embedding"} as JSON.',
-  usage: '--text TEXT | --image PATH [--model DIR] [--precision fp32|int8] [--device auto|cpu|cuda|webgpu]',
+  usage: '--text TEXT | --image PATH [--model DIR] [--precision auto|fp32|fp16|int8] [--device auto|cpu|cuda|webgpu]',
   options: {
     text: { type: 'string' },
     image: { type: 'string' },
@@ -111,16 +118,15 @@ const embedCmd: Command = {
     const cfg = config();
     // Loaded here so other commands do not pull in the tokenizer and image stack.
     const { createOnnxEncoder } = await import('./encoder.ts');
-    const encoder = createOnnxEncoder({
-      modelDir: typeof args.values.model === 'string' ? args.values.model : cfg.clipModelDir,
-      device: oneOfArg<Device>(args.values.device, 'device', ['auto', 'cpu', 'cuda', 'webgpu'], cfg.clipDevice),
-      precision: oneOfArg(args.values.precision, 'precision', ['fp32', 'int8'] as const, cfg.clipPrecision),
-      threads: cfg.clipThreads,
-      batchMax: cfg.clipBatchMax,
-      batchWaitMs: cfg.clipBatchWaitMs,
-      limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
-      logger: createLogger({ level: cfg.logLevel }),
-    });
+    const { encoderOptions } = await import('./open.ts');
+    const encoder = createOnnxEncoder(
+      encoderOptions(cfg, {
+        modelDir: typeof args.values.model === 'string' ? args.values.model : cfg.clipModelDir,
+        device: oneOfArg<Device>(args.values.device, 'device', ['auto', 'cpu', 'cuda', 'webgpu'], cfg.clipDevice),
+        precision: oneOfArg(args.values.precision, 'precision', ['auto', 'fp32', 'fp16', 'int8'] as const, cfg.clipPrecision),
+        logger: createLogger({ level: cfg.logLevel }),
+      }),
+    );
     try {
       let v: Float32Array;
       if (typeof text === 'string') {

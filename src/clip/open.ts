@@ -6,8 +6,29 @@
 import type { Config } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { applyConfiguredAdapter } from './adapter.ts';
-import { createOnnxEncoder } from './encoder.ts';
+import { createOnnxEncoder, type OnnxEncoderOptions } from './encoder.ts';
 import type { Encoder } from './types.ts';
+import { webgpuSettings } from './webgpu-options.ts';
+
+const orUndefined = (v: number | 'auto'): number | undefined => (v === 'auto' ? undefined : v);
+
+/** The in-process encoder's options as the configuration sets them (`auto` values settle by provider). */
+export function encoderOptions(cfg: Config, over: Partial<OnnxEncoderOptions> & { logger: Logger }): OnnxEncoderOptions {
+  return {
+    modelDir: cfg.clipModelDir,
+    device: cfg.clipDevice,
+    precision: cfg.clipPrecision,
+    visionInput: cfg.clipVisionInput,
+    threads: cfg.clipThreads,
+    batchMax: orUndefined(cfg.clipBatchMax),
+    batchWaitMs: orUndefined(cfg.clipBatchWaitMs),
+    decodeConcurrency: orUndefined(cfg.clipPrepThreads),
+    decode: cfg.clipDecode,
+    webgpu: webgpuSettings(cfg.clipWebgpuOptions),
+    limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
+    ...over,
+  };
+}
 
 export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): Promise<Encoder> {
   const logger = opts.logger ?? silentLogger;
@@ -21,22 +42,14 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       breakerFailures: cfg.clipBreakerFailures,
       breakerCooldownMs: cfg.clipBreakerCooldownMs,
       limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
+      prepThreads: orUndefined(cfg.clipPrepThreads),
       token: cfg.serveClipToken,
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.
     return applyConfiguredAdapter(cfg, remote, { logger });
   }
-  const encoder = await createOnnxEncoder({
-    modelDir: cfg.clipModelDir,
-    device: cfg.clipDevice,
-    precision: cfg.clipPrecision,
-    threads: cfg.clipThreads,
-    batchMax: cfg.clipBatchMax,
-    batchWaitMs: cfg.clipBatchWaitMs,
-    limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
-    logger,
-  });
+  const encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
   // CLIP_ADAPTER: the team's fine-tuned adapter over the frozen embeddings (off: unchanged).
   return applyConfiguredAdapter(cfg, encoder, { logger });
 }

@@ -168,32 +168,42 @@ function cropStart(size: number, crop: number): number {
   return size >= crop ? Math.floor((size - crop) / 2) : -Math.ceil((crop - size) / 2);
 }
 
+/**
+ * How images are decoded and resized:
+ * - `default`: downscales with libvips' Catmull-Rom (the same filter family as Pillow's bicubic,
+ *   within a level or two of it), upscales with the Pillow port;
+ * - `exact`: Pillow's resampler in TypeScript for every image (byte-exact with the reference, slower);
+ * - `fast`: as default, but a JPEG is decoded at 1/2, 1/4 or 1/8 of its size where the
+ *   downscale allows (libjpeg's shrink-on-load), which skips most of the decode: faster, and the
+ *   pixels differ more from the reference (bench/results/preprocess.json states by how much).
+ */
+export type DecodeMode = 'default' | 'exact' | 'fast';
+export const DECODE_MODES: readonly DecodeMode[] = ['default', 'exact', 'fast'];
+
 export interface PreprocessOptions {
   /** File name or URL for error messages. */
   source?: string;
-  /**
-   * Pillow's resampler in TypeScript for every image (byte-exact with the reference, slower).
-   * By default only upscales use it; downscales use libvips' Catmull-Rom (the same filter
-   * family, within a level or two of Pillow) which is several times faster.
-   */
+  /** Same as `decode: 'exact'`. */
   exact?: boolean;
+  decode?: DecodeMode;
 }
 
-/** Preprocesses into `out` at `offset` (3 × cropHeight × cropWidth floats), without a copy. */
-export async function preprocessInto(
+/**
+ * Decodes, resizes (shortest side to `shortestEdge`) and centre-crops one image to the
+ * model's window: 8-bit RGB, row-major HWC, cropHeight × cropWidth × 3 bytes; where the crop
+ * is larger than the image the rest is black (pixel value 0), as CLIPImageProcessor pads.
+ * This is what the 8-bit-pixel (`rgb8`) vision models take; `normalizeInto` makes the float
+ * tensor of the standard export from it.
+ */
+export async function cropRgb(
   bytes: Uint8Array,
   cfg: PreprocessConfig,
   limits: ImageLimits,
-  out: Float32Array,
-  offset: number,
   opts: PreprocessOptions = {},
-): Promise<void> {
+): Promise<Uint8Array> {
   const H = cfg.cropHeight;
   const W = cfg.cropWidth;
-  const plane = H * W;
-  if (!Number.isInteger(offset) || offset < 0 || offset + 3 * plane > out.length) {
-    throw new RangeError(`preprocessInto: ${3 * plane} floats at offset ${offset} do not fit in a tensor of ${out.length}`);
-  }
+  const mode: DecodeMode = opts.exact ? 'exact' : (opts.decode ?? 'default');
   const info = await probe(bytes, limits, opts.source);
   const rs = resizedSize(info.width, info.height, cfg.shortestEdge);
   const top = cropStart(rs.height, H);
@@ -205,39 +215,64 @@ export async function preprocessInto(
   const x1 = Math.min(rs.width, left + W);
   const win = { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
   let px: Uint8Array;
-  if (!opts.exact && rs.width < info.width) {
+  if (mode !== 'exact' && rs.width < info.width) {
     const img = await decodeRgb(bytes, limits, {
       source: opts.source,
       info,
-      resize: { width: rs.width, height: rs.height, window: win, filter: cfg.resample },
+      // Shrink-on-load only for JPEG: libjpeg's 1/2, 1/4, 1/8 scales; WebP's loader would rescale by any factor.
+      resize: {
+        width: rs.width,
+        height: rs.height,
+        window: win,
+        filter: cfg.resample,
+        shrinkOnLoad: mode === 'fast' && info.format === 'jpeg',
+      },
     });
     px = img.data;
   } else {
     const img = await decodeRgb(bytes, limits, { source: opts.source, info });
     px = resizeWindowRgb(img.data, img.width, img.height, rs.width, rs.height, win, cfg.resample);
   }
-
-  const t = lut(cfg);
-  if (win.width !== W || win.height !== H) {
-    // Padding is black (pixel value 0) before normalisation, as CLIPImageProcessor pads.
-    for (let c = 0; c < 3; c++) out.fill(t[c * 256], offset + c * plane, offset + (c + 1) * plane);
-  }
+  if (win.width === W && win.height === H && px.length === W * H * 3) return px;
+  const out = new Uint8Array(W * H * 3);
   const dy = y0 - top;
   const dx = x0 - left;
+  for (let y = 0; y < win.height; y++) out.set(px.subarray(y * win.width * 3, (y + 1) * win.width * 3), ((y + dy) * W + dx) * 3);
+  return out;
+}
+
+/** 8-bit RGB HWC (as `cropRgb` makes it) → normalised CHW float32 into `out` at `offset`. */
+export function normalizeInto(rgb: Uint8Array, cfg: PreprocessConfig, out: Float32Array, offset: number): void {
+  const plane = cfg.cropHeight * cfg.cropWidth;
+  if (rgb.length !== 3 * plane) throw new RangeError(`normalizeInto: ${rgb.length} bytes; expected ${cfg.cropHeight}×${cfg.cropWidth}×3`);
+  if (!Number.isInteger(offset) || offset < 0 || offset + 3 * plane > out.length) {
+    throw new RangeError(`preprocessInto: ${3 * plane} floats at offset ${offset} do not fit in a tensor of ${out.length}`);
+  }
+  const t = lut(cfg);
   const r0 = offset;
   const g0 = offset + plane;
   const b0 = offset + 2 * plane;
-  for (let y = 0; y < win.height; y++) {
-    let p = y * win.width * 3;
-    let o = (y + dy) * W + dx;
-    for (let x = 0; x < win.width; x++) {
-      out[r0 + o] = t[px[p]];
-      out[g0 + o] = t[256 + px[p + 1]];
-      out[b0 + o] = t[512 + px[p + 2]];
-      p += 3;
-      o++;
-    }
+  for (let o = 0, p = 0; o < plane; o++, p += 3) {
+    out[r0 + o] = t[rgb[p]];
+    out[g0 + o] = t[256 + rgb[p + 1]];
+    out[b0 + o] = t[512 + rgb[p + 2]];
   }
+}
+
+/** Preprocesses into `out` at `offset` (3 × cropHeight × cropWidth floats). */
+export async function preprocessInto(
+  bytes: Uint8Array,
+  cfg: PreprocessConfig,
+  limits: ImageLimits,
+  out: Float32Array,
+  offset: number,
+  opts: PreprocessOptions = {},
+): Promise<void> {
+  const plane = cfg.cropHeight * cfg.cropWidth;
+  if (!Number.isInteger(offset) || offset < 0 || offset + 3 * plane > out.length) {
+    throw new RangeError(`preprocessInto: ${3 * plane} floats at offset ${offset} do not fit in a tensor of ${out.length}`);
+  }
+  normalizeInto(await cropRgb(bytes, cfg, limits, opts), cfg, out, offset);
 }
 
 /** Encoded image bytes → CHW float32 (3 × cropHeight × cropWidth). */

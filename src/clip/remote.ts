@@ -6,8 +6,11 @@
  * Tokenizing and preprocessing stay on the bot, from the model directory's small files
  * (tokenizer.json, preprocessor_config.json, config.json — no weights needed): the
  * protocol carries tensors only, Triton has no endpoint for those files, and this spreads
- * the decode work over the replicas instead of the GPU host. Tensors travel with the
- * binary extension (an image is 602 KB of FP32; as JSON it would be ~2 MB and slow to parse).
+ * the decode work over the replicas instead of the GPU host. Images are preprocessed in the
+ * CLIP preprocessing pool (worker threads), never on the bot's event loop. Tensors travel
+ * with the binary extension (an image is 602 KB of FP32; as JSON it would be ~2 MB and slow
+ * to parse); when the server's vision model takes 8-bit pixels (its model metadata says
+ * `pixels` UINT8: `models rgb8`), images go as 150 KB of bytes instead.
  *
  * Failures: each request has a timeout; network errors, timeouts and 5xx are retried with
  * exponential backoff and full jitter; after `breakerFailures` consecutive failed attempts
@@ -20,13 +23,15 @@
  */
 
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InferenceError, InputError, isAdError, NetworkError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH, type Tensor } from './kserve.ts';
 import { readModelConfig } from './model-config.ts';
-import { type ImageLimits, type PreprocessConfig, preprocessImage, readPreprocessConfig } from './preprocess.ts';
+import { createPrepPool } from './prep-pool.ts';
+import { type ImageLimits, type PreprocessConfig, readPreprocessConfig } from './preprocess.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 import { type Encoder, type EncoderInfo, l2normalize } from './types.ts';
 
@@ -47,6 +52,8 @@ export interface RemoteEncoderOptions {
   logger?: Logger;
   /** Backoff base; tests shorten it. */
   backoffMs?: number;
+  /** Image preprocessing threads (default: the cores but one). */
+  prepThreads?: number;
   /** Bearer token the server requires (SERVE_CLIP_TOKEN). */
   token?: string;
 }
@@ -99,6 +106,27 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
       { synthetic: true },
     );
   const tokenizer = ClipTokenizer.load(join(opts.modelDir, 'tokenizer.json'));
+  const closedError = () => new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+  const prep = createPrepPool(opts.prepThreads ?? Math.max(1, availableParallelism() - 1), closedError);
+  // What the server's clip-vision takes, from its model metadata: asked once it answers.
+  let visionWire: Promise<'float' | 'rgb8'> | undefined;
+  const serverVisionInput = (): Promise<'float' | 'rgb8'> => {
+    visionWire ??= fetch(`${endpoint}/v2/models/clip-vision`, { headers: auth, signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const meta = (await res.json()) as { inputs?: { name?: string; datatype?: string }[] };
+        const rgb8 = meta.inputs?.some((i) => i.name === 'pixels' && i.datatype === 'UINT8') === true;
+        log.info('CLIP server vision input', { input: rgb8 ? 'pixels UINT8' : 'pixel_values FP32' });
+        return rgb8 ? ('rgb8' as const) : ('float' as const);
+      })
+      .catch((e: unknown) => {
+        // Not known yet (server down, or no metadata route): float this time, ask again next time.
+        visionWire = undefined;
+        log.debug('CLIP server metadata unavailable; sending float pixels', { error: e instanceof Error ? e.message : String(e) });
+        return 'float' as const;
+      });
+    return visionWire;
+  };
   let pre: PreprocessConfig | undefined;
   const preprocessConfig = () => {
     pre ??= readPreprocessConfig(opts.modelDir);
@@ -174,7 +202,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
   };
 
   const infer = async (model: string, inputs: Tensor[], output: string): Promise<Tensor> => {
-    if (closed) throw new InferenceError('ENCODER_CLOSED', 'the CLIP encoder has been closed');
+    if (closed) throw closedError();
     const enc = encodeInferRequest({ inputs, outputs: [output], binary });
     let last: unknown;
     for (let i = 0; i <= retries; i++) {
@@ -277,20 +305,21 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
     if (!Array.isArray(images) || images.some((b) => !(b instanceof Uint8Array)))
       throw new InputError('INPUT_INVALID', 'embedImages expects an array of image file bytes (Uint8Array/Buffer)');
     const cfg = preprocessConfig();
+    const input = await serverVisionInput();
     const out: Float32Array[] = [];
     for (const part of chunks(images)) {
-      const pixels = await Promise.all(part.map((b) => preprocessImage(b, cfg, limits)));
+      const pixels = await Promise.all(part.map((b) => prep.preprocess(b, cfg, limits, input)));
       const per = pixels[0]?.length ?? 0;
-      const side = Math.round(Math.sqrt(per / 3));
-      const data = new Float32Array(per * pixels.length);
+      const [h, w] = [cfg.cropHeight, cfg.cropWidth];
+      const data = input === 'rgb8' ? new Uint8Array(per * pixels.length) : new Float32Array(per * pixels.length);
       pixels.forEach((p, i) => {
-        data.set(p, i * per);
+        data.set(p as never, i * per);
       });
-      const t = await infer(
-        'clip-vision',
-        [{ name: 'pixel_values', datatype: 'FP32', shape: [pixels.length, 3, side, side], data }],
-        'image_embeds',
-      );
+      const tensor: Tensor =
+        input === 'rgb8'
+          ? { name: 'pixels', datatype: 'UINT8', shape: [pixels.length, h, w, 3], data }
+          : { name: 'pixel_values', datatype: 'FP32', shape: [pixels.length, 3, h, w], data };
+      const t = await infer('clip-vision', [tensor], 'image_embeds');
       out.push(...rows(t, part.length));
     }
     return out;
@@ -316,6 +345,7 @@ export function createRemoteEncoder(opts: RemoteEncoderOptions): RemoteEncoder {
     async close() {
       closed = true;
       for (const ac of inflight) ac.abort(new Error('encoder closed'));
+      await prep.close();
     },
   };
 }

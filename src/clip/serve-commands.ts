@@ -2,6 +2,8 @@
  * CLI: `serve-clip` (the KServe v2 inference server) and `models triton` (a Triton model
  * repository for the same models).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Command, intArg } from '../cli/command.ts';
 import { config } from '../config.ts';
 import { UsageError } from '../errors.ts';
@@ -9,8 +11,16 @@ import { createLogger } from '../log.ts';
 import { createReadiness, opsRoute } from '../ops/http.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { createOnnxEncoder } from './encoder.ts';
+import { onnxFile } from './model-dir.ts';
+import { encoderOptions } from './open.ts';
 import { startClipServer } from './serve.ts';
 import { writeTritonRepository } from './triton.ts';
+import { describeEncoder } from './types.ts';
+
+/** An integer option, or `fallback` (possibly undefined: decided later) when absent. */
+function optionalIntArg(args: Parameters<typeof intArg>[0], name: string, fallback: number | undefined, min: number, max: number) {
+  return args.values[name] === undefined ? fallback : intArg(args, name, 0, min, max);
+}
 
 const serveCmd: Command = {
   name: 'serve-clip',
@@ -28,20 +38,13 @@ const serveCmd: Command = {
     const cfg = config();
     const port = intArg(args, 'port', cfg.serveClipPort, 0, 65535);
     const noBatching = args.values['no-batching'] === true;
-    const batchMax = noBatching ? 1 : intArg(args, 'batch-max', cfg.clipBatchMax, 1, 256);
-    const batchWaitMs = noBatching ? 0 : intArg(args, 'batch-wait-ms', cfg.clipBatchWaitMs, 0, 1000);
+    // Unset (and CLIP_BATCH_* = auto): sized for the execution provider once the models load.
+    const configured = (v: number | 'auto') => (v === 'auto' ? undefined : v);
+    const batchMax = noBatching ? 1 : optionalIntArg(args, 'batch-max', configured(cfg.clipBatchMax), 1, 1024);
+    const batchWaitMs = noBatching ? 0 : optionalIntArg(args, 'batch-wait-ms', configured(cfg.clipBatchWaitMs), 0, 1000);
     const logger = createLogger({ level: cfg.logLevel });
     const modelDir = typeof args.values.model === 'string' ? args.values.model : cfg.clipModelDir;
-    const encoder = createOnnxEncoder({
-      modelDir,
-      device: cfg.clipDevice,
-      precision: cfg.clipPrecision,
-      threads: cfg.clipThreads,
-      batchMax,
-      batchWaitMs,
-      limits: { maxPixels: cfg.imageMaxPixels, maxBytes: cfg.imageMaxBytes },
-      logger,
-    });
+    const encoder = createOnnxEncoder(encoderOptions(cfg, { modelDir, batchMax, batchWaitMs, logger }));
     const metrics = createMetrics();
     const server = await startClipServer({
       encoder,
@@ -56,11 +59,19 @@ const serveCmd: Command = {
       // /healthz, /readyz (the models loaded) and /metrics beside the KServe routes.
       extraRoute: opsRoute({
         metrics,
-        readiness: createReadiness({ checks: { models: () => encoder.warmup() }, logger }),
+        readiness: createReadiness({
+          // Ready once the models loaded; /readyz then names where they run.
+          checks: { models: () => encoder.warmup().then(() => describeEncoder(encoder.info())) },
+          logger,
+        }),
       }),
     });
+    // The start-up line names what runs where, once the models have loaded (or could not).
+    await server.warm;
+    const info = encoder.info();
+    const s = encoder.settings();
     io.stderr.write(
-      `serve-clip: KServe v2 listening on ${server.listening}, e.g. ${server.url} (models clip-text, clip-vision; batching ${noBatching ? 'off' : `up to ${batchMax}, ${batchWaitMs} ms wait`}; ${cfg.serveClipToken ? 'bearer token required (SERVE_CLIP_TOKEN)' : 'no authentication: set SERVE_CLIP_TOKEN before serving other machines'})\n`,
+      `serve-clip: KServe v2 listening on ${server.listening}, e.g. ${server.url} (models clip-text, clip-vision on ${describeEncoder(info)}; vision input ${s.visionInput}; batching ${noBatching ? 'off' : `up to ${s.batchMax}, ${s.batchWaitMs} ms wait`}; preprocessing threads: ${s.prepThreads}; ${cfg.serveClipToken ? 'bearer token required (SERVE_CLIP_TOKEN)' : 'no authentication: set SERVE_CLIP_TOKEN before serving other machines'})\n`,
     );
     const sig = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -76,7 +87,7 @@ const serveCmd: Command = {
 const tritonCmd: Command = {
   name: 'models triton',
   summary: 'Write a Triton Inference Server model repository (clip-text, clip-vision: the ONNX files + config.pbtxt with dynamic batching)',
-  usage: '--out DIR [--model DIR] [--precision fp32|int8] [--link] [--max-batch N] [--queue-delay-us N]',
+  usage: '--out DIR [--model DIR] [--precision auto|fp32|fp16|int8] [--link] [--max-batch N] [--queue-delay-us N]',
   options: {
     out: { type: 'string' },
     model: { type: 'string' },
@@ -89,11 +100,14 @@ const tritonCmd: Command = {
     const cfg = config();
     const out = args.values.out;
     if (typeof out !== 'string' || !out) throw new UsageError(`--out is required\nusage: adcreative models triton ${tritonCmd.usage}`);
-    const precision = args.values.precision ?? cfg.clipPrecision;
-    if (precision !== 'fp32' && precision !== 'int8')
-      throw new UsageError(`--precision must be fp32 or int8; got ${JSON.stringify(precision)}`);
+    const modelDir = typeof args.values.model === 'string' ? args.values.model : cfg.clipModelDir;
+    const asked = args.values.precision ?? cfg.clipPrecision;
+    if (asked !== 'auto' && asked !== 'fp32' && asked !== 'fp16' && asked !== 'int8')
+      throw new UsageError(`--precision must be auto, fp32, fp16 or int8; got ${JSON.stringify(asked)}`);
+    // Triton's instances run on the GPU: auto means fp16 where those files exist, as serve-clip on a GPU.
+    const precision = asked === 'auto' ? (existsSync(join(modelDir, onnxFile('vision', 'fp16'))) ? 'fp16' : 'fp32') : asked;
     const r = writeTritonRepository({
-      modelDir: typeof args.values.model === 'string' ? args.values.model : cfg.clipModelDir,
+      modelDir,
       out,
       precision,
       link: args.values.link === true,

@@ -60,6 +60,8 @@ export interface ClipServer {
   port: number;
   /** Where a client on this machine reaches it. */
   url: string;
+  /** Settles once the models loaded (or failed to: the failure is logged and /v2/health/ready stays 503). */
+  warm: Promise<void>;
   /** What it listens on, as an operator should read it: "127.0.0.1:8000 (this machine only)", "0.0.0.0:8000 (all interfaces)". */
   listening: string;
   close(): Promise<void>;
@@ -116,7 +118,9 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   const metrics = opts.metrics ?? noopMetrics;
   const log = opts.logger.child({ component: 'serve-clip' });
   const dims = encoder.dims;
-  const models: Record<string, ModelMetadata> = clipModels(dims);
+  // The vision signature follows the graph that loaded: float CHW, or 8-bit HWC for an rgb8 model.
+  const signatures = () => clipModels(dims, 224, encoder.settings().visionInput === 'rgb8' ? 'rgb8' : 'float');
+  const models: Record<string, ModelMetadata> = signatures();
   const maxBody = opts.maxBodyBytes ?? 64 * 1024 * 1024;
   const maxInflight = Math.max(opts.maxInflightBytes ?? 256 * 1024 * 1024, maxBody);
   let inflightBytes = 0;
@@ -134,9 +138,26 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
     .then(() => {
       ready['clip-text'] = true;
       ready['clip-vision'] = true;
-      log.info('models ready', { models: Object.keys(models), dims, device: encoder.info().device, synthetic: encoder.info().synthetic });
+      const info = encoder.info();
+      log.info('models ready', {
+        models: Object.keys(models),
+        dims,
+        provider: info.device,
+        precision: info.precision,
+        visionInput: encoder.settings().visionInput,
+        synthetic: info.synthetic,
+      });
     })
     .catch((e: unknown) => log.error('model load failed', { error: describeError(e) }));
+
+  /** A model's metadata, with the execution provider and precision in use once the models loaded. */
+  const metadata = (name: ClipModelName): ModelMetadata => {
+    const info = encoder.info();
+    return {
+      ...signatures()[name],
+      parameters: { execution_provider: info.device, precision: info.precision, vision_input: encoder.settings().visionInput },
+    };
+  };
 
   const inferText = async (req: InferRequest): Promise<Tensor> => {
     const ids = input(req, 'input_ids', 'clip-text', 'INT64');
@@ -171,22 +192,36 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
   };
 
   const inferVision = async (req: InferRequest): Promise<Tensor> => {
-    const px = input(req, 'pixel_values', 'clip-vision', 'FP32');
-    const want = models['clip-vision'].inputs[0].shape;
-    if (px.shape.length !== 4 || px.shape[1] !== want[1] || px.shape[2] !== want[2] || px.shape[3] !== want[3])
+    const graph = await encoder.visionInput();
+    const rgb8 = graph.type === 'uint8';
+    const name = rgb8 ? 'pixels' : 'pixel_values';
+    const other = req.inputs.find((i) => i.name === (rgb8 ? 'pixel_values' : 'pixels'));
+    if (other && !req.inputs.some((i) => i.name === name))
       throw new KServeError(
         400,
-        `clip-vision: pixel_values must have shape [batch, 3, ${want[2]}, ${want[3]}] (CLIP-preprocessed CHW); got ${JSON.stringify(px.shape)}`,
+        rgb8
+          ? 'clip-vision: this server\'s vision model takes 8-bit pixels: send "pixels" UINT8 [batch, 224, 224, 3] (resized and centre-cropped RGB), not pixel_values'
+          : 'clip-vision: this server\'s vision model takes "pixel_values" FP32 [batch, 3, 224, 224] (CLIP-preprocessed CHW); it was started without an 8-bit-pixel model (models rgb8)',
+      );
+    const px = input(req, name, 'clip-vision', rgb8 ? 'UINT8' : 'FP32');
+    const want = graph.dims;
+    if (px.shape.length !== 4 || px.shape.slice(1).some((d, i) => d !== want[i + 1]))
+      throw new KServeError(
+        400,
+        `clip-vision: ${name} must have shape [batch, ${want.slice(1).join(', ')}] (${rgb8 ? '8-bit RGB HWC' : 'CLIP-preprocessed CHW'}); got ${JSON.stringify(px.shape)}`,
       );
     const batch = px.shape[0];
     if (batch > maxBatch) throw new KServeError(400, `clip-vision: batch of ${batch} exceeds the limit of ${maxBatch}`);
-    const per = 3 * want[2] * want[3];
-    const data = px.data as Float32Array;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
+    const per = want.slice(1).reduce((a, b) => a * b, 1);
+    if (!rgb8) {
+      const data = px.data as Float32Array;
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) throw new KServeError(400, `clip-vision: pixel_values holds a non-finite value at element ${i}`);
+      }
     }
     // One owned buffer per image (the batcher transfers them to the worker), copied straight
     // from the request body: `data` is a view of it, not a copy of its own.
+    const data = px.data as Float32Array | Uint8Array;
     const images = Array.from({ length: batch }, (_, b) => data.slice(b * per, (b + 1) * per));
     const out = await encoder.embedPreprocessed(images);
     return { name: 'image_embeds', datatype: 'FP32', shape: [batch, dims], data: join(out, dims) };
@@ -276,7 +311,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
       return `infer:${name}`;
     }
     if (m[3] === undefined && req.method === 'GET') {
-      sendJson(res, 200, meta);
+      sendJson(res, 200, metadata(name as ClipModelName));
       return 'metadata';
     }
     throw new KServeError(405, `${req.method} is not allowed on ${path}`);
@@ -331,6 +366,7 @@ export async function startClipServer(opts: ClipServerOptions): Promise<ClipServ
     server,
     port,
     url: `http://${hostPart(local)}:${port}`,
+    warm,
     listening,
     async close() {
       unsubscribe();

@@ -27,7 +27,7 @@ export interface TritonRepoOptions {
   maxQueueDelayMicroseconds?: number;
 }
 
-const TYPE = { FP32: 'TYPE_FP32', INT64: 'TYPE_INT64' } as const;
+const TYPE = { FP32: 'TYPE_FP32', INT64: 'TYPE_INT64', UINT8: 'TYPE_UINT8' } as const;
 
 export function configPbtxt(
   meta: ModelMetadata,

@@ -5,44 +5,47 @@
  * (one per image, or one per tensor for text) and are joined here, off the main thread;
  * embeddings are L2-normalised here and their buffer is transferred back.
  *
- * Spawned by encoder.ts (see `spawnInferenceWorker`); the message types below are the
- * whole protocol.
+ * Spawned by encoder.ts over the shared worker RPC (src/workers/rpc.ts); the types below
+ * are the whole protocol. Image preprocessing has its own pool (prep-worker.ts), so decodes
+ * never wait behind a run.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { isMainThread, parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { isAdError } from '../errors.ts';
-import type { ModelKind } from './model-dir.ts';
-import { type ImageLimits, type PreprocessConfig, preprocessImage } from './preprocess.ts';
-import { type OpenedSession, openSession, type Provider, type SessionSettings } from './session.ts';
+import { type HandlerResult, serveRpc } from '../workers/rpc.ts';
+import type { ModelFiles, ModelKind, Precision, VisionInput } from './model-dir.ts';
+import { newProviderMemo, type OpenedSession, openSession, type Provider, type ProviderAttempt, type SessionSettings } from './session.ts';
 
 export interface WireTensor {
   name: string;
-  type: 'float32' | 'int64';
+  type: 'float32' | 'int64' | 'uint8';
   dims: number[];
   /** Concatenated in order to form the tensor's data. */
   parts: ArrayBuffer[];
 }
 
 export type WorkerRequest =
-  | { type: 'load'; id: number; kind: ModelKind; path: string; settings: SessionSettings }
-  | { type: 'run'; id: number; kind: ModelKind; inputs: WireTensor[]; output: string }
-  | { type: 'close'; id: number }
-  /** Encoded image bytes (transferred) → CHW float32 tensor; off the chain, so decodes overlap runs. */
-  | { type: 'preprocess'; id: number; bytes: ArrayBuffer; cfg: PreprocessConfig; limits: ImageLimits };
+  | { type: 'load'; kind: ModelKind; files: ModelFiles; settings: SessionSettings }
+  | { type: 'run'; kind: ModelKind; inputs: WireTensor[]; output: string }
+  | { type: 'close' };
 
-export interface PreprocessResult {
-  /** CHW float32, 3 × cropHeight × cropWidth. */
-  pixels: ArrayBuffer;
+/** One input of a loaded graph. */
+export interface InputInfo {
+  name: string;
+  /** ONNX Runtime's element type name ("float32", "uint8", "int64", …). */
+  type: string;
+  /** Static sizes, or -1 where the graph leaves a dimension open. */
+  dims: number[];
 }
 
 export interface LoadResult {
   provider: Provider;
+  precision: Precision;
+  input: VisionInput;
+  path: string;
   intraOpThreads: number;
   interOpThreads: number;
-  fallbackReason?: string;
-  inputNames: string[];
+  attempts: ProviderAttempt[];
+  notes: string[];
+  inputs: InputInfo[];
   outputNames: string[];
   loadMs: number;
 }
@@ -56,18 +59,9 @@ export interface RunResult {
   runMs: number;
 }
 
-export interface WireError {
-  name: string;
-  code?: string;
-  message: string;
-  hint?: string;
-}
-
-export type WorkerReply =
-  | { id: number; ok: true; result: LoadResult | RunResult | PreprocessResult | null }
-  | { id: number; ok: false; error: WireError };
-
 const sessions = new Map<ModelKind, OpenedSession>();
+// Providers tried by this worker: each failure is reported once, the one that loaded is tried first.
+const memo = newProviderMemo();
 
 // Batch input buffers, kept between runs: a fresh multi-megabyte allocation per batch costs
 // more in page faults than the copy itself. Runs are strictly sequential, so reuse is safe.
@@ -94,23 +88,43 @@ function joinParts(name: string, parts: ArrayBuffer[]): { buffer: ArrayBuffer; b
 
 function toTensor(t: WireTensor): ort.Tensor {
   const { buffer, bytes } = joinParts(t.name, t.parts);
-  return t.type === 'int64'
-    ? new ort.Tensor('int64', new BigInt64Array(buffer, 0, bytes / 8), t.dims)
-    : new ort.Tensor('float32', new Float32Array(buffer, 0, bytes / 4), t.dims);
+  if (t.type === 'int64') return new ort.Tensor('int64', new BigInt64Array(buffer, 0, bytes / 8), t.dims);
+  if (t.type === 'uint8') return new ort.Tensor('uint8', new Uint8Array(buffer, 0, bytes), t.dims);
+  return new ort.Tensor('float32', new Float32Array(buffer, 0, bytes / 4), t.dims);
+}
+
+function inputInfo(s: ort.InferenceSession): InputInfo[] {
+  return s.inputNames.map((name, i) => {
+    const m = s.inputMetadata?.[i] as { isTensor?: boolean; type?: string; shape?: (number | string)[] } | undefined;
+    return {
+      name,
+      type: m?.isTensor && m.type ? m.type : 'unknown',
+      dims: (m?.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    };
+  });
 }
 
 async function load(req: Extract<WorkerRequest, { type: 'load' }>): Promise<LoadResult> {
   const t0 = performance.now();
   const existing = sessions.get(req.kind);
   if (existing) await existing.session.release();
-  const s = await openSession(req.path, req.settings);
+  sessions.delete(req.kind);
+  const s = await openSession(
+    req.files,
+    { ...req.settings, visionInput: req.kind === 'vision' ? req.settings.visionInput : 'float' },
+    memo,
+  );
   sessions.set(req.kind, s);
   return {
     provider: s.provider,
+    precision: s.precision,
+    input: s.input,
+    path: s.path,
     intraOpThreads: s.intraOpThreads,
     interOpThreads: s.interOpThreads,
-    fallbackReason: s.fallbackReason,
-    inputNames: [...s.session.inputNames],
+    attempts: s.attempts,
+    notes: s.notes,
+    inputs: inputInfo(s.session),
     outputNames: [...s.session.outputNames],
     loadMs: performance.now() - t0,
   };
@@ -144,63 +158,19 @@ async function run(req: Extract<WorkerRequest, { type: 'run' }>): Promise<RunRes
   return { data: data.buffer, rows, dims: cols, runMs };
 }
 
-function wireError(e: unknown): WireError {
-  if (isAdError(e)) return { name: e.name, code: e.code, message: e.message, hint: e.hint };
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return { name: e.name, code: typeof code === 'string' ? code : undefined, message: e.message };
-  }
-  return { name: 'Error', message: String(e) };
-}
-
-/**
- * Lowers this thread's scheduling priority (nice 10; Linux, where a thread id is a valid
- * `setpriority` target): on a machine with fewer cores than busy threads, the bot's event
- * loop then gets the CPU before background work, so a Slack ack is not queued behind it.
- * Threads this one creates afterwards inherit it (ONNX Runtime's intra-op pool, created with the session). Best effort: elsewhere, a no-op.
- */
-function lowerThreadPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
-  } catch {
-    // Not Linux, or not permitted: run at normal priority.
-  }
-}
-
-if (!isMainThread && parentPort) {
-  const port = parentPort;
-  lowerThreadPriority();
-  // Requests are handled strictly one after another: one model runs at a time.
-  let chain: Promise<void> = Promise.resolve();
-  port.on('message', (req: WorkerRequest) => {
-    if (req.type === 'preprocess') {
-      // Decoding is sharp on libuv's pool plus short loops here; it need not wait for a run
-      // (and a run need not wait for it), so it stays off the one-at-a-time chain.
-      preprocessImage(new Uint8Array(req.bytes), req.cfg, req.limits).then(
-        (out) => {
-          const pixels = out.buffer as ArrayBuffer;
-          port.postMessage({ id: req.id, ok: true, result: { pixels } } satisfies WorkerReply, [pixels]);
-        },
-        (e: unknown) => port.postMessage({ id: req.id, ok: false, error: wireError(e) } satisfies WorkerReply),
-      );
-      return;
+// Requests are handled strictly one after another: one model runs at a time.
+let chain: Promise<unknown> = Promise.resolve();
+serveRpc<WorkerRequest>((req) => {
+  const next = chain.then(async (): Promise<HandlerResult> => {
+    if (req.type === 'load') return { result: await load(req) };
+    if (req.type === 'run') {
+      const result = await run(req);
+      return { result, transfer: [result.data] };
     }
-    chain = chain.then(async () => {
-      try {
-        if (req.type === 'load') {
-          port.postMessage({ id: req.id, ok: true, result: await load(req) } satisfies WorkerReply);
-        } else if (req.type === 'run') {
-          const result = await run(req);
-          port.postMessage({ id: req.id, ok: true, result } satisfies WorkerReply, [result.data]);
-        } else if (req.type === 'close') {
-          for (const s of sessions.values()) await s.session.release();
-          sessions.clear();
-          port.postMessage({ id: req.id, ok: true, result: null } satisfies WorkerReply);
-        }
-      } catch (e) {
-        port.postMessage({ id: req.id, ok: false, error: wireError(e) } satisfies WorkerReply);
-      }
-    });
+    for (const s of sessions.values()) await s.session.release();
+    sessions.clear();
+    return { result: null };
   });
-}
+  chain = next.catch(() => undefined);
+  return next;
+});

@@ -169,9 +169,10 @@ export interface DecodeOptions {
   /**
    * Resize (after orientation and flattening) to width × height with libvips' kernel
    * (cubic = Catmull-Rom, bicubic a = −0.5, widened when shrinking, like Pillow's), then
-   * keep only `window` of the result. Never JPEG shrink-on-load: that changes pixels.
+   * keep only `window` of the result. No JPEG shrink-on-load unless `shrinkOnLoad`: decoding
+   * at 1/2, 1/4 or 1/8 scale skips most of the decode but changes pixels.
    */
-  resize?: { width: number; height: number; window?: Window; filter: 'bicubic' | 'bilinear' };
+  resize?: { width: number; height: number; window?: Window; filter: 'bicubic' | 'bilinear'; shrinkOnLoad?: boolean };
 }
 
 export interface Window {
@@ -210,7 +211,11 @@ export async function decodeRgb(bytes: Uint8Array, limits: ImageLimits, opts: De
     }
     const r = opts.resize;
     if (r) {
-      img = img.resize(r.width, r.height, { fit: 'fill', kernel: r.filter === 'bilinear' ? 'linear' : 'cubic', fastShrinkOnLoad: false });
+      img = img.resize(r.width, r.height, {
+        fit: 'fill',
+        kernel: r.filter === 'bilinear' ? 'linear' : 'cubic',
+        fastShrinkOnLoad: r.shrinkOnLoad === true,
+      });
       if (r.window) img = img.extract(r.window);
     }
     const { data, info: out } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

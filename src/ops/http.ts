@@ -18,11 +18,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../errors.ts';
 import { enterRequestContext, type Logger } from '../log.ts';
 
+/** A readiness check: throws when not ready; may resolve with a short description of what it found ("webgpu fp16, …"). */
 export type Check = () => Promise<unknown>;
 
 /** What /readyz answers from: a verdict and, per check, "ok" or what is wrong. */
 export interface ReadinessView {
   ok(): boolean;
+  /** Each check's last result: "ok" (or "ok: <what the check described>") or the error. */
   status(): Record<string, string>;
   /** Where the parts live (library, assets…), shown on /readyz; never credentials. */
   where?(): Record<string, string>;
@@ -58,15 +60,15 @@ export function createReadiness(opts: {
       const entries = await Promise.all(
         Object.entries(opts.checks).map(async ([name, check]) => {
           try {
-            await withTimeout(check(), opts.timeoutMs ?? 3000, name);
-            return [name, 'ok'] as const;
+            const found = await withTimeout(check(), opts.timeoutMs ?? 3000, name);
+            return [name, typeof found === 'string' && found ? `ok: ${found}` : 'ok', true] as const;
           } catch (e) {
-            return [name, describeError(e)] as const;
+            return [name, describeError(e), false] as const;
           }
         }),
       );
-      const next = Object.fromEntries(entries);
-      const nextOk = entries.every(([, s]) => s === 'ok');
+      const next = Object.fromEntries(entries.map(([n, s]) => [n, s]));
+      const nextOk = entries.every(([, , passed]) => passed);
       if (nextOk !== ok) {
         if (nextOk) opts.logger?.info('ready', { checks: next });
         else opts.logger?.warn('not ready', { checks: next });

@@ -18,7 +18,7 @@ describe('config', () => {
   });
 
   it('reports every bad setting at once', () => {
-    expect(() => loadConfig({ PORT: '0', CLIP_PRECISION: 'fp16' })).toThrow(/PORT[\s\S]*CLIP_PRECISION/);
+    expect(() => loadConfig({ PORT: '0', CLIP_PRECISION: 'bf16' })).toThrow(/PORT[\s\S]*CLIP_PRECISION/);
   });
 
   it('never echoes a secret back', () => {

@@ -167,18 +167,30 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     expect(await enc.embedImages([jpegs[2]])).toHaveLength(1);
   });
 
-  it('CLIP_DEVICE=auto falls back to CPU on a machine without CUDA and logs the choice', async () => {
+  it('CLIP_DEVICE=auto tries CUDA, then WebGPU, then CPU, logging each failure once and the provider it chose', async () => {
     const { enc, lines } = makeEncoder({ device: 'auto', threads: 0 });
     await enc.embedTexts(['hello']);
+    await enc.embedImages([jpegs[0]]);
     const recs = lines.map((l) => JSON.parse(l));
-    const loaded = recs.find((r) => r.msg === 'clip session loaded');
-    expect(loaded).toMatchObject({ kind: 'text', requestedDevice: 'auto', interOpThreads: 1 });
-    expect(loaded.intraOpThreads).toBeGreaterThan(0);
-    if (loaded.provider === 'cpu') {
-      expect(enc.info().device).toBe('cpu');
-      expect(recs.some((r) => r.level === 'warn' && /CUDA is not available, running on CPU/.test(r.msg))).toBe(true);
-    } else {
-      expect(loaded.provider).toBe('cuda');
+    const loads = recs.filter((r) => r.msg === 'clip session loaded');
+    expect(loads.map((r) => r.kind).sort()).toEqual(['text', 'vision']);
+    expect(loads[0]).toMatchObject({ requestedDevice: 'auto', requestedPrecision: 'fp32' });
+    const provider = loads[0].provider;
+    // Both halves run where the first one landed.
+    expect(loads[1].provider).toBe(provider);
+    expect(enc.info().device).toBe(provider);
+    const failures = recs.filter((r) => r.level === 'warn' && /execution provider could not load/.test(r.msg));
+    // Each provider before the chosen one failed once, in the order tried, and is not tried again for the second half.
+    const order = ['cuda', 'webgpu', 'cpu'];
+    expect(failures.map((r) => r.provider)).toEqual(order.slice(0, order.indexOf(provider)));
+    for (const f of failures) expect(f.reason).toEqual(expect.any(String));
+    if (provider === 'cpu') {
+      expect(failures.map((r) => r.msg)).toEqual([
+        'CLIP_DEVICE=auto: the cuda execution provider could not load; trying webgpu',
+        'CLIP_DEVICE=auto: the webgpu execution provider could not load; trying cpu',
+      ]);
+      // CPU-sized batching and a preprocessing pool of the cores inference leaves (at least one).
+      expect(enc.settings()).toMatchObject({ provider: 'cpu', batchMax: 32, prepThreads: 1 });
     }
   });
 
@@ -189,7 +201,23 @@ describe('ONNX encoder on the tiny synthetic model', () => {
     expect(e).toBeInstanceOf(InferenceError);
     expect((e as InferenceError).code).toBe('PROVIDER_UNAVAILABLE');
     expect((e as InferenceError).message).toContain('CLIP_DEVICE=cuda');
-    expect((e as InferenceError).hint).toContain('CLIP_DEVICE=auto or cpu');
+    expect((e as InferenceError).hint).toContain('CLIP_DEVICE=webgpu');
+    expect((e as InferenceError).hint).toContain('npm run install-cuda');
+  });
+
+  it('CLIP_DEVICE=webgpu without a usable GPU fails loudly and says what to install', async () => {
+    const { enc } = makeEncoder({ device: 'webgpu' });
+    const e = await enc.embedTexts(['hello']).catch((x: unknown) => x);
+    if (Array.isArray(e)) return; // a machine with WebGPU over Vulkan
+    expect(e).toBeInstanceOf(InferenceError);
+    expect((e as InferenceError).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((e as InferenceError).message).toContain('CLIP_DEVICE=webgpu, but the webgpu execution provider cannot load');
+    const hint = (e as InferenceError).hint ?? '';
+    expect(hint).toContain('libvulkan1');
+    expect(hint).toContain('nvidia_icd.json');
+    expect(hint).toMatch(/NVIDIA_DRIVER_CAPABILITIES.*graphics/);
+    // The encoder is not stuck: the next call tries again.
+    expect(await enc.embedTexts(['again']).catch((x: unknown) => (x as InferenceError).code)).toBe('PROVIDER_UNAVAILABLE');
   });
 
   it('a missing model directory names the path and the fetch command', () => {

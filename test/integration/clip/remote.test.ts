@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxEncoder, type OnnxEncoder, type RunEvent } from '../../../src/clip/encoder.ts';
 import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH } from '../../../src/clip/kserve.ts';
 import { createRemoteEncoder } from '../../../src/clip/remote.ts';
+import { rgb8ModelDir } from '../../../src/clip/rgb8.ts';
 import { type ClipServer, startClipServer } from '../../../src/clip/serve.ts';
 import { synthesizeModel } from '../../../src/clip/synth/index.ts';
 import { ClipTokenizer } from '../../../src/clip/tokenizer.ts';
@@ -131,6 +132,53 @@ describe('serve-clip + remote encoder', () => {
     expect((await fetch(`${server.url}/v2/models/clip-vision/ready`)).status).toBe(200);
     const meta = (await (await fetch(`${server.url}/v2/models/clip-vision`)).json()) as { inputs: { name: string; shape: number[] }[] };
     expect(meta.inputs).toEqual([{ name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, 224, 224] }]);
+  });
+
+  it('serves an 8-bit-pixel vision model: its metadata says so, with the provider, and the remote encoder (with the token) sends bytes', async () => {
+    await rgb8ModelDir(modelDir);
+    const rgb8Encoder = createOnnxEncoder({
+      modelDir,
+      device: 'cpu',
+      precision: 'fp32',
+      visionInput: 'rgb8',
+      threads: 1,
+      limits: { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 },
+      logger: silentLogger,
+    });
+    // Behind SERVE_CLIP_TOKEN the metadata is guarded too: the remote encoder must ask with the token.
+    const token = 'rgb8-test-token-3b81';
+    const auth = { authorization: `Bearer ${token}` };
+    const rgb8Server = await startClipServer({ encoder: rgb8Encoder, port: 0, host: '127.0.0.1', logger: silentLogger, token });
+    try {
+      await rgb8Server.warm;
+      expect((await fetch(`${rgb8Server.url}/v2/models/clip-vision`)).status).toBe(401);
+      const meta = (await (await fetch(`${rgb8Server.url}/v2/models/clip-vision`, { headers: auth })).json()) as Record<string, unknown>;
+      expect(meta.inputs).toEqual([{ name: 'pixels', datatype: 'UINT8', shape: [-1, 224, 224, 3] }]);
+      expect(meta.parameters).toEqual({ execution_provider: 'cpu', precision: 'fp32', vision_input: 'rgb8' });
+      const lines: string[] = [];
+      const remote = createRemoteEncoder({
+        endpoint: rgb8Server.url,
+        modelDir,
+        token,
+        logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
+      });
+      const images = await Promise.all([testImage(1, [300, 200]), testImage(2, [200, 300])]);
+      const [ri, li] = await Promise.all([remote.embedImages(images), local.embedImages(images)]);
+      for (let i = 0; i < images.length; i++) expect(cosine(ri[i], li[i])).toBeGreaterThanOrEqual(0.99999);
+      expect(lines.some((l) => /CLIP server vision input.*pixels UINT8/.test(l))).toBe(true);
+      await remote.close();
+      // A float tensor to the 8-bit server is refused with what to send instead.
+      const res = await fetch(`${rgb8Server.url}/v2/models/clip-vision/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [1, 3, 1, 1], data: [0, 0, 0] }] }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toContain('send "pixels" UINT8 [batch, 224, 224, 3]');
+    } finally {
+      await rgb8Server.close();
+      await rgb8Encoder.close();
+    }
   });
 
   it('refuses bad tensors with a 4xx and a KServe error body that says what is wrong', async () => {

@@ -68,9 +68,9 @@ describe('models triton', () => {
 
   it('refuses a missing --out, a bad precision and a model directory without the files', async () => {
     expect((await runCommand(commands, ['models', 'triton', '--model', modelDir])).code).toBe(2);
-    const p = await runCommand(commands, ['models', 'triton', '--out', join(root, 'x'), '--model', modelDir, '--precision', 'fp16']);
+    const p = await runCommand(commands, ['models', 'triton', '--out', join(root, 'x'), '--model', modelDir, '--precision', 'bf16']);
     expect(p.code).toBe(2);
-    expect(p.stderr).toContain('--precision must be fp32 or int8; got "fp16"');
+    expect(p.stderr).toContain('--precision must be auto, fp32, fp16 or int8; got "bf16"');
     const m = await runCommand(commands, ['models', 'triton', '--out', join(root, 'y'), '--model', join(root, 'nope')]);
     expect(m.code).toBe(1);
     expect(m.stderr).toContain('no CLIP model directory');

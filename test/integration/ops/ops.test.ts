@@ -108,7 +108,7 @@ describe('health, readiness and metrics', () => {
     await until(async () => (await fetch(`${base(bot)}/readyz`)).status === 200, 20_000, '/readyz 200');
     expect(await (await fetch(`${base(bot)}/readyz`)).json()).toMatchObject({
       ready: true,
-      checks: { store: 'ok', library: 'ok', encoder: 'ok', bot: 'ok' },
+      checks: { store: 'ok', library: 'ok', encoder: expect.stringMatching(/^ok: cpu fp32, SYNTHETIC model /), bot: 'ok' },
     });
     // A path neither the ops routes nor Bolt serve: not found, not a server error.
     expect((await fetch(`${base(bot)}/favicon.ico`)).status).toBe(404);
@@ -204,7 +204,10 @@ describe('Socket Mode', () => {
     );
     expect((await fetch(`${base(bot)}/healthz`)).status).toBe(200);
     await until(async () => (await fetch(`${base(bot)}/readyz`)).status === 200, 20_000, '/readyz 200');
-    expect(await (await fetch(`${base(bot)}/readyz`)).json()).toMatchObject({ ready: true, checks: { bot: 'ok', encoder: 'ok' } });
+    expect(await (await fetch(`${base(bot)}/readyz`)).json()).toMatchObject({
+      ready: true,
+      checks: { bot: 'ok', encoder: expect.stringMatching(/^ok: cpu fp32, SYNTHETIC model /) },
+    });
     expect(await (await fetch(`${base(bot)}/metrics`)).text()).toMatch(/adcreative_process_resident_memory_bytes\{[^}]*replica=/);
     // No Slack endpoint on PORT in Socket Mode: events come over the WebSocket.
     expect((await fetch(`${base(bot)}/slack/events`, { method: 'POST', body: '{}' })).status).toBe(404);

@@ -3,40 +3,18 @@
  * studio on sharp), real SQLite — behind the real Bolt receiver. Only the encoder is a
  * deterministic stand-in (no CLIP weights here), marked synthetic as the real tiny model is.
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Encoder } from '../../../src/clip/types.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Deliverer } from '../../../src/sandbox/deliver.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { createServices, type Services } from '../../../src/services.ts';
 import type { SlackBot } from '../../../src/slack/app.ts';
+import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import { tallyMessage, variantMessages } from './harness.ts';
-
-function hashEncoder(): Encoder {
-  const vec = (seed: Buffer) => {
-    const v = new Float32Array(512);
-    let h = createHash('sha256').update(seed).digest();
-    for (let i = 0; i < 512; i++) {
-      if (i % 32 === 0) h = createHash('sha256').update(h).digest();
-      v[i] = h[i % 32] / 255 - 0.5;
-    }
-    let n = 0;
-    for (const x of v) n += x * x;
-    return v.map((x) => x / Math.sqrt(n));
-  };
-  return {
-    dims: 512,
-    info: () => ({ model: 'test/hash-encoder', dims: 512, synthetic: true, device: 'cpu', precision: 'fp32' }),
-    embedTexts: async (t) => t.map((s) => vec(Buffer.from(`t:${s}`))),
-    embedImages: async (imgs) => imgs.map((b) => vec(Buffer.from(b))),
-    close: async () => {},
-  };
-}
 
 const C = 'C0GENERAL';
 let dir: string;
@@ -56,7 +34,7 @@ beforeAll(async () => {
     TALLY_UPDATE_MS: '10',
     LOG_LEVEL: 'error',
   });
-  services = await createServices(cfg, { encoder: hashEncoder(), logger: silentLogger });
+  services = await createServices(cfg, { encoder: fakeEncoder({ dims: 512, model: 'test/hash-encoder' }), logger: silentLogger });
   bot = await services.createBot({
     mode: 'http',
     botToken: 'xoxb-services',

@@ -12,10 +12,11 @@ import {
   resolveAdapterPath,
   withAdapter,
 } from '../../../src/clip/adapter.ts';
-import { cosine, type Encoder, type EncoderInfo, l2normalize } from '../../../src/clip/types.ts';
+import { cosine, l2normalize } from '../../../src/clip/types.ts';
 import { ModelError } from '../../../src/errors.ts';
 import { createRng } from '../../../src/linalg.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { fakeEncoder as fake } from '../../helpers/fake-encoder.ts';
 
 const D = 8;
 
@@ -44,32 +45,7 @@ function unit(seed: number): Float32Array {
   return l2normalize(Float32Array.from({ length: D }, () => rng.normal()));
 }
 
-/** A tiny deterministic encoder: the text's char codes / the image bytes, folded into D dims. */
-function fakeEncoder(info: Partial<EncoderInfo> = {}): Encoder & { closed: boolean } {
-  const fold = (xs: ArrayLike<number>) => {
-    const v = new Float32Array(D);
-    for (let i = 0; i < xs.length; i++) v[i % D] += (xs[i] % 17) - 8;
-    return l2normalize(v);
-  };
-  const enc = {
-    closed: false,
-    dims: D,
-    info: (): EncoderInfo => ({
-      model: 'openai/clip-vit-base-patch32',
-      dims: D,
-      synthetic: true,
-      device: 'cpu',
-      precision: 'fp32',
-      ...info,
-    }),
-    embedTexts: async (texts: string[]) => texts.map((t) => fold([...t].map((c) => c.charCodeAt(0)))),
-    embedImages: async (imgs: Uint8Array[]) => imgs.map((b) => fold(b)),
-    close: async () => {
-      enc.closed = true;
-    },
-  };
-  return enc;
-}
+const fakeEncoder = (over: { dims?: number } = {}) => fake({ dims: D, model: 'openai/clip-vit-base-patch32', ...over });
 
 describe('Adapter', () => {
   let dir: string;

@@ -72,6 +72,25 @@ describe('KServe v2 codec', () => {
     }
   });
 
+  it('carries 8-bit pixels (UINT8) as one byte each, binary and JSON', () => {
+    const pixels: Tensor = {
+      name: 'pixels',
+      datatype: 'UINT8',
+      shape: [1, 2, 2, 3],
+      data: Uint8Array.from({ length: 12 }, (_, i) => i * 21),
+    };
+    for (const binary of [true, false]) {
+      const enc = encodeInferRequest({ inputs: [pixels], outputs: ['image_embeds'], binary });
+      if (binary) expect(enc.body.length).toBe(Number(enc.headers[HEADER_LENGTH]) + 12);
+      const dec = decodeInferRequest(enc.body, enc.headers[HEADER_LENGTH]);
+      expect(dec.inputs[0].datatype).toBe('UINT8');
+      expect(dec.inputs[0].data).toBeInstanceOf(Uint8Array);
+      expect([...(dec.inputs[0].data as Uint8Array)]).toEqual([...(pixels.data as Uint8Array)]);
+    }
+    const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'pixels', datatype: 'UINT8', shape: [2], data: [3, 256] }] }));
+    expect(() => decodeInferRequest(json, undefined)).toThrow(/UINT8 data must be integers from 0 to 255; element 1 is 256/);
+  });
+
   it('refuses malformed requests with 400 and a message naming the problem', () => {
     const bad = (body: unknown, header?: string) => {
       try {
@@ -84,7 +103,9 @@ describe('KServe v2 codec', () => {
       throw new Error('accepted');
     };
     expect(bad({ inputs: [] })).toMatch(/no "inputs"/);
-    expect(bad({ inputs: [{ name: 'x', datatype: 'FP16', shape: [1], data: [1] }] })).toMatch(/datatype must be FP32 or INT64; got "FP16"/);
+    expect(bad({ inputs: [{ name: 'x', datatype: 'FP16', shape: [1], data: [1] }] })).toMatch(
+      /datatype must be FP32, INT64 or UINT8; got "FP16"/,
+    );
     expect(bad({ inputs: [{ name: 'x', datatype: 'INT64', shape: [2], data: [1, 2.5] }] })).toMatch(
       /INT64 data must be integers; element 1 is 2.5/,
     );

@@ -23,7 +23,7 @@ import type {
   TallySnapshot,
   VariantToShow,
 } from '../rounds/view.ts';
-import { notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
+import { cannotPostKind, notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
 import {
   costLine,
   failedRoundMessage,
@@ -297,10 +297,11 @@ export class SlackRoundView implements RoundView {
 
   async tell(to: Recipient, notice: Notice): Promise<void> {
     if (notice.kind === 'cannot_post' && notice.reason !== 'other') {
-      const name = notice.channelName;
-      const kind =
-        name === 'directmessage' ? 'dm' : name?.startsWith('mpdm-') ? 'group_dm' : await this.thread.conversationKind(notice.channel);
-      const message = notInChannelMessage({ channelId: notice.channel, kind, botName: await this.thread.botName() });
+      const message = notInChannelMessage({
+        channelId: notice.channel,
+        kind: cannotPostKind({ channel: notice.channel, channelName: notice.channelName, reason: notice.reason }),
+        botName: await this.thread.botName(),
+      });
       // Not ephemerally in the conversation the bot cannot post in: the command's reply address, or a DM.
       return this.thread.tell({ user: to.user, replyUrl: to.replyUrl }, message);
     }

@@ -386,22 +386,6 @@ export class SlackThread {
   }
 
   /**
-   * What kind of conversation a channel id is, as far as the bot can tell: a conversation it
-   * cannot see (`channel_not_found`) is a private channel or someone else's direct message.
-   */
-  async conversationKind(channel: string): Promise<'public' | 'private' | 'dm' | 'group_dm' | 'hidden'> {
-    try {
-      const r = await this.client.conversations.info({ channel });
-      const c = r.channel as { is_im?: boolean; is_mpim?: boolean; is_private?: boolean } | undefined;
-      if (c?.is_im) return 'dm';
-      if (c?.is_mpim) return 'group_dm';
-      return c?.is_private ? 'private' : 'public';
-    } catch {
-      return channel.startsWith('D') ? 'dm' : 'hidden';
-    }
-  }
-
-  /**
    * User ids for names people typed (`@alice`): matched, lower-cased, against each member's
    * username, display name and real name (users.list, paged). Names no active human member has
    * are left out of the answer, for the caller to say which.

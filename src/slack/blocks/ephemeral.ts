@@ -2,6 +2,7 @@
 import { USAGE } from '../../rounds/brief.ts';
 import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
+import { CHANNELS, FORMATS } from '../../vocabulary.ts';
 import { approvalNotice } from './decisions.ts';
 import { context, esc, type Message, section, truncate } from './kit.ts';
 import { formatUsd, notesMessage } from './round.ts';
@@ -12,7 +13,7 @@ export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars
     `\`${esc(USAGE)}\``,
     '• `/adcreative` alone opens a form (product, audience, tone, channel, formats, brand, reference image).',
     '• `/adcreative stats` shows this month’s spend against the cap.',
-    `• Options: --variants 1-${p.maxVariants}; --formats square, portrait, story, landscape; --channel meta, google, linkedin, tiktok; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
+    `• Options: --variants 1-${p.maxVariants}; --formats ${FORMATS.join(', ')}; --channel ${CHANNELS.join(', ')}; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
     `• Vote with the *Vote* button or a :${p.voteReaction}: reaction. Reply in the thread with feedback; mention me to start the next round.`,
     `• Briefs are limited to ${p.maxChars} characters.`,
   ];

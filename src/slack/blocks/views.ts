@@ -1,6 +1,6 @@
 /** Modals (brief form, copy editor) and the App Home. */
 
-import { CHANNELS, type ChannelName, FORMATS, type FormatName } from '../../vocabulary.ts';
+import { CHANNELS, type ChannelName, FORMATS, type FormatName, IMAGE_EXTENSIONS } from '../../vocabulary.ts';
 import { ACTION, CALLBACK } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, plain, section, truncate, type View } from './kit.ts';
 
@@ -130,7 +130,7 @@ export function briefModal(p: {
         block_id: BRIEF_BLOCKS.reference,
         optional: true,
         label: plain('Reference image'),
-        element: { type: 'file_input', action_id: 'value', filetypes: ['png', 'jpg', 'jpeg', 'webp', 'gif'], max_files: 1 },
+        element: { type: 'file_input', action_id: 'value', filetypes: [...IMAGE_EXTENSIONS], max_files: 1 },
       },
     ],
   };

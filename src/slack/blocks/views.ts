@@ -45,6 +45,8 @@ export const BRIEF_BLOCKS = {
 
 export function briefModal(p: {
   channelId: string;
+  /** The channel's name as the command gave it: the allow-list may name channels, and it tells a DM apart. */
+  channelName?: string;
   brands: string[];
   defaults: { channel: ChannelName; formats: FormatName[]; variants: number; brand?: string };
   maxVariants: number;
@@ -59,7 +61,7 @@ export function briefModal(p: {
     title: plain('New ad brief', LIMITS.modalTitle),
     submit: plain('Make variants', LIMITS.modalButton),
     close: plain('Cancel', LIMITS.modalButton),
-    private_metadata: JSON.stringify({ channel: p.channelId }),
+    private_metadata: JSON.stringify({ channel: p.channelId, ...(p.channelName ? { channelName: p.channelName.slice(0, 100) } : {}) }),
     blocks: [
       textInput(BRIEF_BLOCKS.product, 'Product', {
         multiline: true,

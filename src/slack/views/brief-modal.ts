@@ -114,13 +114,16 @@ export function makeBriefModalSubmission(deps: {
     await ack();
     const user = body.user.id;
     let channel = '';
+    let channelName: string | undefined;
     try {
-      channel = String(JSON.parse(view.private_metadata || '{}').channel ?? '');
+      const meta = JSON.parse(view.private_metadata || '{}') as { channel?: unknown; channelName?: unknown };
+      channel = String(meta.channel ?? '');
+      channelName = typeof meta.channelName === 'string' ? meta.channelName : undefined;
     } catch {
       channel = '';
     }
     const { brief } = form;
-    if (!deps.access.channelAllowed(channel)) {
+    if (!deps.access.channelAllowed(channel, channelName)) {
       await deps.thread.tell({ user }, allowlistMessage(deps.access.settings.channelAllowlist));
       return;
     }
@@ -147,6 +150,7 @@ export function makeBriefModalSubmission(deps: {
       await deps.runner.start({
         user,
         channel,
+        channelName,
         brief,
         options,
         referenceImage,

@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { makeGenerateCommand } from '../../../src/generate/commands.ts';
 import { renderStudioArt } from '../../../src/image/studio-art.ts';
 import type { Library, SearchHit } from '../../../src/library/types.ts';
-import { fakeEncoder, vectorFor } from '../../helpers/generate-fakes.ts';
+import { fakeEncoder, hashVector } from '../../helpers/fake-encoder.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,7 +42,7 @@ function pngSize(b: Buffer): [number, number] {
 async function run(argv: string[], library?: Library, env: Record<string, string> = {}) {
   const cmd = makeGenerateCommand({
     cfg: () => loadConfig({ BRANDS_DIR: 'brands', LOG_LEVEL: 'error', ...env }),
-    openEncoder: async () => fakeEncoder(),
+    openEncoder: async () => fakeEncoder({ dims: 64 }),
     openLibrary: async () => {
       if (!library) throw new Error('no library at data/lancedb');
       return library;
@@ -133,7 +133,10 @@ describe('adcreative generate', () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/inspiration: 1 creative from the library/);
     // Searched with the brief's embedding (computed once, also used for ranking), within the brand.
-    expect(searches[0]).toMatchObject({ vector: vectorFor('t:Plant-based burgers for the grill season'), filters: { brand: 'fernleaf' } });
+    expect(searches[0]).toMatchObject({
+      vector: hashVector('text:Plant-based burgers for the grill season', 64),
+      filters: { brand: 'fernleaf' },
+    });
     const manifest = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8'));
     expect(manifest.variants.some((v: { headline: string }) => v.headline === 'Burgers, minus the cow')).toBe(true);
     for (const v of manifest.variants) expect(v.scores.novelty).toBeCloseTo(0.4, 6);

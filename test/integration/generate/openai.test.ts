@@ -14,6 +14,7 @@ import { createGenerator } from '../../../src/generate/open.ts';
 import type { GenerateRequest } from '../../../src/generate/types.ts';
 import { renderStudioArt } from '../../../src/image/studio-art.ts';
 import { createLogger } from '../../../src/log.ts';
+import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 import {
   chatReply,
   errorReply,
@@ -23,7 +24,6 @@ import {
   type TestVariant,
   variantsReply,
 } from '../../helpers/fake-openai.ts';
-import { fakeEncoder } from '../../helpers/generate-fakes.ts';
 import { priced } from '../../helpers/openai-prices.ts';
 import type { FilePart } from '../../helpers/openapi.ts';
 import { tinyPng } from '../../helpers/png.ts';
@@ -69,7 +69,7 @@ function generator(env: Record<string, string> = {}) {
   });
   return createGenerator({
     cfg,
-    encoder: fakeEncoder(),
+    encoder: fakeEncoder({ dims: 64 }),
     maxSimilarity: async (e) => e.map(() => 0.3),
     logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }),
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { createGenerator, selectProviders } from '../../../src/generate/open.ts';
 import { createLogger } from '../../../src/log.ts';
-import { fakeEncoder } from '../../helpers/generate-fakes.ts';
+import { fakeEncoder } from '../../helpers/fake-encoder.ts';
 
 describe('generator settings', () => {
   it('picks OpenAI with a key, the studio and offline copy without one', () => {
@@ -16,7 +16,7 @@ describe('generator settings', () => {
 
   it('IMAGE_PROVIDER=openai without a key is a configuration error that says what to do', () => {
     const cfg = loadConfig({ IMAGE_PROVIDER: 'openai' });
-    expect(() => createGenerator({ cfg, encoder: fakeEncoder(), maxSimilarity: async (e) => e.map(() => 0) })).toThrow(
+    expect(() => createGenerator({ cfg, encoder: fakeEncoder({ dims: 64 }), maxSimilarity: async (e) => e.map(() => 0) })).toThrow(
       /IMAGE_PROVIDER=openai needs OPENAI_API_KEY/,
     );
   });
@@ -35,7 +35,7 @@ describe('generator settings', () => {
     const cfg = loadConfig({ PRICE_PER_IMAGE_USD: '0.05', PRICE_PER_TEXT_CALL_USD: '0.01' });
     createGenerator({
       cfg,
-      encoder: fakeEncoder(),
+      encoder: fakeEncoder({ dims: 64 }),
       maxSimilarity: async (e) => e.map(() => 0),
       logger: createLogger({ write: (l) => lines.push(l) }),
     });

@@ -14,7 +14,7 @@ import { silentLogger } from '../../../src/log.ts';
 import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
 import { parseCommand } from '../../../src/rounds/brief.ts';
 import { BRIEF_MAX_CHARS_RANGE, limitsFor } from '../../../src/vocabulary.ts';
-import { fakeEncoder, vectorFor } from '../../helpers/generate-fakes.ts';
+import { fakeEncoder, hashVector } from '../../helpers/fake-encoder.ts';
 
 function pngSize(b: Uint8Array): { width: number; height: number } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -25,7 +25,7 @@ function pngSize(b: Uint8Array): { width: number; height: number } {
 const fonts = new Set(['dejavu sans', 'dejavu serif', 'dejavu sans condensed']);
 
 function deps(over: Partial<PipelineDeps> = {}) {
-  const encoder = fakeEncoder();
+  const encoder = fakeEncoder({ dims: 64 });
   const d: PipelineDeps = {
     copywriter: createOfflineCopywriter(),
     images: createStudioImages({ size: 256 }),
@@ -122,7 +122,7 @@ describe('generation pipeline (studio)', () => {
 
   it('uses a brief embedding the caller already has instead of embedding the brief again', async () => {
     const { d, encoder } = deps();
-    const given = vectorFor('t:some other brief');
+    const given = hashVector('text:some other brief', 64);
     const r = await createPipeline(d).generate(req({ count: 1, formats: ['square'], briefEmbedding: given }));
     expect(encoder.calls.texts).toBe(0);
     expect(r.variants[0].scores.relevance).toBeCloseTo(cosine(given, r.variants[0].imageEmbedding), 6);

@@ -420,15 +420,21 @@ export class SlackThread {
 
   // ------------------------------------------------------------------ views
 
+  /** A view on its way out, as a message is: secrets redacted from every string (a brief on App Home may hold a pasted key), then checked. */
+  private outgoingView(view: View, where: string): View {
+    const out = redactStrings(view);
+    const problems = checkView(out);
+    if (problems.length) this.log.warn('view breaks Block Kit limits', { where, problems });
+    return out;
+  }
+
   async openView(triggerId: string, view: View): Promise<void> {
-    const problems = checkView(view);
-    if (problems.length) this.log.warn('view breaks Block Kit limits', { problems });
+    view = this.outgoingView(view, 'views.open');
     await this.client.views.open({ trigger_id: triggerId, view: view as Parameters<WebClient['views']['open']>[0]['view'] });
   }
 
   async publishHome(user: string, view: View): Promise<void> {
-    const problems = checkView(view);
-    if (problems.length) this.log.warn('App Home breaks Block Kit limits', { problems });
+    view = this.outgoingView(view, 'views.publish');
     await this.call('views.publish', () =>
       this.client.views.publish({ user_id: user, view: view as Parameters<WebClient['views']['publish']>[0]['view'] }),
     );
@@ -443,6 +449,9 @@ export class SlackThread {
    * documented argument is `alt_txt` (docs.slack.dev/reference/methods/files.getUploadURLExternal).
    */
   async uploadToThread(channel: string, threadTs: string, files: Upload[], comment?: string): Promise<Uploaded[]> {
+    // Titles and alt texts quote headlines (a library caption anyone could write): redacted like every message.
+    files = files.map((f) => ({ ...f, title: redact(f.title), ...(f.alt ? { alt: redact(f.alt) } : {}) }));
+    comment = comment === undefined ? undefined : redact(comment);
     const ids = await Promise.all(
       files.map(async (f) => {
         const r = (await this.call('files.getUploadURLExternal', () =>

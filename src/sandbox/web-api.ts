@@ -595,7 +595,10 @@ export class FakeSlack extends EventEmitter implements Workspace {
         return { channel: ch.id, ts: m.ts, text: m.text, message: this.messageJson(m) };
       },
       'chat.postEphemeral': (args) => {
-        const ch = this.channelFor(args.channel, false);
+        // Where the bot is not a member, the method's errors table has not_in_channel (and
+        // channel_not_found for what it cannot see); whether Slack ever lets a bot without
+        // chat:write.public through there is not documented, so the stand-in refuses.
+        const ch = this.channelFor(args.channel);
         const user = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
         if (!user) return fail('user_not_found');
         if (!ch.members.includes(user.id)) return fail('user_not_in_channel');

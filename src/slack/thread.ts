@@ -17,7 +17,7 @@
  *   block only once `files.info` shows it shared.
  */
 import { ErrorCode, WebClient, WebClientEvent, type WebClientOptions } from '@slack/web-api';
-import { describeError } from '../errors.ts';
+import { describeError, NetworkError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redact, redactStrings } from '../redact.ts';
 import { checkMessage, checkView, type Message, type View } from './blocks/kit.ts';
@@ -338,7 +338,7 @@ export class SlackThread {
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify({ response_type: 'ephemeral', text: m.text, blocks: m.blocks }),
     });
-    if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+    if (!res.ok) throw new NetworkError('SLACK_RESPONSE_URL', `response_url answered HTTP ${res.status}`);
   }
 
   /** Tells one person: through the reply address when there is one, else ephemerally where they are, else by DM. */
@@ -461,13 +461,13 @@ export class SlackThread {
             ...(f.alt ? { alt_txt: f.alt.slice(0, 1000) } : {}),
           }),
         )) as { upload_url?: string; file_id?: string };
-        if (!r.upload_url || !r.file_id) throw new Error('files.getUploadURLExternal gave no upload URL');
+        if (!r.upload_url || !r.file_id) throw new NetworkError('SLACK_UPLOAD', 'files.getUploadURLExternal gave no upload URL');
         const sent = await fetch(r.upload_url, {
           method: 'POST',
           headers: { 'content-type': 'application/octet-stream' },
           body: new Uint8Array(f.bytes),
         });
-        if (!sent.ok) throw new Error(`the upload of ${f.filename} answered HTTP ${sent.status}`);
+        if (!sent.ok) throw new NetworkError('SLACK_UPLOAD', `the upload of ${f.filename} answered HTTP ${sent.status}`);
         return r.file_id;
       }),
     );

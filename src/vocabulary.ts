@@ -55,17 +55,26 @@ export function splitFormats(raw: string): { formats: FormatName[]; unknown: str
 
 // --- images from Slack ---
 
-const IMAGE_TYPE_NAMES = { 'image/png': 'PNG', 'image/jpeg': 'JPEG', 'image/webp': 'WebP', 'image/gif': 'GIF' } as const;
+/** Each accepted image type: its name in messages and its file name extensions. */
+const IMAGE_TYPE_INFO = {
+  'image/png': { name: 'PNG', extensions: ['png'] },
+  'image/jpeg': { name: 'JPEG', extensions: ['jpg', 'jpeg'] },
+  'image/webp': { name: 'WebP', extensions: ['webp'] },
+  'image/gif': { name: 'GIF', extensions: ['gif'] },
+} as const;
 
 /**
  * MIME types of the images accepted from Slack (the modal's reference image, the library
  * shortcut): what the image module decodes and Slack previews.
  */
-export const IMAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(IMAGE_TYPE_NAMES));
+export const IMAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(IMAGE_TYPE_INFO));
+
+/** The file name extensions of those types, for Slack's `file_input` element (`filetypes`). */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.values(IMAGE_TYPE_INFO).flatMap((t) => t.extensions);
 
 /** "PNG, JPEG, WebP or GIF", for messages that say what to use instead. */
 export const IMAGE_TYPES_TEXT = (() => {
-  const names = Object.values(IMAGE_TYPE_NAMES);
+  const names = Object.values(IMAGE_TYPE_INFO).map((t) => t.name);
   return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 })();
 

@@ -28,8 +28,8 @@ export interface GenerateCommandDeps {
 
 const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
 
-function parseFormats(raw: string | undefined): FormatName[] {
-  if (raw === undefined) return ['square', 'story'];
+function parseFormats(raw: string | undefined, defaults: FormatName[]): FormatName[] {
+  if (raw === undefined) return defaults;
   const { formats, unknown } = splitFormats(raw);
   if (unknown.length || formats.length === 0) {
     throw new UsageError(
@@ -88,11 +88,12 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       if (!brief) throw new UsageError(`a brief is required\nusage: adcreative generate ${USAGE}`);
       const baseCfg = (deps.cfg ?? config)();
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
-      const count = intArg(args, 'variants', 4, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
-      const formats = parseFormats(args.values.formats as string | undefined);
+      // Without options, what the bot would make of the same brief (DEFAULT_VARIANTS, DEFAULT_FORMATS, DEFAULT_AD_CHANNEL).
+      const count = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+      const formats = parseFormats(args.values.formats as string | undefined, cfg.defaultFormats);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
-      const channelRaw = (args.values.channel as string | undefined) ?? kit?.defaultChannel ?? 'meta';
+      const channelRaw = (args.values.channel as string | undefined) ?? kit?.defaultChannel ?? cfg.defaultAdChannel;
       if (!isChannel(channelRaw))
         throw new UsageError(`--channel: unknown channel ${JSON.stringify(channelRaw)}; expected one of: ${CHANNELS.join(', ')}`);
       const channel: ChannelName = channelRaw;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.ts';
-import type { FormatName } from '../vocabulary.ts';
+import { type FormatName, isFormat } from '../vocabulary.ts';
 
 export interface VariantAssets {
   images: Partial<Record<FormatName, Uint8Array>>;
@@ -76,8 +76,8 @@ export function createFileAssetStore(dir: string): AssetStore & { location: stri
       }
       const images: Partial<Record<FormatName, Uint8Array>> = {};
       for (const n of names) {
-        const m = /^(square|portrait|story|landscape)\.png$/.exec(n);
-        if (m) images[m[1] as FormatName] = new Uint8Array(await readFile(join(d, n)));
+        const format = n.endsWith('.png') ? n.slice(0, -'.png'.length) : '';
+        if (isFormat(format)) images[format] = new Uint8Array(await readFile(join(d, n)));
       }
       const emb = await readFile(join(d, 'embedding.f32'));
       const copy = new Uint8Array(emb);

@@ -3,6 +3,7 @@
  * round, the votes, who closed it, where the thread is), so later briefs find it as
  * inspiration and the ranking learns from it.
  */
+import { LibraryError, RoundError } from '../errors.ts';
 import type { Library, NewCreative } from '../library/types.ts';
 import type { FormatName } from '../vocabulary.ts';
 import type { VariantAssets } from './assets.ts';
@@ -30,7 +31,7 @@ export function formatsOf(assets: Pick<VariantAssets, 'images'>): FormatName[] {
 /** The library row for a closed round's winner (its square image when it has one). */
 export function winnerCreative(o: CloseOutcome, assets: VariantAssets): NewCreative {
   const { round, winner, tally: t, decision } = o;
-  if (!winner) throw new Error('a round without a winner has nothing to promote');
+  if (!winner) throw new RoundError('NO_WINNER', 'a round without a winner has nothing to promote');
   const formats = formatsOf(assets);
   const main = formats.includes('square') ? 'square' : formats[0];
   const provenance: WinnerProvenance = {
@@ -67,8 +68,8 @@ export function winnerCreative(o: CloseOutcome, assets: VariantAssets): NewCreat
  */
 export async function promoteWinner(o: CloseOutcome, assets: VariantAssets, library: Pick<Library, 'add'>): Promise<string> {
   const added = await library.add([winnerCreative(o, assets)]);
-  if (added.failed.length) throw new Error(added.failed.map((f) => f.reason).join('; '));
+  if (added.failed.length) throw new LibraryError('WINNER_REFUSED', added.failed.map((f) => f.reason).join('; '));
   const id = added.ids[0];
-  if (!id) throw new Error('the library stored nothing');
+  if (!id) throw new LibraryError('WINNER_REFUSED', 'the library stored nothing');
   return id;
 }

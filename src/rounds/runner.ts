@@ -7,7 +7,7 @@
  */
 import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
-import { describeError, InputError } from '../errors.ts';
+import { describeError, InputError, RoundError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
@@ -248,7 +248,7 @@ export class RoundRunner {
       this.d.view.status(round, line, estimate).catch((e: unknown) => this.warn('status update failed', e));
     const slot = await this.work.slot((ahead) => void status({ stage: 'queued', ahead }));
     try {
-      if (slot.signal.aborted || this.work.stopping) throw new Error('the bot is shutting down');
+      if (slot.signal.aborted || this.work.stopping) throw new RoundError('SHUTTING_DOWN', 'the bot is shutting down');
       if (round.number > 1) void status({ stage: 'retrieving' });
       let found: Awaited<ReturnType<typeof inspire>>;
       try {

@@ -3,6 +3,7 @@
  * number of rounds generated at once (the rest wait their turn), and abortable when the
  * grace time at shutdown runs out.
  */
+import { RoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 export class WorkQueue {
@@ -47,7 +48,7 @@ export class WorkQueue {
   async slot(onQueued: (ahead: number) => void): Promise<{ signal: AbortSignal; release(): void }> {
     const abort = new AbortController();
     this.aborts.add(abort);
-    if (this.stopped) abort.abort(new Error('shutting down'));
+    if (this.stopped) abort.abort(new RoundError('SHUTTING_DOWN', 'shutting down'));
     let holding = false;
     const release = () => {
       this.aborts.delete(abort);
@@ -90,7 +91,7 @@ export class WorkQueue {
     const all = () => Promise.allSettled([...this.inflight]);
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
     if ((await Promise.race([all().then(() => 'done' as const), timeout])) === 'timeout') {
-      for (const a of this.aborts) a.abort(new Error('shutting down'));
+      for (const a of this.aborts) a.abort(new RoundError('SHUTTING_DOWN', 'shutting down'));
       await Promise.race([all(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
   }

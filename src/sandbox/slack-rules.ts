@@ -91,6 +91,62 @@ export function reusedBlockId(previous: unknown[] | undefined, next: unknown[]):
   return undefined;
 }
 
+/**
+ * The bot scopes an app installed from the project's `manifest.yml` holds. The stand-in grants
+ * these and no more, so a method the manifest does not cover fails here as it would in a real
+ * workspace (test/unit/sandbox/scopes.test.ts keeps the two lists equal).
+ */
+export const INSTALLED_BOT_SCOPES: readonly string[] = [
+  'commands',
+  'chat:write',
+  'files:write',
+  'files:read',
+  'reactions:read',
+  'reactions:write',
+  'channels:history',
+  'groups:history',
+  'users:read',
+];
+
+/** A conversation's scope family: public channel, private channel, direct message, group DM. */
+export function conversationScope(kind: 'read' | 'history', ch: { isPrivate: boolean; isIm?: boolean; isMpim?: boolean }): string {
+  const family = ch.isIm ? 'im' : ch.isMpim ? 'mpim' : ch.isPrivate ? 'groups' : 'channels';
+  return `${family}:${kind}`;
+}
+
+/**
+ * The bot scope each Web API method of the stand-in needs, from the method's page
+ * (docs.slack.dev/reference/methods/<method>, "Required scopes"): `null` where the page names
+ * none, `'conversation'` where it depends on the kind of conversation (the handler checks it with
+ * `conversationScope`). A method missing here is refused: the stand-in does not guess.
+ */
+export const METHOD_SCOPES: Readonly<Record<string, string | null | 'conversation'>> = {
+  'api.test': null,
+  'auth.test': null,
+  // An app-level token's method: connections:write on the app token, not a bot scope.
+  'apps.connections.open': null,
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'chat.postEphemeral': 'chat:write',
+  'chat.getPermalink': null,
+  'reactions.add': 'reactions:write',
+  'reactions.remove': 'reactions:write',
+  'users.info': 'users:read',
+  'users.list': 'users:read',
+  // channels:read, groups:read, im:read or mpim:read, by the conversation's kind.
+  'conversations.info': 'conversation',
+  // channels:history, groups:history, im:history or mpim:history, by the conversation's kind.
+  'conversations.replies': 'conversation',
+  'views.open': null,
+  'views.push': null,
+  'views.update': null,
+  'views.publish': null,
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
+  'files.info': 'files:read',
+  'files.delete': 'files:write',
+};
+
 /** Image types an image block shows (the slack file object page): others make the whole message invalid. */
 export const BLOCK_IMAGE_TYPES = new Set(['png', 'jpg', 'jpeg', 'gif']);
 

@@ -12,7 +12,18 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { asTyped, canonicalReaction, checkBlocks, notifyingMentions, RateLimit, reusedBlockId, SLACK_LIMITS } from './slack-rules.ts';
+import {
+  asTyped,
+  canonicalReaction,
+  checkBlocks,
+  conversationScope,
+  INSTALLED_BOT_SCOPES,
+  METHOD_SCOPES,
+  notifyingMentions,
+  RateLimit,
+  reusedBlockId,
+  SLACK_LIMITS,
+} from './slack-rules.ts';
 import { fileInMessage, fileMethods, serveFiles, slackFileProblem } from './web-api-files.ts';
 import { viewMethods } from './web-api-views.ts';
 import { type Args, fail, type Handler, parseArgs, parseJsonArg, readBody, recordArgs, SlackApiError, sniffMime } from './web-api-wire.ts';
@@ -51,6 +62,8 @@ export interface FakeSlackOptions {
   processingMs?: number;
   /** Rate limits (default: Slack's, `SLACK_LIMITS`); tests that are not about them may raise them. */
   limits?: Partial<typeof SLACK_LIMITS>;
+  /** Bot scopes the app was installed with (default: what manifest.yml asks for, `INSTALLED_BOT_SCOPES`). */
+  scopes?: readonly string[];
 }
 
 /** A mention that notified people: `<!channel>`, `<!here>`, `<!everyone>` or `<@U…>`, and where. */
@@ -100,6 +113,8 @@ export class FakeSlack extends EventEmitter implements Workspace {
   private readonly injected = new Map<string, Injected[]>();
   private readonly tokens?: Set<string>;
   readonly maxFileBytes: number;
+  /** The bot scopes granted at install: a method needing another answers `missing_scope`. */
+  readonly scopes: ReadonlySet<string>;
   private readonly responseUrls = new Map<string, { channel: string; user: string; thread_ts?: string; used: number }>();
   /** Trigger ids handed out with interactive payloads (web-api-views.ts spends them). */
   readonly triggers = new Map<string, { user: string; issued: number; used: boolean }>();
@@ -120,6 +135,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
     this.maxFileBytes = opts.maxFileBytes ?? 1024 * 1024 * 1024;
     this.processingMs = opts.processingMs ?? 250;
     this.limits = { ...SLACK_LIMITS, ...opts.limits };
+    this.scopes = new Set(opts.scopes ?? INSTALLED_BOT_SCOPES);
     for (const u of opts.users ?? DEFAULT_USERS) this.users.set(u.id, { ...u });
     this.users.set(this.botUserId, { id: this.botUserId, name: 'adcreative', realName: 'adcreative', isBot: true });
     const everyone = [...this.users.keys()];
@@ -424,6 +440,15 @@ export class FakeSlack extends EventEmitter implements Workspace {
     });
   }
 
+  /**
+   * Refuses a call whose token lacks `scope`: `missing_scope` ("the token used is not granted the
+   * specific scope permissions required", in every method's errors table), with the scope that was
+   * needed and the ones the token has, as Slack's answer carries them.
+   */
+  requireScope(scope: string): void {
+    if (!this.scopes.has(scope)) fail('missing_scope', { needed: scope, provided: [...this.scopes].join(',') });
+  }
+
   /** @internal (the stand-in's method groups) */
   channelFor(id: unknown, needMember = true): FakeChannel {
     if (typeof id !== 'string' || id === '') return fail('channel_not_found');
@@ -570,7 +595,10 @@ export class FakeSlack extends EventEmitter implements Workspace {
         return { channel: ch.id, ts: m.ts, text: m.text, message: this.messageJson(m) };
       },
       'chat.postEphemeral': (args) => {
-        const ch = this.channelFor(args.channel, false);
+        // Where the bot is not a member, the method's errors table has not_in_channel (and
+        // channel_not_found for what it cannot see); whether Slack ever lets a bot without
+        // chat:write.public through there is not documented, so the stand-in refuses.
+        const ch = this.channelFor(args.channel);
         const user = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
         if (!user) return fail('user_not_found');
         if (!ch.members.includes(user.id)) return fail('user_not_in_channel');
@@ -650,6 +678,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
       },
       'conversations.info': (args) => {
         const ch = this.channelFor(args.channel, false);
+        this.requireScope(conversationScope('read', ch));
         return {
           channel: {
             id: ch.id,
@@ -666,6 +695,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
       },
       'conversations.replies': (args) => {
         const ch = this.channelFor(args.channel);
+        this.requireScope(conversationScope('history', ch));
         const ts = typeof args.ts === 'string' ? args.ts : '';
         if (!this.message(ch.id, ts)) return fail('thread_not_found');
         const messages = this.thread(ch.id, ts).map((m) => this.messageJson(m));
@@ -719,6 +749,9 @@ export class FakeSlack extends EventEmitter implements Workspace {
         return finish(200, { ok: false, error: inj.error });
       }
       try {
+        const scope = METHOD_SCOPES[method];
+        if (scope === undefined) throw new Error(`the stand-in lists no scope for ${method} (slack-rules.ts METHOD_SCOPES)`);
+        if (scope && scope !== 'conversation') this.requireScope(scope);
         const out = handler(args, { token });
         return finish(200, { ok: true, ...out });
       } catch (e) {

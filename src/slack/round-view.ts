@@ -3,7 +3,7 @@
  * builders in blocks/ and sent through thread.ts. The parent message carries the brief and
  * a live status line; the thread holds inspiration, variants, notes and the tally.
  */
-import { describeError } from '../errors.ts';
+import { describeError, NetworkError } from '../errors.ts';
 import { squareThumbnail } from '../image/thumbnail.ts';
 import type { Logger } from '../log.ts';
 import type { Round, VariantRecord } from '../rounds/types.ts';
@@ -23,7 +23,7 @@ import type {
   TallySnapshot,
   VariantToShow,
 } from '../rounds/view.ts';
-import { notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
+import { cannotPostKind, notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
 import {
   costLine,
   failedRoundMessage,
@@ -181,7 +181,10 @@ export class SlackRoundView implements RoundView {
       if (x.replace) {
         if (!file?.shareTs) {
           if (file) await this.thread.deleteFiles([file.id]);
-          throw new Error(`the re-rendered image of variant ${x.variant.label} did not show in Slack in time`);
+          throw new NetworkError(
+            'SLACK_FILE_NOT_SHARED',
+            `the re-rendered image of variant ${x.variant.label} did not show in Slack in time`,
+          );
         }
         await this.thread.update(round.channel, x.replace.messageTs, this.variantMessageFor(round, x.variant, file.id));
         await posted(x.variant.id, { messageTs: x.replace.messageTs, fileId: file.id });
@@ -297,10 +300,11 @@ export class SlackRoundView implements RoundView {
 
   async tell(to: Recipient, notice: Notice): Promise<void> {
     if (notice.kind === 'cannot_post' && notice.reason !== 'other') {
-      const name = notice.channelName;
-      const kind =
-        name === 'directmessage' ? 'dm' : name?.startsWith('mpdm-') ? 'group_dm' : await this.thread.conversationKind(notice.channel);
-      const message = notInChannelMessage({ channelId: notice.channel, kind, botName: await this.thread.botName() });
+      const message = notInChannelMessage({
+        channelId: notice.channel,
+        kind: cannotPostKind({ channel: notice.channel, channelName: notice.channelName, reason: notice.reason }),
+        botName: await this.thread.botName(),
+      });
       // Not ephemerally in the conversation the bot cannot post in: the command's reply address, or a DM.
       return this.thread.tell({ user: to.user, replyUrl: to.replyUrl }, message);
     }

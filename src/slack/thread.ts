@@ -17,7 +17,7 @@
  *   block only once `files.info` shows it shared.
  */
 import { ErrorCode, WebClient, WebClientEvent, type WebClientOptions } from '@slack/web-api';
-import { describeError } from '../errors.ts';
+import { describeError, NetworkError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redact, redactStrings } from '../redact.ts';
 import { checkMessage, checkView, type Message, type View } from './blocks/kit.ts';
@@ -338,7 +338,7 @@ export class SlackThread {
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify({ response_type: 'ephemeral', text: m.text, blocks: m.blocks }),
     });
-    if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+    if (!res.ok) throw new NetworkError('SLACK_RESPONSE_URL', `response_url answered HTTP ${res.status}`);
   }
 
   /** Tells one person: through the reply address when there is one, else ephemerally where they are, else by DM. */
@@ -386,22 +386,6 @@ export class SlackThread {
   }
 
   /**
-   * What kind of conversation a channel id is, as far as the bot can tell: a conversation it
-   * cannot see (`channel_not_found`) is a private channel or someone else's direct message.
-   */
-  async conversationKind(channel: string): Promise<'public' | 'private' | 'dm' | 'group_dm' | 'hidden'> {
-    try {
-      const r = await this.client.conversations.info({ channel });
-      const c = r.channel as { is_im?: boolean; is_mpim?: boolean; is_private?: boolean } | undefined;
-      if (c?.is_im) return 'dm';
-      if (c?.is_mpim) return 'group_dm';
-      return c?.is_private ? 'private' : 'public';
-    } catch {
-      return channel.startsWith('D') ? 'dm' : 'hidden';
-    }
-  }
-
-  /**
    * User ids for names people typed (`@alice`): matched, lower-cased, against each member's
    * username, display name and real name (users.list, paged). Names no active human member has
    * are left out of the answer, for the caller to say which.
@@ -436,15 +420,21 @@ export class SlackThread {
 
   // ------------------------------------------------------------------ views
 
+  /** A view on its way out, as a message is: secrets redacted from every string (a brief on App Home may hold a pasted key), then checked. */
+  private outgoingView(view: View, where: string): View {
+    const out = redactStrings(view);
+    const problems = checkView(out);
+    if (problems.length) this.log.warn('view breaks Block Kit limits', { where, problems });
+    return out;
+  }
+
   async openView(triggerId: string, view: View): Promise<void> {
-    const problems = checkView(view);
-    if (problems.length) this.log.warn('view breaks Block Kit limits', { problems });
+    view = this.outgoingView(view, 'views.open');
     await this.client.views.open({ trigger_id: triggerId, view: view as Parameters<WebClient['views']['open']>[0]['view'] });
   }
 
   async publishHome(user: string, view: View): Promise<void> {
-    const problems = checkView(view);
-    if (problems.length) this.log.warn('App Home breaks Block Kit limits', { problems });
+    view = this.outgoingView(view, 'views.publish');
     await this.call('views.publish', () =>
       this.client.views.publish({ user_id: user, view: view as Parameters<WebClient['views']['publish']>[0]['view'] }),
     );
@@ -459,6 +449,9 @@ export class SlackThread {
    * documented argument is `alt_txt` (docs.slack.dev/reference/methods/files.getUploadURLExternal).
    */
   async uploadToThread(channel: string, threadTs: string, files: Upload[], comment?: string): Promise<Uploaded[]> {
+    // Titles and alt texts quote headlines (a library caption anyone could write): redacted like every message.
+    files = files.map((f) => ({ ...f, title: redact(f.title), ...(f.alt ? { alt: redact(f.alt) } : {}) }));
+    comment = comment === undefined ? undefined : redact(comment);
     const ids = await Promise.all(
       files.map(async (f) => {
         const r = (await this.call('files.getUploadURLExternal', () =>
@@ -468,13 +461,13 @@ export class SlackThread {
             ...(f.alt ? { alt_txt: f.alt.slice(0, 1000) } : {}),
           }),
         )) as { upload_url?: string; file_id?: string };
-        if (!r.upload_url || !r.file_id) throw new Error('files.getUploadURLExternal gave no upload URL');
+        if (!r.upload_url || !r.file_id) throw new NetworkError('SLACK_UPLOAD', 'files.getUploadURLExternal gave no upload URL');
         const sent = await fetch(r.upload_url, {
           method: 'POST',
           headers: { 'content-type': 'application/octet-stream' },
           body: new Uint8Array(f.bytes),
         });
-        if (!sent.ok) throw new Error(`the upload of ${f.filename} answered HTTP ${sent.status}`);
+        if (!sent.ok) throw new NetworkError('SLACK_UPLOAD', `the upload of ${f.filename} answered HTTP ${sent.status}`);
         return r.file_id;
       }),
     );

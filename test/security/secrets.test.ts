@@ -57,5 +57,10 @@ describe('secrets in upstream errors', () => {
     const posted = JSON.stringify([...h.slack.thread(C, parent.ts), ...h.slack.channelMessages(C)]);
     expect(posted).toContain('test key [redacted]');
     expect(posted).not.toContain(KEY);
+    // Views too: the author's App Home lists the brief of their open round.
+    await h.d.appHomeOpened('U0ALICE');
+    const home = await h.slack.waitFor(() => h.slack.homes.get('U0ALICE'), 5000, 'home');
+    expect(JSON.stringify(home.view)).toContain('Posters for our API launch');
+    expect(JSON.stringify(home.view)).not.toContain(KEY);
   });
 });

@@ -106,6 +106,17 @@ describe('the Slack endpoint before the signature check', () => {
     await h.slack.waitFor(() => tallyMessage(h.slack, C, parent.ts), 10_000, 'tally');
   });
 
+  it('answers a POST to a path it does not serve with 404, quietly', async () => {
+    const base = new URL(h.bot.eventsUrl);
+    for (const path of ['/slack/event', '/wp-login.php', '/slack/events/../admin']) {
+      const res = await fetch(new URL(path, base), { method: 'POST', body: '{"type":"url_verification"}' });
+      expect(res.status).toBe(404);
+      await res.body?.cancel();
+    }
+    // A scanner's probes are not the operator's problem: no error-level line for them.
+    expect(lines.filter((l) => JSON.parse(l).level === 'error')).toEqual([]);
+  });
+
   it('makes one round of a slash command delivered three times', async () => {
     const first = await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Trail mix for cyclists --variants 2' });
     expect(first.status).toBe(200);

@@ -8,6 +8,7 @@ import {
   DEFAULT_LIMITS,
   FORMAT_SPECS,
   FORMATS,
+  IMAGE_EXTENSIONS,
   IMAGE_TYPES,
   IMAGE_TYPES_TEXT,
   limitsFor,
@@ -72,6 +73,8 @@ describe('images from Slack', () => {
     expect([...IMAGE_TYPES]).toEqual(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
     expect(IMAGE_TYPES.has('image/svg+xml')).toBe(false);
     expect(IMAGE_TYPES_TEXT).toBe('PNG, JPEG, WebP or GIF');
+    // Slack's file picker filters by extension: a JPEG may be named .jpg or .jpeg.
+    expect(IMAGE_EXTENSIONS).toEqual(['png', 'jpg', 'jpeg', 'webp', 'gif']);
   });
 });
 

@@ -2,6 +2,7 @@
 import { USAGE } from '../../rounds/brief.ts';
 import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
+import { CHANNELS, FORMATS } from '../../vocabulary.ts';
 import { approvalNotice } from './decisions.ts';
 import { context, esc, type Message, section, truncate } from './kit.ts';
 import { formatUsd, notesMessage } from './round.ts';
@@ -12,7 +13,7 @@ export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars
     `\`${esc(USAGE)}\``,
     '• `/adcreative` alone opens a form (product, audience, tone, channel, formats, brand, reference image).',
     '• `/adcreative stats` shows this month’s spend against the cap.',
-    `• Options: --variants 1-${p.maxVariants}; --formats square, portrait, story, landscape; --channel meta, google, linkedin, tiktok; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
+    `• Options: --variants 1-${p.maxVariants}; --formats ${FORMATS.join(', ')}; --channel ${CHANNELS.join(', ')}; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
     `• Vote with the *Vote* button or a :${p.voteReaction}: reaction. Reply in the thread with feedback; mention me to start the next round.`,
     `• Briefs are limited to ${p.maxChars} characters.`,
   ];
@@ -60,14 +61,11 @@ export function plainError(text: string): Message {
 
 /**
  * Why the bot could not post the round where the brief was typed, and what to do, by the kind of
- * conversation: a public channel needs an invite; a private one an invite from a member; a direct
- * message between people (or a group one) cannot have the bot in it at all.
+ * conversation: a public channel needs an invite; a private one (which the bot cannot tell from a
+ * conversation hidden from it) an invite from a member; a direct message between people (or a
+ * group one) cannot have the bot in it at all.
  */
-export function notInChannelMessage(p: {
-  channelId: string;
-  kind: 'public' | 'private' | 'dm' | 'group_dm' | 'hidden';
-  botName?: string;
-}): Message {
+export function notInChannelMessage(p: { channelId: string; kind: 'public' | 'dm' | 'group_dm' | 'hidden'; botName?: string }): Message {
   const who = p.botName ? `@${esc(p.botName)}` : 'the app';
   const invite = `\`/invite ${who}\``;
   let text: string;
@@ -76,14 +74,32 @@ export function notInChannelMessage(p: {
     case 'group_dm':
       text = `:wave: I cannot post in a ${p.kind === 'dm' ? 'direct message between people' : 'group direct message'}, so the round has nowhere to go. Send the brief in a channel I am in, or in your direct message with me (my App Home → Messages).`;
       break;
-    case 'private':
     case 'hidden':
-      text = `:wave: I am not in <#${p.channelId}>${p.kind === 'private' ? ', a private channel,' : ' (a private channel, or one I cannot see)'} so I cannot post the round there. A member of the channel can invite me with ${invite} (or the channel's details → Integrations → Add apps); then send the brief again.`;
+      text = `:wave: I am not in <#${p.channelId}> (a private channel, or one I cannot see), so I cannot post the round there. A member of the channel can invite me with ${invite} (or the channel's details → Integrations → Add apps); then send the brief again.`;
       break;
     default:
       text = `:wave: I am not in <#${p.channelId}> yet, so I cannot post the round there. Invite me with ${invite} in that channel, or open the channel's details → Integrations → Add apps. Then send the brief again.`;
   }
   return { text, blocks: [section(text)] };
+}
+
+/**
+ * What kind of conversation the bot could not post in, from what Slack already said: the
+ * `channel_name` of the command ("directmessage", "mpdm-…") and the error of `chat.postMessage`.
+ * Without `chat:write.public`, a public channel the bot is not in answers `not_in_channel`; a
+ * private channel it is not in, or someone else's DM, is invisible to it and answers
+ * `channel_not_found` (docs.slack.dev/reference/methods/chat.postMessage, errors). Asking
+ * `conversations.info` instead would need channels:read and groups:read, which the app does not
+ * hold, and which it would need for nothing else.
+ */
+export function cannotPostKind(p: {
+  channel: string;
+  channelName?: string;
+  reason: 'not_in_channel' | 'channel_not_found';
+}): 'public' | 'hidden' | 'dm' | 'group_dm' {
+  if (p.channelName === 'directmessage' || p.channel.startsWith('D')) return 'dm';
+  if (p.channelName?.startsWith('mpdm-')) return 'group_dm';
+  return p.reason === 'not_in_channel' ? 'public' : 'hidden';
 }
 
 /** Briefs are taken only in some channels: which. */
@@ -114,7 +130,7 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
       if (n.reason === 'other') return errorMessage(`I could not post in this channel (${esc(n.detail ?? 'unknown error')}).`);
       return notInChannelMessage({
         channelId: n.channel,
-        kind: n.reason === 'channel_not_found' ? 'hidden' : 'public',
+        kind: cannotPostKind({ channel: n.channel, channelName: n.channelName, reason: n.reason }),
         botName: ctx.botName,
       });
     case 'still_generating':

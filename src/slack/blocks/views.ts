@@ -1,6 +1,6 @@
 /** Modals (brief form, copy editor) and the App Home. */
 
-import { CHANNELS, type ChannelName, FORMATS, type FormatName } from '../../vocabulary.ts';
+import { CHANNELS, type ChannelName, FORMATS, type FormatName, IMAGE_EXTENSIONS } from '../../vocabulary.ts';
 import { ACTION, CALLBACK } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, plain, section, truncate, type View } from './kit.ts';
 
@@ -45,6 +45,8 @@ export const BRIEF_BLOCKS = {
 
 export function briefModal(p: {
   channelId: string;
+  /** The channel's name as the command gave it: the allow-list may name channels, and it tells a DM apart. */
+  channelName?: string;
   brands: string[];
   defaults: { channel: ChannelName; formats: FormatName[]; variants: number; brand?: string };
   maxVariants: number;
@@ -59,7 +61,7 @@ export function briefModal(p: {
     title: plain('New ad brief', LIMITS.modalTitle),
     submit: plain('Make variants', LIMITS.modalButton),
     close: plain('Cancel', LIMITS.modalButton),
-    private_metadata: JSON.stringify({ channel: p.channelId }),
+    private_metadata: JSON.stringify({ channel: p.channelId, ...(p.channelName ? { channelName: p.channelName.slice(0, 100) } : {}) }),
     blocks: [
       textInput(BRIEF_BLOCKS.product, 'Product', {
         multiline: true,
@@ -130,7 +132,7 @@ export function briefModal(p: {
         block_id: BRIEF_BLOCKS.reference,
         optional: true,
         label: plain('Reference image'),
-        element: { type: 'file_input', action_id: 'value', filetypes: ['png', 'jpg', 'jpeg', 'webp', 'gif'], max_files: 1 },
+        element: { type: 'file_input', action_id: 'value', filetypes: [...IMAGE_EXTENSIONS], max_files: 1 },
       },
     ],
   };

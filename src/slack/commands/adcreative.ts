@@ -49,12 +49,16 @@ export function makeAdcreativeCommand(deps: {
       await deps.thread.tell(who, statsMessage({ ...(await deps.runner.rounds.usage()), learning }));
       return;
     }
+    const allowed = deps.access.channelAllowed(command.channel_id, command.channel_name);
     if (parsed.kind === 'modal') {
+      // Nobody fills in a form whose brief would be refused here.
+      if (!allowed) return deps.thread.tell(who, allowlistMessage(deps.access.settings.channelAllowlist));
       try {
         await deps.thread.openView(
           command.trigger_id,
           briefModal({
             channelId: command.channel_id,
+            channelName: command.channel_name,
             brands: defaults.brands,
             defaults: { channel: defaults.channel, formats: defaults.formats, variants: defaults.variants, brand: defaults.brand },
             maxVariants: defaults.maxVariants,
@@ -70,7 +74,7 @@ export function makeAdcreativeCommand(deps: {
       }
       return;
     }
-    if (!deps.access.channelAllowed(command.channel_id, command.channel_name)) {
+    if (!allowed) {
       await deps.thread.tell(who, allowlistMessage(deps.access.settings.channelAllowlist));
       return;
     }

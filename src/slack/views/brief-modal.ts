@@ -3,7 +3,7 @@
  * stays open); the round itself starts after the ack, and messages reach the person by DM.
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { describeError, isAdError } from '../../errors.ts';
+import { describeError, InputError, isAdError } from '../../errors.ts';
 import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from '../../rounds/approvals.ts';
@@ -55,7 +55,7 @@ export function briefFromForm(
   // the audience and tone travel as fields that guide the copywriter without being printed.
   let brief: string | undefined;
   try {
-    if (!product) throw new Error('Describe the product.');
+    if (!product) throw new InputError('BRIEF_EMPTY', 'Describe the product.');
     brief = checkBriefText(offer ? `${product.replace(/[.!]+$/, '')}. ${offer}` : product, d.maxChars);
   } catch (e) {
     errors[BRIEF_BLOCKS.product] = describeError(e).slice(0, 150);
@@ -114,13 +114,16 @@ export function makeBriefModalSubmission(deps: {
     await ack();
     const user = body.user.id;
     let channel = '';
+    let channelName: string | undefined;
     try {
-      channel = String(JSON.parse(view.private_metadata || '{}').channel ?? '');
+      const meta = JSON.parse(view.private_metadata || '{}') as { channel?: unknown; channelName?: unknown };
+      channel = String(meta.channel ?? '');
+      channelName = typeof meta.channelName === 'string' ? meta.channelName : undefined;
     } catch {
       channel = '';
     }
     const { brief } = form;
-    if (!deps.access.channelAllowed(channel)) {
+    if (!deps.access.channelAllowed(channel, channelName)) {
       await deps.thread.tell({ user }, allowlistMessage(deps.access.settings.channelAllowlist));
       return;
     }
@@ -147,6 +150,7 @@ export function makeBriefModalSubmission(deps: {
       await deps.runner.start({
         user,
         channel,
+        channelName,
         brief,
         options,
         referenceImage,

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Deliverer, signSlackRequest } from '../../../src/sandbox/deliver.ts';
+import { INSTALLED_BOT_SCOPES, METHOD_SCOPES } from '../../../src/sandbox/slack-rules.ts';
 import { type FakeSlack, startFakeSlack } from '../../../src/sandbox/web-api.ts';
 import { tinyPng } from '../../helpers/png.ts';
 
@@ -247,6 +249,49 @@ describe('fake Slack Web API', () => {
     slack.failNext('chat.postMessage', 'fatal_error');
     await expect(client.chat.postMessage({ channel: 'C0GENERAL', text: 'x' })).rejects.toMatchObject({ data: { error: 'fatal_error' } });
     expect(slack.calls.at(-1)).toMatchObject({ method: 'chat.postMessage', ok: false, error: 'fatal_error' });
+  });
+});
+
+describe('scopes', () => {
+  it('grants exactly the bot scopes manifest.yml asks for', () => {
+    const manifest = readFileSync(new URL('../../../manifest.yml', import.meta.url), 'utf8');
+    const bot = /bot:\n((?:\s+- .+\n)+)/.exec(manifest)?.[1] ?? '';
+    const asked = bot
+      .split('\n')
+      .map((l) => l.replace(/^\s*- /, '').trim())
+      .filter(Boolean);
+    expect([...INSTALLED_BOT_SCOPES].sort()).toEqual(asked.sort());
+    expect([...slack.scopes].sort()).toEqual(asked.sort());
+  });
+
+  it('names the scope of every method it answers', () => {
+    const handled = Object.keys((slack as unknown as { handlers: Record<string, unknown> }).handlers);
+    expect(handled.filter((m) => !(m in METHOD_SCOPES))).toEqual([]);
+  });
+
+  it('refuses a method whose scope the app was not granted, as missing_scope with what was needed', async () => {
+    // conversations.info needs channels:read (public) or groups:read (private), which the app does not ask for.
+    await expect(client.conversations.info({ channel: 'C0GENERAL' })).rejects.toMatchObject({
+      data: { error: 'missing_scope', needed: 'channels:read' },
+    });
+    const narrow = await startFakeSlack({ scopes: ['chat:write'] });
+    try {
+      const c = new WebClient('xoxb-test', { slackApiUrl: narrow.url, retryConfig: { retries: 0 } });
+      await expect(c.users.info({ user: 'U0BOB' })).rejects.toMatchObject({ data: { error: 'missing_scope', needed: 'users:read' } });
+      await expect(c.reactions.add({ channel: 'C0GENERAL', timestamp: '1.1', name: 'eyes' })).rejects.toMatchObject({
+        data: { error: 'missing_scope', needed: 'reactions:write' },
+      });
+      expect((await c.chat.postMessage({ channel: 'C0GENERAL', text: 'hi' })).ok).toBe(true);
+    } finally {
+      await narrow.close();
+    }
+    const wide = await startFakeSlack({ scopes: [...INSTALLED_BOT_SCOPES, 'channels:read'] });
+    try {
+      const c = new WebClient('xoxb-test', { slackApiUrl: wide.url, retryConfig: { retries: 0 } });
+      expect((await c.conversations.info({ channel: 'C0GENERAL' })).channel?.id).toBe('C0GENERAL');
+    } finally {
+      await wide.close();
+    }
   });
 });
 

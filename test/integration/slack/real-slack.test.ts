@@ -58,88 +58,101 @@ function vote(m: FakeMessage): string {
 
 const special = (slack: FakeSlack) => slack.notifications.filter((n) => n.mention.startsWith('!'));
 
+/** A harness at Slack's own pace whose library holds one past creative with a WebP thumbnail (image blocks do not show WebP). */
+async function slackPaced(): Promise<Harness> {
+  const lib = fakeLibrary([{ headline: 'Crispy & golden', brand: 'acme' }]);
+  lib.items[0].image = (await makeThumbnail(tinyPng(32, 32, [200, 150, 40]), { maxBytes: 1e6, maxPixels: 1e6 })).webp;
+  return harness({ pace: 'slack', lib });
+}
+
+const closeValue = (tally: FakeMessage) =>
+  blocksOf(tally)
+    .flatMap((b) => b.elements ?? [])
+    .find((e) => e.action_id === 'close_round')?.value;
+
+/**
+ * The rest of a whole round, whatever brief started it: inspiration and variants shown with
+ * images shared before use; votes by button, by reaction alias with a skin tone, and a moved vote;
+ * a reply that mentions the bot starts round 2 with that feedback; votes; the author closes.
+ * Ends with exact tallies on the messages people see, the winner's files before the library note,
+ * nothing refused by the stand-in, and nobody pinged by a special mention.
+ */
+async function playWholeRound(h: Harness, parent: FakeMessage, author: string): Promise<void> {
+  const { slack, d } = h;
+  await slack.waitFor(() => tallyMessage(slack, C, parent.ts), 30_000, 'tally');
+  const thread = slack.thread(C, parent.ts);
+  const inspiration = thread.find((m) => m.text === 'Inspiration for round 1') as FakeMessage;
+  expect(expectSharedBefore(slack, inspiration)).toHaveLength(1);
+  expect(text(inspiration)).toContain('Crispy &amp; golden');
+  const variants = variantMessages(slack, C, parent.ts).map((v) => v.message);
+  expect(variants.length).toBeGreaterThanOrEqual(2);
+  for (const v of variants) {
+    const [file] = expectSharedBefore(slack, v);
+    // The alt text reached Slack as alt_txt.
+    expect(file?.altText).toMatch(/^Variant [A-Z] ad image/);
+  }
+
+  // Votes: Bob by button; Carol by reaction, with an alias and a skin tone; Ada moves her vote.
+  const [A, B] = variants;
+  await d.blockAction({ user: 'U0BOB', channel: C, message: A, action: { action_id: 'vote', value: vote(A) } });
+  slack.reactAsUser({ user: 'U0CAROL', channel: C, ts: B.ts, name: 'thumbsup::skin-tone-2' });
+  await d.reactionAdded({ user: 'U0CAROL', channel: C, ts: B.ts, reaction: 'thumbsup::skin-tone-2' });
+  await d.blockAction({ user: 'U0ADMIN', channel: C, message: A, action: { action_id: 'vote', value: vote(A) } });
+  await d.blockAction({ user: 'U0ADMIN', channel: C, message: B, action: { action_id: 'vote', value: vote(B) } });
+  await slack.waitFor(() => /`A` [█░]+ \*1\*.*\\n`B` [█░]+ \*2\*/.test(text(tallyMessage(slack, C, parent.ts))), 20_000, 'tally A1 B2');
+
+  // Feedback with the characters people type, mentioning the bot: round 2 at once.
+  const reply = slack.postAsUser({ user: 'U0BOB', channel: C, text: `<@${slack.botUserId}> warmer & <bolder>`, thread_ts: parent.ts });
+  await d.messageEvent(reply);
+  await slack.waitFor(() => tallyMessage(slack, C, parent.ts, 2), 40_000, 'round 2');
+  expect(h.gen.requests.at(-1)?.feedback).toEqual(['warmer & <bolder>']);
+  const v2 = variantMessages(slack, C, parent.ts, 2).map((v) => v.message);
+  for (const v of v2) expectSharedBefore(slack, v);
+  const last = v2[v2.length - 1];
+  await d.blockAction({ user: 'U0CAROL', channel: C, message: last, action: { action_id: 'vote', value: vote(last) } });
+  await d.blockAction({ user: 'U0BOB', channel: C, message: last, action: { action_id: 'vote', value: vote(last) } });
+  await d.blockAction({ user: 'U0ADMIN', channel: C, message: v2[0], action: { action_id: 'vote', value: vote(v2[0]) } });
+  const tally2 = tallyMessage(slack, C, parent.ts, 2) as FakeMessage;
+  await d.blockAction({ user: author, channel: C, message: tally2, action: { action_id: 'close_round', value: closeValue(tally2) } });
+  const note = await slack.waitFor(
+    () => slack.thread(C, parent.ts).find((m) => m.text.includes('now in the creative library')),
+    30_000,
+    'library note',
+  );
+  // Exact final tallies, on the message people see.
+  const winner = String.fromCharCode(64 + v2.length);
+  const final = text(tallyMessage(slack, C, parent.ts, 2));
+  expect(final).toMatch(/`A` [█░]+ \*1\*/);
+  expect(final).toMatch(new RegExp(`\`${winner}\` [█░]+ \\*2\\*`));
+  for (let i = 1; i < v2.length - 1; i++) expect(final).toMatch(new RegExp(`\`${String.fromCharCode(65 + i)}\` [█░]+ \\*0\\*`));
+  expect(final).toContain(`Winner: variant ${winner}`);
+  expect(text(slack.message(C, parent.ts))).toContain(`Winner: variant ${winner}`);
+  // The winner's files come before the note that it is in the library.
+  const files = slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes(`Variant ${winner} in all formats`));
+  expect(Number(files?.ts)).toBeLessThan(Number(note.ts));
+
+  // Nothing was refused on the way, no 429 was answered, nobody was pinged by a special mention.
+  const refused = slack.calls.filter((c) => !c.ok);
+  expect(refused.map((c) => `${c.method}: ${c.error}`)).toEqual([]);
+  expect(special(slack)).toEqual([]);
+}
+
 describe('a round against the strict stand-in, at Slack’s pace', () => {
   it('slash command as Slack encodes it → images shared before use → votes by button and by reaction alias → feedback → round 2 → close: exact tallies, the brief escaped once', async () => {
-    // The library's thumbnails are WebP, which image blocks do not show.
-    const lib = fakeLibrary([{ headline: 'Crispy & golden', brand: 'acme' }]);
-    lib.items[0].image = (await makeThumbnail(tinyPng(32, 32, [200, 150, 40]), { maxBytes: 1e6, maxPixels: 1e6 })).webp;
-    h = await harness({ pace: 'slack', lib });
-    const { slack, d } = h;
-    await d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Fish & chips <3 --variants 3' });
-    const parent = await slack.waitFor(() => slack.channelMessages(C).at(-1), 5000, 'parent');
-    await slack.waitFor(() => tallyMessage(slack, C, parent.ts), 30_000, 'tally');
+    h = await slackPaced();
+    await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Fish & chips <3 --variants 3' });
+    const parent = await h.slack.waitFor(() => h?.slack.channelMessages(C).at(-1), 5000, 'parent');
+    await playWholeRound(h, parent, 'U0ALICE');
     // Decoded once at the edge, escaped once when shown.
     expect(h.gen.requests[0].brief).toBe('Fish & chips <3');
-    expect(text(parent)).toContain('Fish &amp; chips &lt;3');
-    expect(text(parent)).not.toContain('&amp;amp;');
-    expect(parent.text).toContain('Fish &amp; chips &lt;3');
-
-    const thread = slack.thread(C, parent.ts);
-    const inspiration = thread.find((m) => m.text === 'Inspiration for round 1') as FakeMessage;
-    expect(expectSharedBefore(slack, inspiration)).toHaveLength(1);
-    expect(text(inspiration)).toContain('Crispy &amp; golden');
-    const variants = variantMessages(slack, C, parent.ts).map((v) => v.message);
-    expect(variants).toHaveLength(3);
-    for (const v of variants) {
-      const [file] = expectSharedBefore(slack, v);
-      // The alt text reached Slack as alt_txt.
-      expect(file?.altText).toMatch(/^Variant [ABC] ad image/);
-    }
-
-    // Votes: Bob by button; Carol by reaction, with an alias and a skin tone; Ada moves her vote.
-    const [A, B] = variants;
-    await d.blockAction({ user: 'U0BOB', channel: C, message: A, action: { action_id: 'vote', value: vote(A) } });
-    slack.reactAsUser({ user: 'U0CAROL', channel: C, ts: B.ts, name: 'thumbsup::skin-tone-2' });
-    await d.reactionAdded({ user: 'U0CAROL', channel: C, ts: B.ts, reaction: 'thumbsup::skin-tone-2' });
-    await d.blockAction({ user: 'U0ADMIN', channel: C, message: A, action: { action_id: 'vote', value: vote(A) } });
-    await d.blockAction({ user: 'U0ADMIN', channel: C, message: B, action: { action_id: 'vote', value: vote(B) } });
-    await slack.waitFor(() => /`A` [█░]+ \*1\*.*\\n`B` [█░]+ \*2\*/.test(text(tallyMessage(slack, C, parent.ts))), 20_000, 'tally A1 B2');
-
-    // Feedback with the characters people type, mentioning the bot: round 2 at once.
-    const reply = slack.postAsUser({ user: 'U0BOB', channel: C, text: `<@${slack.botUserId}> warmer & <bolder>`, thread_ts: parent.ts });
-    await d.messageEvent(reply);
-    await slack.waitFor(() => tallyMessage(slack, C, parent.ts, 2), 40_000, 'round 2');
-    expect(h.gen.requests[1].feedback).toEqual(['warmer & <bolder>']);
-    const v2 = variantMessages(slack, C, parent.ts, 2).map((v) => v.message);
-    for (const v of v2) expectSharedBefore(slack, v);
-    await d.blockAction({ user: 'U0CAROL', channel: C, message: v2[2], action: { action_id: 'vote', value: vote(v2[2]) } });
-    await d.blockAction({ user: 'U0BOB', channel: C, message: v2[2], action: { action_id: 'vote', value: vote(v2[2]) } });
-    await d.blockAction({ user: 'U0ADMIN', channel: C, message: v2[0], action: { action_id: 'vote', value: vote(v2[0]) } });
-    const tally2 = tallyMessage(slack, C, parent.ts, 2) as FakeMessage;
-    await d.blockAction({
-      user: 'U0ALICE',
-      channel: C,
-      message: tally2,
-      action: {
-        action_id: 'close_round',
-        value: blocksOf(tally2)
-          .flatMap((b) => b.elements ?? [])
-          .find((e) => e.action_id === 'close_round')?.value,
-      },
-    });
-    const note = await slack.waitFor(
-      () => slack.thread(C, parent.ts).find((m) => m.text.includes('now in the creative library')),
-      30_000,
-      'library note',
-    );
-    // Exact final tallies, on the message people see.
-    const final = text(tallyMessage(slack, C, parent.ts, 2));
-    expect(final).toMatch(/`A` [█░]+ \*1\*/);
-    expect(final).toMatch(/`B` [█░]+ \*0\*/);
-    expect(final).toMatch(/`C` [█░]+ \*2\*/);
-    expect(final).toContain('Winner: variant C');
-    // The winner's files come before the note that it is in the library.
-    const files = slack.thread(C, parent.ts).find((m) => m.subtype === 'file_share' && m.text.includes('Variant C in all formats'));
-    expect(Number(files?.ts)).toBeLessThan(Number(note.ts));
-
-    // Nothing was refused on the way, no 429 was answered, nobody was pinged by a special mention.
-    const refused = slack.calls.filter((c) => !c.ok);
-    expect(refused.map((c) => `${c.method}: ${c.error}`)).toEqual([]);
-    expect(special(slack)).toEqual([]);
+    const shown = h.slack.message(C, parent.ts);
+    expect(text(shown)).toContain('Fish &amp; chips &lt;3');
+    expect(text(shown)).not.toContain('&amp;amp;');
+    expect(shown?.text).toContain('Fish &amp; chips &lt;3');
   }, 120_000);
 
-  it('a brief from the form: the fields stay structured, raw values are not decoded, and the brief shows escaped once', async () => {
-    h = await harness();
+  it('the same whole round from the form: the fields stay structured, raw values are not decoded, the brief shows escaped once', async () => {
+    h = await slackPaced();
     const { slack, d } = h;
     await d.slashCommand({ user: 'U0BOB', channel: C, text: '' });
     const view = await slack.waitFor(() => [...slack.views.values()].find((v) => v.user === 'U0BOB'), 5000, 'modal');
@@ -156,25 +169,32 @@ describe('a round against the strict stand-in, at Slack’s pace', () => {
       },
     });
     const parent = await slack.waitFor(() => slack.channelMessages(C).at(-1), 5000, 'parent');
-    await slack.waitFor(() => tallyMessage(slack, C, parent.ts), 20_000, 'tally');
+    await playWholeRound(h, parent, 'U0BOB');
     expect(h.gen.requests[0]).toMatchObject({
       brief: 'Fish & chips <3. 2 for £5',
       fields: { product: 'Fish & chips <3', audience: 'students on a budget', tone: 'cheeky', offer: '2 for £5' },
     });
-    expect(text(parent)).toContain('Fish &amp; chips &lt;3. 2 for £5');
-    expect(text(parent)).toContain('*Audience:* students on a budget');
-    for (const v of variantMessages(slack, C, parent.ts).map((x) => x.message)) expectSharedBefore(slack, v);
-    expect(special(slack)).toEqual([]);
-  }, 60_000);
+    // Round 2 is made from the same structured brief, with the feedback.
+    expect(h.gen.requests[1]).toMatchObject({ brief: 'Fish & chips <3. 2 for £5', fields: { audience: 'students on a budget' } });
+    const shown = slack.message(C, parent.ts);
+    expect(text(shown)).toContain('Fish &amp; chips &lt;3. 2 for £5');
+    expect(text(shown)).not.toContain('&amp;amp;');
+    expect(text(shown)).toContain('*Audience:* students on a budget');
+  }, 120_000);
 
-  it('a brief with <!channel>, and one with a literal <!here> that the model repeats, ping nobody', async () => {
+  it('the same whole round from a brief with <!channel>: it pings nobody, from the first message to the winner', async () => {
+    h = await slackPaced();
+    // The client made "@channel" into markup: it arrives as <!channel>, and is stored as the words "@channel".
+    await h.d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Big sale <!channel> today --variants 2' });
+    const parent = await h.slack.waitFor(() => h?.slack.channelMessages(C).at(-1), 5000, 'parent');
+    await playWholeRound(h, parent, 'U0ALICE');
+    expect(h.gen.requests.map((r) => r.brief)).toEqual(['Big sale @channel today', 'Big sale @channel today']);
+    expect(h.slack.message(C, parent.ts)?.text).toContain('Big sale @channel today');
+  }, 120_000);
+
+  it('a literal <!here> typed in the form, which the model repeats, pings nobody', async () => {
     h = await harness();
     const { slack, d } = h;
-    // The client made "@channel" into markup: it arrives as <!channel>, and is stored as the words "@channel".
-    await d.slashCommand({ user: 'U0ALICE', channel: C, text: 'Big sale <!channel> today --variants 2' });
-    const first = await slack.waitFor(() => slack.channelMessages(C).at(-1), 5000, 'parent');
-    await slack.waitFor(() => tallyMessage(slack, C, first.ts), 20_000, 'tally');
-    expect(h.gen.requests[0].brief).toBe('Big sale @channel today');
     // A form's value is raw: "<!here>" typed there is text, and the fake model repeats it in its headlines.
     await d.slashCommand({ user: 'U0ALICE', channel: C, text: '' });
     const view = await slack.waitFor(() => [...slack.views.values()].find((v) => v.user === 'U0ALICE'), 5000, 'modal');
@@ -187,26 +207,16 @@ describe('a round against the strict stand-in, at Slack’s pace', () => {
         variants: { value: { type: 'static_select', selected_option: { value: '2' } } },
       },
     });
-    const parent = await slack.waitFor(() => slack.channelMessages(C).find((m) => m.ts !== first.ts), 5000, 'parent 2');
-    await slack.waitFor(() => tallyMessage(slack, C, parent.ts), 20_000, 'tally 2');
-    expect(h.gen.requests[1].brief).toBe('Flash <!here> sale');
+    const parent = await slack.waitFor(() => slack.channelMessages(C).at(-1), 5000, 'parent');
+    await slack.waitFor(() => tallyMessage(slack, C, parent.ts), 20_000, 'tally');
+    expect(h.gen.requests[0].brief).toBe('Flash <!here> sale');
     const variants = variantMessages(slack, C, parent.ts).map((v) => v.message);
     expect(variants[0].text).toContain('Flash &lt;!here&gt; sale');
     expect(parent.text).toContain('Flash &lt;!here&gt; sale');
     const A = variants[0];
     await d.blockAction({ user: 'U0BOB', channel: C, message: A, action: { action_id: 'vote', value: vote(A) } });
     const tally = tallyMessage(slack, C, parent.ts) as FakeMessage;
-    await d.blockAction({
-      user: 'U0ALICE',
-      channel: C,
-      message: tally,
-      action: {
-        action_id: 'close_round',
-        value: blocksOf(tally)
-          .flatMap((b) => b.elements ?? [])
-          .find((e) => e.action_id === 'close_round')?.value,
-      },
-    });
+    await d.blockAction({ user: 'U0ALICE', channel: C, message: tally, action: { action_id: 'close_round', value: closeValue(tally) } });
     await slack.waitFor(() => text(slack.message(C, parent.ts)).includes('Winner: variant A'), 10_000, 'winner');
     expect(text(slack.message(C, parent.ts))).toContain('&lt;!here&gt;');
     expect(special(slack)).toEqual([]);

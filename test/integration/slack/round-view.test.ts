@@ -79,6 +79,30 @@ describe('where the bot cannot post, and files it cannot see', () => {
     expect(JSON.stringify(note.blocks)).toContain('Use one of: <#C0GENERAL>, #ads.');
   });
 
+  it('a channel allowed by its name takes briefs from the form too; elsewhere the form does not open', async () => {
+    await h.close();
+    h = await harness({ slackSettings: { channelAllowlist: ['#ads'] } });
+    const ads = h.slack.addChannel({ id: 'C0ADS', name: 'ads', isPrivate: false, members: ['U0ALICE', h.slack.botUserId] });
+    await h.d.slashCommand({ user: 'U0ALICE', channel: ads.id, text: '' });
+    const view = await h.slack.waitFor(() => [...h.slack.views.values()].find((v) => v.user === 'U0ALICE'), 5000, 'modal');
+    await h.d.viewSubmission({
+      user: 'U0ALICE',
+      view,
+      values: {
+        product: { value: { type: 'plain_text_input', value: 'Rain jackets for cyclists' } },
+        formats: { value: { type: 'checkboxes', selected_options: [{ value: 'square' }] } },
+        variants: { value: { type: 'static_select', selected_option: { value: '2' } } },
+      },
+    });
+    const parent = await h.slack.waitFor(() => h.slack.channelMessages(ads.id).at(-1), 5000, 'parent in #ads');
+    await h.slack.waitFor(() => tallyMessage(h.slack, ads.id, parent.ts), 10_000, 'tally in #ads');
+    expect(h.slack.ephemeralsFor('U0ALICE').filter((e) => e.text.includes('not accepted'))).toEqual([]);
+
+    await h.d.slashCommand({ user: 'U0BOB', channel: C, text: '' });
+    await h.slack.waitFor(() => h.slack.ephemeralsFor('U0BOB').find((e) => e.text.includes('not accepted')), 5000, 'refusal');
+    expect([...h.slack.views.values()].filter((v) => v.user === 'U0BOB')).toEqual([]);
+  });
+
   it('Add to creative library: a Slack Connect stub is read with files.info; a file the app cannot see is named, not ingested', async () => {
     const before = h.lib.items.length;
     const partner = h.slack.postAsUser({

@@ -83,7 +83,7 @@ describe('Block Kit builders stay inside Slack limits with extreme input', () =>
       }),
       errorMessage(huge, huge),
       failedRoundMessage({ roundId: 'r1', headline: huge }),
-      notInChannelMessage({ channelId: 'C1', kind: 'private', botName: 'adcreative' }),
+      notInChannelMessage({ channelId: 'C1', kind: 'hidden', botName: 'adcreative' }),
     ];
     for (const m of msgs) expect(checkMessage(m)).toEqual([]);
   });

@@ -8,6 +8,25 @@ import { ConfigError } from './errors.ts';
 
 // --- channels ---
 
+/**
+ * Where `adcreative export` writes to: one per ad channel, Google's named for what takes the file
+ * (Google Ads Editor). Kept here with the channels so a new one is one edit.
+ */
+export const PLATFORMS = ['google-ads', 'meta', 'linkedin', 'tiktok'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export function isPlatform(s: string): s is Platform {
+  return (PLATFORMS as readonly string[]).includes(s);
+}
+
+/** The platforms whose performance reports `adcreative results import` reads. */
+export const REPORT_PLATFORMS = ['meta', 'google'] as const;
+export type ReportPlatform = (typeof REPORT_PLATFORMS)[number];
+
+export function isReportPlatform(s: string): s is ReportPlatform {
+  return (REPORT_PLATFORMS as readonly string[]).includes(s);
+}
+
 /** Ad channels: the values of `--channel`, the modal, `DEFAULT_AD_CHANNEL` and brand kits' default channel. */
 export const CHANNELS = ['meta', 'google', 'linkedin', 'tiktok'] as const;
 export type ChannelName = (typeof CHANNELS)[number];

@@ -8,9 +8,10 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.ts';
 import { readCsvRows } from '../library/csv.ts';
+import type { Platform } from '../vocabulary.ts';
 import { checkGoogleRows, GOOGLE_FILES, googleAdsExport } from './google-ads.ts';
 import { ExportImages } from './images.ts';
-import type { Platform, Violation } from './limits.ts';
+import type { Violation } from './limits.ts';
 import { checkLinkedinRows, LINKEDIN_FILE, linkedinExport } from './linkedin.ts';
 import { checkMetaEntries, META_FILES, type MetaAdEntry, metaExport } from './meta.ts';
 import { checkTiktokRows, TIKTOK_FILE, tiktokExport } from './tiktok.ts';

@@ -15,15 +15,22 @@ import { extraCopyWriter } from '../generate/extra-copy.ts';
 import { contentHash } from '../rounds/approvals.ts';
 import { openState } from '../rounds/state.ts';
 import type { ExportRecord } from '../rounds/types.ts';
-import { FORMATS, type FormatName, isFormat } from '../vocabulary.ts';
+import {
+  FORMATS,
+  type FormatName,
+  isFormat,
+  isPlatform,
+  isReportPlatform,
+  PLATFORMS,
+  type Platform,
+  REPORT_PLATFORMS,
+} from '../vocabulary.ts';
 import { exportBrand } from './brand.ts';
 import { adKey, buildExport, type ExportResult } from './build.ts';
 import { type ExtraCopyWriter, extraCopyFor } from './copy.ts';
 import { importResults } from './import-results.ts';
-import { isPlatform, PLATFORMS, type Platform } from './limits.ts';
 import type { MetaAdEntry } from './meta.ts';
 import { MetaApi, type Published } from './meta-api.ts';
-import type { ReportPlatform } from './results.ts';
 import { exportImageTools } from './tools.ts';
 import type { ExportCreative, ExportImageTools } from './types.ts';
 
@@ -37,7 +44,7 @@ export interface ExportCommandDeps {
   by?: () => string;
 }
 
-/** "meta,google-ads" or "all": the platforms, each checked. */
+/** A comma-separated list of platforms, or "all"; each name checked. */
 export function parsePlatforms(raw: string): Platform[] {
   const words = raw
     .split(/[,\s]+/)
@@ -270,14 +277,14 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
   const resultsCmd: Command = {
     name: 'results import',
     summary: 'Read a Meta Ads Manager or Google Ads report (CSV) and update the exported creatives’ impressions, clicks and conversions',
-    usage: 'FILE.csv [--platform meta|google] [--dry-run] [--json]',
+    usage: `FILE.csv [--platform ${REPORT_PLATFORMS.join('|')}] [--dry-run] [--json]`,
     positionals: true,
     options: { platform: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
     async run(args, io) {
       if (args.positionals.length !== 1) throw new UsageError(`give one report file\nusage: adcreative results import ${resultsCmd.usage}`);
       const forced = args.values.platform as string | undefined;
-      if (forced !== undefined && forced !== 'meta' && forced !== 'google')
-        throw new UsageError(`--platform takes meta or google; got ${JSON.stringify(forced)}`);
+      if (forced !== undefined && !isReportPlatform(forced))
+        throw new UsageError(`--platform takes ${REPORT_PLATFORMS.join(' or ')}; got ${JSON.stringify(forced)}`);
       const cfg = deps.config();
       const state = await openState(cfg);
       let library: Awaited<ReturnType<typeof import('../library/open.ts')['openLibrary']>> | undefined;
@@ -289,7 +296,7 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
           return undefined;
         });
         const r = await importResults({ store: state.store, library }, args.positionals[0], {
-          platform: forced as ReportPlatform | undefined,
+          platform: forced,
           dryRun: args.values['dry-run'] === true,
         });
         if (args.values.json === true) io.stdout.write(`${JSON.stringify(r)}\n`);

@@ -13,7 +13,8 @@ import { describeError, InputError } from '../errors.ts';
 import { applyMetrics } from '../library/metrics.ts';
 import type { Library, MetricsUpdate } from '../library/types.ts';
 import type { ExportRecord, ResultRow, RoundStore } from '../rounds/types.ts';
-import { type AdResults, currentResults, decodeReport, type KnownAds, matchReport, parseReport, type ReportPlatform } from './results.ts';
+import type { ReportPlatform } from '../vocabulary.ts';
+import { type AdResults, currentResults, decodeReport, type KnownAds, matchReport, parseReport } from './results.ts';
 
 export interface ResultsImportReport {
   importId: string;

@@ -5,14 +5,7 @@
  * written. Characters are counted as people count them (code points), as the platforms do for
  * Latin text; CJK text counts twice where Google says so (`googleWidth`).
  */
-import { charCount } from '../vocabulary.ts';
-
-export const PLATFORMS = ['google-ads', 'meta', 'linkedin', 'tiktok'] as const;
-export type Platform = (typeof PLATFORMS)[number];
-
-export function isPlatform(s: string): s is Platform {
-  return (PLATFORMS as readonly string[]).includes(s);
-}
+import { charCount, type Platform } from '../vocabulary.ts';
 
 export interface TextRule {
   /** Where the rule comes from: a platform's published documentation. */

@@ -9,9 +9,8 @@
 import { InputError } from '../errors.ts';
 import { readCsvRows } from '../library/csv.ts';
 import type { ResultRow } from '../rounds/types.ts';
+import type { ReportPlatform } from '../vocabulary.ts';
 import { AD_KEY_PATTERN } from './build.ts';
-
-export type ReportPlatform = 'meta' | 'google';
 
 /** Column names as the platforms' exports spell them (matched case-insensitively). */
 const COLUMNS = {

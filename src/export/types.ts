@@ -1,7 +1,6 @@
 /** What an ad export takes in and gives out, shared by the platform writers and the checks. */
-import type { FormatName } from '../vocabulary.ts';
+import type { FormatName, Platform } from '../vocabulary.ts';
 import type { AdCopy, Chosen, ExtraCopy } from './copy.ts';
-import type { Platform } from './limits.ts';
 
 /** One creative to export: a round's variant, or an entry of a variants.json. */
 export interface ExportCreative {

@@ -21,6 +21,7 @@
  * library with source "winner:…".
  */
 import { createRng, type Rng, shuffle } from '../linalg.ts';
+import { FORMATS } from '../vocabulary.ts';
 import type { PriorRow } from './taste-prior.ts';
 
 export interface TeamOptions {
@@ -75,7 +76,7 @@ export const DEFAULT_WORLD: Omit<WorldOptions, 'seed'> = {
   dims: 512,
   latent: 12,
   brands: 4,
-  formats: ['square', 'portrait', 'story', 'landscape'],
+  formats: [...FORMATS],
   team: DEFAULT_TEAM,
   library: 400,
   pastRounds: 24,

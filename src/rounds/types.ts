@@ -5,7 +5,7 @@
  */
 import type { BriefFields } from '../generate/types.ts';
 import type { CandidateScores } from '../rank/score.ts';
-import type { ChannelName, FormatName } from '../vocabulary.ts';
+import type { ChannelName, FormatName, ReportPlatform } from '../vocabulary.ts';
 
 export type RoundStatus = 'generating' | 'open' | 'closed' | 'superseded' | 'failed';
 
@@ -205,7 +205,7 @@ export interface ExportRecord {
 export interface ResultRow {
   importId: string;
   line: number;
-  platform: 'meta' | 'google';
+  platform: ReportPlatform;
   source: string;
   adKey: string | null;
   platformAdId: string | null;

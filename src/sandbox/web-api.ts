@@ -16,7 +16,6 @@ import {
   asTyped,
   canonicalReaction,
   checkBlocks,
-  conversationScope,
   INSTALLED_BOT_SCOPES,
   METHOD_SCOPES,
   notifyingMentions,
@@ -24,6 +23,7 @@ import {
   reusedBlockId,
   SLACK_LIMITS,
 } from './slack-rules.ts';
+import { directoryMethods } from './web-api-directory.ts';
 import { fileInMessage, fileMethods, serveFiles, slackFileProblem } from './web-api-files.ts';
 import { viewMethods } from './web-api-views.ts';
 import { type Args, fail, type Handler, parseArgs, parseJsonArg, readBody, recordArgs, SlackApiError, sniffMime } from './web-api-wire.ts';
@@ -638,69 +638,7 @@ export class FakeSlack extends EventEmitter implements Workspace {
         return {};
       },
       ...viewMethods(this),
-      'users.info': (args) => {
-        const u = typeof args.user === 'string' ? this.users.get(args.user) : undefined;
-        if (!u) return fail('user_not_found');
-        return {
-          user: {
-            id: u.id,
-            team_id: this.teamId,
-            name: u.name,
-            real_name: u.realName ?? u.name,
-            is_admin: !!u.isAdmin,
-            is_owner: !!u.isOwner,
-            is_bot: !!u.isBot,
-            profile: { display_name: u.name, real_name: u.realName ?? u.name },
-          },
-        };
-      },
-      // users.list: cursor pagination as Slack documents it (limit up to 1000; next_cursor empty on the last page).
-      'users.list': (args) => {
-        const limit = args.limit === undefined ? 0 : Number(args.limit);
-        if (!Number.isInteger(limit) || limit < 0 || limit > 1000) return fail('invalid_limit');
-        const all = [...this.users.values()];
-        const start = typeof args.cursor === 'string' && args.cursor ? Number(Buffer.from(args.cursor, 'base64').toString()) : 0;
-        if (!Number.isInteger(start) || start < 0 || start > all.length) return fail('invalid_cursor');
-        const page = all.slice(start, limit ? start + limit : undefined);
-        const next = start + page.length < all.length ? Buffer.from(String(start + page.length)).toString('base64') : '';
-        return {
-          members: page.map((u) => ({
-            id: u.id,
-            team_id: this.teamId,
-            name: u.name,
-            real_name: u.realName ?? u.name,
-            is_bot: !!u.isBot,
-            deleted: false,
-            profile: { display_name: u.name, display_name_normalized: u.name, real_name: u.realName ?? u.name },
-          })),
-          response_metadata: { next_cursor: next },
-        };
-      },
-      'conversations.info': (args) => {
-        const ch = this.channelFor(args.channel, false);
-        this.requireScope(conversationScope('read', ch));
-        return {
-          channel: {
-            id: ch.id,
-            name: ch.name,
-            is_channel: !ch.isPrivate && !ch.isIm && !ch.isMpim,
-            is_group: ch.isPrivate && !ch.isIm && !ch.isMpim,
-            is_im: !!ch.isIm,
-            is_mpim: !!ch.isMpim,
-            is_private: ch.isPrivate,
-            is_member: ch.members.includes(this.botUserId),
-            num_members: ch.members.length,
-          },
-        };
-      },
-      'conversations.replies': (args) => {
-        const ch = this.channelFor(args.channel);
-        this.requireScope(conversationScope('history', ch));
-        const ts = typeof args.ts === 'string' ? args.ts : '';
-        if (!this.message(ch.id, ts)) return fail('thread_not_found');
-        const messages = this.thread(ch.id, ts).map((m) => this.messageJson(m));
-        return { messages, has_more: false };
-      },
+      ...directoryMethods(this),
       ...fileMethods(this),
     };
   }

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adKey, buildExport, verifyExport } from '../../../src/export/build.ts';
 import { derivedTexts } from '../../../src/export/copy.ts';
-import type { Platform } from '../../../src/export/limits.ts';
 import { exportImageTools } from '../../../src/export/tools.ts';
 import type { ExportCreative, ExportFile, ExportSettings } from '../../../src/export/types.ts';
 import { cellValue, readCsvRows } from '../../../src/library/csv.ts';
+import type { Platform } from '../../../src/vocabulary.ts';
 import { tinyPng } from '../../helpers/png.ts';
 
 // Published limits (characters). Google Ads API ResponsiveDisplayAdInfo and Performance Max asset

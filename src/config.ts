@@ -592,17 +592,17 @@ export const SETTINGS = {
   },
   openaiImageModel: {
     env: 'OPENAI_IMAGE_MODEL',
-    default: 'gpt-image-1',
+    default: 'gpt-image-2.6-sunburst',
     parse: str,
     group: 'generation',
-    doc: "Image model that draws the visuals: gpt-image-1, gpt-image-1-mini, gpt-image-1.5, dall-e-3 or dall-e-2 (whose documented sizes and qualities are checked at start); with OPENAI_BASE_URL, a compatible server's own model name.",
+    doc: "Image model that draws the visuals: gpt-image-2.6-sunburst or gpt-image-2.6-flare (whose documented sizes and qualities are checked at start; gpt-image-1.x and dall-e-2/3 are shut down on OpenAI's API and refused there, with the replacement named); with OPENAI_BASE_URL, a compatible server's own model name.",
   },
   openaiImageSize: {
     env: 'OPENAI_IMAGE_SIZE',
     default: '1024x1024',
     parse: imageSize,
     group: 'generation',
-    doc: "Size asked of the image model; composition crops it to each format. Checked at start (with quality, background and output format) against the model's documented sizes: gpt-image-1 1024x1024, 1536x1024, 1024x1536, auto; dall-e-3 1024x1024, 1792x1024, 1024x1792; dall-e-2 256x256, 512x512, 1024x1024.",
+    doc: "Size asked of the image model; composition crops it to each format. Checked at start (with quality, background and output format) against the model's documented sizes: GPT image models 1024x1024, 1536x1024, 1024x1536, auto; dall-e-3 1024x1024, 1792x1024, 1024x1792; dall-e-2 256x256, 512x512, 1024x1024.",
   },
   openaiImageQuality: {
     env: 'OPENAI_IMAGE_QUALITY',
@@ -628,7 +628,7 @@ export const SETTINGS = {
     env: 'OPENAI_PRICES',
     parse: str,
     group: 'generation',
-    doc: "Overrides of the price table that costs are computed with, as MODEL:FIELD=USD entries: input, cached_input, output, image_input, image_cached_input, image_output in USD per 1M tokens, or SIZE/QUALITY in USD per image, e.g. gpt-4o-mini:input=0.15,dall-e-3:1024x1024/hd=0.08. Built in: OpenAI's published prices for the gpt-4o, gpt-4.1 and gpt-5 families, gpt-image-1(-mini), dall-e-3 and dall-e-2. Checked at start.",
+    doc: "Overrides of the price table that costs are computed with, as MODEL:FIELD=USD entries: input, cached_input, output, image_input, image_cached_input, image_output in USD per 1M tokens, or SIZE/QUALITY in USD per image, e.g. gpt-4o-mini:input=0.15,dall-e-3:1024x1024/hd=0.08. Built in: OpenAI's published prices for the gpt-4o, gpt-4.1 and gpt-5 families, gpt-image-2.6-sunburst, gpt-image-1(-mini), dall-e-3 and dall-e-2. Checked at start.",
   },
   imageProvider: {
     env: 'IMAGE_PROVIDER',

@@ -45,6 +45,14 @@ const GPT_IMAGE: ImageModelSpec = {
 };
 
 export const IMAGE_MODELS: Readonly<Record<string, ImageModelSpec>> = {
+  // The current GPT image models (OpenAI's recommended replacements for gpt-image-1.x, see
+  // model-lifecycle.ts). They take more than the family's shared values (qualities xhigh and
+  // max, a complexity setting, larger sizes); the bot asks only for what every GPT image model
+  // takes, so a setting checked here is one the API accepts.
+  'gpt-image-2.6-sunburst': GPT_IMAGE,
+  'gpt-image-2.6-flare': GPT_IMAGE,
+  // Shut down on OpenAI's API (model-lifecycle.ts refuses them there); OpenAI-compatible
+  // servers may still serve them under these names, with these documented values.
   'gpt-image-1': GPT_IMAGE,
   'gpt-image-1-mini': GPT_IMAGE,
   'gpt-image-1.5': GPT_IMAGE,

@@ -34,7 +34,7 @@ export function createGenerator(deps: GeneratorDeps): Generator & { providers: P
   const { cfg } = deps;
   const logger = deps.logger ?? silentLogger;
   const providers = selectProviders(cfg);
-  checkOpenAISettings(cfg);
+  for (const w of checkOpenAISettings(cfg).warnings) logger.warn(w);
   const prices = openaiPriceTable(cfg);
   for (const [name, v] of [
     ['PRICE_PER_IMAGE_USD', cfg.priceImageUsd],
@@ -42,7 +42,7 @@ export function createGenerator(deps: GeneratorDeps): Generator & { providers: P
   ] as const) {
     if (v !== undefined) {
       logger.warn(`${name} is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES`, {
-        hint: 'remove it; to change a price set e.g. OPENAI_PRICES=gpt-image-1:image_output=40',
+        hint: 'remove it; to change a price set e.g. OPENAI_PRICES=gpt-image-2.6-sunburst:image_output=30',
       });
     }
   }

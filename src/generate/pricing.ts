@@ -28,7 +28,8 @@ export type PriceTable = Record<string, ModelPrice>;
 /**
  * Defaults: OpenAI's published prices. Source: the model pages
  * (https://developers.openai.com/api/docs/models/<model>, "Pricing") and https://openai.com/api/pricing.
- * gpt-image-1 and gpt-image-1-mini were read from their model pages on 2026-12-04; the chat models,
+ * gpt-image-1 and gpt-image-1-mini were read from their model pages on 2026-12-04, gpt-image-2.6-sunburst
+ * on 2026-12-05 (gpt-image-2.6-flare's page gave no figures: set it with OPENAI_PRICES); the chat models,
  * dall-e-3 and dall-e-2 are the figures published on the pricing page in 2025 (not re-read for this
  * table). Prices change: OPENAI_PRICES overrides any entry field by field (see `parsePriceOverrides`).
  */
@@ -41,6 +42,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-5': { text: { input: 1.25, cachedInput: 0.125, output: 10 } },
   'gpt-5-mini': { text: { input: 0.25, cachedInput: 0.025, output: 2 } },
   'gpt-5-nano': { text: { input: 0.05, cachedInput: 0.005, output: 0.4 } },
+  'gpt-image-2.6-sunburst': { text: { input: 5, cachedInput: 1.25 }, image: { input: 8, cachedInput: 2, output: 30 } },
   'gpt-image-1': { text: { input: 5, cachedInput: 1.25 }, image: { input: 10, cachedInput: 2.5, output: 40 } },
   'gpt-image-1-mini': { text: { input: 2, cachedInput: 0.2 }, image: { input: 2.5, cachedInput: 0.25, output: 8 } },
   'dall-e-3': {
@@ -58,7 +60,9 @@ export const DEFAULT_PRICES: PriceTable = {
 
 /**
  * Image tokens a GPT image model draws, by quality and size, as the image generation guide
- * documents them for gpt-image-1 ("Cost and latency"): the basis of the estimate before a round.
+ * documents them for gpt-image-1 ("Cost and latency"): the basis of the estimate before a round, for
+ * the later GPT image models too until a guide gives theirs (the cost counted after a round comes
+ * from the usage the API reports, not from this table).
  */
 export const GPT_IMAGE_OUTPUT_TOKENS: Record<string, Record<string, number>> = {
   low: { '1024x1024': 272, '1024x1536': 408, '1536x1024': 400 },
@@ -76,7 +80,7 @@ const TOKEN_FIELDS = {
 } as const;
 
 const FORMAT =
-  'comma-separated MODEL:FIELD=USD entries, FIELD being input, cached_input, output, image_input, image_cached_input or image_output (USD per 1M tokens) or SIZE/QUALITY (USD per image), e.g. gpt-4o-mini:input=0.15,gpt-image-1:image_output=40,dall-e-3:1024x1024/hd=0.08';
+  'comma-separated MODEL:FIELD=USD entries, FIELD being input, cached_input, output, image_input, image_cached_input or image_output (USD per 1M tokens) or SIZE/QUALITY (USD per image), e.g. gpt-4o-mini:input=0.15,gpt-image-2.6-sunburst:image_output=30,dall-e-3:1024x1024/hd=0.08';
 
 /** Parses OPENAI_PRICES into table entries that replace the defaults field by field. */
 export function parsePriceOverrides(raw: string, name = 'OPENAI_PRICES'): PriceTable {

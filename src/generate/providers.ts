@@ -5,6 +5,7 @@
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { checkImageSettings, type ImageSettings, imageSettingsOf } from './image-models.ts';
+import { checkLifecycles, type ModelInUse } from './model-lifecycle.ts';
 import { type CostEstimate, estimateRound, type PriceTable, parsePriceOverrides, priceTable } from './pricing.ts';
 
 export interface Providers {
@@ -40,10 +41,19 @@ type OpenAISettings = Pick<
  * or the round estimate is built): the image settings against the configured model's documented
  * values, OPENAI_PRICES readable, and a price for every OpenAI model in use (on OpenAI's API; a
  * compatible server's own models may go unpriced, which the generator's log says). Every problem
- * is listed, each naming the variable and what it takes.
+ * is listed, each naming the variable and what it takes. A model OpenAI has shut down is refused
+ * on OpenAI's API (see model-lifecycle.ts); one near its shutdown comes back as a warning to log.
  */
-export function checkOpenAISettings(cfg: OpenAISettings): void {
+export function checkOpenAISettings(cfg: OpenAISettings, today: Date = new Date()): { warnings: string[] } {
   const problems = [...checkImageSettings(imageSettingsOf(cfg)).problems];
+  const warnings: string[] = [];
+  if (cfg.openaiApiKey) {
+    const used: ModelInUse[] = [{ variable: 'OPENAI_TEXT_MODEL', model: cfg.openaiTextModel }];
+    if (cfg.imageProvider !== 'studio') used.push({ variable: 'OPENAI_IMAGE_MODEL', model: cfg.openaiImageModel });
+    const life = checkLifecycles(used, today, Boolean(cfg.openaiBaseUrl));
+    problems.push(...life.problems);
+    warnings.push(...life.warnings);
+  }
   let table: PriceTable | undefined;
   try {
     table = openaiPriceTable(cfg);
@@ -61,6 +71,7 @@ export function checkOpenAISettings(cfg: OpenAISettings): void {
   }
   if (problems.length === 1) throw new ConfigError(problems[0]);
   if (problems.length > 1) throw new ConfigError(`invalid settings:\n  - ${problems.join('\n  - ')}`);
+  return { warnings };
 }
 
 /** The price table: OpenAI's published prices with OPENAI_PRICES over them. */

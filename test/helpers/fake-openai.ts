@@ -110,6 +110,8 @@ const GPT: ImageRules = {
   edits: { maxImages: 16, squarePng: false, maxBytes: 50 * 1024 * 1024 },
 };
 const IMAGE_MODELS: Record<string, ImageRules> = {
+  'gpt-image-2.6-sunburst': GPT,
+  'gpt-image-2.6-flare': GPT,
   'gpt-image-1': GPT,
   'gpt-image-1-mini': GPT,
   'gpt-image-1.5': GPT,

@@ -7,6 +7,8 @@ import type { BilledEntry } from './fake-openai.ts';
 /** USD per 1M tokens as [input, cached input, output]; dall-e per image by `size/quality`. */
 export const PRICES: Record<string, { text?: number[]; image?: number[]; perImage?: Record<string, number> }> = {
   'gpt-4o-mini': { text: [0.15, 0.075, 0.6] },
+  // gpt-image-2.6-sunburst's model page, read 2026-12-05.
+  'gpt-image-2.6-sunburst': { text: [5, 1.25, 0], image: [8, 2, 30] },
   'gpt-image-1': { text: [5, 1.25, 0], image: [10, 2.5, 40] },
   'dall-e-3': { perImage: { '1024x1024/standard': 0.04, '1024x1024/hd': 0.08 } },
   'dall-e-2': { perImage: { '1024x1024/standard': 0.02, '512x512/standard': 0.018 } },

@@ -133,7 +133,7 @@ describe('generation against an OpenAI-compatible server', () => {
     expect(JSON.stringify(chat[0].body.messages)).toContain('Never use these words: cheap, guaranteed');
     const gens = fake.requests.filter((q) => q.endpoint === 'generations');
     expect(gens).toHaveLength(3);
-    expect(gens[0].body.model).toBe('gpt-image-1');
+    expect(gens[0].body.model).toBe('gpt-image-2.6-sunburst');
     expect(gens[0].body.response_format).toBeUndefined();
     expect(progress).toContain('drawing:3/3');
     expect(progress).toContain('composing:2/2');
@@ -334,8 +334,8 @@ describe('cost: the usage the API reported, priced with the table', () => {
     const r = await generator({ OPENAI_IMAGE_QUALITY: 'low' }).generate(req());
     expect(fake.requests.filter((q) => q.endpoint === 'generations').map((q) => q.body.quality)).toEqual(['low', 'low', 'low']);
     // gpt-4o-mini: 952 input × $0.15 + 2048 cached × $0.075 + 400 output × $0.60 per 1M;
-    // gpt-image-1: 2 × (50 text input × $5 + 272 image output × $40) per 1M; the refused third image is free.
-    const expected = (952 * 0.15 + 2048 * 0.075 + 400 * 0.6) / 1e6 + (2 * (50 * 5 + 272 * 40)) / 1e6;
+    // gpt-image-2.6-sunburst: 2 × (50 text input × $5 + 272 image output × $30) per 1M; the refused third image is free.
+    const expected = (952 * 0.15 + 2048 * 0.075 + 400 * 0.6) / 1e6 + (2 * (50 * 5 + 272 * 30)) / 1e6;
     expect(r.cost.usd).toBeCloseTo(expected, 9);
     expect(r.cost.usd).toBeCloseTo(priced(fake.billed), 9);
     expect(r.cost).toMatchObject({
@@ -343,7 +343,7 @@ describe('cost: the usage the API reported, priced with the table', () => {
       imageCalls: 2,
       tokens: { text: { input: 952 + 100, cachedInput: 2048, output: 400 }, image: { input: 0, cachedInput: 0, output: 544 } },
     });
-    expect(r.cost.byModel['gpt-image-1']).toMatchObject({ requests: 2, image: { output: 544 } });
+    expect(r.cost.byModel['gpt-image-2.6-sunburst']).toMatchObject({ requests: 2, image: { output: 544 } });
   });
 
   it('bills dall-e per image at the size and quality asked (it reports no usage)', async () => {
@@ -398,7 +398,7 @@ describe('the reference image reaches the image model', () => {
       expect(files(e)).toHaveLength(1);
       expect(f.filename).toBe('reference.png');
       expect(Buffer.compare(f.data, Buffer.from(reference))).toBe(0);
-      expect(e.body).toMatchObject({ model: 'gpt-image-1', size: '1024x1024', quality: 'auto' });
+      expect(e.body).toMatchObject({ model: 'gpt-image-2.6-sunburst', size: '1024x1024', quality: 'auto' });
       expect(String(e.body.prompt)).toMatch(/in the spirit of the given reference image/);
     }
     // The edits were billed for the reference's image tokens too.

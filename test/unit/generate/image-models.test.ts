@@ -15,17 +15,17 @@ const refused = (env: Record<string, string>): string => {
 };
 
 describe('image settings are checked against the model at start-up', () => {
-  it('refuses a size or quality gpt-image-1 does not take, listing the ones it does', () => {
+  it('refuses a size or quality gpt-image-2.6-sunburst does not take, listing the ones it does', () => {
     expect(refused({ OPENAI_IMAGE_SIZE: '1080x1920' })).toBe(
-      'OPENAI_IMAGE_SIZE must be one of 1024x1024, 1536x1024, 1024x1536, auto for gpt-image-1; got "1080x1920"',
+      'OPENAI_IMAGE_SIZE must be one of 1024x1024, 1536x1024, 1024x1536, auto for gpt-image-2.6-sunburst; got "1080x1920"',
     );
     expect(refused({ OPENAI_IMAGE_QUALITY: 'hd' })).toBe(
-      'OPENAI_IMAGE_QUALITY must be one of low, medium, high, auto for gpt-image-1; got "hd"',
+      'OPENAI_IMAGE_QUALITY must be one of low, medium, high, auto for gpt-image-2.6-sunburst; got "hd"',
     );
     // Both at once: one start shows every problem.
     const both = refused({ OPENAI_IMAGE_SIZE: '1792x1024', OPENAI_IMAGE_QUALITY: 'standard' });
     expect(both).toMatch(
-      /invalid settings:\n {2}- OPENAI_IMAGE_SIZE must be one of .* for gpt-image-1; got "1792x1024"\n {2}- OPENAI_IMAGE_QUALITY/,
+      /invalid settings:\n {2}- OPENAI_IMAGE_SIZE must be one of .* for gpt-image-2.6-sunburst; got "1792x1024"\n {2}- OPENAI_IMAGE_QUALITY/,
     );
   });
 
@@ -50,7 +50,7 @@ describe('image settings are checked against the model at start-up', () => {
 
   it('background and output format: GPT image models only, and transparent needs png or webp', () => {
     expect(refused({ OPENAI_IMAGE_MODEL: 'dall-e-3', OPENAI_IMAGE_BACKGROUND: 'transparent' })).toMatch(
-      /^OPENAI_IMAGE_BACKGROUND is only supported by the GPT image models \(gpt-image-1, gpt-image-1-mini, gpt-image-1.5\); unset it for dall-e-3/,
+      /^OPENAI_IMAGE_BACKGROUND is only supported by the GPT image models \(gpt-image-2\.6-sunburst, gpt-image-2\.6-flare, gpt-image-1, gpt-image-1-mini, gpt-image-1\.5\); unset it for dall-e-3/,
     );
     expect(refused({ OPENAI_IMAGE_MODEL: 'dall-e-2', OPENAI_IMAGE_OUTPUT_FORMAT: 'webp' })).toMatch(
       /^OPENAI_IMAGE_OUTPUT_FORMAT is only supported by the GPT image models; dall-e-2 answers with PNG/,
@@ -73,7 +73,7 @@ describe('image settings are checked against the model at start-up', () => {
 
   it("refuses a model it knows nothing of on OpenAI's API, and takes it as given on a compatible server", () => {
     expect(refused({ OPENAI_IMAGE_MODEL: 'gpt-image-9' })).toMatch(
-      /^OPENAI_IMAGE_MODEL must be one of gpt-image-1, gpt-image-1-mini, gpt-image-1.5, dall-e-3, dall-e-2 .*; got "gpt-image-9"\. With OPENAI_BASE_URL set/,
+      /^OPENAI_IMAGE_MODEL must be one of gpt-image-2.6-sunburst, gpt-image-2.6-flare, gpt-image-1, gpt-image-1-mini, gpt-image-1.5, dall-e-3, dall-e-2 .*; got "gpt-image-9"\. With OPENAI_BASE_URL set/,
     );
     const s = imageSettings(
       loadConfig({ OPENAI_IMAGE_MODEL: 'flux-dev', OPENAI_IMAGE_SIZE: '768x1344', OPENAI_BASE_URL: 'http://gpu:8000/v1' }),

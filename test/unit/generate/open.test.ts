@@ -44,12 +44,12 @@ describe('generator settings', () => {
       'PRICE_PER_IMAGE_USD is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES',
       'PRICE_PER_TEXT_CALL_USD is deprecated and ignored: costs are priced from the usage the API reports, with OPENAI_PRICES',
     ]);
-    expect(warnings[0].hint).toMatch(/OPENAI_PRICES=gpt-image-1:image_output=40/);
+    expect(warnings[0].hint).toMatch(/OPENAI_PRICES=gpt-image-2.6-sunburst:image_output=30/);
   });
 
   it('defaults match the documentation', () => {
     const c = loadConfig({});
-    expect(c.openaiImageModel).toBe('gpt-image-1');
+    expect(c.openaiImageModel).toBe('gpt-image-2.6-sunburst');
     expect(c.imageProvider).toBe('auto');
     expect(c.brandsDir).toBe('brands');
     expect(c.rankWeightPreference).toBe(1);

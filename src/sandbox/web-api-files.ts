@@ -132,6 +132,10 @@ export function fileMethods(ws: Workspace): Record<string, Handler> {
       }
       // Processed asynchronously: the answer comes now, the share (and its message) when processing is done.
       const share = () => {
+        // Processing is over when the share happens: a timer may fire a millisecond before the
+        // wall clock reaches readyAt, and a file shared but "not ready" would never become ready
+        // (nothing else marks it), so an image block naming it was refused for ever.
+        for (const f of files) f.readyAt = Math.min(f.readyAt ?? 0, Date.now());
         if (!channel) return;
         const m = ws.store({
           channel: channel.id,

@@ -124,7 +124,7 @@ describe('fake Slack Web API', () => {
     const id = up.files[0].files[0].id;
     await slack.waitFor(
       () => Object.keys(slack.files.get(id)?.shares ?? []).length > 0 && Date.now() >= (slack.files.get(id)?.readyAt ?? 0),
-      2000,
+      10_000,
       'share',
     );
     await expect(

@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { applyConfiguredAdapter } from './adapter.ts';
 import { createOnnxEncoder, type OnnxEncoderOptions } from './encoder.ts';
+import { createMultilingualTextEncoder, withTextEncoder } from './multilingual.ts';
 import type { Encoder } from './types.ts';
 import { webgpuSettings } from './webgpu-options.ts';
 
@@ -49,7 +50,17 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
     // The adapter applies to remote embeddings exactly as to in-process ones.
     return applyConfiguredAdapter(cfg, remote, { logger });
   }
-  const encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
+  let encoder: Encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
+  if (cfg.clipTextModelDir) {
+    // Texts in any language go to the multilingual encoder; images stay CLIP's.
+    const text = createMultilingualTextEncoder({
+      modelDir: cfg.clipTextModelDir,
+      device: cfg.clipDevice,
+      threads: cfg.clipThreads,
+      logger,
+    });
+    encoder = withTextEncoder(encoder, text);
+  }
   // CLIP_ADAPTER: the team's fine-tuned adapter over the frozen embeddings (off: unchanged).
   return applyConfiguredAdapter(cfg, encoder, { logger });
 }

@@ -105,6 +105,39 @@ function embeddingTable(vocab: string[], seed: number): Float32Array {
   return table;
 }
 
+function denseWeight(seed: number): Float32Array {
+  return createRng(deriveSeed(seed, 'dense')).fillNormal(new Float32Array(HIDDEN * MULTILINGUAL_DIMS), HIDDEN ** -0.5);
+}
+
+/**
+ * The transformer alone, as sentence-transformers' ONNX backend exports it: `input_ids`,
+ * `attention_mask` → `last_hidden_state` [batch, sequence, hidden] (here: the token vectors).
+ */
+export function buildMultilingualTransformer(vocab: string[], seed: number): Uint8Array {
+  const g = new GraphBuilder('multilingual_transformer');
+  const ids = g.input('input_ids', DataType.INT64, ['batch_size', 'sequence_length']);
+  g.input('attention_mask', DataType.INT64, ['batch_size', 'sequence_length']);
+  const table = g.init('embeddings.word_embeddings.weight', embeddingTable(vocab, seed), [vocab.length, HIDDEN]);
+  g.node('Gather', [table, ids], { outputs: ['last_hidden_state'], name: 'embeddings/token' });
+  g.output('last_hidden_state', DataType.FLOAT, ['batch_size', 'sequence_length', HIDDEN]);
+  return g.encode({ opset: 17, producer: 'adcreative-synth', metadata: { adcreative_synthetic: 'true', adcreative_seed: String(seed) } });
+}
+
+/** A safetensors file holding the Dense layer as sentence-transformers stores it: F32 `linear.weight` [512, hidden]. */
+export function denseSafetensors(seed: number): Uint8Array {
+  const w = denseWeight(seed); // [HIDDEN, DIMS] for MatMul; sentence-transformers keeps [DIMS, HIDDEN]
+  const t = new Float32Array(w.length);
+  for (let i = 0; i < HIDDEN; i++) for (let d = 0; d < MULTILINGUAL_DIMS; d++) t[d * HIDDEN + i] = w[i * MULTILINGUAL_DIMS + d];
+  const header = Buffer.from(
+    JSON.stringify({ 'linear.weight': { dtype: 'F32', shape: [MULTILINGUAL_DIMS, HIDDEN], data_offsets: [0, t.byteLength] } }),
+  );
+  const out = Buffer.alloc(8 + header.length + t.byteLength);
+  out.writeBigUInt64LE(BigInt(header.length), 0);
+  header.copy(out, 8);
+  Buffer.from(t.buffer).copy(out, 8 + header.length);
+  return out;
+}
+
 /** The ONNX graph: Gather → masked mean over the sequence → Dense (MatMul) → `text_embeds`. */
 export function buildMultilingualTextModel(vocab: string[], seed: number): Uint8Array {
   const g = new GraphBuilder('multilingual_clip_text_model');
@@ -120,8 +153,10 @@ export function buildMultilingualTextModel(vocab: string[], seed: number): Uint8
   }); // [B, H]
   const count = g.op('ReduceSum', [maskF, g.ints('axis1', [1])], { name: 'pool/count', attrs: { keepdims: { i: 1 } } }); // [B, 1]
   const mean = g.op('Div', [summed, g.op('Max', [count, g.scalar('min_count', 1e-9)], { name: 'pool/clamp' })], { name: 'pool/mean' });
-  const dense = createRng(deriveSeed(seed, 'dense')).fillNormal(new Float32Array(HIDDEN * MULTILINGUAL_DIMS), HIDDEN ** -0.5);
-  g.node('MatMul', [mean, g.init('dense.weight', dense, [HIDDEN, MULTILINGUAL_DIMS])], { outputs: ['text_embeds'], name: 'dense' });
+  g.node('MatMul', [mean, g.init('dense.weight', denseWeight(seed), [HIDDEN, MULTILINGUAL_DIMS])], {
+    outputs: ['text_embeds'],
+    name: 'dense',
+  });
   g.output('text_embeds', DataType.FLOAT, ['batch_size', MULTILINGUAL_DIMS]);
   return g.encode({
     opset: 17,
@@ -131,10 +166,22 @@ export function buildMultilingualTextModel(vocab: string[], seed: number): Uint8
   });
 }
 
-/** Writes the synthetic multilingual text model directory; returns the files written. */
-export async function synthesizeMultilingualText(outDir: string, seed = 1): Promise<string[]> {
+/**
+ * Writes the synthetic multilingual text model directory; returns the files written. `layout`:
+ * the one-graph export (default) or sentence-transformers' own (transformer, pooling config,
+ * Dense safetensors), with the same weights, so both give the same embeddings.
+ */
+export async function synthesizeMultilingualText(
+  outDir: string,
+  seed = 1,
+  layout: 'export' | 'sentence-transformers' = 'export',
+): Promise<string[]> {
   const vocab = multilingualVocab();
   await mkdir(join(outDir, 'onnx'), { recursive: true });
+  if (layout === 'sentence-transformers') {
+    await mkdir(join(outDir, '1_Pooling'), { recursive: true });
+    await mkdir(join(outDir, '2_Dense'), { recursive: true });
+  }
   const vocabObj: Record<string, number> = {};
   vocab.forEach((t, i) => {
     vocabObj[t] = i;
@@ -167,7 +214,14 @@ export async function synthesizeMultilingualText(outDir: string, seed = 1): Prom
       }),
     ],
     ['tokenizer_config.json', `${JSON.stringify({ do_lower_case: false, model_max_length: 128 }, null, 2)}\n`],
-    ['onnx/text_model.onnx', buildMultilingualTextModel(vocab, seed)],
+    ...((layout === 'export'
+      ? [['onnx/text_model.onnx', buildMultilingualTextModel(vocab, seed)]]
+      : [
+          ['onnx/model.onnx', buildMultilingualTransformer(vocab, seed)],
+          ['1_Pooling/config.json', `${JSON.stringify({ word_embedding_dimension: HIDDEN, pooling_mode_mean_tokens: true })}\n`],
+          ['2_Dense/config.json', `${JSON.stringify({ in_features: HIDDEN, out_features: MULTILINGUAL_DIMS, bias: false })}\n`],
+          ['2_Dense/model.safetensors', denseSafetensors(seed)],
+        ]) as [string, string | Uint8Array][]),
   ];
   const written: string[] = [];
   for (const [name, data] of files) {

@@ -72,6 +72,31 @@ describe('the synthetic multilingual text model', () => {
     }
   });
 
+  it("runs sentence-transformers' own layout (transformer ONNX, mean pooling and Dense here) to the same embeddings", async () => {
+    const stDir = join(root, 'clip-ViT-B-32-multilingual-v1');
+    await synthesizeMultilingualText(stDir, 1, 'sentence-transformers');
+    expect(inspectTextModelDir(stDir)).toMatchObject({
+      layout: 'sentence-transformers',
+      name: 'sentence-transformers/clip-ViT-B-32-multilingual-v1',
+      dims: 512,
+    });
+    const st = createMultilingualTextEncoder({ modelDir: stDir, device: 'cpu', threads: 1, logger: silentLogger });
+    try {
+      const texts = [
+        '夏季跑鞋大促销',
+        'Summer sale on running shoes',
+        'Fresh coffee, free delivery, and a much longer text to pad the others',
+      ];
+      const [a, b] = await Promise.all([st.embedTexts(texts), text.embedTexts(texts)]);
+      a.forEach((v, i) => {
+        expect(cosine(v, b[i])).toBeGreaterThan(0.99999);
+        expect(Math.hypot(...v)).toBeCloseTo(1, 5);
+      });
+    } finally {
+      await st.close();
+    }
+  });
+
   it('refuses a directory without the model, naming what is missing', () => {
     expect(() => inspectTextModelDir(root)).toThrow(/incomplete: missing config.json, onnx\/text_model.onnx, tokenizer.json or vocab.txt/);
   });

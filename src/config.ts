@@ -359,7 +359,7 @@ export const SETTINGS = {
     env: 'CLIP_TEXT_MODEL_DIR',
     parse: str,
     group: 'clip',
-    doc: "Multilingual text encoder aligned with CLIP's image space (clip-ViT-B-32-multilingual-v1 as ONNX: `models fetch --multilingual`): embeds briefs and captions in any language instead of CLIP's English text tower. Unset: English tower, non-English briefs translated when OPENAI_API_KEY is set.",
+    doc: "Multilingual text encoder aligned with CLIP's image space (`models fetch clip-ViT-B-32-multilingual-v1`): embeds briefs and captions in any language instead of CLIP's English text tower. Unset: English tower, non-English briefs translated when OPENAI_API_KEY is set.",
   },
   clipDevice: {
     env: 'CLIP_DEVICE',

@@ -37,7 +37,7 @@ const ST_DENSE = '2_Dense/model.safetensors';
 const ST_HIDDEN = 'last_hidden_state';
 
 export const MULTILINGUAL_FIX_HINT =
-  'run `npm run -s adcreative -- models fetch --multilingual` for the real model (or export it with scripts/export-multilingual-clip.py), or unset CLIP_TEXT_MODEL_DIR to use CLIP’s English text tower';
+  'run `npm run -s adcreative -- models fetch clip-ViT-B-32-multilingual-v1` for the real model (or export it with scripts/export-multilingual-clip.py), or unset CLIP_TEXT_MODEL_DIR to use CLIP’s English text tower';
 
 export interface TextModelDir {
   dir: string;

@@ -48,7 +48,7 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.
-    return applyConfiguredAdapter(cfg, remote, { logger });
+    return applyConfiguredAdapter(cfg, withConfiguredTextModel(cfg, remote, logger), { logger });
   }
   let encoder: Encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
   if (cfg.clipTextModelDir) {

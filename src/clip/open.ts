@@ -50,17 +50,14 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
     // The adapter applies to remote embeddings exactly as to in-process ones.
     return applyConfiguredAdapter(cfg, withConfiguredTextModel(cfg, remote, logger), { logger });
   }
-  let encoder: Encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
-  if (cfg.clipTextModelDir) {
-    // Texts in any language go to the multilingual encoder; images stay CLIP's.
-    const text = createMultilingualTextEncoder({
-      modelDir: cfg.clipTextModelDir,
-      device: cfg.clipDevice,
-      threads: cfg.clipThreads,
-      logger,
-    });
-    encoder = withTextEncoder(encoder, text);
-  }
+  const encoder = withConfiguredTextModel(cfg, createOnnxEncoder(encoderOptions(cfg, { logger })), logger);
   // CLIP_ADAPTER: the team's fine-tuned adapter over the frozen embeddings (off: unchanged).
   return applyConfiguredAdapter(cfg, encoder, { logger });
+}
+
+/** CLIP_TEXT_MODEL_DIR: texts in any language go to the multilingual encoder (in this process); images stay CLIP's. */
+function withConfiguredTextModel(cfg: Config, encoder: Encoder, logger: Logger): Encoder {
+  if (!cfg.clipTextModelDir) return encoder;
+  const text = createMultilingualTextEncoder({ modelDir: cfg.clipTextModelDir, device: cfg.clipDevice, threads: cfg.clipThreads, logger });
+  return withTextEncoder(encoder, text);
 }

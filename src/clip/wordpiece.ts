@@ -186,18 +186,16 @@ export class WordPieceTokenizer {
 
   /** A directory (its `tokenizer.json`, else its `vocab.txt`) or either file. */
   static load(path: string): WordPieceTokenizer {
-    let dir = path;
+    let isDir: boolean;
     try {
-      if (!statSync(path).isDirectory()) {
-        return path.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(path) : WordPieceTokenizer.fromVocabTxt(path);
-      }
+      isDir = statSync(path).isDirectory();
     } catch (e) {
       throw new ModelError('TOKENIZER_MISSING', `tokenizer ${path} does not exist`, { cause: e });
     }
-    if (existsSync(join(dir, 'tokenizer.json'))) return WordPieceTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
-    if (existsSync(join(dir, 'vocab.txt'))) return WordPieceTokenizer.fromVocabTxt(join(dir, 'vocab.txt'));
-    dir = path;
-    throw new ModelError('TOKENIZER_MISSING', `${dir} holds neither tokenizer.json nor vocab.txt (a BERT WordPiece vocabulary)`);
+    if (!isDir) return path.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(path) : WordPieceTokenizer.fromVocabTxt(path);
+    if (existsSync(join(path, 'tokenizer.json'))) return WordPieceTokenizer.fromTokenizerJson(join(path, 'tokenizer.json'));
+    if (existsSync(join(path, 'vocab.txt'))) return WordPieceTokenizer.fromVocabTxt(join(path, 'vocab.txt'));
+    throw new ModelError('TOKENIZER_MISSING', `${path} holds neither tokenizer.json nor vocab.txt (a BERT WordPiece vocabulary)`);
   }
 
   /** The text after BERT's normaliser. */

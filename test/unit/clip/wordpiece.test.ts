@@ -3,7 +3,8 @@
  * test/fixtures/clip/multilingual/expected.jsonl (made by scripts/multilingual-tokenizer-fixture.ts
  * with @huggingface/transformers 4.3.1), id for id, loaded from tokenizer.json and from vocab.txt.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCjkIdeograph, WordPieceTokenizer } from '../../../src/clip/wordpiece.ts';
@@ -87,8 +88,18 @@ describe('WordPieceTokenizer behaviour', () => {
     expect(() => new WordPieceTokenizer(new Map([['a', 0]]), {}, '/x/vocab.txt')).toThrow(/\/x\/vocab.txt: the vocabulary has no \[CLS\]/);
   });
 
-  it('refuses a tokenizer.json that is not WordPiece', () => {
-    const clip = join(import.meta.dirname, '../../fixtures/clip/bpe_simple_vocab_16e6.txt.gz');
-    expect(() => WordPieceTokenizer.fromTokenizerJson(clip)).toThrow(/cannot read tokenizer file/);
+  it('refuses a tokenizer.json that is not WordPiece, and a file that is not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wp-'));
+    try {
+      const bpe = join(dir, 'tokenizer.json');
+      writeFileSync(bpe, JSON.stringify({ model: { type: 'BPE', vocab: {}, merges: [] } }));
+      expect(() => WordPieceTokenizer.load(bpe)).toThrow(/expected a Hugging Face tokenizer.json with a WordPiece model .* found "BPE"/);
+      const clip = join(import.meta.dirname, '../../fixtures/clip/bpe_simple_vocab_16e6.txt.gz');
+      expect(() => WordPieceTokenizer.fromTokenizerJson(clip)).toThrow(/cannot read tokenizer file/);
+      expect(() => WordPieceTokenizer.load(join(dir, 'nothing'))).toThrow(/does not exist/);
+      expect(() => WordPieceTokenizer.load(join(import.meta.dirname))).toThrow(/holds neither tokenizer.json nor vocab.txt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

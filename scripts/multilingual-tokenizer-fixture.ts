@@ -181,6 +181,7 @@ function buildVocab(): string[] {
   for (const w of [...words].sort()) {
     const cs = [...w];
     for (const c of cs) chars.add(c);
+    if (/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\ufffd]/u.test(w)) continue;
     const h = fnv(w) % 4;
     if (cs.length > 100) continue;
     if (h === 0) tokens.add(w);
@@ -195,7 +196,8 @@ function buildVocab(): string[] {
     }
   }
   for (const c of [...chars].sort()) {
-    if (MISSING.has(c)) continue;
+    // Characters the normaliser removes never reach the vocabulary (and would make vocab.txt binary).
+    if (MISSING.has(c) || /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\ufffd]/u.test(c)) continue;
     tokens.add(c);
     if (fnv(c) % 5 !== 0) tokens.add(`##${c}`);
   }

@@ -119,6 +119,34 @@ describe('retrieval with the multilingual text encoder', () => {
     await lib.close();
   });
 
+  it('finds a creative by its image alone when the image embedding lies where its English description does', async () => {
+    // The real model is trained so a text in any language embeds near CLIP's embedding of the
+    // matching image; here each image is pinned where the stand-in puts its English description.
+    const clip = fakeEncoder({ dims: DIMS, model: 'test/fake-clip-512' });
+    const enc = withTextEncoder(clip, text);
+    const pictures = await Promise.all([41, 42, 43].map((s) => testImage(s)));
+    const described = ['running shoes', 'coffee', 'winter jacket'];
+    const at = await text.embedTexts(described);
+    pictures.forEach((p, i) => clip.pinImage(p, at[i]));
+    const lib = await LanceLibrary.open({
+      uri: join(root, 'lib-images'),
+      encoder: enc,
+      settings: { weights: { image: 1, caption: 0, ctr: 0 }, optimizeEvery: 0 },
+    });
+    await lib.add(pictures.map((image, i) => ({ image, headline: `picture ${i}`, caption: '' })));
+    for (const [brief, want] of [
+      ['夏季跑鞋大促销', 'picture 0'],
+      ['Frischer Kaffee', 'picture 1'],
+      ['Chaquetas de invierno', 'picture 2'],
+    ]) {
+      const found = await inspire({ brief, k: 3, encoder: enc, library: lib });
+      expect(found.hits[0].headline, brief).toBe(want);
+      // Clearly ahead of the other pictures, not by a hair.
+      expect(found.hits[0].scores.image - found.hits[1].scores.image, brief).toBeGreaterThan(0.2);
+    }
+    await lib.close();
+  });
+
   it('records the text encoder in the table and refuses to mix it with another; re-embedding switches it', async () => {
     const uri = join(root, 'lib-b');
     const lib = await filledLibrary(uri, encoder);

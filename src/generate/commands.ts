@@ -150,6 +150,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         };
         const result: GenerateResult = await generator.generate({
           brief,
+          billedBefore: found.query.billed ? [found.query.billed] : undefined,
           brand: kit?.name,
           channel,
           formats,

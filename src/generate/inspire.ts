@@ -7,6 +7,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { describeError } from '../errors.ts';
 import type { Library, SearchHit } from '../library/types.ts';
+import type { BilledRequest } from './pricing.ts';
 import { detectLanguage, type Translator } from './translate.ts';
 import { type Inspiration, inspirationFromHit } from './types.ts';
 
@@ -19,6 +20,8 @@ export interface QueryPath {
   text: string;
   /** One line for people: "translated from zh: …", "multilingual text encoder", "English CLIP text tower, untranslated". */
   note?: string;
+  /** The translation request the API billed (pass on as `billedBefore`, so the round's cost counts it). */
+  billed?: BilledRequest;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function queryPath(
   if (translator) {
     try {
       const t = await translator.translate(brief);
-      return { kind: 'translated', from, text: t.text, note: `translated from ${from}: ${t.text}` };
+      return { kind: 'translated', from, text: t.text, note: `translated from ${from}: ${t.text}`, billed: t.billed };
     } catch (e) {
       return { kind: 'untranslated', from, text: brief, note: `English CLIP text tower, untranslated (${describeError(e)})` };
     }

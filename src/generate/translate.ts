@@ -8,6 +8,7 @@
 import type { Config } from '../config.ts';
 import { GenerationError } from '../errors.ts';
 import { createOpenAIClient, describeOpenAIError, type OpenAIClient } from './openai.ts';
+import { type BilledRequest, chatUsage } from './pricing.ts';
 
 /** Bounded so a long-running bot fed arbitrary briefs does not grow without limit. */
 const CACHE_MAX = 2000;
@@ -47,6 +48,8 @@ export interface Translation {
   from: string;
   /** True when the cache answered (no API call). */
   cached: boolean;
+  /** The request the API billed for it (absent when cached or not sent). */
+  billed?: BilledRequest;
 }
 
 export interface Translator {
@@ -57,13 +60,13 @@ export interface Translator {
 
 export function createTranslator(opts: { client: OpenAIClient; model: string; retries: number }): Translator {
   const cache = new Map<string, string>();
-  const inflight = new Map<string, Promise<string>>();
+  const inflight = new Map<string, Promise<{ english: string; billed: BilledRequest }>>();
   const system = [
     'Translate the advertising brief into English for an image search over past ads.',
     'Keep product names, brand names, numbers and offers as they are. Reply with the English text only: no quotes, no notes.',
   ].join(' ');
 
-  const call = async (text: string, signal?: AbortSignal): Promise<string> => {
+  const call = async (text: string, signal?: AbortSignal): Promise<{ english: string; billed: BilledRequest }> => {
     let res: Awaited<ReturnType<OpenAIClient['chat']['completions']['create']>>;
     try {
       res = await opts.client.chat.completions.create(
@@ -89,7 +92,7 @@ export function createTranslator(opts: { client: OpenAIClient; model: string; re
     if (msg?.refusal) throw new GenerationError('TRANSLATION_FAILED', `the text model declined to translate the brief: ${msg.refusal}`);
     const out = (msg?.content ?? '').trim().replace(/^"(.*)"$/s, '$1');
     if (!out) throw new GenerationError('TRANSLATION_FAILED', 'the text model returned an empty translation of the brief');
-    return out;
+    return { english: out, billed: chatUsage(opts.model, res.usage) };
   };
 
   return {
@@ -107,14 +110,16 @@ export function createTranslator(opts: { client: OpenAIClient; model: string; re
       }
       // Two rounds of the same brief at once share one call.
       let p = inflight.get(key);
+      const first = !p;
       if (!p) {
         p = call(text, o.signal).finally(() => inflight.delete(key));
         inflight.set(key, p);
       }
-      const english = await p;
+      const { english, billed } = await p;
       if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
       cache.set(key, english);
-      return { text: english, from, cached: false };
+      // The round that sent the request pays for it; one that shared it does not.
+      return first ? { text: english, from, cached: false, billed } : { text: english, from, cached: true };
     },
   };
 }

@@ -296,6 +296,7 @@ export class RoundRunner {
           count: round.options.variants,
           inspiration: found.inspiration,
           briefEmbedding: found.embedding,
+          billedBefore: found.query.billed ? [found.query.billed] : undefined,
           feedback: ctx.feedback,
           leader: ctx.leader,
           referenceImage: ctx.referenceImage,

@@ -127,7 +127,7 @@ describe('retrieval with the multilingual text encoder', () => {
     const pictures = await Promise.all([41, 42, 43].map((s) => testImage(s)));
     const described = ['running shoes', 'coffee', 'winter jacket'];
     const at = await text.embedTexts(described);
-    pictures.forEach((p, i) => clip.pinImage(p, at[i]));
+    for (const [i, p] of pictures.entries()) clip.pinImage(p, at[i]);
     const lib = await LanceLibrary.open({
       uri: join(root, 'lib-images'),
       encoder: enc,

@@ -82,11 +82,15 @@ describe('retrieval for a Chinese brief', () => {
     expect(found.query).toMatchObject({ kind: 'translated', from: 'zh', text: EN, note: `translated from zh: ${EN}` });
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0].body.model).toBe('gpt-4o-mini');
+    // What the API billed for it goes on to the round's cost; the cached repeat bills nothing.
+    expect(found.query.billed).toMatchObject({ model: 'gpt-4o-mini', endpoint: 'chat' });
+    expect(found.query.billed?.text.input).toBeGreaterThan(0);
     // The embedding passed on to the ranking is the translation's.
     expect(Array.from(found.embedding)).toEqual(Array.from(axis(DIMS, { 0: 1, 3: 0.2 })));
 
     const again = await inspire({ brief: ZH, k: 3, encoder: enc, translator: t, library: lib });
     expect(again.hits[0].headline).toBe('Run into summer');
+    expect(again.query.billed).toBeUndefined();
     expect(fake.requests).toHaveLength(1);
 
     const msg = inspirationMessage({

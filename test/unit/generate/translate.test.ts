@@ -29,8 +29,14 @@ describe('createTranslator', () => {
     const s = scripted(() => ({ content: '"Summer sale on running shoes"' }));
     const t = createTranslator({ client: s.client, model: 'gpt-4o-mini', retries: 0 });
     const [a, b] = await Promise.all([t.translate('夏季跑鞋大促销'), t.translate('夏季跑鞋大促销')]);
-    expect(a).toEqual({ text: 'Summer sale on running shoes', from: 'zh', cached: false });
-    expect(b.text).toBe('Summer sale on running shoes');
+    expect(a).toMatchObject({
+      text: 'Summer sale on running shoes',
+      from: 'zh',
+      cached: false,
+      billed: { model: 'gpt-4o-mini', endpoint: 'chat' },
+    });
+    // The round that shared the call does not pay for it again.
+    expect(b).toEqual({ text: 'Summer sale on running shoes', from: 'zh', cached: true });
     expect(await t.translate('夏季跑鞋大促销')).toEqual({ text: 'Summer sale on running shoes', from: 'zh', cached: true });
     expect(s.calls).toEqual([{ model: 'gpt-4o-mini', text: '夏季跑鞋大促销' }]);
     await t.translate('Laufschuhe für den Sommer');

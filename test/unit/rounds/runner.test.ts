@@ -123,16 +123,24 @@ describe('starting a round', () => {
 
   it('searches the library with the translation of a Chinese brief, says so in the inspiration, and writes copy from the brief', async () => {
     const asked: string[] = [];
+    const translation = {
+      model: 'gpt-4o-mini',
+      endpoint: 'chat' as const,
+      text: { input: 40, cachedInput: 0, output: 8 },
+      image: { input: 0, cachedInput: 0, output: 0 },
+    };
     const translator = {
       async translate(text: string) {
         asked.push(text);
-        return { text: 'Cold brew for nurses', from: 'zh', cached: false };
+        return { text: 'Cold brew for nurses', from: 'zh', cached: false, billed: translation };
       },
     };
     await firstRound(runner({ translator }), '给护士的冷萃咖啡', { brand: 'acme' });
     expect(asked).toEqual(['给护士的冷萃咖啡']);
     expect(view.of('inspiration')[0].shown.note).toBe('translated from zh: Cold brew for nurses');
     expect(gen.requests[0].brief).toBe('给护士的冷萃咖啡');
+    // The translation is billed to the round.
+    expect(gen.requests[0].billedBefore).toEqual([translation]);
     expect(Array.from(gen.requests[0].briefEmbedding ?? [])).toEqual(Array.from(textVector('Cold brew for nurses', encoder.dims)));
   });
 

@@ -355,6 +355,12 @@ export const SETTINGS = {
     group: 'clip',
     doc: 'CLIP model directory (Hugging Face layout: config.json, preprocessor_config.json, tokenizer.json, onnx/).',
   },
+  clipTextModelDir: {
+    env: 'CLIP_TEXT_MODEL_DIR',
+    parse: str,
+    group: 'clip',
+    doc: "Multilingual text encoder aligned with CLIP's image space (`models fetch clip-ViT-B-32-multilingual-v1`): embeds briefs and captions in any language instead of CLIP's English text tower. Unset: English tower, non-English briefs translated when OPENAI_API_KEY is set.",
+  },
   clipDevice: {
     env: 'CLIP_DEVICE',
     default: 'auto',

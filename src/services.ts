@@ -11,6 +11,7 @@ import { exportBrand } from './export/brand.ts';
 import { listBrands } from './generate/brands.ts';
 import { extraCopyWriter } from './generate/extra-copy.ts';
 import { createRoundPricing } from './generate/providers.ts';
+import { type Translator, translatorFor } from './generate/translate.ts';
 import type { Generator } from './generate/types.ts';
 import { formatStatsText, statsSummary } from './learn/eval-report.ts';
 import { followPreferenceModel, learningStatsInput } from './learn/learning.ts';
@@ -76,6 +77,8 @@ export interface ServiceOverrides {
   encoder?: Encoder;
   library?: Library;
   generator?: Generator;
+  /** Translates non-English briefs for the library search; default: OpenAI's when OPENAI_API_KEY is set. */
+  translator?: Translator;
   store?: RoundStore;
   assets?: AssetStore & { close?(): void };
   metrics?: MetricsRegistry;
@@ -171,6 +174,7 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
     logger,
   });
 
+  const translator = o.translator ?? translatorFor(cfg);
   const generator = instrumentGenerator(
     o.generator ??
       (await import('./generate/open.ts')).createGenerator({
@@ -282,6 +286,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
         library,
         assets,
         encoder,
+        // One translator (and its cache) for every round of the bot.
+        translator,
         settings: ss,
         defaults,
         synthetic,

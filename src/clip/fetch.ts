@@ -34,6 +34,8 @@ export interface ManifestFile {
 }
 
 export interface ManifestModel {
+  /** `text`: a text encoder for CLIP_TEXT_MODEL_DIR (the multilingual one); default: a CLIP model for CLIP_MODEL_DIR. */
+  role?: 'clip' | 'text';
   source: string;
   repo: string;
   revision: string;

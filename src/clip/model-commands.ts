@@ -57,6 +57,12 @@ const fetchCmd: Command = {
       );
     }
     const shown = isAbsolute(dir) ? relative(process.cwd(), dir) || '.' : dir;
+    if (model.role === 'text') {
+      io.stdout.write(
+        `text model ready in ${shown}: set CLIP_TEXT_MODEL_DIR=${shown}, then \`library reembed\` re-embeds the captions with it\n`,
+      );
+      return 0;
+    }
     io.stdout.write(`model ready in ${shown}${precision === 'int8' ? ' (set CLIP_PRECISION=int8)' : ''}\n`);
     if (precision !== 'int8') io.stdout.write(`for a GPU host: npm run -s adcreative -- models fp16 ${shown}\n`);
     return 0;

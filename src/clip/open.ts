@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { applyConfiguredAdapter } from './adapter.ts';
 import { createOnnxEncoder, type OnnxEncoderOptions } from './encoder.ts';
+import { createMultilingualTextEncoder, withTextEncoder } from './multilingual.ts';
 import type { Encoder } from './types.ts';
 import { webgpuSettings } from './webgpu-options.ts';
 
@@ -47,9 +48,16 @@ export async function openEncoder(cfg: Config, opts: { logger?: Logger } = {}): 
       logger,
     });
     // The adapter applies to remote embeddings exactly as to in-process ones.
-    return applyConfiguredAdapter(cfg, remote, { logger });
+    return applyConfiguredAdapter(cfg, withConfiguredTextModel(cfg, remote, logger), { logger });
   }
-  const encoder = createOnnxEncoder(encoderOptions(cfg, { logger }));
+  const encoder = withConfiguredTextModel(cfg, createOnnxEncoder(encoderOptions(cfg, { logger })), logger);
   // CLIP_ADAPTER: the team's fine-tuned adapter over the frozen embeddings (off: unchanged).
   return applyConfiguredAdapter(cfg, encoder, { logger });
+}
+
+/** CLIP_TEXT_MODEL_DIR: texts in any language go to the multilingual encoder (in this process); images stay CLIP's. */
+function withConfiguredTextModel(cfg: Config, encoder: Encoder, logger: Logger): Encoder {
+  if (!cfg.clipTextModelDir) return encoder;
+  const text = createMultilingualTextEncoder({ modelDir: cfg.clipTextModelDir, device: cfg.clipDevice, threads: cfg.clipThreads, logger });
+  return withTextEncoder(encoder, text);
 }

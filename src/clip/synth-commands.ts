@@ -2,16 +2,18 @@
  * `adcreative models synth`, `models quantize`, `models fp16` (and `models rgb8`): the model
  * tooling that needs no network.
  */
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Command, intArg } from '../cli/command.ts';
 import { config, dataPath } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { ModelError, UsageError } from '../errors.ts';
 import { fp16ModelDir } from './fp16.ts';
 import { fp16Parity } from './fp16-check.ts';
 import { quantizeModelDir } from './quantize.ts';
 import { rgb8ModelDir } from './rgb8.ts';
 import { isArchName } from './synth/arch.ts';
 import { ARCH_NAMES, DEFAULT_SEED, synthesizeModel } from './synth/index.ts';
+import { synthesizeMultilingualText } from './synth/multilingual.ts';
 
 const synth: Command = {
   name: 'models synth',
@@ -141,4 +143,34 @@ const rgb8: Command = {
   },
 };
 
-export const commands: Command[] = [synth, quantize, fp16, rgb8];
+const synthText: Command = {
+  name: 'models synth-text',
+  summary:
+    'Write the synthetic stand-in of the multilingual text encoder (CLIP_TEXT_MODEL_DIR): concept words shared across en/de/es/zh, for tests',
+  usage: '[--out DIR] [--seed N] [--layout export|sentence-transformers]',
+  options: { out: { type: 'string' }, seed: { type: 'string' }, layout: { type: 'string' } },
+  async run(args, io) {
+    const seed = intArg(args, 'seed', DEFAULT_SEED, 0, 0xffffffff);
+    const layout = args.values.layout ?? 'export';
+    if (layout !== 'export' && layout !== 'sentence-transformers') {
+      throw new UsageError(`--layout must be export or sentence-transformers; got ${JSON.stringify(layout)}`);
+    }
+    const out = typeof args.values.out === 'string' ? resolve(args.values.out) : dataPath(config(), 'models', 'multilingual-text-synth');
+    const cfgPath = join(out, 'config.json');
+    if (existsSync(cfgPath) && JSON.parse(readFileSync(cfgPath, 'utf8')).adcreative_synthetic !== true) {
+      throw new ModelError(
+        'SYNTH_REFUSED',
+        `refusing to write a synthetic model into ${out}: it holds a model whose config.json is not marked synthetic`,
+        {
+          hint: 'choose an empty folder for --out',
+        },
+      );
+    }
+    await synthesizeMultilingualText(out, seed, layout);
+    io.stdout.write(`wrote the synthetic multilingual text model (seed ${seed}, ${layout} layout) to ${out}\n`);
+    io.stdout.write(`use it with CLIP_TEXT_MODEL_DIR=${out} (a stand-in: only its built-in concept words mean anything)\n`);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [synth, synthText, quantize, fp16, rgb8];

@@ -15,6 +15,10 @@ export interface EncoderInfo {
   device: string;
   /** The precision in use; `auto` until the first session has loaded. */
   precision: 'fp32' | 'fp16' | 'int8' | 'auto';
+  /** The text encoder, where it is not `model`'s own text tower (CLIP_TEXT_MODEL_DIR): recorded with caption embeddings. */
+  textModel?: string;
+  /** True when texts are embedded by a multilingual encoder aligned with CLIP's image space (no translation needed). */
+  multilingualText?: boolean;
 }
 
 /** One inference run of an in-process encoder, for metrics, tests and the benchmark. */

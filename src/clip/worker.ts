@@ -24,7 +24,14 @@ export interface WireTensor {
 
 export type WorkerRequest =
   | { type: 'load'; kind: ModelKind; files: ModelFiles; settings: SessionSettings }
-  | { type: 'run'; kind: ModelKind; inputs: WireTensor[]; output: string }
+  | {
+      type: 'run';
+      kind: ModelKind;
+      inputs: WireTensor[];
+      output: string;
+      /** Each row L2-normalised (default); false: the raw output, e.g. token states the caller pools. */
+      normalize?: boolean;
+    }
   | { type: 'close' };
 
 /** One input of a loaded graph. */
@@ -148,7 +155,7 @@ async function run(req: Extract<WorkerRequest, { type: 'run' }>): Promise<RunRes
   // A fresh, exactly-sized buffer so it can be transferred whole.
   const data = new Float32Array(src.length);
   data.set(src);
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < rows && req.normalize !== false; r++) {
     let s2 = 0;
     const off = r * cols;
     for (let i = 0; i < cols; i++) s2 += data[off + i] * data[off + i];

@@ -17,6 +17,7 @@ import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
 import { describeCost } from './pricing.ts';
+import { translatorFor } from './translate.ts';
 import type { GenerateProgress, GenerateResult } from './types.ts';
 
 export interface GenerateCommandDeps {
@@ -117,7 +118,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
         // Embedded once: the library search and the ranking both use it.
-        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, library });
+        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, translator: translatorFor(cfg), library });
+        if (found.query.note) say(`library search: ${found.query.note}`);
         if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
         else if (library)
           say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
@@ -148,6 +150,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         };
         const result: GenerateResult = await generator.generate({
           brief,
+          billedBefore: found.query.billed ? [found.query.billed] : undefined,
           brand: kit?.name,
           channel,
           formats,

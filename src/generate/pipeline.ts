@@ -379,6 +379,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
     rerender: inner.rerender,
     async generate(req) {
       const meter = createCostMeter(deps.prices);
+      for (const b of req.billedBefore ?? []) meter.record(b);
       try {
         return await inner.generate(req, meter);
       } catch (e) {

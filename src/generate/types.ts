@@ -5,7 +5,7 @@
 import type { SearchHit } from '../library/types.ts';
 import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
-import type { GenerateCost } from './pricing.ts';
+import type { BilledRequest, GenerateCost } from './pricing.ts';
 
 export interface Inspiration {
   id: string;
@@ -46,6 +46,8 @@ export interface BriefFields {
 
 export interface GenerateRequest {
   brief: string;
+  /** Requests billed for the round before generation (the brief's translation for the library search): counted in its cost. */
+  billedBefore?: BilledRequest[];
   /** The brief's parts as given by a form; `brief` is still the text people see. */
   fields?: BriefFields;
   brand?: string;

@@ -16,7 +16,17 @@ import { connectLance } from './connect.ts';
 import type { CtrPrior } from './ctr.ts';
 import { WriteQueue } from './queue.ts';
 import { interruptedRewriteError, interruptedRewrites, rewriteGeneration, rewriteRunning, rewriteRunningError } from './rewrite.ts';
-import { creativesSchema, IMAGE_VECTOR, META_DIMS, META_INDEX_ROWS, META_MODEL, TABLE, TEXT_VECTOR } from './schema.ts';
+import {
+  creativesSchema,
+  IMAGE_VECTOR,
+  META_DIMS,
+  META_INDEX_ROWS,
+  META_MODEL,
+  storedTextModel,
+  TABLE,
+  TEXT_VECTOR,
+  textModelOf,
+} from './schema.ts';
 import { libraryStorageError } from './storage-error.ts';
 
 /** Thrown inside a queued write when a rewrite replaced the table after the write read from it. */
@@ -73,6 +83,8 @@ export class LiveTable {
     public model: string,
     public dims: number,
     private readonly logger: Logger,
+    /** The text encoder that embedded the captions (META_TEXT_MODEL). */
+    public textModel: string = model,
   ) {}
 
   static async open(opts: {
@@ -101,6 +113,7 @@ export class LiveTable {
     let table: lancedb.Table | undefined;
     let model = opts.encoder?.info().model ?? '';
     let dims = opts.encoder?.dims ?? 0;
+    let textModel = opts.encoder ? textModelOf(opts.encoder.info()) : model;
     // A rewrite that crashed while copying back left the only whole copy in its staging table;
     // rows written to the half-copied live table now would be lost when it is restored.
     const stuck = await interruptedRewrites(db);
@@ -125,11 +138,18 @@ export class LiveTable {
             { hint: 'run `adcreative library reembed` to re-embed it with the current model, or point CLIP_MODEL_DIR back at the old one' },
           );
         }
+        const mixed = textMismatch(opts.uri, storedTextModel(meta), textModelOf(info));
+        if (mixed) {
+          table.close();
+          db.close();
+          throw mixed;
+        }
       }
       model = storedModel;
       dims = storedDims;
+      textModel = storedTextModel(meta);
     }
-    const live = new LiveTable(opts.uri, db, table, model, dims, opts.logger);
+    const live = new LiveTable(opts.uri, db, table, model, dims, opts.logger, textModel);
     live.generationSeen = generation;
     await live.refreshIndexState();
     return live;
@@ -199,6 +219,7 @@ export class LiveTable {
       const meta = (await table.schema()).metadata;
       this.model = meta.get(META_MODEL) ?? this.model;
       this.dims = Number(meta.get(META_DIMS) ?? this.dims);
+      this.textModel = storedTextModel(meta);
     }
     // The old handle is not closed: a search may still be reading through it; it is let go.
     this.table = table;
@@ -215,7 +236,12 @@ export class LiveTable {
   /** After a re-embed by another process, this encoder's embeddings no longer fit the table. */
   assertModel(encoder: Encoder | undefined): void {
     const info = encoder?.info();
-    if (!info || !this.table || (info.model === this.model && info.dims === this.dims)) return;
+    if (!info || !this.table) return;
+    if (info.model === this.model && info.dims === this.dims) {
+      const mixed = textMismatch(this.uri, this.textModel, textModelOf(info));
+      if (mixed) throw mixed;
+      return;
+    }
     throw new LibraryError(
       'LIBRARY_MODEL_MISMATCH',
       `the creative library at ${this.uri} was re-embedded with ${this.model} (${this.dims}-d) but the encoder is ${info.model} (${info.dims}-d)`,
@@ -229,8 +255,9 @@ export class LiveTable {
     const enc = requireEncoder(encoder, 'creating the library');
     this.model = enc.info().model;
     this.dims = enc.dims;
-    this.table = await this.db.createEmptyTable(TABLE, creativesSchema(this.model, this.dims), { existOk: true });
-    this.logger.info('library: created table', { uri: this.uri, model: this.model, dims: this.dims });
+    this.textModel = textModelOf(enc.info());
+    this.table = await this.db.createEmptyTable(TABLE, creativesSchema(this.model, this.dims, this.textModel), { existOk: true });
+    this.logger.info('library: created table', { uri: this.uri, model: this.model, dims: this.dims, textModel: this.textModel });
     return this.table;
   }
 
@@ -239,4 +266,19 @@ export class LiveTable {
     this.table?.close();
     this.db.close();
   }
+}
+
+/**
+ * Captions embedded by one text encoder cannot be searched with, nor mixed with, another's:
+ * the caption column would compare unlike embeddings. Undefined when they match.
+ */
+function textMismatch(uri: string, stored: string, current: string): LibraryError | undefined {
+  if (stored === current) return undefined;
+  return new LibraryError(
+    'LIBRARY_TEXT_MODEL_MISMATCH',
+    `the creative library at ${uri} has captions embedded by the text encoder ${stored}, but texts are now embedded by ${current}; searching or adding with it would mix two text encoders in one table`,
+    {
+      hint: 'run `adcreative library reembed` to re-embed the captions with the current text encoder, or set CLIP_TEXT_MODEL_DIR back as it was when the library was filled',
+    },
+  );
 }

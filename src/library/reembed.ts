@@ -7,7 +7,7 @@ import type { Encoder } from '../clip/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { connectLance } from './connect.ts';
 import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
-import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
+import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, storedTextModel, TABLE, textModelOf } from './schema.ts';
 
 export interface ReembedReport {
   rows: number;
@@ -30,7 +30,10 @@ export async function reembedLibrary(opts: {
 }): Promise<ReembedReport> {
   const logger = opts.logger ?? silentLogger;
   const info = opts.encoder.info();
-  const to = `${info.model} (${info.dims}-d)`;
+  const textModel = textModelOf(info);
+  const withText = (model: string, dims: string | number, text: string) =>
+    `${model} (${dims}-d)${text === model ? '' : `, captions by ${text}`}`;
+  const to = withText(info.model, info.dims, textModel);
   return withRewriteLock(opts.uri, async () => {
     const db = await connectLance(opts.uri, { storageOptions: opts.storageOptions });
     try {
@@ -42,7 +45,7 @@ export async function reembedLibrary(opts: {
       const table = await db.openTable(TABLE);
       const meta = (await table.schema()).metadata;
       table.close();
-      const from = `${meta.get(META_MODEL) ?? '(unknown)'} (${meta.get(META_DIMS) ?? '?'}-d)`;
+      const from = withText(meta.get(META_MODEL) ?? '(unknown)', meta.get(META_DIMS) ?? '?', storedTextModel(meta));
       if (from === to && !opts.force) {
         const skipped =
           restored === undefined ? `the library is already embedded with ${to}` : `finished an interrupted re-embed (${restored} rows)`;
@@ -50,9 +53,12 @@ export async function reembedLibrary(opts: {
       }
       const rows = await rewriteTable(db, {
         kind: 'reembed',
-        schema: creativesSchema(info.model, info.dims),
+        schema: creativesSchema(info.model, info.dims, textModel),
         // Rows staged by an interrupted run for the same model are good: embed only the rest.
-        resumable: (_, s) => s.metadata.get(META_MODEL) === info.model && Number(s.metadata.get(META_DIMS)) === info.dims,
+        resumable: (_, s) =>
+          s.metadata.get(META_MODEL) === info.model &&
+          Number(s.metadata.get(META_DIMS)) === info.dims &&
+          storedTextModel(s.metadata) === textModel,
         batch: opts.batch ?? 32,
         transform: async (rows) => {
           const cs = rows.map(creativeFromRow);

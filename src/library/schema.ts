@@ -12,6 +12,22 @@ export const META_DIMS = 'adcreative.dims';
 /** On the image-embedding field: the row count the ANN index settings were picked for. */
 export const META_INDEX_ROWS = 'adcreative.index_rows';
 export const META_SCHEMA = 'adcreative.schema';
+/**
+ * The text encoder that embedded the captions (`text_embedding`): CLIP's own text tower (the
+ * model's name) or CLIP_TEXT_MODEL_DIR's multilingual one. Tables from before it was recorded
+ * lack it: their captions were embedded by the model's own tower.
+ */
+export const META_TEXT_MODEL = 'adcreative.text_model';
+
+/** The text encoder recorded in a table's metadata (the model's own tower where none is). */
+export function storedTextModel(meta: Map<string, string>): string {
+  return meta.get(META_TEXT_MODEL) ?? meta.get(META_MODEL) ?? '(unknown)';
+}
+
+/** The text encoder an encoder embeds captions with. */
+export function textModelOf(info: { model: string; textModel?: string }): string {
+  return info.textModel ?? info.model;
+}
 
 export const IMAGE_VECTOR = 'image_embedding';
 export const TEXT_VECTOR = 'text_embedding';
@@ -38,7 +54,7 @@ export const META_COLUMNS = [
   'provenance',
 ];
 
-export function creativesSchema(model: string, dims: number): Schema {
+export function creativesSchema(model: string, dims: number, textModel: string = model): Schema {
   const vec = () => new FixedSizeList(dims, new Field('item', new Float32(), true));
   const fields = [
     new Field('id', new Utf8(), false),
@@ -70,6 +86,7 @@ export function creativesSchema(model: string, dims: number): Schema {
       [META_MODEL, model],
       [META_DIMS, String(dims)],
       [META_SCHEMA, SCHEMA_VERSION],
+      [META_TEXT_MODEL, textModel],
     ]),
   );
 }

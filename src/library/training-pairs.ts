@@ -11,7 +11,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import { connectLance } from './connect.ts';
 import type { LanceLibrary } from './lance-library.ts';
 import { finishInterruptedRewrite, interruptedRewriteError, interruptedRewrites, rewriteTable, withRewriteLock } from './rewrite.ts';
-import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, TABLE } from './schema.ts';
+import { creativeFromRow, creativesSchema, META_DIMS, META_MODEL, rowFromCreative, storedTextModel, TABLE } from './schema.ts';
 
 export interface EmbeddingPair {
   id: string;
@@ -87,7 +87,7 @@ export async function rewriteLibraryEmbeddings(opts: {
       const dims = Number(schema.metadata.get(META_DIMS) ?? 0);
       const rows = await rewriteTable(db, {
         kind: 'reproject',
-        schema: creativesSchema(model, dims),
+        schema: creativesSchema(model, dims, storedTextModel(schema.metadata)),
         marks: { [TARGET]: opts.target ?? '' },
         // Another adapter may have been trained since: rows half re-projected are not reused.
         resumable: () => false,

@@ -10,6 +10,7 @@ import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
+import type { Translator } from '../generate/translate.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
 import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
@@ -37,7 +38,9 @@ export interface RunnerDeps {
   /** Resolves the library lazily; a rejection means "unavailable" and rounds go on without it. */
   library: () => Promise<RoundLibrary>;
   /** Embeds the brief once per round (inspiration search and ranking share it). */
-  encoder: Pick<Encoder, 'embedTexts'>;
+  encoder: Pick<Encoder, 'embedTexts'> & Partial<Pick<Encoder, 'info'>>;
+  /** Translates a non-English brief for the library search (OpenAI); absent: embedded as written. */
+  translator?: Pick<Translator, 'translate'>;
   assets: AssetStore;
   view: RoundView;
   /** Workspace admins may close (and redirect) anyone's round. */
@@ -257,6 +260,7 @@ export class RoundRunner {
           brand: round.options.brand,
           k: this.d.settings.inspirationCount,
           encoder: this.d.encoder,
+          translator: this.d.translator,
           library: this.d.library,
         });
       } catch (e) {
@@ -268,6 +272,7 @@ export class RoundRunner {
         .inspiration(round, {
           state: found.state,
           detail: found.detail,
+          note: found.query.note,
           items: found.hits.map((h) => ({
             headline: h.headline,
             channel: h.channel,
@@ -291,6 +296,7 @@ export class RoundRunner {
           count: round.options.variants,
           inspiration: found.inspiration,
           briefEmbedding: found.embedding,
+          billedBefore: found.query.billed ? [found.query.billed] : undefined,
           feedback: ctx.feedback,
           leader: ctx.leader,
           referenceImage: ctx.referenceImage,

@@ -42,6 +42,8 @@ export interface InspirationItem {
 export interface InspirationShown {
   state: 'ok' | 'empty' | 'unavailable';
   detail?: string;
+  /** How the brief was searched with, when not as written in English: "translated from zh: …", "multilingual text encoder (…)". */
+  note?: string;
   items: InspirationItem[];
 }
 

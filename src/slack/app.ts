@@ -31,7 +31,7 @@ import { guardUnhandledRejections } from '../ops/guard.ts';
 import { type MetricsText, opsRoute, type ReadinessView, readinessWith, tagRequest } from '../ops/http.ts';
 import type { AssetStore } from '../rounds/assets.ts';
 import type { BriefDefaults } from '../rounds/brief.ts';
-import { type RoundLibrary, RoundRunner } from '../rounds/runner.ts';
+import { type RoundLibrary, RoundRunner, type RunnerDeps } from '../rounds/runner.ts';
 import type { RoundService } from '../rounds/service.ts';
 import { createRoundTimer, type RoundTimer } from '../rounds/timer.ts';
 import { Access } from './access.ts';
@@ -106,7 +106,9 @@ export interface SlackAppDeps {
   generator: Generator;
   library: () => Promise<RoundLibrary>;
   /** Embeds each round's brief (once) for the library search and the ranking. */
-  encoder: Pick<Encoder, 'embedTexts'>;
+  encoder: Pick<Encoder, 'embedTexts'> & Partial<Pick<Encoder, 'info'>>;
+  /** Translates non-English briefs for the library search (OpenAI configured). */
+  translator?: RunnerDeps['translator'];
   assets: AssetStore;
   settings: SlackSettings;
   defaults: () => BriefDefaults;
@@ -301,6 +303,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackBot> {
     generator: deps.generator,
     library: deps.library,
     encoder: deps.encoder,
+    translator: deps.translator,
     assets: deps.assets,
     view,
     isAdmin: (user) => access.isAdmin(user),

@@ -135,6 +135,7 @@ export class SlackRoundView implements RoundView {
         round: round.number,
         state: shown.state,
         detail: shown.detail,
+        note: shown.note,
         synthetic: this.s.synthetic,
         missingImages: missing,
         hits: shown.items.map((h, i) => ({ ...h, fileId: fileIds.get(i) })),

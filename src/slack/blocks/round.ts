@@ -70,6 +70,8 @@ export function inspirationMessage(p: {
   hits: InspirationHit[];
   state: 'ok' | 'empty' | 'unavailable';
   detail?: string;
+  /** How the brief was searched with ("translated from zh: …"). */
+  note?: string;
   synthetic?: boolean;
   /** How many of the hits' images could not be attached. */
   missingImages?: number;
@@ -106,6 +108,7 @@ export function inspirationMessage(p: {
       );
     }
   }
+  if (p.note && p.state !== 'unavailable') blocks.push(context(`Searched with: ${esc(truncate(p.note, 300))}`));
   if (p.missingImages) blocks.push(context(`:warning: ${p.missingImages} image${p.missingImages === 1 ? '' : 's'} could not be attached.`));
   if (p.synthetic) blocks.push(context(':warning: CLIP is running a synthetic model: these similarities are meaningless.'));
   return { text: `Inspiration for round ${p.round}`, blocks };

@@ -6,7 +6,7 @@ import type { ImageProvider } from '../../../src/generate/images.ts';
 import { warmth } from '../../../src/generate/mood.ts';
 import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline, type PipelineDeps, visualPlan } from '../../../src/generate/pipeline.ts';
-import { emptyCost, priceTable } from '../../../src/generate/pricing.ts';
+import { chatUsage, emptyCost, priceTable } from '../../../src/generate/pricing.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { GenerateProgress, GenerateRequest } from '../../../src/generate/types.ts';
 import { labelFor } from '../../../src/generate/types.ts';
@@ -55,6 +55,16 @@ const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
 });
 
 describe('generation pipeline (studio)', () => {
+  it("counts a request billed before generation (the brief's translation) in the round's cost", async () => {
+    const { d } = deps();
+    const translation = chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 200 });
+    const r = await createPipeline(d).generate(req({ count: 1, formats: ['square'], billedBefore: [translation] }));
+    expect(r.cost.textCalls).toBe(1);
+    expect(r.cost.imageCalls).toBe(0);
+    expect(r.cost.usd).toBeGreaterThan(0);
+    expect(r.cost.byModel['gpt-4o-mini']).toBeDefined();
+  });
+
   it('ranks more candidates than it shows and renders each shown one in every format', async () => {
     const { d, encoder } = deps();
     const progress: GenerateProgress[] = [];

@@ -15,12 +15,12 @@ import type { Generator } from '../../../src/generate/types.ts';
 import { createLogger } from '../../../src/log.ts';
 import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
 import { createFileAssetStore } from '../../../src/rounds/assets.ts';
-import { RoundRunner } from '../../../src/rounds/runner.ts';
+import { RoundRunner, type RunnerDeps } from '../../../src/rounds/runner.ts';
 import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
 import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
 import type { Round, RoundOptions } from '../../../src/rounds/types.ts';
 import { limitsFor } from '../../../src/vocabulary.ts';
-import { type FakeEncoder, fakeEncoder } from '../../helpers/fake-encoder.ts';
+import { type FakeEncoder, fakeEncoder, textVector } from '../../helpers/fake-encoder.ts';
 import { type FakeGenerator, type FakeLibrary, fakeGenerator, fakeLibrary } from '../../helpers/fakes.ts';
 import { type RecordingView, recordingView } from '../../helpers/recording-view.ts';
 
@@ -48,13 +48,14 @@ let lib: FakeLibrary;
 let encoder: FakeEncoder;
 let logLines: Record<string, unknown>[];
 
-function runner(over: { generator?: Generator; rs?: Partial<RoundSettings> } = {}) {
+function runner(over: { generator?: Generator; rs?: Partial<RoundSettings>; translator?: RunnerDeps['translator'] } = {}) {
   if (over.rs) rounds = new RoundService({ store, settings: { ...settings, ...over.rs } });
   return new RoundRunner({
     rounds,
     generator: over.generator ?? gen,
     library: async () => lib,
     encoder,
+    translator: over.translator,
     assets: createFileAssetStore(join(dir, 'variants')),
     view,
     isAdmin: async (u) => u === ADA,
@@ -118,6 +119,34 @@ describe('starting a round', () => {
     // The brief went to the generator with the inspiration and no feedback.
     expect(gen.requests[0]).toMatchObject({ brief: 'Cold brew for nurses', brand: 'acme', count: 3, feedback: [] });
     expect(gen.requests[0].inspiration.map((i) => i.headline)).toEqual(['Past winner']);
+  });
+
+  it('searches the library with the translation of a Chinese brief, says so in the inspiration, and writes copy from the brief', async () => {
+    const asked: string[] = [];
+    const translation = {
+      model: 'gpt-4o-mini',
+      endpoint: 'chat' as const,
+      text: { input: 40, cachedInput: 0, output: 8 },
+      image: { input: 0, cachedInput: 0, output: 0 },
+    };
+    const translator = {
+      async translate(text: string) {
+        asked.push(text);
+        return { text: 'Cold brew for nurses', from: 'zh', cached: false, billed: translation };
+      },
+    };
+    await firstRound(runner({ translator }), '给护士的冷萃咖啡', { brand: 'acme' });
+    expect(asked).toEqual(['给护士的冷萃咖啡']);
+    expect(view.of('inspiration')[0].shown.note).toBe('translated from zh: Cold brew for nurses');
+    expect(gen.requests[0].brief).toBe('给护士的冷萃咖啡');
+    // The translation is billed to the round.
+    expect(gen.requests[0].billedBefore).toEqual([translation]);
+    expect(Array.from(gen.requests[0].briefEmbedding ?? [])).toEqual(Array.from(textVector('Cold brew for nurses', encoder.dims)));
+  });
+
+  it('says nothing about the search path for an English brief', async () => {
+    await firstRound(runner(), 'Cold brew for nurses', { brand: 'acme' });
+    expect(view.of('inspiration')[0].shown.note).toBeUndefined();
   });
 
   it('falls back to the whole library when the brand has no past creatives of its own', async () => {

@@ -266,7 +266,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       // 3. CLIP: the brief and every candidate visual.
       progress({ stage: 'ranking', done: 0, total: 1 });
       const [briefEmb, imageEmbs] = await timed('clip', async () => {
-        const [t] = req.briefEmbedding ? [req.briefEmbedding] : await deps.encoder.embedTexts([brief]);
+        const [t] = req.briefEmbedding ? [req.briefEmbedding] : await deps.encoder.embedTexts([req.relevanceText ?? brief]);
         const imgs = await deps.encoder.embedImages(cands.map((c) => c.visual));
         return [t, imgs] as const;
       });

@@ -8,6 +8,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
+import { generateForAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
@@ -15,8 +16,9 @@ import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
+import { hasAudiences, promoteSegmentWinners, segmentStandings } from './audiences.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
-import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
+import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, toTallyVariant, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions, VariantRecord } from './types.ts';
 import type { CostFacts, Failure, Notice, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
@@ -282,21 +284,25 @@ export class RoundRunner {
       void status({ stage: 'writing', done: 0, total: 1 });
       let result: GenerateResult;
       try {
-        result = await this.d.generator.generate({
-          brief: round.brief,
-          fields: round.options.fields,
-          brand: round.options.brand,
-          channel: round.options.channel,
-          formats: round.options.formats,
-          count: round.options.variants,
-          inspiration: found.inspiration,
-          briefEmbedding: found.embedding,
-          feedback: ctx.feedback,
-          leader: ctx.leader,
-          referenceImage: ctx.referenceImage,
-          signal: slot.signal,
-          onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
-        });
+        result = await generateForAudiences(
+          this.d.generator,
+          {
+            brief: round.brief,
+            fields: round.options.fields,
+            brand: round.options.brand,
+            channel: round.options.channel,
+            formats: round.options.formats,
+            count: round.options.variants,
+            inspiration: found.inspiration,
+            briefEmbedding: found.embedding,
+            feedback: ctx.feedback,
+            leader: ctx.leader,
+            referenceImage: ctx.referenceImage,
+            signal: slot.signal,
+            onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
+          },
+          round.options.audiences,
+        );
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
         // Requests answered before the failure (a brief the text model refused) were billed all the same.
@@ -366,7 +372,19 @@ export class RoundRunner {
       t.round.status === 'closed' && t.round.winnerVariantId
         ? { exported: (await this.d.rounds.exportsOf(roundId)).length > 0 }
         : undefined;
-    return { round: t.round, entries: t.tally.entries, total: t.tally.total, pendingFeedback: pending, result, approval, afterVote };
+    const segments = hasAudiences(t.round.options)
+      ? segmentStandings(t.variants, t.tally, toTallyVariant, t.round.status === 'closed' ? t.round.winnerVariantId : undefined)
+      : undefined;
+    return {
+      round: t.round,
+      entries: t.tally.entries,
+      total: t.tally.total,
+      pendingFeedback: pending,
+      result,
+      approval,
+      afterVote,
+      segments,
+    };
   }
 
   /** Rewrites a round's tally now (after an export: its Results button). */
@@ -515,6 +533,7 @@ export class RoundRunner {
   private async announce(o: CloseOutcome): Promise<void> {
     const { round, winner } = o;
     await this.d.view.closed(() => this.snapshot(round.id)).catch((e: unknown) => this.warn('final tally failed', e));
+    if (hasAudiences(round.options)) return this.announceSegments(o);
     if (!winner) return;
     const assets = await this.d.assets.load(round.id, winner.id).catch(() => undefined);
     if (!assets) {
@@ -539,6 +558,36 @@ export class RoundRunner {
       note = { kind: 'store_failed', label: winner.label, detail: describeError(e) };
     }
     await this.d.view.notes(round, [note]).catch((e: unknown) => this.warn('note failed', e));
+  }
+
+  /** Audience segments: each segment's winner shares its files and goes to the library tagged with its audience. */
+  private async announceSegments(o: CloseOutcome): Promise<void> {
+    const { round } = o;
+    const done = await promoteSegmentWinners(
+      o,
+      toTallyVariant,
+      (v) => this.d.assets.load(round.id, v.id),
+      () => this.d.library(),
+    );
+    const notes: RoundNote[] = [];
+    for (const s of done) {
+      if (s.kind === 'images_missing') {
+        notes.push({ kind: 'winner_images_missing', label: s.label, audience: s.audience });
+        continue;
+      }
+      const files = formatsOf(s.assets).map((f) => ({ bytes: s.assets.images[f] as Uint8Array, format: f }));
+      await this.d.view
+        .files(round, files, { kind: 'winner', label: s.label, round: round.number, audience: s.audience })
+        .catch((e: unknown) => this.warn('winner upload failed', e));
+      if (s.kind === 'stored' && o.winner?.label === s.label) await this.d.rounds.setWinnerCreative(round.id, s.creativeId);
+      if (s.kind === 'store_failed') this.d.logger.warn('segment winner not stored in the library', { round: round.id, error: s.detail });
+      notes.push(
+        s.kind === 'stored'
+          ? { kind: 'stored', label: s.label, audience: s.audience }
+          : { kind: 'store_failed', label: s.label, detail: s.detail, audience: s.audience },
+      );
+    }
+    if (notes.length) await this.d.view.notes(round, notes).catch((e: unknown) => this.warn('note failed', e));
   }
 
   // ------------------------------------------------------------------ variant menu

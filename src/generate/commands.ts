@@ -2,6 +2,7 @@
  * `adcreative generate "brief"`: the whole generation without Slack, for use and review.
  * Writes DIR/<label>-<format>.png, DIR/variants.json and DIR/contact-sheet.png.
  */
+
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
@@ -13,6 +14,7 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
+import { generateForAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
@@ -26,7 +28,7 @@ export interface GenerateCommandDeps {
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
-const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]… [--audiences "students; parents" (then --variants N is per audience)]`;
 
 function parseFormats(raw: string | undefined, defaults: FormatName[]): FormatName[] {
   if (raw === undefined) return defaults;
@@ -82,6 +84,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       out: { type: 'string' },
       model: { type: 'string' },
       feedback: { type: 'string', multiple: true },
+      audiences: { type: 'string' },
     },
     async run(args: ParsedArgs, io: CommandIO) {
       const brief = args.positionals.join(' ').trim();
@@ -89,7 +92,17 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const baseCfg = (deps.cfg ?? config)();
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
       // Without options, what the bot would make of the same brief (DEFAULT_VARIANTS, DEFAULT_FORMATS, DEFAULT_AD_CHANNEL).
-      const count = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+      const perAudience = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+      const audiences = typeof args.values.audiences === 'string' ? parseAudiences(args.values.audiences) : undefined;
+      // --variants is per audience; the total stays within what one round may have.
+      const count = audiences
+        ? variantsPerAudience({
+            perAudience,
+            given: args.values.variants !== undefined,
+            audiences: audiences.length,
+            max: VARIANTS_RANGE.max,
+          })
+        : perAudience;
       const formats = parseFormats(args.values.formats as string | undefined, cfg.defaultFormats);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
@@ -130,7 +143,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           maxSimilarity: lib ? (e) => lib.maxSimilarity(e) : async (e) => e.map(() => Number.NaN),
         });
         say(
-          `generating ${count} variant${count === 1 ? '' : 's'} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
+          `generating ${count} variant${count === 1 ? '' : 's'}${audiences ? ` for each of ${audiences.length} audiences (${audiences.join('; ')})` : ''} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
         );
         const bars = new Map<string, Progress>();
         const onProgress = (p: GenerateProgress) => {
@@ -146,20 +159,24 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           if (p.done > 0) bar.tick(1);
           if (p.done === p.total) bar.done();
         };
-        const result: GenerateResult = await generator.generate({
-          brief,
-          brand: kit?.name,
-          channel,
-          formats,
-          count,
-          inspiration,
-          feedback,
-          briefEmbedding,
-          onProgress,
-        });
+        const result: GenerateResult = await generateForAudiences(
+          generator,
+          {
+            brief,
+            brand: kit?.name,
+            channel,
+            formats,
+            count,
+            inspiration,
+            feedback,
+            briefEmbedding,
+            onProgress,
+          },
+          audiences,
+        );
         await library?.close();
         library = undefined;
-        return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel });
+        return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel, audiences });
       } finally {
         // Also when generation failed part-way (a missing font, a cancelled run).
         await library?.close().catch(() => {});
@@ -172,7 +189,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
 
 async function writeResult(
   result: GenerateResult,
-  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName },
+  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName; audiences?: string[] },
 ): Promise<number> {
   const say = (s: string) => o.io.stderr.write(`${s}\n`);
   for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
@@ -186,6 +203,7 @@ async function writeResult(
     // `adcreative export --variants` reads the brand kit (business name, logo) from here.
     brand: o.brand ?? null,
     channel: o.channel,
+    ...(o.audiences ? { audiences: o.audiences } : {}),
     offline: result.offline,
     cost: result.cost,
     failures: result.failures,
@@ -209,6 +227,7 @@ async function writeResult(
         reason: v.reason,
         offline: v.offline,
         flags: v.flags,
+        ...(v.audience ? { audience: v.audience } : {}),
         files,
       };
     }),
@@ -232,7 +251,7 @@ async function writeResult(
 
   const lines = result.variants.map(
     (v) =>
-      `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+      `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
   );
   o.io.stdout.write(
     [

@@ -290,7 +290,8 @@ export function describeCost(c: GenerateCost): string {
 
 /** An error thrown by a generation after it was billed carries what it cost (replaceable: audiences add earlier segments' spend). */
 export function attachCost(e: unknown, cost: GenerateCost): void {
-  if (e instanceof Error && cost.textCalls + cost.imageCalls > 0) Object.defineProperty(e, 'cost', { value: cost, enumerable: false, configurable: true });
+  if (e instanceof Error && cost.textCalls + cost.imageCalls > 0)
+    Object.defineProperty(e, 'cost', { value: cost, enumerable: false, configurable: true });
 }
 
 export function costOf(e: unknown): GenerateCost | undefined {

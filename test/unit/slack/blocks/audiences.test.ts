@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SegmentStanding } from '../../../../src/rounds/view.ts';
+import { EMOJI, renderBlocks } from '../../../../src/sandbox/blockkit.ts';
 import { checkBlocks } from '../../../../src/sandbox/slack-rules.ts';
 import { audienceHeadingMessage, audienceHeadings, segmentLeadersBlock } from '../../../../src/slack/blocks/audiences.ts';
 import { checkMessage, checkView } from '../../../../src/slack/blocks/kit.ts';
@@ -126,5 +128,23 @@ describe('audiences in the thread', () => {
     const field = modal.blocks.find((b) => b.block_id === BRIEF_BLOCKS.audiences);
     expect(field).toMatchObject({ type: 'input', optional: true, label: { text: 'Audience segments' } });
     expect(checkView(modal)).toEqual([]);
+  });
+
+  it('renders on the sandbox page without a placeholder, with emoji the page knows', () => {
+    const messages = [
+      audienceHeadingMessage({ audience: 'students', labels: ['A', 'B'], round: 1 }),
+      variantMessage({ round: 1, variant: variant('A', 'students'), fileId: null, voteReaction: '+1' }),
+      tallyMessage({
+        ...tallyBase,
+        status: 'closed',
+        segments: [standing('students', ['A', 'B'], 'B', 2), standing('parents', ['C', 'D'])],
+      }),
+    ];
+    for (const m of messages) expect(renderBlocks(m.blocks, {})).not.toContain('bk-unknown');
+    expect(renderBlocks(messages[0].blocks, {})).toContain('For students');
+    const src = readFileSync(new URL('../../../../src/slack/blocks/audiences.ts', import.meta.url), 'utf8');
+    const names = [...new Set([...src.matchAll(/:([a-z0-9_+-]+):/g)].map((m) => m[1]))];
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !(n in EMOJI))).toEqual([]);
   });
 });

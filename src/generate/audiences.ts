@@ -129,6 +129,11 @@ export async function generateForAudiences(
   generator: Pick<Generator, 'generate'>,
   req: GenerateRequest,
   audiences: readonly string[] | undefined,
+  /**
+   * Each segment's own leader (a next round): one segment's copy is no model for another's, so
+   * when given, a segment without one gets none. Absent: every segment gets `req.leader`.
+   */
+  leaders?: ReadonlyMap<string, NonNullable<GenerateRequest['leader']>>,
 ): Promise<GenerateResult> {
   if (!audiences?.length) return generator.generate(req);
   const variants: GeneratedVariant[] = [];
@@ -141,6 +146,7 @@ export async function generateForAudiences(
       r = await generator.generate({
         ...req,
         fields: { ...req.fields, audience },
+        leader: leaders ? leaders.get(audience) : req.leader,
         relevanceText: relevanceText(req.brief.trim(), audience),
         // The brief's own embedding would score relevance without the segment.
         briefEmbedding: undefined,

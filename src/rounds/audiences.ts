@@ -59,6 +59,21 @@ export function segmentStandings(
     });
 }
 
+/**
+ * A next round's leader per segment: the variant a person picked ("more like this") leads its
+ * own segment; every other segment is led by its vote leader in the previous round, if it had one.
+ */
+export function segmentLeaderIds(
+  variants: VariantRecord[],
+  t: Tally,
+  toTally: (v: VariantRecord) => TallyVariant,
+  picked?: string,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of segmentStandings(variants, t, toTally, picked)) if (s.leader) out.set(s.audience, s.leader.variantId);
+  return out;
+}
+
 /** What became of one segment's winner at close. */
 export type SegmentPromotion =
   | { audience: string; label: string; kind: 'stored'; creativeId: string; assets: VariantAssets }

@@ -16,7 +16,7 @@ import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
-import { hasAudiences, promoteSegmentWinners, segmentStandings } from './audiences.ts';
+import { hasAudiences, promoteSegmentWinners, segmentLeaderIds, segmentStandings } from './audiences.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, toTallyVariant, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions, VariantRecord } from './types.ts';
@@ -143,15 +143,27 @@ export class RoundRunner {
     if (n.kind === 'refused') return this.d.view.tell(who, { kind: 'refused', code: n.code, detail: n.detail });
     if (n.kind !== 'started') return;
     if (n.superseded) await this.refreshTally(n.previous.id, { now: true });
-    let leader: Leader | undefined;
-    if (n.leader) {
-      const assets = await this.d.assets.load(n.leader.roundId, n.leader.id).catch(() => undefined);
-      leader = { headline: n.leader.headline, body: n.leader.body, cta: n.leader.cta, image: assets?.visual };
+    const asLeader = async (v: VariantRecord): Promise<Leader> => {
+      const assets = await this.d.assets.load(v.roundId, v.id).catch(() => undefined);
+      return { headline: v.headline, body: v.body, cta: v.cta, image: assets?.visual };
+    };
+    const leader = n.leader ? await asLeader(n.leader) : undefined;
+    let leaders: Map<string, Leader> | undefined;
+    if (hasAudiences(n.round.options) && n.previous.status !== 'failed') {
+      const prev = await this.d.rounds.tally(n.previous.id);
+      const ids = segmentLeaderIds(prev.variants, prev.tally, toTallyVariant, n.leader?.id);
+      leaders = new Map();
+      for (const [audience, id] of ids) {
+        const v = prev.variants.find((x) => x.id === id);
+        if (v) leaders.set(audience, await asLeader(v));
+      }
+      // A variant picked from an older round still leads its own segment.
+      if (leader && n.leader?.audience) leaders.set(n.leader.audience, leader);
     }
     await this.d.view
       .notes(n.round, [{ kind: 'next', number: n.round.number, by: p.user, feedback: n.feedback.length, leader: n.leader?.label }])
       .catch((e: unknown) => this.warn('note failed', e));
-    await this.run(n.round, { feedback: n.feedback.map((f) => f.text), leader });
+    await this.run(n.round, { feedback: n.feedback.map((f) => f.text), leader, leaders });
   }
 
   /**
@@ -244,7 +256,10 @@ export class RoundRunner {
     await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
   }
 
-  private async run(round: Round, ctx: { feedback: string[]; leader?: Leader; referenceImage?: Uint8Array }): Promise<void> {
+  private async run(
+    round: Round,
+    ctx: { feedback: string[]; leader?: Leader; leaders?: Map<string, Leader>; referenceImage?: Uint8Array },
+  ): Promise<void> {
     const estimate = this.estimate(round);
     const status = (line: StatusLine) =>
       this.d.view.status(round, line, estimate).catch((e: unknown) => this.warn('status update failed', e));
@@ -302,6 +317,7 @@ export class RoundRunner {
             onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
           },
           round.options.audiences,
+          ctx.leaders,
         );
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;

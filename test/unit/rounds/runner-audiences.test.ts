@@ -179,4 +179,42 @@ describe('a brief with --audiences', () => {
     expect(view.of('tally')[0].snapshot.segments).toBeUndefined();
     expect(lib.items.map((i) => i.tags)).toEqual([['winner']]);
   });
+
+  it("a next round gives each segment its own leader, never another segment's", async () => {
+    const r = runner();
+    // Headlines that say whose they are.
+    const inner = gen.generate.bind(gen);
+    gen.generate = async (req) => {
+      const out = await inner(req);
+      return { ...out, variants: out.variants.map((v) => ({ ...v, headline: `${req.fields?.audience} ${v.label}` })) };
+    };
+    const round = await start(r, 'Cold brew --audiences "students; parents; night owls" --variants 2');
+    const [, b, c] = await rounds.variants(round.id);
+    expect([b.headline, c.headline]).toEqual(['students B', 'parents A']);
+    await rounds.buttonVote(b.id, BOB);
+    await rounds.buttonVote(b.id, CAROL);
+    await rounds.buttonVote(c.id, DAN);
+    await r.feedback({ channel: C, threadTs: 'T1', ts: '2.1', user: BOB, text: 'warmer colours', mentioned: true });
+    await r.work.idle();
+    const second = gen.requests.slice(3);
+    expect(second.map((q) => [q.fields?.audience, q.leader?.headline])).toEqual([
+      ['students', 'students B'],
+      ['parents', 'parents A'],
+      // Nobody voted for the night owls: no leader rather than another audience's copy.
+      ['night owls', undefined],
+    ]);
+    expect(second.every((q) => q.feedback.includes('warmer colours'))).toBe(true);
+    const r2 = (await rounds.inThread(C, 'T1'))[1];
+    expect(r2.options.audiences).toEqual(['students', 'parents', 'night owls']);
+    // "More like this" on a night-owls variant of round 2: it leads its segment; no votes yet elsewhere.
+    const owl = (await rounds.variants(r2.id)).find((v) => v.audience === 'night owls' && v.label === 'F');
+    if (!owl) throw new Error('no night owls variant');
+    await r.next({ channel: C, threadTs: 'T1', user: ALICE, leaderId: owl.id });
+    await r.work.idle();
+    expect(gen.requests.slice(6).map((q) => [q.fields?.audience, q.leader?.headline])).toEqual([
+      ['students', undefined],
+      ['parents', undefined],
+      ['night owls', owl.headline],
+    ]);
+  });
 });

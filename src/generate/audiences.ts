@@ -9,8 +9,17 @@
  */
 import { InputError } from '../errors.ts';
 import { normaliseAudience } from '../library/audience.ts';
+import type { Library } from '../library/types.ts';
 import { attachCost, costOf, emptyCost, type GenerateCost, type ModelSpend, type TokenCounts } from './pricing.ts';
-import { type GeneratedVariant, type GenerateRequest, type GenerateResult, type Generator, labelFor } from './types.ts';
+import {
+  type GeneratedVariant,
+  type GenerateRequest,
+  type GenerateResult,
+  type Generator,
+  type Inspiration,
+  inspirationFromHit,
+  labelFor,
+} from './types.ts';
 
 /** Segments one brief may name: each is a full generation, so a few, not a list. */
 export const MAX_AUDIENCES = 5;
@@ -129,11 +138,15 @@ export async function generateForAudiences(
   generator: Pick<Generator, 'generate'>,
   req: GenerateRequest,
   audiences: readonly string[] | undefined,
-  /**
-   * Each segment's own leader (a next round): one segment's copy is no model for another's, so
-   * when given, a segment without one gets none. Absent: every segment gets `req.leader`.
-   */
-  leaders?: ReadonlyMap<string, NonNullable<GenerateRequest['leader']>>,
+  opts: {
+    /**
+     * Each segment's own leader (a next round): one segment's copy is no model for another's, so
+     * when given, a segment without one gets none. Absent: every segment gets `req.leader`.
+     */
+    leaders?: ReadonlyMap<string, NonNullable<GenerateRequest['leader']>>;
+    /** Each segment's inspiration (audienceInspiration); absent: every segment gets `req.inspiration`. */
+    inspirationFor?: (audience: string) => Promise<Inspiration[]>;
+  } = {},
 ): Promise<GenerateResult> {
   if (!audiences?.length) return generator.generate(req);
   const variants: GeneratedVariant[] = [];
@@ -146,7 +159,8 @@ export async function generateForAudiences(
       r = await generator.generate({
         ...req,
         fields: { ...req.fields, audience },
-        leader: leaders ? leaders.get(audience) : req.leader,
+        leader: opts.leaders ? opts.leaders.get(audience) : req.leader,
+        inspiration: opts.inspirationFor ? await opts.inspirationFor(audience) : req.inspiration,
         relevanceText: relevanceText(req.brief.trim(), audience),
         // The brief's own embedding would score relevance without the segment.
         briefEmbedding: undefined,
@@ -173,4 +187,31 @@ export function estimateForAudiences<E extends { usd: number; textCalls: number;
   const n = Math.max(1, o.audiences?.length ?? 0);
   const e = estimate(o.variants);
   return { ...e, usd: e.usd * n, textCalls: e.textCalls * n, imageCalls: e.imageCalls * n };
+}
+
+/**
+ * Each segment's inspiration: the past creatives tagged with that audience (its earlier
+ * winners; the brand's own first), then the brief's general inspiration, `k` in all. A library
+ * that cannot be searched leaves the general inspiration as it was.
+ */
+export function audienceInspiration(p: {
+  library: () => Promise<Pick<Library, 'search'> | undefined>;
+  embedding: Float32Array;
+  brand?: string;
+  k: number;
+  general: Inspiration[];
+}): (audience: string) => Promise<Inspiration[]> {
+  return async (audience) => {
+    try {
+      const lib = await p.library();
+      if (!lib) return p.general;
+      let hits = await lib.search({ vector: p.embedding, k: p.k, filters: { audience, ...(p.brand ? { brand: p.brand } : {}) } });
+      if (!hits.length && p.brand) hits = await lib.search({ vector: p.embedding, k: p.k, filters: { audience } });
+      const own = hits.map(inspirationFromHit);
+      const ids = new Set(own.map((i) => i.id));
+      return [...own, ...p.general.filter((i) => !ids.has(i.id))].slice(0, p.k);
+    } catch {
+      return p.general;
+    }
+  };
 }

@@ -14,7 +14,7 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
-import { generateForAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
+import { audienceInspiration, generateForAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
@@ -173,6 +173,16 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
             onProgress,
           },
           audiences,
+          // Each audience's own past winners first (the library's audience tags).
+          {
+            inspirationFor: audienceInspiration({
+              library: async () => lib,
+              embedding: briefEmbedding,
+              brand: kit?.name,
+              k: 5,
+              general: inspiration,
+            }),
+          },
         );
         await library?.close();
         library = undefined;

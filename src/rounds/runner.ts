@@ -8,7 +8,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
-import { generateForAudiences } from '../generate/audiences.ts';
+import { audienceInspiration, generateForAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
@@ -317,7 +317,16 @@ export class RoundRunner {
             onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
           },
           round.options.audiences,
-          ctx.leaders,
+          {
+            leaders: ctx.leaders,
+            inspirationFor: audienceInspiration({
+              library: this.d.library,
+              embedding: found.embedding,
+              brand: round.options.brand,
+              k: this.d.settings.inspirationCount,
+              general: found.inspiration,
+            }),
+          },
         );
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;

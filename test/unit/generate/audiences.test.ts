@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addCosts,
+  audienceInspiration,
   estimateForAudiences,
   generateForAudiences,
   MAX_AUDIENCE_CHARS,
@@ -10,7 +11,8 @@ import {
   variantsPerAudience,
 } from '../../../src/generate/audiences.ts';
 import { attachCost, costOf, emptyCost } from '../../../src/generate/pricing.ts';
-import type { GenerateRequest } from '../../../src/generate/types.ts';
+import type { GenerateRequest, Inspiration } from '../../../src/generate/types.ts';
+import type { SearchHit, SearchQuery } from '../../../src/library/types.ts';
 import { fakeGenerator } from '../../helpers/fakes.ts';
 
 function request(over: Partial<GenerateRequest> = {}): GenerateRequest {
@@ -161,5 +163,66 @@ describe('generating per audience', () => {
     };
     const sum = addCosts(a, a);
     expect(sum.byModel.m).toMatchObject({ requests: 2, text: { input: 2, output: 4 }, usd: 2 });
+  });
+});
+
+describe("each segment's inspiration", () => {
+  const hit = (id: string, tags: string[], brand = 'acme') =>
+    ({
+      id,
+      headline: id,
+      body: '',
+      cta: '',
+      brand,
+      tags,
+      thumbnail: new Uint8Array(),
+      ctr: { raw: 0, smoothed: 0.02 },
+      scores: { fused: 0.5 },
+    }) as unknown as SearchHit;
+  const rows = [
+    hit('students-win', ['winner', 'audience:students']),
+    hit('parents-win', ['winner', 'audience:parents']),
+    hit('other-brand-students', ['audience:students'], 'northwind'),
+  ];
+  const queries: SearchQuery[] = [];
+  const library = async () => ({
+    search: async (q: SearchQuery) => {
+      queries.push(q);
+      return rows.filter(
+        (r) =>
+          (!q.filters?.audience || r.tags.includes(`audience:${q.filters.audience}`)) && (!q.filters?.brand || r.brand === q.filters.brand),
+      );
+    },
+  });
+  const general: Inspiration[] = [{ id: 'general', headline: 'general', body: '', cta: '', ctr: 0.01, similarity: 0.4 }];
+
+  it("puts the audience's own past creatives first (the brand's own), then the brief's", async () => {
+    const forAudience = audienceInspiration({ library, embedding: new Float32Array([1, 0]), brand: 'acme', k: 3, general });
+    expect((await forAudience('students')).map((i) => i.id)).toEqual(['students-win', 'general']);
+    expect((await forAudience('parents')).map((i) => i.id)).toEqual(['parents-win', 'general']);
+    expect(queries[0]).toMatchObject({ k: 3, filters: { audience: 'students', brand: 'acme' } });
+    // A brand with nothing for that audience learns from other brands' creatives for it.
+    const other = audienceInspiration({ library, embedding: new Float32Array([1, 0]), brand: 'contoso', k: 3, general });
+    expect((await other('students')).map((i) => i.id)).toEqual(['students-win', 'other-brand-students', 'general']);
+  });
+
+  it('keeps the general inspiration when the library cannot be searched', async () => {
+    const broken = audienceInspiration({
+      library: async () => {
+        throw new Error('library unavailable');
+      },
+      embedding: new Float32Array([1, 0]),
+      k: 3,
+      general,
+    });
+    expect(await broken('students')).toBe(general);
+  });
+
+  it('each segment is written with its own inspiration', async () => {
+    const g = fakeGenerator();
+    await generateForAudiences(g, request(), ['students', 'parents'], {
+      inspirationFor: async (a) => [{ ...general[0], id: a, headline: a }],
+    });
+    expect(g.requests.map((q) => q.inspiration.map((i) => i.id))).toEqual([['students'], ['parents']]);
   });
 });

@@ -38,6 +38,10 @@ export function parseAudiences(raw: string, what = '--audiences'): string[] {
     throw new InputError('BAD_AUDIENCES', `${what} needs one or more audiences separated by ";", e.g. ${EXAMPLE}; got "${raw}".`);
   }
   const empty = parts.findIndex((p) => !p);
+  // `--audiences students; parents` unquoted gives "students;": the rest became words of the brief.
+  if (empty === parts.length - 1) {
+    throw new InputError('BAD_AUDIENCES', `${what} "${raw}" ends with ";": put the whole list in quotes, e.g. --audiences ${EXAMPLE}.`);
+  }
   if (empty >= 0) {
     throw new InputError(
       'BAD_AUDIENCES',

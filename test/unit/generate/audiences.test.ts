@@ -42,7 +42,13 @@ describe('parsing --audiences', () => {
 
   it('refuses an empty segment, naming which one', () => {
     expect(() => parseAudiences('students;;parents')).toThrow(/audience 2 of "students;;parents" is empty/);
-    expect(() => parseAudiences('students; parents;')).toThrow(/audience 3 of .* is empty/);
+    expect(() => parseAudiences(';students')).toThrow(/audience 1 of ";students" is empty/);
+  });
+
+  it('says to quote the list when it ends with ";" (the rest went into the brief)', () => {
+    expect(() => parseAudiences('students;')).toThrow(
+      '--audiences "students;" ends with ";": put the whole list in quotes, e.g. --audiences "students; parents of toddlers".',
+    );
   });
 
   it('refuses a segment that is too long, quoting its start and the limit', () => {

@@ -84,6 +84,12 @@ describe('a brief with --audiences', () => {
     expect(fit).toMatchObject({ options: { variants: 3, audiences: ['a', 'b', 'c'] } });
     expect(() => parseCommand('Cold brew --audiences "a; b; c" --variants 4', defaults)).toThrow(/--variants is per audience/);
     expect(() => parseCommand('Cold brew --audiences "students;;parents"', defaults)).toThrow(/audience 2 of "students;;parents" is empty/);
+    // Unquoted, the list stops at the first space: the person is told to quote it.
+    expect(() => parseCommand('Cold brew --audiences students; parents', defaults)).toThrow(/put the whole list in quotes/);
+    // The Slack clients' curly quotes work too.
+    expect(parseCommand('Cold brew --audiences “students; parents”', defaults)).toMatchObject({
+      options: { audiences: ['students', 'parents'] },
+    });
   });
 
   it('writes variants per audience, groups the thread by audience, and estimates every segment', async () => {

@@ -219,3 +219,12 @@ export function audienceInspiration(p: {
     }
   };
 }
+
+/** `generator` whose `generate` runs once per segment (generateForAudiences); unchanged without segments. */
+export function forAudiences(
+  generator: Pick<Generator, 'generate'>,
+  audiences: readonly string[] | undefined,
+  opts: Parameters<typeof generateForAudiences>[3] = {},
+): Pick<Generator, 'generate'> {
+  return { generate: (req) => generateForAudiences(generator, req, audiences, opts) };
+}

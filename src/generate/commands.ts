@@ -2,7 +2,6 @@
  * `adcreative generate "brief"`: the whole generation without Slack, for use and review.
  * Writes DIR/<label>-<format>.png, DIR/variants.json and DIR/contact-sheet.png.
  */
-
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, type CommandIO, intArg, type ParsedArgs } from '../cli/command.ts';
@@ -14,7 +13,7 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
-import { audienceInspiration, generateForAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
+import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
@@ -159,31 +158,25 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           if (p.done > 0) bar.tick(1);
           if (p.done === p.total) bar.done();
         };
-        const result: GenerateResult = await generateForAudiences(
-          generator,
-          {
-            brief,
-            brand: kit?.name,
-            channel,
-            formats,
-            count,
-            inspiration,
-            feedback,
-            briefEmbedding,
-            onProgress,
-          },
-          audiences,
-          // Each audience's own past winners first (the library's audience tags).
-          {
-            inspirationFor: audienceInspiration({
-              library: async () => lib,
-              embedding: briefEmbedding,
-              brand: kit?.name,
-              k: 5,
-              general: inspiration,
-            }),
-          },
-        );
+        // Each audience's own past winners first (the library's audience tags).
+        const inspirationFor = audienceInspiration({
+          library: async () => lib,
+          embedding: briefEmbedding,
+          brand: kit?.name,
+          k: 5,
+          general: inspiration,
+        });
+        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor }).generate({
+          brief,
+          brand: kit?.name,
+          channel,
+          formats,
+          count,
+          inspiration,
+          feedback,
+          briefEmbedding,
+          onProgress,
+        });
         await library?.close();
         library = undefined;
         return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel, audiences });

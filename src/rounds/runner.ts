@@ -8,7 +8,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
-import { audienceInspiration, generateForAudiences } from '../generate/audiences.ts';
+import { audienceInspiration, forAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
@@ -297,37 +297,34 @@ export class RoundRunner {
         })
         .catch((e: unknown) => this.warn('inspiration post failed', e));
       void status({ stage: 'writing', done: 0, total: 1 });
+      // Audience segments: one generation each, with its own leader and inspiration (generate/audiences.ts).
+      const generator = forAudiences(this.d.generator, round.options.audiences, {
+        leaders: ctx.leaders,
+        inspirationFor: audienceInspiration({
+          library: this.d.library,
+          embedding: found.embedding,
+          brand: round.options.brand,
+          k: this.d.settings.inspirationCount,
+          general: found.inspiration,
+        }),
+      });
       let result: GenerateResult;
       try {
-        result = await generateForAudiences(
-          this.d.generator,
-          {
-            brief: round.brief,
-            fields: round.options.fields,
-            brand: round.options.brand,
-            channel: round.options.channel,
-            formats: round.options.formats,
-            count: round.options.variants,
-            inspiration: found.inspiration,
-            briefEmbedding: found.embedding,
-            feedback: ctx.feedback,
-            leader: ctx.leader,
-            referenceImage: ctx.referenceImage,
-            signal: slot.signal,
-            onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
-          },
-          round.options.audiences,
-          {
-            leaders: ctx.leaders,
-            inspirationFor: audienceInspiration({
-              library: this.d.library,
-              embedding: found.embedding,
-              brand: round.options.brand,
-              k: this.d.settings.inspirationCount,
-              general: found.inspiration,
-            }),
-          },
-        );
+        result = await generator.generate({
+          brief: round.brief,
+          fields: round.options.fields,
+          brand: round.options.brand,
+          channel: round.options.channel,
+          formats: round.options.formats,
+          count: round.options.variants,
+          inspiration: found.inspiration,
+          briefEmbedding: found.embedding,
+          feedback: ctx.feedback,
+          leader: ctx.leader,
+          referenceImage: ctx.referenceImage,
+          signal: slot.signal,
+          onProgress: (pr) => void status({ stage: pr.stage, done: pr.done, total: pr.total }),
+        });
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
         // Requests answered before the failure (a brief the text model refused) were billed all the same.

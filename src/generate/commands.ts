@@ -13,6 +13,7 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
+import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
@@ -27,7 +28,7 @@ export interface GenerateCommandDeps {
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
-const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]… [--audiences "students; parents" (then --variants N is per audience)]`;
 
 function parseFormats(raw: string | undefined, defaults: FormatName[]): FormatName[] {
   if (raw === undefined) return defaults;
@@ -83,6 +84,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       out: { type: 'string' },
       model: { type: 'string' },
       feedback: { type: 'string', multiple: true },
+      audiences: { type: 'string' },
     },
     async run(args: ParsedArgs, io: CommandIO) {
       const brief = args.positionals.join(' ').trim();
@@ -90,7 +92,17 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const baseCfg = (deps.cfg ?? config)();
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
       // Without options, what the bot would make of the same brief (DEFAULT_VARIANTS, DEFAULT_FORMATS, DEFAULT_AD_CHANNEL).
-      const count = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+      const perAudience = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
+      const audiences = typeof args.values.audiences === 'string' ? parseAudiences(args.values.audiences) : undefined;
+      // --variants is per audience; the total stays within what one round may have.
+      const count = audiences
+        ? variantsPerAudience({
+            perAudience,
+            given: args.values.variants !== undefined,
+            audiences: audiences.length,
+            max: VARIANTS_RANGE.max,
+          })
+        : perAudience;
       const formats = parseFormats(args.values.formats as string | undefined, cfg.defaultFormats);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
@@ -132,7 +144,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           maxSimilarity: lib ? (e) => lib.maxSimilarity(e) : async (e) => e.map(() => Number.NaN),
         });
         say(
-          `generating ${count} variant${count === 1 ? '' : 's'} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
+          `generating ${count} variant${count === 1 ? '' : 's'}${audiences ? ` for each of ${audiences.length} audiences (${audiences.join('; ')})` : ''} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
         );
         const bars = new Map<string, Progress>();
         const onProgress = (p: GenerateProgress) => {
@@ -148,7 +160,15 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           if (p.done > 0) bar.tick(1);
           if (p.done === p.total) bar.done();
         };
-        const result: GenerateResult = await generator.generate({
+        // Each audience's own past winners first (the library's audience tags).
+        const inspirationFor = audienceInspiration({
+          library: async () => lib,
+          embedding: briefEmbedding,
+          brand: kit?.name,
+          k: 5,
+          general: inspiration,
+        });
+        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor }).generate({
           brief,
           billedBefore: found.query.billed ? [found.query.billed] : undefined,
           brand: kit?.name,
@@ -162,7 +182,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         });
         await library?.close();
         library = undefined;
-        return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel });
+        return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel, audiences });
       } finally {
         // Also when generation failed part-way (a missing font, a cancelled run).
         await library?.close().catch(() => {});
@@ -175,7 +195,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
 
 async function writeResult(
   result: GenerateResult,
-  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName },
+  o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName; audiences?: string[] },
 ): Promise<number> {
   const say = (s: string) => o.io.stderr.write(`${s}\n`);
   for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
@@ -189,6 +209,7 @@ async function writeResult(
     // `adcreative export --variants` reads the brand kit (business name, logo) from here.
     brand: o.brand ?? null,
     channel: o.channel,
+    ...(o.audiences ? { audiences: o.audiences } : {}),
     offline: result.offline,
     cost: result.cost,
     failures: result.failures,
@@ -212,6 +233,7 @@ async function writeResult(
         reason: v.reason,
         offline: v.offline,
         flags: v.flags,
+        ...(v.audience ? { audience: v.audience } : {}),
         files,
       };
     }),
@@ -235,7 +257,7 @@ async function writeResult(
 
   const lines = result.variants.map(
     (v) =>
-      `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+      `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
   );
   o.io.stdout.write(
     [

@@ -170,6 +170,8 @@ function systemPrompt(ctx: CopyContext): string {
 
 function userPrompt(ctx: CopyContext): string {
   const parts = [`Brief: ${ctx.brief}`, `Write ${ctx.count} variants.`];
+  // The audience (the form's, or one segment of --audiences) steers the copy; naming it in an ad reads as a label.
+  if (ctx.fields?.audience) parts.push(`Audience: ${ctx.fields.audience}. Write for them; do not name the audience in the copy.`);
   if (ctx.inspiration.length) {
     parts.push('Past creatives that performed (smoothed CTR), for inspiration — do not copy them:');
     for (const i of ctx.inspiration.slice(0, 5))

@@ -224,7 +224,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
           `the brand logo was not sent to the image model: ${deps.images.name} takes ${maxInputs === 0 ? 'no input image' : 'only the image it edits'}`,
         );
       }
-      const baseSeed = hashString(`${brief}|${req.feedback.join('|')}`);
+      // An audience segment (relevanceText) draws pictures of its own: two segments never share one image.
+      const baseSeed = hashString(`${brief}|${req.feedback.join('|')}${req.relevanceText ? `|${req.relevanceText}` : ''}`);
       const jobs: ImageJob[] = copy.drafts.map((d, i) => {
         const edit = maxInputs > 0 ? (leaderEdit(i) ?? reference) : undefined;
         return {
@@ -266,7 +267,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       // 3. CLIP: the brief and every candidate visual.
       progress({ stage: 'ranking', done: 0, total: 1 });
       const [briefEmb, imageEmbs] = await timed('clip', async () => {
-        const [t] = req.briefEmbedding ? [req.briefEmbedding] : await deps.encoder.embedTexts([brief]);
+        const [t] = req.briefEmbedding ? [req.briefEmbedding] : await deps.encoder.embedTexts([req.relevanceText ?? brief]);
         const imgs = await deps.encoder.embedImages(cands.map((c) => c.visual));
         return [t, imgs] as const;
       });

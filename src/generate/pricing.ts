@@ -292,9 +292,10 @@ export function describeCost(c: GenerateCost): string {
   return `$${c.usd.toFixed(4)} (${calls(c.textCalls, 'text')}, ${calls(c.imageCalls, 'image')}${tokens ? `; tokens: ${tokens}` : ''})${notes}`;
 }
 
-/** An error thrown by a generation after it was billed carries what it cost. */
+/** An error thrown by a generation after it was billed carries what it cost (replaceable: audiences add earlier segments' spend). */
 export function attachCost(e: unknown, cost: GenerateCost): void {
-  if (e instanceof Error && cost.textCalls + cost.imageCalls > 0) Object.defineProperty(e, 'cost', { value: cost, enumerable: false });
+  if (e instanceof Error && cost.textCalls + cost.imageCalls > 0)
+    Object.defineProperty(e, 'cost', { value: cost, enumerable: false, configurable: true });
 }
 
 export function costOf(e: unknown): GenerateCost | undefined {

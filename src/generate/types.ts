@@ -64,6 +64,8 @@ export interface GenerateRequest {
   referenceImage?: Uint8Array;
   /** The brief's CLIP text embedding when the caller already has it (e.g. from the library search), so it is not computed twice. */
   briefEmbedding?: Float32Array;
+  /** What CLIP relevance is scored against instead of `brief` (an audience segment's brief: audiences.ts). */
+  relevanceText?: string;
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
 }
@@ -88,6 +90,8 @@ export interface GeneratedVariant extends Copy {
   offline: boolean;
   /** Things a person should know: "headline trimmed to 27 chars", … */
   flags: string[];
+  /** The audience segment it was written and ranked for (audiences.ts); absent without segments. */
+  audience?: string;
 }
 
 export interface GenerationFailure {

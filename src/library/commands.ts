@@ -33,6 +33,7 @@ const filterOptions = {
   brand: str,
   channel: str,
   format: str,
+  audience: str,
   since: str,
   until: str,
   'min-impressions': str,
@@ -59,6 +60,7 @@ function filtersFrom(args: ParsedArgs): SearchFilters {
     brand: s('brand'),
     channel: s('channel'),
     format: s('format'),
+    audience: s('audience'),
     since: dateArg(args, 'since'),
     until: dateArg(args, 'until'),
   };
@@ -244,7 +246,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
     name: 'library search',
     summary: 'Find creatives for a brief (text → images and captions) or a reference image',
     usage:
-      '"TEXT" [--image PATH] [--k N] [--brand B] [--channel C] [--format F] [--since DATE] [--until DATE] [--min-impressions N] [--json]',
+      '"TEXT" [--image PATH] [--k N] [--brand B] [--channel C] [--format F] [--audience SEGMENT] [--since DATE] [--until DATE] [--min-impressions N] [--json]',
     positionals: true,
     options: { image: str, k: str, ...filterOptions, json },
     async run(args, io) {
@@ -304,7 +306,7 @@ export function makeLibraryCommands(deps: LibraryCommandDeps): Command[] {
   const exportCmd: Command = {
     name: 'library export',
     summary: 'Write every creative image and a creatives.csv of metadata (a manifest `ingest` reads back)',
-    usage: 'DIR [--brand B] [--channel C] [--format F] [--since DATE] [--until DATE] [--min-impressions N] [--json]',
+    usage: 'DIR [--brand B] [--channel C] [--format F] [--audience SEGMENT] [--since DATE] [--until DATE] [--min-impressions N] [--json]',
     positionals: true,
     options: { ...filterOptions, json },
     async run(args, io) {

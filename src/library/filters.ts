@@ -3,6 +3,7 @@
  * ever becomes SQL.
  */
 import { InputError } from '../errors.ts';
+import { audienceTag, normaliseAudience } from './audience.ts';
 import { sqlString } from './schema.ts';
 import type { SearchFilters } from './types.ts';
 
@@ -17,6 +18,11 @@ export function filtersToSql(f: SearchFilters | undefined, extra: string[] = [])
   if (f?.brand) parts.push(`brand = ${sqlString(f.brand.toLowerCase())}`);
   if (f?.channel) parts.push(`channel = ${sqlString(f.channel.toLowerCase())}`);
   if (f?.format) parts.push(`format = ${sqlString(f.format.toLowerCase())}`);
+  if (f?.audience !== undefined) {
+    if (!normaliseAudience(f.audience))
+      throw new InputError('FILTER_INVALID', 'audience must name a segment, e.g. "students"; got an empty one');
+    parts.push(`array_has(tags, ${sqlString(audienceTag(f.audience))})`);
+  }
   if (f?.since) parts.push(`created_at >= ${timestamp(f.since, 'since')}`);
   if (f?.until) parts.push(`created_at <= ${timestamp(f.until, 'until')}`);
   if (f?.minImpressions !== undefined) {

@@ -42,6 +42,8 @@ export interface SearchFilters {
   brand?: string;
   channel?: string;
   format?: string;
+  /** Only creatives tagged with this audience segment (audience.ts). */
+  audience?: string;
   since?: Date;
   until?: Date;
   minImpressions?: number;

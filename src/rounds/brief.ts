@@ -3,10 +3,12 @@
  * is the modal, anything else is a brief with optional inline options:
  *   --variants N  --formats a,b  --brand NAME  --channel NAME  --anonymous  --hide-tally
  *   --approvers @alice,@bob  --quorum N   (approvals.ts)
+ *   --audiences "students; parents"   (generate/audiences.ts: --variants is then per audience)
  * Options may appear anywhere; `--x=v` works too. Slack's clients turn "--" into "—" on
  * some keyboards, so an em or en dash counts as "--".
  */
 import { InputError } from '../errors.ts';
+import { parseAudiences, variantsPerAudience } from '../generate/audiences.ts';
 import { CHANNELS, type ChannelName, charCount, FORMATS, type FormatName, isChannel, splitFormats } from '../vocabulary.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from './approvals.ts';
 import type { RoundOptions } from './types.ts';
@@ -29,10 +31,10 @@ export type ParsedCommand =
   /** `approverNames`: approvers typed as @names, which only Slack can turn into user ids. */
   | { kind: 'brief'; brief: string; options: RoundOptions; approverNames?: string[] };
 
-const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel', 'approvers', 'quorum'] as const;
+const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel', 'approvers', 'quorum', 'audiences'] as const;
 const FLAG_OPTIONS = ['anonymous', 'hide-tally'] as const;
 
-export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally] [--approvers @a,@b] [--quorum N]`;
+export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally] [--approvers @a,@b] [--quorum N] [--audiences "students; parents" (then --variants N is per audience)]`;
 
 function input(code: string, message: string): InputError {
   return new InputError(code, message);
@@ -142,6 +144,16 @@ export function parseCommand(text: string, d: BriefDefaults): ParsedCommand {
     anonymous: flags.has('anonymous'),
     hideTally: flags.has('hide-tally'),
   };
+  if (values.audiences !== undefined) {
+    const audiences = parseAudiences(values.audiences);
+    options.variants = variantsPerAudience({
+      perAudience: options.variants,
+      given: values.variants !== undefined,
+      audiences: audiences.length,
+      max: d.maxVariants,
+    });
+    options.audiences = audiences;
+  }
   if (approval.approvers) {
     options.approvers = people.ids;
     options.quorum = approval.quorum;

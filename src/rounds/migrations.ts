@@ -176,4 +176,9 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX result_rows_key ON result_rows (ad_key)',
     ],
   },
+  {
+    version: 5,
+    name: 'the audience segment each variant was made for (issue 18: --audiences)',
+    sql: ['ALTER TABLE variants ADD COLUMN audience TEXT'],
+  },
 ];

@@ -8,6 +8,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
+import { audienceInspiration, forAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Translator } from '../generate/translate.ts';
@@ -16,8 +17,9 @@ import type { Library } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
+import { hasAudiences, promoteSegmentWinners, segmentLeaderIds, segmentStandings } from './audiences.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
-import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, type VoteOutcome } from './service.ts';
+import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, toTallyVariant, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions, VariantRecord } from './types.ts';
 import type { CostFacts, Failure, Notice, Recipient, RoundNote, RoundView, StatusLine, TallySnapshot } from './view.ts';
 import { WorkQueue } from './work.ts';
@@ -144,15 +146,27 @@ export class RoundRunner {
     if (n.kind === 'refused') return this.d.view.tell(who, { kind: 'refused', code: n.code, detail: n.detail });
     if (n.kind !== 'started') return;
     if (n.superseded) await this.refreshTally(n.previous.id, { now: true });
-    let leader: Leader | undefined;
-    if (n.leader) {
-      const assets = await this.d.assets.load(n.leader.roundId, n.leader.id).catch(() => undefined);
-      leader = { headline: n.leader.headline, body: n.leader.body, cta: n.leader.cta, image: assets?.visual };
+    const asLeader = async (v: VariantRecord): Promise<Leader> => {
+      const assets = await this.d.assets.load(v.roundId, v.id).catch(() => undefined);
+      return { headline: v.headline, body: v.body, cta: v.cta, image: assets?.visual };
+    };
+    const leader = n.leader ? await asLeader(n.leader) : undefined;
+    let leaders: Map<string, Leader> | undefined;
+    if (hasAudiences(n.round.options) && n.previous.status !== 'failed') {
+      const prev = await this.d.rounds.tally(n.previous.id);
+      const ids = segmentLeaderIds(prev.variants, prev.tally, toTallyVariant, n.leader?.id);
+      leaders = new Map();
+      for (const [audience, id] of ids) {
+        const v = prev.variants.find((x) => x.id === id);
+        if (v) leaders.set(audience, await asLeader(v));
+      }
+      // A variant picked from an older round still leads its own segment.
+      if (leader && n.leader?.audience) leaders.set(n.leader.audience, leader);
     }
     await this.d.view
       .notes(n.round, [{ kind: 'next', number: n.round.number, by: p.user, feedback: n.feedback.length, leader: n.leader?.label }])
       .catch((e: unknown) => this.warn('note failed', e));
-    await this.run(n.round, { feedback: n.feedback.map((f) => f.text), leader });
+    await this.run(n.round, { feedback: n.feedback.map((f) => f.text), leader, leaders });
   }
 
   /**
@@ -245,7 +259,10 @@ export class RoundRunner {
     await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
   }
 
-  private async run(round: Round, ctx: { feedback: string[]; leader?: Leader; referenceImage?: Uint8Array }): Promise<void> {
+  private async run(
+    round: Round,
+    ctx: { feedback: string[]; leader?: Leader; leaders?: Map<string, Leader>; referenceImage?: Uint8Array },
+  ): Promise<void> {
     const estimate = this.estimate(round);
     const status = (line: StatusLine) =>
       this.d.view.status(round, line, estimate).catch((e: unknown) => this.warn('status update failed', e));
@@ -285,9 +302,20 @@ export class RoundRunner {
         })
         .catch((e: unknown) => this.warn('inspiration post failed', e));
       void status({ stage: 'writing', done: 0, total: 1 });
+      // Audience segments: one generation each, with its own leader and inspiration (generate/audiences.ts).
+      const generator = forAudiences(this.d.generator, round.options.audiences, {
+        leaders: ctx.leaders,
+        inspirationFor: audienceInspiration({
+          library: this.d.library,
+          embedding: found.embedding,
+          brand: round.options.brand,
+          k: this.d.settings.inspirationCount,
+          general: found.inspiration,
+        }),
+      });
       let result: GenerateResult;
       try {
-        result = await this.d.generator.generate({
+        result = await generator.generate({
           brief: round.brief,
           fields: round.options.fields,
           brand: round.options.brand,
@@ -372,7 +400,19 @@ export class RoundRunner {
       t.round.status === 'closed' && t.round.winnerVariantId
         ? { exported: (await this.d.rounds.exportsOf(roundId)).length > 0 }
         : undefined;
-    return { round: t.round, entries: t.tally.entries, total: t.tally.total, pendingFeedback: pending, result, approval, afterVote };
+    const segments = hasAudiences(t.round.options)
+      ? segmentStandings(t.variants, t.tally, toTallyVariant, t.round.status === 'closed' ? t.round.winnerVariantId : undefined)
+      : undefined;
+    return {
+      round: t.round,
+      entries: t.tally.entries,
+      total: t.tally.total,
+      pendingFeedback: pending,
+      result,
+      approval,
+      afterVote,
+      segments,
+    };
   }
 
   /** Rewrites a round's tally now (after an export: its Results button). */
@@ -521,6 +561,7 @@ export class RoundRunner {
   private async announce(o: CloseOutcome): Promise<void> {
     const { round, winner } = o;
     await this.d.view.closed(() => this.snapshot(round.id)).catch((e: unknown) => this.warn('final tally failed', e));
+    if (hasAudiences(round.options)) return this.announceSegments(o);
     if (!winner) return;
     const assets = await this.d.assets.load(round.id, winner.id).catch(() => undefined);
     if (!assets) {
@@ -545,6 +586,36 @@ export class RoundRunner {
       note = { kind: 'store_failed', label: winner.label, detail: describeError(e) };
     }
     await this.d.view.notes(round, [note]).catch((e: unknown) => this.warn('note failed', e));
+  }
+
+  /** Audience segments: each segment's winner shares its files and goes to the library tagged with its audience. */
+  private async announceSegments(o: CloseOutcome): Promise<void> {
+    const { round } = o;
+    const done = await promoteSegmentWinners(
+      o,
+      toTallyVariant,
+      (v) => this.d.assets.load(round.id, v.id),
+      () => this.d.library(),
+    );
+    const notes: RoundNote[] = [];
+    for (const s of done) {
+      if (s.kind === 'images_missing') {
+        notes.push({ kind: 'winner_images_missing', label: s.label, audience: s.audience });
+        continue;
+      }
+      const files = formatsOf(s.assets).map((f) => ({ bytes: s.assets.images[f] as Uint8Array, format: f }));
+      await this.d.view
+        .files(round, files, { kind: 'winner', label: s.label, round: round.number, audience: s.audience })
+        .catch((e: unknown) => this.warn('winner upload failed', e));
+      if (s.kind === 'stored' && o.winner?.label === s.label) await this.d.rounds.setWinnerCreative(round.id, s.creativeId);
+      if (s.kind === 'store_failed') this.d.logger.warn('segment winner not stored in the library', { round: round.id, error: s.detail });
+      notes.push(
+        s.kind === 'stored'
+          ? { kind: 'stored', label: s.label, audience: s.audience }
+          : { kind: 'store_failed', label: s.label, detail: s.detail, audience: s.audience },
+      );
+    }
+    if (notes.length) await this.d.view.notes(round, notes).catch((e: unknown) => this.warn('note failed', e));
   }
 
   // ------------------------------------------------------------------ variant menu

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isAdError, RoundError } from '../errors.ts';
+import { estimateForAudiences, totalVariants } from '../generate/audiences.ts';
 import { labelFor } from '../generate/types.ts';
 import { redact } from '../redact.ts';
 import { type ApprovalState, approvalState, hasApprovers, latestVersions, liveApprovals } from './approvals.ts';
@@ -60,17 +61,12 @@ export interface Spend {
 }
 
 /** A generated variant as the round records it (the generator's output, before it has an id here). */
-export interface NewVariant {
+export interface NewVariant
+  extends Pick<
+    VariantRecord,
+    'headline' | 'body' | 'cta' | 'concept' | 'reason' | 'scores' | 'offline' | 'flags' | 'formats' | 'audience'
+  > {
   label?: string;
-  headline: string;
-  body: string;
-  cta: string;
-  concept: string;
-  reason: string;
-  scores: VariantRecord['scores'];
-  offline: boolean;
-  flags: string[];
-  formats: VariantRecord['formats'];
 }
 
 export type NextRound =
@@ -202,13 +198,16 @@ export class RoundService {
   // ---- cost: the one place prices live ----
 
   /**
-   * The cost estimate shown before anything is made: one copy call plus one image per candidate,
+   * The cost estimate shown before anything is made: one copy call plus one image per candidate, per audience,
    * priced with the price table (quality or size `auto` at the dearest the model may pick). The
    * round's recorded cost is what the API's reported usage priced at.
    */
-  estimateCost(options: Pick<RoundOptions, 'variants'>, offline: boolean): { usd: number; textCalls: number; imageCalls: number } {
+  estimateCost(
+    options: Pick<RoundOptions, 'variants' | 'audiences'>,
+    offline: boolean,
+  ): { usd: number; textCalls: number; imageCalls: number } {
     if (offline) return { usd: 0, textCalls: 0, imageCalls: 0 };
-    return this.settings.pricing.estimate(options.variants);
+    return estimateForAudiences((n) => this.settings.pricing.estimate(n), options);
   }
 
   /**
@@ -293,7 +292,7 @@ export class RoundService {
   }): Promise<Round> {
     const now = this.now();
     const round = await this.store.insertRound(
-      { id: randomUUID(), ...p, startedBy: p.startedBy ?? p.author, createdAt: now, imagesPlanned: p.options.variants },
+      { id: randomUUID(), ...p, startedBy: p.startedBy ?? p.author, createdAt: now, imagesPlanned: totalVariants(p.options) },
       {
         perUserLimit: this.settings.ratePerHour,
         perUserSince: new Date(now.getTime() - HOUR),
@@ -342,6 +341,7 @@ export class RoundService {
         formats: v.formats,
         messageTs: null,
         fileId: null,
+        ...(v.audience ? { audience: v.audience } : {}),
       };
     });
     if (beforeInsert) for (const [i, r] of records.entries()) await beforeInsert(r, i);

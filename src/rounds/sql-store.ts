@@ -90,6 +90,7 @@ function variantFromRow(r: SqlRow): VariantRecord {
     formats: JSON.parse(String(r.formats)),
     messageTs: str(r.message_ts),
     fileId: str(r.file_id),
+    ...(typeof r.audience === 'string' ? { audience: r.audience } : {}),
   };
 }
 
@@ -424,8 +425,8 @@ export class SqlRoundStore implements RoundStore {
         const ch = await this.one('SELECT channel FROM rounds WHERE id = ?', [v.roundId], tx);
         if (!ch) throw new StoreError('STORE_NO_ROUND', `no round ${v.roundId} for variant ${v.label}`);
         await tx.query(
-          `INSERT INTO variants (id, round_id, label, position, headline, body, cta, concept, reason, scores, offline, flags, formats, message_ts, file_id, channel)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO variants (id, round_id, label, position, headline, body, cta, concept, reason, scores, offline, flags, formats, message_ts, file_id, channel, audience)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             v.id,
             v.roundId,
@@ -443,6 +444,7 @@ export class SqlRoundStore implements RoundStore {
             v.messageTs,
             v.fileId,
             String(ch.channel),
+            v.audience ?? null,
           ],
         );
       }

@@ -26,6 +26,11 @@ export interface RoundOptions {
   approvers?: string[];
   /** Approvals of the leading variant's exact content that close the round by themselves. */
   quorum?: number;
+  /**
+   * Audience segments (generate/audiences.ts): `variants` are made for each, and each segment's
+   * leader is a winner of its own. Absent or empty: one audience, the brief's.
+   */
+  audiences?: string[];
 }
 
 export interface Round {
@@ -94,6 +99,8 @@ export interface VariantRecord {
   formats: FormatName[];
   messageTs: string | null;
   fileId: string | null;
+  /** The audience segment it was made for (rounds with --audiences); absent otherwise. */
+  audience?: string;
 }
 
 /** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */

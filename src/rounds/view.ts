@@ -68,9 +68,9 @@ export type RoundNote =
   | { kind: 'synthetic' }
   | { kind: 'next'; number: number; by: string; feedback: number; leader?: string }
   | { kind: 'reminder'; number: number; minutes: number; author: string }
-  | { kind: 'stored'; label: string }
-  | { kind: 'store_failed'; label: string; detail: string }
-  | { kind: 'winner_images_missing'; label: string }
+  | { kind: 'stored'; label: string; audience?: string }
+  | { kind: 'store_failed'; label: string; detail: string; audience?: string }
+  | { kind: 'winner_images_missing'; label: string; audience?: string }
   | { kind: 'copy_edited'; label: string; by: string; votesReset: number }
   /** The record of one approval, in the thread for everyone: who, which variant, which exact content. */
   | { kind: 'approved'; label: string; user: string; hash: string; count: number; quorum: number }
@@ -118,6 +118,14 @@ export interface CloseResult {
   tie: { labels: string[]; votes: number; brokenBy: 'preference' | 'position' } | null;
 }
 
+/** An audience segment as it stands (rounds/audiences.ts): its variants and the one leading (null: no votes yet). */
+export interface SegmentStanding {
+  audience: string;
+  labels: string[];
+  votes: number;
+  leader: { variantId: string; label: string; headline: string; votes: number; tie: boolean } | null;
+}
+
 /** The tally as it stands; read again each time the adapter writes it. */
 export interface TallySnapshot {
   round: Round;
@@ -130,6 +138,8 @@ export interface TallySnapshot {
   approval?: ApprovalState;
   /** A closed round with a winner: whether it was exported (then Results can be asked for). */
   afterVote?: { exported: boolean };
+  /** Rounds with audience segments: each segment's leader (the winners, once closed). */
+  segments?: SegmentStanding[];
 }
 
 /** Someone to tell something to, and where they are looking. */
@@ -185,7 +195,7 @@ export interface FileToShare {
 }
 
 export type FilesCaption =
-  | { kind: 'winner'; label: string; round: number }
+  | { kind: 'winner'; label: string; round: number; audience?: string }
   | { kind: 'download'; label: string; round: number; for: string };
 
 /** A file that is not one variant's image (an export's zip). */

@@ -23,7 +23,9 @@ import type {
   TallySnapshot,
   VariantToShow,
 } from '../rounds/view.ts';
+import { audienceHeadingMessage, audienceHeadings } from './blocks/audiences.ts';
 import { cannotPostKind, notInChannelMessage, noticeMessage } from './blocks/ephemeral.ts';
+import { esc } from './blocks/kit.ts';
 import {
   costLine,
   failedRoundMessage,
@@ -177,8 +179,12 @@ export class SlackRoundView implements RoundView {
       if (edit) throw e;
       this.s.logger?.warn('variant images could not be uploaded', { error: slackError(e) ?? describeError(e) });
     }
+    const headings = edit ? new Map<string, { audience: string; labels: string[] }>() : audienceHeadings(items);
     for (const [i, x] of items.entries()) {
       const file = up[i];
+      // Variants come grouped by audience: each group opens with its audience.
+      const heading = headings.get(x.variant.id);
+      if (heading) await this.thread.post(round.channel, audienceHeadingMessage({ ...heading, round: round.number }), round.threadTs);
       if (x.replace) {
         if (!file?.shareTs) {
           if (file) await this.thread.deleteFiles([file.id]);
@@ -284,7 +290,7 @@ export class SlackRoundView implements RoundView {
         title: `${winner ? 'Winner' : 'Variant'} ${caption.label} · ${f.format}`,
       })),
       winner
-        ? `:trophy: Variant ${caption.label} in all formats`
+        ? `:trophy: Variant ${caption.label} in all formats${caption.audience ? ` — the winner for ${esc(caption.audience)}` : ''}`
         : `Variant ${caption.label} (round ${caption.round}) in all formats, for <@${caption.for}>`,
     );
     if (up.some((u) => !u.shareTs)) this.s.logger?.warn('files not shown as shared in time', { round: round.id });

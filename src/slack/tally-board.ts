@@ -24,6 +24,7 @@ export function tallyView(s: TallySnapshot): Message {
     result: s.result ? resultText(s.result) : undefined,
     approval: s.approval,
     afterVote: s.afterVote,
+    segments: s.segments,
   });
 }
 

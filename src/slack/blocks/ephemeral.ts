@@ -1,4 +1,5 @@
 /** Short messages to one person: help, stats, refusals, failures, and what the runner tells people. */
+import { MAX_AUDIENCES } from '../../generate/audiences.ts';
 import { USAGE } from '../../rounds/brief.ts';
 import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
@@ -14,6 +15,7 @@ export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars
     '• `/adcreative` alone opens a form (product, audience, tone, channel, formats, brand, reference image).',
     '• `/adcreative stats` shows this month’s spend against the cap.',
     `• Options: --variants 1-${p.maxVariants}; --formats ${FORMATS.join(', ')}; --channel ${CHANNELS.join(', ')}; --brand ${p.brands.length ? p.brands.join(', ') : '(no brand kits installed)'}; --anonymous hides who voted; --hide-tally shows counts only at close.`,
+    `• --audiences "students; parents of toddlers" writes and ranks variants for each audience (up to ${MAX_AUDIENCES}); --variants is then per audience, and the round's total stays within ${p.maxVariants}. Each audience gets its own winner.`,
     `• Vote with the *Vote* button or a :${p.voteReaction}: reaction. Reply in the thread with feedback; mention me to start the next round.`,
     `• Briefs are limited to ${p.maxChars} characters.`,
   ];

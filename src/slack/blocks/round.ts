@@ -6,7 +6,8 @@ import { preferenceUncertain } from '../../rank/score.ts';
 import type { ApprovalState } from '../../rounds/approvals.ts';
 import { wholePercents } from '../../rounds/tally.ts';
 import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
-import type { CloseResult, Failure, RoundNote, StatusLine } from '../../rounds/view.ts';
+import type { CloseResult, Failure, RoundNote, SegmentStanding, StatusLine } from '../../rounds/view.ts';
+import { audienceLine, segmentLeadersBlock } from './audiences.ts';
 import { afterVoteActions, approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
@@ -23,7 +24,12 @@ export interface ParentView {
 }
 
 function optionSummary(o: RoundOptions): string {
-  const parts = [`${o.variants} variant${o.variants === 1 ? '' : 's'}`, o.formats.join(', '), o.channel];
+  const parts = [
+    `${o.variants} variant${o.variants === 1 ? '' : 's'}${o.audiences?.length ? ' per audience' : ''}`,
+    o.formats.join(', '),
+    o.channel,
+  ];
+  if (o.audiences?.length) parts.push(`audiences: ${o.audiences.map((a) => esc(truncate(a, 80))).join('; ')}`);
   if (o.brand) parts.push(`brand ${esc(o.brand)}`);
   if (o.anonymous) parts.push('anonymous votes');
   if (o.hideTally) parts.push('tally hidden until close');
@@ -125,6 +131,7 @@ export interface VariantView {
   scores: VariantScoresRecord;
   offline: boolean;
   flags: string[];
+  audience?: string;
 }
 
 export function variantAlt(v: VariantView): string {
@@ -189,6 +196,7 @@ export function variantMessage(p: {
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
   const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
+  if (v.audience) notes.unshift(audienceLine(v.audience));
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
   if (v.flags.length) notes.push(truncate(v.flags.map(flagText).join('; '), 500));
@@ -243,6 +251,8 @@ export interface TallyView {
   approval?: ApprovalState;
   /** A closed round with a winner: Export (and Results once exported). */
   afterVote?: { exported: boolean };
+  /** Rounds with audience segments: each segment's leader. */
+  segments?: SegmentStanding[];
 }
 
 export function bar(fraction: number, width = 12): string {
@@ -293,6 +303,8 @@ export function tallyMessage(t: TallyView): Message {
     });
     blocks.push(section(lines.join('\n'), { block_id: 'tally-bars' }));
   }
+  const segments = hidden ? undefined : segmentLeadersBlock(t.segments ?? [], t.status === 'closed');
+  if (segments) blocks.push(segments);
   if (t.result) blocks.push(section(t.result, { block_id: 'tally-result' }));
   const approval = t.approval ? approvalBlocks(t.approval, open) : undefined;
   if (approval) blocks.push(...approval.blocks);
@@ -404,6 +416,9 @@ export function failureText(round: number, f: Failure): { thread: string; status
   }
 }
 
+/** " for <audience>" (tagged with it, in the library), or nothing without segments. */
+const forAudience = (a: string | undefined): string => (a ? ` for ${esc(truncate(a, 120))}` : '');
+
 /** A note in the thread, as one mrkdwn line (people's and the model's words escaped). */
 export function noteText(n: RoundNote): string {
   switch (n.kind) {
@@ -420,11 +435,11 @@ export function noteText(n: RoundNote): string {
     case 'reminder':
       return `:alarm_clock: Voting on round ${n.number} closes in about ${n.minutes} minute${n.minutes === 1 ? '' : 's'}. <@${n.author}>, close it yourself any time.`;
     case 'stored':
-      return `:books: Variant ${n.label} is now in the creative library, with this brief and the votes.`;
+      return `:books: Variant ${n.label} is now in the creative library${n.audience ? `, tagged${forAudience(n.audience)}` : ''}, with this brief and the votes.`;
     case 'store_failed':
-      return `:warning: The winner could not be stored in the creative library: ${esc(truncate(n.detail, 500))}`;
+      return `:warning: The winner${forAudience(n.audience)} could not be stored in the creative library: ${esc(truncate(n.detail, 500))}`;
     case 'winner_images_missing':
-      return `:warning: The images of variant ${n.label} are missing, so the winner could not be uploaded or stored.`;
+      return `:warning: The images of variant ${n.label} are missing, so the winner${forAudience(n.audience)} could not be uploaded or stored.`;
     case 'copy_edited':
       return `:pencil2: <@${n.by}> edited the copy of variant ${n.label}. The ${n.votesReset} vote${n.votesReset === 1 ? '' : 's'} it had ${n.votesReset === 1 ? 'was' : 'were'} for the old copy and ${n.votesReset === 1 ? 'was' : 'were'} taken back: vote again on what it says now.`;
     case 'approved':

@@ -1,5 +1,6 @@
 /** Modals (brief form, copy editor) and the App Home. */
 
+import { MAX_AUDIENCE_CHARS, MAX_AUDIENCES } from '../../generate/audiences.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, IMAGE_EXTENSIONS } from '../../vocabulary.ts';
 import { ACTION, CALLBACK } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, plain, section, truncate, type View } from './kit.ts';
@@ -41,6 +42,7 @@ export const BRIEF_BLOCKS = {
   reference: 'reference',
   approvers: 'approvers',
   quorum: 'quorum',
+  audiences: 'audiences',
 } as const;
 
 export function briefModal(p: {
@@ -99,6 +101,21 @@ export function briefModal(p: {
         block_id: BRIEF_BLOCKS.brand,
         label: plain('Brand kit'),
         element: { type: 'static_select', action_id: 'value', options: brandOptions, initial_option: initialBrand },
+      },
+      {
+        type: 'input',
+        block_id: BRIEF_BLOCKS.audiences,
+        optional: true,
+        label: plain('Audience segments'),
+        hint: plain(
+          `Separate with ";" (up to ${MAX_AUDIENCES}): variants are written and ranked for each, the number of variants is then per segment, and each segment gets its own winner.`,
+        ),
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          max_length: MAX_AUDIENCES * (MAX_AUDIENCE_CHARS + 2),
+          placeholder: plain('students; parents of toddlers', 150),
+        },
       },
       {
         type: 'input',

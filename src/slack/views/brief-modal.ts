@@ -4,6 +4,7 @@
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError, InputError, isAdError } from '../../errors.ts';
+import { parseAudiences } from '../../generate/audiences.ts';
 import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from '../../rounds/approvals.ts';
@@ -14,7 +15,7 @@ import type { ChannelName, FormatName } from '../../vocabulary.ts';
 import type { Access } from '../access.ts';
 import { resolveApprovers } from '../approvers.ts';
 import { allowlistMessage, errorMessage } from '../blocks/ephemeral.ts';
-import { esc } from '../blocks/kit.ts';
+import { esc, truncate } from '../blocks/kit.ts';
 import { BRIEF_BLOCKS } from '../blocks/views.ts';
 import { downloadFile, type FileSettings, refuseFile, type SlackFile } from '../files.ts';
 import type { SlackThread } from '../thread.ts';
@@ -34,6 +35,7 @@ export function briefFromForm(
     fields: BriefFields;
     approvers?: string[];
     quorum?: number;
+    audiences?: string[];
   };
   /** Approvers typed as @names, for Slack to resolve. */
   approverNames?: string[];
@@ -69,6 +71,8 @@ export function briefFromForm(
   const variants = Number(values[BRIEF_BLOCKS.variants]?.value?.selected_option?.value ?? d.variants);
   if (!Number.isInteger(variants) || variants < 1 || variants > d.maxVariants)
     errors[BRIEF_BLOCKS.variants] = `Pick 1 to ${d.maxVariants}.`;
+  const segments = audiencesFromForm(text(BRIEF_BLOCKS.audiences), variants, d.maxVariants);
+  if (segments.error) errors[BRIEF_BLOCKS.audiences] = segments.error;
   let approval: { approvers?: string[]; quorum?: number } = {};
   let approverNames: string[] | undefined;
   try {
@@ -88,10 +92,25 @@ export function briefFromForm(
   }
   return {
     brief,
-    options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields, ...approval },
+    options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields, ...approval, ...segments.options },
     approverNames,
     errors,
   };
+}
+
+/** The form's audience segments (the number of variants is then per segment), or what is wrong, in Slack's 150 characters. */
+function audiencesFromForm(raw: string, variants: number, max: number): { options?: { audiences: string[] }; error?: string } {
+  if (!raw) return {};
+  try {
+    const audiences = parseAudiences(raw, 'Audience segments');
+    if (variants * audiences.length > max)
+      return {
+        error: `Variants are per segment: ${variants} × ${audiences.length} = ${variants * audiences.length}, over the ${max} a round may have. Pick fewer.`,
+      };
+    return { options: { audiences } };
+  } catch (e) {
+    return { error: truncate(describeError(e), 150) };
+  }
 }
 
 export function makeBriefModalSubmission(deps: {

@@ -118,6 +118,17 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     });
   });
 
+  it('keeps the audience segment of each variant (migration 5), and none on variants without one', async () => {
+    const audiences = ['students', 'parents of toddlers'];
+    const r = await store.insertRound(newRound({ options: { ...newRound().options, audiences } }), CAPS());
+    await store.insertVariants([{ ...variant(r.id, 'A', 0), audience: 'parents of toddlers' }, variant(r.id, 'B', 1)]);
+    const [a, b] = await store.listVariants(r.id);
+    expect(a).toEqual({ ...variant(r.id, 'A', 0), audience: 'parents of toddlers' });
+    expect(b).toEqual(variant(r.id, 'B', 1));
+    expect((await store.getVariant(a.id))?.audience).toBe('parents of toddlers');
+    expect((await store.getRound(r.id))?.options.audiences).toEqual(audiences);
+  });
+
   it('reads rounds back exactly and transitions status only from the expected state', async () => {
     const r = await store.insertRound(newRound(), CAPS());
     expect(r.status).toBe('generating');

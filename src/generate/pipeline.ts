@@ -23,9 +23,18 @@ import {
   isFormat,
   VARIANTS_RANGE,
 } from '../vocabulary.ts';
+import {
+  type BrandScore,
+  belowMinimum,
+  belowMinimumWarning,
+  brandScore,
+  failedRules,
+  type RenderFacts,
+  renderFacts,
+} from './brand-score.ts';
 import { type BrandKit, composeStyle } from './brands.ts';
 import { parseBrief } from './brief-parse.ts';
-import type { Copywriter } from './copy.ts';
+import type { CopyDraft, Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
 import { asksForProduct, studioPalette } from './mood.ts';
 import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
@@ -156,16 +165,31 @@ export function createPipeline(deps: PipelineDeps): Generator {
     kit: BrandKit,
     formats: FormatName[],
     offline: boolean,
-  ): Promise<{ images: Partial<Record<FormatName, Uint8Array>>; flags: string[] }> {
+  ): Promise<{ images: Partial<Record<FormatName, Uint8Array>>; flags: string[]; renders: RenderFacts[] }> {
     const style = composeStyle(kit);
     const images: Partial<Record<FormatName, Uint8Array>> = {};
     const flags = new Set<string>();
+    const renders: RenderFacts[] = [];
     for (const f of formats) {
       const r = await composeAd({ visual, format: f, headline: copy.headline, cta: copy.cta, style, offline });
       images[f] = new Uint8Array(r.png.buffer, r.png.byteOffset, r.png.byteLength);
       if (r.shortenedHeadline) flags.add(`headline shortened to fit the ${f} layout: "${r.shortenedHeadline}"`);
+      renders.push(await renderFacts(f, r, kit));
     }
-    return { images, flags: [...flags] };
+    return { images, flags: [...flags], renders };
+  }
+
+  /** The brand score of a draft as rendered; the tone self-check is the copywriter's, when it gave one. */
+  function scoreOf(draft: CopyDraft, kit: BrandKit, channel: GenerateRequest['channel'], renders: RenderFacts[]): BrandScore {
+    return brandScore({
+      copy: draft,
+      kit,
+      channel,
+      limits: deps.limits(channel),
+      renders,
+      tone: draft.tone,
+      toneAbsentWhy: draft.offline ? 'offline copy: no copywriter self-check' : undefined,
+    });
   }
 
   const inner = {
@@ -251,9 +275,9 @@ export function createPipeline(deps: PipelineDeps): Generator {
         }),
       );
       checkAbort();
-      const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array }[] = [];
+      const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array; job: number }[] = [];
       outcomes.forEach((o, i) => {
-        if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image });
+        if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image, job: i });
         else failures.push({ stage: 'image', message: `candidate ${i + 1} ("${copy.drafts[i].headline}"): ${o.error}` });
       });
       const cost = meter.cost();
@@ -320,7 +344,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
           const isOffline = deps.images.offline || c.draft.offline;
           try {
             const out = await renderFormats(c.visual, c.draft, kit, req.formats, isOffline);
-            return { r, c, out };
+            return { r, c, out, brand: scoreOf(c.draft, kit, req.channel, out.renders), embedding: imageEmbs[r.index] };
           } catch (e) {
             // A missing font fails every variant alike: say it once, clearly.
             if (e instanceof AdError && e.code === 'FONT_MISSING') throw e;
@@ -332,11 +356,79 @@ export function createPipeline(deps: PipelineDeps): Generator {
         }),
       );
 
+      // 6. A variant under the kit's minimum brand score is made again once (new copy told what
+      // failed, a new visual); the better of the two is shown, with a warning if still under.
+      const retry = rendered.flatMap((x, i) => (x && belowMinimum(x.brand) ? [i] : []));
+      if (retry.length) {
+        try {
+          const feedback = [
+            ...req.feedback,
+            ...retry.map(
+              (i) => `Brand rules a variant failed (fix them): ${failedRules((rendered[i] as { brand: BrandScore }).brand).join('; ')}`,
+            ),
+          ];
+          const again = await deps.copywriter.write({
+            brief,
+            fields: req.fields,
+            brand: kit,
+            channel: req.channel,
+            limits: deps.limits(req.channel),
+            inspiration: req.inspiration,
+            feedback,
+            leader: req.leader,
+            count: retry.length,
+            signal,
+            billed: meter.record,
+          });
+          const pairs = retry.slice(0, again.drafts.length).map((i, k) => ({ i, draft: again.drafts[k] }));
+          const redo = await drawAll(
+            deps.images,
+            pairs.map(({ i, draft }) => {
+              const job = jobs[(rendered[i] as { c: { job: number } }).c.job];
+              return { ...job, concept: draft.concept, copy: draft, seed: (job.seed + 104_729 * (i + 1)) >>> 0 };
+            }),
+            { concurrency: deps.concurrency, signal, billed: meter.record },
+          );
+          checkAbort();
+          const drawnAgain = pairs.flatMap((p, k) => {
+            const o = redo[k];
+            return o.ok ? [{ ...p, visual: o.image }] : [];
+          });
+          const embs = drawnAgain.length ? await deps.encoder.embedImages(drawnAgain.map((p) => p.visual)) : [];
+          for (const [k, p] of drawnAgain.entries()) {
+            const old = rendered[p.i];
+            if (!old) continue;
+            const isOffline = deps.images.offline || p.draft.offline;
+            const out = await renderFormats(p.visual, p.draft, kit, req.formats, isOffline);
+            const brand = scoreOf(p.draft, kit, req.channel, out.renders);
+            // The first attempt stays when the second scores lower: a regeneration must not make things worse.
+            rendered[p.i] =
+              (brand.score ?? 0) >= (old.brand.score ?? 0)
+                ? {
+                    r: old.r,
+                    c: { draft: p.draft, visual: p.visual, job: old.c.job },
+                    out,
+                    brand: { ...brand, regenerated: true },
+                    embedding: embs[k],
+                  }
+                : { ...old, brand: { ...old.brand, regenerated: true } };
+          }
+        } catch (e) {
+          if (e instanceof GenerationError && e.code === 'CANCELLED') throw e;
+          log.warn('generate: brand-score regeneration failed; showing the first attempts', { error: e });
+          failures.push({
+            stage: 'copy',
+            message: `regenerating variants under the brand minimum failed (${e instanceof Error ? e.message : String(e)})`,
+          });
+        }
+      }
+
       const variants: GeneratedVariant[] = [];
       for (const x of rendered) {
         if (!x) continue;
         const { r, c, out } = x;
         const flags = [...c.draft.flags, ...out.flags, ...notes];
+        if (belowMinimum(x.brand)) flags.push(belowMinimumWarning(x.brand));
         if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
         variants.push({
           id: newId(),
@@ -348,8 +440,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
           images: out.images,
           preview: out.images.square ?? (out.images[req.formats[0]] as Uint8Array),
           visual: c.visual,
-          imageEmbedding: imageEmbs[r.index],
-          scores: r.scores,
+          imageEmbedding: x.embedding,
+          scores: { ...r.scores, brand: x.brand },
           reason: r.reason,
           offline: deps.images.offline || c.draft.offline,
           flags,
@@ -364,8 +456,19 @@ export function createPipeline(deps: PipelineDeps): Generator {
       for (const f of opts.formats)
         if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
       const out = await renderFormats(variant.visual, copy, kit, opts.formats, variant.offline);
+      // Copy a person edited: there is no copywriter self-check of its tone.
+      const channel = opts.channel ?? kit.defaultChannel;
+      const brand = brandScore({
+        copy,
+        kit,
+        channel,
+        limits: deps.limits(channel),
+        renders: out.renders,
+        toneAbsentWhy: 'copy edited by a person: no copywriter self-check',
+      });
       return {
         ...variant,
+        scores: { ...variant.scores, brand },
         headline: copy.headline,
         body: copy.body,
         cta: copy.cta,

@@ -3,6 +3,7 @@
  * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
  * async and the SQL stays portable.
  */
+import type { BrandScore } from '../generate/brand-score-types.ts';
 import type { BriefFields } from '../generate/types.ts';
 import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName, ReportPlatform } from '../vocabulary.ts';
@@ -76,7 +77,7 @@ export interface NewRound {
 }
 
 /** As ranked (rank/score.ts); stored as JSON, so fields added later are optional. */
-export type VariantScoresRecord = CandidateScores;
+export type VariantScoresRecord = CandidateScores & { brand?: BrandScore };
 
 export interface VariantRecord {
   id: string;

@@ -209,3 +209,21 @@ export async function renderFacts(format: FormatName, r: ComposeResult, kit: Bra
     colours: await colourShares(r.png, brandColours(kit)),
   };
 }
+
+/** The rules that could not be judged, named: "tone words (copywriter self-check): offline copy: no copywriter self-check". */
+export function notApplicableRules(s: BrandScore): string[] {
+  return s.rules.filter((r) => r.status === 'not_applicable').map((r) => `${BRAND_RULE_NAMES[r.rule]}: ${r.detail}`);
+}
+
+/** One line for people (the thread, the CLI): the score, then each failed rule, then what was not judged. */
+export function brandScoreLine(s: BrandScore): string {
+  const failed = failedRules(s);
+  const na = notApplicableRules(s);
+  return [
+    brandScoreSummary(s) + (s.regenerated ? ', regenerated once' : ''),
+    failed.length ? `failed: ${failed.join('; ')}` : '',
+    na.length ? `not applicable: ${na.join('; ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}

@@ -6,8 +6,8 @@
  * Threshold, and why: ΔE76 ≈ 2.3 is a just-noticeable difference, but a drawn or photographed
  * visual never repeats a hex value exactly (shading, JPEG-like noise from image models,
  * antialiased edges). ΔE ≤ 10 reads as "the same colour at a glance" and still separates the
- * neighbouring hues a palette is built from (e.g. the brand brown #4B2E2B and black are ΔE ≈ 21
- * apart; the accent #C08552 and its lighter tint #D9A679 ≈ 17). A colour is "present" when it
+ * neighbouring hues a palette is built from (e.g. the brand brown #4B2E2B and black are ΔE ≈ 27
+ * apart; the accent #C08552 and its lighter tint #D9A679 ≈ 13). A colour is "present" when it
  * covers at least 1 % of the ad: on a 1080 × 1080 square that is a 104 px square patch, about a
  * third of the CTA button, which is drawn in the accent colour by construction.
  */

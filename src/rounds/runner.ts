@@ -600,7 +600,7 @@ export class RoundRunner {
           imageEmbedding: assets.imageEmbedding,
         },
         p.copy,
-        { brand: round.options.brand, formats: v.formats.length ? v.formats : round.options.formats },
+        { brand: round.options.brand, formats: v.formats.length ? v.formats : round.options.formats, channel: round.options.channel },
       );
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });

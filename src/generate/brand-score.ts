@@ -52,7 +52,7 @@ export interface BrandScoreInput {
   toneAbsentWhy?: string;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const quote = (ws: string[]) => ws.map((w) => `"${w}"`).join(', ');
 
 function copyText(c: Copy): string {

@@ -78,7 +78,7 @@ describe('brand score', () => {
     expect(s.applicable).toBe(7);
     expect(s.score).toBe(0);
     const failed = failedRules(s).join('\n');
-    expect(failed).toContain('primary #222222 covers 0.4% of square');
+    expect(failed).toContain('primary #222222 covers 0.40% of square (needs ≥ 0.50%)');
     expect(failed).toContain('logo contrast below 3:1 in square 2.10:1');
     expect(failed).toContain('missing "Northwind"');
     expect(failed).toContain('uses "cheap"');

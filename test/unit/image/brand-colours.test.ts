@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { loadBrand } from '../../../src/generate/brands.ts';
-import { COLOUR_DELTA_E, colourShares, deltaE, toLab } from '../../../src/image/brand-colours.ts';
+import { COLOUR_DELTA_E, COLOUR_PRESENCE_MIN_SHARE, colourShares, deltaE, toLab } from '../../../src/image/brand-colours.ts';
 import { composeAd } from '../../../src/image/compose.ts';
 import { parseHex, type RGB } from '../../../src/image/contrast.ts';
 
@@ -38,7 +38,7 @@ describe('brand colour presence', () => {
     const png = await canvas([
       { hex: '#4B2E2B', x: 0, y: 0, w: 324, h: 180 },
       { hex: shade, x: 0, y: 180, w: 324, h: 90 },
-      { hex: '#C08552', x: 540, y: 540, w: 54, h: 108 }, // 0.5 %
+      { hex: '#C08552', x: 540, y: 540, w: 27, h: 108 }, // 0.25 %
       { hex: tint, x: 600, y: 600, w: 400, h: 400 },
     ]);
     const [primary, accent] = await colourShares(png, [
@@ -48,8 +48,8 @@ describe('brand colour presence', () => {
     expect(primary).toMatchObject({ name: 'primary', hex: '#4B2E2B' });
     expect(primary.share).toBeGreaterThan(0.07);
     expect(primary.share).toBeLessThan(0.08);
-    expect(accent.share).toBeGreaterThan(0.002);
-    expect(accent.share).toBeLessThan(0.01);
+    expect(accent.share).toBeGreaterThan(0.001);
+    expect(accent.share).toBeLessThan(COLOUR_PRESENCE_MIN_SHARE);
   });
 
   it('finds the accent in a composed ad, where the CTA button is drawn in it', async () => {
@@ -63,7 +63,7 @@ describe('brand colour presence', () => {
       style: { colors: kit.colors, fonts: kit.fonts, logo: kit.logo },
     });
     const [accent] = await colourShares(r.png, [{ name: 'accent', hex: kit.colors.accent }]);
-    expect(accent.share).toBeGreaterThan(0.01);
+    expect(accent.share).toBeGreaterThan(COLOUR_PRESENCE_MIN_SHARE);
     const [absent] = await colourShares(r.png, [{ name: 'green', hex: '#00AA00' }]);
     expect(absent.share).toBe(0);
   });

@@ -447,8 +447,10 @@ export function createPipeline(deps: PipelineDeps): Generator {
           flags,
         });
       }
-      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: cost.usd });
-      return { variants, failures, cost, offline } satisfies GenerateResult;
+      // Counted again: a regeneration for the brand minimum bills after the first count.
+      const spent = meter.cost();
+      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: spent.usd });
+      return { variants, failures, cost: spent, offline } satisfies GenerateResult;
     },
 
     async rerender(...[variant, copy, opts]: Parameters<Generator['rerender']>): ReturnType<Generator['rerender']> {

@@ -476,7 +476,12 @@ export function createPipeline(deps: PipelineDeps): Generator {
         cta: copy.cta,
         images: out.images,
         preview: out.images.square ?? (out.images[opts.formats[0]] as Uint8Array),
-        flags: [...variant.flags.filter((f) => !f.startsWith('headline shortened')), ...out.flags],
+        // The old brand warning goes with the old copy; the edited copy gets its own.
+        flags: [
+          ...variant.flags.filter((f) => !f.startsWith('headline shortened') && !f.startsWith('brand score ')),
+          ...out.flags,
+          ...(belowMinimum(brand) ? [belowMinimumWarning(brand)] : []),
+        ],
       };
     },
   };

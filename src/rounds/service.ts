@@ -355,13 +355,19 @@ export class RoundService {
   }
 
   /** A variant with its copy edited by `by` (not stored yet: see `saveCopy`). */
-  editedCopy(variant: VariantRecord, copy: { headline: string; body: string; cta: string; flags: string[] }, by: string): VariantRecord {
-    return { ...variant, ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
+  editedCopy(
+    variant: VariantRecord,
+    copy: { headline: string; body: string; cta: string; flags: string[]; scores?: VariantRecord['scores'] },
+    by: string,
+  ): VariantRecord {
+    // The edited copy's brand score (re-rendered and re-scored) replaces the first one; the ranking scores stay.
+    const { scores, ...text } = copy;
+    return { ...variant, ...text, scores: scores ?? variant.scores, flags: [...copy.flags, `copy edited by <@${by}>`] };
   }
 
   /** Stores a variant's edited copy (once people can see it). */
   async saveCopy(v: VariantRecord): Promise<void> {
-    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags };
+    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags, scores: v.scores };
     await this.store.updateVariant(v.id, patch);
   }
 

@@ -243,7 +243,7 @@ export type RoundPatch = Partial<
   >
 >;
 
-export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags'>>;
+export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags' | 'scores'>>;
 
 export interface RoundStore {
   /** Applies pending migrations; safe to call on every start. */

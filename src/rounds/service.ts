@@ -13,6 +13,7 @@ import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision
 import type {
   Approval,
   ContentVersion,
+  EditedCopy,
   ExportRecord,
   Feedback,
   ResultRow,
@@ -355,14 +356,8 @@ export class RoundService {
   }
 
   /** A variant with its copy edited by `by` (not stored yet: see `saveCopy`). */
-  editedCopy(
-    variant: VariantRecord,
-    copy: { headline: string; body: string; cta: string; flags: string[]; scores?: VariantRecord['scores'] },
-    by: string,
-  ): VariantRecord {
-    // The edited copy's brand score (re-rendered and re-scored) replaces the first one; the ranking scores stay.
-    const { scores, ...text } = copy;
-    return { ...variant, ...text, scores: scores ?? variant.scores, flags: [...copy.flags, `copy edited by <@${by}>`] };
+  editedCopy(variant: VariantRecord, copy: EditedCopy, by: string): VariantRecord {
+    return { ...variant, ...copy, scores: copy.scores ?? variant.scores, flags: [...copy.flags, `copy edited by <@${by}>`] };
   }
 
   /** Stores a variant's edited copy (once people can see it). */

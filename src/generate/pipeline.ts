@@ -23,15 +23,8 @@ import {
   isFormat,
   VARIANTS_RANGE,
 } from '../vocabulary.ts';
-import {
-  type BrandScore,
-  belowMinimum,
-  belowMinimumWarning,
-  brandScore,
-  failedRules,
-  type RenderFacts,
-  renderFacts,
-} from './brand-score.ts';
+import { regenerateUnderMinimum } from './brand-regenerate.ts';
+import { type BrandScore, belowMinimum, belowMinimumWarning, brandScore, type RenderFacts, renderFacts } from './brand-score.ts';
 import { type BrandKit, composeStyle } from './brands.ts';
 import { parseBrief } from './brief-parse.ts';
 import type { CopyDraft, Copywriter } from './copy.ts';
@@ -356,72 +349,42 @@ export function createPipeline(deps: PipelineDeps): Generator {
         }),
       );
 
-      // 6. A variant under the kit's minimum brand score is made again once (new copy told what
-      // failed, a new visual); the better of the two is shown, with a warning if still under.
-      const retry = rendered.flatMap((x, i) => (x && belowMinimum(x.brand) ? [i] : []));
-      if (retry.length) {
-        try {
-          const feedback = [
-            ...req.feedback,
-            ...retry.map(
-              (i) => `Brand rules a variant failed (fix them): ${failedRules((rendered[i] as { brand: BrandScore }).brand).join('; ')}`,
-            ),
-          ];
-          const again = await deps.copywriter.write({
-            brief,
-            fields: req.fields,
-            brand: kit,
-            channel: req.channel,
-            limits: deps.limits(req.channel),
-            inspiration: req.inspiration,
-            feedback,
-            leader: req.leader,
-            count: retry.length,
-            signal,
-            billed: meter.record,
-          });
-          const pairs = retry.slice(0, again.drafts.length).map((i, k) => ({ i, draft: again.drafts[k] }));
-          const redo = await drawAll(
-            deps.images,
-            pairs.map(({ i, draft }) => {
-              const job = jobs[(rendered[i] as { c: { job: number } }).c.job];
-              return { ...job, concept: draft.concept, copy: draft, seed: (job.seed + 104_729 * (i + 1)) >>> 0 };
+      // 6. A variant under the kit's minimum brand score is made again once (brand-regenerate.ts).
+      failures.push(
+        ...(await regenerateUnderMinimum(rendered, {
+          write: (feedback, count) =>
+            deps.copywriter.write({
+              brief,
+              fields: req.fields,
+              brand: kit,
+              channel: req.channel,
+              limits: deps.limits(req.channel),
+              inspiration: req.inspiration,
+              feedback: [...req.feedback, ...feedback],
+              leader: req.leader,
+              count,
+              signal,
+              billed: meter.record,
             }),
-            { concurrency: deps.concurrency, signal, billed: meter.record },
-          );
-          checkAbort();
-          const drawnAgain = pairs.flatMap((p, k) => {
-            const o = redo[k];
-            return o.ok ? [{ ...p, visual: o.image }] : [];
-          });
-          const embs = drawnAgain.length ? await deps.encoder.embedImages(drawnAgain.map((p) => p.visual)) : [];
-          for (const [k, p] of drawnAgain.entries()) {
-            const old = rendered[p.i];
-            if (!old) continue;
-            const isOffline = deps.images.offline || p.draft.offline;
-            const out = await renderFormats(p.visual, p.draft, kit, req.formats, isOffline);
-            const brand = scoreOf(p.draft, kit, req.channel, out.renders);
-            // The first attempt stays when the second scores lower: a regeneration must not make things worse.
-            rendered[p.i] =
-              (brand.score ?? 0) >= (old.brand.score ?? 0)
-                ? {
-                    r: old.r,
-                    c: { draft: p.draft, visual: p.visual, job: old.c.job },
-                    out,
-                    brand: { ...brand, regenerated: true },
-                    embedding: embs[k],
-                  }
-                : { ...old, brand: { ...old.brand, regenerated: true } };
-          }
-        } catch (e) {
-          if (e instanceof GenerationError && e.code === 'CANCELLED') throw e;
-          log.warn('generate: brand-score regeneration failed; showing the first attempts', { error: e });
-          failures.push({
-            stage: 'copy',
-            message: `regenerating variants under the brand minimum failed (${e instanceof Error ? e.message : String(e)})`,
-          });
-        }
-      }
+          draw: (asks) =>
+            drawAll(
+              deps.images,
+              asks.map(({ job, draft, salt }) => ({
+                ...jobs[job],
+                concept: draft.concept,
+                copy: draft,
+                seed: (jobs[job].seed + 104_729 * salt) >>> 0,
+              })),
+              { concurrency: deps.concurrency, signal, billed: meter.record },
+            ),
+          embed: (visuals) => deps.encoder.embedImages(visuals),
+          render: async (visual, draft) => {
+            const out = await renderFormats(visual, draft, kit, req.formats, deps.images.offline || draft.offline);
+            return { out, brand: scoreOf(draft, kit, req.channel, out.renders) };
+          },
+        })),
+      );
+      checkAbort();
 
       const variants: GeneratedVariant[] = [];
       for (const x of rendered) {

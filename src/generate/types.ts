@@ -118,7 +118,8 @@ export interface Generator {
     copy: Copy,
     opts: {
       brand?: string;
-      formats: FormatName[] /** For the brand score's copy limits; the kit's default when absent. */;
+      formats: FormatName[];
+      /** For the brand score's copy limits; the kit's default when absent. */
       channel?: ChannelName;
     },
   ): Promise<GeneratedVariant>;

@@ -11,6 +11,8 @@ import type { CopyDraft, CopyOutcome } from './copy.ts';
 import type { ImageOutcome } from './images.ts';
 import type { GenerationFailure } from './types.ts';
 
+export const REPLACED = "made again once for the kit's minimum brand score; its ranking scores are the first attempt's";
+
 /** A shown variant as the pipeline holds it before it becomes a GeneratedVariant. */
 export interface ScoredSlot<O> {
   c: { draft: CopyDraft; visual: Uint8Array; job: number };
@@ -65,7 +67,8 @@ export async function regenerateUnderMinimum<O, S extends ScoredSlot<O>>(
         (brand.score ?? 0) >= (old.brand.score ?? 0)
           ? {
               ...old,
-              c: { draft: p.draft, visual: p.visual, job: old.c.job },
+              // Ranking is not run again for one replacement: say so rather than pass the first attempt's scores off as this one's.
+              c: { draft: { ...p.draft, flags: [...p.draft.flags, REPLACED] }, visual: p.visual, job: old.c.job },
               out,
               brand: { ...brand, regenerated: true },
               embedding: embs[k],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RegenerateStages, regenerateUnderMinimum, type ScoredSlot } from '../../../src/generate/brand-regenerate.ts';
+import { REPLACED, type RegenerateStages, regenerateUnderMinimum, type ScoredSlot } from '../../../src/generate/brand-regenerate.ts';
 import type { BrandScore } from '../../../src/generate/brand-score.ts';
 import type { CopyDraft } from '../../../src/generate/copy.ts';
 
@@ -53,6 +53,7 @@ describe('the one regeneration under a kit minimum', () => {
       brand: { score: 1, regenerated: true },
     });
     expect(slots[1]?.embedding).toEqual(new Float32Array([9]));
+    expect(slots[1]?.c.draft.flags).toEqual([REPLACED]);
   });
 
   it('keeps the first attempt when the second scores lower, and says it was made again', async () => {

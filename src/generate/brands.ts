@@ -1,6 +1,6 @@
 /**
- * Brand kits: `brands/<name>.json` (colours, fonts, logo, tone, must-say, never-say, default
- * channel). A kit is validated when loaded; every problem names the file and the field.
+ * Brand kits: `brands/<name>.json` (colours, fonts, logo, tone, tone words, must-say, never-say,
+ * default channel, minimum brand score). A kit is validated when loaded; every problem names the file and the field.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -22,10 +22,14 @@ export interface BrandKit {
   /** Send the logo to the image model with the prompt, so the visual may show it (GPT image models). */
   logoInVisual: boolean;
   tone: string;
+  /** Words the copy's tone must respect ("warm", "unhurried"); the OpenAI copywriter checks its own copy against them (brand score). */
+  toneWords: string[];
   mustSay: string[];
   neverSay: string[];
   defaultChannel: ChannelName;
   defaultCta: string;
+  /** Brand score (0..1) under which a variant is made again once, then shown with a warning (generate/brand-score.ts). */
+  minBrandScore?: number;
   /** The kit file it came from. */
   file: string;
 }
@@ -41,6 +45,7 @@ export const DEFAULT_BRAND: BrandKit = {
   logo: new Uint8Array(),
   logoInVisual: false,
   tone: 'Clear, friendly and specific.',
+  toneWords: [],
   mustSay: [],
   neverSay: [],
   defaultChannel: 'meta',
@@ -163,6 +168,16 @@ export function parseBrandFile(file: string, opts: LoadBrandOptions = {}): Brand
   if (!(CHANNELS as readonly string[]).includes(channel))
     fail('defaultChannel', `must be one of ${CHANNELS.join(', ')}; got ${JSON.stringify(channel)}`);
 
+  const minBrandScore = o.minBrandScore;
+  if (
+    minBrandScore !== undefined &&
+    (typeof minBrandScore !== 'number' || !Number.isFinite(minBrandScore) || minBrandScore < 0 || minBrandScore > 1)
+  )
+    fail(
+      'minBrandScore',
+      `must be a number from 0 to 1 (the share of brand rules a variant must pass); got ${JSON.stringify(minBrandScore)}`,
+    );
+
   return {
     name,
     displayName: text('displayName', false, name),
@@ -173,10 +188,12 @@ export function parseBrandFile(file: string, opts: LoadBrandOptions = {}): Brand
     logo,
     logoInVisual: logoInVisual as boolean,
     tone: text('tone', false, DEFAULT_BRAND.tone),
+    toneWords: words('toneWords'),
     mustSay: words('mustSay'),
     neverSay: words('neverSay'),
     defaultChannel: channel as ChannelName,
     defaultCta: text('defaultCta', false, DEFAULT_BRAND.defaultCta),
+    ...(minBrandScore !== undefined ? { minBrandScore: minBrandScore as number } : {}),
     file,
   };
 }

@@ -14,6 +14,7 @@ import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
 import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
+import { brandScoreLine } from './brand-score.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { createGenerator } from './open.ts';
@@ -249,6 +250,7 @@ async function writeResult(
         `diversity  ${fmt(v.scores.diversity)}`,
         `preference ${fmt(v.scores.preference)}`,
         `total      ${fmt(v.scores.total)}`,
+        ...(v.scores.brand ? [`brand      ${v.scores.brand.score === null ? 'n/a' : fmt(v.scores.brand.score)}`] : []),
       ],
     })),
     { title: `${o.brief.slice(0, 90)}${result.offline ? '  (offline drafts)' : ''}` },
@@ -257,7 +259,7 @@ async function writeResult(
 
   const lines = result.variants.map(
     (v) =>
-      `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+      `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}${v.scores.brand ? `\n     ${brandScoreLine(v.scores.brand)}` : ''}`,
   );
   o.io.stdout.write(
     [

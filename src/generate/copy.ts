@@ -9,6 +9,7 @@ import { GenerationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ChannelLimits, ChannelName } from '../vocabulary.ts';
 import { countLength as length } from '../words.ts';
+import type { ToneSelfCheck } from './brand-score-types.ts';
 import type { BrandKit } from './brands.ts';
 import { trimToLimit } from './limits.ts';
 import { describeOpenAIError, type OpenAIClient } from './openai.ts';
@@ -19,6 +20,8 @@ export interface CopyDraft extends Copy {
   concept: string;
   flags: string[];
   offline: boolean;
+  /** The copywriter's own check against the kit's tone words (OpenAI, when the kit names some). */
+  tone?: ToneSelfCheck;
 }
 
 export interface CopyContext {
@@ -119,11 +122,41 @@ const SCHEMA = {
   additionalProperties: false,
 } as const;
 
+/**
+ * The schema with the tone self-check when the kit names tone words: strict mode makes every
+ * property required, so the model answers it for every variant in the same call.
+ */
+function schemaFor(brand: BrandKit): object {
+  if (!brand.toneWords.length) return SCHEMA;
+  const item = SCHEMA.properties.variants.items;
+  return {
+    ...SCHEMA,
+    properties: {
+      variants: {
+        type: 'array',
+        items: {
+          ...item,
+          properties: { ...item.properties, tone_respected: { type: 'boolean' }, tone_note: { type: 'string' } },
+          required: [...item.required, 'tone_respected', 'tone_note'],
+        },
+      },
+    },
+  };
+}
+
+function toneOf(v: RawVariant): ToneSelfCheck | undefined {
+  return typeof v.tone_respected === 'boolean'
+    ? { respected: v.tone_respected, note: typeof v.tone_note === 'string' ? v.tone_note.trim() : '' }
+    : undefined;
+}
+
 interface RawVariant {
   headline: string;
   primary_text: string;
   cta: string;
   visual_concept: string;
+  tone_respected?: boolean;
+  tone_note?: string;
 }
 
 class MalformedCopy extends Error {}
@@ -158,6 +191,9 @@ function systemPrompt(ctx: CopyContext): string {
     'Write in the same language as the brief.',
     b.displayName ? `Brand: ${b.displayName}${b.description ? ` — ${b.description}` : ''}.` : '',
     `Tone: ${b.tone}`,
+    b.toneWords.length
+      ? `Tone words: ${b.toneWords.join(', ')}. For each variant, check your own copy against them: tone_respected is true only when it respects every one; tone_note names the word it misses, or says briefly how it meets them.`
+      : '',
     b.mustSay.length ? `Every variant must mention: ${b.mustSay.join(', ')}.` : '',
     b.neverSay.length ? `Never use these words: ${b.neverSay.join(', ')}.` : '',
     `Channel: ${ctx.channel}. Hard limits in characters: headline ≤ ${l.headline.max}, primary_text ≤ ${l.body.max} (${l.body.label}), cta ≤ ${l.cta.max}.`,
@@ -197,11 +233,12 @@ export function createOpenAICopywriter(opts: {
   async function ask(
     counter: { n: number },
     messages: { role: 'system' | 'user'; content: string }[],
-    ctx: Pick<CopyContext, 'signal' | 'billed'>,
+    ctx: Pick<CopyContext, 'signal' | 'billed' | 'brand'>,
   ): Promise<RawVariant[]> {
     counter.n++;
+    const schema = schemaFor(ctx.brand) as Record<string, unknown>;
     const res = await client.chat.completions.create(
-      { model, messages, response_format: { type: 'json_schema', json_schema: { name: 'ad_variants', strict: true, schema: SCHEMA } } },
+      { model, messages, response_format: { type: 'json_schema', json_schema: { name: 'ad_variants', strict: true, schema } } },
       { signal: ctx.signal },
     );
     // Answered, so billed: a refusal or malformed JSON costs the same as good copy. Priced by the
@@ -250,6 +287,7 @@ export function createOpenAICopywriter(opts: {
         concept: v.visual_concept.trim(),
         flags: [],
         offline: false,
+        tone: toneOf(v),
       }));
 
       // One regeneration for the variants that broke a limit or a never-say rule.
@@ -274,6 +312,7 @@ export function createOpenAICopywriter(opts: {
                   body: r.primary_text.trim(),
                   cta: r.cta.trim(),
                   concept: r.visual_concept.trim(),
+                  tone: toneOf(r),
                   flags: ['rewritten once to meet the channel limits or brand rules'],
                 }
               : d;

@@ -23,9 +23,11 @@ import {
   isFormat,
   VARIANTS_RANGE,
 } from '../vocabulary.ts';
+import { regenerateUnderMinimum } from './brand-regenerate.ts';
+import { type BrandScore, belowMinimum, belowMinimumWarning, brandScore, type RenderFacts, renderFacts } from './brand-score.ts';
 import { type BrandKit, composeStyle } from './brands.ts';
 import { parseBrief } from './brief-parse.ts';
-import type { Copywriter } from './copy.ts';
+import type { CopyDraft, Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
 import { asksForProduct, studioPalette } from './mood.ts';
 import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
@@ -156,16 +158,31 @@ export function createPipeline(deps: PipelineDeps): Generator {
     kit: BrandKit,
     formats: FormatName[],
     offline: boolean,
-  ): Promise<{ images: Partial<Record<FormatName, Uint8Array>>; flags: string[] }> {
+  ): Promise<{ images: Partial<Record<FormatName, Uint8Array>>; flags: string[]; renders: RenderFacts[] }> {
     const style = composeStyle(kit);
     const images: Partial<Record<FormatName, Uint8Array>> = {};
     const flags = new Set<string>();
+    const renders: RenderFacts[] = [];
     for (const f of formats) {
       const r = await composeAd({ visual, format: f, headline: copy.headline, cta: copy.cta, style, offline });
       images[f] = new Uint8Array(r.png.buffer, r.png.byteOffset, r.png.byteLength);
       if (r.shortenedHeadline) flags.add(`headline shortened to fit the ${f} layout: "${r.shortenedHeadline}"`);
+      renders.push(await renderFacts(f, r, kit));
     }
-    return { images, flags: [...flags] };
+    return { images, flags: [...flags], renders };
+  }
+
+  /** The brand score of a draft as rendered; the tone self-check is the copywriter's, when it gave one. */
+  function scoreOf(draft: CopyDraft, kit: BrandKit, channel: GenerateRequest['channel'], renders: RenderFacts[]): BrandScore {
+    return brandScore({
+      copy: draft,
+      kit,
+      channel,
+      limits: deps.limits(channel),
+      renders,
+      tone: draft.tone,
+      toneAbsentWhy: draft.offline ? 'offline copy: no copywriter self-check' : undefined,
+    });
   }
 
   const inner = {
@@ -252,9 +269,9 @@ export function createPipeline(deps: PipelineDeps): Generator {
         }),
       );
       checkAbort();
-      const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array }[] = [];
+      const cands: { draft: (typeof copy.drafts)[number]; visual: Uint8Array; job: number }[] = [];
       outcomes.forEach((o, i) => {
-        if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image });
+        if (o.ok) cands.push({ draft: copy.drafts[i], visual: o.image, job: i });
         else failures.push({ stage: 'image', message: `candidate ${i + 1} ("${copy.drafts[i].headline}"): ${o.error}` });
       });
       const cost = meter.cost();
@@ -321,7 +338,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
           const isOffline = deps.images.offline || c.draft.offline;
           try {
             const out = await renderFormats(c.visual, c.draft, kit, req.formats, isOffline);
-            return { r, c, out };
+            return { r, c, out, brand: scoreOf(c.draft, kit, req.channel, out.renders), embedding: imageEmbs[r.index] };
           } catch (e) {
             // A missing font fails every variant alike: say it once, clearly.
             if (e instanceof AdError && e.code === 'FONT_MISSING') throw e;
@@ -333,11 +350,49 @@ export function createPipeline(deps: PipelineDeps): Generator {
         }),
       );
 
+      // 6. A variant under the kit's minimum brand score is made again once (brand-regenerate.ts).
+      failures.push(
+        ...(await regenerateUnderMinimum(rendered, {
+          write: (feedback, count) =>
+            deps.copywriter.write({
+              brief,
+              fields: req.fields,
+              brand: kit,
+              channel: req.channel,
+              limits: deps.limits(req.channel),
+              inspiration: req.inspiration,
+              feedback: [...req.feedback, ...feedback],
+              leader: req.leader,
+              count,
+              signal,
+              billed: meter.record,
+            }),
+          draw: (asks) =>
+            drawAll(
+              deps.images,
+              asks.map(({ job, draft, salt }) => ({
+                ...jobs[job],
+                concept: draft.concept,
+                copy: draft,
+                seed: (jobs[job].seed + 104_729 * salt) >>> 0,
+              })),
+              { concurrency: deps.concurrency, signal, billed: meter.record },
+            ),
+          embed: (visuals) => deps.encoder.embedImages(visuals),
+          render: async (visual, draft) => {
+            const out = await renderFormats(visual, draft, kit, req.formats, deps.images.offline || draft.offline);
+            return { out, brand: scoreOf(draft, kit, req.channel, out.renders) };
+          },
+        })),
+      );
+      checkAbort();
+
       const variants: GeneratedVariant[] = [];
       for (const x of rendered) {
         if (!x) continue;
         const { r, c, out } = x;
         const flags = [...c.draft.flags, ...out.flags, ...notes];
+        if (belowMinimum(x.brand)) flags.push(belowMinimumWarning(x.brand));
         if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
         variants.push({
           id: newId(),
@@ -349,15 +404,17 @@ export function createPipeline(deps: PipelineDeps): Generator {
           images: out.images,
           preview: out.images.square ?? (out.images[req.formats[0]] as Uint8Array),
           visual: c.visual,
-          imageEmbedding: imageEmbs[r.index],
-          scores: r.scores,
+          imageEmbedding: x.embedding,
+          scores: { ...r.scores, brand: x.brand },
           reason: r.reason,
           offline: deps.images.offline || c.draft.offline,
           flags,
         });
       }
-      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: cost.usd });
-      return { variants, failures, cost, offline } satisfies GenerateResult;
+      // Counted again: a regeneration for the brand minimum bills after the first count.
+      const spent = meter.cost();
+      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: spent.usd });
+      return { variants, failures, cost: spent, offline } satisfies GenerateResult;
     },
 
     async rerender(...[variant, copy, opts]: Parameters<Generator['rerender']>): ReturnType<Generator['rerender']> {
@@ -365,14 +422,30 @@ export function createPipeline(deps: PipelineDeps): Generator {
       for (const f of opts.formats)
         if (!isFormat(f)) throw new UsageError(`unknown format ${JSON.stringify(f)}; expected some of: ${FORMATS.join(', ')}`);
       const out = await renderFormats(variant.visual, copy, kit, opts.formats, variant.offline);
+      // Copy a person edited: there is no copywriter self-check of its tone.
+      const channel = opts.channel ?? kit.defaultChannel;
+      const brand = brandScore({
+        copy,
+        kit,
+        channel,
+        limits: deps.limits(channel),
+        renders: out.renders,
+        toneAbsentWhy: 'copy edited by a person: no copywriter self-check',
+      });
       return {
         ...variant,
+        scores: { ...variant.scores, brand },
         headline: copy.headline,
         body: copy.body,
         cta: copy.cta,
         images: out.images,
         preview: out.images.square ?? (out.images[opts.formats[0]] as Uint8Array),
-        flags: [...variant.flags.filter((f) => !f.startsWith('headline shortened')), ...out.flags],
+        // The old brand warning goes with the old copy; the edited copy gets its own.
+        flags: [
+          ...variant.flags.filter((f) => !f.startsWith('headline shortened') && !f.startsWith('brand score ')),
+          ...out.flags,
+          ...(belowMinimum(brand) ? [belowMinimumWarning(brand)] : []),
+        ],
       };
     },
   };

@@ -5,6 +5,7 @@
 import type { SearchHit } from '../library/types.ts';
 import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName } from '../vocabulary.ts';
+import type { BrandScore } from './brand-score-types.ts';
 import type { BilledRequest, GenerateCost } from './pricing.ts';
 
 export interface Inspiration {
@@ -70,8 +71,12 @@ export interface GenerateRequest {
   onProgress?: (p: GenerateProgress) => void;
 }
 
-/** A variant's scores as ranked (rank/score.ts): relevance, novelty, diversity, preference with its interval, total. */
-export type VariantScores = CandidateScores;
+/**
+ * A variant's scores as ranked (rank/score.ts): relevance, novelty, diversity, preference with its
+ * interval, total; and its brand score (generate/brand-score.ts), which rides along in the stored
+ * scores JSON and in variants.json.
+ */
+export type VariantScores = CandidateScores & { brand?: BrandScore };
 
 export interface GeneratedVariant extends Copy {
   id: string;
@@ -114,7 +119,16 @@ export interface GenerateResult {
 export interface Generator {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** Re-renders a variant's formats with new copy and the same visual. */
-  rerender(variant: GeneratedVariant, copy: Copy, opts: { brand?: string; formats: FormatName[] }): Promise<GeneratedVariant>;
+  rerender(
+    variant: GeneratedVariant,
+    copy: Copy,
+    opts: {
+      brand?: string;
+      formats: FormatName[];
+      /** For the brand score's copy limits; the kit's default when absent. */
+      channel?: ChannelName;
+    },
+  ): Promise<GeneratedVariant>;
 }
 
 /** A library search hit as generation's inspiration (one mapping for the bot and the CLI). */

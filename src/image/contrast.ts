@@ -36,7 +36,8 @@ const LINEAR = Array.from({ length: 256 }, (_, i) => {
   return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 });
 
-function lin(v: number): number {
+/** An sRGB channel byte as linear light, 0..1 (also the first step to CIE Lab: image/brand-colours.ts). */
+export function lin(v: number): number {
   const i = Math.round(Math.max(0, Math.min(255, v)));
   return LINEAR[i];
 }

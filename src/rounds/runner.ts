@@ -677,12 +677,16 @@ export class RoundRunner {
           imageEmbedding: assets.imageEmbedding,
         },
         p.copy,
-        { brand: round.options.brand, formats: v.formats.length ? v.formats : round.options.formats },
+        { brand: round.options.brand, formats: v.formats.length ? v.formats : round.options.formats, channel: round.options.channel },
       );
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
     }
-    const updated = this.d.rounds.editedCopy(v, { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags }, p.user);
+    const updated = this.d.rounds.editedCopy(
+      v,
+      { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags, scores: { ...v.scores, brand: next.scores.brand } },
+      p.user,
+    );
     // Slack first: only a re-render people can see is kept, so Slack and the database stay in step.
     try {
       await this.d.view.variants(

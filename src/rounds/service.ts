@@ -14,6 +14,7 @@ import { decideWinner, type Tally, type TallyVariant, tally, type WinnerDecision
 import type {
   Approval,
   ContentVersion,
+  EditedCopy,
   ExportRecord,
   Feedback,
   ResultRow,
@@ -355,13 +356,13 @@ export class RoundService {
   }
 
   /** A variant with its copy edited by `by` (not stored yet: see `saveCopy`). */
-  editedCopy(variant: VariantRecord, copy: { headline: string; body: string; cta: string; flags: string[] }, by: string): VariantRecord {
-    return { ...variant, ...copy, flags: [...copy.flags, `copy edited by <@${by}>`] };
+  editedCopy(variant: VariantRecord, copy: EditedCopy, by: string): VariantRecord {
+    return { ...variant, ...copy, scores: copy.scores ?? variant.scores, flags: [...copy.flags, `copy edited by <@${by}>`] };
   }
 
   /** Stores a variant's edited copy (once people can see it). */
   async saveCopy(v: VariantRecord): Promise<void> {
-    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags };
+    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags, scores: v.scores };
     await this.store.updateVariant(v.id, patch);
   }
 

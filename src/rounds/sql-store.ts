@@ -221,6 +221,7 @@ const VARIANT_COLUMNS: Columns<VariantPatch> = {
   messageTs: ['message_ts', (v) => v],
   fileId: ['file_id', (v) => v],
   flags: ['flags', (v) => JSON.stringify(v)],
+  scores: ['scores', (v) => JSON.stringify(v)],
 };
 
 /** `col = ?` assignments and their values for the fields a patch sets; an unknown field is a bug, refused. */

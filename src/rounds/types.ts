@@ -3,6 +3,7 @@
  * `SqlRoundStore` (sql-store.ts), runs it on SQLite or PostgreSQL, so everything here is
  * async and the SQL stays portable.
  */
+import type { BrandScore } from '../generate/brand-score-types.ts';
 import type { BriefFields } from '../generate/types.ts';
 import type { CandidateScores } from '../rank/score.ts';
 import type { ChannelName, FormatName, ReportPlatform } from '../vocabulary.ts';
@@ -81,7 +82,7 @@ export interface NewRound {
 }
 
 /** As ranked (rank/score.ts); stored as JSON, so fields added later are optional. */
-export type VariantScoresRecord = CandidateScores;
+export type VariantScoresRecord = CandidateScores & { brand?: BrandScore };
 
 export interface VariantRecord {
   id: string;
@@ -249,7 +250,10 @@ export type RoundPatch = Partial<
   >
 >;
 
-export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags'>>;
+/** A person's edit of a variant's copy, as re-rendered: with its brand score re-scored (the ranking scores stay). */
+export type EditedCopy = Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'flags'> & { scores?: VariantRecord['scores'] };
+
+export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags' | 'scores'>>;
 
 export interface RoundStore {
   /** Applies pending migrations; safe to call on every start. */

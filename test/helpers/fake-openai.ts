@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { check, checkRequest, type FilePart, multipartFieldType, openapi, type SchemaProblem } from './openapi.ts';
+import { check, checkRequest, type FilePart, multipartFieldType, openapi, type SchemaProblem, type Spec } from './openapi.ts';
 
 export type Endpoint = 'chat' | 'generations' | 'edits';
 
@@ -174,6 +174,9 @@ export interface TestVariant {
   primary_text: string;
   cta: string;
   visual_concept: string;
+  /** The copywriter's tone self-check: asked (and so required) when the brand kit names tone words. */
+  tone_respected?: boolean;
+  tone_note?: string;
 }
 
 export function variantsReply(variants: TestVariant[], opts: { usage?: Record<string, unknown> } = {}): FakeReply {
@@ -489,6 +492,27 @@ function checkResponseFormat(body: Record<string, unknown>): void {
 /** "1 token ≈ 4 characters of English" (OpenAI's tokenizer help): the stand-in's count. */
 const tokens = (text: string) => Math.ceil(text.length / 4);
 
+/**
+ * With `strict: true` the model's JSON always matches the schema it was given (Structured Outputs:
+ * "the model will always generate responses that adhere to your supplied JSON Schema"), so a
+ * test's answer that does not is a stand-in no real model would be: a field the app added to its
+ * schema (the tone self-check) must be answered. Content that is not JSON is left to the tests
+ * of malformed answers.
+ */
+function structuredOutputProblems(spec: Spec, body: Record<string, unknown>, out: Record<string, unknown>): string[] {
+  const rf = body.response_format as { type?: string; json_schema?: { strict?: boolean; schema?: Record<string, unknown> } } | undefined;
+  if (rf?.type !== 'json_schema' || rf.json_schema?.strict !== true || !rf.json_schema.schema) return [];
+  const content = (out.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message?.content;
+  if (typeof content !== 'string') return [];
+  let data: unknown;
+  try {
+    data = JSON.parse(content);
+  } catch {
+    return [];
+  }
+  return check(spec, rf.json_schema.schema, data, 'content').map((p) => `${p.param} ${p.message}`);
+}
+
 function messageText(m: { content?: unknown }): string {
   if (typeof m.content === 'string') return m.content;
   if (Array.isArray(m.content)) return m.content.map((p: { text?: string }) => p.text ?? '').join('');
@@ -635,6 +659,7 @@ export async function startFakeOpenAI(opts: { apiKey?: string } = {}): Promise<F
         const schema = endpoint === 'chat' ? 'CreateChatCompletionResponse' : 'ImagesResponse';
         for (const p of check(spec, { $ref: `#/components/schemas/${schema}` }, out))
           answerProblems.push(`${endpoint}: ${p.param} ${p.message}`);
+        if (endpoint === 'chat') for (const p of structuredOutputProblems(spec, body, o)) answerProblems.push(`chat: ${p}`);
       } else if (status === 200) {
         // A non-JSON success (a test's malformed answer) was still answered, so billed.
         billed.push({ endpoint, model: String(body.model) });

@@ -2,6 +2,7 @@
  * The messages of a round: the parent (brief + live status), the inspiration, one message
  * per variant, the tally and the notes in the thread. Pure functions of plain data.
  */
+import { belowMinimum, brandScoreLine } from '../../generate/brand-score.ts';
 import { preferenceUncertain } from '../../rank/score.ts';
 import type { ApprovalState } from '../../rounds/approvals.ts';
 import { wholePercents } from '../../rounds/tally.ts';
@@ -197,6 +198,8 @@ export function variantMessage(p: {
   const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.audience) notes.unshift(audienceLine(v.audience));
+  // The brand score and each failed rule by name; older rounds stored none.
+  if (s.brand) notes.push(`${belowMinimum(s.brand) ? ':warning: ' : ''}${esc(truncate(brandScoreLine(s.brand), 1000))}`);
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
   if (v.flags.length) notes.push(truncate(v.flags.map(flagText).join('; '), 500));

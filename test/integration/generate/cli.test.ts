@@ -77,7 +77,26 @@ describe('adcreative generate', () => {
     for (const v of manifest.variants) {
       expect(Object.keys(v)).toEqual(expect.arrayContaining(['id', 'label', 'headline', 'body', 'cta', 'scores', 'files']));
       expect(v.files).toEqual({ square: `${v.label}-square.png`, story: `${v.label}-story.png` });
-      expect(Object.keys(v.scores).sort()).toEqual(['diversity', 'novelty', 'preference', 'relevance', 'total']);
+      expect(Object.keys(v.scores).sort()).toEqual(['brand', 'diversity', 'novelty', 'preference', 'relevance', 'total']);
+      // The brand score: every rule with its status and what was found; offline copy has no tone self-check.
+      const brand = v.scores.brand as {
+        score: number;
+        passed: number;
+        applicable: number;
+        rules: { rule: string; status: string; detail: string }[];
+      };
+      expect(brand.rules.map((x) => x.rule)).toEqual([
+        'colours',
+        'logo_contrast',
+        'must_say',
+        'never_say',
+        'channel_limits',
+        'safe_zones',
+        'tone',
+      ]);
+      expect(brand.rules.find((x) => x.rule === 'tone')).toMatchObject({ status: 'not_applicable' });
+      expect(brand.score).toBeCloseTo(brand.passed / brand.applicable, 10);
+      expect(r.out).toContain(`brand score ${Math.round(100 * brand.score)}% (${brand.passed} of ${brand.applicable} rules)`);
       expect(v.scores.novelty).toBe(1);
       expect(pngSize(readFileSync(join(out, v.files.square)))).toEqual([1080, 1080]);
       expect(pngSize(readFileSync(join(out, v.files.story)))).toEqual([1080, 1920]);

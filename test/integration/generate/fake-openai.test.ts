@@ -46,7 +46,17 @@ const strictSchema = {
   properties: {
     variants: {
       type: 'array',
-      items: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false },
+      items: {
+        type: 'object',
+        properties: {
+          headline: { type: 'string' },
+          primary_text: { type: 'string' },
+          cta: { type: 'string' },
+          visual_concept: { type: 'string' },
+        },
+        required: ['headline', 'primary_text', 'cta', 'visual_concept'],
+        additionalProperties: false,
+      },
     },
   },
   required: ['variants'],
@@ -70,6 +80,31 @@ describe('the OpenAI stand-in refuses what the API refuses', () => {
     expect(img.body).toMatchObject({ size: '1536x1024', quality: 'medium', output_format: 'png', usage: { output_tokens: 1568 } });
     expect(fake.billed.map((b) => b.endpoint)).toEqual(['chat', 'generations']);
     expect(fake.answerProblems).toEqual([]);
+  });
+
+  it('reports an answer that does not match the strict schema it was asked for (a field the app added must be answered)', async () => {
+    const items = strictSchema.properties.variants.items;
+    const withTone = {
+      ...strictSchema,
+      properties: {
+        variants: {
+          type: 'array',
+          items: {
+            ...items,
+            properties: { ...items.properties, tone_respected: { type: 'boolean' } },
+            required: [...items.required, 'tone_respected'],
+          },
+        },
+      },
+    };
+    const r = await post(
+      '/chat/completions',
+      chat({ response_format: { type: 'json_schema', json_schema: { name: 'ad_variants', strict: true, schema: withTone } } }),
+    );
+    expect(r.status).toBe(200);
+    expect(fake.answerProblems).toEqual([
+      "chat: content.variants[0].tone_respected Missing required parameter: 'content.variants[0].tone_respected'.",
+    ]);
   });
 
   it('refuses a size, quality or parameter the image model does not take, in the error shape of the API', async () => {

@@ -154,11 +154,12 @@ describe('a round with OpenAI', () => {
       Number(new RegExp(`^${name}\\{[^}]*model="${model}"[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
     expect(value('adcreative_openai_requests_total', 'gpt-image-2.6-sunburst')).toBe(2);
     expect(value('adcreative_openai_requests_total', 'gpt-4o-mini')).toBe(2);
-    expect(value('adcreative_openai_cost_usd_total', 'gpt-image-2.6-sunburst') + value('adcreative_openai_cost_usd_total', 'gpt-4o-mini')).toBeCloseTo(
-      expected,
-      9,
+    expect(
+      value('adcreative_openai_cost_usd_total', 'gpt-image-2.6-sunburst') + value('adcreative_openai_cost_usd_total', 'gpt-4o-mini'),
+    ).toBeCloseTo(expected, 9);
+    expect(metrics).toMatch(
+      /adcreative_openai_tokens_total\{[^}]*model="gpt-image-2\.6-sunburst"[^}]*kind="image"[^}]*direction="output"[^}]*\} 8320/,
     );
-    expect(metrics).toMatch(/adcreative_openai_tokens_total\{[^}]*model="gpt-image-2\.6-sunburst"[^}]*kind="image"[^}]*direction="output"[^}]*\} 8320/);
   });
 
   it('sends the reference image of a brief from the form to the edit endpoint in round 1', async () => {

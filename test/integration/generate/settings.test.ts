@@ -16,7 +16,9 @@ describe('start-up with image settings the model refuses', () => {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', OPENAI_IMAGE_SIZE: '1080x1920', OPENAI_IMAGE_QUALITY: 'hd' },
     });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('OPENAI_IMAGE_SIZE must be one of 1024x1024, 1536x1024, 1024x1536, auto for gpt-image-2.6-sunburst; got "1080x1920"');
+    expect(r.stderr).toContain(
+      'OPENAI_IMAGE_SIZE must be one of 1024x1024, 1536x1024, 1024x1536, auto for gpt-image-2.6-sunburst; got "1080x1920"',
+    );
     expect(r.stderr).toContain('OPENAI_IMAGE_QUALITY must be one of low, medium, high, auto for gpt-image-2.6-sunburst; got "hd"');
   });
 });

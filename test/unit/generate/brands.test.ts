@@ -52,6 +52,30 @@ describe('brand kits', () => {
     );
   });
 
+  it('takes tone words and a minimum brand score, and refuses a minimum outside 0..1 naming the file and field', () => {
+    const d = copyKits();
+    edit(d, 'acme', (o) => {
+      o.toneWords = [' warm ', 'unhurried'];
+      o.minBrandScore = 0.75;
+    });
+    expect(loadBrand(d, 'acme', { fonts })).toMatchObject({ toneWords: ['warm', 'unhurried'], minBrandScore: 0.75 });
+    expect(loadBrand('brands', 'acme', { fonts })).toMatchObject({ toneWords: [] });
+    expect(loadBrand('brands', 'acme', { fonts }).minBrandScore).toBeUndefined();
+    for (const bad of [1.5, -0.1, '80%']) {
+      edit(d, 'acme', (o) => {
+        o.minBrandScore = bad;
+      });
+      expect(() => loadBrand(d, 'acme', { fonts })).toThrow(
+        `${join(d, 'acme.json')}: minBrandScore must be a number from 0 to 1 (the share of brand rules a variant must pass); got ${JSON.stringify(bad)}`,
+      );
+    }
+    edit(d, 'acme', (o) => {
+      o.minBrandScore = undefined;
+      o.toneWords = ['warm', 3];
+    });
+    expect(() => loadBrand(d, 'acme', { fonts })).toThrow(`${join(d, 'acme.json')}: toneWords must be a list of non-empty strings`);
+  });
+
   it('a bad colour names the file and field', () => {
     const d = copyKits();
     edit(d, 'acme', (o) => {

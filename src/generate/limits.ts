@@ -4,6 +4,8 @@
  */
 import { type CountRule, countLength, leadingWords } from '../words.ts';
 
+let graphemes: Intl.Segmenter | undefined;
+
 /**
  * Cuts at the last whole word that fits with "…" (CJK at a word too, never inside one), as
  * `rule` counts; a first word longer than the limit is cut at a character, as nothing else fits.
@@ -18,7 +20,9 @@ export function trimToLimit(text: string, max: number, rule: CountRule = 'chars'
   );
   if (words) return `${words}…`;
   let out = '';
-  for (const ch of text) {
+  // By grapheme, not code point: an accent or a joined emoji is never left half-drawn.
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  for (const { segment: ch } of graphemes.segment(text)) {
     if (countLength(out + ch, rule) > room) break;
     out += ch;
   }

@@ -9,6 +9,7 @@ import type { Encoder } from '../clip/types.ts';
 import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
 import type { ComposeInput, ComposeResult } from '../image/compose.ts';
 import { createImageWorker, type ImageWorker } from '../image/pool.ts';
+import { checkLocaleFonts } from '../image/scripts.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
 import { type PreferenceInput, type RankWeights, rank } from '../rank/score.ts';
@@ -27,6 +28,8 @@ import { type BrandKit, composeStyle } from './brands.ts';
 import { parseBrief } from './brief-parse.ts';
 import type { Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
+import { createOfflineLocalizer, type Localizer } from './locale-copy.ts';
+import { briefLanguage, parseLocales, sourceLimits } from './locales.ts';
 import { asksForProduct, studioPalette } from './mood.ts';
 import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
 import {
@@ -74,6 +77,8 @@ export interface PipelineDeps {
    * pipeline's own, so composition never holds the bot's event loop.
    */
   compose?: (input: ComposeInput) => Promise<ComposeResult>;
+  /** Copy per locale (`req.locales`); default: the offline one (brief language only, others "not translated"). */
+  localizer?: Localizer;
 }
 
 export function randomId(): string {
@@ -173,6 +178,10 @@ export function createPipeline(deps: PipelineDeps): Generator {
       validate(req);
       const kit = deps.brand(req.brand);
       const brief = req.brief.trim();
+      const locales = req.locales?.length ? parseLocales(req.locales.join(',')) : [];
+      const sourceLang = briefLanguage(brief);
+      // Before anything is paid for: a locale no installed font can draw is named with its package.
+      checkLocaleFonts(locales);
       const progress = req.onProgress ?? (() => {});
       const failures: GenerationFailure[] = [];
       const nCand = Math.max(req.count, Math.ceil(req.count * deps.candidateFactor));
@@ -189,7 +198,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
           fields: req.fields,
           brand: kit,
           channel: req.channel,
-          limits: deps.limits(req.channel),
+          // With locales the brief's language is written short enough that the longest language still fits.
+          limits: locales.length ? sourceLimits(deps.limits(req.channel), sourceLang, locales) : deps.limits(req.channel),
           inspiration: req.inspiration,
           feedback: req.feedback,
           leader: req.leader,
@@ -311,16 +321,41 @@ export function createPipeline(deps: PipelineDeps): Generator {
       });
       progress({ stage: 'ranking', done: 1, total: 1 });
 
-      // 5. Composition of the picked variants into every format.
+      // 4b. Copy per locale for the picked variants only (what is shown is what is translated).
+      const localized = locales.length
+        ? await (deps.localizer ?? createOfflineLocalizer()).localize({
+            brief,
+            source: sourceLang,
+            locales,
+            variants: ranked.map((r) => cands[r.index].draft),
+            brand: kit,
+            channel: req.channel,
+            limits: deps.limits(req.channel),
+            signal,
+            billed: meter.record,
+          })
+        : undefined;
+      if (localized) failures.push(...localized.failures);
+      checkAbort();
+
+      // 5. Composition of the picked variants into every format (and every translated locale).
       let composed = 0;
       progress({ stage: 'composing', done: 0, total: ranked.length });
       const rendered = await timed('composition', () =>
-        mapLimit(ranked, Math.min(deps.concurrency, 2), async (r) => {
+        mapLimit(ranked, Math.min(deps.concurrency, 2), async (r, k) => {
           const c = cands[r.index];
           const isOffline = deps.images.offline || c.draft.offline;
           try {
             const out = await renderFormats(c.visual, c.draft, kit, req.formats, isOffline);
-            return { r, c, out };
+            const locs = localized?.copies[k] ?? [];
+            for (const lc of locs) {
+              if (lc.status === 'source') lc.images = out.images;
+              if (lc.status !== 'translated') continue;
+              const lr = await renderFormats(c.visual, lc, kit, req.formats, isOffline);
+              lc.images = lr.images;
+              lc.flags.push(...lr.flags.map((f) => `${lc.locale}: ${f}`));
+            }
+            return { r, c, out, locs };
           } catch (e) {
             // A missing font fails every variant alike: say it once, clearly.
             if (e instanceof AdError && e.code === 'FONT_MISSING') throw e;
@@ -335,7 +370,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
       const variants: GeneratedVariant[] = [];
       for (const x of rendered) {
         if (!x) continue;
-        const { r, c, out } = x;
+        const { r, c, out, locs } = x;
         const flags = [...c.draft.flags, ...out.flags, ...notes];
         if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
         variants.push({
@@ -353,6 +388,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
           reason: r.reason,
           offline: deps.images.offline || c.draft.offline,
           flags,
+          ...(localized ? { locales: locs } : {}),
         });
       }
       log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: cost.usd });

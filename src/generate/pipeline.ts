@@ -391,8 +391,10 @@ export function createPipeline(deps: PipelineDeps): Generator {
           ...(localized ? { locales: locs } : {}),
         });
       }
-      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: cost.usd });
-      return { variants, failures, cost, offline } satisfies GenerateResult;
+      // Read again: the locales' call came after the first reading.
+      const spent = meter.cost();
+      log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: spent.usd });
+      return { variants, failures, cost: spent, offline } satisfies GenerateResult;
     },
 
     async rerender(...[variant, copy, opts]: Parameters<Generator['rerender']>): ReturnType<Generator['rerender']> {

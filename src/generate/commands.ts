@@ -15,6 +15,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
+import { localeSummary, writeLocaleFiles } from './locale-files.ts';
+import { parseLocales } from './locales.ts';
 import { createGenerator } from './open.ts';
 import { describeCost } from './pricing.ts';
 import type { GenerateProgress, GenerateResult } from './types.ts';
@@ -26,7 +28,7 @@ export interface GenerateCommandDeps {
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
-const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]…`;
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]… [--locales de,fr,zh-CN]`;
 
 function parseFormats(raw: string | undefined, defaults: FormatName[]): FormatName[] {
   if (raw === undefined) return defaults;
@@ -82,6 +84,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       out: { type: 'string' },
       model: { type: 'string' },
       feedback: { type: 'string', multiple: true },
+      locales: { type: 'string' },
     },
     async run(args: ParsedArgs, io: CommandIO) {
       const brief = args.positionals.join(' ').trim();
@@ -100,6 +103,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
+      // Checked before the model loads: a bad tag is named at once.
+      const locales = typeof args.values.locales === 'string' ? parseLocales(args.values.locales).map((l) => l.tag) : undefined;
       // Progress lines tell a person what happens; JSON logs only for warnings unless LOG_LEVEL asks.
       const logger = createLogger({ level: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
       const say = (s: string) => io.stderr.write(`${s}\n`);
@@ -156,6 +161,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           feedback,
           briefEmbedding,
           onProgress,
+          ...(locales ? { locales } : {}),
         });
         await library?.close();
         library = undefined;
@@ -210,6 +216,7 @@ async function writeResult(
         offline: v.offline,
         flags: v.flags,
         files,
+        ...writeLocaleFiles(v, o.formats, o.out),
       };
     }),
   };
@@ -230,10 +237,10 @@ async function writeResult(
   );
   writeFileSync(join(o.out, 'contact-sheet.png'), sheet);
 
-  const lines = result.variants.map(
-    (v) =>
-      `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
-  );
+  const lines = result.variants.flatMap((v) => [
+    `  ${v.label}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}`,
+    ...[localeSummary(v)].filter((l): l is string => l !== undefined),
+  ]);
   o.io.stdout.write(
     [
       `${result.variants.length} variant${result.variants.length === 1 ? '' : 's'} written to ${o.out}${result.offline ? ' (offline drafts)' : ''}:`,

@@ -176,4 +176,10 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX result_rows_key ON result_rows (ad_key)',
     ],
   },
+  {
+    version: 4,
+    name: 'copy per locale of each variant (issue 18, --locales)',
+    // JSON: [{ locale, status, headline, body, cta, flags }]; NULL for a round without locales.
+    sql: ['ALTER TABLE variants ADD COLUMN locales TEXT'],
+  },
 ];

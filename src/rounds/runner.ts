@@ -289,6 +289,7 @@ export class RoundRunner {
           channel: round.options.channel,
           formats: round.options.formats,
           count: round.options.variants,
+          ...(round.options.locales?.length ? { locales: round.options.locales } : {}),
           inspiration: found.inspiration,
           briefEmbedding: found.embedding,
           feedback: ctx.feedback,

@@ -21,6 +21,7 @@ import type {
   RoundStatus,
   RoundStore,
   Usage,
+  VariantLocale,
   VariantPatch,
   VariantRecord,
   Vote,
@@ -71,6 +72,8 @@ export interface NewVariant {
   offline: boolean;
   flags: string[];
   formats: VariantRecord['formats'];
+  /** Copy per locale (the generator's, images left out: they are not stored with the round). */
+  locales?: (VariantLocale & { images?: unknown })[];
 }
 
 export type NextRound =
@@ -342,6 +345,7 @@ export class RoundService {
         formats: v.formats,
         messageTs: null,
         fileId: null,
+        ...(v.locales ? { locales: v.locales.map(({ images: _, ...l }) => l) } : {}),
       };
     });
     if (beforeInsert) for (const [i, r] of records.entries()) await beforeInsert(r, i);

@@ -90,6 +90,7 @@ function variantFromRow(r: SqlRow): VariantRecord {
     formats: JSON.parse(String(r.formats)),
     messageTs: str(r.message_ts),
     fileId: str(r.file_id),
+    ...(r.locales ? { locales: JSON.parse(String(r.locales)) } : {}),
   };
 }
 
@@ -445,6 +446,8 @@ export class SqlRoundStore implements RoundStore {
             String(ch.channel),
           ],
         );
+        // A column of its own statement: rounds without locales never touch it.
+        if (v.locales) await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(v.locales), v.id]);
       }
     });
   }

@@ -26,6 +26,8 @@ export interface RoundOptions {
   approvers?: string[];
   /** Approvals of the leading variant's exact content that close the round by themselves. */
   quorum?: number;
+  /** Locale tags (`--locales de,fr,zh-CN`): every variant gets copy per locale; votes stay per variant. */
+  locales?: string[];
 }
 
 export interface Round {
@@ -94,6 +96,18 @@ export interface VariantRecord {
   formats: FormatName[];
   messageTs: string | null;
   fileId: string | null;
+  /** The variant's copy per locale (`--locales`), shown side by side; absent without locales. */
+  locales?: VariantLocale[];
+}
+
+/** A variant's copy in one locale as stored: written in the brief's language, translated, or not translated (empty). */
+export interface VariantLocale {
+  locale: string;
+  status: 'source' | 'translated' | 'not-translated';
+  headline: string;
+  body: string;
+  cta: string;
+  flags: string[];
 }
 
 /** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */

@@ -35,7 +35,7 @@ describe("a variant's locales in the thread", () => {
   it('shows every locale side by side under one Vote button, within Block Kit limits', () => {
     const m = variantMessage({ round: 1, variant: variant(locales), fileId: 'F1', voteReaction: '+1' });
     expect(checkMessage(m)).toEqual([]);
-    const sec = m.blocks.find((b) => b.block_id === 'locales-A') as { fields: { text: string }[] };
+    const sec = m.blocks.find((b) => b.block_id === 'locales-A') as unknown as { fields: { text: string }[] };
     expect(sec.fields.map((f) => f.text.split('\n')[0])).toEqual([
       '*Chinese (China)* (zh-CN) · as written',
       '*German* (de)',

@@ -41,6 +41,7 @@ export const BRIEF_BLOCKS = {
   reference: 'reference',
   approvers: 'approvers',
   quorum: 'quorum',
+  locales: 'locales',
 } as const;
 
 export function briefModal(p: {
@@ -114,6 +115,11 @@ export function briefModal(p: {
           ),
         },
       },
+      textInput(BRIEF_BLOCKS.locales, 'Locales', {
+        optional: true,
+        max: 100,
+        placeholder: 'de, fr, zh-CN — copy for each market, one vote per variant',
+      }),
       textInput(BRIEF_BLOCKS.approvers, 'Approvers', {
         optional: true,
         max: 500,

@@ -65,7 +65,13 @@ it('a round with --locales: copy per locale stored with each variant and shown w
   const view = recordingView();
   const r = new RoundRunner({
     rounds,
-    generator: { ...pipeline, generate: (q) => (asked.push(q), pipeline.generate(q)) },
+    generator: {
+      ...pipeline,
+      generate: (q) => {
+        asked.push(q);
+        return pipeline.generate(q);
+      },
+    },
     library: async () => fakeLibrary([]),
     encoder,
     assets: createFileAssetStore(join(dir, 'variants')),

@@ -1,6 +1,9 @@
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { composeAd } from '../../../src/image/compose.ts';
 import { checkLocaleFonts, scriptOfLanguage } from '../../../src/image/scripts.ts';
-import { createGlyphChecker } from '../../../src/image/text.ts';
+import { checkGlyphs, createGlyphChecker, renderText } from '../../../src/image/text.ts';
+import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
 describe('the font check per locale', () => {
   it('names the locale, its script and the Debian package when no font draws it', () => {
@@ -25,5 +28,72 @@ describe('the font check per locale', () => {
       ),
     ).not.toThrow();
     expect(scriptOfLanguage('fr')).toEqual({ script: 'Latin', pkg: 'fonts-dejavu-core' });
+  });
+});
+
+/** Per line of a rendered text (lines `lineHeight` apart): the first and last column with ink. */
+async function inkPerLine(png: Buffer, lines: number): Promise<[number, number][]> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const out: [number, number][] = [];
+  for (let b = 0; b < lines; b++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = -1;
+    for (let y = Math.floor((b * info.height) / lines); y < Math.floor(((b + 1) * info.height) / lines); y++)
+      for (let x = 0; x < info.width; x++)
+        if (data[(y * info.width + x) * info.channels + 3] > 100) {
+          lo = Math.min(lo, x);
+          hi = Math.max(hi, x);
+        }
+    out.push([lo, hi]);
+  }
+  return out;
+}
+
+describe('right-to-left and CJK scripts render and wrap', () => {
+  const style = { family: 'DejaVu Sans', size: 40, color: '#000000' };
+
+  it('Arabic and Hebrew wrap at words, each line set from the right; Latin from the left', async (ctx) => {
+    if (
+      !systemAvailable({ what: 'Noto Sans Arabic', tests: 'right-to-left rendering', pkg: 'fonts-noto-core' }, hasFont('Noto Sans Arabic'))
+    )
+      return ctx.skip();
+    for (const text of ['مرحبا بالعالم الجميل جدا', 'שלום עולם יפה מאוד']) {
+      // The font check finds a font for the script (no FONT_MISSING).
+      expect(() => checkLocaleFonts([{ tag: 'x', lang: /[\u0590-\u05ff]/.test(text) ? 'he' : 'ar' }])).not.toThrow();
+      const r = await renderText(text, style, 260);
+      expect(r.width).toBeLessThanOrEqual(260);
+      expect(r.height).toBeGreaterThan(1.6 * 40); // two lines
+      const [first, second] = await inkPerLine(r.png, 2);
+      // The shorter last line hugs the right edge, as right-to-left text is set.
+      expect(second[0] - first[0]).toBeGreaterThan(10);
+      expect(Math.abs(second[1] - first[1])).toBeLessThanOrEqual(4);
+    }
+    const latin = await renderText('Hello world very nice', style, 260);
+    const [a, b] = await inkPerLine(latin.png, 2);
+    expect(Math.abs(a[0] - b[0])).toBeLessThanOrEqual(4);
+  });
+
+  it('an Arabic headline composes into an ad without boxes or cuts', async (ctx) => {
+    if (
+      !systemAvailable({ what: 'Noto Sans Arabic', tests: 'right-to-left rendering', pkg: 'fonts-noto-core' }, hasFont('Noto Sans Arabic'))
+    )
+      return ctx.skip();
+    const visual = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#2d6a4f' } })
+      .png()
+      .toBuffer();
+    const r = await composeAd({
+      visual,
+      format: 'square',
+      headline: 'واقي شمس خفيف للجري في الصيف',
+      cta: 'اشترِ الآن',
+      style: {
+        colors: { primary: '#1F6F50', accent: '#F2C14E', text: '#FFFFFF' },
+        fonts: { headline: 'DejaVu Sans', body: 'DejaVu Sans' },
+      },
+    });
+    expect(r.shortenedHeadline).toBeUndefined();
+    expect([r.width, r.height]).toEqual([1080, 1080]);
+    // fontconfig named a font file with Arabic glyphs (DejaVu Sans or Noto Sans Arabic), handed to Pango.
+    expect(checkGlyphs('واقي').fontfiles).toHaveLength(1);
   });
 });

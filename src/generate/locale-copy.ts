@@ -186,31 +186,84 @@ function parseAnswer(content: string | null | undefined, n: number): RawLocale[]
   });
 }
 
+/** The fields of a translation over their limits, as the rewrite request names them. */
+function overLimits(c: RawLocale, limits: ChannelLimits): string[] {
+  const out: string[] = [];
+  for (const [key, f] of [
+    ['headline', 'headline'],
+    ['primary_text', 'body'],
+    ['cta', 'cta'],
+  ] as const) {
+    const n = countLength(c[key], limits.count);
+    if (n > limits[f].max) out.push(`${key} is ${n} characters, the limit is ${limits[f].max}`);
+  }
+  return out;
+}
+
+const matches = (x: RawLocale, l: Locale) => x.locale.trim().toLowerCase().replace('_', '-') === l.tag.toLowerCase();
+
 export function createOpenAILocalizer(opts: { client: OpenAIClient; model: string; retries: number; logger: Logger }): Localizer {
+  async function ask(ctx: LocalizeContext, system: string, user: string, n: number): Promise<RawLocale[][]> {
+    const res = await opts.client.chat.completions.create(
+      {
+        model: opts.model,
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: user },
+        ],
+        response_format: { type: 'json_schema', json_schema: { name: 'ad_locales', strict: true, schema: SCHEMA } },
+      },
+      { signal: ctx.signal },
+    );
+    // Answered, so billed, whatever it says.
+    ctx.billed?.(chatUsage(opts.model, res.usage));
+    const msg = res.choices[0]?.message;
+    if (msg?.refusal) throw new Error(`the text model declined: ${msg.refusal}`);
+    return parseAnswer(msg?.content, n);
+  }
+
+  /**
+   * One rewrite for the translations that came back over a limit ("write to fit" before
+   * "shorten"): the model is shown each one with its numbers; what is still over is shortened
+   * at a word afterwards. A failed rewrite keeps the first answer.
+   */
+  async function rewriteOverLimit(ctx: LocalizeContext, system: string, raw: RawLocale[][], targets: Locale[]): Promise<void> {
+    const over = raw.flatMap((ls, i) =>
+      ls.flatMap((c) => {
+        const problems = targets.some((l) => matches(c, l)) ? overLimits(c, ctx.limits) : [];
+        return problems.length ? [{ i, c, problems }] : [];
+      }),
+    );
+    if (!over.length) return;
+    const user = [
+      `These translations are over their limits. Rewrite each shorter in its own language, keeping the idea; never cut a word. Return exactly ${over.length} variants, in order, each with the one locale named.`,
+      ...over.map(
+        (o, k) =>
+          `Variant ${k + 1} (${o.c.locale}): headline "${o.c.headline}" / primary_text "${o.c.primary_text}" / cta "${o.c.cta}" — ${o.problems.join('; ')}`,
+      ),
+    ].join('\n');
+    try {
+      const again = await ask(ctx, system, user, over.length);
+      over.forEach((o, k) => {
+        const r = again[k]?.find((x) => x.locale.trim().toLowerCase() === o.c.locale.trim().toLowerCase());
+        if (r?.headline.trim() && r.cta.trim()) Object.assign(o.c, r, { rewritten: true });
+      });
+    } catch (e) {
+      if (ctx.signal?.aborted) throw new GenerationError('CANCELLED', 'generation was cancelled');
+      opts.logger.warn('locales: rewrite failed; shortening at a word instead', { reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
   return {
     offline: false,
     async localize(ctx) {
       const targets = ctx.locales.filter((l) => !isSource(l, ctx.source));
       if (!targets.length) return createOfflineLocalizer().localize(ctx);
       const failures: GenerationFailure[] = [];
+      const p = prompts(ctx, targets);
       let raw: RawLocale[][];
       try {
-        const p = prompts(ctx, targets);
-        const res = await opts.client.chat.completions.create(
-          {
-            model: opts.model,
-            messages: [
-              { role: 'system', content: p.system },
-              { role: 'user', content: p.user },
-            ],
-            response_format: { type: 'json_schema', json_schema: { name: 'ad_locales', strict: true, schema: SCHEMA } },
-          },
-          { signal: ctx.signal },
-        );
-        ctx.billed?.(chatUsage(opts.model, res.usage));
-        const msg = res.choices[0]?.message;
-        if (msg?.refusal) throw new Error(`the text model declined: ${msg.refusal}`);
-        raw = parseAnswer(msg?.content, ctx.variants.length);
+        raw = await ask(ctx, p.system, p.user, ctx.variants.length);
       } catch (e) {
         if (ctx.signal?.aborted) throw new GenerationError('CANCELLED', 'generation was cancelled');
         const why = e instanceof SyntaxError ? 'the model returned malformed JSON' : describeOpenAIError(e, opts.retries);
@@ -223,10 +276,11 @@ export function createOpenAILocalizer(opts: { client: OpenAIClient; model: strin
           failures,
         };
       }
+      await rewriteOverLimit(ctx, p.system, raw, targets);
       const copies = ctx.variants.map((v, i) =>
         ctx.locales.map((l): LocaleCopy => {
           if (isSource(l, ctx.source)) return sourceCopy(l, v);
-          const r = raw[i].find((x) => x.locale.trim().toLowerCase().replace('_', '-') === l.tag.toLowerCase());
+          const r = raw[i].find((x) => matches(x, l)) as (RawLocale & { rewritten?: boolean }) | undefined;
           if (!r?.headline.trim() || !r.cta.trim())
             return notTranslated(l, `the text model returned no ${localeName(l.tag)} copy for this variant`);
           const c: LocaleCopy = {
@@ -235,7 +289,7 @@ export function createOpenAILocalizer(opts: { client: OpenAIClient; model: strin
             headline: r.headline.trim(),
             body: r.primary_text.trim(),
             cta: r.cta.trim(),
-            flags: [],
+            flags: r.rewritten ? [`${localeName(l.tag)} rewritten once to fit the ${ctx.channel} limits`] : [],
           };
           return fitLocaleCopy(c, ctx.limits, ctx.channel);
         }),

@@ -14,7 +14,15 @@ import { checkGlyphs } from '../../../src/image/text.ts';
 import { limitsFor } from '../../../src/vocabulary.ts';
 import { countLength } from '../../../src/words.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
-import { chatReply, type FakeOpenAI, type FakeRequest, imageReply, startFakeOpenAI, variantsReply } from '../../helpers/fake-openai.ts';
+import {
+  chatReply,
+  errorReply,
+  type FakeOpenAI,
+  type FakeRequest,
+  imageReply,
+  startFakeOpenAI,
+  variantsReply,
+} from '../../helpers/fake-openai.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
 const KEY = 'sk-test-abcdefghijklmnop1234';
@@ -58,7 +66,8 @@ const schemaName = (q: FakeRequest) => (q.body.response_format as { json_schema:
 /** The German headline the model sends for every variant: 51 characters, over Meta's 27. */
 const LONG_DE = 'Leichter Sonnenschutz für entspannte Sommerläufe jetzt';
 
-function answer() {
+/** `rewrite`: the German headline sent when asked to rewrite what was over (default: the same, still too long). */
+function answer(rewrite = LONG_DE) {
   fake.on('chat', (q) => {
     if (schemaName(q) === 'ad_variants') {
       return variantsReply(
@@ -70,8 +79,19 @@ function answer() {
         })),
       );
     }
+    const user = String((q.body.messages as { content: string }[])[1].content);
+    if (user.startsWith('These translations are over their limits')) {
+      const over = [...user.matchAll(/^Variant \d+ \((\w+)\):/gm)].map((m) => m[1]);
+      return chatReply(
+        JSON.stringify({
+          variants: over.map((locale) => ({
+            locales: [{ locale, headline: rewrite, primary_text: 'Frisch und nie fettig, auch beim Laufen.', cta: 'Jetzt kaufen' }],
+          })),
+        }),
+      );
+    }
     // Copy per locale, in the order of the variants sent.
-    const n = (String((q.body.messages as { content: string }[])[1].content).match(/^Variant \d+:/gm) ?? []).length;
+    const n = (user.match(/^Variant \d+:/gm) ?? []).length;
     return chatReply(
       JSON.stringify({
         variants: Array.from({ length: n }, (_, i) => ({
@@ -133,7 +153,11 @@ describe('--locales with a text model', () => {
     }
     // The brief-language copy was written short enough for German to fit (expansion 1.35 vs Chinese 0.5).
     const chats = fake.requests.filter((q) => q.endpoint === 'chat');
-    expect(chats.map(schemaName)).toEqual(['ad_variants', 'ad_locales']);
+    // Copy, locales, then one rewrite of the German that came back over the limit.
+    expect(chats.map(schemaName)).toEqual(['ad_variants', 'ad_locales', 'ad_locales']);
+    expect(String((chats[2].body.messages as { content: string }[])[1].content)).toMatch(
+      /Variant 1 \(de\): headline "Leichter Sonnenschutz .*" — headline is 54 characters, the limit is 27/,
+    );
     expect(JSON.stringify(chats[0].body.messages)).toContain('headline ≤ 11');
     // The copywriter was given each locale's limits, and told how long a straight translation would run.
     const asked = String((chats[1].body.messages as { content: string }[])[1].content);
@@ -142,10 +166,50 @@ describe('--locales with a text model', () => {
     expect(asked).toMatch(/en \(English\): headline ≤ 27/);
     expect(asked).toMatch(/primary_text ≤ 125/);
     expect(asked.match(/^Variant \d+:/gm)).toHaveLength(2);
-    // Two text calls billed: copy, then locales.
-    expect(r.cost.textCalls).toBe(2);
+    // Three text calls billed: copy, locales, the rewrite.
+    expect(r.cost.textCalls).toBe(3);
     // The Chinese headline is drawn with Noto Sans CJK (the font check finds its file).
     expect(checkGlyphs(r.variants[0].headline).fontfiles.join()).toMatch(/NotoSansCJK|Noto Sans CJK/i);
+  });
+
+  it('asks once for a shorter rewrite of what came back over a limit, and keeps it when it fits', async (ctx) => {
+    if (!systemAvailable({ what: 'Noto Sans CJK', tests: 'locales (Chinese brief)', pkg: 'fonts-noto-cjk' }, hasFont('Noto Sans CJK')))
+      return ctx.skip();
+    answer('Leichter Sonnenschutz');
+    const r = await online().generate(req({ formats: ['square'] }));
+    for (const v of r.variants) {
+      const de = v.locales?.find((l) => l.locale === 'de');
+      expect(de?.headline).toBe('Leichter Sonnenschutz');
+      expect(de?.flags).toEqual(['German rewritten once to fit the meta limits']);
+    }
+  });
+
+  it('when translating fails the variants still come, their other locales marked not translated and the failure reported', async (ctx) => {
+    if (!systemAvailable({ what: 'Noto Sans CJK', tests: 'locales (Chinese brief)', pkg: 'fonts-noto-cjk' }, hasFont('Noto Sans CJK')))
+      return ctx.skip();
+    answer();
+    fake.on('chat', (q) =>
+      schemaName(q) === 'ad_locales'
+        ? errorReply(500, 'upstream exploded', null)
+        : variantsReply(
+            ['清爽不油腻', '夏日跑步防晒', '买一送一'].map((h) => ({
+              headline: h,
+              primary_text: '清爽防晒霜。',
+              cta: '立即购买',
+              visual_concept: 'a runner',
+            })),
+          ),
+    );
+    const r = await online().generate(req({ formats: ['square'], locales: ['zh-CN', 'de'] }));
+    expect(r.variants).toHaveLength(2);
+    expect(r.failures.map((f) => f.message).join()).toMatch(/translating into de failed \(the API failed \(500\)/);
+    for (const v of r.variants) {
+      expect(v.locales?.map((l) => [l.locale, l.status])).toEqual([
+        ['zh-CN', 'source'],
+        ['de', 'not-translated'],
+      ]);
+      expect(v.locales?.[1].flags).toEqual(['German: not translated (translation failed)']);
+    }
   });
 
   it('refuses a bad locale tag before anything is paid for, naming it', async () => {

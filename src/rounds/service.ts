@@ -21,7 +21,6 @@ import type {
   RoundStatus,
   RoundStore,
   Usage,
-  VariantLocale,
   VariantPatch,
   VariantRecord,
   Vote,
@@ -72,8 +71,7 @@ export interface NewVariant {
   offline: boolean;
   flags: string[];
   formats: VariantRecord['formats'];
-  /** Copy per locale (the generator's, images left out: they are not stored with the round). */
-  locales?: (VariantLocale & { images?: unknown })[];
+  locales?: VariantRecord['locales']; // copy per locale (`--locales`): the store keeps the words, not the images
 }
 
 export type NextRound =
@@ -345,7 +343,7 @@ export class RoundService {
         formats: v.formats,
         messageTs: null,
         fileId: null,
-        ...(v.locales ? { locales: v.locales.map(({ images: _, ...l }) => l) } : {}),
+        ...(v.locales ? { locales: v.locales } : {}),
       };
     });
     if (beforeInsert) for (const [i, r] of records.entries()) await beforeInsert(r, i);

@@ -446,8 +446,12 @@ export class SqlRoundStore implements RoundStore {
             String(ch.channel),
           ],
         );
-        // A column of its own statement: rounds without locales never touch it.
-        if (v.locales) await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(v.locales), v.id]);
+        // A statement of its own: rounds without locales never touch the column. The words only:
+        // the generator's locale entries also carry their images, which a round does not keep.
+        if (v.locales) {
+          const words = v.locales.map(({ locale, status, headline, body, cta, flags }) => ({ locale, status, headline, body, cta, flags }));
+          await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(words), v.id]);
+        }
       }
     });
   }

@@ -182,6 +182,10 @@ export function createPipeline(deps: PipelineDeps): Generator {
       const sourceLang = briefLanguage(brief);
       // Before anything is paid for: a locale no installed font can draw is named with its package.
       checkLocaleFonts(locales);
+      const localizer = deps.localizer ?? createOfflineLocalizer();
+      // Only copy that will be translated is written short for the longest language (offline nothing is).
+      const baseLimits = deps.limits(req.channel);
+      const copyLimits = locales.length && !localizer.offline ? sourceLimits(baseLimits, sourceLang, locales) : baseLimits;
       const progress = req.onProgress ?? (() => {});
       const failures: GenerationFailure[] = [];
       const nCand = Math.max(req.count, Math.ceil(req.count * deps.candidateFactor));
@@ -198,8 +202,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
           fields: req.fields,
           brand: kit,
           channel: req.channel,
-          // With locales the brief's language is written short enough that the longest language still fits.
-          limits: locales.length ? sourceLimits(deps.limits(req.channel), sourceLang, locales) : deps.limits(req.channel),
+          limits: copyLimits,
           inspiration: req.inspiration,
           feedback: req.feedback,
           leader: req.leader,
@@ -323,7 +326,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
 
       // 4b. Copy per locale for the picked variants only (what is shown is what is translated).
       const localized = locales.length
-        ? await (deps.localizer ?? createOfflineLocalizer()).localize({
+        ? await localizer.localize({
             brief,
             source: sourceLang,
             locales,

@@ -9,6 +9,7 @@ import type { Encoder } from '../clip/types.ts';
 import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
 import { inspire } from '../generate/inspire.ts';
+import { localePreview } from '../generate/locale-sheet.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
 import type { Library } from '../library/types.ts';
@@ -325,7 +326,8 @@ export class RoundRunner {
       for (const [i, v] of result.variants.entries()) await this.d.rounds.recordContent(records[i], contentHash(v, v.images), null);
       await this.d.view.variants(
         round,
-        records.map((variant, i) => ({ variant, image: result.variants[i].preview })),
+        // With locales: the locales' renders side by side (generate/locale-sheet.ts).
+        await Promise.all(records.map(async (variant, i) => ({ variant, image: await localePreview(result.variants[i], this.d.logger) }))),
         (id, where) => this.d.rounds.markPosted(id, where),
       );
       const notes: RoundNote[] = [];

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
+import type { Localizer } from '../../../src/generate/locale-copy.ts';
 import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
 import { priceTable } from '../../../src/generate/pricing.ts';
@@ -45,7 +46,31 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('a round with --locales: copy per locale stored with each variant and shown with it, one vote per variant', async () => {
+const pngSize = (b: Uint8Array): [number, number] => [Buffer.from(b).readUInt32BE(16), Buffer.from(b).readUInt32BE(20)];
+
+/** A localizer that "translates" by tagging the copy, so every locale is drawn. */
+const tagging: Localizer = {
+  offline: false,
+  localize: async (ctx) => ({
+    copies: ctx.variants.map((v) =>
+      ctx.locales.map((l) =>
+        l.lang === ctx.source
+          ? { locale: l.tag, status: 'source' as const, ...v, flags: [] }
+          : {
+              locale: l.tag,
+              status: 'translated' as const,
+              headline: `${l.tag}: ${v.headline}`.slice(0, 27),
+              body: v.body,
+              cta: v.cta,
+              flags: [],
+            },
+      ),
+    ),
+    failures: [],
+  }),
+};
+
+async function startRound(locales: string[], localizer?: Localizer) {
   const encoder = fakeEncoder();
   const asked: GenerateRequest[] = [];
   const pipeline = createPipeline({
@@ -60,6 +85,7 @@ it('a round with --locales: copy per locale stored with each variant and shown w
     concurrency: 2,
     prices: priceTable(),
     logger: silentLogger,
+    ...(localizer ? { localizer } : {}),
   });
   const rounds = new RoundService({ store, settings });
   const view = recordingView();
@@ -85,10 +111,14 @@ it('a round with --locales: copy per locale stored with each variant and shown w
     user: 'U1',
     channel: 'C1',
     brief: 'Trail-running sunscreen that stays out of your eyes',
-    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales: ['en-GB', 'fr'] },
+    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales },
     replyTo: { user: 'U1', channel: 'C1', replyUrl: 'reply' },
   });
-  const round = await rounds.latestInThread('C1', 'T1');
+  return { rounds, view, asked, round: await rounds.latestInThread('C1', 'T1') };
+}
+
+it('a round with --locales: copy per locale stored with each variant and shown with it, one vote per variant', async () => {
+  const { rounds, view, asked, round } = await startRound(['en-GB', 'fr']);
   expect(round?.status).toBe('open');
   expect(asked[0].locales).toEqual(['en-GB', 'fr']);
   // Read back from SQLite: the English brief's copy as written, French marked not translated (offline).
@@ -106,4 +136,23 @@ it('a round with --locales: copy per locale stored with each variant and shown w
   const posted = view.of('variant');
   expect(posted.map((p) => p.variant.label)).toEqual(['A', 'B']);
   expect(posted[0].variant.locales?.map((l) => l.locale)).toEqual(['en-GB', 'fr']);
+}, 60_000);
+
+it("shows a variant's rendered locales side by side in the one image of its message", async () => {
+  const { view, round } = await startRound(['en', 'de', 'fr'], tagging);
+  expect(round?.status).toBe('open');
+  const posted = view.of('variant');
+  expect(posted).toHaveLength(2);
+  for (const p of posted) {
+    expect(p.variant.locales?.map((l) => l.status)).toEqual(['source', 'translated', 'translated']);
+    // Three 480 px tiles with 24 px gaps, not the 1080 px square preview.
+    const [w, h] = pngSize(p.image);
+    expect(w).toBe(24 + 3 * (480 + 24));
+    expect(h).toBeGreaterThan(480);
+  }
+}, 60_000);
+
+it('a round whose other locales are not translated shows the preview itself', async () => {
+  const { view } = await startRound(['en', 'de']);
+  for (const p of view.of('variant')) expect(pngSize(p.image)).toEqual([1080, 1080]);
 }, 60_000);

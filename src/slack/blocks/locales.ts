@@ -4,7 +4,7 @@
  * Vote button for all of them.
  */
 import { localeName } from '../../generate/locales.ts';
-import type { VariantLocale } from '../../rounds/types.ts';
+import type { VariantLocale, VariantRecord } from '../../rounds/types.ts';
 import { type Block, context, esc, LIMITS, md, truncate } from './kit.ts';
 
 function field(l: VariantLocale): string {
@@ -17,7 +17,13 @@ function field(l: VariantLocale): string {
   );
 }
 
-export function localeBlocks(label: string, locales: VariantLocale[] | undefined): Block[] {
+/**
+ * `v` is the variant as it is now: the brief-language locale shows its current copy (an edit
+ * changes it), and translations made before an edit say so.
+ */
+export function localeBlocks(v: Pick<VariantRecord, 'label' | 'headline' | 'body' | 'cta' | 'flags' | 'locales'>): Block[] {
+  const { label } = v;
+  const locales = v.locales?.map((l) => (l.status === 'source' ? { ...l, headline: v.headline, body: v.body, cta: v.cta } : l));
   if (!locales?.length) return [];
   const shown = locales.slice(0, LIMITS.sectionFields);
   const blocks: Block[] = [{ type: 'section', block_id: `locales-${label}`, fields: shown.map((l) => md(field(l), LIMITS.fieldText)) }];
@@ -26,6 +32,8 @@ export function localeBlocks(label: string, locales: VariantLocale[] | undefined
   const lines: string[] = [];
   if (missing) lines.push(`${missing} of ${locales.length} locales not translated (no text model, or it failed)`);
   if (notes.length) lines.push(esc(truncate(notes.join('; '), 500)));
+  if (v.flags.some((f) => f.startsWith('copy edited by')) && locales.some((l) => l.status === 'translated'))
+    lines.push(':warning: the translations are of the copy before it was edited');
   lines.push(`One vote counts for variant ${label} in every locale.`);
   blocks.push(context(...lines));
   return blocks;

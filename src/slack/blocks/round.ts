@@ -188,7 +188,7 @@ export function variantMessage(p: {
       ),
     );
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
-  blocks.push(...localeBlocks(v.label, v.locales));
+  blocks.push(...localeBlocks(v));
   const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));

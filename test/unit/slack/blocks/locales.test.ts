@@ -52,6 +52,17 @@ describe("a variant's locales in the thread", () => {
     expect(all.match(/"Vote A"/g)).toHaveLength(1);
   });
 
+  it('after an edit the brief-language locale shows the copy as edited, and the translations say they predate it', () => {
+    const edited = { ...variant(locales), headline: '更清爽', flags: ['copy edited by <@U0BOB>'] };
+    const m = variantMessage({ round: 1, variant: edited, fileId: 'F1', voteReaction: '+1' });
+    const sec = m.blocks.find((b) => b.block_id === 'locales-A') as unknown as { fields: { text: string }[] };
+    expect(sec.fields[0].text).toContain('*更清爽*');
+    expect(JSON.stringify(m.blocks)).toContain('the translations are of the copy before it was edited');
+    expect(JSON.stringify(variantMessage({ round: 1, variant: variant(locales), fileId: 'F1', voteReaction: '+1' }).blocks)).not.toContain(
+      'before it was edited',
+    );
+  });
+
   it('adds nothing to a round without locales', () => {
     const m = variantMessage({ round: 1, variant: variant(), fileId: 'F1', voteReaction: '+1' });
     expect(JSON.stringify(m.blocks)).not.toContain('locales-A');

@@ -33,6 +33,12 @@ const SCRIPTS: Record<string, ScriptSample> = {
   uk: { script: 'Cyrillic', sample: 'Українська', pkg: 'fonts-dejavu-core' },
 };
 
+/** True when the text's first letter is in a right-to-left script (Arabic, Hebrew, Syriac, Thaana, N'Ko). */
+export function startsRtl(text: string): boolean {
+  const first = /\p{L}/u.exec(text)?.[0];
+  return !!first && /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u.test(first);
+}
+
 export function scriptOfLanguage(lang: string): { script: string; pkg: string } {
   const s = SCRIPTS[lang];
   return s ? { script: s.script, pkg: s.pkg } : { script: 'Latin', pkg: 'fonts-dejavu-core' };

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { composeAd } from '../../../src/image/compose.ts';
-import { checkLocaleFonts, scriptOfLanguage } from '../../../src/image/scripts.ts';
+import { checkLocaleFonts, scriptOfLanguage, startsRtl } from '../../../src/image/scripts.ts';
 import { checkGlyphs, createGlyphChecker, renderText } from '../../../src/image/text.ts';
 import { hasFont, systemAvailable } from '../../helpers/system.ts';
 
@@ -17,6 +17,13 @@ describe('the font check per locale', () => {
     );
     expect(() => checkLocaleFonts([{ tag: 'he', lang: 'he' }], latinOnly)).toThrow(/he \(Hebrew script\)/);
   });
+  it('tells right-to-left text by its first letter', () => {
+    expect(startsRtl('«واقي شمس» SPF 50')).toBe(true);
+    expect(startsRtl('50% הנחה')).toBe(true);
+    expect(startsRtl('SPF 50 واقي')).toBe(false);
+    expect(startsRtl('清爽')).toBe(false);
+  });
+
   it('passes when fontconfig finds a font for every script', () => {
     expect(() =>
       checkLocaleFonts(
@@ -78,6 +85,10 @@ describe('right-to-left and CJK scripts render and wrap', () => {
       !systemAvailable({ what: 'Noto Sans Arabic', tests: 'right-to-left rendering', pkg: 'fonts-noto-core' }, hasFont('Noto Sans Arabic'))
     )
       return ctx.skip();
+    const kit = {
+      colors: { primary: '#1F6F50', accent: '#F2C14E', text: '#FFFFFF' },
+      fonts: { headline: 'DejaVu Sans', body: 'DejaVu Sans' },
+    };
     const visual = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#2d6a4f' } })
       .png()
       .toBuffer();
@@ -93,6 +104,13 @@ describe('right-to-left and CJK scripts render and wrap', () => {
     });
     expect(r.shortenedHeadline).toBeUndefined();
     expect([r.width, r.height]).toEqual([1080, 1080]);
+    // Set from the right edge, as Arabic reads; the same ad in English from the left, at the same margin.
+    const en = await composeAd({ visual, format: 'square', headline: 'Light sunscreen for summer runs', cta: 'Buy now', style: kit });
+    const pad = en.headlineBox.x;
+    expect(en.ctaBox.x).toBe(pad);
+    expect(r.headlineBox.x + r.headlineBox.width).toBe(1080 - pad);
+    expect(r.ctaBox.x + r.ctaBox.width).toBe(1080 - pad);
+    expect(r.headlineBox.x).toBeGreaterThan(pad);
     // fontconfig named a font file with Arabic glyphs (DejaVu Sans or Noto Sans Arabic), handed to Pango.
     expect(checkGlyphs('واقي').fontfiles).toHaveLength(1);
   });

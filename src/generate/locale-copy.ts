@@ -70,7 +70,7 @@ export function fitLocaleCopy(c: LocaleCopy, limits: ChannelLimits, channel: Cha
     const max = limits[f].max;
     const n = countLength(out[f], limits.count);
     if (n <= max) continue;
-    out[f] = trimToLimit(out[f], max, limits.count);
+    out[f] = trimToLimit(out[f], max, limits.count, c.locale.split('-')[0].toLowerCase());
     out.flags.push(
       `${localeName(c.locale)} ${limits[f].label} was ${n} characters; shortened at a word to fit the ${channel} limit of ${max}`,
     );

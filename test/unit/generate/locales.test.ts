@@ -86,13 +86,13 @@ describe('fitting a translation to the limits', () => {
     expect(c.flags).toEqual(['German headline was 43 characters; shortened at a word to fit the meta limit of 27']);
   });
   it("never ends a cut on a word that leads into what was cut, in the locale's language", () => {
-    const fit = (locale: string, headline: string) =>
+    const shortened = (locale: string, headline: string) =>
       fitLocaleCopy({ locale, status: 'translated', headline, body: '', cta: 'x', flags: [] }, limitsFor('meta'), 'meta').headline;
-    expect(fit('de', 'Leichter Sonnenschutz für entspannte Sommerläufe')).toBe('Leichter Sonnenschutz…');
-    expect(fit('fr-FR', 'Crème solaire pour les coureurs du dimanche')).toBe('Crème solaire…');
-    expect(fit('es', 'Protector solar para los corredores')).toBe('Protector solar…');
+    expect(shortened('de', 'Leichter Sonnenschutz für entspannte Sommerläufe')).toBe('Leichter Sonnenschutz…');
+    expect(shortened('fr-FR', 'Crème solaire pour les coureurs du dimanche')).toBe('Crème solaire…');
+    expect(shortened('es', 'Protector solar para los corredores')).toBe('Protector solar…');
     // English keeps its own list, as before.
-    expect(fit('en', 'Sunscreen that runs for the long haul')).toBe('Sunscreen that runs…');
+    expect(shortened('en', 'Sunscreen that runs for the long haul')).toBe('Sunscreen that runs…');
   });
 
   it('cuts Chinese between words as Google counts it (wide characters count 2), never inside a grapheme', () => {

@@ -56,13 +56,6 @@ export interface Locale {
 
 const TAG = /^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{4}))?(?:[-_]([a-zA-Z]{2}|\d{3}))?$/;
 
-/** Right-to-left scripts' languages: their copy is drawn right-aligned, in bidi order. */
-const RTL = new Set(['ar', 'he', 'fa', 'ur', 'yi']);
-
-export function isRtl(locale: Locale | string): boolean {
-  return RTL.has(typeof locale === 'string' ? locale.split('-')[0].toLowerCase() : locale.lang);
-}
-
 /** One tag ("de", "zh-CN", "zh-Hant-TW", "pt_BR") as a Locale, or an InputError naming it. */
 export function parseLocale(raw: string): Locale {
   const t = raw.trim();

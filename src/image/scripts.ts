@@ -39,11 +39,6 @@ export function startsRtl(text: string): boolean {
   return !!first && /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u.test(first);
 }
 
-export function scriptOfLanguage(lang: string): { script: string; pkg: string } {
-  const s = SCRIPTS[lang];
-  return s ? { script: s.script, pkg: s.pkg } : { script: 'Latin', pkg: 'fonts-dejavu-core' };
-}
-
 /**
  * Checks that every language's script has an installed font; throws `FONT_MISSING` naming the
  * locale, its script and the Debian package. `check` is the glyph checker (fontconfig by default).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
 import { fitLocaleCopy, limitLine } from '../../../src/generate/locale-copy.ts';
-import { briefLanguage, isRtl, MAX_LOCALES, parseLocales, sourceLimits } from '../../../src/generate/locales.ts';
+import { briefLanguage, MAX_LOCALES, parseLocales, sourceLimits } from '../../../src/generate/locales.ts';
 import { limitsFor } from '../../../src/vocabulary.ts';
 import { countLength } from '../../../src/words.ts';
 
@@ -29,12 +29,6 @@ describe('locale tags', () => {
   it(`caps the number of locales at ${MAX_LOCALES}`, () => {
     expect(() => parseLocales('de,fr,es,it,pt,nl,sv')).toThrow(/at most 6 locales; got 7/);
     expect(parseLocales('de,fr,es,it,pt,nl')).toHaveLength(6);
-  });
-
-  it('knows right-to-left languages', () => {
-    expect(isRtl('ar-EG')).toBe(true);
-    expect(isRtl('he')).toBe(true);
-    expect(isRtl('de')).toBe(false);
   });
 });
 

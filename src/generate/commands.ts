@@ -17,6 +17,8 @@ import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience 
 import { brandScoreLine } from './brand-score.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
+import { localeSummary, writeLocaleFiles } from './locale-files.ts';
+import { parseLocales } from './locales.ts';
 import { createGenerator } from './open.ts';
 import { describeCost } from './pricing.ts';
 import { translatorFor } from './translate.ts';
@@ -29,7 +31,7 @@ export interface GenerateCommandDeps {
   openLibrary?: (cfg: Config, encoder: Encoder, logger: Logger) => Promise<Library>;
 }
 
-const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]… [--audiences "students; parents" (then --variants N is per audience)]`;
+const USAGE = `"brief" [--brand NAME] [--variants N] [--formats ${FORMATS.join(',')}] [--channel ${CHANNELS.join('|')}] [--out DIR (default $DATA_DIR/generated/<time>)] [--model DIR] [--feedback TEXT]… [--locales de,fr,zh-CN] [--audiences "students; parents" (then --variants N is per audience)]`;
 
 function parseFormats(raw: string | undefined, defaults: FormatName[]): FormatName[] {
   if (raw === undefined) return defaults;
@@ -86,6 +88,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       model: { type: 'string' },
       feedback: { type: 'string', multiple: true },
       audiences: { type: 'string' },
+      locales: { type: 'string' },
     },
     async run(args: ParsedArgs, io: CommandIO) {
       const brief = args.positionals.join(' ').trim();
@@ -114,6 +117,8 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const out = resolve((args.values.out as string | undefined) ?? dataPath(cfg, 'generated', stamp));
       const feedback = ((args.values.feedback as string[] | undefined) ?? []).map((f) => f.trim()).filter(Boolean);
+      // Checked before the model loads: a bad tag is named at once.
+      const locales = typeof args.values.locales === 'string' ? parseLocales(args.values.locales).map((l) => l.tag) : undefined;
       // Progress lines tell a person what happens; JSON logs only for warnings unless LOG_LEVEL asks.
       const logger = createLogger({ level: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
       const say = (s: string) => io.stderr.write(`${s}\n`);
@@ -180,6 +185,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           feedback,
           briefEmbedding,
           onProgress,
+          ...(locales ? { locales } : {}),
         });
         await library?.close();
         library = undefined;
@@ -236,6 +242,7 @@ async function writeResult(
         flags: v.flags,
         ...(v.audience ? { audience: v.audience } : {}),
         files,
+        ...writeLocaleFiles(v, o.formats, o.out),
       };
     }),
   };
@@ -257,10 +264,10 @@ async function writeResult(
   );
   writeFileSync(join(o.out, 'contact-sheet.png'), sheet);
 
-  const lines = result.variants.map(
-    (v) =>
-      `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}${v.scores.brand ? `\n     ${brandScoreLine(v.scores.brand)}` : ''}`,
-  );
+  const lines = result.variants.flatMap((v) => [
+    `  ${v.label}${v.audience ? `  (${v.audience})` : ''}  total ${fmt(v.scores.total)}  ${v.headline}  [${v.cta}]${v.flags.some((f) => /trimmed|shortened/.test(f)) ? '  (trimmed)' : ''}${v.scores.brand ? `\n     ${brandScoreLine(v.scores.brand)}` : ''}`,
+    ...[localeSummary(v)].filter((l): l is string => l !== undefined),
+  ]);
   o.io.stdout.write(
     [
       `${result.variants.length} variant${result.variants.length === 1 ? '' : 's'} written to ${o.out}${result.offline ? ' (offline drafts)' : ''}:`,

@@ -9,6 +9,7 @@ import { limitsFor } from '../vocabulary.ts';
 import { type BrandKit, DEFAULT_BRAND, loadBrand } from './brands.ts';
 import { type Copywriter, createOpenAICopywriter } from './copy.ts';
 import { createOpenAIImages, type ImageProvider } from './images.ts';
+import { createOfflineLocalizer, createOpenAILocalizer } from './locale-copy.ts';
 import { createOfflineCopywriter } from './offline-copy.ts';
 import { createOpenAIClient } from './openai.ts';
 import { createPipeline, type PipelineDeps, type TimedStage } from './pipeline.ts';
@@ -101,6 +102,10 @@ export function createGenerator(deps: GeneratorDeps): Generator & { providers: P
     prices,
     logger,
     onTiming: deps.onTiming,
+    localizer:
+      client && providers.copy === 'openai'
+        ? createOpenAILocalizer({ client, model: cfg.openaiTextModel, retries: cfg.openaiMaxRetries, logger })
+        : createOfflineLocalizer(),
   });
   return { ...pipeline, providers };
 }

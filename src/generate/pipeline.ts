@@ -9,6 +9,7 @@ import type { Encoder } from '../clip/types.ts';
 import { AdError, GenerationError, InputError, UsageError } from '../errors.ts';
 import type { ComposeInput, ComposeResult } from '../image/compose.ts';
 import { createImageWorker, type ImageWorker } from '../image/pool.ts';
+import { checkLocaleFonts } from '../image/scripts.ts';
 import { hashString } from '../image/studio-art.ts';
 import type { Logger } from '../log.ts';
 import { type PreferenceInput, type RankWeights, rank } from '../rank/score.ts';
@@ -29,6 +30,8 @@ import { type BrandKit, composeStyle } from './brands.ts';
 import { parseBrief } from './brief-parse.ts';
 import type { CopyDraft, Copywriter } from './copy.ts';
 import { drawAll, type ImageJob, type ImageProvider, mapLimit } from './images.ts';
+import { createOfflineLocalizer, type Localizer } from './locale-copy.ts';
+import { briefLanguage, parseLocales, sourceLimits } from './locales.ts';
 import { asksForProduct, studioPalette } from './mood.ts';
 import { attachCost, type CostMeter, createCostMeter, type PriceTable } from './pricing.ts';
 import {
@@ -38,6 +41,7 @@ import {
   type GenerateResult,
   type GenerationFailure,
   type Generator,
+  type LocaleCopy,
   labelFor,
 } from './types.ts';
 
@@ -76,6 +80,8 @@ export interface PipelineDeps {
    * pipeline's own, so composition never holds the bot's event loop.
    */
   compose?: (input: ComposeInput) => Promise<ComposeResult>;
+  /** Copy per locale (`req.locales`); default: the offline one (brief language only, others "not translated"). */
+  localizer?: Localizer;
 }
 
 export function randomId(): string {
@@ -190,6 +196,14 @@ export function createPipeline(deps: PipelineDeps): Generator {
       validate(req);
       const kit = deps.brand(req.brand);
       const brief = req.brief.trim();
+      const locales = req.locales?.length ? parseLocales(req.locales.join(',')) : [];
+      const sourceLang = briefLanguage(brief);
+      // Before anything is paid for: a locale no installed font can draw is named with its package.
+      checkLocaleFonts(locales);
+      const localizer = deps.localizer ?? createOfflineLocalizer();
+      // Only copy that will be translated is written short for the longest language (offline nothing is).
+      const baseLimits = deps.limits(req.channel);
+      const copyLimits = locales.length && !localizer.offline ? sourceLimits(baseLimits, sourceLang, locales) : baseLimits;
       const progress = req.onProgress ?? (() => {});
       const failures: GenerationFailure[] = [];
       const nCand = Math.max(req.count, Math.ceil(req.count * deps.candidateFactor));
@@ -206,7 +220,7 @@ export function createPipeline(deps: PipelineDeps): Generator {
           fields: req.fields,
           brand: kit,
           channel: req.channel,
-          limits: deps.limits(req.channel),
+          limits: copyLimits,
           inspiration: req.inspiration,
           feedback: req.feedback,
           leader: req.leader,
@@ -329,16 +343,41 @@ export function createPipeline(deps: PipelineDeps): Generator {
       });
       progress({ stage: 'ranking', done: 1, total: 1 });
 
-      // 5. Composition of the picked variants into every format.
+      // 4b. Copy per locale for the picked variants only (what is shown is what is translated).
+      const localized = locales.length
+        ? await localizer.localize({
+            brief,
+            source: sourceLang,
+            locales,
+            variants: ranked.map((r) => cands[r.index].draft),
+            brand: kit,
+            channel: req.channel,
+            limits: deps.limits(req.channel),
+            signal,
+            billed: meter.record,
+          })
+        : undefined;
+      if (localized) failures.push(...localized.failures);
+      checkAbort();
+
+      // 5. Composition of the picked variants into every format (and every translated locale).
       let composed = 0;
       progress({ stage: 'composing', done: 0, total: ranked.length });
       const rendered = await timed('composition', () =>
-        mapLimit(ranked, Math.min(deps.concurrency, 2), async (r) => {
+        mapLimit(ranked, Math.min(deps.concurrency, 2), async (r, k) => {
           const c = cands[r.index];
           const isOffline = deps.images.offline || c.draft.offline;
           try {
             const out = await renderFormats(c.visual, c.draft, kit, req.formats, isOffline);
-            return { r, c, out, brand: scoreOf(c.draft, kit, req.channel, out.renders), embedding: imageEmbs[r.index] };
+            const locs = localized?.copies[k] ?? [];
+            for (const lc of locs) {
+              if (lc.status === 'source') lc.images = out.images;
+              if (lc.status !== 'translated') continue;
+              const lr = await renderFormats(c.visual, lc, kit, req.formats, isOffline);
+              lc.images = lr.images;
+              lc.flags.push(...lr.flags.map((f) => `${lc.locale}: ${f}`));
+            }
+            return { r, c, out, locs, brand: scoreOf(c.draft, kit, req.channel, out.renders), embedding: imageEmbs[r.index] };
           } catch (e) {
             // A missing font fails every variant alike: say it once, clearly.
             if (e instanceof AdError && e.code === 'FONT_MISSING') throw e;
@@ -391,6 +430,8 @@ export function createPipeline(deps: PipelineDeps): Generator {
       for (const x of rendered) {
         if (!x) continue;
         const { r, c, out } = x;
+        // Made again for the brand minimum after the translations: they were of the first attempt.
+        const locs = c === cands[r.index] ? x.locs : x.locs.map((lc) => retranslationNeeded(lc, c.draft, out.images));
         const flags = [...c.draft.flags, ...out.flags, ...notes];
         if (belowMinimum(x.brand)) flags.push(belowMinimumWarning(x.brand));
         if (deps.images.offline) flags.push('offline draft: visual made by the offline studio, not an image model');
@@ -409,9 +450,10 @@ export function createPipeline(deps: PipelineDeps): Generator {
           reason: r.reason,
           offline: deps.images.offline || c.draft.offline,
           flags,
+          ...(localized ? { locales: locs } : {}),
         });
       }
-      // Counted again: a regeneration for the brand minimum bills after the first count.
+      // Read again: the locales' call and a regeneration for the brand minimum both bill after the first reading.
       const spent = meter.cost();
       log.info('generate: done', { variants: variants.length, failures: failures.length, candidates: nCand, offline, usd: spent.usd });
       return { variants, failures, cost: spent, offline } satisfies GenerateResult;
@@ -463,4 +505,12 @@ export function createPipeline(deps: PipelineDeps): Generator {
       }
     },
   };
+}
+
+/** A locale's copy once the variant was replaced: the source gets the new words, a translation is no longer one of them. */
+function retranslationNeeded(lc: LocaleCopy, draft: Copy, images: LocaleCopy['images']): LocaleCopy {
+  if (lc.status === 'source') return { ...lc, headline: draft.headline, body: draft.body, cta: draft.cta, images };
+  if (lc.status !== 'translated') return lc;
+  const why = `${lc.locale}: not translated: the variant was made again for the brand minimum after its translation`;
+  return { locale: lc.locale, status: 'not-translated', headline: '', body: '', cta: '', flags: [...lc.flags, why] };
 }

@@ -27,6 +27,19 @@ export interface Copy {
   cta: string;
 }
 
+/**
+ * One locale's copy of a variant (`--locales`): written in the brief's language ('source'),
+ * translated by the copywriter, or 'not-translated' (offline, or the text model failed), when
+ * its fields are empty. `images` holds its render of every format (absent when not translated).
+ */
+export interface LocaleCopy extends Copy {
+  locale: string;
+  status: 'source' | 'translated' | 'not-translated';
+  images?: Partial<Record<FormatName, Uint8Array>>;
+  /** What a person should know: "German headline shortened at a word to 27 characters", … */
+  flags: string[];
+}
+
 export interface GenerateProgress {
   stage: 'writing' | 'drawing' | 'composing' | 'ranking';
   done: number;
@@ -63,6 +76,8 @@ export interface GenerateRequest {
    * made from it on the images edit endpoint. A leader's image does the same outside feedback rounds.
    */
   referenceImage?: Uint8Array;
+  /** Locale tags (`--locales de,fr,zh-CN`): every variant gets copy per locale, rendered in every format. */
+  locales?: string[];
   /** The brief's CLIP text embedding when the caller already has it (e.g. from the library search), so it is not computed twice. */
   briefEmbedding?: Float32Array;
   /** What CLIP relevance is scored against instead of `brief` (an audience segment's brief: audiences.ts). */
@@ -97,6 +112,8 @@ export interface GeneratedVariant extends Copy {
   flags: string[];
   /** The audience segment it was written and ranked for (audiences.ts); absent without segments. */
   audience?: string;
+  /** The variant's copy per requested locale, in the order asked (absent without `locales`). */
+  locales?: LocaleCopy[];
 }
 
 export interface GenerationFailure {

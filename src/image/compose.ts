@@ -8,6 +8,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import { ImageError } from '../errors.ts';
 import { FORMAT_SPECS, FORMATS, type FormatName, type FormatSpec } from '../vocabulary.ts';
 import { blendScrim, contrastRatio, parseHex, type RGB, readableOn, regionContrast, scrimOpacity, toHex, WCAG_AA } from './contrast.ts';
+import { startsRtl } from './scripts.ts';
 import { escapeXml, type FittedText, fitText, type RenderedText, renderText } from './text.ts';
 
 export interface ComposeStyle {
@@ -178,6 +179,12 @@ export async function composeAd(input: ComposeInput): Promise<ComposeResult> {
     landscape ? 3 : 4,
   );
   const headlineBox: Rect = { x: pad, y: ctaBox.y - gap - headline.height, width: headline.width, height: headline.height };
+  // Right-to-left copy reads from the right edge (the full-width scrim covers either side; the
+  // landscape copy column stays on the left, over its side scrim).
+  if (!landscape && startsRtl(input.headline)) {
+    headlineBox.x = W - pad - headlineBox.width;
+    ctaBox.x = W - pad - ctaBox.width;
+  }
 
   // Contrast is judged where the headline's pixels are, against the cropped picture.
   const step = Math.max(1, Math.round(Math.sqrt((headlineBox.width * headlineBox.height) / 6000)));

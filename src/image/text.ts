@@ -33,6 +33,12 @@ const SCRIPT_FONTS: ScriptFont[] = [
       (cp >= 0x20000 && cp <= 0x3ffff),
     pkg: 'fonts-noto-cjk',
   },
+  {
+    name: 'Arabic',
+    test: (cp) => (cp >= 0x0600 && cp <= 0x06ff) || (cp >= 0x0750 && cp <= 0x077f) || (cp >= 0xfb50 && cp <= 0xfeff),
+    pkg: 'fonts-noto-core',
+  },
+  { name: 'Hebrew', test: (cp) => (cp >= 0x0590 && cp <= 0x05ff) || (cp >= 0xfb1d && cp <= 0xfb4f), pkg: 'fonts-noto-core' },
   { name: 'emoji', test: (cp) => cp >= 0x1f000 && cp <= 0x1faff, pkg: 'fonts-noto-color-emoji' },
 ];
 

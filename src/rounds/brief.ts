@@ -4,11 +4,13 @@
  *   --variants N  --formats a,b  --brand NAME  --channel NAME  --anonymous  --hide-tally
  *   --approvers @alice,@bob  --quorum N   (approvals.ts)
  *   --audiences "students; parents"   (generate/audiences.ts: --variants is then per audience)
+ *   --locales de,fr,zh-CN   (copy per locale: generate/locales.ts)
  * Options may appear anywhere; `--x=v` works too. Slack's clients turn "--" into "—" on
  * some keyboards, so an em or en dash counts as "--".
  */
 import { InputError } from '../errors.ts';
 import { parseAudiences, variantsPerAudience } from '../generate/audiences.ts';
+import { parseLocales } from '../generate/locales.ts';
 import { CHANNELS, type ChannelName, charCount, FORMATS, type FormatName, isChannel, splitFormats } from '../vocabulary.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from './approvals.ts';
 import type { RoundOptions } from './types.ts';
@@ -31,10 +33,10 @@ export type ParsedCommand =
   /** `approverNames`: approvers typed as @names, which only Slack can turn into user ids. */
   | { kind: 'brief'; brief: string; options: RoundOptions; approverNames?: string[] };
 
-const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel', 'approvers', 'quorum', 'audiences'] as const;
+const VALUE_OPTIONS = ['variants', 'formats', 'brand', 'channel', 'approvers', 'quorum', 'audiences', 'locales'] as const;
 const FLAG_OPTIONS = ['anonymous', 'hide-tally'] as const;
 
-export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally] [--approvers @a,@b] [--quorum N] [--audiences "students; parents" (then --variants N is per audience)]`;
+export const USAGE = `/adcreative <brief> [--variants N] [--formats ${FORMATS.join(',')}] [--brand NAME] [--channel ${CHANNELS.join('|')}] [--anonymous] [--hide-tally] [--approvers @a,@b] [--quorum N] [--locales de,fr,zh-CN] [--audiences "students; parents" (then --variants N is per audience)]`;
 
 function input(code: string, message: string): InputError {
   return new InputError(code, message);
@@ -154,6 +156,7 @@ export function parseCommand(text: string, d: BriefDefaults): ParsedCommand {
     });
     options.audiences = audiences;
   }
+  if (values.locales !== undefined) options.locales = parseLocales(values.locales).map((l) => l.tag);
   if (approval.approvers) {
     options.approvers = people.ids;
     options.quorum = approval.quorum;

@@ -177,6 +177,12 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'copy per locale of each variant (issue 18, --locales)',
+    // JSON: [{ locale, status, headline, body, cta, flags }]; NULL for a round without locales.
+    sql: ['ALTER TABLE variants ADD COLUMN locales TEXT'],
+  },
+  {
     version: 5,
     name: 'the audience segment each variant was made for (issue 18: --audiences)',
     sql: ['ALTER TABLE variants ADD COLUMN audience TEXT'],

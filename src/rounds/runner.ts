@@ -10,6 +10,7 @@ import { diskProblem } from '../disk.ts';
 import { describeError, InputError, RoundError } from '../errors.ts';
 import { audienceInspiration, forAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
+import { localePreview } from '../generate/locale-sheet.ts';
 import { costOf } from '../generate/pricing.ts';
 import type { Translator } from '../generate/translate.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
@@ -322,6 +323,7 @@ export class RoundRunner {
           channel: round.options.channel,
           formats: round.options.formats,
           count: round.options.variants,
+          ...(round.options.locales?.length ? { locales: round.options.locales } : {}),
           inspiration: found.inspiration,
           briefEmbedding: found.embedding,
           billedBefore: found.query.billed ? [found.query.billed] : undefined,
@@ -358,7 +360,8 @@ export class RoundRunner {
       for (const [i, v] of result.variants.entries()) await this.d.rounds.recordContent(records[i], contentHash(v, v.images), null);
       await this.d.view.variants(
         round,
-        records.map((variant, i) => ({ variant, image: result.variants[i].preview })),
+        // With locales: the locales' renders side by side (generate/locale-sheet.ts).
+        await Promise.all(records.map(async (variant, i) => ({ variant, image: await localePreview(result.variants[i], this.d.logger) }))),
         (id, where) => this.d.rounds.markPosted(id, where),
       );
       const notes: RoundNote[] = [];

@@ -65,7 +65,7 @@ export interface Spend {
 export interface NewVariant
   extends Pick<
     VariantRecord,
-    'headline' | 'body' | 'cta' | 'concept' | 'reason' | 'scores' | 'offline' | 'flags' | 'formats' | 'audience'
+    'headline' | 'body' | 'cta' | 'concept' | 'reason' | 'scores' | 'offline' | 'flags' | 'formats' | 'audience' | 'locales'
   > {
   label?: string;
 }
@@ -343,6 +343,7 @@ export class RoundService {
         messageTs: null,
         fileId: null,
         ...(v.audience ? { audience: v.audience } : {}),
+        ...(v.locales ? { locales: v.locales } : {}),
       };
     });
     if (beforeInsert) for (const [i, r] of records.entries()) await beforeInsert(r, i);

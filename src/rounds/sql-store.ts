@@ -91,6 +91,7 @@ function variantFromRow(r: SqlRow): VariantRecord {
     messageTs: str(r.message_ts),
     fileId: str(r.file_id),
     ...(typeof r.audience === 'string' ? { audience: r.audience } : {}),
+    ...(r.locales ? { locales: JSON.parse(String(r.locales)) } : {}),
   };
 }
 
@@ -448,6 +449,12 @@ export class SqlRoundStore implements RoundStore {
             v.audience ?? null,
           ],
         );
+        // A statement of its own: rounds without locales never touch the column. The words only:
+        // the generator's locale entries also carry their images, which a round does not keep.
+        if (v.locales) {
+          const words = v.locales.map(({ locale, status, headline, body, cta, flags }) => ({ locale, status, headline, body, cta, flags }));
+          await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(words), v.id]);
+        }
       }
     });
   }

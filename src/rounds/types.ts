@@ -32,6 +32,8 @@ export interface RoundOptions {
    * leader is a winner of its own. Absent or empty: one audience, the brief's.
    */
   audiences?: string[];
+  /** Locale tags (`--locales de,fr,zh-CN`): every variant gets copy per locale; votes stay per variant. */
+  locales?: string[];
 }
 
 export interface Round {
@@ -102,6 +104,18 @@ export interface VariantRecord {
   fileId: string | null;
   /** The audience segment it was made for (rounds with --audiences); absent otherwise. */
   audience?: string;
+  /** The variant's copy per locale (`--locales`), shown side by side; absent without locales. */
+  locales?: VariantLocale[];
+}
+
+/** A variant's copy in one locale as stored: written in the brief's language, translated, or not translated (empty). */
+export interface VariantLocale {
+  locale: string;
+  status: 'source' | 'translated' | 'not-translated';
+  headline: string;
+  body: string;
+  cta: string;
+  flags: string[];
 }
 
 /** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */

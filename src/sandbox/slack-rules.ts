@@ -51,6 +51,20 @@ export function checkBlocks(blocks: unknown, max = 50, files?: FileLookup): stri
     if (text && typeof text.text === 'string' && block.type === 'section' && text.text.length > 3000) {
       return `must be less than 3001 characters [json-pointer:/blocks/${i}/text/text]`;
     }
+    if (block.type === 'section') {
+      // docs.slack.dev/reference/block-kit/blocks/section-block: text or fields; at most 10 fields of
+      // at most 2000 characters each.
+      const fields = block.fields;
+      if (!text && !Array.isArray(fields)) return `must provide either text or fields [json-pointer:/blocks/${i}]`;
+      if (Array.isArray(fields)) {
+        if (fields.length > 10) return `no more than 10 items allowed [json-pointer:/blocks/${i}/fields]`;
+        for (const [j, f] of fields.entries()) {
+          const t = (f as { text?: unknown } | null)?.text;
+          if (typeof t !== 'string') return `missing text [json-pointer:/blocks/${i}/fields/${j}]`;
+          if (t.length > 2000) return `must be less than 2001 characters [json-pointer:/blocks/${i}/fields/${j}/text]`;
+        }
+      }
+    }
     if (block.type === 'image') {
       // docs.slack.dev/reference/block-kit/blocks/image-block: image_url or slack_file, and alt_text (≤ 2000).
       if (!block.image_url && !block.slack_file) return `image needs image_url or slack_file [json-pointer:/blocks/${i}]`;

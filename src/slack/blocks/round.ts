@@ -6,12 +6,13 @@ import { belowMinimum, brandScoreLine } from '../../generate/brand-score.ts';
 import { preferenceUncertain } from '../../rank/score.ts';
 import type { ApprovalState } from '../../rounds/approvals.ts';
 import { wholePercents } from '../../rounds/tally.ts';
-import type { RoundOptions, VariantScoresRecord } from '../../rounds/types.ts';
+import type { RoundOptions, VariantLocale, VariantScoresRecord } from '../../rounds/types.ts';
 import type { CloseResult, Failure, RoundNote, SegmentStanding, StatusLine } from '../../rounds/view.ts';
 import { audienceLine, segmentLeadersBlock } from './audiences.ts';
 import { afterVoteActions, approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
 import { ACTION, MENU } from './ids.ts';
 import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
+import { localeBlocks } from './locales.ts';
 
 export interface ParentView {
   brief: string;
@@ -34,6 +35,7 @@ function optionSummary(o: RoundOptions): string {
   if (o.brand) parts.push(`brand ${esc(o.brand)}`);
   if (o.anonymous) parts.push('anonymous votes');
   if (o.hideTally) parts.push('tally hidden until close');
+  if (o.locales?.length) parts.push(`locales ${esc(o.locales.join(', '))}`);
   return parts.join(' · ');
 }
 
@@ -133,6 +135,8 @@ export interface VariantView {
   offline: boolean;
   flags: string[];
   audience?: string;
+  /** Copy per locale (`--locales`), shown side by side. */
+  locales?: VariantLocale[];
 }
 
 export function variantAlt(v: VariantView): string {
@@ -195,6 +199,7 @@ export function variantMessage(p: {
       ),
     );
   blocks.push(section(`${esc(truncate(v.body, 2000))}\n*CTA:* ${esc(truncate(v.cta, 200))}`, { block_id: `copy-${v.label}` }));
+  blocks.push(...localeBlocks(v));
   const scoreText = `relevance ${s.relevance.toFixed(2)} · novelty ${s.novelty.toFixed(2)} · diversity ${s.diversity.toFixed(2)} · ${preferenceText(s.preference, { low: s.preferenceLow, high: s.preferenceHigh })} · total ${s.total.toFixed(2)}`;
   const notes = [scoreText];
   if (v.audience) notes.unshift(audienceLine(v.audience));

@@ -43,6 +43,7 @@ export const BRIEF_BLOCKS = {
   approvers: 'approvers',
   quorum: 'quorum',
   audiences: 'audiences',
+  locales: 'locales',
 } as const;
 
 export function briefModal(p: {
@@ -131,6 +132,11 @@ export function briefModal(p: {
           ),
         },
       },
+      textInput(BRIEF_BLOCKS.locales, 'Locales', {
+        optional: true,
+        max: 100,
+        placeholder: 'de, fr, zh-CN — copy for each market, one vote per variant',
+      }),
       textInput(BRIEF_BLOCKS.approvers, 'Approvers', {
         optional: true,
         max: 500,

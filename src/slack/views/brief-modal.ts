@@ -5,6 +5,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError, InputError, isAdError } from '../../errors.ts';
 import { parseAudiences } from '../../generate/audiences.ts';
+import { parseLocales } from '../../generate/locales.ts';
 import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from '../../rounds/approvals.ts';
@@ -36,6 +37,7 @@ export function briefFromForm(
     approvers?: string[];
     quorum?: number;
     audiences?: string[];
+    locales?: string[];
   };
   /** Approvers typed as @names, for Slack to resolve. */
   approverNames?: string[];
@@ -90,9 +92,20 @@ export function briefFromForm(
       .slice(0, 150);
     errors[isAdError(e) && e.code === 'BAD_QUORUM' ? BRIEF_BLOCKS.quorum : BRIEF_BLOCKS.approvers] = msg;
   }
+  let locales: string[] | undefined;
+  try {
+    const raw = text(BRIEF_BLOCKS.locales);
+    if (raw) locales = parseLocales(raw).map((l) => l.tag);
+  } catch (e) {
+    errors[BRIEF_BLOCKS.locales] = describeError(e)
+      .replace(/--locales/g, 'Locales')
+      .slice(0, 150);
+  }
   return {
     brief,
-    options: Object.keys(errors).length ? undefined : { channel, formats, brand, variants, fields, ...approval, ...segments.options },
+    options: Object.keys(errors).length
+      ? undefined
+      : { channel, formats, brand, variants, fields, ...approval, ...segments.options, ...(locales ? { locales } : {}) },
     approverNames,
     errors,
   };

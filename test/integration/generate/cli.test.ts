@@ -221,6 +221,42 @@ describe('adcreative generate', () => {
     );
   });
 
+  it('--locales: the brief language written and its files beside variants.json, other locales marked not translated', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gen-cli-'));
+    dirs.push(out);
+    const r = await run([
+      'Small-batch coffee, roasted Monday, at your door Wednesday',
+      '--variants',
+      '1',
+      '--formats',
+      'square',
+      '--locales',
+      'en-GB,de',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/en-GB: .+ {2}· {2}de: not translated/);
+    const [v] = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8')).variants;
+    expect(v.locales.map((l: { locale: string; status: string }) => [l.locale, l.status])).toEqual([
+      ['en-GB', 'source'],
+      ['de', 'not-translated'],
+    ]);
+    expect(v.locales[0]).toMatchObject({ headline: v.headline, files: { square: 'A-en-GB-square.png' } });
+    expect(pngSize(readFileSync(join(out, 'A-en-GB-square.png')))).toEqual([1080, 1080]);
+    expect(v.locales[1]).toMatchObject({ headline: '', files: {} });
+    expect(v.locales[1].flags.join()).toMatch(/German: not translated \(no text model: offline\)/);
+  });
+
+  it('--locales names a bad tag and what is expected', async () => {
+    const t = io();
+    const code = await main(['generate', 'x', '--locales', 'de,deutsch'], t);
+    expect(code).not.toBe(0);
+    expect(t.err()).toMatch(
+      /"deutsch" is not a locale tag; expected a language code with an optional region, such as de, fr, en-GB or zh-CN/,
+    );
+  });
+
   it('refuses an unknown brand, format or channel with the valid values, exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['generate', 'x', '--brand', 'globex'], /unknown brand "globex"; expected one of: acme, fernleaf, lumen, northwind, voltride/],

@@ -54,6 +54,19 @@ describe('fake Slack Web API', () => {
     await expect(client.chat.postMessage({ channel: 'C0GENERAL', text: 'x', blocks: tooMany })).rejects.toMatchObject({
       data: { error: 'invalid_blocks' },
     });
+    // Section fields (a variant's locales side by side): at most 10, each at most 2000 characters.
+    const field = (t: string) => ({ type: 'mrkdwn', text: t });
+    const withFields = (fields: unknown[]) => [{ type: 'section', fields }];
+    expect((await client.chat.postMessage({ channel: 'C0GENERAL', text: 'x', blocks: withFields([field('de'), field('fr')]) })).ok).toBe(
+      true,
+    );
+    for (const bad of [Array.from({ length: 11 }, () => field('x')), [field('x'.repeat(2001))]])
+      await expect(client.chat.postMessage({ channel: 'C0GENERAL', text: 'x', blocks: withFields(bad) })).rejects.toMatchObject({
+        data: { error: 'invalid_blocks' },
+      });
+    await expect(client.chat.postMessage({ channel: 'C0GENERAL', text: 'x', blocks: [{ type: 'section' }] })).rejects.toMatchObject({
+      data: { error: 'invalid_blocks' },
+    });
     await expect(client.chat.postMessage({ channel: 'C0RANDOM', text: 'x' })).rejects.toMatchObject({ data: { error: 'not_in_channel' } });
     await expect(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
     await expect(client.chat.postMessage({ channel: 'G0SECRET', text: 'x' })).rejects.toMatchObject({

@@ -37,6 +37,16 @@ describe('parseCommand', () => {
     expect(parseCommand('latte —variants 2', d)).toMatchObject({ options: { variants: 2 } });
   });
 
+  it('reads --locales as tags, and names a bad one with what is expected', () => {
+    expect(parseCommand('Cold brew --locales de,FR,zh_cn', d)).toMatchObject({ options: { locales: ['de', 'fr', 'zh-CN'] } });
+    expect(parseCommand('Cold brew', d)).not.toHaveProperty('options.locales');
+    expect(() => parseCommand('Cold brew --locales de,german', d)).toThrow(
+      /"german" is not a locale tag; expected a language code with an optional region, such as de, fr, en-GB or zh-CN/,
+    );
+    expect(() => parseCommand('Cold brew --locales de,fr,es,it,pt,nl,sv', d)).toThrow(/at most 6 locales; got 7/);
+    expect(() => parseCommand('Cold brew --locales', d)).toThrow(/--locales needs a value/);
+  });
+
   it('explains every mistake a person can make', () => {
     const err = (t: string) => {
       try {

@@ -1,0 +1,40 @@
+/**
+ * A variant's locales side by side in its message (`--locales`): one section field per locale
+ * with its headline, text and CTA, or "not translated". Votes stay per variant: there is one
+ * Vote button for all of them.
+ */
+import { localeName } from '../../generate/locales.ts';
+import type { VariantLocale, VariantRecord } from '../../rounds/types.ts';
+import { type Block, context, esc, LIMITS, md, truncate } from './kit.ts';
+
+function field(l: VariantLocale): string {
+  const name = `*${esc(localeName(l.locale))}* (${esc(l.locale)})${l.status === 'source' ? ' · as written' : ''}`;
+  if (l.status === 'not-translated') return `${name}\n_not translated_`;
+  // Three fields in one: each cut to share the field's 2000 characters.
+  return truncate(
+    `${name}\n*${esc(truncate(l.headline, 300))}*\n${esc(truncate(l.body, 1200))}\n_CTA:_ ${esc(truncate(l.cta, 200))}`,
+    LIMITS.fieldText,
+  );
+}
+
+/**
+ * `v` is the variant as it is now: the brief-language locale shows its current copy (an edit
+ * changes it), and translations made before an edit say so.
+ */
+export function localeBlocks(v: Pick<VariantRecord, 'label' | 'headline' | 'body' | 'cta' | 'flags' | 'locales'>): Block[] {
+  const { label } = v;
+  const locales = v.locales?.map((l) => (l.status === 'source' ? { ...l, headline: v.headline, body: v.body, cta: v.cta } : l));
+  if (!locales?.length) return [];
+  const shown = locales.slice(0, LIMITS.sectionFields);
+  const blocks: Block[] = [{ type: 'section', block_id: `locales-${label}`, fields: shown.map((l) => md(field(l), LIMITS.fieldText)) }];
+  const notes = locales.flatMap((l) => l.flags.filter((f) => !/not translated/.test(f)));
+  const missing = locales.filter((l) => l.status === 'not-translated').length;
+  const lines: string[] = [];
+  if (missing) lines.push(`${missing} of ${locales.length} locales not translated (no text model, or it failed)`);
+  if (notes.length) lines.push(esc(truncate(notes.join('; '), 500)));
+  if (v.flags.some((f) => f.startsWith('copy edited by')) && locales.some((l) => l.status === 'translated'))
+    lines.push(':warning: the translations are of the copy before it was edited');
+  lines.push(`One vote counts for variant ${label} in every locale.`);
+  blocks.push(context(...lines));
+  return blocks;
+}

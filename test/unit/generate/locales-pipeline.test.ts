@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/log.ts';
 import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
 import { limitsFor } from '../../../src/vocabulary.ts';
 import { fakeEncoder } from '../../helpers/fake-encoder.ts';
+import { tinyPng } from '../../helpers/png.ts';
 
 function pipeline(localizer?: Localizer) {
   const seen: CopyContext[] = [];
@@ -33,7 +34,8 @@ function pipeline(localizer?: Localizer) {
     prices: priceTable(),
     logger: silentLogger,
     compose: async () => ({
-      png: Buffer.from('png'),
+      // A real PNG: the brand score decodes the render to measure its colours.
+      png: Buffer.from(tinyPng(1, 1, [34, 34, 34])),
       width: 1,
       height: 1,
       scrim: 0,
@@ -75,6 +77,7 @@ describe('limits of the brief-language copy with locales', () => {
     };
     const online = pipeline(translating);
     const r = await online.p.generate(req);
+    expect(r.failures).toEqual([]);
     // German runs ~35 % longer than English: 27 / 1.35 = 20.
     expect(online.seen[0].limits.headline.max).toBe(20);
     expect(r.variants[0].locales?.map((l) => [l.locale, l.status, !!l.images?.square])).toEqual([

@@ -162,10 +162,13 @@ export async function generateForAudiences(
     try {
       r = await generator.generate({
         ...req,
+        // The brief's translation was one request: billed with the first segment, not once per segment.
+        billedBefore: i === 0 ? req.billedBefore : undefined,
         fields: { ...req.fields, audience },
         leader: opts.leaders ? opts.leaders.get(audience) : req.leader,
         inspiration: opts.inspirationFor ? await opts.inspirationFor(audience) : req.inspiration,
-        relevanceText: relevanceText(req.brief.trim(), audience),
+        // The translated brief where there is one: the English text tower reads a Chinese brief as noise.
+        relevanceText: relevanceText((req.searchText ?? req.brief).trim(), audience),
         // The brief's own embedding would score relevance without the segment.
         briefEmbedding: undefined,
         onProgress: req.onProgress && ((p) => req.onProgress?.({ ...p, done: p.done + i * p.total, total: p.total * audiences.length })),

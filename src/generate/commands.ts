@@ -177,6 +177,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor }).generate({
           brief,
           billedBefore: found.query.billed ? [found.query.billed] : undefined,
+          ...(found.query.text !== brief ? { searchText: found.query.text } : {}),
           brand: kit?.name,
           channel,
           formats,

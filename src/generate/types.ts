@@ -82,6 +82,8 @@ export interface GenerateRequest {
   briefEmbedding?: Float32Array;
   /** What CLIP relevance is scored against instead of `brief` (an audience segment's brief: audiences.ts). */
   relevanceText?: string;
+  /** The brief as the CLIP text tower read it for the search (translated: inspire.ts), when it differs from `brief`. */
+  searchText?: string;
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
 }

@@ -327,6 +327,7 @@ export class RoundRunner {
           inspiration: found.inspiration,
           briefEmbedding: found.embedding,
           billedBefore: found.query.billed ? [found.query.billed] : undefined,
+          ...(found.query.text !== round.brief ? { searchText: found.query.text } : {}),
           feedback: ctx.feedback,
           leader: ctx.leader,
           referenceImage: ctx.referenceImage,

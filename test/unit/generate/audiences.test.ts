@@ -10,7 +10,7 @@ import {
   totalVariants,
   variantsPerAudience,
 } from '../../../src/generate/audiences.ts';
-import { attachCost, costOf, emptyCost } from '../../../src/generate/pricing.ts';
+import { attachCost, type BilledRequest, costOf, emptyCost } from '../../../src/generate/pricing.ts';
 import type { GenerateRequest, Inspiration } from '../../../src/generate/types.ts';
 import type { SearchHit, SearchQuery } from '../../../src/library/types.ts';
 import { fakeGenerator } from '../../helpers/fakes.ts';
@@ -131,6 +131,22 @@ describe('generating per audience', () => {
       ['C', 'parents'],
     ]);
     expect(r.failures).toEqual([{ label: 'B', stage: 'image', message: 'for students: image model timed out after 3 tries' }]);
+  });
+
+  it('a translated brief: each segment is ranked against the translation, and the translation is billed once', async () => {
+    const g = fakeGenerator();
+    const translation: BilledRequest = {
+      model: 'gpt-4o-mini',
+      endpoint: 'chat',
+      text: { input: 40, cachedInput: 0, output: 12 },
+      image: { input: 0, cachedInput: 0, output: 0 },
+    };
+    await generateForAudiences(g, request({ brief: '冷萃咖啡浓缩液', searchText: 'Cold brew concentrate', billedBefore: [translation] }), [
+      'students',
+      'parents',
+    ]);
+    expect(g.requests.map((q) => q.relevanceText)).toEqual(['Cold brew concentrate — for students', 'Cold brew concentrate — for parents']);
+    expect(g.requests.map((q) => q.billedBefore?.length ?? 0)).toEqual([1, 0]);
   });
 
   it('sums the spend, and a failing segment still carries what the earlier ones billed', async () => {

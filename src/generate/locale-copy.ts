@@ -250,7 +250,9 @@ export function createOpenAILocalizer(opts: { client: OpenAIClient; model: strin
       });
     } catch (e) {
       if (ctx.signal?.aborted) throw new GenerationError('CANCELLED', 'generation was cancelled');
-      opts.logger.warn('locales: rewrite failed; shortening at a word instead', { reason: e instanceof Error ? e.message : String(e) });
+      // describeOpenAIError, never the raw message: a 401's message quotes part of the API key.
+      const reason = e instanceof SyntaxError ? 'the model returned malformed JSON' : describeOpenAIError(e, opts.retries);
+      opts.logger.warn('locales: rewrite failed; shortening at a word instead', { reason });
     }
   }
 

@@ -94,6 +94,14 @@ export function parseLocales(raw: string): Locale[] {
     .map((s) => s.trim())
     .filter(Boolean);
   if (!parts.length) throw new InputError('BAD_LOCALE', '--locales needs at least one locale tag, such as de or zh-CN (comma-separated).');
+  // `--locales de, fr` reaches here as "de," (the command line splits at the space): "fr" went into
+  // the brief and the round would run without it, so say how to write the list instead.
+  if (/,\s*$/.test(raw)) {
+    throw new InputError(
+      'BAD_LOCALE',
+      `--locales ends with a comma (${JSON.stringify(raw)}); write the list without spaces, such as de,fr,zh-CN, or put it in quotes.`,
+    );
+  }
   const out: Locale[] = [];
   for (const p of parts) {
     const l = parseLocale(p);

@@ -2,7 +2,7 @@
  * What the settings select, without loading any client: the providers (OpenAI or offline), the
  * image settings checked against the model, and the estimate of a round's cost before it is made.
  */
-import type { Config } from '../config.ts';
+import { type Config, SETTINGS } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { checkImageSettings, type ImageSettings, imageSettingsOf } from './image-models.ts';
 import { checkLifecycles, type ModelInUse } from './model-lifecycle.ts';
@@ -54,6 +54,14 @@ export function checkOpenAISettings(cfg: OpenAISettings, today: Date = new Date(
     problems.push(...life.problems);
     warnings.push(...life.warnings);
   }
+  // The default image model moved to OpenAI's current one (2026-12); a compatible server (Azure, a
+  // proxy) may serve only older names, and would refuse every picture: say which one is asked for.
+  const defaultModel = SETTINGS.openaiImageModel.default;
+  if (cfg.openaiApiKey && cfg.openaiBaseUrl && cfg.imageProvider !== 'studio' && cfg.openaiImageModel === defaultModel) {
+    warnings.push(
+      `OPENAI_IMAGE_MODEL is ${defaultModel} (the default) and OPENAI_BASE_URL is set: check that server serves it, or set OPENAI_IMAGE_MODEL to a model it does`,
+    );
+  }
   let table: PriceTable | undefined;
   try {
     table = openaiPriceTable(cfg);
@@ -64,8 +72,13 @@ export function checkOpenAISettings(cfg: OpenAISettings, today: Date = new Date(
     const used: [string, string][] = [['OPENAI_TEXT_MODEL', cfg.openaiTextModel]];
     if (cfg.imageProvider !== 'studio') used.push(['OPENAI_IMAGE_MODEL', cfg.openaiImageModel]);
     for (const [name, model] of used.filter(([, m]) => !table[m])) {
+      // An image model priced with text fields only would cost its pictures $0: name the image fields.
+      const fields =
+        name === 'OPENAI_IMAGE_MODEL'
+          ? `${model}:input=USD,${model}:image_input=USD,${model}:image_output=USD`
+          : `${model}:input=USD,${model}:cached_input=USD,${model}:output=USD`;
       problems.push(
-        `${name}=${model} has no price, so its cost could not be counted: add it to OPENAI_PRICES (e.g. ${model}:input=USD,${model}:cached_input=USD,${model}:output=USD per 1M tokens)`,
+        `${name}=${model} has no price, so its cost could not be counted: add it to OPENAI_PRICES (e.g. ${fields} per 1M tokens; see the model's page on developers.openai.com)`,
       );
     }
   }

@@ -56,4 +56,22 @@ describe('models OpenAI has shut down', () => {
     ).not.toThrow();
     expect(checkLifecycles([{ variable: 'X', model: 'gpt-4o-mini' }], new Date('2026-10-01T00:00:00Z'), false).warnings).toEqual([]);
   });
+
+  it('following the advice to gpt-image-2.6-flare asks for its image prices, not text ones that would cost its pictures $0', () => {
+    expect(() => checkOpenAISettings(loadConfig({ ...KEY, OPENAI_IMAGE_MODEL: 'gpt-image-2.6-flare' }), DEC_5_2026)).toThrow(
+      /OPENAI_IMAGE_MODEL=gpt-image-2\.6-flare has no price.*gpt-image-2\.6-flare:image_input=USD,gpt-image-2\.6-flare:image_output=USD/,
+    );
+  });
+
+  it('through OPENAI_BASE_URL, says the default image model is asked for (the server may serve only older names)', () => {
+    const base = { ...KEY, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
+    expect(checkOpenAISettings(loadConfig(base), DEC_5_2026).warnings).toContain(
+      'OPENAI_IMAGE_MODEL is gpt-image-2.6-sunburst (the default) and OPENAI_BASE_URL is set: check that server serves it, or set OPENAI_IMAGE_MODEL to a model it does',
+    );
+    expect(
+      checkOpenAISettings(loadConfig({ ...base, OPENAI_IMAGE_MODEL: 'my-image-model' }), DEC_5_2026).warnings.some((w) =>
+        w.includes('(the default)'),
+      ),
+    ).toBe(false);
+  });
 });

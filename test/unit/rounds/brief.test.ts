@@ -44,6 +44,10 @@ describe('parseCommand', () => {
       /"german" is not a locale tag; expected a language code with an optional region, such as de, fr, en-GB or zh-CN/,
     );
     expect(() => parseCommand('Cold brew --locales de,fr,es,it,pt,nl,sv', d)).toThrow(/at most 6 locales; got 7/);
+    // A space after a comma ends the value: "fr" would have gone into the brief, unseen.
+    expect(() => parseCommand('Cold brew --locales de, fr', d)).toThrow(
+      /--locales ends with a comma .*such as de,fr,zh-CN, or put it in quotes/,
+    );
     expect(() => parseCommand('Cold brew --locales', d)).toThrow(/--locales needs a value/);
   });
 

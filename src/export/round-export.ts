@@ -9,12 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../errors.ts';
 import type { GeneratedVariant, Generator } from '../generate/types.ts';
+import { audienceTag } from '../library/audience.ts';
 import type { Library, NewCreative } from '../library/types.ts';
 import type { Logger } from '../log.ts';
 import { contentHash } from '../rounds/approvals.ts';
 import type { AssetStore, VariantAssets } from '../rounds/assets.ts';
+import { hasAudiences, segmentStandings } from '../rounds/audiences.ts';
 import { formatsOf } from '../rounds/promote.ts';
-import type { RoundService } from '../rounds/service.ts';
+import { type RoundService, toTallyVariant } from '../rounds/service.ts';
 import type { ExportRecord, Round, VariantRecord } from '../rounds/types.ts';
 import type { Recipient, RoundNote, RoundView } from '../rounds/view.ts';
 import { FORMATS, type FormatName, PLATFORMS } from '../vocabulary.ts';
@@ -62,6 +64,15 @@ export class RoundExporter {
       { brand: round.options.brand, formats: missing },
     );
     return { ...assets.images, ...Object.fromEntries(missing.filter((f) => made.images[f]).map((f) => [f, made.images[f]])) };
+  }
+
+  /** The variants that won their audience segment (rounds with --audiences), the round's winner among them. */
+  private async segmentWinnerIds(round: Round): Promise<Set<string>> {
+    if (!hasAudiences(round.options)) return new Set();
+    const t = await this.d.rounds.tally(round.id);
+    return new Set(
+      segmentStandings(t.variants, t.tally, toTallyVariant, round.winnerVariantId).flatMap((s) => (s.leader ? [s.leader.variantId] : [])),
+    );
   }
 
   /** "Export" on a closed round: the zip in the thread, and the exports on record. */
@@ -145,11 +156,16 @@ export class RoundExporter {
     // Siblings join the library (the winner is there since the close), so their results count too.
     const creativeIds = new Map<string, string>();
     if (round.winnerCreativeId) creativeIds.set(winnerKey, round.winnerCreativeId);
-    const siblings = creatives.filter((c) => c.role === 'sibling');
+    // Each audience's winner went into the library at close, tagged with its segment: re-added as
+    // a sibling it would lose "winner" and its audience tag (the library merges rows by image).
+    const segmentWinners = await this.segmentWinnerIds(round);
+    const siblings = creatives.filter((c) => c.role === 'sibling' && !segmentWinners.has(c.variantId ?? ''));
     if (siblings.length) {
       try {
         const lib = await this.d.library();
-        const added = await lib.add(siblings.map((c) => siblingCreative(round, c, byKey.get(c.adKey)?.images ?? {})));
+        const added = await lib.add(
+          siblings.map((c) => siblingCreative(round, c, byKey.get(c.adKey)?.images ?? {}, byKey.get(c.adKey)?.v.audience)),
+        );
         siblings.forEach((c, i) => {
           const id = added.ids[i];
           if (id) creativeIds.set(c.adKey, id);
@@ -236,7 +252,12 @@ export class RoundExporter {
 }
 
 /** A sibling as a library row: exported to the platforms, with where it came from. */
-function siblingCreative(round: Round, c: ExportCreative, images: Partial<Record<FormatName, Uint8Array>>): NewCreative {
+function siblingCreative(
+  round: Round,
+  c: ExportCreative,
+  images: Partial<Record<FormatName, Uint8Array>>,
+  audience: string | undefined,
+): NewCreative {
   const main: FormatName = images.square ? 'square' : (FORMATS.find((f) => images[f]) ?? 'square');
   return {
     image: images[main] as Uint8Array,
@@ -249,7 +270,8 @@ function siblingCreative(round: Round, c: ExportCreative, images: Partial<Record
     body: c.copy.body,
     cta: c.copy.cta,
     caption: `${c.copy.headline}. ${c.copy.body}`,
-    tags: ['exported', 'sibling'],
+    // Its audience too, so retrieval filtered by audience still finds it.
+    tags: ['exported', 'sibling', ...(audience ? [audienceTag(audience)] : [])],
     provenance: JSON.stringify({
       brief: round.brief,
       round: round.number,

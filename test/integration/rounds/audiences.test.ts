@@ -184,6 +184,32 @@ describe('a brief with --audiences "students; parents"', () => {
     );
     const closed = await services.store.getRound(round.id);
     expect(closed?.winnerCreativeId).toBe(students[0].id);
+
+    // Export: the segment winners keep "winner" and their audience in the library (the export adds
+    // siblings by image, and re-adding a segment winner as one replaced its tags); a variant that won
+    // nothing joins as a sibling with its audience.
+    const closedTally = tallyMessage(slack, C, parent.ts);
+    if (!closedTally) throw new Error('no tally');
+    await d.blockAction({ user: 'U0ALICE', channel: C, message: closedTally, action: { action_id: 'export_winner', value: round.id } });
+    await slack.waitFor(
+      () => slack.thread(C, parent.ts).find((m) => m.files.some((id) => slack.files.get(id)?.name.endsWith('.zip'))),
+      30_000,
+      'the zip',
+    );
+    // The siblings join the library after the zip is posted.
+    let exported: Awaited<ReturnType<typeof lib.search>> = [];
+    for (let i = 0; i < 100 && !exported.length; i++) {
+      exported = (await lib.search({ text: brief, k: 20 })).filter((h) => h.tags.includes('exported'));
+      if (!exported.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(exported.length).toBeGreaterThan(0);
+    expect(exported.every((h) => h.tags.some((t) => t.startsWith('audience:')))).toBe(true);
+    const afterExport = await lib.search({ text: brief, k: 20, filters: { audience: 'parents' } });
+    expect(afterExport.find((h) => h.headline === 'Cold brew 1 for nap time')?.tags).toEqual(['winner', 'audience:parents']);
+    expect(
+      (await lib.search({ text: brief, k: 20, filters: { audience: 'students' } })).find((h) => h.headline === 'Cold brew 2 for exam week')
+        ?.tags,
+    ).toEqual(['winner', 'audience:students']);
     expect(openai.refused).toEqual([]);
   });
 });

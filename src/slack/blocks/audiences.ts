@@ -5,7 +5,11 @@
 import type { SegmentStanding } from '../../rounds/view.ts';
 import { type Block, context, esc, LIMITS, type Message, section, truncate } from './kit.ts';
 
-/** The line before a segment's variants: they are written and ranked for this audience. */
+/**
+ * The line before a segment's variants: they are written and ranked for this audience. Votes are
+ * one per person per round (the votes table's key), not one per segment: the line says so, so
+ * nobody believes they backed a leader in each.
+ */
 export function audienceHeadingMessage(p: { audience: string; labels: string[]; round: number }): Message {
   const who = esc(truncate(p.audience, 200));
   const variants = `variant${p.labels.length === 1 ? '' : 's'} ${p.labels.join(', ')}`;
@@ -13,7 +17,7 @@ export function audienceHeadingMessage(p: { audience: string; labels: string[]; 
     text: truncate(`For ${who}: ${variants} of round ${p.round}`, 3000),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`For ${p.audience}`, LIMITS.headerText), emoji: false } },
-      context(`Round ${p.round} · ${variants}, written and ranked for this audience. Vote for the one that speaks to them best.`),
+      context(`Round ${p.round} · ${variants}, written and ranked for this audience. Each person has one vote in the round, across all audiences; each audience's leader is decided by the votes given to its variants.`),
     ],
   };
 }

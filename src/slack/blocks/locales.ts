@@ -27,10 +27,12 @@ export function localeBlocks(v: Pick<VariantRecord, 'label' | 'headline' | 'body
   if (!locales?.length) return [];
   const shown = locales.slice(0, LIMITS.sectionFields);
   const blocks: Block[] = [{ type: 'section', block_id: `locales-${label}`, fields: shown.map((l) => md(field(l), LIMITS.fieldText)) }];
-  const notes = locales.flatMap((l) => l.flags.filter((f) => !/not translated/.test(f)));
+  // Every flag, the reasons a locale was not translated included (offline, a failed call, a variant
+  // made again after translation): a generic reason would be wrong for most of them.
+  const notes = locales.flatMap((l) => l.flags);
   const missing = locales.filter((l) => l.status === 'not-translated').length;
   const lines: string[] = [];
-  if (missing) lines.push(`${missing} of ${locales.length} locales not translated (no text model, or it failed)`);
+  if (missing) lines.push(`${missing} of ${locales.length} locales not translated`);
   if (notes.length) lines.push(esc(truncate(notes.join('; '), 500)));
   if (v.flags.some((f) => f.startsWith('copy edited by')) && locales.some((l) => l.status === 'translated'))
     lines.push(':warning: the translations are of the copy before it was edited');

@@ -48,6 +48,8 @@ describe("a variant's locales in the thread", () => {
     const all = JSON.stringify(m.blocks);
     expect(all).toContain('1 of 4 locales not translated');
     expect(all).toContain('shortened at a word to fit the meta limit of 27');
+    // Why French is missing, as the pipeline said it, not a generic guess.
+    expect(all).toContain('French: not translated (no text model: offline)');
     // Votes are per variant: one Vote button, whatever the number of locales.
     expect(all.match(/"Vote A"/g)).toHaveLength(1);
   });

@@ -17,7 +17,9 @@ export function audienceHeadingMessage(p: { audience: string; labels: string[]; 
     text: truncate(`For ${who}: ${variants} of round ${p.round}`, 3000),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`For ${p.audience}`, LIMITS.headerText), emoji: false } },
-      context(`Round ${p.round} · ${variants}, written and ranked for this audience. Each person has one vote in the round, across all audiences; each audience's leader is decided by the votes given to its variants.`),
+      context(
+        `Round ${p.round} · ${variants}, written and ranked for this audience. Each person has one vote in the round, across all audiences; each audience's leader is decided by the votes given to its variants.`,
+      ),
     ],
   };
 }

@@ -29,6 +29,8 @@ export interface Embedded {
 
 export interface ShownVariant extends Embedded {
   variantId: string;
+  /** The audience segment it was made for (rounds with --audiences): a vote chooses only among its own segment. */
+  audience?: string;
 }
 
 /** One person's (current) vote in a round: the variant chosen among those shown. */

@@ -63,7 +63,12 @@ export async function shownVariants(
   const usable = withAssets.filter((x) => x.a?.imageEmbedding.length);
   if (!usable.length) return [];
   const texts = await deps.encoder.embedTexts(usable.map((x) => copyText(x.v)));
-  return usable.map((x, i) => ({ variantId: x.v.id, imageEmbedding: x.a?.imageEmbedding as Float32Array, textEmbedding: texts[i] }));
+  return usable.map((x, i) => ({
+    variantId: x.v.id,
+    imageEmbedding: x.a?.imageEmbedding as Float32Array,
+    textEmbedding: texts[i],
+    ...(x.v.audience ? { audience: x.v.audience } : {}),
+  }));
 }
 
 /** Votes of finished rounds with the shown variants' embeddings; variants without stored assets are left out. */
@@ -96,9 +101,13 @@ export function roundVoteSource(deps: {
         const shown = await shownVariants({ store: deps.store, assets: deps.assets, encoder }, r.id);
         if (shown.length < 2) continue;
         for (const vote of votes) {
-          if (shown.some((s) => s.variantId === vote.variantId)) {
-            out.push({ roundId: r.id, chosenVariantId: vote.variantId, shown, userId: vote.user });
-          }
+          const chosen = shown.find((s) => s.variantId === vote.variantId);
+          if (!chosen) continue;
+          // With audiences, a vote picks among its own segment's variants: another segment's were
+          // written for other people, not turned down.
+          const among = shown.filter((s) => s.audience === chosen.audience);
+          if (among.length < 2) continue;
+          out.push({ roundId: r.id, chosenVariantId: vote.variantId, shown: among, userId: vote.user });
         }
       }
       return out;

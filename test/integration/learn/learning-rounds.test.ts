@@ -207,3 +207,67 @@ describe('learning loop on PostgreSQL (DATABASE_URL set), as `train preference` 
     expect(existsSync(join(env.DATA_DIR, 'state.sqlite'))).toBe(false);
   });
 });
+
+describe('votes in a round with audiences', () => {
+  it("choose among the voter's own segment: another segment's variants were not turned down", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adc-learning-audiences-'));
+    const store = await openSqliteStore(join(dir, 'state.sqlite'));
+    const a = createFileAssetStore(join(dir, 'variants'));
+    try {
+      const at = new Date(Date.UTC(2026, 0, 1));
+      await store.insertRound(
+        {
+          id: 'r',
+          channel: 'C1',
+          threadTs: '1.0',
+          number: 1,
+          brief: 'b',
+          author: 'U1',
+          startedBy: 'U1',
+          options: { ...options, variants: 2, audiences: ['students', 'parents'] },
+          createdAt: at,
+          imagesPlanned: 4,
+        },
+        caps,
+      );
+      const audiences = ['students', 'students', 'parents', 'parents'];
+      await store.insertVariants(
+        audiences.map((audience, i) => ({
+          id: `v${i}`,
+          roundId: 'r',
+          label: 'ABCD'[i],
+          position: i,
+          headline: `Headline ${i}`,
+          body: 'Body',
+          cta: 'Shop',
+          concept: 'c',
+          reason: 'r',
+          scores: { relevance: 0.2, novelty: 0.5, diversity: 0.3, preference: null, total: 0.3 },
+          offline: true,
+          flags: [],
+          formats: ['square'],
+          messageTs: null,
+          fileId: null,
+          audience,
+        })),
+      );
+      for (let i = 0; i < 4; i++) {
+        const emb = Float32Array.from({ length: D }, (_, j) => (j === i ? 1 : 0));
+        await a.save('r', `v${i}`, { images: {}, preview: new Uint8Array([1]), visual: new Uint8Array([1]), imageEmbedding: emb });
+      }
+      await store.transitionRound('r', ['generating'], 'open');
+      await store.swapVote({ roundId: 'r', user: 'U1', expected: null, next: 'v0', source: 'button', at });
+      await store.swapVote({ roundId: 'r', user: 'U2', expected: null, next: 'v3', source: 'button', at });
+      await store.transitionRound('r', ['open'], 'closed', { closedAt: at, winnerVariantId: 'v0' });
+      const enc = fakeEncoder({ dims: D });
+      const votes = await roundVoteSource({ store, assets: a, encoder: async () => enc }).votes();
+      expect(votes.map((v) => [v.chosenVariantId, v.shown.map((s) => s.variantId)])).toEqual([
+        ['v0', ['v0', 'v1']],
+        ['v3', ['v2', 'v3']],
+      ]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

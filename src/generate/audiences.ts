@@ -150,6 +150,12 @@ export async function generateForAudiences(
     leaders?: ReadonlyMap<string, NonNullable<GenerateRequest['leader']>>;
     /** Each segment's inspiration (audienceInspiration); absent: every segment gets `req.inspiration`. */
     inspirationFor?: (audience: string) => Promise<Inspiration[]>;
+    /**
+     * The text the brief was searched with (inspire's query: the English translation of a brief
+     * the CLIP text tower cannot read). Each segment's relevance is scored against it, as a round
+     * without segments is (its briefEmbedding is the same text's); absent: the brief as written.
+     */
+    searchText?: string;
   } = {},
 ): Promise<GenerateResult> {
   if (!audiences?.length) return generator.generate(req);
@@ -162,10 +168,13 @@ export async function generateForAudiences(
     try {
       r = await generator.generate({
         ...req,
+        // Spent once before the round (the brief's translation for the search): billed with the
+        // first segment only, or every segment would count it again in the summed cost.
+        billedBefore: i === 0 ? req.billedBefore : undefined,
         fields: { ...req.fields, audience },
         leader: opts.leaders ? opts.leaders.get(audience) : req.leader,
         inspiration: opts.inspirationFor ? await opts.inspirationFor(audience) : req.inspiration,
-        relevanceText: relevanceText(req.brief.trim(), audience),
+        relevanceText: relevanceText((opts.searchText ?? req.brief).trim(), audience),
         // The brief's own embedding would score relevance without the segment.
         briefEmbedding: undefined,
         onProgress: req.onProgress && ((p) => req.onProgress?.({ ...p, done: p.done + i * p.total, total: p.total * audiences.length })),

@@ -174,7 +174,7 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           k: 5,
           general: inspiration,
         });
-        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor }).generate({
+        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor, searchText: found.query.text }).generate({
           brief,
           billedBefore: found.query.billed ? [found.query.billed] : undefined,
           brand: kit?.name,

@@ -313,6 +313,7 @@ export class RoundRunner {
           k: this.d.settings.inspirationCount,
           general: found.inspiration,
         }),
+        searchText: found.query.text,
       });
       let result: GenerateResult;
       try {

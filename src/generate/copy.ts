@@ -55,9 +55,16 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * A letter or digit that joins a word: Chinese, Japanese, Thai and the like are written without
+ * spaces, so their letters never make a word boundary ("Acme跑鞋" says "Acme"; "超便宜的" says
+ * "便宜"). Without this, must-say and never-say words were never found in such copy.
+ */
+const WORD_CHAR = '(?![\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}\\p{sc=Thai}\\p{sc=Lao}\\p{sc=Khmer}\\p{sc=Myanmar}])[\\p{L}\\p{N}]';
+
 /** The never-say words/phrases that occur in `text` as whole words (any case). */
 export function findBanned(text: string, banned: string[]): string[] {
-  return banned.filter((w) => new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(w)}(?![\\p{L}\\p{N}])`, 'iu').test(text));
+  return banned.filter((w) => new RegExp(`(?<!${WORD_CHAR})${escapeRe(w)}(?!${WORD_CHAR})`, 'iu').test(text));
 }
 
 interface Issue {

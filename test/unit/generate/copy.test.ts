@@ -34,6 +34,14 @@ describe('never-say words', () => {
     expect(findBanned('fake meat, honestly', ['fake meat'])).toEqual(['fake meat']);
   });
 
+  it('find words in copy written without spaces (Chinese, Japanese, Thai), still not inside Latin words', () => {
+    expect(findBanned('Acme夏季跑鞋，全场50%折扣', ['Acme', '50%'])).toEqual(['Acme', '50%']);
+    expect(findBanned('超便宜的跑鞋', ['便宜'])).toEqual(['便宜']);
+    expect(findBanned('安いAcmeのくつ', ['acme'])).toEqual(['acme']);
+    expect(findBanned('跑鞋 Acmex', ['Acme'])).toEqual([]);
+    expect(findBanned('跑鞋 xAcme', ['Acme'])).toEqual([]);
+  });
+
   it('copy that still uses one is rejected; over-long copy is trimmed and flagged', () => {
     const c = ctx();
     expect(finalise({ headline: 'Cheap and good', body: 'x', cta: 'Go', concept: '', flags: [], offline: false }, c).rejected).toMatch(

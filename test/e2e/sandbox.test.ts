@@ -248,6 +248,70 @@ describe.skipIf(!run)('sandbox in a browser', () => {
     await expect.poll(() => parent.textContent(), { timeout: 30_000 }).toMatch(/ready/);
   }, 120_000);
 
+  it('approvers approve the leader, the round closes by itself, Export winner posts a zip in the thread', async () => {
+    await actAs(ALICE);
+    await page
+      .locator('#composer-input')
+      .fill('/adcreative Solar phone charger for festival campers --variants 2 --approvers @bob,@carol --quorum 2');
+    await page.locator('#composer-input').press('Enter');
+    const parent = page.locator('#messages .msg').filter({ hasText: 'Solar phone charger' }).first();
+    await parent.waitFor();
+    await parent.locator('.replies-link').click();
+    await expect.poll(() => variants().count(), { timeout: 60_000 }).toBe(2);
+    const tally1 = () =>
+      thread()
+        .locator('.msg')
+        .filter({ hasText: /Tally · round 1/ })
+        .last();
+    const approveB = () => tally1().getByRole('button', { name: 'Approve B' });
+    // No variant leads yet: nothing to approve.
+    await expect.poll(() => tally1().textContent(), { timeout: 20_000 }).toMatch(/2 of 2 approvers .*no variant leads yet/);
+
+    // Ada's vote makes B lead; the tally offers "Approve B".
+    await actAs(ADA);
+    await vote('B', 1);
+    await approveB().waitFor({ timeout: 20_000 });
+    // Alice is not an approver: refused, to her only.
+    await actAs(ALICE);
+    await approveB().click();
+    await page
+      .locator('.msg.ephemeral')
+      .filter({ hasText: /Only the approvers/ })
+      .first()
+      .waitFor();
+    await actAs(BOB);
+    await approveB().click();
+    await expect.poll(() => tally1().textContent(), { timeout: 20_000 }).toMatch(/approved by @bob — 1\/2/);
+    await screenshot('approval-1-of-2');
+
+    // Carol's approval is the second of two: the round closes with B, and offers the export.
+    await actAs(CAROL);
+    await approveB().click();
+    await expect.poll(() => parent.textContent(), { timeout: 30_000 }).toMatch(/Winner: variant B/);
+    const exportButton = tally1().getByRole('button', { name: 'Export winner' });
+    await exportButton.waitFor({ timeout: 20_000 });
+    expect(
+      await tally1()
+        .getByRole('button', { name: /Close round/ })
+        .count(),
+    ).toBe(0);
+
+    await actAs(ALICE);
+    await exportButton.click();
+    const zip = thread()
+      .locator('.msg-files a.file-chip')
+      .filter({ hasText: /Ad export · round 1/ });
+    await zip.first().waitFor({ timeout: 60_000 });
+    const href = await zip.first().getAttribute('href');
+    const res = await page.request.get(new URL(href ?? '', page.url()).toString());
+    expect(res.headers()['content-type']).toMatch(/application\/zip/);
+    // A zip begins with its local file header, "PK\x03\x04".
+    expect((await res.body()).subarray(0, 4).toString('latin1')).toBe('PK\x03\x04');
+    await expect.poll(() => tally1().getByRole('button', { name: 'Results' }).count(), { timeout: 20_000 }).toBe(1);
+    await zip.first().scrollIntoViewIfNeeded();
+    await screenshot('exported');
+  }, 180_000);
+
   it('adds an image someone posted to the creative library with the message shortcut', async () => {
     await actAs(CAROL);
     await page

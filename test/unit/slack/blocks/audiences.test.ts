@@ -55,6 +55,10 @@ describe('audiences in the thread', () => {
     const m = audienceHeadingMessage({ audience: 'parents <of> toddlers', labels: ['C', 'D'], round: 2 });
     expect(m.text).toBe('For parents &lt;of&gt; toddlers: variants C, D of round 2');
     expect(JSON.stringify(m.blocks)).toContain('For parents <of> toddlers');
+    // A person votes once in each audience (migration 6), not once across them all.
+    const rule = JSON.stringify(m.blocks);
+    expect(rule).toContain('Each person has one vote in each audience: a vote here replaces only your vote for this audience');
+    expect(rule).not.toMatch(/across/);
     const long = audienceHeadingMessage({ audience: huge, labels: ['A'], round: 1 });
     expect(checkMessage(long)).toEqual([]);
     expect(checkBlocks(long.blocks)).toBeUndefined();
@@ -63,6 +67,10 @@ describe('audiences in the thread', () => {
   it('each variant says its audience; the parent lists the audiences and that variants are per audience', () => {
     const v = variantMessage({ round: 1, variant: variant('C', 'parents'), fileId: null, voteReaction: '+1' });
     expect(JSON.stringify(v.blocks)).toContain('For *parents*');
+    expect(JSON.stringify(v.blocks)).toContain('one vote per person for this audience; click again to take it back');
+    expect(JSON.stringify(variantMessage({ round: 1, variant: variant('C'), fileId: null, voteReaction: '+1' }).blocks)).toContain(
+      '— one vote per person; click again',
+    );
     expect(JSON.stringify(variantMessage({ round: 1, variant: variant('C'), fileId: null, voteReaction: '+1' }).blocks)).not.toContain(
       'For *',
     );

@@ -200,6 +200,14 @@ describe('a brief with --audiences', () => {
     ]);
   });
 
+  it('a voter of an anonymous round with audiences hears which audience their vote is in', async () => {
+    const r = runner();
+    const round = await start(r, 'Cold brew --audiences "students; parents" --variants 2 --anonymous');
+    const [, , c] = await rounds.variants(round.id);
+    await r.voted(await rounds.buttonVote(c.id, BOB), { user: BOB, channel: C });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'your_vote', label: 'C', retracted: false, audience: 'parents' });
+  });
+
   it('a segment nobody voted for has no winner and stores nothing', async () => {
     const r = runner();
     const round = await start(r, 'Cold brew --audiences "students; parents" --variants 2');

@@ -4,6 +4,7 @@ import type { SegmentStanding } from '../../../../src/rounds/view.ts';
 import { EMOJI, renderBlocks } from '../../../../src/sandbox/blockkit.ts';
 import { checkBlocks } from '../../../../src/sandbox/slack-rules.ts';
 import { audienceHeadingMessage, audienceHeadings, segmentLeadersBlock } from '../../../../src/slack/blocks/audiences.ts';
+import { noticeMessage } from '../../../../src/slack/blocks/ephemeral.ts';
 import { checkMessage, checkView } from '../../../../src/slack/blocks/kit.ts';
 import { noteText, parentMessage, tallyMessage, variantMessage } from '../../../../src/slack/blocks/round.ts';
 import { BRIEF_BLOCKS, briefModal } from '../../../../src/slack/blocks/views.ts';
@@ -89,6 +90,17 @@ describe('audiences in the thread', () => {
       status: 'writing',
     });
     expect(JSON.stringify(p.blocks)).toContain('2 variants per audience · square · meta · audiences: students; parents');
+  });
+
+  it('a private vote confirmation names the audience the vote is in, and that the others stand', () => {
+    const text = (m: ReturnType<typeof noticeMessage>) => JSON.stringify(m.blocks);
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: false, audience: 'parents <of> toddlers' }))).toContain(
+      'Your vote for parents &lt;of&gt; toddlers: variant C. You have one vote in each audience.',
+    );
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: true, audience: 'parents' }))).toContain(
+      'You took back your vote for variant C (for parents); your votes in other audiences stand.',
+    );
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: false }))).toContain('Your vote: variant C.');
   });
 
   it("the tally names each segment's leader, or that it has no votes; the winners once closed", () => {

@@ -192,7 +192,8 @@ export const MIGRATIONS: Migration[] = [
     name: 'one vote per person per audience segment (issue 18: --audiences)',
     // A primary key cannot be changed in place on SQLite, so the table is rebuilt (the same
     // statements on PostgreSQL). '' is "no audience": a key column cannot be NULL. Each kept
-    // vote goes to the segment of the variant it is for; nothing references votes.
+    // vote goes to the segment of the variant it is for; nothing references votes. (On PostgreSQL
+    // the key keeps its first name, votes_v6_pkey.)
     sql: [
       `CREATE TABLE votes_v6 (
         round_id TEXT NOT NULL REFERENCES rounds (id),

@@ -64,6 +64,8 @@ export interface TasteLearnerDeps {
 interface LiveVote {
   roundId: string;
   variantId: string;
+  /** Its segment ('' without audiences): the choice was among that segment's variants only. */
+  audience: string;
 }
 
 export function createTasteLearner(deps: TasteLearnerDeps): TasteLearner {
@@ -95,7 +97,8 @@ export function createTasteLearner(deps: TasteLearnerDeps): TasteLearner {
       m.observe(key, [], null);
       return;
     }
-    const shown = shownByRound.get(v.roundId) ?? [];
+    // As in the retrain (round-sources.ts): another segment's variants were written for other people, not turned down.
+    const shown = (shownByRound.get(v.roundId) ?? []).filter((s) => (s.audience ?? '') === v.audience);
     const i = shown.findIndex((s) => s.variantId === v.variantId);
     m.observe(key, featuresFor(m, shown), i >= 0 ? i : null);
   };
@@ -119,8 +122,9 @@ export function createTasteLearner(deps: TasteLearnerDeps): TasteLearner {
   };
 
   const update = async (change: VoteChange) => {
-    const key = `${change.roundId}\u0000${change.user}`;
-    const v = change.current === null ? null : { roundId: change.roundId, variantId: change.current };
+    // One live vote per person per segment: a vote in another segment of the round is another choice.
+    const key = `${change.roundId}\u0000${change.user}\u0000${change.audience}`;
+    const v = change.current === null ? null : { roundId: change.roundId, variantId: change.current, audience: change.audience };
     if (v) live.set(key, v);
     else live.delete(key);
     if (!sync() || trained.has(change.roundId)) return;

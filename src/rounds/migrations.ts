@@ -187,4 +187,28 @@ export const MIGRATIONS: Migration[] = [
     name: 'the audience segment each variant was made for (issue 18: --audiences)',
     sql: ['ALTER TABLE variants ADD COLUMN audience TEXT'],
   },
+  {
+    version: 6,
+    name: 'one vote per person per audience segment (issue 18: --audiences)',
+    // A primary key cannot be changed in place on SQLite, so the table is rebuilt (the same
+    // statements on PostgreSQL). '' is "no audience": a key column cannot be NULL. Each kept
+    // vote goes to the segment of the variant it is for; nothing references votes. (On PostgreSQL
+    // the key keeps its first name, votes_v6_pkey.)
+    sql: [
+      `CREATE TABLE votes_v6 (
+        round_id TEXT NOT NULL REFERENCES rounds (id),
+        user_id TEXT NOT NULL,
+        audience TEXT NOT NULL DEFAULT '',
+        variant_id TEXT NOT NULL REFERENCES variants (id),
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (round_id, user_id, audience)
+      )`,
+      `INSERT INTO votes_v6 (round_id, user_id, audience, variant_id, source, at)
+        SELECT v.round_id, v.user_id, COALESCE(x.audience, ''), v.variant_id, v.source, v.at
+        FROM votes v LEFT JOIN variants x ON x.id = v.variant_id`,
+      'DROP TABLE votes',
+      'ALTER TABLE votes_v6 RENAME TO votes',
+    ],
+  },
 ];

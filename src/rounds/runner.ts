@@ -452,7 +452,13 @@ export class RoundRunner {
     await this.refreshTally(outcome.round.id);
     // With counts or names hidden, people cannot see their own vote: tell them privately.
     if (outcome.round.options.hideTally || outcome.round.options.anonymous) {
-      await this.d.view.tell(where, { kind: 'your_vote', label: outcome.variant.label, retracted: outcome.kind === 'retracted' });
+      const { label, audience } = outcome.variant;
+      await this.d.view.tell(where, {
+        kind: 'your_vote',
+        label,
+        retracted: outcome.kind === 'retracted',
+        ...(audience ? { audience } : {}),
+      });
     }
   }
 

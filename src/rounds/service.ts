@@ -30,6 +30,9 @@ import type {
   VoteSource,
 } from './types.ts';
 import type { CloseResult } from './view.ts';
+import { applyVote, resetVotes, type VoteChange, type VoteOutcome } from './votes.ts';
+
+export type { VoteChange, VoteOutcome } from './votes.ts';
 
 export interface RoundSettings {
   /** Rounds one person may start per hour: briefs and next rounds alike. */
@@ -47,11 +50,6 @@ export interface RoundSettings {
   /** The price table over the configured models, size and quality (generate/pricing.ts). */
   pricing: { estimate(variants: number): { usd: number; textCalls: number; imageCalls: number } };
 }
-
-export type VoteOutcome =
-  | { kind: 'voted' | 'moved' | 'retracted'; round: Round; variant: VariantRecord; previous: string | null; current: string | null }
-  | { kind: 'ignored'; reason: 'double_click' | 'not_current' | 'no_vote' | 'same' | 'wrong_channel'; round: Round; variant: VariantRecord }
-  | { kind: 'closed'; round: Round; variant: VariantRecord };
 
 /** What generation reports it spent. */
 export interface Spend {
@@ -84,16 +82,6 @@ export type NextRound =
 export interface HomeSummary {
   open: { round: Round; votes: number }[];
   winners: { round: Round; variant?: VariantRecord; votes: number }[];
-}
-
-/** A person's vote changed: what the taste model's online update listens to. */
-export interface VoteChange {
-  roundId: string;
-  user: string;
-  kind: 'voted' | 'moved' | 'retracted';
-  /** Their vote before and after (null: none). */
-  previous: string | null;
-  current: string | null;
 }
 
 /** What became of an "Approve". */
@@ -482,48 +470,9 @@ export class RoundService {
     return this.applyVote(found.variant, user, 'reaction', 'retract');
   }
 
-  private async applyVote(
-    variant: VariantRecord,
-    user: string,
-    source: VoteSource,
-    mode: 'toggle' | 'set' | 'retract',
-  ): Promise<VoteOutcome> {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const round = await this.mustRound(variant.roundId);
-      if (round.status !== 'open') return { kind: 'closed', round, variant };
-      const current = (await this.store.currentVote(round.id, user))?.variantId ?? null;
-      let next: string | null;
-      if (mode === 'retract') {
-        if (current !== variant.id) return { kind: 'ignored', reason: current ? 'not_current' : 'no_vote', round, variant };
-        next = null;
-      } else if (current === variant.id) {
-        if (mode === 'set') return { kind: 'ignored', reason: 'same', round, variant };
-        const last = await this.store.lastVoteEvent(round.id, user);
-        if (
-          last &&
-          last.source === 'button' &&
-          last.variantId === variant.id &&
-          this.now().getTime() - last.at.getTime() < this.settings.doubleClickMs
-        ) {
-          return { kind: 'ignored', reason: 'double_click', round, variant };
-        }
-        next = null;
-      } else {
-        next = variant.id;
-      }
-      const ok = await this.store.swapVote({ roundId: round.id, user, expected: current, next, source, at: this.now() });
-      if (ok) {
-        const kind = next === null ? 'retracted' : current === null ? 'voted' : 'moved';
-        try {
-          this.onVote?.({ roundId: round.id, user, kind, previous: current, current: next });
-        } catch {
-          // A listener's failure must not fail a vote that is already stored.
-        }
-        return { kind, round, variant, previous: current, current: next };
-      }
-      // Lost a race with this person's other click or the round closing: read again.
-    }
-    throw new RoundError('VOTE_CONTENDED', 'could not record the vote after several attempts; please click again');
+  private applyVote(variant: VariantRecord, user: string, source: VoteSource, mode: 'toggle' | 'set' | 'retract'): Promise<VoteOutcome> {
+    const d = { store: this.store, mustRound: (id: string) => this.mustRound(id), now: this.now, onVote: this.onVote };
+    return applyVote({ ...d, doubleClickMs: this.settings.doubleClickMs }, variant, user, source, mode);
   }
 
   async variants(roundId: string): Promise<VariantRecord[]> {
@@ -570,20 +519,7 @@ export class RoundService {
    * was chosen. Returns how many were taken back.
    */
   async resetVotes(variant: VariantRecord): Promise<number> {
-    let reset = 0;
-    for (const v of await this.store.listVotes(variant.roundId)) {
-      if (v.variantId !== variant.id) continue;
-      const ok = await this.store.swapVote({
-        roundId: variant.roundId,
-        user: v.user,
-        expected: variant.id,
-        next: null,
-        source: 'edit',
-        at: this.now(),
-      });
-      if (ok) reset++;
-    }
-    return reset;
+    return resetVotes({ store: this.store, now: this.now }, variant);
   }
 
   /**

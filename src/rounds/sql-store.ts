@@ -99,6 +99,7 @@ function voteFromRow(r: SqlRow): Vote {
   return {
     roundId: String(r.round_id),
     user: String(r.user_id),
+    audience: String(r.audience ?? ''),
     variantId: String(r.variant_id),
     source: r.source as VoteSource,
     at: new Date(String(r.at)),
@@ -485,24 +486,38 @@ export class SqlRoundStore implements RoundStore {
       // FOR SHARE: votes run side by side, but a close (UPDATE of the row) waits for them, and they for it.
       const open = await this.one(`SELECT 1 FROM rounds WHERE id = ? AND status = 'open'${this.db.dialect.forShare}`, [p.roundId], tx);
       if (!open) return false;
+      // The key holds one vote per segment only if each vote sits in its variant's own segment.
+      if (
+        p.next !== null &&
+        !(await this.one(
+          "SELECT 1 FROM variants WHERE id = ? AND round_id = ? AND COALESCE(audience, '') = ?",
+          [p.next, p.roundId, p.audience],
+          tx,
+        ))
+      ) {
+        throw new StoreError(
+          'STORE_BAD_VOTE',
+          `variant ${p.next} is not a variant of round ${p.roundId} for audience "${p.audience}"; a vote names the segment of the variant it is for`,
+        );
+      }
       const at = p.at.toISOString();
       let changes = 0;
       if (p.expected === null && p.next !== null) {
         changes = await this.changed(
-          'INSERT INTO votes (round_id, user_id, variant_id, source, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [p.roundId, p.user, p.next, p.source, at],
+          'INSERT INTO votes (round_id, user_id, audience, variant_id, source, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          [p.roundId, p.user, p.audience, p.next, p.source, at],
           tx,
         );
       } else if (p.expected !== null && p.next !== null) {
         changes = await this.changed(
-          'UPDATE votes SET variant_id = ?, source = ?, at = ? WHERE round_id = ? AND user_id = ? AND variant_id = ?',
-          [p.next, p.source, at, p.roundId, p.user, p.expected],
+          'UPDATE votes SET variant_id = ?, source = ?, at = ? WHERE round_id = ? AND user_id = ? AND audience = ? AND variant_id = ?',
+          [p.next, p.source, at, p.roundId, p.user, p.audience, p.expected],
           tx,
         );
       } else if (p.expected !== null && p.next === null) {
         changes = await this.changed(
-          'DELETE FROM votes WHERE round_id = ? AND user_id = ? AND variant_id = ?',
-          [p.roundId, p.user, p.expected],
+          'DELETE FROM votes WHERE round_id = ? AND user_id = ? AND audience = ? AND variant_id = ?',
+          [p.roundId, p.user, p.audience, p.expected],
           tx,
         );
       }
@@ -525,13 +540,13 @@ export class SqlRoundStore implements RoundStore {
     });
   }
 
-  async currentVote(roundId: string, user: string): Promise<Vote | undefined> {
-    const r = await this.one('SELECT * FROM votes WHERE round_id = ? AND user_id = ?', [roundId, user]);
+  async currentVote(roundId: string, user: string, audience: string): Promise<Vote | undefined> {
+    const r = await this.one('SELECT * FROM votes WHERE round_id = ? AND user_id = ? AND audience = ?', [roundId, user, audience]);
     return r ? voteFromRow(r) : undefined;
   }
 
   async listVotes(roundId: string): Promise<Vote[]> {
-    return (await this.all('SELECT * FROM votes WHERE round_id = ? ORDER BY at, user_id', [roundId])).map(voteFromRow);
+    return (await this.all('SELECT * FROM votes WHERE round_id = ? ORDER BY at, user_id, audience', [roundId])).map(voteFromRow);
   }
 
   async lastVoteEvent(roundId: string, user: string): Promise<VoteEvent | undefined> {

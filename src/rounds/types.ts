@@ -124,6 +124,11 @@ export type VoteSource = 'button' | 'reaction' | 'edit';
 export interface Vote {
   roundId: string;
   user: string;
+  /**
+   * The audience segment of the variant voted for ('' in a round without audiences): a person
+   * has one vote in each segment of a round (migration 6).
+   */
+  audience: string;
   variantId: string;
   source: VoteSource;
   at: Date;
@@ -301,18 +306,22 @@ export interface RoundStore {
   updateVariant(id: string, patch: VariantPatch): Promise<void>;
 
   /**
-   * Compare-and-set of a person's vote: applies `next` (null deletes) only if their current
-   * vote is `expected` and the round is open; logs a VoteEvent in the same transaction.
+   * Compare-and-set of a person's vote in one audience segment (`audience`, '' for none): applies
+   * `next` (null deletes) only if their current vote in that segment is `expected` and the round
+   * is open; logs a VoteEvent in the same transaction. Their votes in other segments stay.
+   * Throws StoreError STORE_BAD_VOTE when `next` is not a variant of that round and segment.
    */
   swapVote(p: {
     roundId: string;
     user: string;
+    audience: string;
     expected: string | null;
     next: string | null;
     source: VoteSource;
     at: Date;
   }): Promise<boolean>;
-  currentVote(roundId: string, user: string): Promise<Vote | undefined>;
+  /** A person's vote in one segment of a round ('' for a round without audiences). */
+  currentVote(roundId: string, user: string, audience: string): Promise<Vote | undefined>;
   listVotes(roundId: string): Promise<Vote[]>;
   lastVoteEvent(roundId: string, user: string): Promise<VoteEvent | undefined>;
   voteEvents(roundId: string): Promise<VoteEvent[]>;

@@ -167,7 +167,8 @@ export type Notice =
   | { kind: 'still_generating'; round: number }
   | { kind: 'voting_closed'; round: number }
   | { kind: 'double_click'; label: string }
-  | { kind: 'your_vote'; label: string; retracted: boolean }
+  /** `audience`: the segment the vote is in (a person has one in each), absent without audiences. */
+  | { kind: 'your_vote'; label: string; retracted: boolean; audience?: string }
   | { kind: 'vote_failed'; detail: string }
   | { kind: 'close_refused'; author: string }
   | { kind: 'already_closed'; round: number }

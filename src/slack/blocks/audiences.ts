@@ -6,9 +6,9 @@ import type { SegmentStanding } from '../../rounds/view.ts';
 import { type Block, context, esc, LIMITS, type Message, section, truncate } from './kit.ts';
 
 /**
- * The line before a segment's variants: they are written and ranked for this audience. Votes are
- * one per person per round (the votes table's key), not one per segment: the line says so, so
- * nobody believes they backed a leader in each.
+ * The line before a segment's variants: they are written and ranked for this audience. A person
+ * has one vote in each audience (the votes table's key, migration 6): the line says so, so nobody
+ * holds back from backing a leader in each, or expects a second vote in one audience to add up.
  */
 export function audienceHeadingMessage(p: { audience: string; labels: string[]; round: number }): Message {
   const who = esc(truncate(p.audience, 200));
@@ -18,7 +18,7 @@ export function audienceHeadingMessage(p: { audience: string; labels: string[]; 
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`For ${p.audience}`, LIMITS.headerText), emoji: false } },
       context(
-        `Round ${p.round} · ${variants}, written and ranked for this audience. Each person has one vote in the round, across all audiences; each audience's leader is decided by the votes given to its variants.`,
+        `Round ${p.round} · ${variants}, written and ranked for this audience. Each person has one vote in each audience: a vote here replaces only your vote for this audience, and this audience's leader is decided by the votes given to its variants.`,
       ),
     ],
   };

@@ -144,6 +144,14 @@ export function noticeMessage(n: Notice, ctx: { botName?: string } = {}): Messag
         `Your vote for variant ${n.label} still counts: two clicks this close together count as one. To take it back, wait a moment and click Vote again.`,
       ]);
     case 'your_vote':
+      if (n.audience) {
+        const who = esc(truncate(n.audience, 200));
+        return notesMessage([
+          n.retracted
+            ? `You took back your vote for variant ${n.label} (for ${who}); your votes in other audiences stand.`
+            : `Your vote for ${who}: variant ${n.label}. You have one vote in each audience.`,
+        ]);
+      }
       return notesMessage([n.retracted ? `You took back your vote for variant ${n.label}.` : `Your vote: variant ${n.label}.`]);
     case 'vote_failed':
       return errorMessage(`Your vote was not recorded: ${esc(n.detail)}`);

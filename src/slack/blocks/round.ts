@@ -225,11 +225,13 @@ export function variantMessage(p: {
       },
     ],
   });
+  // With audiences a person votes once in each segment (the votes table's key), so the rule names it.
+  const perPerson = v.audience ? 'one vote per person for this audience' : 'one vote per person';
   blocks.push(
     context(
       p.anonymous
-        ? `Click *Vote ${v.label}* — one vote per person, anonymous; click again to take it back. A :${p.voteReaction}: reaction counts too, but Slack shows who reacted.`
-        : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — one vote per person; click again to take it back.`,
+        ? `Click *Vote ${v.label}* — ${perPerson}, anonymous; click again to take it back. A :${p.voteReaction}: reaction counts too, but Slack shows who reacted.`
+        : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — ${perPerson}; click again to take it back.`,
     ),
   );
   return { text: truncate(`Variant ${v.label}: ${esc(v.headline)}`, 3000), blocks };

@@ -320,7 +320,7 @@ describe.skipIf(!pgOk)('two bot replicas on PostgreSQL with serve-clip', () => {
       }
       const want = s.after === null ? null : voteValue(variants[s.after]);
       await poll(
-        async () => ((await store.currentVote(round?.id as string, u))?.variantId ?? null) === want,
+        async () => ((await store.currentVote(round?.id as string, u, ''))?.variantId ?? null) === want,
         15_000,
         `${u}'s vote to become ${want}`,
       );

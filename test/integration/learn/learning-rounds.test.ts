@@ -88,7 +88,7 @@ async function seedRounds(store: RoundStore, a: AssetStore, dims: number): Promi
     for (let u = 0; u < 4; u++) {
       // Three of four follow the hidden taste; one votes at random.
       const pick = u < 3 ? best : rng.int(3);
-      await store.swapVote({ roundId: id, user: `U${u}`, expected: null, next: variants[pick].id, source: 'button', at });
+      await store.swapVote({ roundId: id, user: `U${u}`, audience: '', expected: null, next: variants[pick].id, source: 'button', at });
     }
     if (r < ROUNDS - 1) await store.transitionRound(id, ['open'], 'closed', { closedAt: at, winnerVariantId: variants[best].id });
   }
@@ -256,14 +256,15 @@ describe('votes in a round with audiences', () => {
         await a.save('r', `v${i}`, { images: {}, preview: new Uint8Array([1]), visual: new Uint8Array([1]), imageEmbedding: emb });
       }
       await store.transitionRound('r', ['generating'], 'open');
-      await store.swapVote({ roundId: 'r', user: 'U1', expected: null, next: 'v0', source: 'button', at });
-      await store.swapVote({ roundId: 'r', user: 'U2', expected: null, next: 'v3', source: 'button', at });
+      // One person votes in both segments (migration 6): each vote is a choice among its own segment.
+      await store.swapVote({ roundId: 'r', user: 'U1', audience: 'students', expected: null, next: 'v0', source: 'button', at });
+      await store.swapVote({ roundId: 'r', user: 'U1', audience: 'parents', expected: null, next: 'v3', source: 'button', at });
       await store.transitionRound('r', ['open'], 'closed', { closedAt: at, winnerVariantId: 'v0' });
       const enc = fakeEncoder({ dims: D });
       const votes = await roundVoteSource({ store, assets: a, encoder: async () => enc }).votes();
-      expect(votes.map((v) => [v.chosenVariantId, v.shown.map((s) => s.variantId)])).toEqual([
-        ['v0', ['v0', 'v1']],
-        ['v3', ['v2', 'v3']],
+      expect(votes.map((v) => [v.userId, v.chosenVariantId, v.shown.map((s) => s.variantId)])).toEqual([
+        ['U1', 'v3', ['v2', 'v3']],
+        ['U1', 'v0', ['v0', 'v1']],
       ]);
     } finally {
       await store.close();

@@ -129,6 +129,57 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     expect((await store.getRound(r.id))?.options.audiences).toEqual(audiences);
   });
 
+  it('keeps one vote per person in each audience segment (migration 6): a vote moves only within its own segment', async () => {
+    const r = await store.insertRound(newRound({ options: { ...newRound().options, audiences: ['students', 'parents'] } }), CAPS());
+    const seg = (label: string, position: number, audience: string) => ({ ...variant(r.id, label, position), audience });
+    await store.insertVariants([seg('A', 0, 'students'), seg('B', 1, 'students'), seg('C', 2, 'parents'), seg('D', 3, 'parents')]);
+    await store.transitionRound(r.id, ['generating'], 'open');
+    const [a, b, c, d] = (await store.listVariants(r.id)).map((v) => v.id);
+    const at = new Date();
+    const swap = (audience: string, expected: string | null, next: string | null, user = 'U1') =>
+      store.swapVote({ roundId: r.id, user, audience, expected, next, source: 'button', at });
+
+    // One person votes in both segments: both stand.
+    expect(await swap('students', null, a)).toBe(true);
+    expect(await swap('parents', null, c)).toBe(true);
+    expect((await store.currentVote(r.id, 'U1', 'students'))?.variantId).toBe(a);
+    expect((await store.currentVote(r.id, 'U1', 'parents'))?.variantId).toBe(c);
+    expect(await store.currentVote(r.id, 'U1', '')).toBeUndefined();
+    expect((await store.listVotes(r.id)).map((v) => [v.user, v.audience, v.variantId])).toEqual([
+      ['U1', 'parents', c],
+      ['U1', 'students', a],
+    ]);
+    // A second first vote in a segment loses the compare-and-set; moving within it replaces only that segment's vote.
+    expect(await swap('students', null, b)).toBe(false);
+    expect(await swap('students', a, b)).toBe(true);
+    expect(await swap('students', a, null)).toBe(false);
+    expect((await store.listVotes(r.id)).map((v) => [v.audience, v.variantId])).toEqual([
+      ['parents', c],
+      ['students', b],
+    ]);
+    expect(await swap('parents', c, null)).toBe(true);
+    expect((await store.listVotes(r.id)).map((v) => v.variantId)).toEqual([b]);
+    // A vote filed under another segment than its variant's is refused, loudly: it would break the one-per-segment key.
+    await expect(swap('students', null, d)).rejects.toMatchObject({ code: 'STORE_BAD_VOTE' });
+    await expect(swap('', null, d)).rejects.toMatchObject({ code: 'STORE_BAD_VOTE' });
+
+    // 20 people vote in both segments at once: every vote counts, each segment's exactly once per person.
+    const users = Array.from({ length: 20 }, (_, i) => `S${i}`);
+    const made = await Promise.all(
+      users.flatMap((u, i) => [swap('students', null, i % 2 ? a : b, u), swap('parents', null, i % 2 ? c : d, u)]),
+    );
+    expect(made.every(Boolean)).toBe(true);
+    const votes = (await store.listVotes(r.id)).filter((v) => v.user.startsWith('S'));
+    expect(votes).toHaveLength(40);
+    expect(
+      votes
+        .filter((v) => v.audience === 'students')
+        .map((v) => v.variantId)
+        .sort(),
+    ).toEqual([...Array(10).fill(a), ...Array(10).fill(b)].sort());
+    expect((await store.voteEvents(r.id)).filter((e) => e.user.startsWith('S'))).toHaveLength(40);
+  });
+
   it('reads rounds back exactly and transitions status only from the expected state', async () => {
     const r = await store.insertRound(newRound(), CAPS());
     expect(r.status).toBe('generating');
@@ -171,15 +222,19 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     const users = Array.from({ length: 40 }, (_, i) => `V${i}`);
     const at = new Date();
     const first = await Promise.all(
-      users.map((u, i) => store.swapVote({ roundId: r.id, user: u, expected: null, next: vs[i % 2].id, source: 'button', at })),
+      users.map((u, i) =>
+        store.swapVote({ roundId: r.id, user: u, audience: '', expected: null, next: vs[i % 2].id, source: 'button', at }),
+      ),
     );
     expect(first.every(Boolean)).toBe(true);
     // A duplicate first vote loses the compare-and-set.
-    expect(await store.swapVote({ roundId: r.id, user: 'V0', expected: null, next: vs[1].id, source: 'button', at })).toBe(false);
+    expect(await store.swapVote({ roundId: r.id, user: 'V0', audience: '', expected: null, next: vs[1].id, source: 'button', at })).toBe(
+      false,
+    );
     const moves = await Promise.all(
       users.flatMap((u, i) => [
-        store.swapVote({ roundId: r.id, user: u, expected: vs[i % 2].id, next: vs[(i + 1) % 2].id, source: 'reaction', at }),
-        store.swapVote({ roundId: r.id, user: u, expected: vs[i % 2].id, next: null, source: 'button', at }),
+        store.swapVote({ roundId: r.id, user: u, audience: '', expected: vs[i % 2].id, next: vs[(i + 1) % 2].id, source: 'reaction', at }),
+        store.swapVote({ roundId: r.id, user: u, audience: '', expected: vs[i % 2].id, next: null, source: 'button', at }),
       ]),
     );
     // Exactly one of each person's two racing changes applied.
@@ -190,7 +245,7 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     for (const u of users) {
       const mine = events.filter((e) => e.user === u);
       expect(mine).toHaveLength(2);
-      const cur = await store.currentVote(r.id, u);
+      const cur = await store.currentVote(r.id, u, '');
       const last = await store.lastVoteEvent(r.id, u);
       expect(cur?.variantId ?? null).toBe(last?.variantId ?? null);
     }
@@ -198,7 +253,9 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
 
     // A closed round takes no votes.
     await store.transitionRound(r.id, ['open'], 'closed');
-    expect(await store.swapVote({ roundId: r.id, user: 'Vlate', expected: null, next: vs[0].id, source: 'button', at })).toBe(false);
+    expect(await store.swapVote({ roundId: r.id, user: 'Vlate', audience: '', expected: null, next: vs[0].id, source: 'button', at })).toBe(
+      false,
+    );
   });
 
   it('dedupes processed keys and feedback, marks feedback used once, reports usage and winners', async () => {
@@ -250,7 +307,15 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
       await store.transitionRound(r.id, ['generating'], 'open');
       const at = new Date();
       const vote = (i: number) =>
-        store.swapVote({ roundId: r.id, user: `C${i}`, expected: null, next: `${r.id}-${i % 2 ? 'A' : 'B'}`, source: 'button', at });
+        store.swapVote({
+          roundId: r.id,
+          user: `C${i}`,
+          audience: '',
+          expected: null,
+          next: `${r.id}-${i % 2 ? 'A' : 'B'}`,
+          source: 'button',
+          at,
+        });
       const early = Array.from({ length: 30 }, (_, i) => vote(i));
       const close = store.transitionRound(r.id, ['open'], 'closed', { closedBy: 'U1' });
       const late = Array.from({ length: 30 }, (_, i) => vote(30 + i));
@@ -282,7 +347,7 @@ describe.each(impls)('RoundStore contract: %s', (name, factory) => {
     await closeWritten;
     let settled = false;
     const vote = store
-      .swapVote({ roundId: r.id, user: 'Ulate', expected: null, next: `${r.id}-A`, source: 'button', at: new Date() })
+      .swapVote({ roundId: r.id, user: 'Ulate', audience: '', expected: null, next: `${r.id}-A`, source: 'button', at: new Date() })
       .finally(() => (settled = true));
     // Long enough for the vote to reach the database; it must still be waiting there.
     await new Promise((res) => setTimeout(res, 150));

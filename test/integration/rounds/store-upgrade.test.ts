@@ -13,7 +13,7 @@ import { MIGRATIONS } from '../../../src/rounds/migrations.ts';
 import { openPostgresStore } from '../../../src/rounds/postgres.ts';
 import type { SqlRoundStore } from '../../../src/rounds/sql-store.ts';
 import { openSqliteStore } from '../../../src/rounds/sqlite.ts';
-import type { CapCheck } from '../../../src/rounds/types.ts';
+import type { CapCheck, VariantRecord } from '../../../src/rounds/types.ts';
 import { type PgCluster, postgresAvailable, startPostgres } from '../../helpers/postgres.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/state');
@@ -101,8 +101,8 @@ async function expectAsWritten(store: SqlRoundStore): Promise<void> {
   ]);
   expect((await store.variantByMessage('C1', '1700000001.001B'))?.variant.id).toBe('r-1-B');
   expect(await store.listVotes('r-1')).toEqual([
-    { roundId: 'r-1', user: 'U2', variantId: 'r-1-A', source: 'button', at: T(1) },
-    { roundId: 'r-1', user: 'U3', variantId: 'r-1-A', source: 'button', at: T(3) },
+    { roundId: 'r-1', user: 'U2', audience: '', variantId: 'r-1-A', source: 'button', at: T(1) },
+    { roundId: 'r-1', user: 'U3', audience: '', variantId: 'r-1-A', source: 'button', at: T(3) },
   ]);
   expect((await store.voteEvents('r-1')).map((e) => [e.user, e.previous, e.variantId, e.source])).toEqual([
     ['U2', null, 'r-1-A', 'button'],
@@ -134,8 +134,12 @@ async function expectWritable(store: SqlRoundStore): Promise<void> {
   ).toBe(0);
   // Tables added later work on the old rows: an approval of an open round from back then.
   expect(await store.approve({ roundId: 'r-2', variantId: 'r-2-A', user: 'U4', hash: 'h', at: T(21) })).toBe('recorded');
-  expect(await store.swapVote({ roundId: 'r-2', user: 'U3', expected: null, next: 'r-2-A', source: 'reaction', at: T(21) })).toBe(true);
-  expect(await store.swapVote({ roundId: 'r-1', user: 'U5', expected: null, next: 'r-1-A', source: 'button', at: T(21) })).toBe(false);
+  expect(
+    await store.swapVote({ roundId: 'r-2', user: 'U3', audience: '', expected: null, next: 'r-2-A', source: 'reaction', at: T(21) }),
+  ).toBe(true);
+  expect(
+    await store.swapVote({ roundId: 'r-1', user: 'U5', audience: '', expected: null, next: 'r-1-A', source: 'button', at: T(21) }),
+  ).toBe(false);
   expect((await store.listVotes('r-2')).map((v) => v.user)).toEqual(['U2', 'U3']);
   const made = {
     id: 'r-4',
@@ -178,6 +182,130 @@ describe('state written by the earlier store code', () => {
       expect((await store.db.query('SELECT round_id, owner FROM round_leases')).rows).toEqual([{ round_id: 'r-2', owner: 'replica-a' }]);
       expect(await sqlLeases(store.db, 'replica-a', 60_000).claim('r-2')).toBe(true);
       expect(await sqlLeases(store.db, 'replica-b', 60_000).claim('r-2')).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/**
+ * A database at version 5 (votes keyed by round and person) with votes in a round with audiences
+ * and in one without: made with today's store, its votes table put back as version 1 made it.
+ * Migration 6 keeps every vote, each in its variant's segment, and then a person can vote in each.
+ */
+async function seedVersion5(store: SqlRoundStore): Promise<void> {
+  const audiences = ['students', 'parents'];
+  await store.insertRound({ ...v5Round('seg'), options: { ...options, audiences } } as never, CAPS);
+  await store.insertRound(v5Round('plain') as never, CAPS);
+  const v = (roundId: string, label: string, position: number, audience?: string): VariantRecord => ({
+    id: `${roundId}-${label}`,
+    roundId,
+    label,
+    position,
+    headline: `Head ${label}`,
+    body: 'Body',
+    cta: 'Shop',
+    concept: 'c',
+    reason: 'r',
+    scores: { relevance: 0.3, novelty: 0.5, diversity: 0.4, preference: null, total: 0.4 },
+    offline: true,
+    flags: [],
+    formats: ['square'],
+    messageTs: `9.${roundId}${label}`,
+    fileId: null,
+    ...(audience ? { audience } : {}),
+  });
+  await store.insertVariants([
+    v('seg', 'A', 0, 'students'),
+    v('seg', 'B', 1, 'students'),
+    v('seg', 'C', 2, 'parents'),
+    v('seg', 'D', 3, 'parents'),
+  ]);
+  await store.insertVariants([v('plain', 'A', 0), v('plain', 'B', 1)]);
+  for (const id of ['seg', 'plain']) await store.transitionRound(id, ['generating'], 'open');
+  const v1Votes = MIGRATIONS[0].sql.find((s) => s.startsWith('CREATE TABLE votes')) as string;
+  await store.db.transaction(async (tx) => {
+    await tx.query('DROP TABLE votes');
+    await tx.query(v1Votes);
+    await tx.query('DELETE FROM schema_migrations WHERE version >= 6');
+    const votes = [
+      ['seg', 'U1', 'seg-A', 1],
+      ['seg', 'U2', 'seg-C', 2],
+      ['seg', 'U3', 'seg-B', 3],
+      ['plain', 'U1', 'plain-B', 4],
+    ] as const;
+    for (const [round, user, variant, m] of votes) {
+      await tx.query('INSERT INTO votes (round_id, user_id, variant_id, source, at) VALUES (?, ?, ?, ?, ?)', [
+        round,
+        user,
+        variant,
+        'button',
+        T(m).toISOString(),
+      ]);
+    }
+  });
+}
+
+function v5Round(id: string) {
+  return {
+    id,
+    channel: 'C5',
+    threadTs: `5.${id}`,
+    number: 1,
+    author: 'U1',
+    startedBy: 'U1',
+    brief: 'b',
+    options,
+    createdAt: T(0),
+    imagesPlanned: 0,
+  };
+}
+
+async function expectVotesKeptPerSegment(store: SqlRoundStore): Promise<void> {
+  expect((await store.db.query('SELECT MAX(version) AS v FROM schema_migrations')).rows[0].v).toBe(6);
+  expect(await store.listVotes('seg')).toEqual([
+    { roundId: 'seg', user: 'U1', audience: 'students', variantId: 'seg-A', source: 'button', at: T(1) },
+    { roundId: 'seg', user: 'U2', audience: 'parents', variantId: 'seg-C', source: 'button', at: T(2) },
+    { roundId: 'seg', user: 'U3', audience: 'students', variantId: 'seg-B', source: 'button', at: T(3) },
+  ]);
+  expect(await store.listVotes('plain')).toEqual([
+    { roundId: 'plain', user: 'U1', audience: '', variantId: 'plain-B', source: 'button', at: T(4) },
+  ]);
+  // The kept vote is U1's students vote; their parents vote is a second one, not a move.
+  expect((await store.currentVote('seg', 'U1', 'students'))?.variantId).toBe('seg-A');
+  expect(
+    await store.swapVote({ roundId: 'seg', user: 'U1', audience: 'parents', expected: null, next: 'seg-D', source: 'button', at: T(5) }),
+  ).toBe(true);
+  expect((await store.listVotes('seg')).filter((x) => x.user === 'U1').map((x) => x.variantId)).toEqual(['seg-A', 'seg-D']);
+  // Still one vote per person in a round without audiences.
+  expect(
+    await store.swapVote({ roundId: 'plain', user: 'U1', audience: '', expected: null, next: 'plain-A', source: 'button', at: T(5) }),
+  ).toBe(false);
+}
+
+describe('migration 6: votes per audience segment', () => {
+  it('SQLite: a version-5 database keeps its votes, each in its segment', async () => {
+    const path = join(tmp, 'v5.sqlite');
+    const seeded = await openSqliteStore(path);
+    await seedVersion5(seeded);
+    await seeded.close();
+    const store = await openSqliteStore(path);
+    try {
+      await expectVotesKeptPerSegment(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('PostgreSQL: a version-5 database keeps its votes, each in its segment', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const url = cluster.createDatabase('v5');
+    const seeded = await openPostgresStore(url);
+    await seedVersion5(seeded);
+    await seeded.close();
+    const store = await openPostgresStore(url);
+    try {
+      await expectVotesKeptPerSegment(store);
     } finally {
       await store.close();
     }

@@ -103,6 +103,47 @@ describe('the taste model in the bot', () => {
     expect(fitted.votes).toBe(0);
   });
 
+  it('with audiences, a vote in each segment is a choice of its own, among that segment only', async () => {
+    const { learner, rounds } = setup();
+    const r = await rounds.createRound({
+      channel: 'C1',
+      threadTs: '3.1',
+      number: 1,
+      brief: 'b',
+      author: 'U0',
+      options: {
+        variants: 2,
+        formats: ['square'],
+        channel: 'meta',
+        anonymous: false,
+        hideTally: false,
+        audiences: ['students', 'parents'],
+      },
+    });
+    const cands = world.brief(2).candidates.slice(0, 4);
+    const audience = (i: number) => (i < 2 ? 'students' : 'parents');
+    const records = simVariantRecords(r.id, cands, (i) => `3.1${i}`).map((v, i) => ({ ...v, audience: audience(i) }));
+    await store.insertVariants(records);
+    const shown = cands.map((c, i) => ({
+      variantId: records[i].id,
+      imageEmbedding: c.imageEmbedding,
+      textEmbedding: c.textEmbedding,
+      audience: audience(i),
+    }));
+    shownByRound.set(r.id, shown);
+    await rounds.open(r.id, { costUsd: 0, textCalls: 0, imageCalls: 0, offline: true, synthetic: true });
+    await rounds.buttonVote(records[0].id, 'U1');
+    await rounds.buttonVote(records[3].id, 'U1');
+    await learner.settled();
+    const m = learner.current() as TasteModel;
+    expect(m.votes).toBe(2);
+    const expected = fitted.clone();
+    expected.observe('s', shown.slice(0, 2), 0);
+    expected.observe('p', shown.slice(2), 1);
+    const probe = world.brief(9).candidates[0];
+    expect(m.predict(probe).mean).toBeCloseTo(expected.predict(probe).mean, 9);
+  });
+
   it('carries the live votes over to a retrained model, except those the retrain already counted', async () => {
     const { learner, rounds } = setup();
     const a = await round(rounds, 0, '1.1');

@@ -161,6 +161,53 @@ describe('a brief with --audiences', () => {
     expect((await rounds.round(round.id))?.winnerCreativeId).toBe(lib.items.find((i) => i.headline === b.headline)?.id);
   });
 
+  it('a person votes once in each audience: a second vote in one audience replaces only that one', async () => {
+    const r = runner();
+    const round = await start(r, 'Cold brew concentrate --audiences "students; parents" --variants 2');
+    const [a, b, c, d] = await rounds.variants(round.id);
+    const standings = async () => (await r.snapshot(round.id)).segments?.map((s) => [s.audience, s.leader?.label ?? null, s.votes]);
+    // Bob backs a students variant and a parents variant: both count.
+    expect(await rounds.buttonVote(b.id, BOB)).toMatchObject({ kind: 'voted', previous: null });
+    expect(await rounds.buttonVote(c.id, BOB)).toMatchObject({ kind: 'voted', previous: null });
+    expect(await standings()).toEqual([
+      ['students', 'B', 1],
+      ['parents', 'C', 1],
+    ]);
+    expect((await rounds.tally(round.id)).tally).toMatchObject({ total: 2 });
+    // His second students vote moves that vote only; his parents vote stays.
+    expect(await rounds.buttonVote(a.id, BOB)).toMatchObject({ kind: 'moved', previous: b.id, current: a.id });
+    expect(await standings()).toEqual([
+      ['students', 'A', 1],
+      ['parents', 'C', 1],
+    ]);
+    // A reaction moves the parents vote the same way, and taking it back leaves the students vote.
+    expect(await rounds.reactionAdded(C, d.messageTs as string, BOB)).toMatchObject({ kind: 'moved', previous: c.id });
+    expect(await rounds.reactionRemoved(C, c.messageTs as string, BOB)).toMatchObject({ kind: 'ignored', reason: 'not_current' });
+    expect((await rounds.votes(round.id)).map((v) => [v.user, v.audience, v.variantId])).toEqual([
+      [BOB, 'students', a.id],
+      [BOB, 'parents', d.id],
+    ]);
+    // Carol's one vote makes D the overall leader; each segment still promotes its own winner.
+    await rounds.buttonVote(d.id, CAROL);
+    await r.close({ roundId: round.id, user: ALICE });
+    expect(view.of('closed')[0].snapshot.segments?.map((s) => [s.audience, s.leader?.label, s.leader?.votes])).toEqual([
+      ['students', 'A', 1],
+      ['parents', 'D', 2],
+    ]);
+    expect(lib.items.filter((i) => i.tags?.includes('winner')).map((w) => [w.headline, w.tags])).toEqual([
+      [a.headline, ['winner', 'audience:students']],
+      [d.headline, ['winner', 'audience:parents']],
+    ]);
+  });
+
+  it('a voter of an anonymous round with audiences hears which audience their vote is in', async () => {
+    const r = runner();
+    const round = await start(r, 'Cold brew --audiences "students; parents" --variants 2 --anonymous');
+    const [, , c] = await rounds.variants(round.id);
+    await r.voted(await rounds.buttonVote(c.id, BOB), { user: BOB, channel: C });
+    expect(view.of('tell').at(-1)?.notice).toEqual({ kind: 'your_vote', label: 'C', retracted: false, audience: 'parents' });
+  });
+
   it('a segment nobody voted for has no winner and stores nothing', async () => {
     const r = runner();
     const round = await start(r, 'Cold brew --audiences "students; parents" --variants 2');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RoundService, type RoundSettings } from '../../../src/rounds/service.ts';
+import { RoundService, type RoundSettings, type VoteChange } from '../../../src/rounds/service.ts';
 import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
 import { createRoundTimer } from '../../../src/rounds/timer.ts';
 import type { RoundOptions, VariantRecord } from '../../../src/rounds/types.ts';
@@ -78,12 +78,54 @@ describe('votes', () => {
     ]);
   });
 
+  it('with audiences, one vote per person in each segment: the listener, edits and double clicks keep to the segment', async () => {
+    const changes: VoteChange[] = [];
+    svc = new RoundService({ store, settings, clock: () => now, onVote: (c) => changes.push(c) });
+    const r = await svc.createRound({ channel: 'C1', threadTs: '7.1', number: 1, brief: 'coffee', author: 'U1', options });
+    const seg = (label: string, position: number, audience: string): VariantRecord => ({
+      id: `${r.id}-${label}`,
+      roundId: r.id,
+      label,
+      position,
+      headline: `h${label}`,
+      body: 'b',
+      cta: 'c',
+      concept: 'x',
+      reason: 'y',
+      scores: { relevance: 0.3, novelty: 0.5, diversity: 0.5, preference: null, total: 0.5 },
+      offline: true,
+      flags: [],
+      formats: ['square'],
+      messageTs: `7.1${label}`,
+      fileId: null,
+      audience,
+    });
+    const [a, b, c] = [seg('A', 0, 'students'), seg('B', 1, 'students'), seg('C', 2, 'parents')];
+    await store.insertVariants([a, b, c]);
+    await svc.open(r.id, { costUsd: 0, textCalls: 0, imageCalls: 0, offline: true, synthetic: true });
+    expect((await svc.buttonVote(a.id, 'U2')).kind).toBe('voted');
+    // A click in the other segment at once is a vote there, not a double click.
+    now = new Date(now.getTime() + 100);
+    expect((await svc.buttonVote(c.id, 'U2')).kind).toBe('voted');
+    now = new Date(now.getTime() + 5000);
+    expect((await svc.buttonVote(b.id, 'U2')).kind).toBe('moved');
+    expect(changes.map((x) => [x.audience, x.kind, x.previous, x.current])).toEqual([
+      ['students', 'voted', null, a.id],
+      ['parents', 'voted', null, c.id],
+      ['students', 'moved', a.id, b.id],
+    ]);
+    // Editing B's copy takes back the votes for B only: U2's parents vote stands.
+    expect(await svc.resetVotes(b)).toBe(1);
+    expect((await svc.votes(r.id)).map((v) => [v.user, v.audience, v.variantId])).toEqual([['U2', 'parents', c.id]]);
+    expect(t(await svc.tally(r.id))).toEqual([0, 0, 1]);
+  });
+
   it('treats a quick second click as a double click, not a retraction', async () => {
     const { a } = await openRound();
     await svc.buttonVote(a.id, 'U2');
     now = new Date(now.getTime() + 300);
     expect(await svc.buttonVote(a.id, 'U2')).toMatchObject({ kind: 'ignored', reason: 'double_click' });
-    expect((await store.currentVote(a.roundId, 'U2'))?.variantId).toBe(a.id);
+    expect((await store.currentVote(a.roundId, 'U2', ''))?.variantId).toBe(a.id);
   });
 
   it('reactions vote; removing one retracts only the current vote', async () => {
@@ -92,9 +134,9 @@ describe('votes', () => {
     expect((await svc.reactionAdded('C1', b.messageTs as string, 'U2'))?.kind).toBe('moved');
     // The reaction on A is still there but is no longer the vote: removing it changes nothing.
     expect(await svc.reactionRemoved('C1', a.messageTs as string, 'U2')).toMatchObject({ kind: 'ignored', reason: 'not_current' });
-    expect((await store.currentVote(round.id, 'U2'))?.variantId).toBe(b.id);
+    expect((await store.currentVote(round.id, 'U2', ''))?.variantId).toBe(b.id);
     expect((await svc.reactionRemoved('C1', b.messageTs as string, 'U2'))?.kind).toBe('retracted');
-    expect(await store.currentVote(round.id, 'U2')).toBeUndefined();
+    expect(await store.currentVote(round.id, 'U2', '')).toBeUndefined();
     expect(await svc.reactionAdded('C1', 'nope', 'U2')).toBeUndefined();
   });
 
@@ -220,3 +262,5 @@ describe('timer', () => {
     expect(await store.markProcessed('Ev1', now)).toBe(false);
   });
 });
+
+const t = (x: { tally: { entries: { votes: number }[] } }) => x.tally.entries.map((e) => e.votes);

@@ -8,7 +8,14 @@ const variants = [
   { id: 'b', label: 'B', position: 1, preference: 0.9 },
   { id: 'c', label: 'C', position: 2, preference: null },
 ];
-const vote = (user: string, variantId: string): Vote => ({ roundId: 'r', user, variantId, source: 'button', at: new Date(0) });
+const vote = (user: string, variantId: string): Vote => ({
+  roundId: 'r',
+  user,
+  audience: '',
+  variantId,
+  source: 'button',
+  at: new Date(0),
+});
 
 describe('probability of being best', () => {
   it('is uniform with no votes and sums to one', () => {

@@ -4,6 +4,7 @@ import type { SegmentStanding } from '../../../../src/rounds/view.ts';
 import { EMOJI, renderBlocks } from '../../../../src/sandbox/blockkit.ts';
 import { checkBlocks } from '../../../../src/sandbox/slack-rules.ts';
 import { audienceHeadingMessage, audienceHeadings, segmentLeadersBlock } from '../../../../src/slack/blocks/audiences.ts';
+import { noticeMessage } from '../../../../src/slack/blocks/ephemeral.ts';
 import { checkMessage, checkView } from '../../../../src/slack/blocks/kit.ts';
 import { noteText, parentMessage, tallyMessage, variantMessage } from '../../../../src/slack/blocks/round.ts';
 import { BRIEF_BLOCKS, briefModal } from '../../../../src/slack/blocks/views.ts';
@@ -55,6 +56,10 @@ describe('audiences in the thread', () => {
     const m = audienceHeadingMessage({ audience: 'parents <of> toddlers', labels: ['C', 'D'], round: 2 });
     expect(m.text).toBe('For parents &lt;of&gt; toddlers: variants C, D of round 2');
     expect(JSON.stringify(m.blocks)).toContain('For parents <of> toddlers');
+    // A person votes once in each audience (migration 6), not once across them all.
+    const rule = JSON.stringify(m.blocks);
+    expect(rule).toContain('Each person has one vote in each audience: a vote here replaces only your vote for this audience');
+    expect(rule).not.toMatch(/across/);
     const long = audienceHeadingMessage({ audience: huge, labels: ['A'], round: 1 });
     expect(checkMessage(long)).toEqual([]);
     expect(checkBlocks(long.blocks)).toBeUndefined();
@@ -63,6 +68,10 @@ describe('audiences in the thread', () => {
   it('each variant says its audience; the parent lists the audiences and that variants are per audience', () => {
     const v = variantMessage({ round: 1, variant: variant('C', 'parents'), fileId: null, voteReaction: '+1' });
     expect(JSON.stringify(v.blocks)).toContain('For *parents*');
+    expect(JSON.stringify(v.blocks)).toContain('one vote per person for this audience; click again to take it back');
+    expect(JSON.stringify(variantMessage({ round: 1, variant: variant('C'), fileId: null, voteReaction: '+1' }).blocks)).toContain(
+      '— one vote per person; click again',
+    );
     expect(JSON.stringify(variantMessage({ round: 1, variant: variant('C'), fileId: null, voteReaction: '+1' }).blocks)).not.toContain(
       'For *',
     );
@@ -81,6 +90,17 @@ describe('audiences in the thread', () => {
       status: 'writing',
     });
     expect(JSON.stringify(p.blocks)).toContain('2 variants per audience · square · meta · audiences: students; parents');
+  });
+
+  it('a private vote confirmation names the audience the vote is in, and that the others stand', () => {
+    const text = (m: ReturnType<typeof noticeMessage>) => JSON.stringify(m.blocks);
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: false, audience: 'parents <of> toddlers' }))).toContain(
+      'Your vote for parents &lt;of&gt; toddlers: variant C. You have one vote in each audience.',
+    );
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: true, audience: 'parents' }))).toContain(
+      'You took back your vote for variant C (for parents); your votes in other audiences stand.',
+    );
+    expect(text(noticeMessage({ kind: 'your_vote', label: 'C', retracted: false }))).toContain('Your vote: variant C.');
   });
 
   it("the tally names each segment's leader, or that it has no votes; the winners once closed", () => {

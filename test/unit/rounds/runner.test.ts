@@ -467,4 +467,68 @@ describe('cost: the one place prices live', () => {
     expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
     expect(round?.costUsd).toBeCloseTo((1000 * 0.15 + 100 * 0.6) / 1e6, 12);
   });
+
+  /** A translator whose one call was billed 1000 tokens in, 100 out (gpt-4o-mini). */
+  function billedTranslator() {
+    const billed = chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 100 });
+    const meter = createCostMeter(priceTable());
+    meter.record(billed);
+    const cost = meter.cost();
+    return {
+      async translate() {
+        return { text: 'Vapes for nurses', from: 'zh', cached: false, billed, cost };
+      },
+    };
+  }
+  const TRANSLATION_USD = (1000 * 0.15 + 100 * 0.6) / 1e6;
+
+  it('a round whose brief was translated and then could not be embedded records the translation it paid for', async () => {
+    encoder.embedTexts = async () => {
+      throw new Error('CLIP server unreachable');
+    };
+    await runner({ translator: billedTranslator() }).start({
+      user: ALICE,
+      channel: C,
+      brief: '给护士的电子烟',
+      options,
+      replyTo: { user: ALICE },
+    });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+    // The failure message on the parent shows it too.
+    expect(view.of('failed')[0].round.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+  });
+
+  it('a generation that failed without a cost of its own still records the translation made before it', async () => {
+    gen.throwNext = new Error('the image worker crashed');
+    await runner({ translator: billedTranslator() }).start({
+      user: ALICE,
+      channel: C,
+      brief: '给护士的电子烟',
+      options,
+      replyTo: { user: ALICE },
+    });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+  });
+
+  it('a round made but not saved records what its generation spent', async () => {
+    const meter = createCostMeter(priceTable());
+    meter.record(chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 100 }));
+    const inner = gen;
+    const billedGen: Generator = {
+      rerender: (...a) => inner.rerender(...a),
+      generate: async (req) => ({ ...(await inner.generate(req)), cost: meter.cost() }),
+    };
+    const r = runner({ generator: billedGen });
+    rounds.recordVariants = async () => {
+      throw new Error('database is locked');
+    };
+    await r.start({ user: ALICE, channel: C, brief: 'Vapes', options, replyTo: { user: ALICE } });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+  });
 });

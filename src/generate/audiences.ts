@@ -186,13 +186,16 @@ export async function generateForAudiences(
   return { variants, failures, cost, offline };
 }
 
-/** A round's estimate from one audience's: each segment is a generation of its own (its copy call, its images). */
+/**
+ * A round's estimate from one audience's: each segment is a generation of its own (its copy call,
+ * its images, and with locales its call for copy per locale, asked with the number of locales).
+ */
 export function estimateForAudiences<E extends { usd: number; textCalls: number; imageCalls: number }>(
-  estimate: (variants: number) => E,
-  o: { variants: number; audiences?: readonly string[] },
+  estimate: (variants: number, o: { locales: number }) => E,
+  o: { variants: number; audiences?: readonly string[]; locales?: readonly string[] },
 ): E {
   const n = Math.max(1, o.audiences?.length ?? 0);
-  const e = estimate(o.variants);
+  const e = estimate(o.variants, { locales: o.locales?.length ?? 0 });
   return { ...e, usd: e.usd * n, textCalls: e.textCalls * n, imageCalls: e.imageCalls * n };
 }
 

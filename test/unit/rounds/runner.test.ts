@@ -6,10 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
 import { attachCost, chatUsage, createCostMeter, priceTable } from '../../../src/generate/pricing.ts';
+import { createRoundPricing } from '../../../src/generate/providers.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { Generator } from '../../../src/generate/types.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -466,6 +468,18 @@ describe('cost: the one place prices live', () => {
     const round = await rounds.latestInThread(C, 'T1');
     expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
     expect(round?.costUsd).toBeCloseTo((1000 * 0.15 + 100 * 0.6) / 1e6, 12);
+  });
+
+  it('the estimate on the parent counts the call that writes copy per locale (--locales de,fr,ja), per audience', async () => {
+    const pricing = createRoundPricing(loadConfig({ OPENAI_API_KEY: 'sk-test-1234567890', IMAGE_PROVIDER: 'studio' }));
+    await firstRound(runner({ rs: { pricing } }), 'Cold brew for nurses', { locales: ['de', 'fr', 'ja'] });
+    const withLocales = view.of('openThread')[0].cost;
+    await firstRound(runner({ rs: { pricing } }), 'Cold brew for nurses');
+    const without = view.of('openThread')[1].cost;
+    expect(without).toMatchObject({ textCalls: 1, estimate: true });
+    expect(withLocales).toMatchObject({ textCalls: 2, estimate: true });
+    expect(withLocales.usd).toBeGreaterThan(without.usd);
+    expect(rounds.estimateCost({ variants: 3, locales: ['de', 'fr', 'ja'], audiences: ['a', 'b'] }, false)).toMatchObject({ textCalls: 4 });
   });
 
   /** A translator whose one call was billed 1000 tokens in, 100 out (gpt-4o-mini). */

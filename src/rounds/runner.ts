@@ -19,6 +19,7 @@ import type { Logger } from '../log.ts';
 import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
 import { hasAudiences, promoteSegmentWinners, segmentLeaderIds, segmentStandings } from './audiences.ts';
+import { localesAfterEdit } from './locales.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, toTallyVariant, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions, VariantRecord } from './types.ts';
@@ -700,10 +701,13 @@ export class RoundRunner {
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
     }
-    const updated = this.d.rounds.editedCopy(
-      v,
-      { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags, scores: { ...v.scores, brand: next.scores.brand } },
-      p.user,
+    // The brief-language locale takes the edit; translations of the old copy say they are outdated.
+    const updated = localesAfterEdit(
+      this.d.rounds.editedCopy(
+        v,
+        { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags, scores: { ...v.scores, brand: next.scores.brand } },
+        p.user,
+      ),
     );
     // Slack first: only a re-render people can see is kept, so Slack and the database stay in step.
     try {

@@ -13,7 +13,7 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
-import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
+import { audienceInspiration, audienceOptions, forAudiences } from './audiences.ts';
 import { brandScoreLine } from './brand-score.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
@@ -97,16 +97,18 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
       // Without options, what the bot would make of the same brief (DEFAULT_VARIANTS, DEFAULT_FORMATS, DEFAULT_AD_CHANNEL).
       const perAudience = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
-      const audiences = typeof args.values.audiences === 'string' ? parseAudiences(args.values.audiences) : undefined;
-      // --variants is per audience; the total stays within what one round may have.
-      const count = audiences
-        ? variantsPerAudience({
-            perAudience,
-            given: args.values.variants !== undefined,
-            audiences: audiences.length,
-            max: VARIANTS_RANGE.max,
-          })
-        : perAudience;
+      // --variants is per audience; the total stays within what one round may have (the bot's rule).
+      const segments =
+        typeof args.values.audiences === 'string'
+          ? audienceOptions({
+              raw: args.values.audiences,
+              variants: perAudience,
+              given: args.values.variants !== undefined,
+              max: VARIANTS_RANGE.max,
+            })
+          : undefined;
+      const audiences = segments?.audiences;
+      const count = segments?.variants ?? perAudience;
       const formats = parseFormats(args.values.formats as string | undefined, cfg.defaultFormats);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;

@@ -5,13 +5,13 @@
  */
 import { localeName } from '../../generate/locales.ts';
 import type { VariantLocale, VariantRecord } from '../../rounds/types.ts';
-import { type Block, context, esc, LIMITS, md, truncate } from './kit.ts';
+import { type Block, context, esc, LIMITS, md, truncate, truncateMrkdwn } from './kit.ts';
 
 function field(l: VariantLocale): string {
   const name = `*${esc(localeName(l.locale))}* (${esc(l.locale)})${l.status === 'source' ? ' · as written' : ''}${l.outdated ? ' · _outdated_' : ''}`;
   if (l.status === 'not-translated') return `${name}\n_not translated_`;
   // Three fields in one: each cut to share the field's 2000 characters.
-  return truncate(
+  return truncateMrkdwn(
     `${name}\n*${esc(truncate(l.headline, 300))}*\n${esc(truncate(l.body, 1200))}\n_CTA:_ ${esc(truncate(l.cta, 200))}`,
     LIMITS.fieldText,
   );

@@ -169,7 +169,8 @@ export async function createServices(cfg: Config, o: ServiceOverrides = {}): Pro
   // it is stored (RoundService onVote). Copy embeddings made for ranking are kept for the votes.
   const copyEncoder = cachingTextEncoder(encoder);
   const taste = createTasteLearner({
-    fitted: followPreferenceModel(cfg, logger),
+    // A model trained with another text encoder (CLIP_TEXT_MODEL_DIR) is ignored, and the log says so.
+    fitted: followPreferenceModel(cfg, logger, { encoder: () => encoder.info() }),
     shown: (roundId) => shownVariants({ store, assets, encoder: copyEncoder }, roundId),
     logger,
   });

@@ -32,6 +32,12 @@ export interface RecallReport {
 export interface AdapterMeta {
   /** Embedding model the adapter was trained on (EncoderInfo.model). */
   model: string;
+  /**
+   * The text encoder of the captions it was trained on, where it is not `model`'s own text tower
+   * (EncoderInfo.textModel, CLIP_TEXT_MODEL_DIR); absent: CLIP's own. Its text side maps that
+   * encoder's space only, so another text encoder is refused (assertCompatible).
+   */
+  textModel?: string;
   dims: number;
   /** Library rows when it was trained: retraining is suggested once the library grows. */
   libraryRows: number;
@@ -101,13 +107,28 @@ export class Adapter {
     return this.meta.dims;
   }
 
-  /** Throws unless the adapter was trained for this model and width. */
-  assertCompatible(info: Pick<EncoderInfo, 'model' | 'dims'>, where = 'this encoder'): void {
+  /**
+   * Throws unless the adapter was trained for this model, width and text encoder. `text: false`
+   * checks model and width only: undoing the space stored embeddings were made under.
+   */
+  assertCompatible(info: Pick<EncoderInfo, 'model' | 'dims' | 'textModel'>, where = 'this encoder', o: { text?: boolean } = {}): void {
     if (info.model !== this.meta.model || info.dims !== this.meta.dims) {
       throw new ModelError(
         'ADAPTER_MODEL_MISMATCH',
         `the adapter was trained for ${this.meta.model} (${this.meta.dims}-d) but ${where} is ${info.model} (${info.dims}-d)`,
         { hint: 'retrain it with `adcreative train adapter`, or set CLIP_ADAPTER=off' },
+      );
+    }
+    const trained = this.meta.textModel ?? this.meta.model;
+    const now = info.textModel ?? info.model;
+    if (o.text !== false && trained !== now) {
+      const name = (m: string) => (m === this.meta.model ? `${m}'s own text tower` : m);
+      throw new ModelError(
+        'ADAPTER_TEXT_MODEL_MISMATCH',
+        `the adapter was trained on captions embedded by ${name(trained)} but ${where} embeds texts with ${name(now)}: its text side would map the wrong space`,
+        {
+          hint: 'retrain it with `adcreative train adapter`, set CLIP_ADAPTER=off, or set CLIP_TEXT_MODEL_DIR back as it was when it was trained',
+        },
       );
     }
   }

@@ -79,9 +79,12 @@ export function totalVariants(o: { variants: number; audiences?: readonly string
 
 /**
  * Checks `perAudience` × segments against the most variants a round may have; `given`: whether
- * the person typed --variants (a default is lowered to fit instead of refused).
+ * the person chose the number (typed --variants, or picked another number in the form than the
+ * one it offered): a default is lowered to fit instead of refused. `what` names the number in
+ * messages (`--variants`, the form's field).
  */
-export function variantsPerAudience(p: { perAudience: number; given: boolean; audiences: number; max: number }): number {
+export function variantsPerAudience(p: { perAudience: number; given: boolean; audiences: number; max: number; what?: string }): number {
+  const what = p.what ?? '--variants';
   const fit = Math.floor(p.max / p.audiences);
   if (fit < 1) {
     throw new InputError(
@@ -93,10 +96,32 @@ export function variantsPerAudience(p: { perAudience: number; given: boolean; au
   if (p.perAudience > fit) {
     throw new InputError(
       'BAD_VARIANTS',
-      `--variants is per audience: ${p.perAudience} for each of ${p.audiences} audiences makes ${p.perAudience * p.audiences} variants, and a round may have at most ${p.max}. Use --variants ${fit} or fewer, or name fewer audiences.`,
+      `${what} is per audience: ${p.perAudience} for each of ${p.audiences} audiences makes ${p.perAudience * p.audiences}, over the ${p.max} a round may have. Use ${what.startsWith('--') ? `${what} ` : ''}${fit} or fewer, or name fewer audiences.`,
     );
   }
   return p.perAudience;
+}
+
+/**
+ * A round's segments and its variants per segment, from what a person gave: the one rule for the
+ * slash command, the brief form and the CLI. `names` says how the messages name the two fields.
+ */
+export function audienceOptions(p: {
+  raw: string;
+  variants: number;
+  given: boolean;
+  max: number;
+  names?: { audiences: string; variants: string };
+}): { audiences: string[]; variants: number } {
+  const audiences = parseAudiences(p.raw, p.names?.audiences);
+  const variants = variantsPerAudience({
+    perAudience: p.variants,
+    given: p.given,
+    audiences: audiences.length,
+    max: p.max,
+    what: p.names?.variants,
+  });
+  return { audiences, variants };
 }
 
 /** The text CLIP relevance is scored against for one segment. */
@@ -186,13 +211,16 @@ export async function generateForAudiences(
   return { variants, failures, cost, offline };
 }
 
-/** A round's estimate from one audience's: each segment is a generation of its own (its copy call, its images). */
+/**
+ * A round's estimate from one audience's: each segment is a generation of its own (its copy call,
+ * its images, and with locales its call for copy per locale, asked with the number of locales).
+ */
 export function estimateForAudiences<E extends { usd: number; textCalls: number; imageCalls: number }>(
-  estimate: (variants: number) => E,
-  o: { variants: number; audiences?: readonly string[] },
+  estimate: (variants: number, o: { locales: number }) => E,
+  o: { variants: number; audiences?: readonly string[]; locales?: readonly string[] },
 ): E {
   const n = Math.max(1, o.audiences?.length ?? 0);
-  const e = estimate(o.variants);
+  const e = estimate(o.variants, { locales: o.locales?.length ?? 0 });
   return { ...e, usd: e.usd * n, textCalls: e.textCalls * n, imageCalls: e.imageCalls * n };
 }
 

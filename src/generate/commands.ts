@@ -13,14 +13,14 @@ import { contactSheet } from '../image/compose.ts';
 import type { Library } from '../library/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { CHANNELS, type ChannelName, FORMATS, type FormatName, isChannel, splitFormats, VARIANTS_RANGE } from '../vocabulary.ts';
-import { audienceInspiration, forAudiences, parseAudiences, variantsPerAudience } from './audiences.ts';
+import { audienceInspiration, audienceOptions, forAudiences } from './audiences.ts';
 import { brandScoreLine } from './brand-score.ts';
 import { loadBrand } from './brands.ts';
 import { inspire } from './inspire.ts';
 import { localeSummary, writeLocaleFiles } from './locale-files.ts';
 import { parseLocales } from './locales.ts';
 import { createGenerator } from './open.ts';
-import { describeCost } from './pricing.ts';
+import { costOf, describeCost, type GenerateCost } from './pricing.ts';
 import { translatorFor } from './translate.ts';
 import type { GenerateProgress, GenerateResult } from './types.ts';
 
@@ -97,16 +97,18 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
       const cfg: Config = typeof args.values.model === 'string' ? { ...baseCfg, clipModelDir: args.values.model } : baseCfg;
       // Without options, what the bot would make of the same brief (DEFAULT_VARIANTS, DEFAULT_FORMATS, DEFAULT_AD_CHANNEL).
       const perAudience = intArg(args, 'variants', cfg.defaultVariants, VARIANTS_RANGE.min, VARIANTS_RANGE.max);
-      const audiences = typeof args.values.audiences === 'string' ? parseAudiences(args.values.audiences) : undefined;
-      // --variants is per audience; the total stays within what one round may have.
-      const count = audiences
-        ? variantsPerAudience({
-            perAudience,
-            given: args.values.variants !== undefined,
-            audiences: audiences.length,
-            max: VARIANTS_RANGE.max,
-          })
-        : perAudience;
+      // --variants is per audience; the total stays within what one round may have (the bot's rule).
+      const segments =
+        typeof args.values.audiences === 'string'
+          ? audienceOptions({
+              raw: args.values.audiences,
+              variants: perAudience,
+              given: args.values.variants !== undefined,
+              max: VARIANTS_RANGE.max,
+            })
+          : undefined;
+      const audiences = segments?.audiences;
+      const count = segments?.variants ?? perAudience;
       const formats = parseFormats(args.values.formats as string | undefined, cfg.defaultFormats);
       const brandName = args.values.brand as string | undefined;
       const kit = brandName ? loadBrand(cfg.brandsDir, brandName) : undefined;
@@ -135,20 +137,23 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
         } catch (e) {
           say(`no creative library (${describeError(e)}): generating without inspiration; novelty counts every variant as new`);
         }
-        // Embedded once: the library search and the ranking both use it.
-        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, translator: translatorFor(cfg), library });
-        if (found.query.note) say(`library search: ${found.query.note}`);
-        if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
-        else if (library)
-          say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
-        const { inspiration, embedding: briefEmbedding } = found;
         const lib = library;
+        // Made (its settings checked) before the brief is translated: a bad setting costs nothing.
         const generator = createGenerator({
           cfg,
           encoder,
           logger,
           maxSimilarity: lib ? (e) => lib.maxSimilarity(e) : async (e) => e.map(() => Number.NaN),
         });
+        // Embedded once: the library search and the ranking both use it.
+        const found = await inspire({ brief, brand: kit?.name, k: 5, encoder, translator: translatorFor(cfg), library }).catch(
+          (e: unknown) => sayCostAndThrow(e, costOf(e), say),
+        );
+        if (found.query.note) say(`library search: ${found.query.note}`);
+        if (found.state === 'unavailable' && library) say(`library search failed (${found.detail}): generating without inspiration`);
+        else if (library)
+          say(`inspiration: ${found.inspiration.length} creative${found.inspiration.length === 1 ? '' : 's'} from the library`);
+        const { inspiration, embedding: briefEmbedding } = found;
         say(
           `generating ${count} variant${count === 1 ? '' : 's'}${audiences ? ` for each of ${audiences.length} audiences (${audiences.join('; ')})` : ''} (${formats.join(', ')}) for ${channel}${kit ? `, brand ${kit.name}` : ''}: copy ${generator.providers.copy}, images ${generator.providers.images}`,
         );
@@ -174,20 +179,23 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
           k: 5,
           general: inspiration,
         });
-        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor }).generate({
-          brief,
-          billedBefore: found.query.billed ? [found.query.billed] : undefined,
-          ...(found.query.text !== brief ? { searchText: found.query.text } : {}),
-          brand: kit?.name,
-          channel,
-          formats,
-          count,
-          inspiration,
-          feedback,
-          briefEmbedding,
-          onProgress,
-          ...(locales ? { locales } : {}),
-        });
+        const result: GenerateResult = await forAudiences(generator, audiences, { inspirationFor })
+          .generate({
+            brief,
+            billedBefore: found.query.billed ? [found.query.billed] : undefined,
+            ...(found.query.text !== brief ? { searchText: found.query.text } : {}),
+            brand: kit?.name,
+            channel,
+            formats,
+            count,
+            inspiration,
+            feedback,
+            briefEmbedding,
+            onProgress,
+            ...(locales ? { locales } : {}),
+          })
+          // The generator's cost counts the translation (billedBefore); without one, the translation alone.
+          .catch((e: unknown) => sayCostAndThrow(e, costOf(e) ?? found.query.cost, say));
         await library?.close();
         library = undefined;
         return await writeResult(result, { out, formats, brief, io, brand: kit?.name, channel, audiences });
@@ -201,6 +209,12 @@ export function makeGenerateCommand(deps: GenerateCommandDeps = {}): Command {
   return cmd;
 }
 
+/** A failed run still says what it spent: requests billed before the failure cost money. */
+function sayCostAndThrow(e: unknown, spent: GenerateCost | undefined, say: (s: string) => void): never {
+  if (spent && spent.textCalls + spent.imageCalls > 0) say(`spent before the failure: ${describeCost(spent)}`);
+  throw e;
+}
+
 async function writeResult(
   result: GenerateResult,
   o: { out: string; formats: FormatName[]; brief: string; io: CommandIO; brand?: string; channel: ChannelName; audiences?: string[] },
@@ -208,7 +222,7 @@ async function writeResult(
   const say = (s: string) => o.io.stderr.write(`${s}\n`);
   for (const f of result.failures) say(`failed (${f.stage}${f.label ? ` ${f.label}` : ''}): ${f.message}`);
   if (result.variants.length === 0) {
-    say('no variant could be made; nothing written');
+    say(`no variant could be made; nothing written; cost ${describeCost(result.cost)}`);
     return 1;
   }
   mkdirSync(o.out, { recursive: true });

@@ -7,7 +7,7 @@
 import type { Encoder } from '../clip/types.ts';
 import { describeError } from '../errors.ts';
 import type { Library, SearchHit } from '../library/types.ts';
-import type { BilledRequest } from './pricing.ts';
+import { attachCost, type BilledRequest, type GenerateCost } from './pricing.ts';
 import { detectLanguage, type Translator } from './translate.ts';
 import { type Inspiration, inspirationFromHit } from './types.ts';
 
@@ -22,6 +22,8 @@ export interface QueryPath {
   note?: string;
   /** The translation request the API billed (pass on as `billedBefore`, so the round's cost counts it). */
   billed?: BilledRequest;
+  /** `billed` priced: spent even when the round fails before generation counts `billed`. */
+  cost?: GenerateCost;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function queryPath(
   if (translator) {
     try {
       const t = await translator.translate(brief);
-      return { kind: 'translated', from, text: t.text, note: `translated from ${from}: ${t.text}`, billed: t.billed };
+      return { kind: 'translated', from, text: t.text, note: `translated from ${from}: ${t.text}`, billed: t.billed, cost: t.cost };
     } catch (e) {
       return { kind: 'untranslated', from, text: brief, note: `English CLIP text tower, untranslated (${describeError(e)})` };
     }
@@ -75,7 +77,14 @@ export async function inspire(p: {
   library: Pick<Library, 'count' | 'search'> | (() => Promise<Pick<Library, 'count' | 'search'>>) | undefined;
 }): Promise<Inspired> {
   const query = await queryPath(p.brief, p.encoder, p.translator);
-  const [embedding] = await p.encoder.embedTexts([query.text]);
+  let embedding: Float32Array;
+  try {
+    [embedding] = await p.encoder.embedTexts([query.text]);
+  } catch (e) {
+    // The brief was translated (and billed) before CLIP failed: the error carries that spend.
+    if (query.cost) attachCost(e, query.cost);
+    throw e;
+  }
   let hits: SearchHit[] = [];
   try {
     const lib = typeof p.library === 'function' ? await p.library() : p.library;

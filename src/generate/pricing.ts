@@ -316,10 +316,19 @@ export const ESTIMATE_COPY_TOKENS = { input: 900, outputPerCandidate: 80 } as co
 export const ESTIMATE_IMAGE_PROMPT_TOKENS = 120;
 
 /**
+ * Assumed size of the one call that writes copy per locale (`--locales`, generate/locale-copy.ts):
+ * instructions in, each picked variant's copy and one limits line per locale in, ~80 tokens of JSON
+ * per variant per locale out.
+ */
+export const ESTIMATE_LOCALE_TOKENS = { input: 300, inputPerVariant: 60, inputPerVariantLocale: 25, outputPerVariantLocale: 80 } as const;
+
+/**
  * The estimate of one round before it is made: one copywriting call and one image per candidate
- * (ceil(factor × variants)), priced with the table for the configured models, size and quality.
- * Quality or size `auto` is estimated at the dearest the model may pick (high, the largest size):
- * an upper bound, as the estimate says.
+ * (ceil(factor × variants)), and with locales one more call that writes the picked variants'
+ * copy per locale, priced with the table for the configured models, size and quality.
+ * Quality or size `auto` is estimated at the dearest the model may pick (high, the largest size),
+ * and every locale as one to write (the brief's own language needs none): an upper bound, as the
+ * estimate says.
  */
 export function estimateRound(
   p: {
@@ -329,6 +338,7 @@ export function estimateRound(
     candidateFactor: number;
   },
   variants: number,
+  o: { locales?: number } = {},
 ): CostEstimate {
   const candidates = Math.max(variants, Math.ceil(variants * p.candidateFactor));
   let usd = 0;
@@ -342,6 +352,21 @@ export function estimateRound(
       text: { input: ESTIMATE_COPY_TOKENS.input, cachedInput: 0, output: ESTIMATE_COPY_TOKENS.outputPerCandidate * candidates },
       image: zero(),
     }).usd;
+    const locales = o.locales ?? 0;
+    if (locales > 0) {
+      const t = ESTIMATE_LOCALE_TOKENS;
+      textCalls += 1;
+      usd += priceRequest(p.table, {
+        model: p.textModel,
+        endpoint: 'chat',
+        text: {
+          input: t.input + variants * (t.inputPerVariant + locales * t.inputPerVariantLocale),
+          cachedInput: 0,
+          output: t.outputPerVariantLocale * variants * locales,
+        },
+        image: zero(),
+      }).usd;
+    }
   }
   if (p.image) {
     imageCalls = candidates;

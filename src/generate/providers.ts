@@ -99,7 +99,7 @@ export function imageSettings(cfg: OpenAISettings): ImageSettings {
 }
 
 /** The estimate shown before a round: the price table over the configured models, size and quality. */
-export function createRoundPricing(cfg: Config): { estimate(variants: number): CostEstimate } {
+export function createRoundPricing(cfg: Config): { estimate(variants: number, o?: { locales?: number }): CostEstimate } {
   const providers = selectProviders(cfg);
   const p = {
     table: openaiPriceTable(cfg),
@@ -107,5 +107,5 @@ export function createRoundPricing(cfg: Config): { estimate(variants: number): C
     image: providers.images === 'openai' ? imageSettings(cfg) : undefined,
     candidateFactor: cfg.candidateFactor,
   };
-  return { estimate: (variants) => estimateRound(p, variants) };
+  return { estimate: (variants, o) => estimateRound(p, variants, o) };
 }

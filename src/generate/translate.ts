@@ -8,7 +8,8 @@
 import type { Config } from '../config.ts';
 import { GenerationError } from '../errors.ts';
 import { createOpenAIClient, describeOpenAIError, type OpenAIClient } from './openai.ts';
-import { type BilledRequest, chatUsage } from './pricing.ts';
+import { type BilledRequest, chatUsage, createCostMeter, type GenerateCost, type PriceTable, priceTable } from './pricing.ts';
+import { openaiPriceTable } from './providers.ts';
 
 /** Bounded so a long-running bot fed arbitrary briefs does not grow without limit. */
 const CACHE_MAX = 2000;
@@ -50,6 +51,11 @@ export interface Translation {
   cached: boolean;
   /** The request the API billed for it (absent when cached or not sent). */
   billed?: BilledRequest;
+  /**
+   * That request priced (with `billed`): what a round or the CLI records as spent when a later
+   * step fails before generation could count `billed` itself.
+   */
+  cost?: GenerateCost;
 }
 
 export interface Translator {
@@ -58,7 +64,19 @@ export interface Translator {
   translate(text: string, opts?: { signal?: AbortSignal }): Promise<Translation>;
 }
 
-export function createTranslator(opts: { client: OpenAIClient; model: string; retries: number }): Translator {
+export function createTranslator(opts: {
+  client: OpenAIClient;
+  model: string;
+  retries: number;
+  /** The price table (OPENAI_PRICES over OpenAI's); default: OpenAI's published prices. */
+  prices?: PriceTable;
+}): Translator {
+  const prices = opts.prices ?? priceTable({});
+  const priced = (billed: BilledRequest): GenerateCost => {
+    const meter = createCostMeter(prices);
+    meter.record(billed);
+    return meter.cost();
+  };
   const cache = new Map<string, string>();
   const inflight = new Map<string, Promise<{ english: string; billed: BilledRequest }>>();
   const system = [
@@ -119,15 +137,20 @@ export function createTranslator(opts: { client: OpenAIClient; model: string; re
       if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
       cache.set(key, english);
       // The round that sent the request pays for it; one that shared it does not.
-      return first ? { text: english, from, cached: false, billed } : { text: english, from, cached: true };
+      return first ? { text: english, from, cached: false, billed, cost: priced(billed) } : { text: english, from, cached: true };
     },
   };
 }
 
 /** The translator the configuration gives: OpenAI's text model when OPENAI_API_KEY is set, else none. */
 export function translatorFor(
-  cfg: Pick<Config, 'openaiApiKey' | 'openaiBaseUrl' | 'openaiTimeoutMs' | 'openaiMaxRetries' | 'openaiTextModel'>,
+  cfg: Pick<Config, 'openaiApiKey' | 'openaiBaseUrl' | 'openaiTimeoutMs' | 'openaiMaxRetries' | 'openaiTextModel' | 'openaiPrices'>,
 ): Translator | undefined {
   if (!cfg.openaiApiKey) return undefined;
-  return createTranslator({ client: createOpenAIClient(cfg), model: cfg.openaiTextModel, retries: cfg.openaiMaxRetries });
+  return createTranslator({
+    client: createOpenAIClient(cfg),
+    model: cfg.openaiTextModel,
+    retries: cfg.openaiMaxRetries,
+    prices: openaiPriceTable(cfg),
+  });
 }

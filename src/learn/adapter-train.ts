@@ -320,9 +320,13 @@ function normBackward(Y: Float32Array, dY: Float32Array, norms: Float32Array, ro
 }
 
 /** Packs a training result as an Adapter for the given model and library size. */
-export function adapterFromResult(r: TrainAdapterResult, info: { model: string; dims: number; libraryRows: number }): Adapter {
+export function adapterFromResult(
+  r: TrainAdapterResult,
+  info: { model: string; textModel?: string; dims: number; libraryRows: number },
+): Adapter {
   const meta: AdapterMeta = {
     model: info.model,
+    ...(info.textModel ? { textModel: info.textModel } : {}),
     dims: info.dims,
     libraryRows: info.libraryRows,
     trainedAt: new Date().toISOString(),

@@ -89,9 +89,15 @@ export function loadConfiguredPreference(cfg: Pick<Config, 'dataDir' | 'preferen
 /**
  * A getter for the preference model that re-reads the file when it changes (retraining
  * from the CLI or the schedule takes effect without a restart). A bad file is logged and
- * the previous model kept.
+ * the previous model kept. With `encoder`, a model trained on another model's or another text
+ * encoder's embeddings (CLIP_TEXT_MODEL_DIR changed since) is ignored, and the log says why once
+ * per file: scoring copy embedded in another space would be noise that looks like taste.
  */
-export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceModel'>, logger?: Logger): () => TasteModel | null {
+export function followPreferenceModel(
+  cfg: Pick<Config, 'dataDir' | 'preferenceModel'>,
+  logger?: Logger,
+  o: { encoder?: () => { model: string; dims: number; textModel?: string } } = {},
+): () => TasteModel | null {
   let current: TasteModel | null = null;
   let stamp: string | undefined;
   return () => {
@@ -103,10 +109,24 @@ export function followPreferenceModel(cfg: Pick<Config, 'dataDir' | 'preferenceM
     } catch {}
     if (now === stamp) return current;
     stamp = now;
+    let loaded: TasteModel | null;
     try {
-      current = now === 'missing' ? null : loadConfiguredPreference(cfg, logger);
+      loaded = now === 'missing' ? null : loadConfiguredPreference(cfg, logger);
     } catch (e) {
       logger?.warn('preference model could not be reloaded; keeping the previous one', { error: e });
+      return current;
+    }
+    try {
+      if (loaded && o.encoder) loaded.assertCompatible(o.encoder());
+      current = loaded;
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e;
+      logger?.warn('preference model ignored: ranking goes on without it until it is retrained', {
+        path: p,
+        error: e.message,
+        hint: e.hint,
+      });
+      current = null;
     }
     return current;
   };
@@ -155,9 +175,10 @@ export async function retrainAdapter(
       hint: 'ingest creatives with `adcreative ingest` first',
     });
   }
-  const { name: model, dims } = sources.model;
+  const { name: model, dims, textModel } = sources.model;
   const from = currentSpaceAdapter(cfg);
-  if (from) from.assertCompatible({ model, dims }, 'the library');
+  // Undone, not applied: the same model and width suffice (captions may since have been re-embedded by another text encoder).
+  if (from) from.assertCompatible({ model, dims }, 'the library', { text: false });
   const { rows, text, image, skipped } = await collectPairs(lib, dims);
   if (skipped) ctx.logger?.warn('library rows skipped: embeddings of another width', { skipped, dims });
   // Train on raw CLIP: undo the adapter the stored embeddings were made under.
@@ -169,7 +190,7 @@ export async function retrainAdapter(
   }
   const result = await trainAdapter({ text, image, n: rows.length, d: dims }, opts);
   const libraryRows = await lib.count();
-  const adapter = adapterFromResult(result, { model, dims, libraryRows });
+  const adapter = adapterFromResult(result, { model, textModel, dims, libraryRows });
   const path = opts.out ?? adapterOutputPath(cfg);
   // Keep the adapter the library is in: without it the stored embeddings could not be taken back to raw CLIP.
   if (from) from.save(archivedAdapterPath(cfg, from.id));
@@ -201,7 +222,10 @@ export async function reprojectLibrary(ctx: LearningContext): Promise<{ rows: nu
   const from = currentSpaceAdapter(ctx.cfg);
   const toPath = resolveAdapterPath(ctx.cfg);
   const to = toPath ? Adapter.load(toPath) : null;
-  to?.assertCompatible({ model: ctx.sources.model.name, dims: ctx.sources.model.dims }, 'the library');
+  to?.assertCompatible(
+    { model: ctx.sources.model.name, dims: ctx.sources.model.dims, textModel: ctx.sources.model.textModel },
+    'the library',
+  );
   const d = ctx.sources.model.dims;
   const rows =
     from?.id === to?.id
@@ -251,7 +275,10 @@ export async function retrainPreference(
   }
   const path = opts.out ?? preferencePath(cfg);
   const adapter = readLibrarySpace(cfg)?.adapter ?? null;
-  const model = sources.model.dims || !sources.votes?.model ? sources.model.name : (await sources.votes.model()).name;
+  // The copy of votes is embedded with the configured encoder and the library's captions with the
+  // one the library names (it refuses another): the model records that text encoder.
+  const space = sources.model.dims || !sources.votes?.model ? sources.model : await sources.votes.model();
+  const { name: model, textModel } = space;
   // Keep the previous basis while the creatives have not grown much: a vote's meaning stays put.
   let basis: { basis: TasteModel['basis']; items: number } | undefined;
   try {
@@ -260,6 +287,7 @@ export async function retrainPreference(
     if (
       prev &&
       prev.meta.model === model &&
+      prev.meta.textModel === textModel &&
       prev.meta.adapter === adapter &&
       prev.meta.basisItems &&
       items < prev.meta.basisItems * (1 + BASIS_REBUILD_GROWTH)
@@ -269,7 +297,7 @@ export async function retrainPreference(
   } catch (e) {
     ctx.logger?.debug('previous preference model not reused', { error: e });
   }
-  const input = tasteInput({ votes, library, model, adapter }, { seed: opts.seed, basis, rank: opts.rank });
+  const input = tasteInput({ votes, library, model, textModel, adapter }, { seed: opts.seed, basis, rank: opts.rank });
   const fitted = fitTaste(input, opts);
   fitted.save(path);
   ctx.logger?.info('preference model trained', {

@@ -33,10 +33,10 @@ export async function openLearningSources(
     // is now in before anything reads (or re-projects) its embeddings.
     await finishInterruptedReprojection({ uri, storageOptions, logger: opts.logger, record: (space) => writeLibrarySpace(cfg, space) });
     let lib = await openLibrary({ uri, storageOptions, logger: opts.logger });
-    const { model, dims } = lib.info();
+    const { model, dims, textModel } = lib.info();
     if (model && dims) {
       closers.push(() => lib.close());
-      out.model = { name: model, dims };
+      out.model = { name: model, dims, ...(textModel ? { textModel } : {}) };
       out.library = {
         pairs: () => libraryPairSource(lib).pairs(),
         count: () => lib.count(),

@@ -59,6 +59,12 @@ export interface CalibrationBin {
 
 export interface PreferenceMeta {
   model: string;
+  /**
+   * The text encoder the copy and caption embeddings came from, where it is not `model`'s own text
+   * tower (CLIP_TEXT_MODEL_DIR); absent: CLIP's own. Text embeddings of another encoder lie in
+   * another space, so the model is refused with them (assertSameModel).
+   */
+  textModel?: string;
   /** Width of each embedding (the feature vector is twice this). */
   dims: number;
   /** Adapter id the embeddings were made under, or null for raw CLIP. */
@@ -128,7 +134,7 @@ export class PreferenceModel {
     return { state: 'ready', votes: this.meta.votes, accuracy: this.meta.heldOut.accuracy };
   }
 
-  assertCompatible(info: { model: string; dims: number }): void {
+  assertCompatible(info: { model: string; dims: number; textModel?: string }): void {
     assertSameModel(this.meta, info);
   }
 
@@ -156,13 +162,28 @@ export class PreferenceModel {
   }
 }
 
-/** Refuses embeddings from another model than the one a preference model was trained on. */
-export function assertSameModel(meta: { model: string; dims: number }, info: { model: string; dims: number }): void {
+/**
+ * Refuses embeddings from another model than the one a preference model was trained on: another
+ * CLIP model, or the same one with another text encoder (CLIP_TEXT_MODEL_DIR set or changed since).
+ */
+export function assertSameModel(
+  meta: { model: string; dims: number; textModel?: string },
+  info: { model: string; dims: number; textModel?: string },
+): void {
   if (info.model !== meta.model || info.dims !== meta.dims) {
     throw new ModelError(
       'PREFERENCE_MODEL_MISMATCH',
       `the preference model was trained on ${meta.model} (${meta.dims}-d) embeddings but the encoder is ${info.model} (${info.dims}-d)`,
       { hint: 'retrain it with `adcreative train preference`' },
+    );
+  }
+  const trained = meta.textModel ?? meta.model;
+  const now = info.textModel ?? info.model;
+  if (trained !== now) {
+    throw new ModelError(
+      'PREFERENCE_TEXT_MODEL_MISMATCH',
+      `the preference model was trained on copy embedded by ${trained === meta.model ? `${trained}'s own text tower` : trained}, but texts are now embedded by ${now === info.model ? `${now}'s own text tower` : `${now} (CLIP_TEXT_MODEL_DIR)`}: its scores would be read in another text space`,
+      { hint: 'retrain it with `adcreative train preference`, or set CLIP_TEXT_MODEL_DIR back as it was when it was trained' },
     );
   }
 }
@@ -404,6 +425,8 @@ export interface TrainPreferenceInput {
   /** Past creatives the percentile is measured against (default: every variant shown). */
   reference?: Embedded[];
   model: string;
+  /** The text encoder, where it is not `model`'s own (PreferenceMeta.textModel). */
+  textModel?: string;
   adapter?: string | null;
 }
 
@@ -497,6 +520,7 @@ export function trainPreference(input: TrainPreferenceInput, opts: TrainPreferen
 function emptyMeta(input: TrainPreferenceInput, d: number): PreferenceMeta {
   return {
     model: input.model,
+    ...(input.textModel ? { textModel: input.textModel } : {}),
     dims: d,
     adapter: input.adapter ?? null,
     trainedAt: new Date().toISOString(),

@@ -77,11 +77,11 @@ export function roundVoteSource(deps: {
   assets: Pick<AssetStore, 'load'>;
   /** Opened only when votes are read (it loads CLIP). */
   encoder: () => Promise<Pick<Encoder, 'embedTexts' | 'info'>>;
-}): VoteSource & { model(): Promise<{ name: string; dims: number }> } {
+}): VoteSource & { model(): Promise<{ name: string; dims: number; textModel?: string }> } {
   return {
     async model() {
       const info = (await deps.encoder()).info();
-      return { name: info.model, dims: info.dims };
+      return { name: info.model, dims: info.dims, ...(info.textModel ? { textModel: info.textModel } : {}) };
     },
     async votes() {
       const rounds = await deps.store.roundsWithStatus(['closed', 'superseded']);

@@ -44,7 +44,7 @@ export interface EmbeddingRewriter {
 export interface VoteSource {
   votes(): Promise<VoteRecord[]>;
   /** The embedding model the votes' embeddings come from, when the library cannot say (it is empty). */
-  model?(): Promise<{ name: string; dims: number }>;
+  model?(): Promise<{ name: string; dims: number; textModel?: string }>;
 }
 
 /** A round as the reports see it. */
@@ -73,8 +73,11 @@ export interface RoundStatsSource {
 
 /** Everything the learning commands read, opened from the configuration. */
 export interface LearningSources {
-  /** The embedding model the stored embeddings come from. */
-  model: { name: string; dims: number };
+  /**
+   * The embedding model the stored embeddings come from; `textModel`: the text encoder of the
+   * caption and copy embeddings where it is not the model's own text tower (CLIP_TEXT_MODEL_DIR).
+   */
+  model: { name: string; dims: number; textModel?: string };
   library?: PairSource & Partial<EmbeddingRewriter>;
   votes?: VoteSource;
   rounds?: RoundStatsSource;

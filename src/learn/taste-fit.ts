@@ -223,6 +223,8 @@ export interface FitTasteInput {
   /** Features of past creatives for the percentile scale (n × D). */
   reference: Float32Array;
   model: string;
+  /** The text encoder, where it is not `model`'s own (PreferenceMeta.textModel). */
+  textModel?: string;
   adapter?: string | null;
   /** Library rows with metrics behind the CTR direction, winners behind theirs (for the record). */
   support?: { ctrRows: number; winners: number };
@@ -296,6 +298,7 @@ export function fitTaste(input: FitTasteInput, opts: FitTasteOptions = {}): Tast
   const post = fitPosterior(prior, all);
   const meta: TasteMeta = {
     model: input.model,
+    ...(input.textModel ? { textModel: input.textModel } : {}),
     dims: basis.dims,
     adapter: input.adapter ?? null,
     trainedAt: new Date().toISOString(),

@@ -143,7 +143,7 @@ export interface TasteInputOptions {
  * and the reference creatives.
  */
 export function tasteInput(
-  p: { votes: VoteRecord[]; library: PriorRow[]; model: string; adapter?: string | null },
+  p: { votes: VoteRecord[]; library: PriorRow[]; model: string; textModel?: string; adapter?: string | null },
   opts: TasteInputOptions = {},
 ): FitTasteInput {
   const rng = createRng(opts.seed ?? 42);
@@ -173,6 +173,7 @@ export function tasteInput(
     directions,
     reference,
     model: p.model,
+    ...(p.textModel ? { textModel: p.textModel } : {}),
     adapter: p.adapter ?? null,
     support: { ctrRows: ctr?.support ?? 0, winners: win?.support ?? 0 },
     basisItems: opts.basis?.items ?? p.library.length + shown.size,

@@ -491,7 +491,7 @@ export class TasteModel {
     );
   }
 
-  assertCompatible(info: { model: string; dims: number }): void {
+  assertCompatible(info: { model: string; dims: number; textModel?: string }): void {
     assertSameModel(this.meta, info);
   }
 

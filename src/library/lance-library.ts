@@ -91,8 +91,10 @@ export class LanceLibrary implements Library {
     return this.live.uri;
   }
 
-  info(): { uri: string; model: string; dims: number } {
-    return { uri: this.live.uri, model: this.live.model, dims: this.live.dims };
+  /** `textModel`: the captions' text encoder where it is not `model`'s own text tower (CLIP_TEXT_MODEL_DIR). */
+  info(): { uri: string; model: string; dims: number; textModel?: string } {
+    const { uri, model, dims, textModel } = this.live;
+    return { uri, model, dims, ...(textModel && textModel !== model && textModel !== '(unknown)' ? { textModel } : {}) };
   }
 
   async count(filters?: SearchFilters): Promise<number> {

@@ -9,7 +9,7 @@
  * some keyboards, so an em or en dash counts as "--".
  */
 import { InputError } from '../errors.ts';
-import { parseAudiences, variantsPerAudience } from '../generate/audiences.ts';
+import { audienceOptions } from '../generate/audiences.ts';
 import { parseLocales } from '../generate/locales.ts';
 import { CHANNELS, type ChannelName, charCount, FORMATS, type FormatName, isChannel, splitFormats } from '../vocabulary.ts';
 import { approvalOptions, parseApprovers, parseQuorum } from './approvals.ts';
@@ -147,14 +147,14 @@ export function parseCommand(text: string, d: BriefDefaults): ParsedCommand {
     hideTally: flags.has('hide-tally'),
   };
   if (values.audiences !== undefined) {
-    const audiences = parseAudiences(values.audiences);
-    options.variants = variantsPerAudience({
-      perAudience: options.variants,
+    const segments = audienceOptions({
+      raw: values.audiences,
+      variants: options.variants,
       given: values.variants !== undefined,
-      audiences: audiences.length,
       max: d.maxVariants,
     });
-    options.audiences = audiences;
+    options.variants = segments.variants;
+    options.audiences = segments.audiences;
   }
   if (values.locales !== undefined) options.locales = parseLocales(values.locales).map((l) => l.tag);
   if (approval.approvers) {

@@ -11,7 +11,7 @@ import { describeError, InputError, RoundError } from '../errors.ts';
 import { audienceInspiration, forAudiences } from '../generate/audiences.ts';
 import { inspire } from '../generate/inspire.ts';
 import { localePreview } from '../generate/locale-sheet.ts';
-import { costOf } from '../generate/pricing.ts';
+import { costOf, type GenerateCost } from '../generate/pricing.ts';
 import type { Translator } from '../generate/translate.ts';
 import type { Copy, GeneratedVariant, GenerateResult, Generator } from '../generate/types.ts';
 import type { Library } from '../library/types.ts';
@@ -19,6 +19,7 @@ import type { Logger } from '../log.ts';
 import { contentHash, hasApprovers } from './approvals.ts';
 import type { AssetStore } from './assets.ts';
 import { hasAudiences, promoteSegmentWinners, segmentLeaderIds, segmentStandings } from './audiences.ts';
+import { localesAfterEdit } from './locales.ts';
 import { formatsOf, promoteWinner } from './promote.ts';
 import { type ApproveOutcome, type CloseOutcome, closeResult, type RoundService, toTallyVariant, type VoteOutcome } from './service.ts';
 import type { Round, RoundOptions, VariantRecord } from './types.ts';
@@ -260,6 +261,11 @@ export class RoundRunner {
     await this.d.view.failed(failed, failure, this.recorded(failed)).catch((e: unknown) => this.warn('failure message failed', e));
   }
 
+  /** A failed round's recorded spend: what was billed before the failure, if anything was. */
+  private spentFacts(spent: GenerateCost | undefined): Parameters<RoundService['fail']>[2] {
+    return spent && { costUsd: this.d.rounds.spentUsd(spent), textCalls: spent.textCalls, imageCalls: spent.imageCalls };
+  }
+
   private async run(
     round: Round,
     ctx: { feedback: string[]; leader?: Leader; leaders?: Map<string, Leader>; referenceImage?: Uint8Array },
@@ -268,6 +274,9 @@ export class RoundRunner {
     const status = (line: StatusLine) =>
       this.d.view.status(round, line, estimate).catch((e: unknown) => this.warn('status update failed', e));
     const slot = await this.work.slot((ahead) => void status({ stage: 'queued', ahead }));
+    // What the round has spent so far (the brief's translation, then the whole generation): a
+    // failure at any later step still records it, so the monthly cap counts money already gone.
+    let spent: GenerateCost | undefined;
     try {
       if (slot.signal.aborted || this.work.stopping) throw new RoundError('SHUTTING_DOWN', 'the bot is shutting down');
       if (round.number > 1) void status({ stage: 'retrieving' });
@@ -282,9 +291,11 @@ export class RoundRunner {
           library: this.d.library,
         });
       } catch (e) {
-        // Without the brief's embedding nothing can be ranked (CLIP is down, say): the round cannot be made.
-        return await this.fail(round, { kind: 'generation', why: describeError(e) });
+        // Without the brief's embedding nothing can be ranked (CLIP is down, say): the round cannot
+        // be made. A translation made before that was billed: the error carries its cost.
+        return await this.fail(round, { kind: 'generation', why: describeError(e) }, { facts: this.spentFacts(costOf(e)) });
       }
+      spent = found.query.cost;
       if (found.state === 'unavailable') this.d.logger.warn('library search failed', { error: found.detail });
       await this.d.view
         .inspiration(round, {
@@ -336,11 +347,11 @@ export class RoundRunner {
         });
       } catch (e) {
         const why = e instanceof InputError ? e.message : `generation failed: ${describeError(e)}`;
-        // Requests answered before the failure (a brief the text model refused) were billed all the same.
-        const spent = costOf(e);
-        const facts = spent && { costUsd: this.d.rounds.spentUsd(spent), textCalls: spent.textCalls, imageCalls: spent.imageCalls };
-        return await this.fail(round, { kind: 'generation', why }, { facts });
+        // Requests answered before the failure (a brief the text model refused) were billed all the
+        // same; the generator's cost counts `billedBefore`, and without one the translation still does.
+        return await this.fail(round, { kind: 'generation', why }, { facts: this.spentFacts(costOf(e) ?? spent) });
       }
+      spent = result.cost;
       const facts = {
         costUsd: this.d.rounds.spentUsd(result.cost),
         textCalls: result.cost.textCalls,
@@ -380,7 +391,11 @@ export class RoundRunner {
       const current = await this.d.rounds.round(round.id).catch(() => undefined);
       if (!current || current.status === 'generating') {
         const disk = diskProblem(e);
-        await this.fail(round, { kind: 'stopped', why: disk ? `the bot could not save it: ${disk}` : describeError(e) });
+        await this.fail(
+          round,
+          { kind: 'stopped', why: disk ? `the bot could not save it: ${disk}` : describeError(e) },
+          { facts: this.spentFacts(spent) },
+        );
       }
     } finally {
       slot.release();
@@ -692,10 +707,13 @@ export class RoundRunner {
     } catch (e) {
       return this.d.view.tell(who, { kind: 'rerender_failed', label: v.label, detail: describeError(e) });
     }
-    const updated = this.d.rounds.editedCopy(
-      v,
-      { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags, scores: { ...v.scores, brand: next.scores.brand } },
-      p.user,
+    // The brief-language locale takes the edit; translations of the old copy say they are outdated.
+    const updated = localesAfterEdit(
+      this.d.rounds.editedCopy(
+        v,
+        { headline: next.headline, body: next.body, cta: next.cta, flags: next.flags, scores: { ...v.scores, brand: next.scores.brand } },
+        p.user,
+      ),
     );
     // Slack first: only a re-render people can see is kept, so Slack and the database stay in step.
     try {

@@ -48,7 +48,7 @@ export interface RoundSettings {
   /** A second click on the same Vote button within this window is a double click, not a retraction. */
   doubleClickMs: number;
   /** The price table over the configured models, size and quality (generate/pricing.ts). */
-  pricing: { estimate(variants: number): { usd: number; textCalls: number; imageCalls: number } };
+  pricing: { estimate(variants: number, o?: { locales?: number }): { usd: number; textCalls: number; imageCalls: number } };
 }
 
 /** What generation reports it spent. */
@@ -187,16 +187,16 @@ export class RoundService {
   // ---- cost: the one place prices live ----
 
   /**
-   * The cost estimate shown before anything is made: one copy call plus one image per candidate, per audience,
+   * The cost estimate shown before anything is made: one copy call plus one image per candidate (and one call for copy per locale), per audience,
    * priced with the price table (quality or size `auto` at the dearest the model may pick). The
    * round's recorded cost is what the API's reported usage priced at.
    */
   estimateCost(
-    options: Pick<RoundOptions, 'variants' | 'audiences'>,
+    options: Pick<RoundOptions, 'variants' | 'audiences' | 'locales'>,
     offline: boolean,
   ): { usd: number; textCalls: number; imageCalls: number } {
     if (offline) return { usd: 0, textCalls: 0, imageCalls: 0 };
-    return estimateForAudiences((n) => this.settings.pricing.estimate(n), options);
+    return estimateForAudiences((n, o) => this.settings.pricing.estimate(n, o), options);
   }
 
   /**

@@ -116,6 +116,11 @@ export interface VariantLocale {
   body: string;
   cta: string;
   flags: string[];
+  /**
+   * A translation made from copy a person has edited since (rounds/locales.ts): it no longer says
+   * what the variant says. Set when the edit is made and shown; absent otherwise.
+   */
+  outdated?: true;
 }
 
 /** How a vote changed: a button, a reaction, or taken back because the copy it was for was edited. */

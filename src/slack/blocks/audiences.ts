@@ -3,7 +3,7 @@
  * each variant, and each segment's leader on the tally. Pure functions of plain data.
  */
 import type { SegmentStanding } from '../../rounds/view.ts';
-import { type Block, context, esc, LIMITS, type Message, section, truncate } from './kit.ts';
+import { type Block, context, esc, LIMITS, type Message, section, truncate, truncateMrkdwn } from './kit.ts';
 
 /**
  * The line before a segment's variants: they are written and ranked for this audience. A person
@@ -14,7 +14,7 @@ export function audienceHeadingMessage(p: { audience: string; labels: string[]; 
   const who = esc(truncate(p.audience, 200));
   const variants = `variant${p.labels.length === 1 ? '' : 's'} ${p.labels.join(', ')}`;
   return {
-    text: truncate(`For ${who}: ${variants} of round ${p.round}`, 3000),
+    text: truncateMrkdwn(`For ${who}: ${variants} of round ${p.round}`, 3000),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`For ${p.audience}`, LIMITS.headerText), emoji: false } },
       context(
@@ -40,7 +40,7 @@ export function segmentLeadersBlock(segments: SegmentStanding[], closed: boolean
     return `• *${who}*: variant ${l.label}${tie} — “${esc(truncate(l.headline, 120))}” — ${l.votes} of ${s.votes} vote${s.votes === 1 ? '' : 's'}`;
   });
   const head = closed ? ':trophy: *Winner per audience*' : '*Leading per audience*';
-  return section(truncate(`${head}\n${lines.join('\n')}`, LIMITS.sectionText), { block_id: 'tally-segments' });
+  return section(truncateMrkdwn(`${head}\n${lines.join('\n')}`, LIMITS.sectionText), { block_id: 'tally-segments' });
 }
 
 /**

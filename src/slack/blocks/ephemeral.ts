@@ -5,7 +5,7 @@ import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
 import { CHANNELS, FORMATS } from '../../vocabulary.ts';
 import { approvalNotice } from './decisions.ts';
-import { context, esc, type Message, section, truncate } from './kit.ts';
+import { context, esc, type Message, section, truncateMrkdwn } from './kit.ts';
 import { formatUsd, notesMessage } from './round.ts';
 
 export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars: number; voteReaction: string }): Message {
@@ -34,7 +34,7 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
     `*This month:* ${cap} · ${posted} round${posted === 1 ? '' : 's'}${failed} · ${p.month.images} image${p.month.images === 1 ? '' : 's'}`,
     `*Today (UTC):* ${p.day.images} of ${p.dailyImageCap} images · ${formatUsd(p.day.usd)}`,
   ];
-  const learning = p.learning?.length ? [section(truncate(`*Learning*\n${p.learning.join('\n')}`, 2900))] : [];
+  const learning = p.learning?.length ? [section(truncateMrkdwn(`*Learning*\n${p.learning.join('\n')}`, 2900))] : [];
   return {
     text: [...lines, ...(p.learning ?? [])].join('\n'),
     blocks: [
@@ -52,7 +52,7 @@ export function statsMessage(p: { month: Usage; day: Usage; monthlyUsdCap: numbe
  * mention that someone else wrote.
  */
 export function errorMessage(mrkdwn: string, hint?: string): Message {
-  const text = truncate(`:warning: ${mrkdwn}${hint ? `\n${hint}` : ''}`, 2900);
+  const text = truncateMrkdwn(`:warning: ${mrkdwn}${hint ? `\n${hint}` : ''}`, 2900);
   return { text, blocks: [section(text)] };
 }
 

@@ -57,7 +57,7 @@ export function plain(text: string, max = 3000): Text {
 }
 
 export function md(text: string, max: number = LIMITS.sectionText): Text {
-  return { type: 'mrkdwn', text: truncate(text, max) };
+  return { type: 'mrkdwn', text: truncateMrkdwn(text, max) };
 }
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
@@ -68,6 +68,24 @@ export function esc(s: string): string {
 export function truncate(s: string, max: number): string {
   if (s.length <= max) return s;
   return `${s.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/**
+ * `truncate` for text already in mrkdwn (escaped, with mentions): the cut moves back so it never
+ * splits an entity (`&amp;` shown as "&am"), a `<@U…>` mention or link, or a surrogate pair.
+ * Prefer truncating plain text before `esc`; this is for text put together from escaped parts.
+ */
+export function truncateMrkdwn(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = Math.max(0, max - 1);
+  const head = s.slice(0, cut);
+  const amp = head.lastIndexOf('&');
+  if (amp >= 0 && !head.includes(';', amp)) cut = amp;
+  const lt = head.lastIndexOf('<');
+  if (lt >= 0 && !head.includes('>', lt)) cut = Math.min(cut, lt);
+  const code = s.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+  return `${s.slice(0, cut)}…`;
 }
 
 export function section(text: string, extra: Record<string, unknown> = {}): Block {

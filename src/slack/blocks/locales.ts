@@ -5,25 +5,24 @@
  */
 import { localeName } from '../../generate/locales.ts';
 import type { VariantLocale, VariantRecord } from '../../rounds/types.ts';
-import { type Block, context, esc, LIMITS, md, truncate } from './kit.ts';
+import { type Block, context, esc, LIMITS, md, truncate, truncateMrkdwn } from './kit.ts';
 
 function field(l: VariantLocale): string {
-  const name = `*${esc(localeName(l.locale))}* (${esc(l.locale)})${l.status === 'source' ? ' · as written' : ''}`;
+  const name = `*${esc(localeName(l.locale))}* (${esc(l.locale)})${l.status === 'source' ? ' · as written' : ''}${l.outdated ? ' · _outdated_' : ''}`;
   if (l.status === 'not-translated') return `${name}\n_not translated_`;
   // Three fields in one: each cut to share the field's 2000 characters.
-  return truncate(
+  return truncateMrkdwn(
     `${name}\n*${esc(truncate(l.headline, 300))}*\n${esc(truncate(l.body, 1200))}\n_CTA:_ ${esc(truncate(l.cta, 200))}`,
     LIMITS.fieldText,
   );
 }
 
 /**
- * `v` is the variant as it is now: the brief-language locale shows its current copy (an edit
- * changes it), and translations made before an edit say so.
+ * `v` is the variant as the round decided it (rounds/locales.ts): after an edit the
+ * brief-language locale carries the edited copy and translations made before it are `outdated`.
  */
-export function localeBlocks(v: Pick<VariantRecord, 'label' | 'headline' | 'body' | 'cta' | 'flags' | 'locales'>): Block[] {
-  const { label } = v;
-  const locales = v.locales?.map((l) => (l.status === 'source' ? { ...l, headline: v.headline, body: v.body, cta: v.cta } : l));
+export function localeBlocks(v: Pick<VariantRecord, 'label' | 'locales'>): Block[] {
+  const { label, locales } = v;
   if (!locales?.length) return [];
   const shown = locales.slice(0, LIMITS.sectionFields);
   const blocks: Block[] = [{ type: 'section', block_id: `locales-${label}`, fields: shown.map((l) => md(field(l), LIMITS.fieldText)) }];
@@ -34,8 +33,7 @@ export function localeBlocks(v: Pick<VariantRecord, 'label' | 'headline' | 'body
   const lines: string[] = [];
   if (missing) lines.push(`${missing} of ${locales.length} locales not translated`);
   if (notes.length) lines.push(esc(truncate(notes.join('; '), 500)));
-  if (v.flags.some((f) => f.startsWith('copy edited by')) && locales.some((l) => l.status === 'translated'))
-    lines.push(':warning: the translations are of the copy before it was edited');
+  if (locales.some((l) => l.outdated)) lines.push(':warning: the translations are of the copy before it was edited');
   lines.push(`One vote counts for variant ${label} in every locale.`);
   blocks.push(context(...lines));
   return blocks;

@@ -11,7 +11,7 @@ import type { CloseResult, Failure, RoundNote, SegmentStanding, StatusLine } fro
 import { audienceLine, segmentLeadersBlock } from './audiences.ts';
 import { afterVoteActions, approvalBlocks, approvalNoteText, quorumCloser } from './decisions.ts';
 import { ACTION, MENU } from './ids.ts';
-import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate } from './kit.ts';
+import { type Block, button, context, esc, LIMITS, type Message, md, plain, section, truncate, truncateMrkdwn } from './kit.ts';
 import { localeBlocks } from './locales.ts';
 
 export interface ParentView {
@@ -61,7 +61,10 @@ export function parentMessage(p: ParentView): Message {
   if (p.synthetic) notes.push(':warning: synthetic CLIP model: similarity scores are meaningless');
   if (notes.length) blocks.push(context(...notes));
   // The notification text carries the brief escaped too: a brief that says <!channel> pings nobody.
-  return { text: truncate(`Brief from <@${p.author}>: ${esc(p.brief)} — round ${p.round}: ${p.status}`, 3000), blocks };
+  return {
+    text: truncateMrkdwn(`Brief from <@${p.author}>: ${esc(truncate(p.brief, 2900))} — round ${p.round}: ${p.status}`, 3000),
+    blocks,
+  };
 }
 
 export interface InspirationHit {
@@ -207,7 +210,8 @@ export function variantMessage(p: {
   if (s.brand) notes.push(`${belowMinimum(s.brand) ? ':warning: ' : ''}${esc(truncate(brandScoreLine(s.brand), 1000))}`);
   if (v.reason) notes.push(esc(truncate(v.reason, 500)));
   if (v.offline) notes.push(':construction: offline draft (made without OpenAI)');
-  if (v.flags.length) notes.push(truncate(v.flags.map(flagText).join('; '), 500));
+  // Escaped per flag (one may hold a mention): the cut keeps every entity and mention whole.
+  if (v.flags.length) notes.push(truncateMrkdwn(v.flags.map(flagText).join('; '), 500));
   blocks.push(context(...notes));
   blocks.push({
     type: 'actions',
@@ -234,7 +238,7 @@ export function variantMessage(p: {
         : `Click *Vote ${v.label}* or react with :${p.voteReaction}: — ${perPerson}; click again to take it back.`,
     ),
   );
-  return { text: truncate(`Variant ${v.label}: ${esc(v.headline)}`, 3000), blocks };
+  return { text: truncateMrkdwn(`Variant ${v.label}: ${esc(truncate(v.headline, 2900))}`, 3000), blocks };
 }
 
 export interface TallyEntryView {
@@ -374,7 +378,7 @@ export function failedRoundMessage(p: { roundId: string; headline: string }): Me
 }
 
 export function notesMessage(lines: string[]): Message {
-  const text = truncate(lines.join('\n'), LIMITS.sectionText);
+  const text = truncateMrkdwn(lines.join('\n'), LIMITS.sectionText);
   return { text, blocks: [section(text)] };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { describeError, InputError, isAdError } from '../../errors.ts';
-import { parseAudiences } from '../../generate/audiences.ts';
+import { audienceOptions } from '../../generate/audiences.ts';
 import { parseLocales } from '../../generate/locales.ts';
 import type { BriefFields } from '../../generate/types.ts';
 import { probe } from '../../image/decode.ts';
@@ -73,7 +73,10 @@ export function briefFromForm(
   const variants = Number(values[BRIEF_BLOCKS.variants]?.value?.selected_option?.value ?? d.variants);
   if (!Number.isInteger(variants) || variants < 1 || variants > d.maxVariants)
     errors[BRIEF_BLOCKS.variants] = `Pick 1 to ${d.maxVariants}.`;
-  const segments = audiencesFromForm(text(BRIEF_BLOCKS.audiences), variants, d.maxVariants);
+  // The number the form offered (its initial option) counts as not chosen, as a slash command
+  // without --variants: with segments it is lowered to fit, not refused.
+  const offered = Math.min(d.variants, d.maxVariants);
+  const segments = audiencesFromForm(text(BRIEF_BLOCKS.audiences), variants, variants !== offered, d.maxVariants);
   if (segments.error) errors[BRIEF_BLOCKS.audiences] = segments.error;
   let approval: { approvers?: string[]; quorum?: number } = {};
   let approverNames: string[] | undefined;
@@ -111,16 +114,18 @@ export function briefFromForm(
   };
 }
 
-/** The form's audience segments (the number of variants is then per segment), or what is wrong, in Slack's 150 characters. */
-function audiencesFromForm(raw: string, variants: number, max: number): { options?: { audiences: string[] }; error?: string } {
+/** The form's audience segments and variants per segment (generate/audiences.ts), or what is wrong, in Slack's 150 characters. */
+function audiencesFromForm(
+  raw: string,
+  variants: number,
+  given: boolean,
+  max: number,
+): { options?: { audiences: string[]; variants: number }; error?: string } {
   if (!raw) return {};
   try {
-    const audiences = parseAudiences(raw, 'Audience segments');
-    if (variants * audiences.length > max)
-      return {
-        error: `Variants are per segment: ${variants} × ${audiences.length} = ${variants * audiences.length}, over the ${max} a round may have. Pick fewer.`,
-      };
-    return { options: { audiences } };
+    return {
+      options: audienceOptions({ raw, variants, given, max, names: { audiences: 'Audience segments', variants: 'Number of variants' } }),
+    };
   } catch (e) {
     return { error: truncate(describeError(e), 150) };
   }

@@ -78,7 +78,7 @@ describe('adcreative generate --audiences', () => {
 
   it('refuses a total over the limit and an empty audience, saying what is expected', async () => {
     await expect(run(['Cold brew', '--audiences', 'a; b; c', '--variants', '4'])).rejects.toThrow(
-      /--variants is per audience: 4 for each of 3 audiences makes 12 variants/,
+      /--variants is per audience: 4 for each of 3 audiences makes 12, over the 10/,
     );
     await expect(run(['Cold brew', '--audiences', 'a;;b'])).rejects.toThrow(/audience 2 of "a;;b" is empty/);
   });

@@ -33,6 +33,8 @@ const ZH = '夏季跑鞋大促销，适合户外跑步的年轻人';
 const EN = 'Big summer sale on running shoes for young outdoor runners';
 
 let fake: FakeOpenAI;
+/** What the last run wrote to stderr, also when it threw. */
+let lastErr = '';
 let brandsDir: string;
 const dirs: string[] = [];
 
@@ -146,6 +148,10 @@ async function run(argv: string[], libDir: string, enc: FakeEncoder) {
     err += c;
   });
   const io: CommandIO = { stdout, stderr, stdin: new PassThrough() };
+  lastErr = '';
+  stderr.on('data', (c) => {
+    lastErr += c;
+  });
   const code = await cmd.run(parseCommandArgs(cmd, argv), io);
   return { code, out, err };
 }
@@ -286,5 +292,26 @@ describe('issue 18 together: adcreative generate with a Chinese brief, --locales
     // The Chinese headline is drawn with Noto Sans CJK, the German with a Latin font.
     expect(checkGlyphs(manifest.variants[0].headline).fontfiles.join()).toMatch(/NotoSansCJK|Noto Sans CJK/i);
     expect(checkGlyphs(manifest.variants[0].locales?.[1].headline ?? '').fontfiles.join()).not.toMatch(/CJK/i);
+  });
+
+  it('a run that fails after translating the brief still says what the translation cost', async () => {
+    answer();
+    const out = mkdtempSync(join(tmpdir(), 'issue18-out-'));
+    const libDir = mkdtempSync(join(tmpdir(), 'issue18-lib-'));
+    dirs.push(out, libDir);
+    const enc = fakeEncoder({ dims: DIMS });
+    const embedTexts = enc.embedTexts.bind(enc);
+    // CLIP fails on the translated brief: the translation was already billed.
+    enc.embedTexts = async (xs) => {
+      if (xs.includes(EN)) throw new Error('CLIP server unreachable');
+      return embedTexts(xs);
+    };
+    const failed = await run([ZH, '--out', out], libDir, enc).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(failed)).toContain('CLIP server unreachable');
+    expect(fake.requests.filter((q) => q.endpoint === 'chat')).toHaveLength(1);
+    expect(lastErr).toMatch(/spent before the failure: \$0\.\d{4} \(1 text call, 0 image calls; tokens: text \d+ in, \d+ out\)/);
   });
 });

@@ -149,6 +149,28 @@ describe('withAdapter', () => {
     const wide = new Adapter(meta(), randomDelta(1), randomDelta(2));
     expect(() => withAdapter(fakeEncoder({ dims: 16 }), wide)).toThrow(/ADAPTER|8-d\) but the encoder is .*16-d/);
   });
+
+  it('refuses an adapter trained on another text encoder (CLIP_TEXT_MODEL_DIR set or changed since), saying which', () => {
+    const multilingual = 'sentence-transformers/clip-ViT-B-32-multilingual-v1';
+    const textEncoder = () =>
+      fake({ dims: D, model: 'openai/clip-vit-base-patch32', info: { textModel: multilingual, multilingualText: true } });
+    // Trained on CLIP's own text tower (older files record nothing): its text side does not fit the multilingual space.
+    const own = new Adapter(meta(), randomDelta(1), randomDelta(2));
+    expect(() => withAdapter(textEncoder(), own)).toThrow(
+      expect.objectContaining({
+        code: 'ADAPTER_TEXT_MODEL_MISMATCH',
+        message: expect.stringMatching(
+          /trained on captions embedded by openai\/clip-vit-base-patch32's own text tower but the encoder embeds texts with sentence-transformers/,
+        ),
+      }),
+    );
+    // Trained with the multilingual encoder: fits it, and refuses CLIP's own text tower.
+    const ml = new Adapter(meta({ textModel: multilingual }), randomDelta(1), randomDelta(2));
+    expect(withAdapter(textEncoder(), ml).adapter.id).toBe(ml.id);
+    expect(() => withAdapter(fakeEncoder(), ml)).toThrow(expect.objectContaining({ code: 'ADAPTER_TEXT_MODEL_MISMATCH' }));
+    // The text encoder is kept in the file.
+    expect(Adapter.parse(JSON.stringify(ml.toJSON())).meta.textModel).toBe(multilingual);
+  });
 });
 
 describe('configured adapter (CLIP_ADAPTER)', () => {

@@ -84,7 +84,7 @@ describe('--variants per audience', () => {
 
   it('refuses a typed --variants whose total is over the round limit, saying what fits', () => {
     expect(() => variantsPerAudience({ perAudience: 4, given: true, audiences: 3, max: 10 })).toThrow(
-      /--variants is per audience: 4 for each of 3 audiences makes 12 variants, and a round may have at most 10\. Use --variants 3 or fewer/,
+      /--variants is per audience: 4 for each of 3 audiences makes 12, over the 10 a round may have\. Use --variants 3 or fewer/,
     );
     expect(variantsPerAudience({ perAudience: 3, given: true, audiences: 3, max: 10 })).toBe(3);
   });

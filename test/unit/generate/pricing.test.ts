@@ -123,6 +123,18 @@ describe('the estimate before a round', () => {
     );
   });
 
+  it('with locales, adds the one call that writes the picked variants in every locale', () => {
+    const base = { table: priceTable(), textModel: 'gpt-4o-mini', candidateFactor: 1.5 };
+    const none = estimateRound(base, 4);
+    const three = estimateRound(base, 4, { locales: 3 });
+    expect(three).toMatchObject({ textCalls: 2, imageCalls: 0 });
+    // Instructions, 4 variants with a limits line per locale in; 4 × 3 locales of copy out.
+    expect(three.usd - none.usd).toBeCloseTo(((300 + 4 * (60 + 3 * 25)) * 0.15 + 80 * 4 * 3 * 0.6) / 1e6, 12);
+    expect(estimateRound(base, 4, { locales: 1 }).usd).toBeLessThan(three.usd);
+    // Offline copy writes no locales: nothing to price.
+    expect(estimateRound({ ...base, textModel: undefined }, 4, { locales: 3 })).toEqual({ usd: 0, textCalls: 0, imageCalls: 0 });
+  });
+
   it('follows the configuration: nothing offline, per image for dall-e', () => {
     expect(createRoundPricing(loadConfig({})).estimate(3)).toEqual({ usd: 0, textCalls: 0, imageCalls: 0 });
     // dall-e-3 is shut down on OpenAI's API (model-lifecycle.ts); a compatible server may still serve it.

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { OpenAIClient } from '../../../src/generate/openai.ts';
+import { priceTable } from '../../../src/generate/pricing.ts';
 import { createTranslator } from '../../../src/generate/translate.ts';
 
 function scripted(answer: (text: string) => { content?: string | null; refusal?: string | null }) {
@@ -41,6 +42,21 @@ describe('createTranslator', () => {
     expect(s.calls).toEqual([{ model: 'gpt-4o-mini', text: '夏季跑鞋大促销' }]);
     await t.translate('Laufschuhe für den Sommer');
     expect(s.calls).toHaveLength(2);
+  });
+
+  it('prices the request it sent with the price table, so a round failing right after still records it', async () => {
+    const s = scripted(() => ({ content: 'Summer sale' }));
+    (s.client.chat.completions as unknown as { create: unknown }).create = async () => ({
+      choices: [{ message: { content: 'Summer sale', refusal: null } }],
+      usage: { prompt_tokens: 1000, completion_tokens: 100 },
+    });
+    const prices = priceTable({ 'gpt-4o-mini': { text: { input: 1, output: 2 } } });
+    const t = createTranslator({ client: s.client, model: 'gpt-4o-mini', retries: 0, prices });
+    const first = await t.translate('夏季跑鞋');
+    expect(first.cost).toMatchObject({ textCalls: 1, imageCalls: 0 });
+    expect(first.cost?.usd).toBeCloseTo((1000 * 1 + 100 * 2) / 1e6, 12);
+    // Answered from the cache: nothing was spent.
+    expect((await t.translate('夏季跑鞋')).cost).toBeUndefined();
   });
 
   it('sends nothing for an English brief', async () => {

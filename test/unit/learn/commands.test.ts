@@ -14,7 +14,7 @@ import { type LearningSources, memoryPairSource, type PairRow, type RoundSummary
 import { TasteModel } from '../../../src/learn/taste.ts';
 import { retrainDue, startLearningSchedule } from '../../../src/learn/train-schedule.ts';
 import { createRng, normalizeRows } from '../../../src/linalg.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { createLogger, silentLogger } from '../../../src/log.ts';
 
 const D = 32;
 
@@ -141,6 +141,21 @@ describe('learning commands', () => {
     });
   });
 
+  it('train adapter records the text encoder of the captions it learned from', async () => {
+    const textModel = 'sentence-transformers/clip-ViT-B-32-multilingual-v1';
+    cmds = makeLearningCommands({
+      config: () => loadConfig(env),
+      openSources: async () => ({ ...sources(), model: { name: 'test/clip', dims: D, textModel } }),
+      logger: silentLogger,
+    });
+    expect((await run('train adapter', ['--batch', '64', '--seed', '3', '--quiet', '--no-reproject'])).code).toBe(0);
+    const a = Adapter.load(join(dir, 'adapter.json'));
+    expect(a.meta.textModel).toBe(textModel);
+    expect(() => a.assertCompatible({ model: 'test/clip', dims: D })).toThrow(
+      expect.objectContaining({ code: 'ADAPTER_TEXT_MODEL_MISMATCH' }),
+    );
+  });
+
   it('train adapter --no-reproject keeps the adapter the library is in, so a later run can still undo it', async () => {
     const raw0 = Float32Array.from(rows[0].textEmbedding);
     await run('train adapter', ['--batch', '64', '--quiet', '--epochs', '2', '--seed', '1']);
@@ -195,6 +210,50 @@ describe('learning commands', () => {
     expect(followPreferenceModel({ dataDir: dir, preferenceModel: undefined })()).toBeNull();
     await run('train preference', []);
     expect(TasteModel.load(join(dir, 'preference.json')).meta.votes).toBe(60);
+  });
+
+  it('a preference model trained with one text encoder is ignored, with a logged reason, under another (CLIP_TEXT_MODEL_DIR)', async () => {
+    // Trained with CLIP's own text tower: the file records no other text encoder.
+    await run('train preference', []);
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ write: (l) => lines.push(JSON.parse(l)) });
+    const clipOnly = { model: 'test/clip', dims: D };
+    const multilingual = { ...clipOnly, textModel: 'sentence-transformers/clip-ViT-B-32-multilingual-v1' };
+    expect(followPreferenceModel({ dataDir: dir, preferenceModel: undefined }, logger, { encoder: () => clipOnly })()?.meta.votes).toBe(60);
+    const follow = followPreferenceModel({ dataDir: dir, preferenceModel: undefined }, logger, { encoder: () => multilingual });
+    expect(follow()).toBeNull();
+    expect(follow()).toBeNull();
+    const warned = lines.filter((l) => l.msg === 'preference model ignored: ranking goes on without it until it is retrained');
+    // Once per file, naming both text encoders and what to do.
+    expect(warned).toHaveLength(1);
+    expect(warned[0].error).toMatch(
+      /trained on copy embedded by test\/clip's own text tower, but texts are now embedded by sentence-transformers\/clip-ViT-B-32-multilingual-v1/,
+    );
+    expect(warned[0].hint).toMatch(/adcreative train preference/);
+    // Scoring with it directly is refused, not silently done in the wrong space.
+    const m = TasteModel.load(join(dir, 'preference.json'));
+    expect(() => m.assertCompatible(multilingual)).toThrow(expect.objectContaining({ code: 'PREFERENCE_TEXT_MODEL_MISMATCH' }));
+  });
+
+  it('train preference records the text encoder of the library it learned from, and that model is used with it', async () => {
+    const textModel = 'sentence-transformers/clip-ViT-B-32-multilingual-v1';
+    cmds = makeLearningCommands({
+      config: () => loadConfig(env),
+      openSources: async () => ({ ...sources(), model: { name: 'test/clip', dims: D, textModel } }),
+      logger: silentLogger,
+    });
+    await run('train preference', []);
+    expect(TasteModel.load(join(dir, 'preference.json')).meta.textModel).toBe(textModel);
+    const follow = followPreferenceModel({ dataDir: dir, preferenceModel: undefined }, silentLogger, {
+      encoder: () => ({ model: 'test/clip', dims: D, textModel }),
+    });
+    expect(follow()?.meta.votes).toBe(60);
+    // Back on CLIP's own text tower, that model no longer fits.
+    expect(
+      followPreferenceModel({ dataDir: dir, preferenceModel: undefined }, silentLogger, {
+        encoder: () => ({ model: 'test/clip', dims: D }),
+      })(),
+    ).toBeNull();
   });
 
   it('eval: writes the HTML report and prints the summary', async () => {

@@ -114,7 +114,7 @@ async function startRound(locales: string[], localizer?: Localizer) {
     options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales },
     replyTo: { user: 'U1', channel: 'C1', replyUrl: 'reply' },
   });
-  return { rounds, view, asked, round: await rounds.latestInThread('C1', 'T1') };
+  return { r, rounds, view, asked, round: await rounds.latestInThread('C1', 'T1') };
 }
 
 it('a round with --locales: copy per locale stored with each variant and shown with it, one vote per variant', async () => {
@@ -155,4 +155,19 @@ it("shows a variant's rendered locales side by side in the one image of its mess
 it('a round whose other locales are not translated shows the preview itself', async () => {
   const { view } = await startRound(['en', 'de']);
   for (const p of view.of('variant')) expect(pngSize(p.image)).toEqual([1080, 1080]);
+}, 60_000);
+
+it('an edit of the copy: the brief-language locale shows the edit, its translations are marked outdated', async () => {
+  const { r, rounds, view, round } = await startRound(['en', 'de'], tagging);
+  const [a] = await rounds.variants(round?.id ?? '');
+  expect(a.locales?.map((l) => [l.locale, l.status, l.outdated])).toEqual([
+    ['en', 'source', undefined],
+    ['de', 'translated', undefined],
+  ]);
+  await r.editCopy({ variantId: a.id, user: 'U1', copy: { headline: 'Stays out of your eyes', body: a.body, cta: a.cta } });
+  const shown = view.of('variant').at(-1)?.variant;
+  expect(shown?.label).toBe('A');
+  expect(shown?.locales?.[0]).toMatchObject({ locale: 'en', status: 'source', headline: 'Stays out of your eyes' });
+  // The German was translated from the old headline: it says so instead of passing for the new one.
+  expect(shown?.locales?.[1]).toMatchObject({ locale: 'de', status: 'translated', outdated: true, headline: a.locales?.[1].headline });
 }, 60_000);

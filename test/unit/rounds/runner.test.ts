@@ -6,10 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
 import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
 import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
 import { createPipeline } from '../../../src/generate/pipeline.ts';
 import { attachCost, chatUsage, createCostMeter, priceTable } from '../../../src/generate/pricing.ts';
+import { createRoundPricing } from '../../../src/generate/providers.ts';
 import { createStudioImages } from '../../../src/generate/studio.ts';
 import type { Generator } from '../../../src/generate/types.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -466,5 +468,81 @@ describe('cost: the one place prices live', () => {
     const round = await rounds.latestInThread(C, 'T1');
     expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
     expect(round?.costUsd).toBeCloseTo((1000 * 0.15 + 100 * 0.6) / 1e6, 12);
+  });
+
+  it('the estimate on the parent counts the call that writes copy per locale (--locales de,fr,ja), per audience', async () => {
+    const pricing = createRoundPricing(loadConfig({ OPENAI_API_KEY: 'sk-test-1234567890', IMAGE_PROVIDER: 'studio' }));
+    await firstRound(runner({ rs: { pricing } }), 'Cold brew for nurses', { locales: ['de', 'fr', 'ja'] });
+    const withLocales = view.of('openThread')[0].cost;
+    await firstRound(runner({ rs: { pricing } }), 'Cold brew for nurses');
+    const without = view.of('openThread')[1].cost;
+    expect(without).toMatchObject({ textCalls: 1, estimate: true });
+    expect(withLocales).toMatchObject({ textCalls: 2, estimate: true });
+    expect(withLocales.usd).toBeGreaterThan(without.usd);
+    expect(rounds.estimateCost({ variants: 3, locales: ['de', 'fr', 'ja'], audiences: ['a', 'b'] }, false)).toMatchObject({ textCalls: 4 });
+  });
+
+  /** A translator whose one call was billed 1000 tokens in, 100 out (gpt-4o-mini). */
+  function billedTranslator() {
+    const billed = chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 100 });
+    const meter = createCostMeter(priceTable());
+    meter.record(billed);
+    const cost = meter.cost();
+    return {
+      async translate() {
+        return { text: 'Vapes for nurses', from: 'zh', cached: false, billed, cost };
+      },
+    };
+  }
+  const TRANSLATION_USD = (1000 * 0.15 + 100 * 0.6) / 1e6;
+
+  it('a round whose brief was translated and then could not be embedded records the translation it paid for', async () => {
+    encoder.embedTexts = async () => {
+      throw new Error('CLIP server unreachable');
+    };
+    await runner({ translator: billedTranslator() }).start({
+      user: ALICE,
+      channel: C,
+      brief: '给护士的电子烟',
+      options,
+      replyTo: { user: ALICE },
+    });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1, imageCalls: 0 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+    // The failure message on the parent shows it too.
+    expect(view.of('failed')[0].round.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+  });
+
+  it('a generation that failed without a cost of its own still records the translation made before it', async () => {
+    gen.throwNext = new Error('the image worker crashed');
+    await runner({ translator: billedTranslator() }).start({
+      user: ALICE,
+      channel: C,
+      brief: '给护士的电子烟',
+      options,
+      replyTo: { user: ALICE },
+    });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
+  });
+
+  it('a round made but not saved records what its generation spent', async () => {
+    const meter = createCostMeter(priceTable());
+    meter.record(chatUsage('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 100 }));
+    const inner = gen;
+    const billedGen: Generator = {
+      rerender: (...a) => inner.rerender(...a),
+      generate: async (req) => ({ ...(await inner.generate(req)), cost: meter.cost() }),
+    };
+    const r = runner({ generator: billedGen });
+    rounds.recordVariants = async () => {
+      throw new Error('database is locked');
+    };
+    await r.start({ user: ALICE, channel: C, brief: 'Vapes', options, replyTo: { user: ALICE } });
+    const round = await rounds.latestInThread(C, 'T1');
+    expect(round).toMatchObject({ status: 'failed', textCalls: 1 });
+    expect(round?.costUsd).toBeCloseTo(TRANSLATION_USD, 12);
   });
 });

@@ -54,13 +54,20 @@ describe("a variant's locales in the thread", () => {
     expect(all.match(/"Vote A"/g)).toHaveLength(1);
   });
 
-  it('after an edit the brief-language locale shows the copy as edited, and the translations say they predate it', () => {
-    const edited = { ...variant(locales), headline: '更清爽', flags: ['copy edited by <@U0BOB>'] };
-    const m = variantMessage({ round: 1, variant: edited, fileId: 'F1', voteReaction: '+1' });
+  it('shows the translations the round marked outdated (made before an edit) as such, whatever the flags say', () => {
+    // As rounds/locales.ts leaves it after an edit: the source carries the edit, the translations are outdated.
+    const after = locales.map((l) =>
+      l.status === 'source' ? { ...l, headline: '更清爽' } : l.status === 'translated' ? { ...l, outdated: true as const } : l,
+    );
+    const m = variantMessage({ round: 1, variant: { ...variant(after), headline: '更清爽' }, fileId: 'F1', voteReaction: '+1' });
     const sec = m.blocks.find((b) => b.block_id === 'locales-A') as unknown as { fields: { text: string }[] };
     expect(sec.fields[0].text).toContain('*更清爽*');
+    expect(sec.fields[1].text.split('\n')[0]).toBe('*German* (de) · _outdated_');
+    expect(sec.fields[3].text).not.toContain('outdated');
     expect(JSON.stringify(m.blocks)).toContain('the translations are of the copy before it was edited');
-    expect(JSON.stringify(variantMessage({ round: 1, variant: variant(locales), fileId: 'F1', voteReaction: '+1' }).blocks)).not.toContain(
+    // A flag's wording decides nothing here: only the round's field does.
+    const flagged = { ...variant(locales), flags: ['copy edited by <@U0BOB>'] };
+    expect(JSON.stringify(variantMessage({ round: 1, variant: flagged, fileId: 'F1', voteReaction: '+1' }).blocks)).not.toContain(
       'before it was edited',
     );
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { truncateMrkdwn } from '../../../../src/slack/blocks/kit.ts';
 import { preferenceText, variantMessage } from '../../../../src/slack/blocks/round.ts';
 
 const variant = (preference: number | null) => ({
@@ -68,5 +69,34 @@ describe('the preference interval on a variant', () => {
     const reason = 'shown to learn: #7 of 12 by score, below the cut, but the team may like it more than the model can yet tell';
     const m = variantMessage({ round: 1, variant: { ...variant(0.4), reason }, fileId: null, voteReaction: '+1' });
     expect(JSON.stringify(m.blocks)).toContain('shown to learn');
+  });
+});
+
+describe("a variant's flags near the length limit", () => {
+  /** The context line holding the flags, as Slack would show it. */
+  const flagsLine = (flags: string[]) => {
+    const m = variantMessage({ round: 1, variant: { ...variant(0.5), flags }, fileId: null, voteReaction: '+1' });
+    const texts = m.blocks.flatMap((b) => ((b as { elements?: { text?: string }[] }).elements ?? []).map((e) => e.text ?? ''));
+    return texts.find((t) => t.includes('headline shortened')) ?? '';
+  };
+  /** Every "&" starts a whole entity: nothing like "&am" reaches Slack. */
+  const wholeEntities = (t: string) => !/&(?!amp;|lt;|gt;)/.test(t);
+
+  it('never cuts an escaped "&" in half, wherever the limit falls', () => {
+    for (let n = 485; n <= 500; n++) {
+      const t = flagsLine([`headline shortened ${'x'.repeat(n - 19)} Fish & Chips <b> & more`]);
+      expect(t.endsWith('…')).toBe(true);
+      expect(t.length).toBeLessThanOrEqual(500);
+      expect(wholeEntities(t), t.slice(-12)).toBe(true);
+      expect(t).not.toMatch(/&[a-z]*…$/);
+    }
+  });
+
+  it('keeps a mention whole when the cut falls inside it', () => {
+    const t = flagsLine([`headline shortened ${'x'.repeat(458)}`, 'copy edited by <@U0BOBBY123>']);
+    expect(t).not.toMatch(/<@U[0-9A-Z]*…$/);
+    expect(truncateMrkdwn('ab <@U0BOB> cd', 8)).toBe('ab …');
+    expect(truncateMrkdwn('a &amp; b', 5)).toBe('a …');
+    expect(truncateMrkdwn('short', 10)).toBe('short');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BriefDefaults } from '../../../../src/rounds/brief.ts';
+import { type BriefDefaults, parseCommand } from '../../../../src/rounds/brief.ts';
 import { BRIEF_BLOCKS } from '../../../../src/slack/blocks/views.ts';
 import { briefFromForm } from '../../../../src/slack/views/brief-modal.ts';
 
@@ -28,8 +28,23 @@ describe('the brief form with audience segments', () => {
     const empty = form({ audiences: 'students;;parents' });
     expect(empty.options).toBeUndefined();
     expect(empty.errors[BRIEF_BLOCKS.audiences]).toMatch(/^Audience segments: audience 2 of "students;;parents" is empty/);
-    const over = form({ audiences: 'a; b; c', variants: 4 });
-    expect(over.errors[BRIEF_BLOCKS.audiences]).toBe('Variants are per segment: 4 × 3 = 12, over the 10 a round may have. Pick fewer.');
+    // A number the person picked (not the one the form offered) that does not fit is refused.
+    const over = form({ audiences: 'a; b; c', variants: 5 });
+    expect(over.options).toBeUndefined();
+    expect(over.errors[BRIEF_BLOCKS.audiences]).toBe(
+      'Number of variants is per audience: 5 for each of 3 audiences makes 15, over the 10 a round may have. Use 3 or fewer, or name fewer audiences.',
+    );
     for (const e of [empty, over]) expect(e.errors[BRIEF_BLOCKS.audiences].length).toBeLessThanOrEqual(150);
+  });
+
+  it('takes what the slash command takes: the number the form offered is lowered to fit the segments', () => {
+    // The form offers d.variants (4); 3 segments × 4 is over 10, so each segment gets 3, as with
+    // `/adcreative Cold brew concentrate --audiences "a; b; c"`.
+    const offered = form({ audiences: 'a; b; c', variants: 4 });
+    expect(offered.errors).toEqual({});
+    expect(offered.options).toMatchObject({ variants: 3, audiences: ['a', 'b', 'c'] });
+    expect(parseCommand('Cold brew concentrate --audiences "a; b; c"', d)).toMatchObject({
+      options: { variants: 3, audiences: ['a', 'b', 'c'] },
+    });
   });
 });

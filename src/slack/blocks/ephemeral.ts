@@ -5,7 +5,7 @@ import type { Usage } from '../../rounds/types.ts';
 import type { Notice } from '../../rounds/view.ts';
 import { CHANNELS, FORMATS } from '../../vocabulary.ts';
 import { approvalNotice } from './decisions.ts';
-import { context, esc, type Message, section, truncateMrkdwn } from './kit.ts';
+import { context, esc, type Message, section, truncate, truncateMrkdwn } from './kit.ts';
 import { formatUsd, notesMessage } from './round.ts';
 
 export function helpMessage(p: { brands: string[]; maxVariants: number; maxChars: number; voteReaction: string }): Message {

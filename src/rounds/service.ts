@@ -351,7 +351,8 @@ export class RoundService {
 
   /** Stores a variant's edited copy (once people can see it). */
   async saveCopy(v: VariantRecord): Promise<void> {
-    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags, scores: v.scores };
+    // With its locales: the source locale took the edit and translations are marked outdated (rounds/locales.ts).
+    const patch: VariantPatch = { headline: v.headline, body: v.body, cta: v.cta, flags: v.flags, scores: v.scores, locales: v.locales };
     await this.store.updateVariant(v.id, patch);
   }
 

@@ -224,7 +224,25 @@ const VARIANT_COLUMNS: Columns<VariantPatch> = {
   fileId: ['file_id', (v) => v],
   flags: ['flags', (v) => JSON.stringify(v)],
   scores: ['scores', (v) => JSON.stringify(v)],
+  locales: ['locales', (v) => JSON.stringify(localeWords(v ?? []))],
 };
+
+/**
+ * The words of a variant's locales as the `locales` column keeps them: the generator's entries also
+ * carry their images, which a round does not keep; `outdated` (a translation of copy edited since)
+ * is kept so a restart still says so.
+ */
+function localeWords(locales: NonNullable<VariantPatch['locales']>): unknown[] {
+  return locales.map(({ locale, status, headline, body, cta, flags, outdated }) => ({
+    locale,
+    status,
+    headline,
+    body,
+    cta,
+    flags,
+    ...(outdated ? { outdated } : {}),
+  }));
+}
 
 /** `col = ?` assignments and their values for the fields a patch sets; an unknown field is a bug, refused. */
 function assignments<P extends object>(table: string, columns: Columns<P>, patch: P): { sets: string; values: SqlParam[] } {
@@ -450,12 +468,8 @@ export class SqlRoundStore implements RoundStore {
             v.audience ?? null,
           ],
         );
-        // A statement of its own: rounds without locales never touch the column. The words only:
-        // the generator's locale entries also carry their images, which a round does not keep.
-        if (v.locales) {
-          const words = v.locales.map(({ locale, status, headline, body, cta, flags }) => ({ locale, status, headline, body, cta, flags }));
-          await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(words), v.id]);
-        }
+        // A statement of its own: rounds without locales never touch the column.
+        if (v.locales) await tx.query('UPDATE variants SET locales = ? WHERE id = ?', [JSON.stringify(localeWords(v.locales)), v.id]);
       }
     });
   }

@@ -170,4 +170,10 @@ it('an edit of the copy: the brief-language locale shows the edit, its translati
   expect(shown?.locales?.[0]).toMatchObject({ locale: 'en', status: 'source', headline: 'Stays out of your eyes' });
   // The German was translated from the old headline: it says so instead of passing for the new one.
   expect(shown?.locales?.[1]).toMatchObject({ locale: 'de', status: 'translated', outdated: true, headline: a.locales?.[1].headline });
+  // Stored so: after a restart (a fresh read of the database) the thread and the export still know.
+  const stored = (await rounds.variants(round?.id ?? '')).find((v) => v.id === a.id);
+  expect(stored?.locales?.map((l) => [l.locale, l.headline, l.outdated])).toEqual([
+    ['en', 'Stays out of your eyes', undefined],
+    ['de', a.locales?.[1].headline, true],
+  ]);
 }, 60_000);

@@ -1,0 +1,239 @@
+/**
+ * Export of a round made with `--locales de,fr` where French could not be translated, through the
+ * real runner, RoundService on SQLite, offline pipeline (real renderer) and exporter: the zip,
+ * read back from its bytes and checked against the platforms' published limits by the test's own
+ * reading (test/helpers/export-checks.ts), holds each variant in the brief's language and in
+ * German as ads of their own, no French ad, and the thread's note says French was not translated.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { RoundExporter } from '../../../src/export/round-export.ts';
+import { exportImageTools } from '../../../src/export/tools.ts';
+import { DEFAULT_BRAND } from '../../../src/generate/brands.ts';
+import { type Localizer, notTranslated } from '../../../src/generate/locale-copy.ts';
+import { createOfflineCopywriter } from '../../../src/generate/offline-copy.ts';
+import { createPipeline } from '../../../src/generate/pipeline.ts';
+import { priceTable } from '../../../src/generate/pricing.ts';
+import { createStudioImages } from '../../../src/generate/studio.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { DEFAULT_WEIGHTS } from '../../../src/rank/score.ts';
+import { createFileAssetStore } from '../../../src/rounds/assets.ts';
+import { RoundRunner } from '../../../src/rounds/runner.ts';
+import { RoundService } from '../../../src/rounds/service.ts';
+import { openSqliteStore, type SqliteRoundStore } from '../../../src/rounds/sqlite.ts';
+import type { RoundNote } from '../../../src/rounds/view.ts';
+import { approvalNoteText } from '../../../src/slack/blocks/decisions.ts';
+import { limitsFor } from '../../../src/vocabulary.ts';
+import { checkExportDir } from '../../helpers/export-checks.ts';
+import { fakeEncoder } from '../../helpers/fake-encoder.ts';
+import { fakeLibrary } from '../../helpers/fakes.ts';
+import { recordingView } from '../../helpers/recording-view.ts';
+
+const ALICE = 'U0ALICE';
+const BOB = 'U0BOB';
+const PY = '/usr/bin/python3';
+
+/** German copy per variant (B's body is longer than Meta's 125-character primary text); French: the translator was offline. */
+const GERMAN = [
+  {
+    headline: 'Sonnenschutz ohne Brennen',
+    body: 'Brennt nicht in den Augen, auch nicht nach zwei Stunden auf dem Trail. Wasserfest und leicht.',
+    cta: 'Jetzt kaufen',
+  },
+  {
+    headline: 'Für lange Läufe gemacht',
+    body: 'Brennt nicht in den Augen, auch nicht nach zwei Stunden auf dem Trail bei Hitze. Wasserfest, leicht und ohne weiße Schicht auf der Haut.',
+    cta: 'Mehr erfahren',
+  },
+];
+const localizer: Localizer = {
+  offline: false,
+  localize: async (ctx) => ({
+    copies: ctx.variants.map((_, i) =>
+      ctx.locales.map((l) =>
+        l.lang === 'de'
+          ? { locale: l.tag, status: 'translated' as const, ...GERMAN[i % 2], flags: [] }
+          : notTranslated(l, 'the translator was offline'),
+      ),
+    ),
+    failures: [],
+  }),
+};
+
+let dir: string;
+let store: SqliteRoundStore;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'export-locales-'));
+  store = await openSqliteStore(join(dir, 'state.sqlite'));
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface ManifestAd {
+  adKey: string;
+  label: string;
+  role: string;
+  locale?: string;
+  contentHash: string;
+  approvedCopy: { headline: string; body: string; cta: string };
+}
+interface Manifest {
+  ads: ManifestAd[];
+  platforms: { platform: string; ads: { adKey: string; included: boolean; why?: string }[] }[];
+}
+
+it('a round with de and fr (not translated) exports the winner and sibling in English and German, inside every limit', async () => {
+  const generator = createPipeline({
+    copywriter: createOfflineCopywriter(),
+    images: createStudioImages({ size: 256 }),
+    encoder: fakeEncoder(),
+    maxSimilarity: async (e) => e.map(() => 0.2),
+    brand: () => DEFAULT_BRAND,
+    limits: (ch) => limitsFor(ch),
+    weights: DEFAULT_WEIGHTS,
+    candidateFactor: 1,
+    concurrency: 2,
+    prices: priceTable(),
+    logger: silentLogger,
+    localizer,
+  });
+  const rounds = new RoundService({
+    store,
+    settings: {
+      ratePerHour: 50,
+      dailyImageCap: 1000,
+      monthlyUsdCap: 0,
+      autoCloseMinutes: 0,
+      reminderMinutes: 0,
+      doubleClickMs: 0,
+      pricing: { estimate: (n: number) => ({ usd: 0, textCalls: 0, imageCalls: n }) },
+    },
+  });
+  const view = recordingView();
+  const lib = fakeLibrary([]);
+  const assets = createFileAssetStore(join(dir, 'variants'));
+  const runner = new RoundRunner({
+    rounds,
+    generator,
+    library: async () => lib,
+    encoder: fakeEncoder(),
+    assets,
+    view,
+    isAdmin: async () => false,
+    synthetic: false,
+    settings: { inspirationCount: 1, maxConcurrentRounds: 1 },
+    logger: silentLogger,
+  });
+  const exporter = new RoundExporter({
+    rounds,
+    assets,
+    generator,
+    library: async () => lib,
+    view,
+    refreshTally: async () => {},
+    brand: () => ({ name: 'acme', displayName: 'Acme Outdoor', background: '#FFFFFF' }),
+    tools: exportImageTools(),
+    finalUrl: 'https://acme.example',
+    logger: silentLogger,
+  });
+
+  await runner.start({
+    user: ALICE,
+    channel: 'C1',
+    brief: 'Trail-running sunscreen that does not sting your eyes',
+    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales: ['de', 'fr'] },
+    replyTo: { user: ALICE },
+  });
+  const round = await rounds.latestInThread('C1', 'T1');
+  if (!round) throw new Error('no round');
+  const [a, b] = await rounds.variants(round.id);
+  expect(a.locales?.map((l) => [l.locale, l.status])).toEqual([
+    ['de', 'translated'],
+    ['fr', 'not-translated'],
+  ]);
+  await rounds.buttonVote(a.id, BOB);
+  await runner.close({ roundId: round.id, user: ALICE });
+  await exporter.exportWinner({ roundId: round.id, user: BOB });
+  const failed = view.of('notes').flatMap((n) => n.notes.filter((x) => x.kind === 'export_failed'));
+  expect(failed).toEqual([]);
+
+  // The zip as posted, extracted by another program.
+  const archive = view.of('archive')[0];
+  const zipPath = join(dir, 'export.zip');
+  writeFileSync(zipPath, archive.file.bytes);
+  const out = join(dir, 'unzipped');
+  execFileSync(PY, ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', zipPath, out]);
+  const check = checkExportDir(out);
+  expect(check.problems).toEqual([]);
+
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+  expect(manifest.ads.map((x) => [x.label, x.role, x.locale])).toEqual([
+    ['A', 'winner', 'en'],
+    ['A · de', 'winner', 'de'],
+    ['B', 'sibling', 'en'],
+    ['B · de', 'sibling', 'de'],
+  ]);
+  const keys = manifest.ads.map((x) => x.adKey);
+  expect(new Set(keys).size).toBe(4);
+  for (const k of keys) expect(k).toMatch(/^adc-[0-9a-f]{12}$/);
+  const [en, deAd] = manifest.ads;
+  expect(en.approvedCopy.headline).toBe(a.headline);
+  expect(deAd.approvedCopy).toEqual(GERMAN[0]);
+  expect(JSON.stringify(manifest)).not.toMatch(/"locale": ?"fr"/);
+  // Every platform took the German winner; each platform's rows hold 4 ads.
+  for (const p of manifest.platforms) expect(p.ads.find((x) => x.adKey === deAd.adKey)).toMatchObject({ included: true });
+  expect(Object.values(check.ads).every((n) => n === 4)).toBe(true);
+
+  // The German ad is named with its locale, and its text is the German copy.
+  const li = parse(readFileSync(join(out, 'linkedin/single-image-ads.csv'), 'utf8'), { columns: true, bom: true }) as Record<
+    string,
+    string
+  >[];
+  expect(li.find((r) => r['Ad name'] === `${deAd.adKey} A · de`)).toMatchObject({
+    Headline: GERMAN[0].headline,
+    'Introductory text': GERMAN[0].body,
+  });
+  const rda = parse(readFileSync(join(out, 'google-ads/responsive-display-ads.csv'), 'utf8'), { columns: true, bom: true }) as Record<
+    string,
+    string
+  >[];
+  // Google sets languages per campaign: the German ads have a campaign of their own.
+  expect(rda.find((r) => r['Ad group'].startsWith(deAd.adKey))?.Campaign).toMatch(/ · Display · de$/);
+  expect(rda.find((r) => r['Ad group'].startsWith(en.adKey))?.Campaign).toMatch(/ · Display · en$/);
+  // Its images were drawn with the German copy: other pixels than the English ones, in every format.
+  const sha = (p: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(out, p)))
+      .digest('hex');
+  for (const f of ['square', 'landscape', 'portrait', 'story']) {
+    const files = (k: string) => manifestFiles(out).filter((p) => p.startsWith(`images/${k}-${f}-`) && p.endsWith('.png'));
+    const [e] = files(en.adKey);
+    const [d] = files(deAd.adKey);
+    expect(d, `${f} of the German ad`).toBeTruthy();
+    expect(sha(d)).not.toBe(sha(e));
+  }
+
+  // The decision log: the German ads on record under their own keys.
+  const records = await rounds.exportsOf(round.id);
+  expect(records.map((r) => [r.label, r.adKey]).sort()).toEqual(manifest.ads.map((x) => [x.label, x.adKey]).sort());
+  // The library holds the sibling once, in the brief's language.
+  expect(lib.items.filter((i) => i.source === `export:${round.id}`).map((i) => i.headline)).toEqual([b.headline]);
+
+  // The thread's note: German exported, French not, and why.
+  const note = view.of('notes').flatMap((n) => n.notes.filter((x) => x.kind === 'exported'))[0] as Extract<RoundNote, { kind: 'exported' }>;
+  expect(note.locales).toEqual({ exported: ['de'], notExported: [{ locale: 'fr', why: 'not translated (the translator was offline)' }] });
+  expect(approvalNoteText(note)).toMatch(
+    /Locales: translated ads exported in \*de\*; not exported — \*fr\*: not translated \(the translator was offline\)/,
+  );
+}, 180_000);
+
+function manifestFiles(out: string): string[] {
+  return (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string }[] }).files.map((f) => f.path);
+}

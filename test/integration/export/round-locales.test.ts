@@ -226,6 +226,11 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
   // The library holds the sibling once, in the brief's language.
   expect(lib.items.filter((i) => i.source === `export:${round.id}`).map((i) => i.headline)).toEqual([b.headline]);
 
+  // Export again: the same content, the same keys (the German ads' too).
+  await exporter.exportWinner({ roundId: round.id, user: BOB });
+  const again = new Set((await rounds.exportsOf(round.id)).map((r) => r.adKey));
+  expect([...again].sort()).toEqual([...keys].sort());
+
   // The thread's note: German exported, French not, and why.
   const note = view.of('notes').flatMap((n) => n.notes.filter((x) => x.kind === 'exported'))[0] as Extract<RoundNote, { kind: 'exported' }>;
   expect(note.locales).toEqual({ exported: ['de'], notExported: [{ locale: 'fr', why: 'not translated (the translator was offline)' }] });

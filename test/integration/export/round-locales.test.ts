@@ -38,7 +38,10 @@ const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
 const PY = '/usr/bin/python3';
 
-/** German copy per variant (B's body is longer than Meta's 125-character primary text); French: the translator was offline. */
+/**
+ * German copy per variant; the second is longer than Meta's 27-character and Google's 30-character
+ * headlines in every text it has (LinkedIn and TikTok take it), and French: the translator was offline.
+ */
 const GERMAN = [
   {
     headline: 'Sonnenschutz ohne Brennen',
@@ -46,9 +49,9 @@ const GERMAN = [
     cta: 'Jetzt kaufen',
   },
   {
-    headline: 'Für lange Läufe gemacht',
-    body: 'Brennt nicht in den Augen, auch nicht nach zwei Stunden auf dem Trail bei Hitze. Wasserfest, leicht und ohne weiße Schicht auf der Haut.',
-    cta: 'Mehr erfahren',
+    headline: 'Sonnenschutz für lange Läufe in der Hitze',
+    body: 'Diese Sonnencreme brennt nicht in den Augen und hält auch nach zwei Stunden auf dem heißen Trail bei jedem Schritt und jedem Tropfen Schweiß.',
+    cta: 'Jetzt mehr über die Sonnencreme erfahren',
   },
 ];
 const localizer: Localizer = {
@@ -184,12 +187,26 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
   expect(new Set(keys).size).toBe(4);
   for (const k of keys) expect(k).toMatch(/^adc-[0-9a-f]{12}$/);
   const [en, deAd] = manifest.ads;
+  const german = (v: typeof a) => v.locales?.find((l) => l.locale === 'de');
   expect(en.approvedCopy.headline).toBe(a.headline);
-  expect(deAd.approvedCopy).toEqual(GERMAN[0]);
+  expect(deAd.approvedCopy).toEqual({ headline: german(a)?.headline, body: german(a)?.body, cta: german(a)?.cta });
   expect(JSON.stringify(manifest)).not.toMatch(/"locale": ?"fr"/);
-  // Every platform took the German winner; each platform's rows hold 4 ads.
-  for (const p of manifest.platforms) expect(p.ads.find((x) => x.adKey === deAd.adKey)).toMatchObject({ included: true });
-  expect(Object.values(check.ads).every((n) => n === 4)).toBe(true);
+  // Limits per locale: the long German copy is left out where no text of its own fits (never cut),
+  // with the reason, and kept where it fits; the short one goes everywhere.
+  const long = manifest.ads.find((x) => x.locale === 'de' && x.approvedCopy.headline === GERMAN[1].headline) as ManifestAd;
+  const on = (p: string, k: string) => manifest.platforms.find((x) => x.platform === p)?.ads.find((x) => x.adKey === k);
+  const short = manifest.ads.find((x) => x.locale === 'de' && x !== long) as ManifestAd;
+  for (const p of ['google-ads', 'meta', 'linkedin', 'tiktok'])
+    for (const k of [en.adKey, short.adKey]) expect(on(p, k)).toMatchObject({ included: true });
+  expect(on('meta', long.adKey)).toEqual(
+    expect.objectContaining({ included: false, why: expect.stringMatching(/headline of at most 27 characters/) }),
+  );
+  expect(on('google-ads', long.adKey)).toEqual(
+    expect.objectContaining({ included: false, why: expect.stringMatching(/headline of at most 30 characters/) }),
+  );
+  expect(on('linkedin', long.adKey)).toMatchObject({ included: true });
+  expect(check.ads.linkedin).toBe(4);
+  expect(check.ads.meta).toBe(3);
 
   // The German ad is named with its locale, and its text is the German copy.
   const li = parse(readFileSync(join(out, 'linkedin/single-image-ads.csv'), 'utf8'), { columns: true, bom: true }) as Record<
@@ -197,8 +214,8 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
     string
   >[];
   expect(li.find((r) => r['Ad name'] === `${deAd.adKey} A · de`)).toMatchObject({
-    Headline: GERMAN[0].headline,
-    'Introductory text': GERMAN[0].body,
+    Headline: german(a)?.headline,
+    'Introductory text': german(a)?.body,
   });
   const rda = parse(readFileSync(join(out, 'google-ads/responsive-display-ads.csv'), 'utf8'), { columns: true, bom: true }) as Record<
     string,
@@ -234,6 +251,10 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
   // The thread's note: German exported, French not, and why.
   const note = view.of('notes').flatMap((n) => n.notes.filter((x) => x.kind === 'exported'))[0] as Extract<RoundNote, { kind: 'exported' }>;
   expect(note.locales).toEqual({ exported: ['de'], notExported: [{ locale: 'fr', why: 'not translated (the translator was offline)' }] });
+  // Where the long German ad was left out, the note names it with the reason.
+  expect(note.platforms.find((x) => x.platform === 'meta')?.left).toEqual([
+    { label: long.label, why: expect.stringMatching(/headline of at most 27 characters/) },
+  ]);
   expect(approvalNoteText(note)).toMatch(
     /Locales: translated ads exported in \*de\*; not exported — \*fr\*: not translated \(the translator was offline\)/,
   );

@@ -54,13 +54,25 @@ const GERMAN = [
     cta: 'Jetzt mehr über die Sonnencreme erfahren',
   },
 ];
+/** Chinese (double-width, no spaces) and Arabic (right to left), drawn by the same renderer as generate's. */
+const TRANSLATED: Record<string, { headline: string; body: string; cta: string }[]> = {
+  de: GERMAN,
+  zh: [
+    { headline: '不刺眼的跑步防晒霜', body: '长距离越野跑也不刺眼。防水，轻薄。', cta: '立即购买' },
+    { headline: '为长跑而生的防晒', body: '出汗也不会流进眼睛。清爽不油腻。', cta: '了解更多' },
+  ],
+  ar: [
+    { headline: 'واقي شمس لا يلسع العينين', body: 'لا يلسع العينين حتى في الجري الطويل. مقاوم للماء وخفيف.', cta: 'تسوق الآن' },
+    { headline: 'واقي شمس للجري الطويل', body: 'يبقى في مكانه مع العرق. خفيف على البشرة.', cta: 'اعرف المزيد' },
+  ],
+};
 const localizer: Localizer = {
   offline: false,
   localize: async (ctx) => ({
     copies: ctx.variants.map((_, i) =>
       ctx.locales.map((l) =>
-        l.lang === 'de'
-          ? { locale: l.tag, status: 'translated' as const, ...GERMAN[i % 2], flags: [] }
+        TRANSLATED[l.lang]
+          ? { locale: l.tag, status: 'translated' as const, ...TRANSLATED[l.lang][i % 2], flags: [] }
           : notTranslated(l, 'the translator was offline'),
       ),
     ),
@@ -92,7 +104,8 @@ interface Manifest {
   platforms: { platform: string; ads: { adKey: string; included: boolean; why?: string }[] }[];
 }
 
-it('a round with de and fr (not translated) exports the winner and sibling in English and German, inside every limit', async () => {
+/** A round with `locales`, A voted the winner, closed and exported; the zip extracted by another program and checked. */
+async function exportedRound(locales: string[]) {
   const generator = createPipeline({
     copywriter: createOfflineCopywriter(),
     images: createStudioImages({ size: 256 }),
@@ -151,16 +164,12 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
     user: ALICE,
     channel: 'C1',
     brief: 'Trail-running sunscreen that does not sting your eyes',
-    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales: ['de', 'fr'] },
+    options: { variants: 2, formats: ['square'], channel: 'meta', anonymous: false, hideTally: false, locales },
     replyTo: { user: ALICE },
   });
   const round = await rounds.latestInThread('C1', 'T1');
   if (!round) throw new Error('no round');
   const [a, b] = await rounds.variants(round.id);
-  expect(a.locales?.map((l) => [l.locale, l.status])).toEqual([
-    ['de', 'translated'],
-    ['fr', 'not-translated'],
-  ]);
   await rounds.buttonVote(a.id, BOB);
   await runner.close({ roundId: round.id, user: ALICE });
   await exporter.exportWinner({ roundId: round.id, user: BOB });
@@ -175,8 +184,16 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
   execFileSync(PY, ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', zipPath, out]);
   const check = checkExportDir(out);
   expect(check.problems).toEqual([]);
-
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+  return { rounds, round, view, lib, exporter, a, b, out, check, manifest };
+}
+
+it('a round with de and fr (not translated) exports the winner and sibling in English and German, inside every limit', async () => {
+  const { rounds, round, view, lib, exporter, a, b, out, check, manifest } = await exportedRound(['de', 'fr']);
+  expect(a.locales?.map((l) => [l.locale, l.status])).toEqual([
+    ['de', 'translated'],
+    ['fr', 'not-translated'],
+  ]);
   expect(manifest.ads.map((x) => [x.label, x.role, x.locale])).toEqual([
     ['A', 'winner', 'en'],
     ['A · de', 'winner', 'de'],
@@ -263,3 +280,26 @@ it('a round with de and fr (not translated) exports the winner and sibling in En
 function manifestFiles(out: string): string[] {
   return (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string }[] }).files.map((f) => f.path);
 }
+
+it('Chinese and Arabic ads are drawn on the visual with their own script and checked like the others', async () => {
+  const { a, out, check, manifest } = await exportedRound(['zh-CN', 'ar']);
+  expect(check.problems).toEqual([]);
+  expect(manifest.ads.map((x) => [x.label, x.locale])).toEqual([
+    ['A', 'en'],
+    ['A · zh-CN', 'zh-CN'],
+    ['A · ar', 'ar'],
+    ['B', 'en'],
+    ['B · zh-CN', 'zh-CN'],
+    ['B · ar', 'ar'],
+  ]);
+  expect(manifest.ads[1].approvedCopy.headline).toBe(a.locales?.find((l) => l.locale === 'zh-CN')?.headline);
+  const sha = (p: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(out, p)))
+      .digest('hex');
+  const square = (k: string) => manifestFiles(out).find((p) => p.startsWith(`images/${k}-square-`) && p.endsWith('.png')) as string;
+  const [en, zh, ar] = manifest.ads.slice(0, 3).map((x) => sha(square(x.adKey)));
+  expect(new Set([en, zh, ar]).size).toBe(3);
+  for (const p of manifest.platforms)
+    for (const x of manifest.ads.slice(0, 3)) expect(p.ads.find((y) => y.adKey === x.adKey)?.included).toBe(true);
+}, 180_000);

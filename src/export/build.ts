@@ -86,6 +86,7 @@ export async function buildExport(
       contentHash: c.hash,
       roundId: c.roundId ?? null,
       variantId: c.variantId ?? null,
+      ...(c.locale ? { locale: c.locale } : {}),
       approvedCopy: c.copy,
     })),
     platforms: done.map((d) => ({ platform: d.platform, ads: d.ads, warnings: d.warnings, files: d.files.map((f) => f.path) })),
@@ -168,7 +169,7 @@ function readme(creatives: ExportCreative[], done: PlatformExport[], s: ExportSe
     '',
     ...creatives.map(
       (c) =>
-        `- **${c.adKey}** — variant ${c.label}${c.role === 'winner' ? ' (winner)' : c.role === 'sibling' ? ' (sibling of the winner)' : ''}: “${c.copy.headline}” · content ${c.hash}`,
+        `- **${c.adKey}** — variant ${c.label}${c.role === 'winner' ? ' (winner)' : c.role === 'sibling' ? ' (sibling of the winner)' : ''}${c.locale ? ` in ${c.locale}` : ''}: “${c.copy.headline}” · content ${c.hash}`,
     ),
     '',
   ];

@@ -12,6 +12,7 @@ import { type Command, type CommandIO, stringArg } from '../cli/command.ts';
 import { type Config, config, libraryUri } from '../config.ts';
 import { describeError, InputError, UsageError } from '../errors.ts';
 import { extraCopyWriter } from '../generate/extra-copy.ts';
+import { briefLanguage } from '../generate/locales.ts';
 import { contentHash } from '../rounds/approvals.ts';
 import { openState } from '../rounds/state.ts';
 import type { ExportRecord } from '../rounds/types.ts';
@@ -29,6 +30,7 @@ import { exportBrand } from './brand.ts';
 import { adKey, buildExport, type ExportResult } from './build.ts';
 import { type ExtraCopyWriter, extraCopyFor } from './copy.ts';
 import { importResults } from './import-results.ts';
+import { localeAdKey, localeLabel } from './locale-ads.ts';
 import type { MetaAdEntry } from './meta.ts';
 import { MetaApi, type Published } from './meta-api.ts';
 import { exportImageTools } from './tools.ts';
@@ -63,11 +65,28 @@ interface VariantsFile {
   variants?: unknown;
 }
 
+/** A variants.json `files` map (format → file beside it) read into images. */
+async function readImages(files: unknown, where: string, dir: string): Promise<Partial<Record<FormatName, Uint8Array>>> {
+  if (!files || typeof files !== 'object')
+    throw new InputError('VARIANTS_INVALID', `${where} must map formats (${FORMATS.join(', ')}) to image files`);
+  const images: Partial<Record<FormatName, Uint8Array>> = {};
+  for (const [f, name] of Object.entries(files as Record<string, unknown>)) {
+    if (!isFormat(f)) throw new InputError('VARIANTS_INVALID', `${where}: "${f}" is not a format (${FORMATS.join(', ')})`);
+    if (typeof name !== 'string') throw new InputError('VARIANTS_INVALID', `${where}.${f} must be a file name`);
+    try {
+      images[f] = new Uint8Array(await readFile(resolve(dir, name)));
+    } catch (e) {
+      throw new InputError('FILE_UNREADABLE', `${where}.${f}: ${name} is unreadable (${describeError(e)})`);
+    }
+  }
+  return images;
+}
+
 /** The creatives of a variants.json (as `adcreative generate` writes it), images read from beside it. */
 export async function readVariantsFile(
   path: string,
   labels?: string[],
-): Promise<{ brief: string; brand?: string; creatives: ExportCreative[] }> {
+): Promise<{ brief: string; brand?: string; creatives: ExportCreative[]; skipped: string[] }> {
   let data: VariantsFile;
   try {
     data = JSON.parse(await readFile(path, 'utf8')) as VariantsFile;
@@ -81,6 +100,7 @@ export async function readVariantsFile(
     );
   const dir = dirname(path);
   const out: ExportCreative[] = [];
+  const skipped: string[] = [];
   for (const [i, raw] of (data.variants as Record<string, unknown>[]).entries()) {
     const where = `${path}: variants[${i}]`;
     const str = (k: string) => {
@@ -91,27 +111,57 @@ export async function readVariantsFile(
     const label = str('label');
     if (labels && !labels.includes(label)) continue;
     const copy = { headline: str('headline'), body: str('body'), cta: str('cta') };
-    const files = raw.files;
-    if (!files || typeof files !== 'object')
-      throw new InputError('VARIANTS_INVALID', `${where}.files must map formats (${FORMATS.join(', ')}) to image files`);
-    const images: Partial<Record<FormatName, Uint8Array>> = {};
-    for (const [f, name] of Object.entries(files as Record<string, unknown>)) {
-      if (!isFormat(f)) throw new InputError('VARIANTS_INVALID', `${where}.files: "${f}" is not a format (${FORMATS.join(', ')})`);
-      if (typeof name !== 'string') throw new InputError('VARIANTS_INVALID', `${where}.files.${f} must be a file name`);
-      try {
-        images[f] = new Uint8Array(await readFile(resolve(dir, name)));
-      } catch (e) {
-        throw new InputError('FILE_UNREADABLE', `${where}.files.${f}: ${name} is unreadable (${describeError(e)})`);
-      }
-    }
+    const images = await readImages(raw.files, `${where}.files`, dir);
     const hash = contentHash(copy, images);
-    out.push({ adKey: adKey(hash), label, role: 'variant', hash, copy, brief: typeof data.brief === 'string' ? data.brief : '', images });
+    const brief = typeof data.brief === 'string' ? data.brief : '';
+    const locales = raw.locales === undefined ? [] : raw.locales;
+    if (!Array.isArray(locales))
+      throw new InputError('VARIANTS_INVALID', `${where}.locales must be a list of {locale, status, headline, body, cta, files}`);
+    const source = (locales as Record<string, unknown>[]).find((l) => l.status === 'source')?.locale;
+    out.push({
+      adKey: adKey(hash),
+      label,
+      role: 'variant',
+      hash,
+      copy,
+      brief,
+      images,
+      ...(locales.length ? { locale: typeof source === 'string' ? source : briefLanguage(brief) } : {}),
+    });
+    // Each translated locale is an ad of its own (its images as generate drew them); the others are said, not exported.
+    for (const [j, l] of (locales as Record<string, unknown>[]).entries()) {
+      const lw = `${where}.locales[${j}]`;
+      const tag = typeof l.locale === 'string' ? l.locale : '';
+      if (!tag) throw new InputError('VARIANTS_INVALID', `${lw}.locale must be a locale tag such as "de"`);
+      if (l.status === 'source') continue;
+      if (l.status !== 'translated') {
+        skipped.push(`${label} in ${tag} was not exported: it was not translated`);
+        continue;
+      }
+      const lcopy = { headline: String(l.headline ?? ''), body: String(l.body ?? ''), cta: String(l.cta ?? '') };
+      const limages = await readImages(l.files ?? {}, `${lw}.files`, dir);
+      if (!lcopy.headline.trim() || !lcopy.body.trim() || !Object.keys(limages).length) {
+        skipped.push(`${label} in ${tag} was not exported: its translated copy or images are missing`);
+        continue;
+      }
+      out.push({
+        adKey: localeAdKey(tag, hash, lcopy),
+        label: localeLabel(label, tag),
+        role: 'variant',
+        hash: contentHash(lcopy, limages),
+        copy: lcopy,
+        brief,
+        images: limages,
+        locale: tag,
+      });
+    }
   }
   if (!out.length) throw new InputError('VARIANTS_INVALID', `${path}: no variant${labels ? ` labelled ${labels.join(', ')}` : ''}`);
   return {
     brief: typeof data.brief === 'string' ? data.brief : '',
     brand: typeof data.brand === 'string' ? data.brand : undefined,
     creatives: out,
+    skipped,
   };
 }
 
@@ -228,7 +278,12 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
       const brand = brandName ? exportBrand(cfg.brandsDir, brandName) : undefined;
       const writer = platforms.includes('google-ads') ? (deps.extraCopy ?? extraCopyWriter)(cfg) : undefined;
       const { extra, notes } = platforms.includes('google-ads')
-        ? await extraCopyFor(writer, read.creatives, brand?.displayName)
+        ? await extraCopyFor(
+            writer,
+            // The brief's language only: a translated ad's extra texts are derived from its own copy.
+            read.creatives.filter((c) => c.adKey === adKey(c.hash)),
+            brand?.displayName,
+          )
         : { extra: new Map(), notes: [] };
       const at = new Date();
       const result = await buildExport(
@@ -239,7 +294,7 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
           brand,
           finalUrl,
           extra,
-          notes,
+          notes: [...notes, ...read.skipped],
           at,
           by: by(),
         },
@@ -266,6 +321,7 @@ export function makeExportCommands(deps: ExportCommandDeps): Command[] {
         );
       } else {
         io.stdout.write(`${summary(result, out).join('\n')}\n`);
+        for (const x of read.skipped) io.stdout.write(`${x}\n`);
         for (const p of published ?? [])
           io.stdout.write(`meta: published ${p.adKey} as creative ${p.creativeId}${p.adId ? `, ad ${p.adId} (PAUSED)` : ''}\n`);
         if (publishError) io.stderr.write(`publish stopped: ${publishError}\n`);

@@ -67,6 +67,12 @@ function csv(headers: string[], rows: Record<string, string>[]): string {
 const texts = (cs: Chosen[]) => cs.map((c) => c.text);
 
 /**
+ * Google Ads targets languages per campaign, not per ad: ads of a round with locales go into one
+ * campaign per locale (named with it), so each campaign's language can be set to its ads' language.
+ */
+const inLocale = (c: ExportCreative) => (c.locale ? ` · ${c.locale}` : '');
+
+/**
  * Google takes no emoji in ad text: the copy without them. A field whose emoji were taken out is
  * no longer the approved text as it was, so it is offered as derived (and said so in the summary).
  */
@@ -162,7 +168,7 @@ export async function googleAdsExport(creatives: ExportCreative[], s: ExportSett
     if (!rdaMissing.length) {
       const row: Record<string, string> = {
         ...common,
-        Campaign: `${s.campaign} · Display`,
+        Campaign: `${s.campaign} · Display${inLocale(c)}`,
         'Campaign type': 'Display',
         'Ad group': name,
         'Ad group status': 'Paused',
@@ -212,7 +218,7 @@ export async function googleAdsExport(creatives: ExportCreative[], s: ExportSett
     if (!pmMissing.length) {
       const row: Record<string, string> = {
         ...common,
-        Campaign: `${s.campaign} · Performance Max`,
+        Campaign: `${s.campaign} · Performance Max${inLocale(c)}`,
         'Campaign type': 'Performance Max',
         'Asset group': name,
         'Asset group status': 'Paused',

@@ -17,13 +17,22 @@ import type { AssetStore, VariantAssets } from '../rounds/assets.ts';
 import { hasAudiences, segmentStandings } from '../rounds/audiences.ts';
 import { formatsOf } from '../rounds/promote.ts';
 import { type RoundService, toTallyVariant } from '../rounds/service.ts';
-import type { ExportRecord, Round, VariantRecord } from '../rounds/types.ts';
+import type { ContentVersion, ExportRecord, Round, VariantRecord } from '../rounds/types.ts';
 import type { Recipient, RoundNote, RoundView } from '../rounds/view.ts';
 import { FORMATS, type FormatName, PLATFORMS } from '../vocabulary.ts';
 import { adKey, buildExport } from './build.ts';
-import { type ExtraCopyWriter, extraCopyFor } from './copy.ts';
+import { type AdCopy, type ExtraCopyWriter, extraCopyFor } from './copy.ts';
+import {
+  type LocaleOutcome,
+  localeAdKey,
+  localeLabel,
+  localeOutcome,
+  sourceLocale,
+  staleTranslation,
+  variantLocales,
+} from './locale-ads.ts';
 import { currentResults } from './results.ts';
-import type { ExportBrand, ExportCreative, ExportImageTools } from './types.ts';
+import type { ExportBrand, ExportCreative, ExportImageTools, PlatformExport } from './types.ts';
 import { writeZip } from './zip.ts';
 
 export interface RoundExporterDeps {
@@ -58,12 +67,68 @@ export class RoundExporter {
     const have = formatsOf(assets);
     const missing = NEEDED.filter((f) => !have.includes(f));
     if (!missing.length) return assets.images;
+    const made = await this.render(round, v, assets, { headline: v.headline, body: v.body, cta: v.cta }, missing);
+    return { ...assets.images, ...made };
+  }
+
+  /**
+   * `formats` of the variant's visual with `copy` on it, by the generator's own renderer (the one
+   * generate drew the locales with, so CJK and right-to-left scripts are drawn alike).
+   */
+  private async render(
+    round: Round,
+    v: VariantRecord,
+    assets: VariantAssets,
+    copy: AdCopy,
+    formats: FormatName[],
+  ): Promise<Partial<Record<FormatName, Uint8Array>>> {
     const made: GeneratedVariant = await this.d.generator.rerender(
       { ...v, images: assets.images, preview: assets.preview, visual: assets.visual, imageEmbedding: assets.imageEmbedding },
-      { headline: v.headline, body: v.body, cta: v.cta },
-      { brand: round.options.brand, formats: missing },
+      copy,
+      { brand: round.options.brand, formats },
     );
-    return { ...assets.images, ...Object.fromEntries(missing.filter((f) => made.images[f]).map((f) => [f, made.images[f]])) };
+    return Object.fromEntries(formats.filter((f) => made.images[f]).map((f) => [f, made.images[f]]));
+  }
+
+  /**
+   * The variant's translated locales as ads of their own (rounds with --locales): each one's copy
+   * on the variant's visual in every format. Locales left out are returned with the reason.
+   */
+  private async localeCreatives(
+    round: Round,
+    v: VariantRecord,
+    assets: VariantAssets,
+    source: ExportCreative,
+    current: ContentVersion | undefined,
+  ): Promise<{ creatives: ExportCreative[]; skipped: { locale: string; why: string }[] }> {
+    const { translated, skipped } = variantLocales(v);
+    const stale = staleTranslation(v, current);
+    if (stale) return { creatives: [], skipped: [...skipped, ...translated.map((l) => ({ locale: l.locale, why: stale }))] };
+    const creatives: ExportCreative[] = [];
+    for (const l of translated) {
+      const copy = { headline: l.headline, body: l.body, cta: l.cta };
+      try {
+        const images = await this.render(round, v, assets, copy, NEEDED);
+        creatives.push({
+          ...source,
+          adKey: localeAdKey(l.locale, source.hash, copy),
+          label: localeLabel(v.label, l.locale),
+          hash: contentHash(copy, images),
+          copy,
+          images,
+          locale: l.locale,
+        });
+      } catch (e) {
+        this.d.logger.warn('export: a locale could not be rendered', {
+          round: round.id,
+          variant: v.id,
+          locale: l.locale,
+          error: describeError(e),
+        });
+        skipped.push({ locale: l.locale, why: `its images could not be rendered: ${describeError(e)}` });
+      }
+    }
+    return { creatives, skipped };
   }
 
   /** The variants that won their audience segment (rounds with --audiences), the round's winner among them. */
@@ -102,6 +167,8 @@ export class RoundExporter {
     const versions = await this.d.rounds.currentContent(round.id);
     const creatives: ExportCreative[] = [];
     const byKey = new Map<string, { v: VariantRecord; images: Partial<Record<FormatName, Uint8Array>> }>();
+    const localeAds: { key: string; locale: string; label: string }[] = [];
+    const localeSkips: { locale: string; label: string; exported: boolean; why: string }[] = [];
     for (const v of ordered) {
       const assets = await this.d.assets.load(round.id, v.id).catch(() => undefined);
       if (!assets) {
@@ -113,7 +180,7 @@ export class RoundExporter {
       const hash = versions.get(v.id)?.hash ?? contentHash(v, assets.images);
       const key = adKey(hash);
       byKey.set(key, { v, images });
-      creatives.push({
+      const source: ExportCreative = {
         adKey: key,
         label: v.label,
         role: v.id === winner.id ? 'winner' : 'sibling',
@@ -123,10 +190,22 @@ export class RoundExporter {
         images,
         roundId: round.id,
         variantId: v.id,
-      });
+        ...(v.locales?.length ? { locale: sourceLocale(v, round.brief) } : {}),
+      };
+      creatives.push(source);
+      const loc = await this.localeCreatives(round, v, assets, source, versions.get(v.id));
+      creatives.push(...loc.creatives);
+      localeAds.push(...loc.creatives.map((c) => ({ key: c.adKey, locale: c.locale as string, label: v.label })));
+      localeSkips.push(...loc.skipped.map((x) => ({ ...x, label: v.label, exported: false })));
     }
     const brand = this.d.brand(round.options.brand);
-    const { extra, notes } = await extraCopyFor(this.d.extraCopy, creatives, brand?.displayName);
+    // Extra texts are asked for the brief's language only: a translated ad's extra texts come from its
+    // own copy by rules, so none of them is written in another language than the ad.
+    const { extra, notes } = await extraCopyFor(
+      this.d.extraCopy,
+      creatives.filter((c) => byKey.has(c.adKey)),
+      brand?.displayName,
+    );
     const at = this.now();
     const result = await buildExport(
       creatives,
@@ -150,7 +229,7 @@ export class RoundExporter {
     await this.d.view.archive(
       round,
       { filename: `adcreative-export-round-${round.number}-${winnerKey}.zip`, bytes: zip, title: `Ad export · round ${round.number}` },
-      `:package: Export of variant ${winner.label} and its ${creatives.length - 1} sibling${creatives.length === 2 ? '' : 's'} for Google Ads, Meta, LinkedIn and TikTok (ads paused)`,
+      `:package: Export of variant ${winner.label} and its ${byKey.size - 1} sibling${byKey.size === 2 ? '' : 's'}${localeAds.length ? ` (with ${localeAds.length} translated ad${localeAds.length === 1 ? '' : 's'})` : ''} for Google Ads, Meta, LinkedIn and TikTok (ads paused)`,
     );
 
     // Siblings join the library (the winner is there since the close), so their results count too.
@@ -159,7 +238,8 @@ export class RoundExporter {
     // Each audience's winner went into the library at close, tagged with its segment: re-added as
     // a sibling it would lose "winner" and its audience tag (the library merges rows by image).
     const segmentWinners = await this.segmentWinnerIds(round);
-    const siblings = creatives.filter((c) => c.role === 'sibling' && !segmentWinners.has(c.variantId ?? ''));
+    // The library holds each variant once, in the brief's language: a translation is not a creative of its own there.
+    const siblings = creatives.filter((c) => c.role === 'sibling' && byKey.has(c.adKey) && !segmentWinners.has(c.variantId ?? ''));
     if (siblings.length) {
       try {
         const lib = await this.d.library();
@@ -194,6 +274,7 @@ export class RoundExporter {
       kind: 'exported',
       by: user,
       ads: creatives.map((c) => ({ label: c.label, adKey: c.adKey, role: c.role === 'winner' ? 'winner' : 'sibling' })),
+      ...(round.options.locales?.length ? { locales: this.outcome(round, result.platforms, localeAds, localeSkips) } : {}),
       platforms: result.platforms.map((x) => {
         const ads = x.ads;
         return {
@@ -208,6 +289,29 @@ export class RoundExporter {
     };
     await this.d.view.notes(round, [note]);
     await this.d.refreshTally(round.id);
+  }
+
+  /** Which locales the export holds, and which not and why (an ad every platform left out counts as not exported). */
+  private outcome(
+    round: Round,
+    platforms: PlatformExport[],
+    ads: { key: string; locale: string; label: string }[],
+    skips: { locale: string; label: string; exported: boolean; why: string }[],
+  ): LocaleOutcome {
+    const rows = ads.map((a) => {
+      const on = platforms.flatMap((p) => p.ads.filter((x) => x.adKey === a.key));
+      const exported = on.some((x) => x.included);
+      return {
+        locale: a.locale,
+        label: a.label,
+        exported,
+        why: exported ? undefined : `left out on every platform (${on[0]?.why ?? 'no platform took it'})`,
+      };
+    });
+    const all = [...rows, ...skips];
+    // The brief's order of locales first, then any the variants hold that it does not name.
+    const order = [...(round.options.locales ?? []), ...all.map((r) => r.locale)].filter((l, i, xs) => xs.indexOf(l) === i);
+    return localeOutcome(all, order);
   }
 
   /** "Results": the imported figures of the round's exported ads, the winner's beside its siblings'. */

@@ -18,6 +18,8 @@ export interface ExportCreative {
   safe?: Partial<Record<FormatName, { top: number; bottom: number }>>;
   roundId?: string;
   variantId?: string;
+  /** The copy's locale tag (rounds with `--locales`): the brief's own language, or a translation exported as an ad of its own. */
+  locale?: string;
 }
 
 export interface ExportBrand {

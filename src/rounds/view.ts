@@ -84,6 +84,8 @@ export type RoundNote =
       platforms: { platform: string; included: number; total: number; left: { label: string; why: string }[] }[];
       checked: { ads: number; images: number };
       notes: string[];
+      /** Rounds with --locales: the locales exported as ads of their own, and those not, with why. */
+      locales?: { exported: string[]; notExported: { locale: string; why: string }[] };
     }
   | { kind: 'export_failed'; detail: string }
   /** Imported delivery figures of the round's exported creatives, the winner's beside its siblings'. */

@@ -73,6 +73,15 @@ export function afterVoteActions(roundId: string, exported: boolean): Block {
   return { type: 'actions', block_id: 'tally-after-vote', elements };
 }
 
+/** Which locales an export holds as ads of their own, and which not and why. */
+function localesLine(l: { exported: string[]; notExported: { locale: string; why: string }[] }): string {
+  const yes = l.exported.length
+    ? `translated ads exported in ${l.exported.map((x) => `*${esc(x)}*`).join(', ')}`
+    : 'no translated ads exported';
+  const no = l.notExported.map((x) => `*${esc(x.locale)}*: ${esc(truncate(x.why, 200))}`).join('; ');
+  return `:globe_with_meridians: Locales: ${yes}${no ? `; not exported — ${no}` : ''}.`;
+}
+
 /** Thread notes about approvals, exports and results; undefined for other notes. */
 export function approvalNoteText(n: RoundNote): string | undefined {
   switch (n.kind) {
@@ -83,6 +92,7 @@ export function approvalNoteText(n: RoundNote): string | undefined {
           (p) =>
             `• ${PLATFORM_NAMES[p.platform] ?? p.platform}: ${p.included} of ${p.total}${p.left.length ? ` — ${p.left.map((l) => `${l.label}: ${esc(truncate(l.why, 200))}`).join('; ')}` : ''}`,
         ),
+        ...(n.locales ? [localesLine(n.locales)] : []),
         ...n.notes.slice(0, 4).map((x) => `_${esc(truncate(x, 300))}_`),
         'When the ads have run, import the platforms’ reports with `adcreative results import FILE`, then press *Results*.',
       ];

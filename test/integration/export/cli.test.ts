@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { makeExportCommands } from '../../../src/export/commands.ts';
 import { openState } from '../../../src/rounds/state.ts';
+import { checkExportDir } from '../../helpers/export-checks.ts';
 import { type FakeMeta, startFakeMeta } from '../../helpers/fake-meta.ts';
 import { tinyPng } from '../../helpers/png.ts';
 import { runCommand } from '../../helpers/run-command.ts';
@@ -200,5 +201,65 @@ describe('export and results import', () => {
       join(dir, 'o'),
     ]);
     expect(broken.stderr).toMatch(/variants\[0\]\.headline must be a non-empty string/);
+  });
+
+  it('a variants.json with locales: each translated locale exported as an ad of its own, a not-translated one named', async () => {
+    const gen = join(dir, 'generated');
+    const sizes = { square: [1080, 1080], portrait: [1080, 1350], story: [1080, 1920], landscape: [1200, 628] } as const;
+    const files: Record<string, string> = {};
+    for (const [f, [w, h]] of Object.entries(sizes)) {
+      files[f] = `A-de-${f}.png`;
+      writeFileSync(join(gen, files[f]), tinyPng(w, h, [200, 30, 30]));
+    }
+    const source = JSON.parse(readFileSync(join(gen, 'variants.json'), 'utf8'));
+    const a = source.variants[0];
+    const german = {
+      locale: 'de',
+      status: 'translated',
+      headline: 'Sonnenschutz, der hält',
+      body: 'Kein Brennen, keine Schlieren. Schweißfester LSF 50 für lange Tage auf dem Trail.',
+      cta: 'Jetzt kaufen',
+      flags: [],
+      files,
+    };
+    const french = {
+      locale: 'fr',
+      status: 'not-translated',
+      headline: '',
+      body: '',
+      cta: '',
+      flags: ['French: not translated'],
+      files: {},
+    };
+    writeFileSync(join(gen, 'variants-locales.json'), JSON.stringify({ ...source, variants: [{ ...a, locales: [german, french] }] }));
+    const out = join(dir, 'out-locales');
+    const r = await runCommand(commands(), [
+      'export',
+      '--variants',
+      join(gen, 'variants-locales.json'),
+      '--platform',
+      'all',
+      '--out',
+      out,
+      '--final-url',
+      'https://acme.example/sunscreen',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/google-ads: 4 of 4 ads/);
+    expect(r.stdout).toContain('A in fr was not exported: it was not translated');
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const ads = manifest.ads as { adKey: string; label: string; locale?: string; approvedCopy: { headline: string } }[];
+    expect(ads.map((x) => [x.label, x.locale, x.approvedCopy.headline])).toEqual([
+      ['A', 'en', a.headline],
+      ['A · de', 'de', german.headline],
+    ]);
+    expect(ads[0].adKey).not.toBe(ads[1].adKey);
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('A in fr was not exported');
+    const check = checkExportDir(out);
+    expect(check.problems).toEqual([]);
+    const li = readFileSync(join(out, 'linkedin/single-image-ads.csv'), 'utf8');
+    expect(li).toContain(`${ads[1].adKey} A · de`);
+    expect(li).toContain(german.body);
   });
 });

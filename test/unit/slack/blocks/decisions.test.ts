@@ -69,6 +69,11 @@ describe('after-the-vote blocks', () => {
         })),
         checked: { ads: 40, images: 44 },
         notes: [huge, huge],
+        // Every locale --locales takes, each left out for some variants with a long reason.
+        locales: {
+          exported: ['de', 'fr', 'it', 'ja', 'zh-CN', 'ar'],
+          notExported: ['de', 'fr', 'it', 'ja', 'zh-CN', 'ar'].map((locale) => ({ locale, why: huge })),
+        },
       }),
       noteText({ kind: 'export_failed', detail: huge }),
       noteText({
@@ -90,6 +95,7 @@ describe('after-the-vote blocks', () => {
     expect(notes[1]).toContain('no longer count');
     expect(notes[4]).toContain('1,234,567 impressions · 23,456 clicks · CTR 1.90% · 790 conversions');
     expect(notes[2]).not.toContain('<&>'.slice(0, 2));
+    expect(notes[2]).toMatch(/Locales: translated ads exported in \*de\*, \*fr\*/);
   });
 
   it('tells an approver why an approval did not count', () => {

@@ -277,7 +277,9 @@ export type RoundPatch = Partial<
 /** A person's edit of a variant's copy, as re-rendered: with its brand score re-scored (the ranking scores stay). */
 export type EditedCopy = Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'flags'> & { scores?: VariantRecord['scores'] };
 
-export type VariantPatch = Partial<Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags' | 'scores' | 'locales'>>;
+export type VariantPatch = Partial<
+  Pick<VariantRecord, 'headline' | 'body' | 'cta' | 'messageTs' | 'fileId' | 'flags' | 'scores' | 'locales'>
+>;
 
 export interface RoundStore {
   /** Applies pending migrations; safe to call on every start. */

@@ -54,7 +54,11 @@ export function sourceLocale(v: VariantRecord, brief: string): string | undefine
  */
 export function staleTranslation(v: VariantRecord, current: ContentVersion | undefined): string | undefined {
   const src = v.locales?.find((l) => l.status === 'source');
-  const edited = current?.by != null || (src && (src.headline !== v.headline || src.body !== v.body || src.cta !== v.cta));
+  // `outdated` is what an edit records on the translations (rounds/locales.ts); the other checks cover rows stored before it.
+  const edited =
+    current?.by != null ||
+    v.locales?.some((l) => l.outdated) ||
+    (src && (src.headline !== v.headline || src.body !== v.body || src.cta !== v.cta));
   return edited ? 'not exported: the copy was edited after it was translated, and the translation is of the earlier copy' : undefined;
 }
 
